@@ -1,0 +1,127 @@
+"""The model catalogue: which models exist, how to reach them and what they cost.
+
+A ``ModelSpec`` holds no credentials: keys come from ``agents.credentials`` at the edge and
+are handed to ``agents.providers.make_chat_model`` only. Prices are USD per million tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Provider = Literal["openai", "anthropic", "ollama", "openai_compatible", "scripted"]
+
+_SPEC_KEY = "shipyard_model_spec"
+
+
+class CatalogueError(ValueError):
+    """Invalid catalogue entry; the message is ``source: key: reason``."""
+
+
+class ModelSpec(BaseModel):
+    """One chat model Shipyard may use."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    """Catalogue name used in config, routing decisions and the cost ledger (``gpt-4.1-mini``)."""
+    provider: Provider
+    """Which client library talks to it."""
+    model_id: str
+    """The provider's own model identifier."""
+    base_url: str | None = None
+    """Endpoint override (OpenAI-compatible servers, proxies, local emulators)."""
+    price_input: float = Field(default=0.0, ge=0)
+    """USD per million uncached input tokens."""
+    price_output: float = Field(default=0.0, ge=0)
+    """USD per million output tokens."""
+    price_cached_input: float | None = Field(default=None, ge=0)
+    """USD per million cache-read input tokens; ``None`` means priced as uncached input."""
+    context_window: int = Field(default=128_000, gt=0)
+    """Prompt tokens the model accepts; history is compacted well before this."""
+    tier: int = Field(default=1, ge=1, le=9)
+    """Capability tier: 1 cheapest; routing escalates one tier per gate failure."""
+    max_output_tokens: int = Field(default=4096, gt=0)
+    """Output tokens requested per call (also the budget guard's projection)."""
+    api_key_env: str | None = None
+    """Environment variable (or secrets-file key) holding this model's API key."""
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_input == 0 and self.price_output == 0
+
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
+        """Price one call; cached tokens are part of ``input_tokens`` (LangChain's convention)."""
+        cached = min(max(cached_input_tokens, 0), max(input_tokens, 0))
+        cached_price = self.price_input if self.price_cached_input is None else self.price_cached_input
+        return (
+            (input_tokens - cached) * self.price_input
+            + cached * cached_price
+            + output_tokens * self.price_output
+        ) / 1_000_000
+
+
+DEFAULT_CATALOGUE: tuple[ModelSpec, ...] = (
+    ModelSpec(name="gpt-4.1-nano", provider="openai", model_id="gpt-4.1-nano", price_input=0.10,
+              price_output=0.40, price_cached_input=0.025, context_window=1_000_000, tier=1,
+              api_key_env="OPENAI_API_KEY"),
+    ModelSpec(name="gpt-4.1-mini", provider="openai", model_id="gpt-4.1-mini", price_input=0.40,
+              price_output=1.60, price_cached_input=0.10, context_window=1_000_000, tier=2,
+              api_key_env="OPENAI_API_KEY"),
+    ModelSpec(name="gpt-4.1", provider="openai", model_id="gpt-4.1", price_input=2.00,
+              price_output=8.00, price_cached_input=0.50, context_window=1_000_000, tier=3,
+              api_key_env="OPENAI_API_KEY"),
+    ModelSpec(name="claude-haiku", provider="anthropic", model_id="claude-3-5-haiku-latest",
+              price_input=0.80, price_output=4.00, price_cached_input=0.08, context_window=200_000,
+              tier=1, api_key_env="ANTHROPIC_API_KEY"),
+    ModelSpec(name="claude-sonnet", provider="anthropic", model_id="claude-sonnet-4-5",
+              price_input=3.00, price_output=15.00, price_cached_input=0.30, context_window=200_000,
+              tier=3, api_key_env="ANTHROPIC_API_KEY"),
+)
+"""Shipped defaults; a deployment replaces or extends them in ``shipyard.toml``."""
+
+
+def parse_catalogue(entries: list[dict[str, Any]], source: str = "catalogue") -> tuple[ModelSpec, ...]:
+    """Validate catalogue entries; raises ``CatalogueError`` naming the entry, key and reason."""
+    specs: list[ModelSpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        label = entry.get("name", f"[{i}]") if isinstance(entry, dict) else f"[{i}]"
+        try:
+            spec = ModelSpec.model_validate(entry)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(p) for p in first["loc"]) or "(entry)"
+            raise CatalogueError(f"{source}: models.{label}.{key}: {first['msg']}") from None
+        if spec.name in seen:
+            raise CatalogueError(f"{source}: models.{spec.name}: duplicate model name")
+        seen.add(spec.name)
+        specs.append(spec)
+    return tuple(specs)
+
+
+def attach_spec(model: Any, spec: ModelSpec) -> Any:
+    """Tag a chat model with its catalogue entry, so accounting and context limits can find it."""
+    model.metadata = {**(model.metadata or {}), _SPEC_KEY: spec.model_dump()}
+    return model
+
+
+def spec_of(model: Any) -> ModelSpec:
+    """The catalogue entry a chat model was built from (scripted models carry their own)."""
+    own = getattr(model, "model_spec", None)
+    if isinstance(own, ModelSpec):
+        return own
+    data = (getattr(model, "metadata", None) or {}).get(_SPEC_KEY)
+    if data:
+        return ModelSpec.model_validate(data)
+    name = str(getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__)
+    # Unknown models are priced at zero and the ledger says so (cost_basis "unpriced").
+    return ModelSpec(name=name, provider="openai_compatible", model_id=name)
+
+
+def has_catalogue_spec(model: Any) -> bool:
+    """Whether the model was built from a catalogue entry (so its prices are known)."""
+    return isinstance(getattr(model, "model_spec", None), ModelSpec) or bool(
+        (getattr(model, "metadata", None) or {}).get(_SPEC_KEY)
+    )

@@ -1,0 +1,106 @@
+"""The local backlog: registered repositories and tickets; labelled tickets are queued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from orchestrator.forges.local import check_local_repository
+from orchestrator.jobs import JobError
+from orchestrator.store import Store
+from orchestrator.store.models import Repository, Ticket
+from workflows.gitops import GitError, run_git
+
+TRIGGER_LABEL = "shipyard"
+"""Tickets carrying this label are worked by the agent."""
+
+
+class BacklogError(ValueError):
+    """Bad input to the backlog; the message names the field and the reason."""
+
+
+def register_repository(store: Store, path: Path, *, name: str | None = None, base_branch: str | None = None) -> Repository:
+    root = check_local_repository(path)
+    name = name or root.name.removesuffix(".git")
+    if base_branch is None:
+        try:
+            base_branch = run_git(["symbolic-ref", "--short", "HEAD"], cwd=root).strip()
+        except GitError:
+            base_branch = "main"
+    try:
+        run_git(["rev-parse", "--verify", f"refs/heads/{base_branch}"], cwd=root)
+    except GitError:
+        raise BacklogError(f"{root}: branch {base_branch!r} does not exist (a repository needs at least one commit)") from None
+    with store.session() as s:
+        repo = s.scalar(select(Repository).where(Repository.name == name))
+        if repo is None:
+            repo = Repository(name=name, forge="local", url=str(root), base_branch=base_branch)
+            s.add(repo)
+        elif repo.url != str(root):
+            raise BacklogError(f"repository name {name!r} is already registered for {repo.url}; pass --name")
+        else:
+            repo.base_branch = base_branch
+        s.flush()
+        return repo
+
+
+def add_ticket(
+    store: Store,
+    *,
+    repo: str,
+    title: str,
+    body: str = "",
+    labels: list[str] | None = None,
+    cassette: Path | None = None,
+) -> Ticket:
+    """Add a ticket to the backlog (the caller queues it when ``wants_agent(labels)``)."""
+    if not title.strip():
+        raise BacklogError("ticket title: must not be empty")
+    if cassette is not None:
+        cassette = cassette.expanduser().resolve()
+        if not cassette.is_file():
+            raise BacklogError(f"--cassette {cassette}: no such file")
+    labels = sorted(set(labels or []))
+    with store.session() as s:
+        repository = s.scalar(select(Repository).where(Repository.name == repo))
+        if repository is None:
+            known = ", ".join(s.scalars(select(Repository.name))) or "none — run `shipyard init PATH`"
+            raise BacklogError(f"--repo {repo}: no such repository (registered: {known})")
+        ticket = Ticket(
+            repository_id=repository.id, title=title.strip(), body=body, labels=labels, cassette=str(cassette) if cassette else None
+        )
+        s.add(ticket)
+        s.flush()
+        return ticket
+
+
+def wants_agent(labels: list[str]) -> bool:
+    return TRIGGER_LABEL in labels
+
+
+def label_ticket(store: Store, ticket_id: int, label: str) -> list[str]:
+    """Add a label to a ticket; returns its labels."""
+    with store.session() as s:
+        ticket = s.get(Ticket, ticket_id)
+        if ticket is None:
+            raise JobError(f"ticket {ticket_id} does not exist")
+        ticket.labels = sorted(set(ticket.labels or []) | {label})
+        return list(ticket.labels)
+
+
+def list_tickets(store: Store) -> list[dict]:
+    with store.session() as s:
+        rows = s.scalars(select(Ticket).order_by(Ticket.id)).all()
+        return [
+            {
+                "id": t.id,
+                "repo": t.repository.name,
+                "title": t.title,
+                "labels": list(t.labels or []),
+                "scripted": bool(t.cassette),
+                "last_job": t.jobs[-1].id if t.jobs else None,
+                "last_state": t.jobs[-1].state if t.jobs else None,
+            }
+            for t in rows
+        ]

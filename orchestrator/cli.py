@@ -1,0 +1,221 @@
+"""The ``shipyard`` command line: thin commands that call into the domain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator import views
+from orchestrator.backlog import BacklogError, add_ticket, list_tickets, register_repository, wants_agent
+from orchestrator.context import Shipyard
+from orchestrator.forges.local import ForgeError
+from orchestrator.jobs import JobError
+
+app = typer.Typer(help="Shipyard: labelled tickets become gated pull requests.", no_args_is_help=True)
+ticket_app = typer.Typer(help="The local backlog.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Jobs: one per attempt to resolve a ticket.", no_args_is_help=True)
+review_app = typer.Typer(help="Human gates: plans, budgets, pull requests.", no_args_is_help=True)
+app.add_typer(ticket_app, name="ticket")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(review_app, name="review")
+console = Console()
+
+
+def _ship() -> Shipyard:
+    return Shipyard.load()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def init(path: Path = typer.Argument(..., help="A local git repository"), name: Optional[str] = None, base_branch: Optional[str] = None) -> None:
+    """Register a local git repository so tickets can target it."""
+    try:
+        repo = register_repository(_ship().store, path, name=name, base_branch=base_branch)
+    except (ForgeError, BacklogError) as exc:
+        _fail(str(exc))
+    console.print(f"registered [bold]{repo.name}[/bold] → {repo.url} (base branch {repo.base_branch})")
+
+
+@ticket_app.command("add")
+def ticket_add(
+    repo: str = typer.Option(..., help="Repository name (see `shipyard init`)"),
+    title: str = typer.Option(..., help="One line: what should change"),
+    body: str = typer.Option("", help="The details"),
+    label: list[str] = typer.Option([], "--label", "-l", help="Labels; `shipyard` hands the ticket to the agent"),
+    cassette: Optional[Path] = typer.Option(None, help="Replay this scripted-model cassette instead of a live model"),
+) -> None:
+    """Add a ticket to the local backlog; labelled `shipyard`, it is queued at once."""
+    ship = _ship()
+    try:
+        ticket = add_ticket(ship.store, repo=repo, title=title, body=body, labels=label, cassette=cassette)
+    except BacklogError as exc:
+        _fail(str(exc))
+    console.print(f"ticket {ticket.id} added" + (" (scripted model)" if ticket.cassette else ""))
+    if wants_agent(ticket.labels):
+        job_id, _ = ship.enqueue_ticket(ticket.id)
+        console.print(f"queued as job {job_id}")
+
+
+@ticket_app.command("list")
+def ticket_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List the backlog."""
+    rows = list_tickets(_ship().store)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("id", "repo", "title", "labels", "last job", "state")
+    for r in rows:
+        table.add_row(str(r["id"]), r["repo"], r["title"], ",".join(r["labels"]), str(r["last_job"] or ""), r["last_state"] or "")
+    console.print(table)
+
+
+@ticket_app.command("queue")
+def ticket_queue(ticket_id: int) -> None:
+    """Queue a job for a ticket (no-op when one is already active)."""
+    try:
+        job_id, created = _ship().enqueue_ticket(ticket_id)
+    except JobError as exc:
+        _fail(str(exc))
+    console.print(f"{'queued' if created else 'already active:'} job {job_id}")
+
+
+def _jobs_table(rows: list[dict]) -> Table:
+    table = Table("job", "state", "ticket", "repo", "attempts", "cost $", "age", "PR", "reason")
+    for r in rows:
+        pr = f"#{r['pr']['number']} {r['pr']['state']}" if r["pr"] else ""
+        title = r["title"] + (" [dim](scripted)[/dim]" if r["scripted"] else "")
+        table.add_row(str(r["id"]), r["state"], title, r["repo"], str(r["attempts"]), f"{r['cost_usd']:.4f}",
+                      f"{r['age_s']:.0f}s", pr, (r["reason"] or "")[:80])  # fmt: skip
+    return table
+
+
+@jobs_app.command("list")
+def jobs_list(state: Optional[str] = None, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List jobs, newest first."""
+    rows = views.list_jobs(_ship().store, state=state)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    console.print(_jobs_table(rows))
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: int, as_json: bool = typer.Option(False, "--json"), diff: bool = typer.Option(False, help="Print the diff")) -> None:
+    """A job's state, reason, timeline, gate results and cost."""
+    ship = _ship()
+    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    if detail is None:
+        _fail(f"job {job_id} does not exist")
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2, default=str))
+        return
+    console.print(f"[bold]job {job_id}[/bold] — {detail['title']} ({detail['repo']})")
+    console.print(f"state: [bold]{detail['state']}[/bold]" + (f" — {detail['reason']}" if detail["reason"] else ""))
+    if detail["scripted"]:
+        console.print("[yellow]model: scripted replay (cassette), not a live model[/yellow]")
+    for e in detail["events"]:
+        console.print(f"  {e['at'][11:19]} [cyan]{e['kind']:>12}[/cyan] {e['message'][:300]}", markup=False, highlight=False)
+    for a in detail["attempt_list"]:
+        gate = a["gate"]
+        verdict = "" if gate is None else ("gate passed" if gate.get("passed") else "gate failed")
+        console.print(f"attempt {a['number']}: {a['model']} — {a['outcome']} {verdict}")
+    for c in detail["cost_by_model"]:
+        console.print(f"cost {c['model']}: {c['calls']} calls, ${c['cost_usd']:.4f}")
+    if detail["pr"]:
+        console.print(f"pull request #{detail['pr']['number']} ({detail['pr']['state']}): {detail['pr']['url']}")
+    if diff and detail["diff"]:
+        console.print(detail["diff"], markup=False, highlight=False)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: int) -> None:
+    """Cancel a job; a running one stops at its next step."""
+    try:
+        _ship().cancel(job_id)
+    except JobError as exc:
+        _fail(str(exc))
+    console.print(f"job {job_id} cancelled")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Start a new job for the ticket of a finished job."""
+    try:
+        new_id = _ship().retry(job_id)
+    except JobError as exc:
+        _fail(str(exc))
+    console.print(f"queued job {new_id}")
+
+
+@review_app.command("list")
+def review_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Jobs waiting for a human decision."""
+    rows = views.review_inbox(_ship().store)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    console.print(_jobs_table(rows))
+
+
+def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0) -> None:
+    try:
+        gate = _ship().decide(job_id, decision, comment=comment, extra_usd=extra_usd)
+    except JobError as exc:
+        _fail(str(exc))
+    console.print(f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
+
+
+@review_app.command("approve")
+def review_approve(job_id: int, comment: str = "", extra_usd: float = typer.Option(0.0, help="Budget gate: extra USD granted")) -> None:
+    """Approve the plan, the budget extension or the pull request (which merges it)."""
+    _decide(job_id, "approve", comment, extra_usd)
+
+
+@review_app.command("reject")
+def review_reject(job_id: int, comment: str = "") -> None:
+    """Reject: the pull request is closed (or the plan / budget refused) and the job ends."""
+    _decide(job_id, "reject", comment)
+
+
+@review_app.command("request-changes")
+def review_request_changes(job_id: int, comment: str = typer.Option(..., help="What the agent must change")) -> None:
+    """Send the comments back to the agent as a new attempt on the same branch."""
+    _decide(job_id, "request_changes", comment)
+
+
+@app.command()
+def worker(concurrency: int = typer.Option(2, help="Jobs worked at once"), loglevel: str = "INFO") -> None:
+    """Run a Celery worker that works queued jobs."""
+    from orchestrator.queue import install_worker_hooks
+
+    ship = _ship()
+    install_worker_hooks(ship.settings, ship.celery)
+    ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard", "--without-gossip", "--without-mingle", "--without-heartbeat"])
+
+
+@app.command()
+def web(host: Optional[str] = None, port: Optional[int] = None) -> None:
+    """Serve the queue UI, job pages, review inbox and outcome dashboard."""
+    import uvicorn
+
+    from orchestrator.web.app import create_app
+
+    ship = _ship()
+    uvicorn.run(create_app(ship), host=host or ship.settings.web_host, port=port or ship.settings.web_port)
+
+
+@app.command()
+def demo(data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)")) -> None:
+    """Run the sample backlog end to end: queue → sandbox → agent → gates → pull requests."""
+    from orchestrator.demo import run_demo
+
+    raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo")))

@@ -1,0 +1,67 @@
+"""The control plane as the edges (CLI, web, worker) see it: settings, store, queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from celery import Celery
+
+from orchestrator import jobs
+from orchestrator.queue import dispatch, make_celery
+from orchestrator.settings import Settings
+from orchestrator.store import Store
+
+
+@dataclass
+class Shipyard:
+    settings: Settings
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> "Shipyard":
+        settings = settings or Settings()
+        settings.ensure_dirs()
+        ship = cls(settings)
+        ship.store.migrate()
+        return ship
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.db_url)
+
+    @cached_property
+    def celery(self) -> Celery:
+        return make_celery(self.settings)
+
+    def enqueue_ticket(self, ticket_id: int) -> tuple[int, bool]:
+        """Queue a job for the ticket (no-op if one is active); returns (job id, created)."""
+        job_id, created = jobs.create_job(self.store, ticket_id)
+        if created:
+            dispatch(self.celery, job_id)
+        return job_id, created
+
+    def dispatch(self, job_id: int) -> None:
+        dispatch(self.celery, job_id)
+
+    def decide(self, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli") -> str:
+        """Record a human decision and re-queue the job so its workflow resumes."""
+        gate = jobs.record_decision(self.store, job_id, decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer)
+        dispatch(self.celery, job_id)
+        return gate
+
+    def cancel(self, job_id: int) -> None:
+        jobs.cancel_job(self.store, job_id)
+
+    def retry(self, job_id: int) -> int:
+        """A fresh job for the ticket of a finished job (blocked, failed, closed, cancelled)."""
+        with self.store.session() as s:
+            from orchestrator.store.models import Job
+
+            job = s.get(Job, job_id)
+            if job is None:
+                raise jobs.JobError(f"job {job_id} does not exist")
+            if not job.job_state.is_final:
+                raise jobs.JobError(f"job {job_id} is {job.state}; only a finished job can be retried")
+            ticket_id = job.ticket_id
+        new_id, _ = self.enqueue_ticket(ticket_id)
+        return new_id

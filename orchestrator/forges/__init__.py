@@ -1,0 +1,1 @@
+"""Forges: where branches and pull requests live. One module per backend."""

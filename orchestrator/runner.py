@@ -1,0 +1,209 @@
+"""Runs one job's workflow: lease, services, checkpointed LangGraph thread, final state.
+
+Called by the Celery task; knows nothing of Celery itself. A job waiting for a human holds
+no worker: its state lives in the checkpointer and a decision re-queues it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from langgraph.types import Command
+
+from orchestrator import jobs
+from orchestrator.checkpoints import open_checkpointer
+from orchestrator.forges.local import LocalForge
+from orchestrator.models import build_router
+from orchestrator.recorder import StoreRecorder
+from orchestrator.redaction import Redactor
+from orchestrator.sandboxing import sandbox_provider
+from orchestrator.settings import Settings
+from orchestrator.store import Store
+from orchestrator.store.models import Job, JobState, utcnow
+from workflows.ports import JobServices
+from workflows.ticket_graph import build_ticket_graph
+
+log = logging.getLogger("shipyard.runner")
+
+STATE_OF_GATE = {"plan": JobState.AWAITING_PLAN_APPROVAL, "budget": JobState.AWAITING_BUDGET, "pr": JobState.AWAITING_REVIEW}
+WAIT_REASON = {
+    "plan": "waiting for a human to approve the plan",
+    "budget": "budget reached: approve an extension or stop",
+    "pr": "pull request open, waiting for review",
+}
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class LeaseLost(Exception):
+    pass
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+class JobRunner:
+    def __init__(self, settings: Settings, store: Store):
+        self.settings = settings
+        self.store = store
+        self.owner = worker_id()
+        self.redactor = Redactor(secret_values(settings))
+
+    def run(self, job_id: int) -> str | None:
+        """Advance the job as far as it goes; returns the job's state, or None if another worker holds it."""
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.job_state.is_final:
+                return job.state if job else None
+            waiting = job.job_state.is_waiting_for_human
+        decision = jobs.pending_decision(self.store, job_id)
+        if waiting and decision is None:
+            return None  # nothing to do until a human decides
+        if not jobs.claim_lease(self.store, job_id, self.owner, self.settings.lease_seconds):
+            log.info("job %s is leased by another worker; skipping", job_id)
+            return None
+        try:
+            with self._heartbeat(job_id) as lost:
+                return self._advance(job_id, decision, lost)
+        finally:
+            jobs.release_lease(self.store, job_id, self.owner)
+
+    def _advance(self, job_id: int, decision: dict | None, lease_lost: threading.Event) -> str:
+        recorder = StoreRecorder(self.store, job_id, self.redactor)
+        self._set_state(job_id, JobState.RUNNING, None)
+        services = self._services(job_id, recorder)
+        config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
+        try:
+            with open_checkpointer(self.settings) as saver:
+                graph = build_ticket_graph().compile(checkpointer=saver)
+                existing = graph.get_state(config)
+                if decision is not None:
+                    payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
+                elif existing.next:
+                    payload = None  # resume after a lost worker: continue from the last checkpoint
+                    recorder.event("resumed", "resuming from the last checkpoint")
+                else:
+                    payload = self._initial_state(job_id)
+                for _ in graph.stream(payload, config, stream_mode="updates"):
+                    if lease_lost.is_set():
+                        raise LeaseLost("the job lease was lost (another worker took over)")
+                    if self._cancelled(job_id):
+                        raise JobCancelled()
+                if decision is not None:
+                    jobs.mark_decision_applied(self.store, decision["review_id"])
+                return self._settle(job_id, graph.get_state(config))
+        except JobCancelled:
+            recorder.event("cancelled", "stopped at the next step after cancellation")
+            return JobState.CANCELLED.value
+        except LeaseLost as exc:
+            recorder.event("lease", str(exc))
+            return JobState.RUNNING.value
+        except Exception as exc:  # an error of ours: the job fails with the traceback, the checkpoint stays
+            tb = self.redactor.text(traceback.format_exc())
+            recorder.event("error", f"{type(exc).__name__}: {exc}", traceback=tb)
+            reason = self.redactor.text(f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)")
+            self._set_state(job_id, JobState.FAILED, reason, final=True)
+            return JobState.FAILED.value
+        finally:
+            services.close()
+
+    def _settle(self, job_id: int, snapshot) -> str:
+        interrupts = [i for task in snapshot.tasks for i in task.interrupts]
+        if interrupts:
+            gate = interrupts[0].value.get("gate", "pr")
+            state = STATE_OF_GATE[gate]
+            reason = WAIT_REASON[gate]
+            if gate == "budget":
+                reason = f"{interrupts[0].value.get('reason', '')}: approve +$X (`shipyard review approve {job_id} --extra-usd X`) or stop"
+            self._set_state(job_id, state, reason)
+            return state.value
+        values = snapshot.values
+        outcome = JobState(values.get("outcome", "failed"))
+        self._set_state(job_id, outcome, values.get("reason") or None, final=True)
+        return outcome.value
+
+    def _initial_state(self, job_id: int) -> dict:
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            t, r = job.ticket, job.ticket.repository
+            return {
+                "job_id": job_id,
+                "ticket": {"id": t.id, "title": t.title, "body": t.body, "labels": list(t.labels or []), "cassette": t.cassette},
+                "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch},
+            }
+
+    def _services(self, job_id: int, recorder: StoreRecorder) -> JobServices:
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            base_branch = job.ticket.repository.base_branch
+            cassette = job.ticket.cassette
+        job_dir = self.settings.jobs_dir / str(job_id)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        provider = sandbox_provider(self.settings)
+        warning = getattr(provider, "warning", None)
+        if warning:
+            recorder.event("sandbox", warning)
+        router, budget = build_router(self.settings, self.store, job_id, cassette, recorder)
+        return JobServices(
+            recorder=recorder,
+            forge=LocalForge(self.store, job_id, base_branch),
+            sandboxes=provider,
+            job_dir=job_dir,
+            models=router,
+            cache_dir=self.settings.cache_dir,
+            sandbox_image=self.settings.sandbox_image,
+            budget=budget,
+        )
+
+    def _cancelled(self, job_id: int) -> bool:
+        with self.store.session() as s:
+            return s.get(Job, job_id).state == JobState.CANCELLED.value
+
+    def _set_state(self, job_id: int, state: JobState, reason: str | None, *, final: bool = False) -> None:
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            if job.state == JobState.CANCELLED.value:
+                return
+            job.state, job.reason = state.value, reason
+            if final:
+                job.finished_at = utcnow()
+
+    @contextmanager
+    def _heartbeat(self, job_id: int) -> Iterator[threading.Event]:
+        stop, lost = threading.Event(), threading.Event()
+        interval = max(1.0, self.settings.lease_seconds / 3)
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                if not jobs.renew_lease(self.store, job_id, self.owner, self.settings.lease_seconds):
+                    lost.set()
+                    return
+
+        thread = threading.Thread(target=beat, name=f"lease-{job_id}", daemon=True)
+        thread.start()
+        try:
+            yield lost
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret this deployment knows, so the redactor can mask them wherever they appear."""
+    values = [s.get_secret_value() for s in (settings.github_token, settings.webhook_secret) if s is not None]
+    values += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and v]
+    if settings.secrets_file and Path(settings.secrets_file).is_file():
+        for line in Path(settings.secrets_file).read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                values.append(line.split("=", 1)[1].strip())
+    return values

@@ -1,0 +1,87 @@
+"""Deployment settings: environment variables (``SHIPYARD_*``) and ``shipyard.toml``.
+
+Loaded once at the edge (CLI, worker, web) and passed down; nothing deeper reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="forbid", toml_file="shipyard.toml")
+
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".shipyard")
+    """Where the embedded default keeps everything: database, queue, checkpoints, repos, jobs."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default ``sqlite:///<data_dir>/shipyard.db``. Postgres: ``postgresql+psycopg://…``."""
+    broker_url: str | None = None
+    """Celery broker; default: the embedded filesystem transport under ``data_dir`` (no server).
+    Production: ``redis://host:6379/0``."""
+    sandbox_backend: Literal["auto", "docker", "local"] = "auto"
+    """``auto`` uses Docker when an engine answers, else the local backend (and says so on every job)."""
+    sandbox_image: str = "shipyard-sandbox:latest"
+    """Default sandbox image when a repository names none."""
+    sandbox_pool_size: int = Field(default=0, ge=0)
+    """Pre-started containers kept warm per image (Docker backend)."""
+    lease_seconds: int = Field(default=120, ge=10)
+    """A running job's lease; a worker renews it while working. An expired lease means the worker died."""
+    models_file: Path | None = None
+    """TOML/YAML model catalogue (names, providers, prices, tiers); default: the built-in catalogue."""
+    secrets_file: Path | None = None
+    """File with provider keys (``OPENAI_API_KEY=…`` lines); keys never appear in logs or events."""
+    job_budget_usd: float = Field(default=2.0, ge=0)
+    """Spend limit per job before it pauses for a human (``approve +$X or stop``)."""
+    repo_daily_budget_usd: float = Field(default=20.0, ge=0)
+    monthly_budget_usd: float = Field(default=500.0, ge=0)
+    github_token: SecretStr | None = None
+    """Forge token; lives only in the orchestrator, never in a sandbox."""
+    github_api_url: str = "https://api.github.com"
+    webhook_secret: SecretStr | None = None
+    """HMAC secret for GitHub webhooks."""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8700
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'shipyard.db'}"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.data_dir / "queue"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.db"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def forge_dir(self) -> Path:
+        return self.data_dir / "forge"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.queue_dir, self.jobs_dir, self.cache_dir, self.forge_dir):
+            d.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,29 @@
+"""The store: tickets, jobs and their ledgers (SQLAlchemy 2; SQLite by default, Postgres by URL)."""
+
+from orchestrator.store.db import Store
+from orchestrator.store.models import (
+    Attempt,
+    Event,
+    GateResult,
+    Job,
+    JobState,
+    ModelUsage,
+    PullRequest,
+    Repository,
+    Review,
+    Ticket,
+)
+
+__all__ = [
+    "Attempt",
+    "Event",
+    "GateResult",
+    "Job",
+    "JobState",
+    "ModelUsage",
+    "PullRequest",
+    "Repository",
+    "Review",
+    "Store",
+    "Ticket",
+]

@@ -1,0 +1,197 @@
+"""Tables. Every token is tied to a ticket, a job, an attempt and an outcome."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    AWAITING_PLAN_APPROVAL = "awaiting_plan_approval"
+    AWAITING_BUDGET = "awaiting_budget"
+    AWAITING_REVIEW = "awaiting_review"
+    MERGED = "merged"
+    CLOSED = "closed"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    @property
+    def is_waiting_for_human(self) -> bool:
+        return self in (JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_REVIEW)
+
+
+FINAL_STATES = frozenset({JobState.MERGED, JobState.CLOSED, JobState.BLOCKED, JobState.FAILED, JobState.CANCELLED})
+ACTIVE_STATES = frozenset(set(JobState) - FINAL_STATES)
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    """Short name used on the command line (``shipyard ticket add --repo NAME``)."""
+    forge: Mapped[str] = mapped_column(String(20), default="local")
+    url: Mapped[str] = mapped_column(Text)
+    """Local path of the git repository, or ``owner/name`` on GitHub."""
+    base_branch: Mapped[str] = mapped_column(String(200), default="main")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    source: Mapped[str] = mapped_column(String(20), default="local")
+    """``local`` backlog or ``github``."""
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    labels: Mapped[list] = mapped_column(JSON, default=list)
+    cassette: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Path of a scripted-model cassette; when set, every model call of this ticket is a replay."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    repository: Mapped[Repository] = relationship()
+    jobs: Mapped[list["Job"]] = relationship(back_populates="ticket", order_by="Job.id")
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    state: Mapped[str] = mapped_column(String(40), default=JobState.QUEUED.value, index=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why the job stopped or waits, for a human (blocked / failed / awaiting_*)."""
+    complexity: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    base_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    head_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    branch: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    sandbox_backend: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    human_touches: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    recoveries: Mapped[int] = mapped_column(Integer, default=0)
+    """Times the job was resumed after its worker died (lease expired)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="jobs")
+    events: Mapped[list["Event"]] = relationship(order_by="Event.id", cascade="all, delete-orphan")
+    attempt_rows: Mapped[list["Attempt"]] = relationship(order_by="Attempt.number", cascade="all, delete-orphan")
+    usage: Mapped[list["ModelUsage"]] = relationship(order_by="ModelUsage.id", cascade="all, delete-orphan")
+    pull_request: Mapped["PullRequest | None"] = relationship(back_populates="job", uselist=False)
+
+    @property
+    def job_state(self) -> JobState:
+        return JobState(self.state)
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("job_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    routing_reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """``gate_passed``, ``gate_failed``, ``agent_stopped``…"""
+    summary: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    gate: Mapped["GateResult | None"] = relationship(uselist=False, back_populates="attempt")
+
+
+class GateResult(Base):
+    __tablename__ = "gate_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), unique=True)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    diff_coverage: Mapped[float | None] = mapped_column(Float, nullable=True)
+    report: Mapped[dict] = mapped_column(JSON)
+    """The ``GateReport`` as JSON; the PR body and the job page render from it."""
+    attempt: Mapped[Attempt] = relationship(back_populates="gate")
+
+
+class Event(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ModelUsage(Base):
+    __tablename__ = "model_usage"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str] = mapped_column(String(40), default="")
+    role: Mapped[str] = mapped_column(String(40), default="")
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cached_input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    """True when the provider reported no usage and the tokens were estimated."""
+
+
+class PullRequest(Base):
+    __tablename__ = "pull_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
+    number: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    branch: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20), default="open")
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    job: Mapped[Job] = relationship(back_populates="pull_request")
+
+
+class Review(Base):
+    """A human decision at a review gate (plan, budget, PR)."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    gate: Mapped[str] = mapped_column(String(20))
+    """``plan``, ``budget`` or ``pr``."""
+    decision: Mapped[str] = mapped_column(String(30))
+    """``approve``, ``reject`` or ``request_changes``."""
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(200), default="")
+    extra_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    """Budget extension granted (budget gate only)."""
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Set once the workflow has resumed with this decision."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

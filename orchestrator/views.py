@@ -1,0 +1,133 @@
+"""Read models of jobs, shared by the CLI (``--json``), the web pages and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from orchestrator.store import Store
+from orchestrator.store.models import Job, JobState, ModelUsage
+from workflows.gitops import GitError, GitRepo
+
+MAX_DIFF_CHARS = 200_000
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def age_seconds(value: datetime | None) -> float:
+    value = _aware(value)
+    return (datetime.now(timezone.utc) - value).total_seconds() if value else 0.0
+
+
+def job_summary(job: Job) -> dict:
+    ticket = job.ticket
+    pr = job.pull_request
+    latest_gate = next((a.gate for a in reversed(job.attempt_rows) if a.gate is not None), None)
+    return {
+        "id": job.id,
+        "ticket_id": ticket.id,
+        "title": ticket.title,
+        "repo": ticket.repository.name,
+        "state": job.state,
+        "reason": job.reason,
+        "attempts": job.attempts,
+        "complexity": job.complexity,
+        "kind": job.kind,
+        "cost_usd": round(job.cost_usd or 0.0, 6),
+        "scripted": bool(ticket.cassette),
+        "sandbox": job.sandbox_backend,
+        "gate_passed": latest_gate.passed if latest_gate else None,
+        "diff_coverage": latest_gate.diff_coverage if latest_gate else None,
+        "pr": {"number": pr.number, "url": pr.url, "state": pr.state, "branch": pr.branch} if pr else None,
+        "created_at": _aware(job.created_at).isoformat(),
+        "updated_at": _aware(job.updated_at).isoformat() if job.updated_at else None,
+        "finished_at": _aware(job.finished_at).isoformat() if job.finished_at else None,
+        "wall_s": round(((_aware(job.finished_at) or datetime.now(timezone.utc)) - _aware(job.created_at)).total_seconds(), 1),
+        "age_s": round(age_seconds(job.created_at), 1),
+    }
+
+
+def list_jobs(store: Store, state: str | None = None, limit: int = 500) -> list[dict]:
+    with store.session() as s:
+        query = select(Job).order_by(Job.id.desc()).limit(limit)
+        if state:
+            query = query.where(Job.state == state)
+        return [job_summary(j) for j in s.scalars(query)]
+
+
+def review_inbox(store: Store) -> list[dict]:
+    """Jobs waiting for a human, oldest first."""
+    waiting = [s.value for s in JobState if s.is_waiting_for_human]
+    with store.session() as s:
+        return [job_summary(j) for j in s.scalars(select(Job).where(Job.state.in_(waiting)).order_by(Job.updated_at))]
+
+
+def cost_by_model(store: Store, job_id: int) -> list[dict]:
+    with store.session() as s:
+        rows = s.execute(
+            select(
+                ModelUsage.model,
+                func.count(),
+                func.sum(ModelUsage.input_tokens),
+                func.sum(ModelUsage.output_tokens),
+                func.sum(ModelUsage.cached_input_tokens),
+                func.sum(ModelUsage.cost_usd),
+                func.max(ModelUsage.estimated),
+            )
+            .where(ModelUsage.job_id == job_id)
+            .group_by(ModelUsage.model)
+            .order_by(ModelUsage.model)
+        ).all()
+    return [
+        {"model": m, "calls": n, "input_tokens": i or 0, "output_tokens": o or 0, "cached_input_tokens": c or 0,
+         "cost_usd": round(cost or 0.0, 6), "estimated": bool(est)}
+        for m, n, i, o, c, cost, est in rows
+    ]  # fmt: skip
+
+
+def job_diff(jobs_dir: Path, job: Job) -> str:
+    """The candidate's diff against the base commit, from the job's git directory."""
+    if not (job.base_sha and job.head_sha) or job.base_sha == job.head_sha:
+        return ""
+    try:
+        text = GitRepo(jobs_dir / str(job.id) / "git").git("diff", "--no-color", "--stat", "--patch", job.base_sha, job.head_sha)
+    except GitError as exc:
+        return f"(diff unavailable: {exc})"
+    if len(text) > MAX_DIFF_CHARS:
+        return text[:MAX_DIFF_CHARS] + f"\n… diff truncated ({len(text) - MAX_DIFF_CHARS} more characters)"
+    return text
+
+
+def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return None
+        detail = job_summary(job)
+        detail["ticket"] = {"id": job.ticket.id, "title": job.ticket.title, "body": job.ticket.body, "labels": job.ticket.labels}
+        detail["base_sha"], detail["head_sha"], detail["branch"] = job.base_sha, job.head_sha, job.branch
+        detail["events"] = [
+            {"at": _aware(e.at).isoformat(), "kind": e.kind, "message": e.message, "data": e.data} for e in job.events
+        ]
+        detail["attempt_list"] = [
+            {
+                "number": a.number,
+                "model": a.model,
+                "routing_reason": a.routing_reason,
+                "outcome": a.outcome,
+                "summary": a.summary,
+                "gate": a.gate.report if a.gate else None,
+            }
+            for a in job.attempt_rows
+        ]
+        detail["pr_body"] = job.pull_request.body if job.pull_request else None
+        detail["diff"] = job_diff(jobs_dir, job)
+    detail["cost_by_model"] = cost_by_model(store, job_id)
+    return detail

@@ -1,0 +1,125 @@
+"""The one interface every sandbox backend implements.
+
+A sandbox is where untrusted code runs: the model's commands and the repository's own
+tests. It owns a workspace directory on the orchestrator's host (``host_workspace``), which
+the backend exposes inside the sandbox at ``workdir``. The orchestrator fills the workspace
+(git checkout) *after* acquiring the sandbox and reads results back through
+``read_file``; the git metadata never enters the workspace, so nothing in the sandbox can
+plant hooks or read remotes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, Sequence, runtime_checkable
+
+NetworkPolicy = Literal["none", "setup"]
+
+
+class SandboxError(RuntimeError):
+    """A sandbox could not be started or used; the message says why, for a human."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What one command did inside a sandbox."""
+
+    exit_code: int
+    """Process exit status; -1 when the command was killed (timeout, OOM)."""
+    output: str
+    """Combined stdout+stderr, capped: head and tail kept, the middle elided."""
+    duration_s: float
+    timed_out: bool = False
+    """The wall-clock timeout fired and the whole process tree was killed."""
+    oom_killed: bool = False
+    """The sandbox's memory limit killed the command."""
+    elided_bytes: int = 0
+    """How many bytes of output were dropped from the middle by the cap."""
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+    def describe_failure(self) -> str:
+        """A one-line reason a human can act on, for a command that did not succeed."""
+        if self.timed_out:
+            return f"timed out after {self.duration_s:.0f}s"
+        if self.oom_killed:
+            return "killed: out of memory (sandbox memory limit)"
+        return f"exited with status {self.exit_code}"
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What a job asks of a sandbox. Limits are on by default."""
+
+    image: str = "shipyard-sandbox:latest"
+    """Container image (Docker backend); ignored by the local backend."""
+    network: NetworkPolicy = "none"
+    """``none``: never any network. ``setup``: network only while ``run_setup`` runs."""
+    memory_mb: int = 2048
+    cpus: float = 1.0
+    pids: int = 256
+    command_timeout_s: float = 600.0
+    """Default wall-clock limit for one ``exec``."""
+    output_cap_bytes: int = 256 * 1024
+    """Combined output kept per ``exec`` (head + tail)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Extra labels (job id) so leaked sandboxes can be found and reaped."""
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """A running sandbox. Backends: ``sandboxes.docker``, ``sandboxes.local``."""
+
+    id: str
+    backend: str
+    """Short backend name shown to users: ``docker``, ``bwrap``, ``local``."""
+    isolated: bool
+    """False only for the plain-subprocess backend; jobs say so on every run."""
+    host_workspace: Path
+    """The workspace directory on the orchestrator's host."""
+    workdir: str
+    """The same directory as seen by commands inside the sandbox."""
+
+    def exec(
+        self,
+        command: str,
+        *,
+        timeout_s: float | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ExecResult:
+        """Run a shell command (``bash -lc``) in the workspace; never raises for a failing command."""
+        ...
+
+    def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:
+        """Run the repository's setup commands once, after the workspace is filled.
+
+        With network policy ``setup`` they get network access, which is cut before this
+        returns; with ``none`` they run offline like everything else. Stops at the first
+        failing command (its result is the last in the list)."""
+        ...
+
+    def read_file(self, path: str) -> bytes:
+        """Read a workspace file (relative path). Refuses paths or symlinks leaving the workspace."""
+        ...
+
+    def write_file(self, path: str, data: bytes) -> None:
+        """Write a workspace file (relative path), creating parent directories."""
+        ...
+
+    def close(self) -> None:
+        """Stop every process and release the sandbox. Idempotent."""
+        ...
+
+
+class SandboxProvider(Protocol):
+    """Hands out fresh sandboxes; a sandbox is never reused across jobs."""
+
+    name: str
+
+    def acquire(self, spec: SandboxSpec) -> Sandbox:
+        """A ready sandbox with an empty workspace; raises ``SandboxError`` with the reason."""
+        ...

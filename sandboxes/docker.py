@@ -1,0 +1,341 @@
+"""Docker sandboxes: one hardened container per sandbox, commands run through the exec API.
+
+Hardening (all on by default): non-root user 10001, every capability dropped,
+``no-new-privileges``, read-only root filesystem with tmpfs ``/tmp`` and ``$HOME``,
+memory limit with no swap, CPU and pids limits, no network (``none``), no host
+environment, no Docker socket, and no mount but the workspace (plus the public CA bundle,
+read-only, under network policy ``setup``). The workspace is a host directory bind-mounted
+at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
+``DOCKER_HOST`` on the same machine).
+
+Timeouts are enforced from the host: at the deadline every process started by that exec
+(found by a per-exec marker in its environment, through the container's cgroup when the
+engine is local, else by a kill command inside) is killed. The same happens when the
+command exits while background children still hold its output open: an exec is one
+process tree that ends with its command, as in a CI step (children that redirect their
+output elsewhere run on until ``close``). OOM is reported when the exec
+ended by SIGKILL-class failure and the engine logged an ``oom`` event for the container
+since the exec began (works for remote engines too; no ``dmesg``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Sequence
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec
+from sandboxes.container_procs import host_procs_file, kill_marked
+from sandboxes.docker_stream import pump_exec_output, raw_socket
+from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, sandbox_command
+from sandboxes.output_cap import CappedOutput
+from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
+
+SANDBOX_LABEL = "shipyard.sandbox"
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+SANDBOX_CA_PATH = "/etc/shipyard-ca.crt"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+IMAGE_HINT = "run `make sandbox-image` (or `python -m sandboxes.images ensure`)"
+_KILL_MARKED = (
+    'for round in 1 2 3; do for d in /proc/[0-9]*; do '
+    'if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qx "SHIPYARD_EXEC=$1"; then kill -9 "${d#/proc/}" 2>/dev/null; fi; '
+    "done; done"
+)
+
+
+def docker_client() -> docker.DockerClient:
+    """A client for the engine named by ``DOCKER_HOST`` (default: the local socket)."""
+    try:
+        return docker.from_env(timeout=60)
+    except DockerException as exc:
+        raise SandboxError(f"Docker engine unreachable (check DOCKER_HOST): {exc}") from None
+
+
+class DockerSandboxProvider:
+    """Starts one container per sandbox; workspaces are directories under ``root``."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        client: docker.DockerClient | None = None,
+        pool_size: int = 0,
+        ca_bundle: Path = HOST_CA_BUNDLE,
+    ) -> None:
+        """``pool_size`` > 0 keeps that many containers started per spec (see ``sandboxes.pool``)."""
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.client = client or docker_client()
+        self.ca_bundle = ca_bundle
+        self.pool_size = pool_size
+        self.warning: str | None = None
+        self._image_paths: dict[str, str] = {}
+        self._pools: dict[SandboxSpec, Any] = {}
+
+    def acquire(self, spec: SandboxSpec) -> "DockerSandbox":
+        if self.pool_size > 0 and spec.network == "none":
+            return self._pool_for(spec).acquire()
+        return self.start(spec)
+
+    def _pool_for(self, spec: SandboxSpec) -> Any:
+        from sandboxes.pool import WarmPool  # the pool builds on this module
+
+        key = _spec_key(spec)
+        if key not in self._pools:
+            self._pools[key] = WarmPool(self, spec, self.pool_size)
+        return self._pools[key]
+
+    def close(self) -> None:
+        """Stop the warm pools (their idle containers are removed)."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def image_path(self, image: str) -> str:
+        """The image's own PATH, restored after the login shell's profile resets it."""
+        if image not in self._image_paths:
+            env = self.client.api.inspect_image(image)["Config"].get("Env") or []
+            found = next((e.split("=", 1)[1] for e in env if e.startswith("PATH=")), DEFAULT_PATH)
+            self._image_paths[image] = found
+        return self._image_paths[image]
+
+    def start(self, spec: SandboxSpec) -> "DockerSandbox":
+        """A freshly started container (cold start), bypassing any pool."""
+        sandbox_id = f"docker-{uuid.uuid4().hex[:12]}"
+        sandbox_dir = Path(tempfile.mkdtemp(prefix=f"{sandbox_id}-", dir=self.root))
+        workspace = sandbox_dir / "workspace"
+        workspace.mkdir()
+        shutil.chown(workspace, SANDBOX_UID, SANDBOX_UID)
+        try:
+            path = self.image_path(spec.image)
+            container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace))
+        except ImageNotFound:
+            shutil.rmtree(sandbox_dir, ignore_errors=True)
+            raise SandboxError(f"image {spec.image} not found — {IMAGE_HINT}") from None
+        except DockerException as exc:
+            shutil.rmtree(sandbox_dir, ignore_errors=True)
+            raise SandboxError(f"sandbox container from {spec.image} failed to start: {_explain(exc)}") from None
+        return DockerSandbox(self, spec, sandbox_id, container, sandbox_dir, workspace, path)
+
+    def _run_args(self, spec: SandboxSpec, sandbox_id: str, workspace: Path) -> dict[str, Any]:
+        tmpfs_opts = f"rw,exec,nosuid,nodev,size={spec.memory_mb}m"
+        volumes = {str(workspace): {"bind": SANDBOX_WORKDIR, "mode": "rw"}}
+        if spec.network == "setup":
+            volumes[str(self.ca_bundle)] = {"bind": SANDBOX_CA_PATH, "mode": "ro"}
+        return dict(
+            image=spec.image,
+            command=["sleep", "infinity"],
+            name=f"shipyard-{sandbox_id}",
+            hostname="shipyard-sandbox",
+            detach=True,
+            init=True,
+            user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+            working_dir=SANDBOX_WORKDIR,
+            environment={"HOME": SANDBOX_HOME, "LANG": "C.UTF-8", "USER": "sandbox"},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            read_only=True,
+            tmpfs={
+                "/tmp": f"{tmpfs_opts},mode=1777",
+                SANDBOX_HOME: f"{tmpfs_opts},uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0755",
+            },
+            mem_limit=f"{spec.memory_mb}m",
+            memswap_limit=f"{spec.memory_mb}m",
+            nano_cpus=int(spec.cpus * 1e9),
+            pids_limit=spec.pids,
+            network_mode="bridge" if spec.network == "setup" else "none",
+            labels={**spec.labels, SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.id": sandbox_id},
+            volumes=volumes,
+        )
+
+
+def _spec_key(spec: SandboxSpec) -> Any:
+    return (spec.image, spec.network, spec.memory_mb, spec.cpus, spec.pids, tuple(sorted(spec.labels.items())))
+
+
+def _explain(exc: DockerException) -> str:
+    if isinstance(exc, APIError):
+        return str(exc.explanation or exc)
+    return str(exc)
+
+
+class DockerSandbox:
+    """One running container; see the module docstring for its limits."""
+
+    backend = "docker"
+    isolated = True
+    workdir = SANDBOX_WORKDIR
+
+    def __init__(self, provider: DockerSandboxProvider, spec: SandboxSpec, sandbox_id: str,
+                 container: Any, sandbox_dir: Path, workspace: Path, image_path: str) -> None:
+        self.provider = provider
+        self.spec = spec
+        self.id = sandbox_id
+        self.container = container
+        self.host_workspace = workspace
+        self._dir = sandbox_dir
+        self._path = image_path
+        self._api = provider.client.api
+        self._networked = spec.network == "setup"
+        self._procs_file: Path | None | bool = None
+        """The container's cgroup.procs on this host (False: engine not local); found on first need."""
+        self._closed = False
+
+    def _env(self, extra: dict[str, str] | None, marker: str, *, setup: bool) -> dict[str, str]:
+        env = {"PATH": self._path, "SHIPYARD_PATH": self._path, "HOME": SANDBOX_HOME, "LANG": "C.UTF-8",
+               "USER": "sandbox", "TMPDIR": "/tmp", "SHIPYARD_EXEC": marker,
+               # The root filesystem is read-only: pip installs go to the user site in $HOME.
+               "PIP_USER": "1", "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        if setup:
+            env.update({name: SANDBOX_CA_PATH for name in
+                        ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO")})
+        env.update(extra or {})
+        if extra and "PATH" in extra:
+            env["SHIPYARD_PATH"] = extra["PATH"]
+        return env
+
+    def _cwd(self, cwd: str | None) -> str:
+        if not cwd:
+            return self.workdir
+        return cwd if cwd.startswith("/") else f"{self.workdir}/{cwd}"
+
+    def exec(self, command: str, *, timeout_s: float | None = None, cwd: str | None = None,
+             env: dict[str, str] | None = None) -> ExecResult:
+        # Only run_setup may use the network; anything else first cuts it.
+        self.cut_network()
+        return self._exec(command, timeout_s, cwd, env, setup=False)
+
+    def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:
+        results: list[ExecResult] = []
+        try:
+            for command in commands:
+                result = self._exec(command, None, None, None, setup=self._networked)
+                results.append(result)
+                if not result.ok:
+                    break
+        finally:
+            self.cut_network()
+        return results
+
+    def cut_network(self) -> None:
+        """Disconnect the container from every network (policy ``setup``, after setup)."""
+        if not self._networked:
+            return
+        try:
+            self._api.disconnect_container_from_network(self.container.id, "bridge", force=True)
+        except APIError as exc:
+            raise SandboxError(f"sandbox {self.id}: could not cut its network: {_explain(exc)}") from None
+        self._networked = False
+
+    def _exec(self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None,
+              *, setup: bool) -> ExecResult:
+        if self._closed:
+            raise SandboxError(f"sandbox {self.id} is closed")
+        hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
+        marker = uuid.uuid4().hex
+        timeout = timeout_s if timeout_s is not None else self.spec.command_timeout_s
+        output = CappedOutput(self.spec.output_cap_bytes)
+        started, since = time.monotonic(), int(time.time()) - 1
+        try:
+            exec_id = self._api.exec_create(
+                self.container.id, ["bash", "-lc", sandbox_command(command)], stdout=True, stderr=True,
+                user=f"{SANDBOX_UID}:{SANDBOX_UID}", environment=self._env(env, marker, setup=setup),
+                workdir=self._cwd(cwd))["Id"]
+            sock = raw_socket(self._api.exec_start(exec_id, socket=True))
+            try:
+                ending = pump_exec_output(sock, output, started + timeout, lambda: not self._running(exec_id))
+            finally:
+                sock.close()
+            timed_out = ending == "timeout"
+            if ending != "eof":
+                # Leftovers holding the output open would stall the engine's next exec.
+                self._kill_exec(marker, output)
+            exit_code = self._exit_code(exec_id)
+        except DockerException as exc:
+            raise SandboxError(f"sandbox {self.id}: exec failed: {self._state_reason(exc)}") from None
+        oom = not timed_out and exit_code not in (0, None) and self._oom_since(since)
+        return ExecResult(
+            exit_code=-1 if (timed_out or oom or exit_code is None) else exit_code,
+            output=output.text(),
+            duration_s=time.monotonic() - started,
+            timed_out=timed_out,
+            oom_killed=oom,
+            elided_bytes=output.elided_bytes,
+        )
+
+    def _running(self, exec_id: str) -> bool:
+        return bool(self._api.exec_inspect(exec_id)["Running"])
+
+    def _exit_code(self, exec_id: str, wait_s: float = 5.0) -> int | None:
+        end = time.monotonic() + wait_s
+        while True:
+            info = self._api.exec_inspect(exec_id)
+            if not info["Running"] or time.monotonic() > end:
+                return info["ExitCode"] if not info["Running"] else None
+            time.sleep(0.01)
+
+    def _kill_exec(self, marker: str, output: CappedOutput) -> None:
+        """Kill every process this exec started; restart the container if that is impossible."""
+        if self._procs_file is None:
+            self.container.reload()
+            self._procs_file = host_procs_file(self.container.id, self.container.attrs["State"]["Pid"]) or False
+        if self._procs_file:
+            kill_marked(self._procs_file, marker)
+            return
+        try:
+            self.container.exec_run(["sh", "-c", _KILL_MARKED, "kill-exec", marker],
+                                    user=f"{SANDBOX_UID}:{SANDBOX_UID}", environment={"PATH": self._path})
+            return
+        except DockerException:
+            pass
+        # A fork bomb at the pids limit leaves no room for the kill command itself.
+        output.feed(b"\n[shipyard: processes could not be killed one by one; sandbox restarted, /tmp and $HOME cleared]\n")
+        self.container.restart(timeout=0)
+
+    def _oom_since(self, since: int) -> bool:
+        """Whether the engine reported the memory limit killing a process since ``since``."""
+        events = self.provider.client.events(
+            since=since, until=int(time.time()) + 1, decode=True,
+            filters={"container": self.container.id, "event": "oom"})
+        try:
+            return any(True for _ in events)
+        finally:
+            events.close()
+
+    def _state_reason(self, exc: DockerException) -> str:
+        try:
+            self.container.reload()
+            state = self.container.attrs["State"]
+            if not state.get("Running"):
+                return f"container is {state.get('Status')} (exit {state.get('ExitCode')}, OOMKilled={state.get('OOMKilled')})"
+        except DockerException:
+            return f"container is gone ({_explain(exc)})"
+        return _explain(exc)
+
+    def read_file(self, path: str) -> bytes:
+        return read_workspace_file(self.host_workspace, path)
+
+    def write_file(self, path: str, data: bytes) -> None:
+        write_workspace_file(self.host_workspace, path, data, owner=(SANDBOX_UID, SANDBOX_UID))
+
+    def close(self) -> None:
+        """Remove the container (every process in it) and the workspace directory."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.container.remove(force=True)
+        except NotFound:
+            pass
+        except DockerException as exc:
+            # The reaper removes it later by its label; the workspace can still go now.
+            self.provider.warning = f"sandbox {self.id}: container removal failed: {_explain(exc)}"
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,246 @@
+"""Sandboxes made of host processes: bubblewrap when it works, plain subprocess otherwise.
+
+``bwrap`` backend (isolated): a fresh mount namespace whose root is a tmpfs holding
+read-only binds of the system directories (``/usr``, ``/etc``, …) and of the orchestrator's
+Python (so ``python -m pytest`` finds pytest and coverage), the workspace at ``/workspace``,
+a private home, a tmpfs ``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
+pid/ipc/uts/net namespaces; commands run as uid 10001 with no capabilities when the
+orchestrator is root. A per-sandbox cgroup adds pids and memory limits where allowed.
+
+``local`` backend (NOT isolated, development only): plain subprocesses in the workspace
+with a scrubbed environment. ``provider.warning`` says so; the workflow shows it on every job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Literal, Sequence
+
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec
+from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
+from sandboxes.host_process import run_capped_process
+from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
+
+SANDBOX_UID = 10001
+"""Unprivileged user the bwrap backend runs commands as (same uid as the Docker image's)."""
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "srv", "var")
+"""Top-level host directories visible (read-only) inside a bwrap sandbox; nothing else is."""
+BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SANDBOX_HOME = "/home/sandbox"
+SANDBOX_WORKDIR = "/workspace"
+UNISOLATED_WARNING = (
+    "UNISOLATED SANDBOX: commands run as plain host processes with the orchestrator's user, "
+    "full network and filesystem access ({reason}). Use the docker or bwrap backend for real work."
+)
+
+
+def sandbox_command(command: str) -> str:
+    """The script given to ``bash -lc``: the login profile resets PATH, so put ours back first."""
+    return f'export PATH="$SHIPYARD_PATH:$PATH"\n{command}'
+
+
+class LocalSandboxProvider:
+    """Hands out host-process sandboxes under ``root`` (one fresh directory each)."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        isolation: Literal["auto", "bwrap", "none"] = "auto",
+        extra_ro_paths: Sequence[Path] = (),
+        use_cgroups: bool | None = None,
+    ) -> None:
+        """``isolation``: ``auto`` uses bwrap when it works, ``bwrap`` requires it, ``none`` never
+        uses it. ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
+        ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one)."""
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.python_dir = str(Path(sys.executable).parent)
+        self.ro_paths = _python_paths() + [Path(p) for p in extra_ro_paths]
+        self.use_cgroups = cgroups_available() if use_cgroups is None else use_cgroups
+        self.warning: str | None = None
+        """Set when sandboxes are not isolated; show it to users on every job."""
+        self.bwrap: str | None = None
+        if isolation != "none":
+            problem = self._probe_bwrap()
+            if problem and isolation == "bwrap":
+                raise SandboxError(f"bwrap backend unavailable: {problem}")
+            if problem:
+                self.warning = UNISOLATED_WARNING.format(reason=f"bubblewrap not usable: {problem}")
+        else:
+            self.warning = UNISOLATED_WARNING.format(reason="isolation disabled by configuration")
+
+    def _probe_bwrap(self) -> str | None:
+        """Why bwrap cannot be used here, or None when a trial sandbox ran."""
+        path = shutil.which("bwrap")
+        if not path:
+            return "bwrap is not installed (apt-get install bubblewrap)"
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            return "setpriv (util-linux) is needed to drop root inside bwrap"
+        self.bwrap = path
+        with tempfile.TemporaryDirectory(dir=self.root) as probe:
+            argv = self.bwrap_argv(Path(probe), Path(probe), "/", network=False) + ["true"]
+            try:
+                proc = subprocess.run(argv, capture_output=True, timeout=20, env={"PATH": BASE_PATH})
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                self.bwrap = None
+                return f"trial run failed: {exc}"
+        if proc.returncode != 0:
+            self.bwrap = None
+            return f"trial run failed: {proc.stderr.decode(errors='replace').strip()}"
+        return None
+
+    def bwrap_argv(self, workspace: Path, home: Path, cwd: str, *, network: bool) -> list[str]:
+        """The bwrap (and privilege drop) prefix for one command."""
+        assert self.bwrap
+        argv = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
+                "--unshare-uts", "--unshare-cgroup-try", "--hostname", "shipyard-sandbox"]
+        if not network:
+            argv.append("--unshare-net")
+        for name in SYSTEM_DIRS:
+            host = Path("/") / name
+            if host.is_symlink():
+                argv += ["--symlink", os.readlink(host), str(host)]
+            elif host.is_dir():
+                argv += ["--ro-bind", str(host), str(host)]
+        made: set[Path] = set()
+        for path in [*self.ro_paths, Path(SANDBOX_HOME)]:
+            # bwrap would create missing parents (/root, /home) as 0700 root: unreadable by uid 10001.
+            for parent in reversed(path.parents[:-1]):
+                if parent not in made:
+                    made.add(parent)
+                    argv += ["--perms", "0755", "--dir", str(parent)]
+        for path in self.ro_paths:
+            if path.exists():
+                argv += ["--ro-bind", str(path), str(path)]
+        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
+                 "--chdir", cwd, "--"]
+        if os.geteuid() == 0:
+            argv += ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
+                     "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+        return argv
+
+    def acquire(self, spec: SandboxSpec) -> "LocalSandbox":
+        try:
+            return LocalSandbox(self, spec)
+        except OSError as exc:
+            raise SandboxError(f"local sandbox could not be created under {self.root}: {exc}") from None
+
+
+def _python_paths() -> list[Path]:
+    """The orchestrator's Python (venv and its base install), which may live under /root."""
+    paths = []
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        path = Path(prefix)
+        if path.parts[1:2] and path.parts[1] not in SYSTEM_DIRS:
+            paths.append(path)
+    return sorted(paths)
+
+
+class LocalSandbox:
+    """One host-process sandbox; see the module docstring for what isolates it."""
+
+    def __init__(self, provider: LocalSandboxProvider, spec: SandboxSpec) -> None:
+        self.provider = provider
+        self.spec = spec
+        self.id = f"local-{uuid.uuid4().hex[:12]}"
+        self.isolated = provider.bwrap is not None
+        self.backend = "bwrap" if self.isolated else "local"
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{self.id}-", dir=provider.root))
+        self.host_workspace = self._dir / "workspace"
+        self._home = self._dir / "home"
+        self._tmp = self._dir / "tmp"
+        for path in (self.host_workspace, self._home, self._tmp):
+            path.mkdir()
+        self._drop_root = self.isolated and os.geteuid() == 0
+        if self._drop_root:
+            for path in (self.host_workspace, self._home):
+                os.chown(path, SANDBOX_UID, SANDBOX_UID)
+        self.workdir = SANDBOX_WORKDIR if self.isolated else str(self.host_workspace)
+        self._cgroup = (
+            SandboxCgroup(self.id, pids=spec.pids, memory_mb=spec.memory_mb) if provider.use_cgroups else None
+        )
+        self._closed = False
+
+    def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        # Never the orchestrator's environment: it holds tokens and keys.
+        path = f"{self.provider.python_dir}:{BASE_PATH}"
+        env = {
+            "PATH": path,
+            "SHIPYARD_PATH": path,
+            "HOME": SANDBOX_HOME if self.isolated else str(self._home),
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp" if self.isolated else str(self._tmp),
+            "SHIPYARD_SANDBOX": self.id,
+        }
+        env.update(extra or {})
+        if extra and "PATH" in extra:
+            env["SHIPYARD_PATH"] = extra["PATH"]
+        return env
+
+    def _cwd(self, cwd: str | None) -> str:
+        if not cwd:
+            return self.workdir
+        if cwd.startswith("/"):
+            return cwd
+        return f"{self.workdir}/{cwd}"
+
+    def _run(self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None,
+             *, network: bool) -> ExecResult:
+        if self._closed:
+            raise SandboxError(f"sandbox {self.id} is closed")
+        script = ["bash", "-lc", sandbox_command(command)]
+        if self.isolated:
+            if self._drop_root:
+                hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
+            argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network)
+            argv += script
+            host_cwd = str(self._dir)
+        else:
+            argv, host_cwd = script, self._cwd(cwd)
+        return run_capped_process(
+            argv,
+            env=self._env(env),
+            cwd=host_cwd,
+            timeout_s=timeout_s if timeout_s is not None else self.spec.command_timeout_s,
+            cap_bytes=self.spec.output_cap_bytes,
+            cgroup=self._cgroup,
+        )
+
+    def exec(self, command: str, *, timeout_s: float | None = None, cwd: str | None = None,
+             env: dict[str, str] | None = None) -> ExecResult:
+        return self._run(command, timeout_s, cwd, env, network=False)
+
+    def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:
+        results = []
+        for command in commands:
+            result = self._run(command, None, None, None, network=self.spec.network == "setup")
+            results.append(result)
+            if not result.ok:
+                break
+        return results
+
+    def read_file(self, path: str) -> bytes:
+        return read_workspace_file(self.host_workspace, path)
+
+    def write_file(self, path: str, data: bytes) -> None:
+        owner = (SANDBOX_UID, SANDBOX_UID) if self._drop_root else None
+        write_workspace_file(self.host_workspace, path, data, owner=owner)
+
+    def close(self) -> None:
+        """Kill every process of the sandbox and delete its directory (workspace included)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._cgroup is not None:
+            self._cgroup.remove()
+        shutil.rmtree(self._dir, ignore_errors=True)

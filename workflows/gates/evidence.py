@@ -1,0 +1,200 @@
+"""Gathering the gate's evidence in sandboxes: baseline, candidate suite, fail-to-pass, reruns.
+
+Each stage takes a fresh sandbox (closed by ``SandboxPool.close_all``) and returns data;
+expected failures (a sandbox that cannot start, a git error, setup that fails) come back
+as reasons in that data, never as exceptions.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandboxes.base import Sandbox, SandboxError, SandboxProvider, SandboxSpec
+from workflows.gates import baseline as baseline_cache
+from workflows.gates.baseline import Baseline
+from workflows.gates.change_set import ChangeSet
+from workflows.gates.junit import TestCase, cases_in_files, locate, node_id
+from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
+from workflows.gitops import GitError, GitRepo
+from workflows.repo_config import RepoConfig
+
+EXPECTED_ERRORS = (SandboxError, GitError, OSError)
+"""Failures of the environment that become a gate reason; anything else is a bug and propagates."""
+
+
+class SandboxPool:
+    """Every sandbox the gate acquires, so all are closed however the gate ends."""
+
+    def __init__(self, provider: SandboxProvider, spec: SandboxSpec) -> None:
+        self.provider, self.spec = provider, spec
+        self._open: list[Sandbox] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Sandbox:
+        box = self.provider.acquire(self.spec)
+        with self._lock:
+            self._open.append(box)
+        return box
+
+    def close(self, box: Sandbox) -> None:
+        box.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            boxes, self._open = self._open, []
+        for box in boxes:
+            try:
+                box.close()
+            except Exception:  # noqa: BLE001 — closing the others matters more than this error
+                pass
+
+
+def read_blob(repo: GitRepo, sha: str, path: str) -> bytes | None:
+    """A file's exact bytes at ``sha`` (binary-safe), or None when absent."""
+    proc = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir.resolve()), "cat-file", "blob", f"{sha}:{path}"],
+        capture_output=True,
+    )
+    return proc.stdout if proc.returncode == 0 else None
+
+
+@dataclass
+class GateInputs:
+    repo: GitRepo
+    changes: ChangeSet
+    config: RepoConfig
+    pool: SandboxPool
+    cache_dir: Path
+
+    @property
+    def coverage_on(self) -> bool:
+        return self.config.gates.coverage.enabled
+
+    def select_command(self, args: list[str]) -> str:
+        quoted = " ".join(shlex.quote(a) for a in args)
+        template = self.config.test.select_command
+        return template.replace("{tests}", quoted) if "{tests}" in template else f"{template} {quoted}"
+
+
+def baseline_path(inp: GateInputs) -> Path:
+    return baseline_cache.cache_path(inp.cache_dir, inp.changes.base_sha, inp.config, inp.pool.spec.image)
+
+
+def establish_baseline(inp: GateInputs) -> Baseline:
+    """Run the suite on the base commit in its own sandbox and cache the usable result."""
+    label = f"baseline on {inp.changes.base_sha[:12]}"
+    try:
+        box = inp.pool.acquire()
+        try:
+            failure = prepare_workspace(box, inp.repo, inp.changes.base_sha, inp.config)
+            if failure:
+                return Baseline(error=f"{label}: {failure}")
+            run = run_tests(box, inp.config.test.command, inp.config, label=label,
+                            tracked=inp.changes.tracked_base, with_coverage=inp.coverage_on)
+        finally:
+            box.close()
+    except EXPECTED_ERRORS as exc:
+        return Baseline(error=f"{label}: {exc}")
+    result = Baseline.from_run(run)
+    baseline_cache.save(baseline_path(inp), result)
+    return result
+
+
+def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
+    """The full suite with coverage on the candidate; the sandbox stays open for reruns and extras."""
+    label = "candidate suite"
+    try:
+        box = inp.pool.acquire()
+        failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
+        if failure:
+            return None, SuiteRun(label=label, error=f"{label}: {failure}")
+        return box, run_tests(box, inp.config.test.command, inp.config, label=label,
+                              tracked=inp.changes.tracked_candidate, with_coverage=inp.coverage_on)
+    except EXPECTED_ERRORS as exc:
+        return None, SuiteRun(label=label, error=f"{label}: {exc}")
+
+
+def prepare_fail_to_pass(inp: GateInputs) -> tuple[Sandbox | None, str]:
+    """A sandbox holding the base code with the candidate's test files laid over it."""
+    overlay = {}
+    for path in inp.changes.changed_test_files:
+        data = read_blob(inp.repo, inp.changes.candidate_sha, path)
+        if data is not None:
+            overlay[path] = data
+    try:
+        box = inp.pool.acquire()
+        failure = prepare_workspace(box, inp.repo, inp.changes.base_sha, inp.config, overlay)
+        return (None, f"base code with the new tests: {failure}") if failure else (box, "")
+    except EXPECTED_ERRORS as exc:
+        return None, f"base code with the new tests: {exc}"
+
+
+@dataclass
+class Selection:
+    """What to run on the base code, and the candidate's results for it when already known."""
+
+    args: list[str]
+    on_candidate: list[TestCase] | None
+
+
+def select_new_tests(inp: GateInputs, candidate: SuiteRun) -> Selection:
+    """Ids (or files) of the tests in changed test files, from the candidate's own JUnit."""
+    tracked = inp.changes.tracked_candidate
+    changed = set(inp.changes.changed_test_files)
+    located = cases_in_files(candidate.cases.values(), changed, tracked)
+    if located and inp.config.test.select_granularity == "test":
+        ids = [node_id(c, tracked) for c in located]
+        if all(ids):
+            return Selection(list(dict.fromkeys(i for i in ids if i)), located)
+    files = sorted({where[0] for c in located if (where := locate(c, tracked))}) or sorted(changed)
+    return Selection(files, located or None)
+
+
+def run_selection(inp: GateInputs, box: Sandbox, selection: Selection, *, on_base: bool) -> SuiteRun:
+    """Run only the selected tests, on the base code (with the new tests) or on the candidate."""
+    where = "base code" if on_base else "candidate"
+    tracked = inp.changes.tracked_base | set(inp.changes.changed_test_files) if on_base else inp.changes.tracked_candidate
+    try:
+        return run_tests(box, inp.select_command(selection.args), inp.config, label=f"new tests on the {where}",
+                         tracked=tracked, with_coverage=False)
+    except EXPECTED_ERRORS as exc:
+        return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")
+
+
+def _rerun_command(inp: GateInputs, cases: list[TestCase]) -> str:
+    tracked = inp.changes.tracked_candidate
+    if inp.config.test.select_granularity == "test":
+        ids = [node_id(c, tracked) for c in cases]
+        if all(ids):
+            return inp.select_command(list(dict.fromkeys(i for i in ids if i)))
+    files = [where[0] for c in cases if (where := locate(c, tracked))]
+    if len(files) == len(cases):
+        return inp.select_command(sorted(set(files)))
+    return inp.config.test.command  # the runner cannot name these tests: rerun the suite
+
+
+def rerun_failures(inp: GateInputs, box: Sandbox, baseline: Baseline, candidate: SuiteRun) -> set[str]:
+    """Keys of tests that failed on the candidate (and did not fail on base) but pass on a rerun."""
+    remaining = {
+        k: c for k, c in candidate.cases.items()
+        if c.failing and not (k in baseline.cases and baseline.cases[k].failing)
+    }
+    flaky: set[str] = set()
+    for attempt in range(inp.config.gates.reruns):
+        if not remaining:
+            break
+        try:
+            run = run_tests(box, _rerun_command(inp, list(remaining.values())), inp.config,
+                            label=f"rerun {attempt + 1}", tracked=inp.changes.tracked_candidate, with_coverage=False)
+        except EXPECTED_ERRORS:
+            break
+        if not run.ok:
+            break
+        for key in [k for k in remaining if k in run.cases and run.cases[k].outcome == "passed"]:
+            flaky.add(key)
+            del remaining[key]
+    return flaky

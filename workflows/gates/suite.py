@@ -1,0 +1,123 @@
+"""Running the repository's own test commands in a sandbox and reading their results back.
+
+Results come only from files the command writes in this run: stale JUnit and coverage files
+are removed (inside the sandbox, so a planted symlink cannot point the removal elsewhere)
+right before the command starts.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+
+from sandboxes.base import ExecResult, Sandbox, SandboxError
+from workflows.gates.coverage_report import CoverageData, parse_coverage
+from workflows.gates.junit import ResultsFileError, TestCase, parse_junit
+from workflows.gitops import GitRepo
+from workflows.repo_config import RepoConfig
+
+TAIL_LINES = 40
+
+
+def output_tail(text: str, lines: int = TAIL_LINES) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+@dataclass
+class SuiteRun:
+    """One run of a test command and what could be read from it."""
+
+    label: str
+    cases: dict[str, TestCase] = field(default_factory=dict)
+    error: str = ""
+    """Why the results cannot be used (timed out, no JUnit, malformed…); empty when usable."""
+    output_tail: str = ""
+    exit_code: int = 0
+    coverage: CoverageData | None = None
+    coverage_error: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    @property
+    def failing(self) -> list[TestCase]:
+        return [c for c in self.cases.values() if c.failing]
+
+
+def prepare_workspace(
+    sandbox: Sandbox, repo: GitRepo, sha: str, config: RepoConfig, overlay: dict[str, bytes] | None = None
+) -> str | None:
+    """Check out ``sha``, write ``overlay`` files (path → content) over it, run setup.
+
+    Returns a one-line reason (with the output tail appended) when setup fails, else None."""
+    repo.checkout(sha, sandbox.host_workspace)
+    for path, data in (overlay or {}).items():
+        sandbox.write_file(path, data)
+    if not config.setup:
+        return None
+    results = sandbox.run_setup(config.setup)
+    if results and not results[-1].ok:
+        failed = config.setup[len(results) - 1] if len(results) <= len(config.setup) else "setup"
+        last = results[-1]
+        return f"setup command `{failed}` {last.describe_failure()}:\n{output_tail(last.output)}"
+    return None
+
+
+def _with_fresh_outputs(command: str, outputs: list[str]) -> str:
+    dirs = sorted({posixpath.dirname(p) for p in outputs if posixpath.dirname(p)})
+    prep = f"rm -f -- {' '.join(shlex.quote(p) for p in outputs)}"
+    if dirs:
+        prep = f"mkdir -p -- {' '.join(shlex.quote(d) for d in dirs)} && {prep}"
+    return f"{prep}; {command}"
+
+
+def _read(sandbox: Sandbox, path: str, what: str, result: ExecResult) -> bytes:
+    try:
+        return sandbox.read_file(path)
+    except (SandboxError, OSError) as exc:
+        raise ResultsFileError(
+            f"{what} {path} was not written (the command {result.describe_failure() if not result.ok else 'succeeded'}; {exc})"
+        ) from None
+
+
+def run_tests(
+    sandbox: Sandbox,
+    command: str,
+    config: RepoConfig,
+    *,
+    label: str,
+    tracked: set[str],
+    with_coverage: bool,
+) -> SuiteRun:
+    """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output."""
+    test = config.test
+    outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
+    result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s)
+    run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
+    if result.timed_out:
+        run.error = f"{label}: test command timed out after {test.timeout_s:.0f}s (test.timeout_s) and was killed"
+        return run
+    if result.oom_killed:
+        run.error = f"{label}: test command was killed: out of memory (sandbox memory limit)"
+        return run
+    try:
+        run.cases = parse_junit(_read(sandbox, test.junit, "JUnit XML", result), test.junit)
+    except ResultsFileError as exc:
+        run.error = f"{label}: {exc}"
+        return run
+    if not run.cases:
+        run.error = f"{label}: the test command ran no tests (JUnit XML {test.junit} lists none; {result.describe_failure() if not result.ok else 'exit 0'})"
+        return run
+    if with_coverage:
+        try:
+            raw = _read(sandbox, test.coverage.path, f"coverage report ({test.coverage.format})", result)
+            run.coverage = parse_coverage(
+                raw, test.coverage.format, test.coverage.path, tracked=tracked,
+                workdirs=[sandbox.workdir, str(sandbox.host_workspace)],
+            )
+        except ResultsFileError as exc:
+            run.coverage_error = str(exc)
+    return run

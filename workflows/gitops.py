@@ -1,0 +1,126 @@
+"""Git operations the orchestrator runs on the host, never inside the sandbox.
+
+A job's git directory is kept apart from its work tree (``git --git-dir X --work-tree W``):
+the work tree is the sandbox workspace, and nothing in it (a planted ``.git`` file, hooks,
+config) can affect the orchestrator's git commands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message carries git's own explanation."""
+
+
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Shipyard",
+    "GIT_AUTHOR_EMAIL": "shipyard@localhost",
+    "GIT_COMMITTER_NAME": "Shipyard",
+    "GIT_COMMITTER_EMAIL": "shipyard@localhost",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def run_git(
+    args: list[str], *, cwd: Path | None = None, input: bytes | None = None, env: dict[str, str] | None = None
+) -> str:
+    """Run git with a fixed identity and no hooks; returns stdout, raises ``GitError``."""
+    env = {**os.environ, **_GIT_ENV, **(env or {})}
+    cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*", "-c", "core.autocrlf=false", *args]
+    proc = subprocess.run(cmd, cwd=cwd, env=env, input=input, capture_output=True)
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip()
+        sub = next((a for a in args if not a.startswith("-") and "/" not in a), "")
+        raise GitError(f"git {sub}: {err}")
+    return proc.stdout.decode(errors="replace")
+
+
+BUILD_OUTPUTS = (".shipyard/", "__pycache__/", "*.pyc", ".coverage", ".coverage.*", ".pytest_cache/", "node_modules/", "coverage/", ".nyc_output/")
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    status: str
+    """Git's letter: A(dded), M(odified), D(eleted), R(enamed)."""
+    path: str
+    old_path: str | None = None
+    """Previous path for renames."""
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A bare-style git directory whose work trees are checked out elsewhere."""
+
+    git_dir: Path
+
+    def git(
+        self, *args: str, worktree: Path | None = None, input: bytes | None = None, index: Path | None = None
+    ) -> str:
+        pre = ["--git-dir", str(self.git_dir.resolve())]
+        if worktree is not None:
+            pre += ["--work-tree", str(worktree.resolve())]
+        env = {"GIT_INDEX_FILE": str(index)} if index else None
+        return run_git([*pre, *args], cwd=worktree, input=input, env=env)
+
+    def exclude_build_outputs(self) -> None:
+        """Keep test outputs and caches out of commits, whatever the repo's ``.gitignore`` says."""
+        info = self.git_dir / "info"
+        info.mkdir(parents=True, exist_ok=True)
+        (info / "exclude").write_text("\n".join(BUILD_OUTPUTS) + "\n")
+
+    def rev_parse(self, ref: str) -> str:
+        return self.git("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
+
+    def checkout(self, sha: str, worktree: Path) -> None:
+        """Make ``worktree`` hold exactly the tree of ``sha`` (untracked files removed)."""
+        worktree.mkdir(parents=True, exist_ok=True)
+        index = self._index_for(worktree)
+        self.git("read-tree", sha, index=index)
+        self.git("checkout-index", "-a", "-f", worktree=worktree, index=index)
+        self.git("clean", "-fdxq", worktree=worktree, index=index)
+
+    def commit_worktree(self, worktree: Path, parent: str, message: str) -> str:
+        """Snapshot every file in ``worktree`` as a commit on top of ``parent``; returns its SHA."""
+        index = self._index_for(worktree)
+        self.git("read-tree", parent, index=index)
+        self.git("add", "-A", ".", worktree=worktree, index=index)
+        tree = self.git("write-tree", index=index).strip()
+        return self.git("commit-tree", tree, "-p", parent, "-m", message).strip()
+
+    def _index_for(self, worktree: Path) -> Path:
+        # One index per work tree, so several trees (candidate, base, fail-to-pass) coexist.
+        digest = hashlib.sha1(str(worktree.resolve()).encode()).hexdigest()[:12]
+        return self.git_dir.resolve() / f"shipyard-index-{digest}"
+
+    def diff(self, base: str, head: str, *paths: str) -> str:
+        """Unified diff ``base..head`` with zero context lines (binary files named, not dumped)."""
+        return self.git("diff", "--no-color", "--no-ext-diff", "-U0", "--find-renames", base, head, "--", *paths)
+
+    def changed_files(self, base: str, head: str) -> list[ChangedFile]:
+        out = self.git("diff", "--name-status", "-z", "--find-renames", base, head)
+        parts = [p for p in out.split("\0") if p]
+        files: list[ChangedFile] = []
+        i = 0
+        while i < len(parts):
+            status = parts[i]
+            if status.startswith(("R", "C")):
+                files.append(ChangedFile(status[0], parts[i + 2], parts[i + 1]))
+                i += 3
+            else:
+                files.append(ChangedFile(status[0], parts[i + 1]))
+                i += 2
+        return files
+
+    def show_file(self, sha: str, path: str) -> bytes | None:
+        """A file's bytes at ``sha``, or None when it does not exist there."""
+        try:
+            return run_git(["--git-dir", str(self.git_dir.resolve()), "cat-file", "blob", f"{sha}:{path}"]).encode()
+        except GitError:
+            return None

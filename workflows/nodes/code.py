@@ -1,0 +1,94 @@
+"""code: one attempt of the tool-using agent in the sandbox, snapshotted as a commit."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+
+from agents.budget import BudgetExhausted
+from agents.loop import AgentLimits, CodingTask, run_coding_agent
+from sandboxes.base import Sandbox, SandboxError, SandboxSpec
+from workflows.gitops import GitRepo
+from workflows.nodes import services_of
+from workflows.nodes.context import instructions_of, repo_map_of
+from workflows.nodes.prepare import git_dir
+from workflows.ports import JobServices
+from workflows.repo_config import RepoConfig
+from workflows.state import TicketState
+
+
+def sandbox_spec(services: JobServices, cfg: RepoConfig, job_id: int) -> SandboxSpec:
+    return SandboxSpec(
+        image=cfg.sandbox.image or services.sandbox_image,
+        network=cfg.sandbox.network,
+        memory_mb=cfg.sandbox.memory_mb,
+        cpus=cfg.sandbox.cpus,
+        pids=cfg.sandbox.pids,
+        command_timeout_s=cfg.test.timeout_s,
+        labels={"shipyard.job": str(job_id)},
+    )
+
+
+def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -> Sandbox:
+    """The job's coding sandbox at the current head, started (and set up) on first use in this run."""
+    sandbox = services.live.get("sandbox")
+    if sandbox is None:
+        sandbox = services.sandboxes.acquire(sandbox_spec(services, cfg, state["job_id"]))
+        services.live["sandbox"] = sandbox
+        GitRepo(git_dir(services.job_dir)).checkout(state["head_sha"], sandbox.host_workspace)
+        where = "isolated" if sandbox.isolated else "NOT ISOLATED: plain subprocess on the host"
+        services.recorder.event("sandbox", f"sandbox {sandbox.backend} ({where}) at {state['head_sha'][:10]}")
+        services.recorder.set_job(sandbox_backend=sandbox.backend)
+        for result in sandbox.run_setup(cfg.setup):
+            if not result.ok:
+                raise SandboxError(f"setup command failed ({result.describe_failure()}): {result.output[-2000:]}")
+    return sandbox
+
+
+def code(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    cfg = RepoConfig.model_validate(state["config"])
+    paused = bool(state.get("budget_paused"))
+    attempt = state.get("attempt", 0) + (0 if paused else 1)
+    routed = services.models.for_role(
+        "code", complexity=state.get("complexity", "medium"), attempt=attempt, failures=state.get("gate_failures", 0)
+    )
+    services.recorder.attempt_started(attempt, routed.spec_name, routed.reason)
+    try:
+        sandbox = coding_sandbox(services, state, cfg)
+    except SandboxError as exc:
+        services.recorder.attempt_finished(attempt, "sandbox_failed", str(exc))
+        return {"attempt": attempt, "outcome": "blocked", "reason": f"the sandbox could not be prepared: {exc}"}
+    task = CodingTask(
+        ticket_title=state["ticket"]["title"],
+        ticket_body=state["ticket"]["body"],
+        instructions=instructions_of(services, state),
+        feedback=_task_feedback(state),
+        attempt=attempt,
+        test_command=cfg.test.command,
+        repo_map=repo_map_of(services, state),
+    )
+    try:
+        result = run_coding_agent(
+            routed.model, sandbox, task, recorder=services.recorder, limits=AgentLimits(max_steps=cfg.agent.max_steps), guard=services.budget
+        )
+    except BudgetExhausted as exc:
+        head = _snapshot(services, state, sandbox, attempt, f"work in progress (budget pause): {state['ticket']['title']}")
+        services.recorder.attempt_finished(attempt, "budget", str(exc))
+        return {"attempt": attempt, "head_sha": head, "budget_paused": str(exc)}
+    head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
+    services.recorder.attempt_finished(attempt, result.stop_reason, result.summary)
+    services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
+    return {"attempt": attempt, "head_sha": head, "budget_paused": ""}
+
+
+def _task_feedback(state: TicketState) -> str:
+    if state.get("plan"):
+        return f"Approved plan:\n{state['plan']}\n\n{state.get('feedback', '')}".strip()
+    return state.get("feedback", "")
+
+
+def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, attempt: int, message: str) -> str:
+    """Commit the workspace so no work is lost, whatever happens next."""
+    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message)
+    services.recorder.set_job(head_sha=sha)
+    return sha

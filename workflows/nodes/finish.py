@@ -1,0 +1,34 @@
+"""The end of a ticket: merge or close the PR, or record why the job stopped."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+
+from workflows.nodes import services_of
+from workflows.state import TicketState
+
+
+def merge(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    sha = services.forge.merge_pull_request(state["repo"]["url"], state["pr_number"])
+    services.recorder.event("merged", f"pull request #{state['pr_number']} merged into {state['repo']['base_branch']} ({sha[:10]})")
+    return {"outcome": "merged", "reason": ""}
+
+
+def close(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    comment = (state.get("decision") or {}).get("comment", "")
+    gate = (state.get("decision") or {}).get("gate", "pr")
+    if state.get("pr_number"):
+        services.forge.close_pull_request(state["repo"]["url"], state["pr_number"])
+    if gate == "budget":
+        return {"outcome": "blocked", "reason": f"budget reached and not extended: {state.get('budget_paused', '')}"}
+    what = "plan rejected" if gate == "plan" else "pull request rejected"
+    return {"outcome": "closed", "reason": f"{what} by the reviewer" + (f": {comment}" if comment else "")}
+
+
+def finish(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    outcome = state.get("outcome", "failed")
+    services.recorder.event("done", f"{outcome}" + (f": {state['reason']}" if state.get("reason") else ""))
+    return {}

@@ -1,0 +1,46 @@
+"""gate: the orchestrator's own checks on the candidate commit, in fresh sandboxes."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+
+from workflows.gates import run_gates
+from workflows.gitops import GitRepo
+from workflows.nodes import services_of
+from workflows.nodes.code import sandbox_spec
+from workflows.nodes.prepare import git_dir
+from workflows.repo_config import RepoConfig
+from workflows.state import TicketState
+
+
+def gate(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    cfg = RepoConfig.model_validate(state["config"])
+    attempt = state["attempt"]
+    services.recorder.event("gate", f"gate: checking attempt {attempt} ({state['head_sha'][:10]})")
+    report = run_gates(
+        repo=GitRepo(git_dir(services.job_dir)),
+        base_sha=state["base_sha"],
+        candidate_sha=state["head_sha"],
+        config=cfg,
+        ticket_kind=state.get("kind", "feature"),
+        sandboxes=services.sandboxes,
+        spec=sandbox_spec(services, cfg, state["job_id"]),
+        cache_dir=services.cache_dir,
+        on_event=lambda kind, message: services.recorder.event(kind, message),
+    )
+    services.recorder.gate_result(attempt, report)
+    cov = f", diff coverage {report.diff_coverage:.0f}%" if report.diff_coverage is not None else ""
+    if report.passed:
+        services.recorder.attempt_finished(attempt, "gate_passed", "all gates passed")
+        services.recorder.event("gate", f"gate passed{cov}", passed=True)
+        return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": ""}
+    reasons = "; ".join(report.failed_reasons())
+    services.recorder.attempt_finished(attempt, "gate_failed", reasons)
+    services.recorder.event("gate", f"gate failed: {reasons}", passed=False)
+    failures = state.get("gate_failures", 0) + 1
+    update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()}
+    update["feedback"] = "The orchestrator's quality gate rejected your last attempt:\n" + report.summary_for_agent()
+    if attempt >= cfg.agent.max_attempts:
+        update |= {"outcome": "blocked", "reason": f"quality gate failed after {attempt} attempt(s): {reasons}"}
+    return update

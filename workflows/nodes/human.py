@@ -1,0 +1,41 @@
+"""Human gates: the workflow pauses durably (LangGraph ``interrupt``) until a person decides.
+
+Each gate is its own node so that resuming re-runs nothing but the wait itself.
+"""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import interrupt
+
+from workflows.nodes import services_of
+from workflows.state import TicketState
+
+
+def await_plan_approval(state: TicketState, config: RunnableConfig) -> dict:
+    decision = interrupt({"gate": "plan", "plan": state.get("plan", "")})
+    services_of(config).recorder.event("review", f"plan {_verb(decision)}", **decision)
+    return {"decision": {"gate": "plan", **decision}}
+
+
+def await_budget(state: TicketState, config: RunnableConfig) -> dict:
+    decision = interrupt({"gate": "budget", "reason": state.get("budget_paused", "")})
+    services_of(config).recorder.event("review", f"budget extension {_verb(decision)}", **decision)
+    extra = float(decision.get("extra_usd") or 0.0) if decision.get("decision") == "approve" else 0.0
+    return {"decision": {"gate": "budget", **decision}, "budget_extra_usd": state.get("budget_extra_usd", 0.0) + extra}
+
+
+def await_review(state: TicketState, config: RunnableConfig) -> dict:
+    decision = interrupt({"gate": "pr", "pr_number": state.get("pr_number"), "pr_url": state.get("pr_url")})
+    services = services_of(config)
+    services.recorder.event("review", f"pull request {_verb(decision)}", **decision)
+    update: dict = {"decision": {"gate": "pr", **decision}}
+    if decision.get("decision") == "request_changes":
+        update["feedback"] = "A human reviewer asked for changes to your pull request:\n" + decision.get("comment", "")
+    return update
+
+
+def _verb(decision: dict) -> str:
+    verb = {"approve": "approved", "reject": "rejected", "request_changes": "changes requested"}.get(decision.get("decision", ""), "decided")
+    comment = decision.get("comment")
+    return f"{verb}" + (f": {comment}" if comment else "")

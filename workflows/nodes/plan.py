@@ -1,0 +1,43 @@
+"""plan: a short written plan; the plan-approval gate is the next node."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+
+from agents.plan import write_plan
+from workflows.nodes import services_of
+from workflows.nodes.context import instructions_of, repo_map_of
+from workflows.repo_config import RepoConfig
+from workflows.state import TicketState
+
+_NEEDS_APPROVAL = {
+    "never": set(),
+    "always": {"low", "medium", "high"},
+    "medium_and_above": {"medium", "high"},
+    "high": {"high"},
+}
+
+
+def needs_plan_approval(state: TicketState) -> bool:
+    policy = RepoConfig.model_validate(state["config"]).agent.plan_approval
+    return state.get("complexity", "medium") in _NEEDS_APPROVAL[policy]
+
+
+def plan(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    routed = services.models.for_role("plan", complexity=state.get("complexity", "medium"), attempt=1, failures=0)
+    ticket = state["ticket"]
+    feedback = ""
+    decision = state.get("decision") or {}
+    if decision.get("gate") == "plan" and decision.get("decision") == "request_changes":
+        feedback = decision.get("comment", "")
+    text = write_plan(
+        routed.model,
+        ticket_title=ticket["title"],
+        ticket_body=ticket["body"],
+        repo_map=repo_map_of(services, state),
+        instructions=instructions_of(services, state),
+        feedback=feedback,
+    )
+    services.recorder.event("plan", text)
+    return {"plan": text}

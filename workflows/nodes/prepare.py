@@ -1,0 +1,44 @@
+"""prepare: fetch the base commit into the job's git dir and read ``.shipyard.yml`` at it."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from langchain_core.runnables import RunnableConfig
+
+from workflows.gitops import GitError, GitRepo
+from workflows.nodes import services_of
+from workflows.repo_config import CONFIG_FILE, ConfigError, RepoConfig, parse_repo_config
+from workflows.state import TicketState
+
+
+def git_dir(job_dir: Path) -> Path:
+    return job_dir / "git"
+
+
+def prepare(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    ticket = state["ticket"]
+    if not (ticket["title"].strip() or ticket["body"].strip()):
+        return {"outcome": "blocked", "reason": "the ticket is empty: give it a title and a description of the change"}
+    if state.get("base_sha"):
+        return {}
+    repo = state["repo"]
+    services.recorder.event("prepare", f"fetching {repo['name']} ({repo['base_branch']})")
+    gdir = git_dir(services.job_dir)
+    try:
+        with tempfile.TemporaryDirectory(dir=services.job_dir) as scratch:
+            base_sha = services.forge.clone(repo["url"], repo["base_branch"], gdir, Path(scratch))
+    except (GitError, RuntimeError) as exc:
+        return {"outcome": "blocked", "reason": f"cannot fetch the repository: {exc}"}
+    raw = GitRepo(gdir).show_file(base_sha, CONFIG_FILE)
+    try:
+        repo_config = parse_repo_config(raw.decode("utf-8", "replace")) if raw is not None else RepoConfig()
+    except ConfigError as exc:
+        return {"outcome": "blocked", "reason": f"invalid configuration: {exc}", "base_sha": base_sha}
+    if not repo_config.test.command.strip():
+        return {"outcome": "blocked", "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite"}
+    services.recorder.set_job(base_sha=base_sha)
+    services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {'from ' + CONFIG_FILE if raw else 'defaults (no ' + CONFIG_FILE + ')'}")
+    return {"base_sha": base_sha, "head_sha": base_sha, "config": repo_config.model_dump(mode="json"), "attempt": 0, "gate_failures": 0}

@@ -1,0 +1,43 @@
+"""open_pr: push the branch and open (or update) the pull request — idempotent on re-run."""
+
+from __future__ import annotations
+
+import re
+
+from langchain_core.runnables import RunnableConfig
+
+from workflows.nodes import services_of
+from workflows.nodes.prepare import git_dir
+from workflows.state import TicketState
+
+SCRIPTED_NOTE = "> **Scripted model:** this change was replayed from a cassette, not written by a live model."
+
+
+def branch_name(ticket_id: int, title: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "change"
+    return f"shipyard/{ticket_id}-{slug}"
+
+
+def pr_body(state: TicketState, services) -> str:
+    ticket = state["ticket"]
+    parts = [f"Resolves ticket #{ticket['id']}: {ticket['title']}"]
+    if ticket.get("cassette"):
+        parts.append(SCRIPTED_NOTE)
+    if state.get("plan"):
+        parts.append("## Plan\n" + state["plan"])
+    parts.append(state.get("gate_markdown", ""))
+    parts.append(f"## Cost\nAttempts: {state['attempt']}\n\n" + services.recorder.cost_markdown())
+    return "\n\n".join(p for p in parts if p)
+
+
+def open_pr(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    ticket, repo = state["ticket"], state["repo"]
+    branch = state.get("branch") or branch_name(ticket["id"], ticket["title"])
+    services.forge.push_branch(repo["url"], git_dir(services.job_dir), branch, state["head_sha"])
+    info = services.forge.open_pull_request(
+        repo["url"], branch=branch, base=repo["base_branch"], title=ticket["title"], body=pr_body(state, services)
+    )
+    services.recorder.set_job(branch=branch)
+    services.recorder.pull_request(info)
+    return {"branch": branch, "pr_number": info.number, "pr_url": info.url}

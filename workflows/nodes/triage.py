@@ -1,0 +1,30 @@
+"""triage: is the ticket eligible, how complex is it, what kind of change — decides routing."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+
+from agents.triage import triage_ticket
+from workflows.nodes import services_of
+from workflows.nodes.context import repo_map_of
+from workflows.state import TicketState
+
+
+def triage(state: TicketState, config: RunnableConfig) -> dict:
+    services = services_of(config)
+    routed = services.models.for_role("triage", complexity="low", attempt=1, failures=0)
+    ticket = state["ticket"]
+    result = triage_ticket(routed.model, ticket["title"], ticket["body"], repo_map_of(services, state))
+    services.recorder.set_job(complexity=result.complexity, kind=result.kind)
+    services.recorder.event(
+        "triage",
+        f"{'eligible' if result.eligible else 'not eligible'}: {result.complexity} complexity {result.kind} ({result.reason})",
+        eligible=result.eligible,
+        complexity=result.complexity,
+        kind=result.kind,
+    )
+    update = {"complexity": result.complexity, "kind": result.kind}
+    if not result.eligible:
+        question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
+        update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason}.{question}"}
+    return update

@@ -1,0 +1,109 @@
+"""The seams between the workflow and the control plane.
+
+The workflow never imports the store, Celery or the web; the orchestrator hands it these
+small interfaces through LangGraph's run config (``config["configurable"]["services"]``),
+so checkpoints hold plain data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sandboxes.base import SandboxProvider
+
+
+@dataclass(frozen=True)
+class PullRequestInfo:
+    number: int
+    url: str
+    branch: str
+    state: str
+    """``open``, ``merged`` or ``closed``."""
+
+
+class Forge(Protocol):
+    """Where branches are pushed and pull requests live (local git, GitHub)."""
+
+    name: str
+
+    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
+        """Check out ``base_branch`` of ``repo`` into ``worktree`` (git dir kept apart); returns the base SHA."""
+        ...
+
+    def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
+        """Point ``branch`` at ``sha`` on the forge. Idempotent."""
+        ...
+
+    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
+        """Open a PR for ``branch``, or return the one already open for it (idempotent)."""
+        ...
+
+    def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
+        """Replace the PR description (new attempt after requested changes)."""
+        ...
+
+    def merge_pull_request(self, repo: str, number: int) -> str:
+        """Merge an approved PR into its base branch; returns the merge commit SHA. Idempotent."""
+        ...
+
+    def close_pull_request(self, repo: str, number: int) -> None:
+        """Close a rejected PR without merging. Idempotent."""
+        ...
+
+
+class JobRecorder(Protocol):
+    """The job's timeline and ledgers, written by the workflow as it goes."""
+
+    def event(self, kind: str, message: str, **data: Any) -> None:
+        """Append to the job's timeline (shown in CLI and web). Secrets are redacted by the recorder."""
+        ...
+
+    def usage(self, record: Any) -> None:
+        """Store one priced model call (``agents.accounting.UsageRecord``)."""
+        ...
+
+    def gate_result(self, attempt: int, report: Any) -> None:
+        """Store the gate report of an attempt (``workflows.gates.GateReport``)."""
+        ...
+
+    def attempt_started(self, attempt: int, model: str, reason: str) -> None: ...
+
+    def attempt_finished(self, attempt: int, outcome: str, summary: str) -> None: ...
+
+    def pull_request(self, info: PullRequestInfo) -> None: ...
+
+    def set_job(self, **fields: Any) -> None:
+        """Record what the workflow learned about the job (complexity, kind, shas, branch)."""
+        ...
+
+    def cost_markdown(self) -> str:
+        """The job's model cost so far, by model, as a markdown table (for the PR body)."""
+        ...
+
+
+@dataclass
+class JobServices:
+    """Everything a ticket workflow run may touch, injected per run."""
+
+    recorder: JobRecorder
+    forge: Forge
+    sandboxes: SandboxProvider
+    job_dir: Path
+    """Per-job scratch directory on the orchestrator's host (git dir, logs)."""
+    models: Any
+    """``agents.router.ModelRouter``: picks and builds the chat model for a role."""
+    cache_dir: Path
+    """Shared cache (gate baselines per base SHA)."""
+    sandbox_image: str = "shipyard-sandbox:latest"
+    budget: Any = None
+    """``agents.budget.BudgetGuard`` checked before every model call (None: unlimited)."""
+    live: dict[str, Any] = field(default_factory=dict)
+    """Live resources of this run (the coding sandbox); never checkpointed."""
+
+    def close(self) -> None:
+        """Release live resources at the end of a run (or at an interrupt)."""
+        sandbox = self.live.pop("sandbox", None)
+        if sandbox is not None:
+            sandbox.close()

@@ -1,0 +1,81 @@
+"""The ticket workflow, wired in one place; it reads like the data flow in DESIGN.md.
+
+    prepare → triage → plan → [plan approval] → code ⇄ gate → open_pr → [review] → merge
+                                                  ↑ budget pause ↓        ↑ changes requested
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from workflows.nodes.code import code
+from workflows.nodes.finish import close, finish, merge
+from workflows.nodes.gate import gate
+from workflows.nodes.human import await_budget, await_plan_approval, await_review
+from workflows.nodes.plan import needs_plan_approval, plan
+from workflows.nodes.prepare import prepare
+from workflows.nodes.pull_request import open_pr
+from workflows.nodes.triage import triage
+from workflows.state import TicketState
+
+
+def stop_if_decided(next_node: str):
+    """Route to ``finish`` once a node has set an outcome (blocked, failed), else onward."""
+
+    def route(state: TicketState) -> str:
+        return "finish" if state.get("outcome") else next_node
+
+    route.__name__ = f"stop_or_{next_node}"
+    return route
+
+
+def route_after_plan(state: TicketState) -> str:
+    return "await_plan_approval" if needs_plan_approval(state) else "code"
+
+
+def route_after_plan_approval(state: TicketState) -> str:
+    return {"approve": "code", "request_changes": "plan"}.get(state["decision"].get("decision"), "close")
+
+
+def route_after_code(state: TicketState) -> str:
+    if state.get("outcome"):
+        return "finish"
+    return "await_budget" if state.get("budget_paused") else "gate"
+
+
+def route_after_budget(state: TicketState) -> str:
+    return "code" if state["decision"].get("decision") == "approve" else "close"
+
+
+def route_after_gate(state: TicketState) -> str:
+    if state.get("gate_passed"):
+        return "open_pr"
+    return "finish" if state.get("outcome") else "code"
+
+
+def route_after_review(state: TicketState) -> str:
+    return {"approve": "merge", "request_changes": "code"}.get(state["decision"].get("decision"), "close")
+
+
+def build_ticket_graph() -> StateGraph:
+    g = StateGraph(TicketState)
+    for name, node in [
+        ("prepare", prepare), ("triage", triage), ("plan", plan), ("await_plan_approval", await_plan_approval),
+        ("code", code), ("await_budget", await_budget), ("gate", gate), ("open_pr", open_pr),
+        ("await_review", await_review), ("merge", merge), ("close", close), ("finish", finish),
+    ]:  # fmt: skip
+        g.add_node(name, node)
+    g.add_edge(START, "prepare")
+    g.add_conditional_edges("prepare", stop_if_decided("triage"), ["triage", "finish"])
+    g.add_conditional_edges("triage", stop_if_decided("plan"), ["plan", "finish"])
+    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "code"])
+    g.add_conditional_edges("await_plan_approval", route_after_plan_approval, ["code", "plan", "close"])
+    g.add_conditional_edges("code", route_after_code, ["gate", "await_budget", "finish"])
+    g.add_conditional_edges("await_budget", route_after_budget, ["code", "close"])
+    g.add_conditional_edges("gate", route_after_gate, ["open_pr", "code", "finish"])
+    g.add_edge("open_pr", "await_review")
+    g.add_conditional_edges("await_review", route_after_review, ["merge", "code", "close"])
+    g.add_edge("merge", "finish")
+    g.add_edge("close", "finish")
+    g.add_edge("finish", END)
+    return g
