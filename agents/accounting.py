@@ -124,10 +124,9 @@ def price_call(
     )
 
 
-def project_call_cost(model: Any, prompt: Sequence[BaseMessage]) -> tuple[float, int]:
-    """Worst-case ``(usd, tokens)`` of the next call: the prompt estimate plus a full reply."""
+def project_call_cost(model: Any, prompt: Sequence[BaseMessage], *, min_input_tokens: int = 0) -> tuple[float, int]:
+    """Worst-case ``(usd, tokens)`` of the next call: the prompt (estimated, but never less than
+    ``min_input_tokens``, e.g. the previous call's reported prompt size) plus a full reply."""
     spec = spec_of(model)
-    prompt_tokens = estimate_prompt_tokens(prompt)
-    if getattr(model, "scripted", False) and not getattr(model, "has_recorded_prices", False):
-        return 0.0, prompt_tokens + spec.max_output_tokens
+    prompt_tokens = max(estimate_prompt_tokens(prompt), min_input_tokens)
     return spec.cost_usd(prompt_tokens, spec.max_output_tokens), prompt_tokens + spec.max_output_tokens

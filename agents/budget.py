@@ -68,9 +68,12 @@ class BudgetGuard:
         self.spent_tokens = job_spent_tokens
         self._repo_day_spent = repo_day_spent
         self._deployment_month_spent = deployment_month_spent
+        self._last_input_tokens = 0
 
     def _projection(self, model: Any, prompt: Sequence[BaseMessage]) -> tuple[float, int]:
-        usd, tokens = project_call_cost(model, prompt)
+        # Histories only grow within an attempt, so the last reported prompt size is a floor
+        # that corrects the chars/4 estimate (which undercounts code).
+        usd, tokens = project_call_cost(model, prompt, min_input_tokens=self._last_input_tokens)
         scripted = getattr(model, "scripted", False)
         if scripted and not (self.limits.count_recorded and getattr(model, "has_recorded_prices", False)):
             return 0.0, 0
@@ -107,6 +110,7 @@ class BudgetGuard:
         if _counts(record, self.limits.count_recorded):
             self.spent_usd += record.cost_usd
             self.spent_tokens += record.total_tokens
+            self._last_input_tokens = record.input_tokens if record.role == "code" else 0
 
     def extend(self, *, job_usd: float | None = None, job_tokens: int | None = None) -> None:
         """Raise the job limits after a human approved more spending."""

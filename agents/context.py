@@ -55,10 +55,11 @@ class HistoryCompactor:
 
     def compact(self, messages: list[BaseMessage]) -> list[BaseMessage]:
         """A shorter history: system + task, a summary of old observations, the recent turns."""
+        keep = max(self.keep_recent, 1)  # the latest observation always stays verbatim
         tool_positions = [i for i, m in enumerate(messages) if isinstance(m, ToolMessage)]
-        if len(tool_positions) <= self.keep_recent:
+        if len(tool_positions) <= keep:
             return messages
-        cut = tool_positions[-self.keep_recent]
+        cut = tool_positions[-keep]
         # Keep the AI message that issued the first kept observation with it.
         while cut > 0 and not isinstance(messages[cut - 1], AIMessage):
             cut -= 1
@@ -100,9 +101,16 @@ class HistoryCompactor:
         return str(reply.content)
 
 
-def _first_line(text: Any, limit: int = 160) -> str:
-    line = next((ln for ln in str(text).splitlines() if ln.strip()), "")
-    return line[:limit]
+def _gist(text: Any, limit: int = 160) -> str:
+    """First non-empty line; for commands also the last one (where results and errors are)."""
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    if not lines:
+        return "(empty)"
+    gist = lines[0][:limit]
+    if lines[0].startswith("exit code:") and len(lines) > 1:
+        last = lines[-1]
+        gist += " … " + (last if len(last) <= limit else "…" + last[-limit:])
+    return gist
 
 
 def mechanical_digest(messages: Sequence[BaseMessage]) -> str:
@@ -114,7 +122,7 @@ def mechanical_digest(messages: Sequence[BaseMessage]) -> str:
             for call in m.tool_calls:
                 args = ", ".join(f"{k}={str(v)[:60]!r}" for k, v in call["args"].items())
                 res = results.get(call.get("id") or "")
-                lines.append(f"- {call['name']}({args}) → {_first_line(res.content) if res else '(no result)'}")
+                lines.append(f"- {call['name']}({args}) → {_gist(res.content) if res else '(no result)'}")
         elif isinstance(m, HumanMessage) and str(m.content).startswith("Summary of earlier work:"):
             lines.append(str(m.content).removeprefix("Summary of earlier work:\n"))
     return "\n".join(lines) or "- (no tool calls)"

@@ -8,7 +8,6 @@ history compaction) live in their own modules; this file only sequences them.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,14 +16,15 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agents import prompts
-from agents.accounting import UsageRecord, estimate_prompt_tokens, price_call
+from agents.accounting import UsageRecord, estimate_prompt_tokens
 from agents.budget import BudgetExhausted, BudgetGuard
 from agents.catalogue import spec_of
 from agents.context import HistoryCompactor
 from agents.loopguard import LoopGuard
+from agents.metered import metered_invoke
 from agents.scripted import ReplayStopped
 from agents.tools import ToolSettings, make_tools
-from sandboxes.base import Sandbox
+from sandboxes.base import Sandbox, SandboxError
 
 StopReason = Literal["finished", "max_steps", "cassette_exhausted", "stuck", "budget", "divergence", "error"]
 
@@ -164,16 +164,9 @@ class _AgentRun:
         return None
 
     def call_model(self, step: int) -> AIMessage:
-        if self.guard is not None:
-            self.guard.check(self.model, self.messages)
-        started = time.monotonic()
-        reply = self.bound.invoke(self.messages)
-        record = price_call(self.model, reply, self.messages, role="code", step=step,
-                            latency_s=time.monotonic() - started, attempt=self.task.attempt)
+        reply, record = metered_invoke(self.bound, self.model, self.messages, role="code", step=step,
+                                       recorder=self.recorder, guard=self.guard, attempt=self.task.attempt)
         self.usage.append(record)
-        self.recorder.usage(record)
-        if self.guard is not None:
-            self.guard.add(record)
         return reply
 
     def execute(self, call: dict[str, Any], step: int) -> ToolMessage:
@@ -183,7 +176,13 @@ class _AgentRun:
             msg = ToolMessage(content=f"unknown tool {name!r}; available: {', '.join(self.tools)}",
                               tool_call_id=call.get("id") or "", name=name, status="error")
         else:
-            msg = tool.invoke({"type": "tool_call", "name": name, "args": args, "id": call.get("id") or ""})
+            try:
+                msg = tool.invoke({"type": "tool_call", "name": name, "args": args, "id": call.get("id") or ""})
+            except SandboxError:
+                raise  # the sandbox is gone: the attempt cannot go on
+            except Exception as exc:  # a tool bug must not end the job; the model sees the cause
+                msg = ToolMessage(content=f"tool {name} failed: {type(exc).__name__}: {exc}",
+                                  tool_call_id=call.get("id") or "", name=name, status="error")
         ok = msg.status != "error"
         self.recorder.event("tool", f"{name} {_short_args(name, args)}".strip(), tool=name, step=step, ok=ok,
                             attempt=self.task.attempt)
@@ -204,7 +203,11 @@ class _AgentRun:
             except Exception as exc:  # provider errors: the job shows the cause
                 detail = f"model call failed: {type(exc).__name__}: {exc}"
                 return self.result(False, detail, step - 1, "error", detail)
-            outcome = self.handle_reply(reply, step)
+            try:
+                outcome = self.handle_reply(reply, step)
+            except SandboxError as exc:
+                detail = f"sandbox failed: {exc}"
+                return self.result(False, detail, step, "error", detail)
             if outcome is not None:
                 return outcome
         detail = f"no finish after {self.limits.max_steps} steps"

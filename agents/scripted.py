@@ -133,7 +133,9 @@ class ScriptedChatModel(BaseChatModel):
             return self._with_usage(AIMessage(content=c.plan), c.plan_usage)
         if self.role == "review":
             return AIMessage(content=c.review or "No findings. (scripted replay: the cassette records no review)")
-        return self._next_code_turn(messages)
+        if self.role == "code":
+            return self._next_code_turn(messages)
+        raise CassetteExhausted(f"cassette {c.name}: no section for role {self.role!r}")
 
     def _next_code_turn(self, messages: list[BaseMessage]) -> AIMessage:
         turns = self.cassette.attempt_turns(self.attempt)

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator import views
@@ -123,7 +124,7 @@ def jobs_show(job_id: int, as_json: bool = typer.Option(False, "--json"), diff: 
     if detail["scripted"]:
         console.print("[yellow]model: scripted replay (cassette), not a live model[/yellow]")
     for e in detail["events"]:
-        console.print(f"  {e['at'][11:19]} [cyan]{e['kind']:>12}[/cyan] {e['message'][:300]}", markup=False, highlight=False)
+        console.print(f"  {e['at'][11:19]} [cyan]{e['kind']:>12}[/cyan] {escape(e['message'][:300])}", highlight=False)
     for a in detail["attempt_list"]:
         gate = a["gate"]
         verdict = "" if gate is None else ("gate passed" if gate.get("passed") else "gate failed")

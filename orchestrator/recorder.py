@@ -22,7 +22,7 @@ class StoreRecorder:
         self.redactor = redactor
         self.current_attempt = 0
 
-    def event(self, kind: str, message: str, **data: Any) -> None:
+    def event(self, kind: str, message: str, /, **data: Any) -> None:
         message = self.redactor.text(message)
         with self.store.session() as s:
             s.add(Event(job_id=self.job_id, kind=kind, message=message, data=self.redactor.data(data)))

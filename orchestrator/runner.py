@@ -17,6 +17,11 @@ from typing import Any, Iterator
 
 from langgraph.types import Command
 
+from agents.cassette import CassetteError
+from agents.catalogue import CatalogueError
+from agents.credentials import SecretsError
+from agents.router import RoutingError
+
 from orchestrator import jobs
 from orchestrator.checkpoints import open_checkpointer
 from orchestrator.forges.local import LocalForge
@@ -27,6 +32,7 @@ from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
+from sandboxes.base import SandboxError
 from workflows.ports import JobServices
 from workflows.ticket_graph import build_ticket_graph
 
@@ -38,6 +44,10 @@ WAIT_REASON = {
     "budget": "budget reached: approve an extension or stop",
     "pr": "pull request open, waiting for review",
 }
+
+
+SETUP_ERRORS = (CassetteError, CatalogueError, RoutingError, SecretsError, SandboxError)
+"""Bad input that stops a job before it starts: the job is blocked with the reason."""
 
 
 class JobCancelled(Exception):
@@ -81,7 +91,13 @@ class JobRunner:
     def _advance(self, job_id: int, decision: dict | None, lease_lost: threading.Event) -> str:
         recorder = StoreRecorder(self.store, job_id, self.redactor)
         self._set_state(job_id, JobState.RUNNING, None)
-        services = self._services(job_id, recorder)
+        try:
+            services = self._services(job_id, recorder)
+        except SETUP_ERRORS as exc:
+            reason = self.redactor.text(f"configuration error: {exc}")
+            recorder.event("blocked", reason)
+            self._set_state(job_id, JobState.BLOCKED, reason, final=True)
+            return JobState.BLOCKED.value
         config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
         try:
             with open_checkpointer(self.settings) as saver:

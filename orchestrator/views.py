@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, ModelUsage
@@ -79,7 +79,7 @@ def cost_by_model(store: Store, job_id: int) -> list[dict]:
                 func.sum(ModelUsage.output_tokens),
                 func.sum(ModelUsage.cached_input_tokens),
                 func.sum(ModelUsage.cost_usd),
-                func.max(ModelUsage.estimated),
+                func.max(cast(ModelUsage.estimated, Integer)),
             )
             .where(ModelUsage.job_id == job_id)
             .group_by(ModelUsage.model)

@@ -4,7 +4,8 @@ Hardening (all on by default): non-root user 10001, every capability dropped,
 ``no-new-privileges``, read-only root filesystem with tmpfs ``/tmp`` and ``$HOME``,
 memory limit with no swap, CPU and pids limits, no network (``none``), no host
 environment, no Docker socket, and no mount but the workspace (plus the public CA bundle,
-read-only, under network policy ``setup``). The workspace is a host directory bind-mounted
+read-only, under network policy ``setup``, whose network window uses a dedicated bridge the
+host firewall keeps away from host services: see ``sandboxes.setup_network``). The workspace is a host directory bind-mounted
 at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
 ``DOCKER_HOST`` on the same machine).
 
@@ -14,14 +15,20 @@ engine is local, else by a kill command inside) is killed. The same happens when
 command exits while background children still hold its output open: an exec is one
 process tree that ends with its command, as in a CI step (children that redirect their
 output elsewhere run on until ``close``). OOM is reported when the exec
-ended by SIGKILL-class failure and the engine logged an ``oom`` event for the container
-since the exec began (works for remote engines too; no ``dmesg``).
+ended with status 137 (SIGKILL) and the engine logged an ``oom`` event for the container
+since the exec began (works for remote engines too; no ``dmesg``). A child killed by the
+limit whose parent carries on (and exits otherwise) is not reported as OOM; its own error
+output is in the result.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
+import socket
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,9 +42,16 @@ from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.docker_stream import pump_exec_output, raw_socket
 from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, sandbox_command
 from sandboxes.output_cap import CappedOutput
+from sandboxes.setup_network import SETUP_NETWORK, ensure_setup_network
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
 
+log = logging.getLogger(__name__)
+
 SANDBOX_LABEL = "shipyard.sandbox"
+OWNER_LABEL = "shipyard.owner"
+"""``host:pid`` of the orchestrator process that started the container."""
+DIR_LABEL = "shipyard.sandbox.dir"
+"""Host directory holding the workspace, removed with a leaked container."""
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 SANDBOX_CA_PATH = "/etc/shipyard-ca.crt"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -78,26 +92,33 @@ class DockerSandboxProvider:
         self.pool_size = pool_size
         self.warning: str | None = None
         self._image_paths: dict[str, str] = {}
-        self._pools: dict[SandboxSpec, Any] = {}
+        self._pools: dict[tuple, Any] = {}
+        self._pools_lock = threading.Lock()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        """Label on every container, so the reaper spares sandboxes of live workers."""
 
     def acquire(self, spec: SandboxSpec) -> "DockerSandbox":
         if self.pool_size > 0 and spec.network == "none":
-            return self._pool_for(spec).acquire()
+            return self.pool_for(spec).acquire(spec)
         return self.start(spec)
 
-    def _pool_for(self, spec: SandboxSpec) -> Any:
-        from sandboxes.pool import WarmPool  # the pool builds on this module
+    def pool_for(self, spec: SandboxSpec) -> Any:
+        """The warm pool serving ``spec`` (created and filling on first use)."""
+        from sandboxes.pool import WarmPool, pool_key  # the pool builds on this module
 
-        key = _spec_key(spec)
-        if key not in self._pools:
-            self._pools[key] = WarmPool(self, spec, self.pool_size)
-        return self._pools[key]
+        with self._pools_lock:
+            key = pool_key(spec)
+            if key not in self._pools:
+                self._pools[key] = WarmPool(self, spec, self.pool_size)
+            return self._pools[key]
 
     def close(self) -> None:
         """Stop the warm pools (their idle containers are removed)."""
-        for pool in self._pools.values():
+        with self._pools_lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
             pool.close()
-        self._pools.clear()
 
     def image_path(self, image: str) -> str:
         """The image's own PATH, restored after the login shell's profile resets it."""
@@ -117,10 +138,18 @@ class DockerSandboxProvider:
         try:
             path = self.image_path(spec.image)
             container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace))
+        except SandboxError:
+            shutil.rmtree(sandbox_dir, ignore_errors=True)
+            raise
         except ImageNotFound:
             shutil.rmtree(sandbox_dir, ignore_errors=True)
             raise SandboxError(f"image {spec.image} not found — {IMAGE_HINT}") from None
         except DockerException as exc:
+            # run() is create + start: a container that failed to start still exists.
+            try:
+                self.client.api.remove_container(f"shipyard-{sandbox_id}", force=True)
+            except DockerException:
+                pass
             shutil.rmtree(sandbox_dir, ignore_errors=True)
             raise SandboxError(f"sandbox container from {spec.image} failed to start: {_explain(exc)}") from None
         return DockerSandbox(self, spec, sandbox_id, container, sandbox_dir, workspace, path)
@@ -151,14 +180,11 @@ class DockerSandboxProvider:
             memswap_limit=f"{spec.memory_mb}m",
             nano_cpus=int(spec.cpus * 1e9),
             pids_limit=spec.pids,
-            network_mode="bridge" if spec.network == "setup" else "none",
-            labels={**spec.labels, SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.id": sandbox_id},
+            network_mode=ensure_setup_network(self.client) if spec.network == "setup" else "none",
+            labels={**spec.labels, SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.id": sandbox_id,
+                    OWNER_LABEL: self.owner, DIR_LABEL: str(workspace.parent)},
             volumes=volumes,
         )
-
-
-def _spec_key(spec: SandboxSpec) -> Any:
-    return (spec.image, spec.network, spec.memory_mb, spec.cpus, spec.pids, tuple(sorted(spec.labels.items())))
 
 
 def _explain(exc: DockerException) -> str:
@@ -230,7 +256,7 @@ class DockerSandbox:
         if not self._networked:
             return
         try:
-            self._api.disconnect_container_from_network(self.container.id, "bridge", force=True)
+            self._api.disconnect_container_from_network(self.container.id, SETUP_NETWORK, force=True)
         except APIError as exc:
             raise SandboxError(f"sandbox {self.id}: could not cut its network: {_explain(exc)}") from None
         self._networked = False
@@ -243,7 +269,7 @@ class DockerSandbox:
         marker = uuid.uuid4().hex
         timeout = timeout_s if timeout_s is not None else self.spec.command_timeout_s
         output = CappedOutput(self.spec.output_cap_bytes)
-        started, since = time.monotonic(), int(time.time()) - 1
+        started, since = time.monotonic(), f"{time.time():.9f}"
         try:
             exec_id = self._api.exec_create(
                 self.container.id, ["bash", "-lc", sandbox_command(command)], stdout=True, stderr=True,
@@ -261,7 +287,8 @@ class DockerSandbox:
             exit_code = self._exit_code(exec_id)
         except DockerException as exc:
             raise SandboxError(f"sandbox {self.id}: exec failed: {self._state_reason(exc)}") from None
-        oom = not timed_out and exit_code not in (0, None) and self._oom_since(since)
+        # The kernel's OOM killer sends SIGKILL: bash reports 128 + 9 for the killed command.
+        oom = not timed_out and exit_code == 137 and self._oom_since(since)
         return ExecResult(
             exit_code=-1 if (timed_out or oom or exit_code is None) else exit_code,
             output=output.text(),
@@ -300,10 +327,10 @@ class DockerSandbox:
         output.feed(b"\n[shipyard: processes could not be killed one by one; sandbox restarted, /tmp and $HOME cleared]\n")
         self.container.restart(timeout=0)
 
-    def _oom_since(self, since: int) -> bool:
+    def _oom_since(self, since: str) -> bool:
         """Whether the engine reported the memory limit killing a process since ``since``."""
         events = self.provider.client.events(
-            since=since, until=int(time.time()) + 1, decode=True,
+            since=since, until=f"{time.time() + 0.5:.9f}", decode=True,
             filters={"container": self.container.id, "event": "oom"})
         try:
             return any(True for _ in events)
@@ -337,5 +364,5 @@ class DockerSandbox:
             pass
         except DockerException as exc:
             # The reaper removes it later by its label; the workspace can still go now.
-            self.provider.warning = f"sandbox {self.id}: container removal failed: {_explain(exc)}"
+            log.warning("sandbox %s: container removal failed: %s", self.id, _explain(exc))
         shutil.rmtree(self._dir, ignore_errors=True)

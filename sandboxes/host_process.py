@@ -34,11 +34,15 @@ def _join_cgroup_argv(cgroup: SandboxCgroup | None, argv: Sequence[str]) -> list
     return ["/bin/sh", "-c", f'{writes} && exec "$@"', "sandbox-exec", *argv]
 
 
-def _kill_tree(proc: subprocess.Popen, cgroup: SandboxCgroup | None) -> None:
+def _kill_group(pgid: int) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill_tree(proc: subprocess.Popen, cgroup: SandboxCgroup | None) -> None:
+    _kill_group(proc.pid)
     if cgroup is not None:
         cgroup.kill_all()
 
@@ -84,6 +88,8 @@ def run_capped_process(
     if timed_out:
         _kill_tree(proc, cgroup)
     returncode = proc.wait()
+    # An exec is one process tree that ends with its command (as under bwrap's pid namespace).
+    _kill_group(proc.pid)
     oom = bool(cgroup and cgroup.oom_kills() > oom_before)
     return ExecResult(
         exit_code=-1 if (timed_out or oom) else _exit_code(returncode),

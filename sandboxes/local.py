@@ -6,6 +6,9 @@ Python (so ``python -m pytest`` finds pytest and coverage), the workspace at ``/
 a private home, a tmpfs ``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
 pid/ipc/uts/net namespaces; commands run as uid 10001 with no capabilities when the
 orchestrator is root. A per-sandbox cgroup adds pids and memory limits where allowed.
+Under network policy ``setup`` the setup commands share the host's network (they can reach
+host services); the Docker backend confines that window to a guarded bridge instead.
+Every command is its own pid namespace: its background processes end with it.
 
 ``local`` backend (NOT isolated, development only): plain subprocesses in the workspace
 with a scrubbed environment. ``provider.warning`` says so; the workflow shows it on every job.
@@ -123,7 +126,7 @@ class LocalSandboxProvider:
                 argv += ["--ro-bind", str(path), str(path)]
         argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
                  "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
-                 "--chdir", cwd, "--"]
+                 "--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
             argv += ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
                      "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]

@@ -56,7 +56,7 @@ class Forge(Protocol):
 class JobRecorder(Protocol):
     """The job's timeline and ledgers, written by the workflow as it goes."""
 
-    def event(self, kind: str, message: str, **data: Any) -> None:
+    def event(self, kind: str, message: str, /, **data: Any) -> None:
         """Append to the job's timeline (shown in CLI and web). Secrets are redacted by the recorder."""
         ...
 

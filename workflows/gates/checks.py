@@ -57,7 +57,7 @@ def check_change(changes: ChangeSet, gates: GatesConfig) -> GateCheck:
         )
     return GateCheck(
         name="change", passed=True, details=details,
-        reason=f"{len(changes.files)} files changed, +{changes.lines_added} −{changes.lines_deleted} lines",
+        reason=f"{len(changes.files)} file(s) changed, +{changes.lines_added} −{changes.lines_deleted} lines",
     )
 
 
@@ -76,42 +76,50 @@ def _suite_failure(name: str, run: SuiteRun | Baseline, prefix: str = "") -> Gat
     return GateCheck(name=name, passed=False, reason=prefix + run.error, details={"output_tail": run.output_tail})
 
 
-def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], tracked: set[str]) -> GateCheck:
-    """Tests passing on base still pass; no new test fails; failures that passed on a rerun are flaky."""
-    if not baseline.ok:
-        return _suite_failure("no_regressions", baseline, "baseline could not be established: ")
-    if not candidate.ok:
-        return _suite_failure("no_regressions", candidate)
+def _compare_runs(baseline: Baseline, candidate: SuiteRun, flaky: set[str]) -> dict[str, list[TestCase]]:
     cand = candidate.cases
-    broken, vanished, skipped, new_failing = [], [], [], []
+    found: dict[str, list[TestCase]] = {"broken": [], "vanished": [], "skipped": [], "new_failing": [], "pre_existing": []}
     for key, before in baseline.cases.items():
-        if before.outcome != "passed":
-            continue
         after = cand.get(key)
         if after is None:
-            vanished.append(before)
-        elif after.outcome == "skipped":
-            skipped.append(after)
-        elif after.failing and key not in flaky:
-            broken.append(after)
-    new_failing = [c for k, c in cand.items() if c.failing and k not in baseline.cases and k not in flaky]
-    flaky_ids = sorted(display_id(cand[k], tracked) for k in flaky if k in cand)
+            if before.outcome != "skipped":
+                found["vanished"].append(before)
+        elif before.outcome == "passed" and after.outcome == "skipped":
+            found["skipped"].append(after)
+        elif before.outcome == "passed" and after.failing and key not in flaky:
+            found["broken"].append(after)
+        elif before.failing and after.failing:
+            found["pre_existing"].append(after)
+    found["new_failing"] = [c for k, c in cand.items() if c.failing and k not in baseline.cases and k not in flaky]
+    return found
+
+
+def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], tracked: set[str]) -> GateCheck:
+    """Tests passing on base still pass, none is deleted or newly skipped, no new test fails.
+
+    Failures that passed on a rerun are flaky: reported, not counted."""
+    if not candidate.ok:
+        return _suite_failure("no_regressions", candidate)
+    if not baseline.ok:
+        return _suite_failure("no_regressions", baseline, "baseline could not be established: ")
+    found = _compare_runs(baseline, candidate, flaky)
+    ids = {kind: [display_id(c, tracked) for c in cases] for kind, cases in found.items()}
+    flaky_ids = sorted(display_id(candidate.cases[k], tracked) for k in flaky if k in candidate.cases)
     details = {
-        "failing_tests": _failing_tests(broken + new_failing, tracked),
-        "no_longer_run": [display_id(c, tracked) for c in vanished],
-        "now_skipped": [display_id(c, tracked) for c in skipped],
-        "flaky": flaky_ids,
-        "pre_existing_failures": [display_id(c, tracked) for k, c in cand.items() if c.failing and k in baseline.cases and baseline.cases[k].failing],
+        "failing_tests": _failing_tests(found["broken"] + found["new_failing"], tracked),
+        "no_longer_run": ids["vanished"], "now_skipped": ids["skipped"],
+        "flaky": flaky_ids, "pre_existing_failures": ids["pre_existing"],
     }
-    problems = []
-    if broken:
-        problems.append(f"{len(broken)} test(s) that pass on base fail: {_listing([display_id(c, tracked) for c in broken])}")
-    if new_failing:
-        problems.append(f"{len(new_failing)} new test(s) fail: {_listing([display_id(c, tracked) for c in new_failing])}")
-    if vanished:
-        problems.append(f"{len(vanished)} test(s) that pass on base no longer run: {_listing(details['no_longer_run'])}")
-    if skipped:
-        problems.append(f"{len(skipped)} test(s) that pass on base are now skipped: {_listing(details['now_skipped'])}")
+    problems = [
+        f"{len(ids[kind])} {text}: {_listing(ids[kind])}"
+        for kind, text in (
+            ("broken", "test(s) that pass on base fail"),
+            ("new_failing", "new test(s) fail"),
+            ("vanished", "existing test(s) no longer run (deleted or renamed)"),
+            ("skipped", "test(s) that pass on base are now skipped"),
+        )
+        if ids[kind]
+    ]
     if problems:
         return GateCheck(name="no_regressions", passed=False, reason="; ".join(problems), details=details)
     if candidate.exit_code != 0 and not candidate.failing:
@@ -119,7 +127,7 @@ def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], 
             name="no_regressions", passed=False, details={**details, "output_tail": candidate.output_tail},
             reason=f"the test command exited with status {candidate.exit_code} although its JUnit XML lists no failing test",
         )
-    passed = sum(1 for c in cand.values() if c.outcome == "passed")
+    passed = sum(1 for c in candidate.cases.values() if c.outcome == "passed")
     note = f" ({len(flaky_ids)} flaky: {_listing(flaky_ids)})" if flaky_ids else ""
     return GateCheck(name="no_regressions", passed=True, reason=f"{passed} tests pass; every test passing on base still passes{note}", details=details)
 
@@ -149,33 +157,41 @@ class FailToPassEvidence:
     output_tail: str = ""
 
 
-def check_fail_to_pass(evidence: FailToPassEvidence, tracked: set[str]) -> GateCheck:
+def check_fail_to_pass(
+    evidence: FailToPassEvidence, tracked: set[str], *, flaky: set[str], baseline_keys: set[str]
+) -> GateCheck:
+    """At least one new/changed test fails on the base code; all of them pass on the candidate.
+
+    Tests that failed on the candidate and then passed on a rerun count as passing (they are
+    reported as flaky by ``no_regressions``)."""
     name = "fail_to_pass"
     if evidence.error:
         return GateCheck(name=name, passed=False, reason=evidence.error, details={"output_tail": evidence.output_tail})
     selected = evidence.on_candidate
     if not selected:
         return GateCheck(name=name, passed=False, reason="the added or changed test files contain no test that ran on the candidate")
-    ids = [display_id(c, tracked) for c in selected]
-    broken = [c for c in selected if c.outcome != "passed"]
+    broken = [c for c in selected if c.outcome != "passed" and c.key not in flaky]
     if broken:
         return GateCheck(
             name=name, passed=False, details={"failing_tests": _failing_tests(broken, tracked)},
             reason=f"{len(broken)} of {len(selected)} new/changed tests do not pass on the candidate: {_listing([display_id(c, tracked) for c in broken])}",
         )
     base = evidence.on_base
-    assert base is not None
-    if not base.ok:
-        return GateCheck(name=name, passed=False, reason=f"could not run the new tests on the base code: {base.error}", details={"output_tail": base.output_tail})
+    if base is None or not base.ok:
+        why = base.error if base is not None else "no run"
+        return GateCheck(name=name, passed=False, reason=f"could not run the new tests on the base code: {why}",
+                         details={"output_tail": base.output_tail if base else ""})
     failing_on_base = [display_id(c, tracked) for c in base.failing]
     if not failing_on_base:
+        new = [display_id(c, tracked) for c in selected if c.key not in baseline_keys]
+        shown = f"new tests: {_listing(new)}" if new else "no test is new"
         return GateCheck(
-            name=name, passed=False, details={"passing_on_base": ids},
-            reason=f"all {len(selected)} new/changed tests already pass on the base code, so none of them tests the change: {_listing(ids)}",
+            name=name, passed=False, details={"passing_on_base": new or [display_id(c, tracked) for c in selected]},
+            reason=f"every test in the changed test files already passes on the base code, so none tests the change ({shown})",
         )
     return GateCheck(
-        name=name, passed=True, details={"fail_on_base": failing_on_base, "tests": ids},
-        reason=f"{len(failing_on_base)} new/changed test(s) fail on the base code and all {len(selected)} pass on the candidate",
+        name=name, passed=True, details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in selected]},
+        reason=f"{len(failing_on_base)} new/changed test(s) fail on the base code ({_listing(failing_on_base)}); all {len(selected)} pass on the candidate",
     )
 
 

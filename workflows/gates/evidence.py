@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import threading
+from fnmatch import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +40,6 @@ class SandboxPool:
         with self._lock:
             self._open.append(box)
         return box
-
-    def close(self, box: Sandbox) -> None:
-        box.close()
 
     def close_all(self) -> None:
         with self._lock:
@@ -118,8 +116,27 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 
 
-def prepare_fail_to_pass(inp: GateInputs) -> tuple[Sandbox | None, str]:
-    """A sandbox holding the base code with the candidate's test files laid over it."""
+PYTEST_MODULE_PATTERNS = ("test_*.py", "*_test.py")
+"""Test files worth running on their own before the candidate's JUnit says which files hold tests."""
+
+
+def likely_test_modules(inp: GateInputs) -> list[str]:
+    """Changed test files to run on the base code while the candidate suite still runs.
+
+    ``file`` granularity runs every changed test file; ``test`` granularity (pytest) only
+    those named like test modules, not conftest.py or fixtures."""
+    changed = inp.changes.changed_test_files
+    if inp.config.test.select_granularity == "file":
+        return changed
+    return [p for p in changed if any(fnmatch(p.rsplit("/", 1)[-1], pat) for pat in PYTEST_MODULE_PATTERNS)]
+
+
+def new_tests_on_base(inp: GateInputs, files: list[str]) -> tuple[Sandbox | None, SuiteRun | None]:
+    """A sandbox with the base code and the candidate's test files laid over it; runs ``files`` there.
+
+    Returns the sandbox (for a later, more precise selection) and the run (None when
+    ``files`` is empty); a sandbox or setup failure comes back as a failed run."""
+    label = "new tests on the base code"
     overlay = {}
     for path in inp.changes.changed_test_files:
         data = read_blob(inp.repo, inp.changes.candidate_sha, path)
@@ -128,38 +145,35 @@ def prepare_fail_to_pass(inp: GateInputs) -> tuple[Sandbox | None, str]:
     try:
         box = inp.pool.acquire()
         failure = prepare_workspace(box, inp.repo, inp.changes.base_sha, inp.config, overlay)
-        return (None, f"base code with the new tests: {failure}") if failure else (box, "")
     except EXPECTED_ERRORS as exc:
-        return None, f"base code with the new tests: {exc}"
+        return None, SuiteRun(label=label, error=f"{label}: {exc}")
+    if failure:
+        return None, SuiteRun(label=label, error=f"{label}: {failure}")
+    return box, (run_selection(inp, box, files, on_base=True) if files else None)
 
 
-@dataclass
-class Selection:
-    """What to run on the base code, and the candidate's results for it when already known."""
-
-    args: list[str]
-    on_candidate: list[TestCase] | None
-
-
-def select_new_tests(inp: GateInputs, candidate: SuiteRun) -> Selection:
-    """Ids (or files) of the tests in changed test files, from the candidate's own JUnit."""
+def new_test_files(inp: GateInputs, located: list[TestCase]) -> list[str]:
+    """The changed test files that hold the located tests (all changed test files if none located)."""
     tracked = inp.changes.tracked_candidate
-    changed = set(inp.changes.changed_test_files)
-    located = cases_in_files(candidate.cases.values(), changed, tracked)
-    if located and inp.config.test.select_granularity == "test":
+    return sorted({where[0] for c in located if (where := locate(c, tracked))}) or inp.changes.changed_test_files
+
+
+def precise_selection(inp: GateInputs, located: list[TestCase]) -> list[str]:
+    """Test ids of ``located`` for a pytest-style select command, else their files."""
+    tracked = inp.changes.tracked_candidate
+    if inp.config.test.select_granularity == "test":
         ids = [node_id(c, tracked) for c in located]
-        if all(ids):
-            return Selection(list(dict.fromkeys(i for i in ids if i)), located)
-    files = sorted({where[0] for c in located if (where := locate(c, tracked))}) or sorted(changed)
-    return Selection(files, located or None)
+        if located and all(ids):
+            return list(dict.fromkeys(i for i in ids if i))
+    return new_test_files(inp, located)
 
 
-def run_selection(inp: GateInputs, box: Sandbox, selection: Selection, *, on_base: bool) -> SuiteRun:
-    """Run only the selected tests, on the base code (with the new tests) or on the candidate."""
+def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bool) -> SuiteRun:
+    """Run only the selected tests/files, on the base code (with the new tests) or on the candidate."""
     where = "base code" if on_base else "candidate"
     tracked = inp.changes.tracked_base | set(inp.changes.changed_test_files) if on_base else inp.changes.tracked_candidate
     try:
-        return run_tests(box, inp.select_command(selection.args), inp.config, label=f"new tests on the {where}",
+        return run_tests(box, inp.select_command(args), inp.config, label=f"new tests on the {where}",
                          tracked=tracked, with_coverage=False)
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")

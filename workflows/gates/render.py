@@ -102,7 +102,7 @@ def html(report: GateReport) -> str:
 
 def _check_lines(check: GateCheck) -> list[str]:
     d: dict[str, Any] = check.details
-    out = [f"## {check.title}"]
+    out: list[str] = []
     for v in d.get("violations", [])[:20]:
         out.append(f"- {v['path']}: {v['reason']}")
     for t in d.get("failing_tests", [])[:10]:
@@ -115,7 +115,7 @@ def _check_lines(check: GateCheck) -> list[str]:
         out.append(f"- {path}: uncovered lines {', '.join(ranges[:30])}")
     if d.get("output_tail"):
         out.append("  output (tail):\n  " + "\n  ".join(d["output_tail"][-1200:].splitlines()))
-    return out
+    return [f"## {check.title}", *out] if out else []
 
 
 def agent_summary(report: GateReport, max_chars: int) -> str:

@@ -78,9 +78,9 @@ def _read(sandbox: Sandbox, path: str, what: str, result: ExecResult) -> bytes:
     try:
         return sandbox.read_file(path)
     except (SandboxError, OSError) as exc:
-        raise ResultsFileError(
-            f"{what} {path} was not written (the command {result.describe_failure() if not result.ok else 'succeeded'}; {exc})"
-        ) from None
+        outcome = "exited 0" if result.ok else result.describe_failure()
+        why = "" if "no such file" in str(exc) else f": {exc}"
+        raise ResultsFileError(f"{what} {path} was not written by the test command (it {outcome}){why}") from None
 
 
 def run_tests(

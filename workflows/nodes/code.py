@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
-from agents.budget import BudgetExhausted
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from workflows.gitops import GitRepo
@@ -67,23 +66,32 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         test_command=cfg.test.command,
         repo_map=repo_map_of(services, state),
     )
-    try:
-        result = run_coding_agent(
-            routed.model, sandbox, task, recorder=services.recorder, limits=AgentLimits(max_steps=cfg.agent.max_steps), guard=services.budget
-        )
-    except BudgetExhausted as exc:
-        head = _snapshot(services, state, sandbox, attempt, f"work in progress (budget pause): {state['ticket']['title']}")
-        services.recorder.attempt_finished(attempt, "budget", str(exc))
-        return {"attempt": attempt, "head_sha": head, "budget_paused": str(exc)}
+    result = run_coding_agent(
+        routed.model, sandbox, task, recorder=services.recorder, limits=AgentLimits(max_steps=cfg.agent.max_steps), guard=services.budget
+    )
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
-    services.recorder.attempt_finished(attempt, result.stop_reason, result.summary)
+    services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
-    return {"attempt": attempt, "head_sha": head, "budget_paused": ""}
+    update = {"attempt": attempt, "head_sha": head, "budget_paused": ""}
+    if result.stop_reason == "budget":
+        # The work so far is committed; a human decides whether to spend more.
+        update["budget_paused"] = result.detail or result.summary
+    elif result.stop_reason in STOPS_THE_JOB:
+        update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
+    return update
+
+
+STOPS_THE_JOB = {
+    "divergence": "the scripted replay no longer matches the repository",
+    "stuck": "the agent is stuck (repeating itself without progress)",
+    "error": "the model could not be called",
+}
+"""Agent stop reasons that end the job (blocked) instead of going to the gate."""
 
 
 def _task_feedback(state: TicketState) -> str:
     if state.get("plan"):
-        return f"Approved plan:\n{state['plan']}\n\n{state.get('feedback', '')}".strip()
+        return f"Plan:\n{state['plan']}\n\n{state.get('feedback', '')}".strip()
     return state.get("feedback", "")
 
 

@@ -6,7 +6,7 @@ from langchain_core.runnables import RunnableConfig
 
 from agents.plan import write_plan
 from workflows.nodes import services_of
-from workflows.nodes.context import instructions_of, repo_map_of
+from workflows.nodes.context import repo_map_of
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
 
@@ -33,11 +33,12 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
         feedback = decision.get("comment", "")
     text = write_plan(
         routed.model,
-        ticket_title=ticket["title"],
-        ticket_body=ticket["body"],
-        repo_map=repo_map_of(services, state),
-        instructions=instructions_of(services, state),
+        ticket["title"],
+        ticket["body"],
+        repo_map_of(services, state),
         feedback=feedback,
+        recorder=services.recorder,
+        guard=services.budget,
     )
     services.recorder.event("plan", text)
     return {"plan": text}

@@ -14,15 +14,10 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     routed = services.models.for_role("triage", complexity="low", attempt=1, failures=0)
     ticket = state["ticket"]
-    result = triage_ticket(routed.model, ticket["title"], ticket["body"], repo_map_of(services, state))
-    services.recorder.set_job(complexity=result.complexity, kind=result.kind)
-    services.recorder.event(
-        "triage",
-        f"{'eligible' if result.eligible else 'not eligible'}: {result.complexity} complexity {result.kind} ({result.reason})",
-        eligible=result.eligible,
-        complexity=result.complexity,
-        kind=result.kind,
+    result = triage_ticket(
+        routed.model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder, guard=services.budget
     )
+    services.recorder.set_job(complexity=result.complexity, kind=result.kind)
     update = {"complexity": result.complexity, "kind": result.kind}
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""

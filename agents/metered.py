@@ -1,0 +1,41 @@
+"""One model call with its budget check before and its ledger entry after.
+
+Every role (triage, plan, code, review) calls models through ``metered_invoke`` so no call
+escapes the budget guard or the cost ledger."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from agents.accounting import UsageRecord, price_call
+
+
+def metered_invoke(
+    runnable: Any,
+    model: Any,
+    prompt: Sequence[BaseMessage],
+    *,
+    role: str,
+    step: int,
+    recorder: Any = None,
+    guard: Any = None,
+    attempt: int = 0,
+) -> tuple[AIMessage, UsageRecord]:
+    """Invoke ``runnable`` (``model`` or ``model`` with tools bound) on ``prompt``.
+
+    Raises ``BudgetExhausted`` before calling when the guard refuses; provider errors
+    propagate unchanged."""
+    if guard is not None:
+        guard.check(model, prompt)
+    started = time.monotonic()
+    reply = runnable.invoke(list(prompt))
+    record = price_call(model, reply, prompt, role=role, step=step,
+                        latency_s=time.monotonic() - started, attempt=attempt)
+    if recorder is not None:
+        recorder.usage(record)
+    if guard is not None:
+        guard.add(record)
+    return reply, record

@@ -1,0 +1,170 @@
+"""``shipyard demo``: a sample backlog through queue → sandbox → agent → gates → pull requests.
+
+Everything is real (SQLite store, Celery worker in a separate process over the embedded
+filesystem broker, sandboxes, git, the gate) except the model, which is a scripted replay
+of cassettes — and the output says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from orchestrator import views
+from orchestrator.backlog import add_ticket, register_repository
+from orchestrator.context import Shipyard
+from orchestrator.sandboxing import describe_backend, resolve_backend
+from orchestrator.settings import Settings
+from orchestrator.store.models import Event, JobState
+from workflows.gitops import run_git
+
+ASSETS = Path(__file__).parent / "demo_assets"
+MARKER = ".shipyard-demo"
+SETTLED = {s.value for s in JobState if s.is_final or s.is_waiting_for_human}
+TIMEOUT_S = 900
+
+
+def run_demo(console: Console, data_dir: Path) -> int:
+    data_dir = _fresh_data_dir(data_dir.resolve())
+    backend = resolve_backend("auto")
+    settings = Settings(data_dir=data_dir, sandbox_backend=backend)
+    ship = Shipyard.load(settings)
+    console.rule("[bold]Shipyard demo")
+    console.print("[yellow bold]Model: SCRIPTED.[/yellow bold] Every model turn is replayed from a cassette in "
+                  f"{ASSETS / 'cassettes'}; no live model is called and no API key is used.")  # fmt: skip
+    console.print(f"Sandbox: {describe_backend(backend)}")
+    console.print(f"Data directory: {data_dir} (SQLite store, filesystem queue, checkpoints)")
+    repo = _sample_repository(data_dir / "repos" / "textkit")
+    register_repository(ship.store, repo, name="textkit")
+    job_ids = _queue_backlog(ship, console)
+    worker = _start_worker(settings, data_dir)
+    try:
+        finished = _watch(ship, console, job_ids, worker)
+    finally:
+        _stop_worker(worker)
+    _summary(ship, console, job_ids)
+    _next_steps(console, data_dir, ship, job_ids)
+    return 0 if finished else 1
+
+
+def _fresh_data_dir(data_dir: Path) -> Path:
+    if data_dir.exists():
+        if not (data_dir / MARKER).exists():
+            raise SystemExit(f"{data_dir} exists and is not a demo directory; choose another --data-dir")
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True)
+    (data_dir / MARKER).write_text("created by `shipyard demo`; deleted by the next run\n")
+    return data_dir
+
+
+def _sample_repository(path: Path) -> Path:
+    shutil.copytree(ASSETS / "sample_repo", path)
+    run_git(["init", "-q", "-b", "main", str(path)])
+    run_git(["add", "-A"], cwd=path)
+    run_git(["commit", "-q", "-m", "textkit: initial version"], cwd=path)
+    return path
+
+
+def _queue_backlog(ship: Shipyard, console: Console) -> list[int]:
+    job_ids = []
+    for path in sorted((ASSETS / "tickets").glob("*.yml")):
+        spec = yaml.safe_load(path.read_text())
+        cassette = (path.parent / spec["cassette"]).resolve()
+        ticket = add_ticket(ship.store, repo="textkit", title=spec["title"], body=spec.get("body", ""),
+                            labels=spec.get("labels", []), cassette=cassette)  # fmt: skip
+        job_id, _ = ship.enqueue_ticket(ticket.id)
+        job_ids.append(job_id)
+        console.print(f"ticket {ticket.id} [bold]{ticket.title}[/bold] → queued as job {job_id}")
+    return job_ids
+
+
+def _start_worker(settings: Settings, data_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, "SHIPYARD_DATA_DIR": str(data_dir), "SHIPYARD_SANDBOX_BACKEND": settings.sandbox_backend}
+    log = open(data_dir / "worker.log", "wb")
+    cmd = [sys.executable, "-m", "orchestrator", "worker", "--concurrency", "2"]
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def _watch(ship: Shipyard, console: Console, job_ids: list[int], worker: subprocess.Popen) -> bool:
+    """Print each job's timeline as it happens until every job is settled (or waits for a human)."""
+    console.rule("progress (Celery worker in a separate process)")
+    seen = 0
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        with ship.store.session() as s:
+            for event in s.scalars(select(Event).where(Event.id > seen, Event.job_id.in_(job_ids)).order_by(Event.id)):
+                seen = event.id
+                if event.kind != "tool" or event.message.startswith(("edit", "create", "finish")):
+                    console.print(f"[dim]job {event.job_id}[/dim] [cyan]{event.kind:>12}[/cyan] {event.message[:160]}",
+                                  highlight=False)  # fmt: skip
+        states = {j["id"]: j["state"] for j in views.list_jobs(ship.store) if j["id"] in job_ids}
+        if all(states.get(j) in SETTLED for j in job_ids):
+            return True
+        if worker.poll() is not None:
+            console.print(f"[red]the worker exited ({worker.returncode}); see its log[/red]")
+            return False
+        time.sleep(0.5)
+    console.print("[red]the demo timed out waiting for the jobs[/red]")
+    return False
+
+
+def _gate_column(detail: dict) -> str:
+    parts = []
+    for attempt in detail["attempt_list"]:
+        gate = attempt["gate"]
+        if gate is None:
+            parts.append(f"#{attempt['number']} {attempt['outcome'] or '-'}")
+        elif gate.get("passed"):
+            parts.append(f"#{attempt['number']} passed")
+        else:
+            failed = [c["name"] for c in gate.get("checks", []) if not c.get("passed")]
+            parts.append(f"#{attempt['number']} failed ({', '.join(failed)})")
+    return "\n".join(parts) or "-"
+
+
+def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
+    table = Table("ticket", "outcome", "attempts", "gate result", "diff coverage", "model cost", "wall time", title="Outcomes")
+    for job_id in job_ids:
+        d = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        outcome = d["state"] + (f"\nPR #{d['pr']['number']} ({d['pr']['branch']})" if d["pr"] else "")
+        if d["reason"] and not d["pr"]:
+            outcome += f"\n{d['reason'][:90]}"
+        cov = f"{d['diff_coverage']:.0f}%" if d["diff_coverage"] is not None else "-"
+        cost = f"${d['cost_usd']:.4f}" + (" (scripted)" if d["scripted"] else "")
+        table.add_row(f"#{d['ticket_id']} {d['title']}", outcome, str(d["attempts"]), _gate_column(d), cov, cost, f"{d['wall_s']:.0f}s")
+    console.print(table)
+
+
+def _next_steps(console: Console, data_dir: Path, ship: Shipyard, job_ids: list[int]) -> None:
+    waiting = [j["id"] for j in views.review_inbox(ship.store) if j["id"] in job_ids]
+    env = f"SHIPYARD_DATA_DIR={data_dir}"
+    console.rule("what next")
+    console.print("Every model turn above was [bold]scripted[/bold] (replayed from cassettes).")
+    if waiting:
+        console.print(f"Pull requests waiting for you: jobs {', '.join(map(str, waiting))}. Review them:")
+        console.print(f"  {env} .venv/bin/shipyard review list")
+        console.print(f"  {env} .venv/bin/shipyard jobs show {waiting[0]} --diff")
+        console.print(f"  {env} .venv/bin/shipyard review approve {waiting[0]}        # merges into main")
+        console.print(f"  {env} .venv/bin/shipyard review request-changes {waiting[0]} --comment '…'")
+        console.print(f"  {env} .venv/bin/shipyard worker     # works the decisions you queued")
+    console.print(f"Web page: {env} .venv/bin/shipyard web  →  http://{ship.settings.web_host}:{ship.settings.web_port}/")

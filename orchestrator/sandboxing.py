@@ -1,0 +1,68 @@
+"""Which sandbox backend this process uses, built once per process from the settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from orchestrator.settings import Settings
+from sandboxes.base import SandboxProvider
+
+log = logging.getLogger("shipyard.sandboxing")
+_providers: dict[tuple, SandboxProvider] = {}
+_lock = threading.Lock()
+
+
+def docker_reachable() -> bool:
+    """An engine answers (``DOCKER_HOST`` honoured) within a couple of seconds."""
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - unreachable for whatever reason
+        return False
+
+
+def resolve_backend(kind: str) -> str:
+    """``auto`` → ``docker`` when an engine answers, else ``local``."""
+    if kind != "auto":
+        return kind
+    return "docker" if docker_reachable() else "local"
+
+
+def describe_backend(kind: str) -> str:
+    if kind == "docker":
+        return "docker (a container per job: no network, non-root, read-only root, memory/CPU/pids limits)"
+    return ("local (no Docker engine reachable): bubblewrap isolation where available, "
+            "otherwise plain host processes — every job says which")  # fmt: skip
+
+
+def sandbox_provider(settings: Settings) -> SandboxProvider:
+    kind = resolve_backend(settings.sandbox_backend)
+    key = (kind, str(settings.data_dir), settings.sandbox_pool_size)
+    with _lock:
+        if key not in _providers:
+            root = settings.data_dir / "sandboxes"
+            if kind == "docker":
+                from sandboxes.docker import DockerSandboxProvider
+
+                _providers[key] = DockerSandboxProvider(root, pool_size=settings.sandbox_pool_size)
+            else:
+                from sandboxes.local import LocalSandboxProvider
+
+                _providers[key] = LocalSandboxProvider(root)
+        return _providers[key]
+
+
+def reap_leaked(settings: Settings) -> None:
+    """Remove sandbox containers left by crashed workers (Docker backend only)."""
+    if resolve_backend(settings.sandbox_backend) != "docker":
+        return
+    from sandboxes.reaper import reap_leaked as reap
+
+    from sandboxes.docker import docker_client
+
+    removed = reap(docker_client(), older_than_s=settings.lease_seconds * 2)
+    if removed:
+        log.info("reaped %s leaked sandbox container(s)", removed)

@@ -1,0 +1,94 @@
+"""``create_app(ship)``: the FastAPI application over one ``Shipyard``."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
+
+from orchestrator.context import Shipyard
+from orchestrator.web import api, github_webhook, pages, prometheus
+from orchestrator.web.formatting import install_filters
+from orchestrator.web.signing import FormSigner
+
+TEMPLATES = Path(__file__).parent / "templates"
+log = logging.getLogger("shipyard.web")
+
+
+def _templates() -> Jinja2Templates:
+    # Autoescape everywhere: ticket text, diffs and gate output are untrusted.
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True))
+    install_filters(env)
+    return Jinja2Templates(env=env)
+
+
+def _content_security_policy(nonce: str) -> str:
+    return (
+        "default-src 'none'; "
+        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/webhooks/", "/healthz", "/metrics"))
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    """Errors as an HTML page for people and ``{"error": reason}`` for programs, never a bare 500."""
+
+    def reply(request: Request, status_code: int, reason: str) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": reason}, status_code=status_code)
+        return pages.error_page(request, status_code, reason)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        reason = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404:
+            reason = f"{request.url.path}: no such page"
+        return reply(request, exc.status_code, reason)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors())
+        return reply(request, 400, problems or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return reply(request, 500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
+    """The web app. ``secret`` signs forms and flash messages; give every process of one
+    deployment the same one, or leave it None for a per-process key."""
+    # No Swagger UI: it loads its assets from a CDN, and a deployment may have no internet.
+    app = FastAPI(title="Shipyard", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.ship = ship
+    app.state.signer = FormSigner(secret)
+    app.state.templates = _templates()
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        request.state.nonce = secrets.token_urlsafe(16)
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", _content_security_policy(request.state.nonce))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    _install_error_pages(app)
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(github_webhook.router)
+    app.include_router(prometheus.router)
+    return app

@@ -1,0 +1,131 @@
+"""``POST /webhooks/github``: an issue labelled ``shipyard`` becomes a ticket and a queued job.
+
+Who may trigger work: GitHub lets only people with triage access or more apply labels; on
+top of that the issue's ``author_association`` must be OWNER, MEMBER or COLLABORATOR. A
+deployment that takes issues from outside contributors should also ask the API for the
+sender's permission (``GET /repos/{repo}/collaborators/{sender}/permission``) before queueing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from sqlalchemy import select
+
+from orchestrator.backlog import TRIGGER_LABEL
+from orchestrator.store.models import Event, Job, Repository, Ticket
+
+router = APIRouter()
+TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    """GitHub's ``X-Hub-Signature-256: sha256=<hex HMAC of the raw body>``, compared in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+def _reply(status_code: int, **fields) -> JSONResponse:
+    return JSONResponse(fields, status_code=status_code)
+
+
+def _ignored(reason: str) -> JSONResponse:
+    return _reply(202, action="ignored", reason=reason)
+
+
+def _trigger_problem(payload: dict) -> str | None:
+    """Why this ``issues`` event does not trigger work, or None when it does."""
+    if payload.get("action") != "labeled":
+        return f"issues action {payload.get('action')!r} is not 'labeled'"
+    label = (payload.get("label") or {}).get("name")
+    if label != TRIGGER_LABEL:
+        return f"label {label!r} is not the trigger label {TRIGGER_LABEL!r}"
+    issue = payload.get("issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("number"), int):
+        return "payload has no issue number"
+    if "pull_request" in issue:
+        return "the labelled item is a pull request, not an issue"
+    association = issue.get("author_association")
+    if association not in TRUSTED_ASSOCIATIONS:
+        sender = (payload.get("sender") or {}).get("login", "?")
+        return f"{sender} labelled an issue whose author is {association!r}, not an owner, member or collaborator"
+    return None
+
+
+def _already_delivered(session, delivery: str | None) -> Event | None:
+    if not delivery:
+        return None
+    return session.scalar(
+        select(Event).where(Event.kind == "trigger", Event.data["delivery"].as_string() == delivery).limit(1)
+    )
+
+
+def _upsert_ticket(session, repo: Repository, issue: dict) -> Ticket:
+    number = str(issue["number"])
+    ticket = session.scalar(
+        select(Ticket).where(Ticket.repository_id == repo.id, Ticket.source == "github", Ticket.external_id == number)
+    )
+    if ticket is None:
+        ticket = Ticket(repository_id=repo.id, source="github", external_id=number, title="", body="")
+        session.add(ticket)
+    labels = [lbl.get("name") for lbl in issue.get("labels") or [] if isinstance(lbl, dict) and lbl.get("name")]
+    ticket.title = str(issue.get("title") or f"issue #{number}").strip() or f"issue #{number}"
+    ticket.body = str(issue.get("body") or "")
+    ticket.labels = sorted(set(labels) | {TRIGGER_LABEL})
+    session.flush()
+    return ticket
+
+
+def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
+    problem = _trigger_problem(payload)
+    if problem:
+        return _ignored(problem)
+    full_name = (payload.get("repository") or {}).get("full_name")
+    issue = payload["issue"]
+    with ship.store.session() as s:
+        seen = _already_delivered(s, delivery)
+        if seen is not None:
+            return _reply(202, action="duplicate", job_id=seen.job_id, reason=f"delivery {delivery} was already handled")
+        repo = s.scalar(select(Repository).where(Repository.url == full_name))
+        if repo is None:
+            return _ignored(f"repository {full_name!r} is not registered with Shipyard")
+        ticket_id = _upsert_ticket(s, repo, issue).id
+    job_id, created = ship.enqueue_ticket(ticket_id)
+    sender = (payload.get("sender") or {}).get("login", "?")
+    with ship.store.session() as s:
+        message = f"GitHub issue {full_name}#{issue['number']} labelled {TRIGGER_LABEL!r} by {sender}"
+        s.add(Event(job_id=job_id, kind="trigger", message=message, data={"delivery": delivery or "", "sender": sender}))
+        state = s.get(Job, job_id).state
+    action = "queued" if created else "already_active"
+    return _reply(202, action=action, ticket_id=ticket_id, job_id=job_id, state=state)
+
+
+@router.post("/webhooks/github")
+async def github_webhook(request: Request) -> JSONResponse:
+    ship = request.app.state.ship
+    secret = ship.settings.webhook_secret
+    if secret is None or not secret.get_secret_value():
+        return _reply(503, error="webhooks are disabled: set SHIPYARD_WEBHOOK_SECRET (the secret configured on the GitHub webhook)")
+    body = await request.body()
+    if not signature_ok(secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")):
+        return _reply(401, error="X-Hub-Signature-256 is missing or does not match the configured webhook secret")
+    event = request.headers.get("x-github-event", "")
+    if event == "ping":
+        return _reply(200, action="pong")
+    if event != "issues":
+        return _ignored(f"event {event!r} is not handled (only 'issues')")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        return _reply(400, error=f"body is not valid JSON: {exc}")
+    if not isinstance(payload, dict):
+        return _reply(400, error="body must be a JSON object")
+    # Store and broker calls block: keep them off the event loop.
+    return await run_in_threadpool(_handle_labeled, ship, payload, request.headers.get("x-github-delivery"))

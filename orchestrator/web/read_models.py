@@ -1,0 +1,97 @@
+"""Small read models and request-parameter checks shared by the pages and the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from orchestrator.jobs import DECISIONS, JobError
+from orchestrator.store import Store
+from orchestrator.store.models import Attempt, GateResult, Job, JobState, Ticket
+from orchestrator.views import job_summary
+
+STATES = [s.value for s in JobState]
+
+
+class BadParameter(ValueError):
+    """A query or form parameter the app cannot use; the message names it and says why."""
+
+
+def checked_state(state: str | None) -> str | None:
+    """The state filter, or None for all; unknown names are refused with the valid ones."""
+    if not state:
+        return None
+    if state not in STATES:
+        raise BadParameter(f"state: unknown job state {state!r} (one of {', '.join(STATES)})")
+    return state
+
+
+def since_days(days: str | None) -> datetime | None:
+    """``?days=N`` as the instant N days ago; blank means all time."""
+    if not days:
+        return None
+    try:
+        n = int(days)
+    except ValueError:
+        raise BadParameter(f"days: must be a whole number of days, got {days!r}") from None
+    if n < 1:
+        raise BadParameter(f"days: must be at least 1, got {n}")
+    return datetime.now(timezone.utc) - timedelta(days=n)
+
+
+def checked_decision(decision: str | None) -> str:
+    name = (decision or "").strip().replace("-", "_")
+    if name not in DECISIONS:
+        raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    return name
+
+
+def checked_extra_usd(value: str | float | int | None) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0.0
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        raise JobError(f"extra USD: must be a number, got {value!r}") from None
+    if amount != amount or amount < 0 or amount == float("inf"):
+        raise JobError(f"extra USD: must be a positive amount, got {value!r}")
+    return amount
+
+
+def job_status(store: Store, job_id: int) -> dict | None:
+    """The few fields a page polls to notice a job moved on."""
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return None
+        updated = job.updated_at
+        if updated is not None and updated.tzinfo is None:  # SQLite hands back naive UTC
+            updated = updated.replace(tzinfo=timezone.utc)
+        return {"id": job.id, "state": job.state, "reason": job.reason, "updated_at": updated.isoformat() if updated else None}
+
+
+def latest_plan(detail: dict) -> str | None:
+    """The newest written plan in the job's timeline."""
+    plans = [e["message"] for e in detail.get("events", []) if e.get("kind") == "plan"]
+    return plans[-1] if plans else None
+
+
+def jobs_table(store: Store, state: str | None = None, limit: int = 500) -> list[dict]:
+    """``views.list_jobs`` with the related rows loaded in a few queries instead of a few per job:
+    the jobs page polls this every few seconds."""
+    query = (
+        select(Job)
+        .options(
+            selectinload(Job.ticket).selectinload(Ticket.repository),
+            selectinload(Job.pull_request),
+            selectinload(Job.attempt_rows).selectinload(Attempt.gate).load_only(GateResult.passed, GateResult.diff_coverage),
+        )
+        .order_by(Job.id.desc())
+        .limit(limit)
+    )
+    if state:
+        query = query.where(Job.state == state)
+    with store.session() as s:
+        return [job_summary(j) for j in s.scalars(query)]

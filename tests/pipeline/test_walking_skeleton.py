@@ -1,0 +1,91 @@
+"""The whole path: a labelled ticket → queue → worker process → sandbox → agent → gate → PR → review."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator.store.models import PullRequest
+from tests.pipeline.conftest import CASSETTES
+from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
+from workflows.gitops import run_git
+
+SLUG_TITLE = "slugify leaves repeated dashes"
+SLUG_BODY = "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`."
+
+
+def repo_file(ship, path: str, ref: str = "main") -> str:
+    with ship.store.session() as s:
+        from orchestrator.store.models import Repository
+
+        url = s.scalars(select(Repository.url)).one()
+    return run_git(["show", f"{ref}:{path}"], cwd=url)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_labelled_ticket_becomes_a_gated_pull_request_and_approval_merges_it(make_ship, docker_engine):
+    ship = make_ship(sandbox_backend="docker")
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")
+    with running_worker(ship.settings) as worker:
+        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        assert job["state"] == "awaiting_review", job["reason"]
+        assert job["sandbox"] == "docker"
+        assert job["gate_passed"] is True and job["diff_coverage"] == 100.0
+        pr = job["pr"]
+        assert pr["branch"].startswith(f"shipyard/{job['ticket_id']}-slugify-leaves-repeated-dashes")
+        # The branch is on the forge, the base branch is untouched until a human approves.
+        assert "test_slugify_collapses_repeated_separators" in repo_file(ship, "tests/test_slug.py", pr["branch"])
+        assert "collapses" not in repo_file(ship, "tests/test_slug.py")
+        body = job["pr_body"]
+        assert "Scripted model" in body and "Resolves ticket" in body
+        assert "diff coverage" in body.lower() and "scripted:slugify-dashes" in body
+
+        ship.decide(job_id, "approve", reviewer="test")
+        job = wait_for_job(ship, job_id, {"merged", "failed", "blocked"}, worker=worker)
+    assert job["state"] == "merged", job["reason"]
+    assert "test_slugify_collapses_repeated_separators" in repo_file(ship, "tests/test_slug.py")
+    kinds = [e["kind"] for e in job["events"]]
+    for step in ("prepare", "triage", "plan", "attempt", "tool", "gate", "pull_request", "review", "merged", "done"):
+        assert step in kinds, f"no {step} event in the timeline: {kinds}"
+
+
+@pytest.mark.slow
+def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_branch(make_ship):
+    ship = make_ship(sandbox_backend="local")
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTES / "slugify-review.yml")
+    with running_worker(ship.settings) as worker:
+        first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        assert first["state"] == "awaiting_review", first["reason"]
+        ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.")
+        second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
+        # wait_for_job may see the old awaiting_review state before the worker picks the decision up
+        while second["attempts"] < 2 and second["state"] == "awaiting_review":
+            second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+    assert second["state"] == "awaiting_review", second["reason"]
+    assert second["attempts"] == 2
+    assert second["pr"]["number"] == first["pr"]["number"] and second["pr"]["branch"] == first["pr"]["branch"]
+    slug = repo_file(ship, "textkit/slug.py", second["pr"]["branch"])
+    assert "becomes one separator" in slug
+    assert "collapses" in repo_file(ship, "tests/test_slug.py", second["pr"]["branch"])  # attempt 1's work kept
+    feedback_event = [e for e in second["events"] if e["kind"] == "review"]
+    assert "docstring" in feedback_event[0]["message"]
+    with ship.store.session() as s:
+        assert len(s.scalars(select(PullRequest)).all()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.postgres
+def test_redis_broker_and_postgres_store_run_the_same_path_to_a_merge(make_ship, redis_db_url, postgres_url):
+    ship = make_ship(sandbox_backend="local", broker_url=redis_db_url, database_url=postgres_url)
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")
+    with running_worker(ship.settings) as worker:
+        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        assert job["state"] == "awaiting_review", job["reason"]
+        ship.decide(job_id, "reject", comment="Not now.")
+        job = wait_for_job(ship, job_id, {"closed", "failed", "blocked", "merged"}, worker=worker)
+    assert job["state"] == "closed"
+    assert job["reason"] == "pull request rejected by the reviewer: Not now."
+    assert job["pr"]["state"] == "closed"
+    assert "collapses" not in repo_file(ship, "tests/test_slug.py")

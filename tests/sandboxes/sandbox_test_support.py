@@ -1,0 +1,39 @@
+"""Helpers shared by the sandbox tests (importable; conftest holds the fixtures)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+from sandboxes.base import SandboxSpec
+from sandboxes.images import SANDBOX_IMAGE
+
+SMALL_SPEC = SandboxSpec(image=SANDBOX_IMAGE, memory_mb=512, pids=128, command_timeout_s=60, output_cap_bytes=64 * 1024)
+
+
+
+def processes_with_env(entry: str) -> list[int]:
+    """Host pids whose environment holds ``entry`` (container processes are host processes too)."""
+    needle = entry.encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if needle in Path(f"/proc/{name}/environ").read_bytes().split(b"\0"):
+                found.append(int(name))
+        except OSError:
+            continue
+    return found
+
+
+def wait_until(predicate: Callable[[], bool], deadline_s: float = 10.0) -> bool:
+    """Poll ``predicate`` until it is true or the deadline passes (tests never sleep blindly)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
