@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
@@ -115,7 +116,7 @@ def _watch(ship: Shipyard, console: Console, job_ids: list[int], worker: subproc
             for event in s.scalars(select(Event).where(Event.id > seen, Event.job_id.in_(job_ids)).order_by(Event.id)):
                 seen = event.id
                 if event.kind != "tool" or event.message.startswith(("edit", "create", "finish")):
-                    console.print(f"[dim]job {event.job_id}[/dim] [cyan]{event.kind:>12}[/cyan] {event.message[:160]}",
+                    console.print(f"[dim]job {event.job_id}[/dim] [cyan]{event.kind:>9}[/cyan] {escape(event.message[:160])}",
                                   highlight=False)  # fmt: skip
         states = {j["id"]: j["state"] for j in views.list_jobs(ship.store) if j["id"] in job_ids}
         if all(states.get(j) in SETTLED for j in job_ids):
@@ -129,30 +130,40 @@ def _watch(ship: Shipyard, console: Console, job_ids: list[int], worker: subproc
 
 
 def _gate_column(detail: dict) -> str:
+    """``1 failed, 2 passed``: each attempt's gate verdict."""
     parts = []
     for attempt in detail["attempt_list"]:
         gate = attempt["gate"]
-        if gate is None:
-            parts.append(f"#{attempt['number']} {attempt['outcome'] or '-'}")
-        elif gate.get("passed"):
-            parts.append(f"#{attempt['number']} passed")
-        else:
-            failed = [c["name"] for c in gate.get("checks", []) if not c.get("passed")]
-            parts.append(f"#{attempt['number']} failed ({', '.join(failed)})")
-    return "\n".join(parts) or "-"
+        verdict = (attempt["outcome"] or "-") if gate is None else ("passed" if gate.get("passed") else "failed")
+        parts.append(f"{attempt['number']} {verdict}")
+    return ", ".join(parts) or "-"
+
+
+def _outcome_column(detail: dict) -> str:
+    if detail["pr"]:
+        return f"PR #{detail['pr']['number']} {detail['pr']['state']}" + (" (awaits review)" if detail["state"] == "awaiting_review" else "")
+    return detail["state"]
 
 
 def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
-    table = Table("ticket", "outcome", "attempts", "gate result", "diff coverage", "model cost", "wall time", title="Outcomes")
+    table = Table("ticket", "outcome", "tries", "gate per attempt", "diff cov", "model cost", "wall", title="Outcomes")
+    notes = []
     for job_id in job_ids:
         d = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
-        outcome = d["state"] + (f"\nPR #{d['pr']['number']} ({d['pr']['branch']})" if d["pr"] else "")
-        if d["reason"] and not d["pr"]:
-            outcome += f"\n{d['reason'][:90]}"
         cov = f"{d['diff_coverage']:.0f}%" if d["diff_coverage"] is not None else "-"
-        cost = f"${d['cost_usd']:.4f}" + (" (scripted)" if d["scripted"] else "")
-        table.add_row(f"#{d['ticket_id']} {d['title']}", outcome, str(d["attempts"]), _gate_column(d), cov, cost, f"{d['wall_s']:.0f}s")
+        cost = f"${d['cost_usd']:.4f}" + ("*" if d["scripted"] else "")
+        title = d["title"] if len(d["title"]) <= 30 else d["title"][:29] + "…"
+        table.add_row(f"#{d['ticket_id']} {title}", _outcome_column(d), str(d["attempts"]), _gate_column(d), cov, cost, f"{d['wall_s']:.0f}s")
+        for attempt in d["attempt_list"]:
+            if attempt["gate"] and not attempt["gate"].get("passed"):
+                failed = [c["name"] for c in attempt["gate"].get("checks", []) if not c.get("passed")]
+                notes.append(f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) → sent back to the agent")
+        if d["reason"] and not d["pr"]:
+            notes.append(f"#{d['ticket_id']} {d['state']}: {d['reason']}")
     console.print(table)
+    console.print("* scripted replay: the cost shown is the cost recorded with the cassette (or $0), not money spent now.")
+    for note in notes:
+        console.print(f"  {escape(note)}", highlight=False)
 
 
 def _next_steps(console: Console, data_dir: Path, ship: Shipyard, job_ids: list[int]) -> None:

@@ -59,13 +59,19 @@ class LocalSandboxProvider:
         *,
         isolation: Literal["auto", "bwrap", "none"] = "auto",
         extra_ro_paths: Sequence[Path] = (),
+        hidden_paths: Sequence[Path] = (),
         use_cgroups: bool | None = None,
     ) -> None:
         """``isolation``: ``auto`` uses bwrap when it works, ``bwrap`` requires it, ``none`` never
         uses it. ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
+        ``hidden_paths``: host directories replaced by an empty tmpfs inside bwrap sandboxes; the
+        directory holding ``root`` (the orchestrator's data directory) is always hidden.
         ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one)."""
-        self.root = Path(root)
+        self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        # Never mask a top-level directory such as /var or /srv as a whole: hide the root itself then.
+        data_dir = self.root.parent if len(self.root.parent.parts) > 2 else self.root
+        self.hidden_paths = [data_dir, *(Path(p) for p in hidden_paths)]
         self.python_dir = str(Path(sys.executable).parent)
         self.ro_paths = _python_paths() + [Path(p) for p in extra_ro_paths]
         self.use_cgroups = cgroups_available() if use_cgroups is None else use_cgroups
@@ -124,6 +130,9 @@ class LocalSandboxProvider:
         for path in self.ro_paths:
             if path.exists():
                 argv += ["--ro-bind", str(path), str(path)]
+        for path in self.hidden_paths:
+            if path.is_dir():
+                argv += ["--tmpfs", str(path)]
         argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
                  "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
                  "--remount-ro", "/", "--chdir", cwd, "--"]

@@ -62,25 +62,25 @@ def _diff_coverage(sandbox, changed: dict[str, list[int]]) -> float:
     return 100.0 * covered / executable if executable else 100.0
 
 
-def _run_attempt(sandbox_provider, recorder, cassette, ticket, attempt, feedback=""):
-    sandbox = sandbox_provider.acquire(SandboxSpec(command_timeout_s=120))
-    fill_workspace(sandbox, SAMPLE_REPO)
+def _run_attempt(sandbox, recorder, cassette, ticket, attempt, feedback=""):
     model = ScriptedChatModel(cassette=cassette, role="code", attempt=attempt)
     task = CodingTask(ticket_title=ticket["title"], ticket_body=ticket["body"], attempt=attempt,
                       feedback=feedback, test_command=CONFIG.test.command,
                       instructions=(SAMPLE_REPO / "AGENTS.md").read_text())
-    result = run_coding_agent(model, sandbox, task, recorder=recorder, limits=AgentLimits(max_steps=30))
-    return sandbox, result
+    return run_coding_agent(model, sandbox, task, recorder=recorder, limits=AgentLimits(max_steps=30))
 
 
 @pytest.mark.parametrize("ticket_file", [t for t in TICKETS if _ticket(t)[1].code], ids=lambda p: p.stem)
 def test_final_attempt_passes_with_diff_coverage(ticket_file, sandbox_provider, recorder):
+    """Attempts build on each other in one workspace, as in a job (a retry fixes forward)."""
     ticket, cassette = _ticket(ticket_file)
     attempts = len(cassette.code)
-    for attempt in range(1, attempts + 1):
-        sandbox, result = _run_attempt(sandbox_provider, recorder, cassette, ticket, attempt,
-                                       feedback="tests-added gate failed: the change adds no tests" if attempt > 1 else "")
-        try:
+    sandbox = sandbox_provider.acquire(SandboxSpec(command_timeout_s=120))
+    fill_workspace(sandbox, SAMPLE_REPO)
+    try:
+        for attempt in range(1, attempts + 1):
+            result = _run_attempt(sandbox, recorder, cassette, ticket, attempt,
+                                  feedback="tests-added gate failed: the change adds no tests" if attempt > 1 else "")
             assert result.stop_reason == "finished", result.detail
             changed = _changed_files(sandbox)
             tests_changed = any(p.startswith("tests/") for p in changed)
@@ -91,8 +91,8 @@ def test_final_attempt_passes_with_diff_coverage(ticket_file, sandbox_provider, 
             run = sandbox.exec(CONFIG.test.command, timeout_s=120)
             assert run.ok, run.output[-2000:]
             assert _diff_coverage(sandbox, changed) >= CONFIG.gates.coverage.target
-        finally:
-            sandbox.close()
+    finally:
+        sandbox.close()
 
 
 def test_every_ticket_names_a_loadable_cassette():

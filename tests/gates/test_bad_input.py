@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.gates.samples import change_good_feature
+from sandboxes.base import SandboxSpec
+from tests.gates.samples import change_good_feature, git_repo
+from workflows.gates import run_gates
 
 
 def failed(report) -> dict[str, str]:
@@ -87,3 +89,13 @@ def test_empty_change_fails(calc):
     report = calc.gate({})
 
     assert failed(report)["change"] == "the candidate changes nothing relative to the base"
+
+
+def test_unknown_candidate_commit_fails_with_gits_reason(calc):
+    report = run_gates(
+        repo=git_repo(calc.path), base_sha=calc.base, candidate_sha="0" * 40, config=calc.config(),
+        ticket_kind="feature", sandboxes=calc.provider, spec=SandboxSpec(), cache_dir=calc.cache_dir,
+    )
+
+    assert not report.passed
+    assert report.failed_reasons()[0].startswith("Change is reviewable: could not read the change from git: git diff:")

@@ -58,6 +58,7 @@ def test_fork_bomb_is_contained_and_the_orchestrator_stays_healthy(hostile, prov
     result = hostile.exec("bomb() { bomb | bomb & }; bomb; sleep 60", timeout_s=3)
     assert result.timed_out or not result.ok
     assert result.duration_s < 30
+    assert hostile.exec("echo survived").output == "survived\n"
     fresh = provider_for(hostile.backend).acquire(SMALL_SPEC)
     try:
         assert fresh.exec("echo healthy").output == "healthy\n"
@@ -168,3 +169,25 @@ def test_setup_window_reaches_registries_but_not_host_services(docker_provider):
     assert "200" in results[0].output
     for probe in results[1:]:
         assert probe.output.startswith("BLOCKED"), probe.output
+
+
+def test_bwrap_hides_the_orchestrators_data_directory():
+    import shutil
+    from pathlib import Path
+
+    from sandboxes.local import LocalSandboxProvider
+
+    # /var is visible read-only inside bwrap sandboxes; a data dir there must not be.
+    data_dir = Path("/var/tmp") / f"shipyard-data-{uuid.uuid4().hex[:8]}"
+    (data_dir / "sandboxes").mkdir(parents=True)
+    (data_dir / "shipyard.db").write_text("tokens and jobs")
+    (data_dir / "shipyard.db").chmod(0o644)
+    try:
+        box = LocalSandboxProvider(data_dir / "sandboxes", isolation="bwrap").acquire(SMALL_SPEC)
+        try:
+            result = box.exec(f'cat {data_dir}/shipyard.db 2>/dev/null; echo "entries:[$(ls -A {data_dir})]"')
+        finally:
+            box.close()
+        assert result.output == "entries:[]\n"
+    finally:
+        shutil.rmtree(data_dir)

@@ -61,7 +61,7 @@ def test_background_children_end_with_their_command(sandbox):
 
 def test_output_is_capped_keeping_head_and_tail(sandbox, provider_for):
     spec = SandboxSpec(image=SMALL_SPEC.image, output_cap_bytes=10_000)
-    box = provider_for(sandbox.backend if sandbox.backend != "local" else "local").acquire(spec)
+    box = provider_for(sandbox.backend).acquire(spec)
     try:
         result = box.exec("echo BEGIN; head -c 5000000 /dev/zero | tr '\\0' a; echo; echo END")
     finally:

@@ -44,16 +44,19 @@ def line_ranges(lines: set[int] | list[int]) -> list[str]:
 def check_change(changes: ChangeSet, gates: GatesConfig) -> GateCheck:
     details = {"files": len(changes.files), "lines_added": changes.lines_added, "lines_deleted": changes.lines_deleted}
     if not changes.files:
-        return GateCheck(name="change", passed=False, reason="the candidate changes nothing relative to the base", details=details)
+        reason = "the candidate changes nothing relative to the base"
+        return GateCheck(name="change", passed=False, reason=reason, details=details)
     if changes.binary_files and not gates.allow_binary_files:
         return GateCheck(
             name="change", passed=False, details={**details, "binary_files": changes.binary_files},
-            reason=f"binary files in the change cannot be reviewed: {_listing(changes.binary_files)} (gates.allow_binary_files is off)",
+            reason=f"binary files in the change cannot be reviewed: {_listing(changes.binary_files)} "
+            "(gates.allow_binary_files is off)",
         )
     if changes.lines_changed > gates.max_diff_lines:
         return GateCheck(
             name="change", passed=False, details=details,
-            reason=f"the change is too large to review: {changes.lines_changed} changed lines, limit {gates.max_diff_lines} (gates.max_diff_lines)",
+            reason=f"the change is too large to review: {changes.lines_changed} changed lines, "
+            f"limit {gates.max_diff_lines} (gates.max_diff_lines)",
         )
     return GateCheck(
         name="change", passed=True, details=details,
@@ -129,7 +132,8 @@ def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], 
         )
     passed = sum(1 for c in candidate.cases.values() if c.outcome == "passed")
     note = f" ({len(flaky_ids)} flaky: {_listing(flaky_ids)})" if flaky_ids else ""
-    return GateCheck(name="no_regressions", passed=True, reason=f"{passed} tests pass; every test passing on base still passes{note}", details=details)
+    reason = f"{passed} tests pass; every test passing on base still passes{note}"
+    return GateCheck(name="no_regressions", passed=True, reason=reason, details=details)
 
 
 def waived_check(name: str, reason: str) -> GateCheck:
@@ -143,7 +147,8 @@ def check_tests_added(changes: ChangeSet, test_globs: list[str]) -> GateCheck:
             name="tests_added", passed=False,
             reason=f"the change adds or changes no test file (test files match test.test_globs: {', '.join(test_globs)})",
         )
-    return GateCheck(name="tests_added", passed=True, reason=f"{len(files)} test file(s) added or changed: {_listing(files)}", details={"files": files})
+    reason = f"{len(files)} test file(s) added or changed: {_listing(files)}"
+    return GateCheck(name="tests_added", passed=True, reason=reason, details={"files": files})
 
 
 @dataclass
@@ -169,12 +174,14 @@ def check_fail_to_pass(
         return GateCheck(name=name, passed=False, reason=evidence.error, details={"output_tail": evidence.output_tail})
     selected = evidence.on_candidate
     if not selected:
-        return GateCheck(name=name, passed=False, reason="the added or changed test files contain no test that ran on the candidate")
+        reason = "the added or changed test files contain no test that ran on the candidate"
+        return GateCheck(name=name, passed=False, reason=reason)
     broken = [c for c in selected if c.outcome != "passed" and c.key not in flaky]
     if broken:
         return GateCheck(
             name=name, passed=False, details={"failing_tests": _failing_tests(broken, tracked)},
-            reason=f"{len(broken)} of {len(selected)} new/changed tests do not pass on the candidate: {_listing([display_id(c, tracked) for c in broken])}",
+            reason=f"{len(broken)} of {len(selected)} new/changed tests do not pass on the candidate: "
+            f"{_listing([display_id(c, tracked) for c in broken])}",
         )
     base = evidence.on_base
     if base is None or not base.ok:
@@ -191,7 +198,8 @@ def check_fail_to_pass(
         )
     return GateCheck(
         name=name, passed=True, details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in selected]},
-        reason=f"{len(failing_on_base)} new/changed test(s) fail on the base code ({_listing(failing_on_base)}); all {len(selected)} pass on the candidate",
+        reason=f"{len(failing_on_base)} new/changed test(s) fail on the base code ({_listing(failing_on_base)}); "
+        f"all {len(selected)} pass on the candidate",
     )
 
 

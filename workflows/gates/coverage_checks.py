@@ -84,7 +84,8 @@ def check_total_coverage(baseline: Baseline, candidate: SuiteRun, gate: Coverage
         return failure
     after = candidate.coverage.total_percent() if candidate.coverage else None
     if after is None:
-        return GateCheck(name="total_coverage", passed=False, reason="not measured: the candidate's coverage report lists no executable line")
+        reason = "not measured: the candidate's coverage report lists no executable line"
+        return GateCheck(name="total_coverage", passed=False, reason=reason)
     if not baseline.ok or baseline.total_coverage is None:
         why = baseline.error or baseline.coverage_error or "the base commit's coverage report lists no executable line"
         return GateCheck(name="total_coverage", passed=False, reason=f"no baseline to compare with: {why}")
@@ -94,6 +95,7 @@ def check_total_coverage(baseline: Baseline, candidate: SuiteRun, gate: Coverage
     if drop > gate.total_drop_tolerance:
         return GateCheck(
             name="total_coverage", passed=False, details=details,
-            reason=f"total coverage dropped {drop:.2f} points ({before:.1f}% → {after:.1f}%), more than the tolerance {gate.total_drop_tolerance:g}",
+            reason=f"total coverage dropped {drop:.2f} points ({before:.1f}% → {after:.1f}%), "
+            f"more than the tolerance {gate.total_drop_tolerance:g}",
         )
     return GateCheck(name="total_coverage", passed=True, details=details, reason=f"{before:.1f}% → {after:.1f}%")

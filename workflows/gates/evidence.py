@@ -10,15 +10,15 @@ from __future__ import annotations
 import shlex
 import subprocess
 import threading
-from fnmatch import fnmatch
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from sandboxes.base import Sandbox, SandboxError, SandboxProvider, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
-from workflows.gates.junit import TestCase, cases_in_files, locate, node_id
+from workflows.gates.junit import TestCase, locate, node_id
 from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
 from workflows.gitops import GitError, GitRepo
 from workflows.repo_config import RepoConfig

@@ -54,7 +54,8 @@ def markdown(report: GateReport) -> str:
     lines += [f"| {_md_cell(c.title)} | {_mark(c)} | {_md_cell(c.reason)} |" for c in report.checks]
     lines += ["", _coverage_line(report)]
     if report.flaky_tests:
-        lines += ["", f"⚠️ **Flaky tests** (failed, then passed on a rerun): {', '.join(f'`{t}`' for t in report.flaky_tests)}"]
+        flaky = ", ".join(f"`{t}`" for t in report.flaky_tests)
+        lines += ["", f"⚠️ **Flaky tests** (failed, then passed on a rerun): {flaky}"]
     uncovered = _uncovered(report)
     if uncovered:
         lines += ["", "<details><summary>Uncovered changed lines</summary>", ""]

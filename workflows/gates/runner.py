@@ -19,11 +19,17 @@ from workflows.gates import evidence as ev
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet, read_change_set
 from workflows.gates.checks import (
-    FailToPassEvidence, check_change, check_extra, check_fail_to_pass, check_protected,
-    check_regressions, check_tests_added, waived_check,
+    FailToPassEvidence,
+    check_change,
+    check_extra,
+    check_fail_to_pass,
+    check_protected,
+    check_regressions,
+    check_tests_added,
+    waived_check,
 )
-from workflows.gates.junit import cases_in_files
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
+from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
 from workflows.gates.report import GateCheck, GateReport
 from workflows.gates.suite import SuiteRun

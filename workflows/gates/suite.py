@@ -109,7 +109,8 @@ def run_tests(
         run.error = f"{label}: {exc}"
         return run
     if not run.cases:
-        run.error = f"{label}: the test command ran no tests (JUnit XML {test.junit} lists none; {result.describe_failure() if not result.ok else 'exit 0'})"
+        outcome = "it exited 0" if result.ok else f"it {result.describe_failure()}"
+        run.error = f"{label}: the test command ran no tests (JUnit XML {test.junit} lists none; {outcome})"
         return run
     if with_coverage:
         try:

@@ -21,5 +21,5 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     update = {"complexity": result.complexity, "kind": result.kind}
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
-        update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason}.{question}"}
+        update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}"}
     return update
