@@ -9,7 +9,7 @@ cassette, every role gets the scripted replay and the reason says so. Every deci
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
@@ -80,6 +80,14 @@ class ModelRouter:
             if self._by_name(name) is None:
                 raise RoutingError(f"model override for {role}: {name!r} is not in the catalogue "
                                    f"(known: {', '.join(s.name for s in self.catalogue) or 'none'})")
+
+    def use_overrides(self, overrides: dict[str, str], source: str = ".shipyard.yml: agent.models") -> None:
+        """Apply a repository's per-role model overrides (role → catalogue name)."""
+        for role, name in overrides.items():
+            if self._by_name(name) is None:
+                raise RoutingError(f"{source}.{role}: {name!r} is not in the model catalogue "
+                                   f"(known: {', '.join(s.name for s in self.catalogue) or 'none'})")
+        self.policy = replace(self.policy, overrides={**self.policy.overrides, **overrides})
 
     def _by_name(self, name: str) -> ModelSpec | None:
         return next((s for s in self.catalogue if s.name == name), None)

@@ -204,6 +204,35 @@ def worker(concurrency: int = typer.Option(2, help="Jobs worked at once"), logle
 
 
 @app.command()
+def record(
+    ticket_id: int = typer.Argument(..., help="A ticket of the backlog (without a cassette)"),
+    out: Path = typer.Option(..., "--out", help="Cassette file to write"),
+) -> None:
+    """Run a ticket with the live models of the catalogue, in this process, and save the run as a cassette."""
+    from agents.record import CassetteRecording
+    from orchestrator.runner import JobRunner
+
+    ship = _ship()
+    try:
+        job_id, created = ship.jobs_for_recording(ticket_id)
+    except JobError as exc:
+        _fail(str(exc))
+    recording = CassetteRecording(out)
+    state = JobRunner(ship.settings, ship.store, model_wrap=recording.wrap).run(job_id)
+    console.print(f"job {job_id}: {state}; cassette written to {out}")
+    console.print(f"replay it with: shipyard ticket add --repo … --title … --cassette {out} --label shipyard")
+
+
+@app.command("run-job")
+def run_job_inline(job_id: int) -> None:
+    """Advance one job in this process (no worker): for operators and debugging."""
+    from orchestrator.runner import JobRunner
+
+    ship = _ship()
+    console.print(f"job {job_id}: {JobRunner(ship.settings, ship.store).run(job_id)}")
+
+
+@app.command()
 def web(host: Optional[str] = None, port: Optional[int] = None) -> None:
     """Serve the queue UI, job pages, review inbox and outcome dashboard."""
     import uvicorn

@@ -40,6 +40,18 @@ class Shipyard:
             dispatch(self.celery, job_id)
         return job_id, created
 
+    def jobs_for_recording(self, ticket_id: int) -> tuple[int, bool]:
+        """A job for a live-model recording run, worked in the calling process (not queued)."""
+        from orchestrator.store.models import Ticket
+
+        with self.store.session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            if ticket is None:
+                raise jobs.JobError(f"ticket {ticket_id} does not exist")
+            if ticket.cassette:
+                raise jobs.JobError(f"ticket {ticket_id} replays {ticket.cassette}; recording needs a ticket without a cassette")
+        return jobs.create_job(self.store, ticket_id)
+
     def dispatch(self, job_id: int) -> None:
         dispatch(self.celery, job_id)
 

@@ -46,7 +46,9 @@ def _spent_since(store: Store, since: datetime, repository_id: int | None = None
         return float(s.scalar(query))
 
 
-def build_router(settings: Settings, store: Store, job_id: int, cassette: str | None, recorder: Any) -> tuple[ModelRouter, BudgetGuard]:
+def build_router(
+    settings: Settings, store: Store, job_id: int, cassette: str | None, recorder: Any, *, wrap: Any = None
+) -> tuple[ModelRouter, BudgetGuard]:
     """The router (scripted replay when the ticket has a cassette) and the job's budget guard."""
     with store.session() as s:
         job = s.get(Job, job_id)
@@ -77,6 +79,7 @@ def build_router(settings: Settings, store: Store, job_id: int, cassette: str | 
         cassette=load_cassette(cassette) if cassette else None,
         recorder=recorder,
         secrets=secrets,
+        wrap=wrap,
     )
     return router, guard
 

@@ -63,9 +63,11 @@ def worker_id() -> str:
 
 
 class JobRunner:
-    def __init__(self, settings: Settings, store: Store):
+    def __init__(self, settings: Settings, store: Store, *, model_wrap=None):
+        """``model_wrap(model, role, attempt)`` wraps every live model (``shipyard record``)."""
         self.settings = settings
         self.store = store
+        self.model_wrap = model_wrap
         self.owner = worker_id()
         self.redactor = Redactor(secret_values(settings))
 
@@ -121,6 +123,11 @@ class JobRunner:
         except JobCancelled:
             recorder.event("cancelled", "stopped at the next step after cancellation")
             return JobState.CANCELLED.value
+        except SETUP_ERRORS as exc:
+            reason = self.redactor.text(f"configuration error: {exc}")
+            recorder.event("blocked", reason)
+            self._set_state(job_id, JobState.BLOCKED, reason, final=True)
+            return JobState.BLOCKED.value
         except LeaseLost as exc:
             recorder.event("lease", str(exc))
             return JobState.RUNNING.value
@@ -169,7 +176,7 @@ class JobRunner:
         warning = getattr(provider, "warning", None)
         if warning:
             recorder.event("sandbox", warning)
-        router, budget = build_router(self.settings, self.store, job_id, cassette, recorder)
+        router, budget = build_router(self.settings, self.store, job_id, cassette, recorder, wrap=self.model_wrap)
         return JobServices(
             recorder=recorder,
             forge=LocalForge(self.store, job_id, base_branch),
@@ -178,6 +185,7 @@ class JobRunner:
             models=router,
             cache_dir=self.settings.cache_dir,
             sandbox_image=self.settings.sandbox_image,
+            attempt_time_limit_s=self.settings.attempt_time_limit_s,
             budget=budget,
         )
 

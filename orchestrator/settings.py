@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     """Spend limit per job before it pauses for a human (``approve +$X or stop``)."""
     repo_daily_budget_usd: float = Field(default=20.0, ge=0)
     monthly_budget_usd: float = Field(default=500.0, ge=0)
+    attempt_time_limit_s: float = Field(default=3600.0, gt=0)
+    """Wall-clock limit of one coding attempt (the agent gets a wrap-up warning before it)."""
     github_token: SecretStr | None = None
     """Forge token; lives only in the orchestrator, never in a sandbox."""
     github_api_url: str = "https://api.github.com"

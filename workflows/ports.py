@@ -97,6 +97,8 @@ class JobServices:
     cache_dir: Path
     """Shared cache (gate baselines per base SHA)."""
     sandbox_image: str = "shipyard-sandbox:latest"
+    attempt_time_limit_s: float = 3600.0
+    """Wall-clock limit of one coding attempt; the agent is told to wrap up shortly before."""
     budget: Any = None
     """``agents.budget.BudgetGuard`` checked before every model call (None: unlimited)."""
     live: dict[str, Any] = field(default_factory=dict)

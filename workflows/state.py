@@ -42,6 +42,8 @@ class TicketState(TypedDict, total=False):
     budget_extra_usd: float
     budget_paused: str
     """Set when the last code attempt stopped at a budget limit (the reason)."""
+    paused_at: str
+    """The node that hit the budget limit; it runs again once a human extends the budget."""
     decision: dict[str, Any]
     """The last human decision: ``{"gate", "decision", "comment", "extra_usd"}``."""
     pr_number: int

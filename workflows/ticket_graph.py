@@ -29,7 +29,15 @@ def stop_if_decided(next_node: str):
     return route
 
 
+def route_after_triage(state: TicketState) -> str:
+    if state.get("outcome"):
+        return "finish"
+    return "await_budget" if state.get("budget_paused") else "plan"
+
+
 def route_after_plan(state: TicketState) -> str:
+    if state.get("budget_paused"):
+        return "await_budget"
     return "await_plan_approval" if needs_plan_approval(state) else "code"
 
 
@@ -44,7 +52,8 @@ def route_after_code(state: TicketState) -> str:
 
 
 def route_after_budget(state: TicketState) -> str:
-    return "code" if state["decision"].get("decision") == "approve" else "close"
+    """Back to the step that hit the limit, or stop."""
+    return state.get("paused_at", "code") if state["decision"].get("decision") == "approve" else "close"
 
 
 def route_after_gate(state: TicketState) -> str:
@@ -67,11 +76,11 @@ def build_ticket_graph() -> StateGraph:
         g.add_node(name, node)
     g.add_edge(START, "prepare")
     g.add_conditional_edges("prepare", stop_if_decided("triage"), ["triage", "finish"])
-    g.add_conditional_edges("triage", stop_if_decided("plan"), ["plan", "finish"])
-    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "code"])
+    g.add_conditional_edges("triage", route_after_triage, ["plan", "await_budget", "finish"])
+    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "await_budget", "code"])
     g.add_conditional_edges("await_plan_approval", route_after_plan_approval, ["code", "plan", "close"])
     g.add_conditional_edges("code", route_after_code, ["gate", "await_budget", "finish"])
-    g.add_conditional_edges("await_budget", route_after_budget, ["code", "close"])
+    g.add_conditional_edges("await_budget", route_after_budget, ["triage", "plan", "code", "close"])
     g.add_conditional_edges("gate", route_after_gate, ["open_pr", "code", "finish"])
     g.add_edge("open_pr", "await_review")
     g.add_conditional_edges("await_review", route_after_review, ["merge", "code", "close"])

@@ -75,7 +75,9 @@ def test_lcov_is_read_and_malformed_records_are_refused():
     with pytest.raises(ResultsFileError, match=r"lcov.info: line 3: malformed DA record 'DA:x,1'"):
         parse_coverage(b"SF:src/a.js\nDA:1,1\nDA:x,1\n", "lcov", "lcov.info", tracked={"src/a.js"}, workdirs=[])
     with pytest.raises(ResultsFileError, match="not an LCOV report"):
-        parse_coverage(b"", "lcov", "lcov.info", tracked=set(), workdirs=[])
+        parse_coverage(b"TN:\n", "lcov", "lcov.info", tracked=set(), workdirs=[])
+    with pytest.raises(ResultsFileError, match="lcov.info: empty: the test command wrote no coverage data"):
+        parse_coverage(b"\n", "lcov", "lcov.info", tracked=set(), workdirs=[])
 
 
 def test_glob_patterns_and_line_ranges():

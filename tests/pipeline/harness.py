@@ -22,28 +22,26 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "orchestrator" / "demo_assets"
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
+def settings_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a worker process needs to see the same deployment as the test."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    env["SHIPYARD_DATA_DIR"] = str(settings.data_dir)
-    env["SHIPYARD_SANDBOX_BACKEND"] = settings.sandbox_backend
-    env["SHIPYARD_LEASE_SECONDS"] = str(settings.lease_seconds)
-    if settings.broker_url:
-        env["SHIPYARD_BROKER_URL"] = settings.broker_url
-    if settings.database_url:
-        env["SHIPYARD_DATABASE_URL"] = settings.database_url
+    for name in settings.model_fields_set | {"data_dir", "sandbox_backend", "lease_seconds"}:
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"SHIPYARD_{name.upper()}"] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
     env["PYTHONPATH"] = str(ROOT)
-    return env
+    return env | (extra or {})
 
 
 class Worker:
     """``shipyard worker`` in its own process (and process group), logging to a file."""
 
-    def __init__(self, settings: Settings, concurrency: int = 2):
+    def __init__(self, settings: Settings, concurrency: int = 2, env: dict[str, str] | None = None):
         self.log_path = settings.data_dir / f"worker-{time.monotonic_ns()}.log"
         self._log = open(self.log_path, "wb")
         cmd = [sys.executable, "-m", "orchestrator", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO"]
         self.proc = subprocess.Popen(
-            cmd, env=settings_env(settings), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+            cmd, env=settings_env(settings, env), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
         )
 
     def log(self) -> str:
@@ -66,8 +64,8 @@ class Worker:
 
 
 @contextmanager
-def running_worker(settings: Settings, concurrency: int = 2) -> Iterator[Worker]:
-    worker = Worker(settings, concurrency)
+def running_worker(settings: Settings, concurrency: int = 2, env: dict[str, str] | None = None) -> Iterator[Worker]:
+    worker = Worker(settings, concurrency, env)
     try:
         yield worker
     finally:

@@ -123,6 +123,8 @@ def parse_coverage(
     raw: bytes, fmt: str, source: str, *, tracked: set[str], workdirs: list[str]
 ) -> CoverageData:
     """Parse a report of ``fmt`` (``cobertura``/``lcov``); ``ResultsFileError`` names ``source``."""
+    if not raw.strip():
+        raise ResultsFileError(f"{source}: empty: the test command wrote no coverage data")
     mapper = _PathMapper(tracked, workdirs)
     if fmt == "lcov":
         return parse_lcov(raw, source, mapper)

@@ -64,6 +64,21 @@ def markdown(report: GateReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _word(check: GateCheck) -> str:
+    # Plain words, not emoji: the job page must read the same without an emoji font.
+    return "waived" if check.waived else ("pass" if check.passed else "fail")
+
+
+def _html_evidence(check: GateCheck) -> str:
+    """Failing tests with their tracebacks, violations and output tails, folded."""
+    lines = _check_lines(check)[1:]
+    if not lines:
+        return ""
+    body = escape("\n".join(lines))
+    return (f'<details style="margin:4px 0"><summary>{escape(check.title)}: evidence</summary>'
+            f'<pre style="white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0">{body}</pre></details>')
+
+
 _CELL = "padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"
 
 
@@ -75,7 +90,7 @@ def html(report: GateReport) -> str:
         tone = "#57606a" if c.waived else ("#1a7f37" if c.passed else "#cf222e")
         rows.append(
             f'<tr><td style="{_CELL}">{escape(c.title)}</td>'
-            f'<td style="{_CELL};color:{tone};font-weight:600">{escape(_mark(c))}</td>'
+            f'<td style="{_CELL};color:{tone};font-weight:600">{_word(c)}</td>'
             f'<td style="{_CELL}">{escape(c.reason)}</td></tr>'
         )
     parts = [
@@ -91,6 +106,7 @@ def html(report: GateReport) -> str:
     if report.flaky_tests:
         flaky = ", ".join(f"<code>{escape(t)}</code>" for t in report.flaky_tests)
         parts.append(f'<p style="margin:6px 0;color:#9a6700">Flaky tests (passed on a rerun): {flaky}</p>')
+    parts += [e for e in (_html_evidence(c) for c in report.checks if not c.passed) if e]
     uncovered = _uncovered(report)
     if uncovered:
         items = "".join(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from langchain_core.runnables import RunnableConfig
 
+from agents.context import HistoryCompactor
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from workflows.gitops import GitRepo
-from workflows.nodes import services_of
+from workflows.nodes import route, services_of
 from workflows.nodes.context import instructions_of, repo_map_of
 from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices
@@ -46,11 +49,9 @@ def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -
 def code(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     cfg = RepoConfig.model_validate(state["config"])
-    paused = bool(state.get("budget_paused"))
+    paused = bool(state.get("budget_paused")) and state.get("paused_at") == "code"
     attempt = state.get("attempt", 0) + (0 if paused else 1)
-    routed = services.models.for_role(
-        "code", complexity=state.get("complexity", "medium"), attempt=attempt, failures=state.get("gate_failures", 0)
-    )
+    routed = route(services, state, "code", attempt=attempt, failures=state.get("gate_failures", 0))
     services.recorder.attempt_started(attempt, routed.spec_name, routed.reason)
     try:
         sandbox = coding_sandbox(services, state, cfg)
@@ -64,18 +65,19 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         feedback=_task_feedback(state),
         attempt=attempt,
         test_command=cfg.test.command,
+        select_test_command=cfg.test.select_command,
         repo_map=repo_map_of(services, state),
     )
-    result = run_coding_agent(
-        routed.model, sandbox, task, recorder=services.recorder, limits=AgentLimits(max_steps=cfg.agent.max_steps), guard=services.budget
-    )
+    limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s)
+    compactor = HistoryCompactor(summarizer=route(services, state, "summarize").model, recorder=services.recorder)
+    result = run_coding_agent(routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget, compactor=compactor)
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
     update = {"attempt": attempt, "head_sha": head, "budget_paused": ""}
     if result.stop_reason == "budget":
         # The work so far is committed; a human decides whether to spend more.
-        update["budget_paused"] = result.detail or result.summary
+        update |= {"budget_paused": result.detail or result.summary, "paused_at": "code"}
     elif result.stop_reason in STOPS_THE_JOB:
         update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
     return update

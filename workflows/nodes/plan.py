@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
+from agents.budget import BudgetExhausted
 from agents.plan import write_plan
-from workflows.nodes import services_of
+from workflows.nodes import route, services_of
 from workflows.nodes.context import repo_map_of
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
@@ -25,20 +26,23 @@ def needs_plan_approval(state: TicketState) -> bool:
 
 def plan(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
-    routed = services.models.for_role("plan", complexity=state.get("complexity", "medium"), attempt=1, failures=0)
+    routed = route(services, state, "plan")
     ticket = state["ticket"]
     feedback = ""
     decision = state.get("decision") or {}
     if decision.get("gate") == "plan" and decision.get("decision") == "request_changes":
         feedback = decision.get("comment", "")
-    text = write_plan(
-        routed.model,
-        ticket["title"],
-        ticket["body"],
-        repo_map_of(services, state),
-        feedback=feedback,
-        recorder=services.recorder,
-        guard=services.budget,
-    )
+    try:
+        text = write_plan(
+            routed.model,
+            ticket["title"],
+            ticket["body"],
+            repo_map_of(services, state),
+            feedback=feedback,
+            recorder=services.recorder,
+            guard=services.budget,
+        )
+    except BudgetExhausted as exc:
+        return {"budget_paused": exc.reason, "paused_at": "plan"}
     services.recorder.event("plan", text)
-    return {"plan": text}
+    return {"plan": text, "budget_paused": ""}

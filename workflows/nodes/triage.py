@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
+from agents.budget import BudgetExhausted
 from agents.triage import triage_ticket
-from workflows.nodes import services_of
+from workflows.nodes import route, services_of
 from workflows.nodes.context import repo_map_of
 from workflows.state import TicketState
 
 
 def triage(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
-    routed = services.models.for_role("triage", complexity="low", attempt=1, failures=0)
+    routed = route(services, state, "triage")
     ticket = state["ticket"]
-    result = triage_ticket(
-        routed.model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder, guard=services.budget
-    )
+    try:
+        result = triage_ticket(
+            routed.model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder, guard=services.budget
+        )
+    except BudgetExhausted as exc:
+        return {"budget_paused": exc.reason, "paused_at": "triage"}
     services.recorder.set_job(complexity=result.complexity, kind=result.kind)
-    update = {"complexity": result.complexity, "kind": result.kind}
+    update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": ""}
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
         update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}"}
