@@ -133,7 +133,8 @@ class LocalSandboxProvider:
         for path in self.hidden_paths:
             if path.is_dir():
                 argv += ["--tmpfs", str(path)]
-        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        # /tmp must be world-writable (sticky) for the unprivileged user: tools mkdtemp there.
+        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
                  "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
                  "--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
