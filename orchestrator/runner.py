@@ -224,7 +224,7 @@ class JobRunner:
 
 def secret_values(settings: Settings) -> list[str]:
     """Every secret this deployment knows, so the redactor can mask them wherever they appear."""
-    values = [s.get_secret_value() for s in (settings.github_token, settings.webhook_secret) if s is not None]
+    values = [settings.webhook_secret.get_secret_value()] if settings.webhook_secret is not None else []
     values += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and v]
     if settings.secrets_file and Path(settings.secrets_file).is_file():
         for line in Path(settings.secrets_file).read_text().splitlines():

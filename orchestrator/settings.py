@@ -38,16 +38,17 @@ class Settings(BaseSettings):
     job_budget_usd: float = Field(default=2.0, ge=0)
     """Spend limit per job before it pauses for a human (``approve +$X or stop``)."""
     repo_daily_budget_usd: float = Field(default=20.0, ge=0)
+    """Spend limit of all jobs of one repository per calendar day (UTC)."""
     monthly_budget_usd: float = Field(default=500.0, ge=0)
+    """Spend limit of the whole deployment per calendar month (UTC)."""
     attempt_time_limit_s: float = Field(default=3600.0, gt=0)
     """Wall-clock limit of one coding attempt (the agent gets a wrap-up warning before it)."""
-    github_token: SecretStr | None = None
-    """Forge token; lives only in the orchestrator, never in a sandbox."""
-    github_api_url: str = "https://api.github.com"
     webhook_secret: SecretStr | None = None
     """HMAC secret for GitHub webhooks."""
     web_host: str = "127.0.0.1"
+    """Address `shipyard web` binds; the web app has no login, keep it on loopback or behind an auth proxy."""
     web_port: int = 8700
+    """Port `shipyard web` listens on."""
 
     @classmethod
     def settings_customise_sources(

@@ -9,32 +9,45 @@ from langchain_core.runnables import RunnableConfig
 from agents.context import HistoryCompactor
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
+from sandboxes.repo_image import image_for
 from workflows.gitops import GitRepo
 from workflows.nodes import route, services_of
-from workflows.nodes.context import instructions_of, repo_map_of
+from workflows.nodes.context import base_tree, instructions_of, repo_map_of
 from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
 
 
-def sandbox_spec(services: JobServices, cfg: RepoConfig, job_id: int) -> SandboxSpec:
+def sandbox_spec(services: JobServices, state: TicketState, cfg: RepoConfig) -> SandboxSpec:
     return SandboxSpec(
-        image=cfg.sandbox.image or services.sandbox_image,
+        image=sandbox_image(services, state, cfg),
         network=cfg.sandbox.network,
         memory_mb=cfg.sandbox.memory_mb,
         cpus=cfg.sandbox.cpus,
         pids=cfg.sandbox.pids,
         command_timeout_s=cfg.test.timeout_s,
-        labels={"shipyard.job": str(job_id)},
+        labels={"shipyard.job": str(state["job_id"])},
     )
+
+
+def sandbox_image(services: JobServices, state: TicketState, cfg: RepoConfig) -> str:
+    """The repository's image: named in ``.shipyard.yml``, built from its Dockerfile (cached by
+    hash, Docker backend only), or the deployment's default."""
+    if cfg.sandbox.dockerfile and services.sandboxes.name == "docker":
+        if "image" not in services.live:
+            services.live["image"] = image_for(
+                base_tree(services, state), cfg.sandbox, report=lambda msg: services.recorder.event("sandbox", msg)
+            )
+        return services.live["image"]
+    return cfg.sandbox.image or services.sandbox_image
 
 
 def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -> Sandbox:
     """The job's coding sandbox at the current head, started (and set up) on first use in this run."""
     sandbox = services.live.get("sandbox")
     if sandbox is None:
-        sandbox = services.sandboxes.acquire(sandbox_spec(services, cfg, state["job_id"]))
+        sandbox = services.sandboxes.acquire(sandbox_spec(services, state, cfg))
         services.live["sandbox"] = sandbox
         GitRepo(git_dir(services.job_dir)).checkout(state["head_sha"], sandbox.host_workspace)
         where = "isolated" if sandbox.isolated else "NOT ISOLATED: plain subprocess on the host"

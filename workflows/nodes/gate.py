@@ -25,7 +25,7 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
         config=cfg,
         ticket_kind=state.get("kind", "feature"),
         sandboxes=services.sandboxes,
-        spec=sandbox_spec(services, cfg, state["job_id"]),
+        spec=sandbox_spec(services, state, cfg),
         cache_dir=services.cache_dir,
         on_event=lambda kind, message: services.recorder.event(kind, message),
     )
