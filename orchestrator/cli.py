@@ -25,6 +25,7 @@ app.add_typer(ticket_app, name="ticket")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(review_app, name="review")
 console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _ship() -> Shipyard:
@@ -32,7 +33,7 @@ def _ship() -> Shipyard:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(1)
 
 

@@ -50,6 +50,13 @@ class ExecResult:
         return f"exited with status {self.exit_code}"
 
 
+def resolve_cwd(workdir: str, cwd: str | None) -> str:
+    """A command's working directory inside the sandbox: relative paths are under ``workdir``."""
+    if not cwd:
+        return workdir
+    return cwd if cwd.startswith("/") else f"{workdir}/{cwd}"
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """What a job asks of a sandbox. Limits are on by default."""

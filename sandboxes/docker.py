@@ -37,7 +37,7 @@ from typing import Any, Sequence
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
 from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.docker_stream import pump_exec_output, raw_socket
 from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, sandbox_command
@@ -229,9 +229,7 @@ class DockerSandbox:
         return env
 
     def _cwd(self, cwd: str | None) -> str:
-        if not cwd:
-            return self.workdir
-        return cwd if cwd.startswith("/") else f"{self.workdir}/{cwd}"
+        return resolve_cwd(self.workdir, cwd)
 
     def exec(self, command: str, *, timeout_s: float | None = None, cwd: str | None = None,
              env: dict[str, str] | None = None) -> ExecResult:

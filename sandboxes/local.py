@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Literal, Sequence
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
 from sandboxes.host_process import run_capped_process
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
@@ -201,11 +201,7 @@ class LocalSandbox:
         return env
 
     def _cwd(self, cwd: str | None) -> str:
-        if not cwd:
-            return self.workdir
-        if cwd.startswith("/"):
-            return cwd
-        return f"{self.workdir}/{cwd}"
+        return resolve_cwd(self.workdir, cwd)
 
     def _run(self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None,
              *, network: bool) -> ExecResult:

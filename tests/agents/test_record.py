@@ -22,9 +22,11 @@ TRIAGE = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "local
 
 def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandbox_provider, recorder):
     source = load_cassette(DEMO_ASSETS / "cassettes" / "word-count-dashes.yml")
+    usage = {"input_tokens": 1500, "output_tokens": 60, "cached_tokens": 1000}
     live = [Reply(tool_calls=[("TriageAnswer", TRIAGE)], input_tokens=500, output_tokens=40),
             Reply(text="1. strip dashes\n2. add tests", input_tokens=600, output_tokens=30),
-            *replies_from_cassette(source, attempt=2, input_tokens=1500, output_tokens=60, cached_tokens=1000)]
+            *replies_from_cassette(source, attempt=1, **usage)[:-1],  # the fix, without its finish
+            *replies_from_cassette(source, attempt=2, **usage)]  # then the tests
     recording = CassetteRecording(tmp_path / "recorded.yml")
     task = CodingTask(ticket_title="word_count counts dashes", ticket_body="b", test_command=TEST_COMMAND)
     with OpenAIEmulator(live) as emu:

@@ -99,16 +99,22 @@ def test_local_pull_request_is_idempotent_and_approve_merges_into_a_checked_out_
     assert forge.merge_pull_request(str(repo), first.number) == merged  # idempotent
 
 
-def test_merge_refuses_a_dirty_checkout_and_leaves_the_users_changes(store, tmp_path):
-    repo = make_repo(tmp_path / "lib", {"a.py": "x = 1\n"})
+def _open_pr(store: Store, repo) -> tuple[LocalForge, object, str, str]:
+    """A job whose candidate (adding b.py) is pushed and has an open PR: (forge, pr, base, candidate)."""
     job_id = _job(store, repo)
     forge = LocalForge(store, job_id, "main")
-    git_dir, work = tmp_path / "job-git", tmp_path / "work"
+    git_dir, work = repo.parent / "job-git", repo.parent / "work"
     base = forge.clone(str(repo), "main", git_dir, work)
     (work / "b.py").write_text("y = 2\n")
     sha = GitRepo(git_dir).commit_worktree(work, base, "add b")
     forge.push_branch(str(repo), git_dir, "shipyard/1-b", sha)
     pr = forge.open_pull_request(str(repo), branch="shipyard/1-b", base="main", title="b", body="")
+    return forge, pr, base, sha
+
+
+def test_merge_refuses_a_dirty_checkout_and_leaves_the_users_changes(store, tmp_path):
+    repo = make_repo(tmp_path / "lib", {"a.py": "x = 1\n"})
+    forge, pr, base, _ = _open_pr(store, repo)
     (repo / "a.py").write_text("x = 'mine'\n")
     with pytest.raises(ForgeError, match="uncommitted changes"):
         forge.merge_pull_request(str(repo), pr.number)
@@ -119,14 +125,7 @@ def test_merge_refuses_a_dirty_checkout_and_leaves_the_users_changes(store, tmp_
 def test_merge_into_a_base_branch_that_is_not_checked_out(store, tmp_path):
     repo = make_repo(tmp_path / "lib", {"a.py": "x = 1\n"})
     run_git(["checkout", "-q", "-b", "elsewhere"], cwd=repo)
-    job_id = _job(store, repo)
-    forge = LocalForge(store, job_id, "main")
-    git_dir, work = tmp_path / "job-git", tmp_path / "work"
-    base = forge.clone(str(repo), "main", git_dir, work)
-    (work / "b.py").write_text("y = 2\n")
-    sha = GitRepo(git_dir).commit_worktree(work, base, "add b")
-    forge.push_branch(str(repo), git_dir, "shipyard/1-b", sha)
-    pr = forge.open_pull_request(str(repo), branch="shipyard/1-b", base="main", title="b", body="")
+    forge, pr, _, _ = _open_pr(store, repo)
     merged = forge.merge_pull_request(str(repo), pr.number)
     assert run_git(["show", f"{merged}:b.py"], cwd=repo) == "y = 2\n"
     forge.close_pull_request(str(repo), pr.number)  # closing a merged PR changes nothing
