@@ -1,6 +1,6 @@
 """Every way around the quality gates, tried through the whole pipeline: only honest work gets a PR.
 
-One deployment, eight sample repositories (the ``calc`` sample of the gate tests), eight
+One deployment, nine sample repositories (the ``calc`` sample of the gate tests), nine
 tickets queued at once, one real worker process (concurrency 2, bwrap sandboxes). Each
 ticket's cassette makes one of the gate-level sample changes through the agent's own tools;
 ``agent.max_attempts: 1`` makes the first gate failure final. Then, per behaviour: the job is
@@ -74,7 +74,7 @@ CASES = [
     Case("c", "Add power (failing test deleted)", "c-delete-failing-test.yml", change_deleting_failing_test, {
         "protected_paths": ["tests/test_clamp.py: existing test file deleted"],
         "no_regressions": ["existing test(s) no longer run (deleted or renamed): tests/test_clamp.py::test_clamp_above"],
-        "total_coverage": ["total coverage dropped"],  # the deleted test was the only one reaching clamp's last branch
+        "total_coverage": ["total coverage dropped"],  # the deleted test was the only one reaching clamp's above-range branch
     }, known_bug=True),
     Case("d", "Add power (skip marker)", "d-skip-existing-test.yml", change_skipping_existing_test, {
         "protected_paths": ["tests/test_core.py: pytest skip/xfail marker added to an existing test file",
@@ -97,6 +97,20 @@ CASES = [
 ]
 BLOCKED = [c for c in CASES if c.failing]
 GOOD = next(c for c in CASES if not c.failing)
+FORGING_CONFTEST = '''import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        report.outcome = "passed"
+'''
+FORGED = Case("i", "Add power (conftest forges results)", "i-conftest-forges-results.yml",
+              lambda: {**change_breaking_unrelated_test(), "conftest.py": FORGING_CONFTEST})
+"""Beyond the issue's list: (g) again, plus a ``conftest.py`` that reports every failing test as
+passed. Whichever check catches it, the job must block and name the cause."""
 
 
 @dataclass
@@ -117,14 +131,14 @@ def _repo_files(case: Case) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory) -> Batch:
-    """All eight tickets, queued at once into one deployment and worked by one worker process."""
+    """All nine tickets, queued at once into one deployment and worked by one worker process."""
     root = tmp_path_factory.mktemp("adversarial")
     with pytest.MonkeyPatch.context() as env:
         for key in [k for k in os.environ if k.startswith("SHIPYARD_")]:
             env.delenv(key)
         ship = Shipyard.load(Settings(data_dir=root / "data", lease_seconds=30, sandbox_backend="local"))
         repos, bases, job_ids = {}, {}, {}
-        for case in CASES:
+        for case in [*CASES, FORGED]:
             repos[case.key] = root / case.repo_name
             bases[case.key] = init_repo(repos[case.key], _repo_files(case))
             register(ship, repos[case.key], case.repo_name)
@@ -132,6 +146,16 @@ def batch(tmp_path_factory) -> Batch:
         with running_worker(ship.settings, concurrency=2) as worker:
             jobs = {key: wait_for_job(ship, job_id, FINAL_STATES, timeout=240, worker=worker) for key, job_id in job_ids.items()}
     return Batch(ship, repos, bases, jobs)
+
+
+def assert_blocked_by_the_gate(batch: Batch, case: Case) -> dict:
+    job = batch.jobs[case.key]
+    assert_candidate_is_the_sample_change(batch, case)
+    assert job["state"] == "blocked", f"{case.cassette}: {job['state']}: {job['reason']}"
+    assert len(job["attempt_list"]) == 1 and job["attempt_list"][0]["outcome"] == "gate_failed", job["reason"]
+    assert job["gate_passed"] is False
+    assert_nothing_reached_the_forge(batch, case)
+    return job
 
 
 def failed_checks(job: dict) -> dict[str, str]:
@@ -164,12 +188,7 @@ def assert_nothing_reached_the_forge(batch: Batch, case: Case) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", BLOCKED, ids=[f"{c.key}-{c.cassette.removesuffix('.yml')[2:]}" for c in BLOCKED])
 def test_a_way_around_the_gates_is_blocked_with_the_right_reason(batch, case):
-    job = batch.jobs[case.key]
-    assert job["state"] == "blocked", f"{case.cassette}: {job['state']}: {job['reason']}"
-    assert len(job["attempt_list"]) == 1 and job["attempt_list"][0]["outcome"] == "gate_failed", job["reason"]
-    assert job["gate_passed"] is False
-    assert_candidate_is_the_sample_change(batch, case)
-    assert_nothing_reached_the_forge(batch, case)
+    job = assert_blocked_by_the_gate(batch, case)
 
     failed = failed_checks(job)
     assert set(failed) == set(case.failing), f"{case.cassette}: failing checks {failed}"
@@ -213,4 +232,13 @@ def test_correct_code_with_good_tests_opens_a_pull_request_with_the_gate_report(
     assert "Diff coverage: 100.0%" in body
     assert "| New tests fail before, pass after | ✅ pass |" in body and "tests/test_power.py" in body
     with batch.ship.store.session() as s:
-        assert len(s.scalars(select(PullRequest)).all()) == 1, "only the honest change may open a pull request"
+        assert len(s.scalars(select(PullRequest).where(PullRequest.job_id == job["id"])).all()) == 1
+
+
+@pytest.mark.slow
+def test_a_conftest_that_reports_failures_as_passes_is_blocked(batch):
+    """The candidate's own code runs inside the gate's test run; it must not get to grade itself."""
+    job = assert_blocked_by_the_gate(batch, FORGED)
+    failed = failed_checks(job)
+    named = [name for name, reason in failed.items() if "conftest.py" in reason or "tests/test_core.py::test_mul" in reason]
+    assert named, f"no failing check names conftest.py or the broken test: {failed}"
