@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import Integer, cast, func, select
+from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
-from orchestrator.store.models import Job, JobState, ModelUsage
+from orchestrator.store.models import Attempt, GateResult, Job, JobState, ModelUsage, Ticket
 from workflows.gitops import GitError, GitRepo
 
 MAX_DIFF_CHARS = 200_000
@@ -54,19 +55,30 @@ def job_summary(job: Job) -> dict:
     }
 
 
+def _with_summary_rows(query):
+    """Load what ``job_summary`` reads in a few queries, not a few per job (pages poll this)."""
+    return query.options(
+        selectinload(Job.ticket).selectinload(Ticket.repository),
+        selectinload(Job.pull_request),
+        selectinload(Job.attempt_rows).selectinload(Attempt.gate).load_only(GateResult.passed, GateResult.diff_coverage),
+    )
+
+
 def list_jobs(store: Store, state: str | None = None, limit: int = 500) -> list[dict]:
+    """Jobs, newest first (optionally one state only)."""
+    query = _with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit))
+    if state:
+        query = query.where(Job.state == state)
     with store.session() as s:
-        query = select(Job).order_by(Job.id.desc()).limit(limit)
-        if state:
-            query = query.where(Job.state == state)
         return [job_summary(j) for j in s.scalars(query)]
 
 
 def review_inbox(store: Store) -> list[dict]:
     """Jobs waiting for a human, oldest first."""
     waiting = [s.value for s in JobState if s.is_waiting_for_human]
+    query = _with_summary_rows(select(Job).where(Job.state.in_(waiting)).order_by(Job.updated_at))
     with store.session() as s:
-        return [job_summary(j) for j in s.scalars(select(Job).where(Job.state.in_(waiting)).order_by(Job.updated_at))]
+        return [job_summary(j) for j in s.scalars(query)]
 
 
 def cost_by_model(store: Store, job_id: int) -> list[dict]:

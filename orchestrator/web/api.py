@@ -11,14 +11,13 @@ from sqlalchemy import text
 
 from orchestrator.jobs import JobError
 from orchestrator.outcomes import outcome_metrics
-from orchestrator.views import job_detail, review_inbox
+from orchestrator.views import job_detail, list_jobs, review_inbox
 from orchestrator.web.read_models import (
     BadParameter,
     checked_decision,
     checked_extra_usd,
     checked_state,
     job_status,
-    jobs_table,
     since_days,
 )
 
@@ -32,7 +31,7 @@ def error(status_code: int, reason: str) -> JSONResponse:
 @router.get("/api/jobs")
 def api_jobs(request: Request, state: str | None = None) -> Any:
     try:
-        return jobs_table(request.app.state.ship.store, checked_state(state))
+        return list_jobs(request.app.state.ship.store, checked_state(state))
     except BadParameter as exc:
         return error(400, str(exc))
 

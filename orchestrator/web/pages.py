@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.store.models import JobState
-from orchestrator.views import job_detail, review_inbox
+from orchestrator.views import job_detail, list_jobs, review_inbox
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.read_models import (
     STATES,
@@ -17,7 +17,6 @@ from orchestrator.web.read_models import (
     checked_decision,
     checked_extra_usd,
     checked_state,
-    jobs_table,
     latest_plan,
     since_days,
 )
@@ -57,7 +56,7 @@ def jobs_page(request: Request, state: str | None = None) -> Response:
         state = checked_state(state)
     except BadParameter as exc:
         return error_page(request, 400, str(exc))
-    jobs = jobs_table(request.app.state.ship.store, state)
+    jobs = list_jobs(request.app.state.ship.store, state)
     return render(request, "jobs.html", {"jobs": jobs, "state": state})
 
 
@@ -68,7 +67,7 @@ def jobs_rows(request: Request, state: str | None = None) -> Response:
         state = checked_state(state)
     except BadParameter as exc:
         return HTMLResponse(str(exc), status_code=400)
-    jobs = jobs_table(request.app.state.ship.store, state)
+    jobs = list_jobs(request.app.state.ship.store, state)
     return request.app.state.templates.TemplateResponse(request, "_job_rows.html", {"jobs": jobs, "state": state})
 
 

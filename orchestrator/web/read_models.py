@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from orchestrator.jobs import DECISIONS, JobError
 from orchestrator.store import Store
-from orchestrator.store.models import Attempt, GateResult, Job, JobState, Ticket
-from orchestrator.views import job_summary
+from orchestrator.store.models import Job, JobState
 
 STATES = [s.value for s in JobState]
 
@@ -76,22 +73,3 @@ def latest_plan(detail: dict) -> str | None:
     """The newest written plan in the job's timeline."""
     plans = [e["message"] for e in detail.get("events", []) if e.get("kind") == "plan"]
     return plans[-1] if plans else None
-
-
-def jobs_table(store: Store, state: str | None = None, limit: int = 500) -> list[dict]:
-    """``views.list_jobs`` with the related rows loaded in a few queries instead of a few per job:
-    the jobs page polls this every few seconds."""
-    query = (
-        select(Job)
-        .options(
-            selectinload(Job.ticket).selectinload(Ticket.repository),
-            selectinload(Job.pull_request),
-            selectinload(Job.attempt_rows).selectinload(Attempt.gate).load_only(GateResult.passed, GateResult.diff_coverage),
-        )
-        .order_by(Job.id.desc())
-        .limit(limit)
-    )
-    if state:
-        query = query.where(Job.state == state)
-    with store.session() as s:
-        return [job_summary(j) for j in s.scalars(query)]

@@ -79,7 +79,8 @@ def run_gates(
     report.checks[:0] = [check_change(changes, config.gates), check_protected(violations)]
     report.passed = all(c.passed for c in report.checks)
     report.duration_s = round(time.monotonic() - started, 2)
-    emit("gate", "passed" if report.passed else "failed: " + "; ".join(report.failed_reasons())[:500])
+    coverage = f" (diff coverage {report.diff_coverage:.0f}%)" if report.diff_coverage is not None else ""
+    emit("gate", f"passed{coverage}" if report.passed else "failed: " + "; ".join(report.failed_reasons())[:500])
     return report
 
 

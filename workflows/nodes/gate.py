@@ -17,7 +17,6 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     cfg = RepoConfig.model_validate(state["config"])
     attempt = state["attempt"]
-    services.recorder.event("gate", f"gate: checking attempt {attempt} ({state['head_sha'][:10]})")
     report = run_gates(
         repo=GitRepo(git_dir(services.job_dir)),
         base_sha=state["base_sha"],
@@ -30,14 +29,11 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
         on_event=lambda kind, message: services.recorder.event(kind, message),
     )
     services.recorder.gate_result(attempt, report)
-    cov = f", diff coverage {report.diff_coverage:.0f}%" if report.diff_coverage is not None else ""
     if report.passed:
         services.recorder.attempt_finished(attempt, "gate_passed", "all gates passed")
-        services.recorder.event("gate", f"gate passed{cov}", passed=True)
         return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": ""}
     reasons = "; ".join(report.failed_reasons())
     services.recorder.attempt_finished(attempt, "gate_failed", reasons)
-    services.recorder.event("gate", f"gate failed: {reasons}", passed=False)
     failures = state.get("gate_failures", 0) + 1
     update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()}
     update["feedback"] = "The orchestrator's quality gate rejected your last attempt:\n" + report.summary_for_agent()
