@@ -195,6 +195,38 @@ def review_request_changes(job_id: int, comment: str = typer.Option(..., help="W
 
 
 @app.command()
+def outcomes(as_json: bool = typer.Option(False, "--json"), days: Optional[int] = typer.Option(None, help="Only the last N days")) -> None:
+    """Outcomes, not tokens: cost per merged PR, backlog automated, coverage of generated code."""
+    from datetime import datetime, timedelta, timezone
+
+    from orchestrator.outcomes import outcome_metrics
+
+    since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
+    metrics = outcome_metrics(_ship().store, since=since)
+    if as_json:
+        typer.echo(metrics.model_dump_json(indent=2))
+        return
+    table = Table("", "model work", "scripted replays (not model work)")
+    for label, key, fmt in [
+        ("cost per merged PR", "cost_per_merged_pr_usd", "${:.4f}"),
+        ("merged / closed / blocked / failed", None, None),
+        ("spend", "spend_usd", "${:.4f}"),
+        ("backlog automated", "backlog_automated_share", "{:.0%}"),
+        ("diff coverage of merged code (mean)", "diff_coverage_mean", "{:.1f}%"),
+        ("low-complexity tickets with no human touch", "low_complexity_untouched_share", "{:.0%}"),
+    ]:
+        cells = []
+        for figures in (metrics.real, metrics.scripted):
+            if key is None:
+                cells.append(f"{figures.merged} / {figures.closed} / {figures.blocked} / {figures.failed}")
+            else:
+                value = getattr(figures, key)
+                cells.append("-" if value is None else fmt.format(value))
+        table.add_row(label, *cells)
+    console.print(table)
+
+
+@app.command()
 def worker(concurrency: int = typer.Option(2, help="Jobs worked at once"), loglevel: str = "INFO") -> None:
     """Run a Celery worker that works queued jobs."""
     from orchestrator.queue import install_worker_hooks

@@ -59,3 +59,14 @@ def test_bad_requests_name_the_field_and_the_reason(shipyard, tmp_path):
     assert "job 1 cancelled" in shipyard("jobs", "cancel", "1")
     assert "already cancelled" in shipyard("jobs", "cancel", "1", ok=False)
     assert "queued job 2" in shipyard("jobs", "retry", "1")
+
+
+def test_outcomes_report_counts_finished_jobs_by_outcome(shipyard, tmp_path):
+    make_repo(tmp_path / "lib", {"lib.py": "x = 1\n"})
+    shipyard("init", str(tmp_path / "lib"))
+    shipyard("ticket", "add", "--repo", "lib", "--title", "Add y", "--label", "shipyard")
+    shipyard("jobs", "cancel", "1")
+    report = json.loads(shipyard("outcomes", "--json"))
+    assert report["real"]["cancelled"] == 1 and report["real"]["merged"] == 0
+    assert report["real"]["cost_per_merged_pr_usd"] is None  # nothing merged: no figure, not $0
+    assert "cost per merged PR" in shipyard("outcomes")
