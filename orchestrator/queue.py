@@ -50,10 +50,6 @@ def make_celery(settings: Settings) -> Celery:
 
         return JobRunner(settings, worker_store(settings.db_url)).run(job_id)
 
-    @app.task(name="shipyard.recover")
-    def recover() -> list[int]:
-        return recover_stale_jobs(settings, worker_store(settings.db_url), app)
-
     return app
 
 

@@ -120,6 +120,10 @@ class LocalSandboxProvider:
                 argv += ["--symlink", os.readlink(host), str(host)]
             elif host.is_dir():
                 argv += ["--ro-bind", str(host), str(host)]
+        # /tmp first: the orchestrator's Python may live under /tmp (a checkout there), and its
+        # read-only bind below must sit on top of this tmpfs, not under it. World-writable and
+        # sticky for the unprivileged user: tools mkdtemp there.
+        argv += ["--perms", "1777", "--tmpfs", "/tmp"]
         made: set[Path] = set()
         for path in [*self.ro_paths, Path(SANDBOX_HOME)]:
             # bwrap would create missing parents (/root, /home) as 0700 root: unreadable by uid 10001.
@@ -133,8 +137,7 @@ class LocalSandboxProvider:
         for path in self.hidden_paths:
             if path.is_dir():
                 argv += ["--tmpfs", str(path)]
-        # /tmp must be world-writable (sticky) for the unprivileged user: tools mkdtemp there.
-        argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+        argv += ["--proc", "/proc", "--dev", "/dev",
                  "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
                  "--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
