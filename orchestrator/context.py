@@ -62,7 +62,18 @@ class Shipyard:
         return gate
 
     def cancel(self, job_id: int) -> None:
+        """Cancel the job; a pull request it opened is closed with it (a running job stops at its next step)."""
+        from orchestrator.forges.local import LocalForge
+        from orchestrator.store.models import Job
+
         jobs.cancel_job(self.store, job_id)
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            pr = job.pull_request
+            if pr is None or pr.state != "open":
+                return
+            repo, base, number = job.ticket.repository.url, job.ticket.repository.base_branch, pr.number
+        LocalForge(self.store, job_id, base).close_pull_request(repo, number)
 
     def retry(self, job_id: int) -> int:
         """A fresh job for the ticket of a finished job (blocked, failed, closed, cancelled)."""

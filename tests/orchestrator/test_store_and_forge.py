@@ -145,3 +145,20 @@ def test_migrations_match_the_models(tmp_path):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+def test_cancelling_a_job_closes_the_pull_request_it_opened(tmp_path, scrub_env):
+    from orchestrator.context import Shipyard
+    from orchestrator.settings import Settings
+
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data"))
+    repo = make_repo(tmp_path / "lib", {"a.py": "x = 1\n"})
+    _forge, pr, _, _ = _open_pr(ship.store, repo)
+    with ship.store.session() as s:
+        job = s.scalars(select(Job)).one()
+        job.state = JobState.AWAITING_REVIEW.value
+        job_id = job.id
+    ship.cancel(job_id)
+    with ship.store.session() as s:
+        assert s.get(Job, job_id).state == "cancelled"
+        assert s.scalars(select(PullRequest)).one().state == "closed"

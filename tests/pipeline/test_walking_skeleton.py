@@ -89,3 +89,28 @@ def test_redis_broker_and_postgres_store_run_the_same_path_to_a_merge(make_ship,
     assert job["reason"] == "pull request rejected by the reviewer: Not now."
     assert job["pr"]["state"] == "closed"
     assert "collapses" not in repo_file(ship, "tests/test_slug.py")
+
+
+@pytest.mark.slow
+def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(make_ship, tmp_path):
+    ship = make_ship(sandbox_backend="local")
+    repo = tmp_path / "textkit"
+    config = (repo / ".shipyard.yml").read_text() + "\n"
+    (repo / ".shipyard.yml").write_text(config.replace("agent:\n", "agent:\n  plan_approval: always\n"))
+    run_git(["commit", "-qam", "plans need approval"], cwd=repo)
+    cassette = ASSETS / "cassettes" / "slugify-dashes.yml"
+    approved = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, cassette)
+    rejected = queue_ticket(ship, "textkit", SLUG_TITLE + " (again)", SLUG_BODY, cassette)
+    with running_worker(ship.settings) as worker:
+        for job_id in (approved, rejected):
+            job = wait_for_job(ship, job_id, {"awaiting_plan_approval", "awaiting_review", "blocked", "failed"}, worker=worker)
+            assert job["state"] == "awaiting_plan_approval", job["reason"]
+            assert job["attempts"] == 0 and not any(e["kind"] == "tool" for e in job["events"])  # nothing coded yet
+        ship.decide(approved, "approve")
+        ship.decide(rejected, "reject", comment="Out of scope this quarter.")
+        job = wait_for_job(ship, approved, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        assert job["state"] == "awaiting_review" and job["pr"] is not None, job["reason"]
+        job = wait_for_job(ship, rejected, {"closed", "blocked", "failed", "awaiting_review"}, worker=worker)
+    assert job["state"] == "closed"
+    assert job["reason"] == "plan rejected by the reviewer: Out of scope this quarter."
+    assert job["pr"] is None and job["attempts"] == 0
