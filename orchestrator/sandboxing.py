@@ -7,28 +7,18 @@ import threading
 
 from orchestrator.settings import Settings
 from sandboxes.base import SandboxProvider
+from sandboxes.factory import docker_available, make_provider
 
 log = logging.getLogger("shipyard.sandboxing")
 _providers: dict[tuple, SandboxProvider] = {}
 _lock = threading.Lock()
 
 
-def docker_reachable() -> bool:
-    """An engine answers (``DOCKER_HOST`` honoured) within a couple of seconds."""
-    try:
-        import docker
-
-        docker.from_env(timeout=3).ping()
-        return True
-    except Exception:  # noqa: BLE001 - unreachable for whatever reason
-        return False
-
-
 def resolve_backend(kind: str) -> str:
     """``auto`` → ``docker`` when an engine answers, else ``local``."""
     if kind != "auto":
         return kind
-    return "docker" if docker_reachable() else "local"
+    return "docker" if docker_available() else "local"
 
 
 def describe_backend(kind: str) -> str:
@@ -43,15 +33,7 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     key = (kind, str(settings.data_dir), settings.sandbox_pool_size)
     with _lock:
         if key not in _providers:
-            root = settings.data_dir / "sandboxes"
-            if kind == "docker":
-                from sandboxes.docker import DockerSandboxProvider
-
-                _providers[key] = DockerSandboxProvider(root, pool_size=settings.sandbox_pool_size)
-            else:
-                from sandboxes.local import LocalSandboxProvider
-
-                _providers[key] = LocalSandboxProvider(root)
+            _providers[key] = make_provider(kind, root=settings.data_dir / "sandboxes", pool_size=settings.sandbox_pool_size)
         return _providers[key]
 
 
