@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
@@ -47,6 +47,9 @@ class HistoryCompactor:
 
     summarizer: Any = None
     """Chat model for summaries; ``None`` or a scripted model → mechanical digest."""
+    summarizer_factory: Callable[[], Any] | None = None
+    """Builds ``summarizer`` on the first compaction, so an attempt that never compacts
+    routes (and records) no summary model."""
     recorder: Any = None
     """Receives the summarizer's ``UsageRecord`` and a ``compaction`` event."""
     keep_recent: int = 4
@@ -82,6 +85,8 @@ class HistoryCompactor:
 
     def _summarize(self, old: Sequence[BaseMessage]) -> str:
         digest = mechanical_digest(old)
+        if self.summarizer is None and self.summarizer_factory is not None:
+            self.summarizer, self.summarizer_factory = self.summarizer_factory(), None
         if self.summarizer is None or getattr(self.summarizer, "scripted", False):
             return digest
         self.calls += 1

@@ -64,6 +64,8 @@ def test_live_model_calls_are_priced_a_budget_pauses_the_job_and_approval_resume
     assert triage.cost_usd == pytest.approx((800 * 2.0 + 40 * 8.0) / 1e6)
     assert done["cost_usd"] == pytest.approx(sum(u.cost_usd for u in usage), rel=1e-6)
     assert any(e["kind"] == "routing" and "complexity low → tier 1" in e["message"] for e in done["events"])
+    # No compaction was needed, so no summary model was routed or built.
+    assert not any(e["kind"] == "routing" and e["message"].startswith("summarize") for e in done["events"])
     everything = json.dumps(done, default=str) + (done["pr_body"] or "")
     assert API_KEY not in everything and "live-small" in done["pr_body"]
 

@@ -82,7 +82,9 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         repo_map=repo_map_of(services, state),
     )
     limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s)
-    compactor = HistoryCompactor(summarizer=route(services, state, "summarize").model, recorder=services.recorder)
+    compactor = HistoryCompactor(
+        summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
+    )
     result = run_coding_agent(routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget, compactor=compactor)
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
