@@ -24,7 +24,8 @@ from sqlalchemy import select
 from orchestrator import views
 from orchestrator.backlog import add_ticket, register_repository
 from orchestrator.context import Shipyard
-from orchestrator.sandboxing import describe_backend, resolve_backend
+from orchestrator.demo_backend import choose_demo_backend
+from orchestrator.sandboxing import describe_backend
 from orchestrator.settings import Settings
 from orchestrator.store.models import Event, JobState
 from workflows.gitops import run_git
@@ -36,8 +37,9 @@ TIMEOUT_S = 900
 
 
 def run_demo(console: Console, data_dir: Path) -> int:
+    """Run the sample backlog; 0 only when every ticket ends as the backlog is designed to."""
     data_dir = _fresh_data_dir(data_dir.resolve())
-    backend = resolve_backend("auto")
+    backend = choose_demo_backend(console)
     settings = Settings(data_dir=data_dir, sandbox_backend=backend)
     ship = Shipyard.load(settings)
     console.rule("[bold]Shipyard demo")
@@ -47,7 +49,8 @@ def run_demo(console: Console, data_dir: Path) -> int:
     console.print(f"Data directory: {data_dir} (SQLite store, filesystem queue, checkpoints)")
     repo = _sample_repository(data_dir / "repos" / "textkit")
     register_repository(ship.store, repo, name="textkit")
-    job_ids = _queue_backlog(ship, console)
+    expected = _queue_backlog(ship, console)
+    job_ids = list(expected)
     worker = _start_worker(settings, data_dir)
     try:
         finished = _watch(ship, console, job_ids, worker)
@@ -55,7 +58,7 @@ def run_demo(console: Console, data_dir: Path) -> int:
         _stop_worker(worker)
     _summary(ship, console, job_ids)
     _next_steps(console, data_dir, ship, job_ids)
-    return 0 if finished else 1
+    return _verdict(ship, console, expected, finished, data_dir)
 
 
 def _fresh_data_dir(data_dir: Path) -> Path:
@@ -76,17 +79,18 @@ def _sample_repository(path: Path) -> Path:
     return path
 
 
-def _queue_backlog(ship: Shipyard, console: Console) -> list[int]:
-    job_ids = []
+def _queue_backlog(ship: Shipyard, console: Console) -> dict[int, dict]:
+    """Queue every sample ticket; job id → the outcome the ticket is designed to produce."""
+    expected = {}
     for path in sorted((ASSETS / "tickets").glob("*.yml")):
         spec = yaml.safe_load(path.read_text())
         cassette = (path.parent / spec["cassette"]).resolve()
         ticket = add_ticket(ship.store, repo="textkit", title=spec["title"], body=spec.get("body", ""),
                             labels=spec.get("labels", []), cassette=cassette)  # fmt: skip
         job_id, _ = ship.enqueue_ticket(ticket.id)
-        job_ids.append(job_id)
+        expected[job_id] = spec["expect"]
         console.print(f"ticket {ticket.id} [bold]{ticket.title}[/bold] → queued as job {job_id}")
-    return job_ids
+    return expected
 
 
 def _start_worker(settings: Settings, data_dir: Path) -> subprocess.Popen:
@@ -129,14 +133,41 @@ def _watch(ship: Shipyard, console: Console, job_ids: list[int], worker: subproc
     return False
 
 
-def _gate_column(detail: dict) -> str:
-    """``1 failed, 2 passed``: each attempt's gate verdict."""
-    parts = []
+def _gate_verdicts(detail: dict) -> list[str]:
+    """Each attempt's gate verdict: ``passed``, ``failed``, or the attempt's outcome when it was not gated."""
+    verdicts = []
     for attempt in detail["attempt_list"]:
         gate = attempt["gate"]
-        verdict = (attempt["outcome"] or "-") if gate is None else ("passed" if gate.get("passed") else "failed")
-        parts.append(f"{attempt['number']} {verdict}")
-    return ", ".join(parts) or "-"
+        verdicts.append((attempt["outcome"] or "-") if gate is None else ("passed" if gate.get("passed") else "failed"))
+    return verdicts
+
+
+def _gate_column(detail: dict) -> str:
+    """``1 failed, 2 passed``: each attempt's gate verdict."""
+    return ", ".join(f"{n} {verdict}" for n, verdict in enumerate(_gate_verdicts(detail), 1)) or "-"
+
+
+def _verdict(ship: Shipyard, console: Console, expected: dict[int, dict], finished: bool, data_dir: Path) -> int:
+    """Compare each job with what its sample ticket is designed to produce; non-zero on any difference."""
+    problems = [] if finished else ["not every job settled (see above)"]
+    for job_id, want in expected.items():
+        d = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        got = {"state": d["state"], "gates": _gate_verdicts(d), "sandbox": d["sandbox"]}
+        differs = [key for key in ("state", "gates") if got[key] != want[key]]
+        if d["sandbox"] not in (None, "docker", "bwrap"):
+            differs.append("sandbox")
+        if differs:
+            problems.append(f"ticket #{d['ticket_id']} ({d['title']}): expected state {want['state']} with gates "
+                            f"{want['gates']}, got {got['state']} with gates {got['gates']} in sandbox {got['sandbox']}"
+                            + (f" — {d['reason']}" if d["reason"] else ""))  # fmt: skip
+    if not problems:
+        console.print("[green]Every ticket ended as the sample backlog is designed to.[/green]")
+        return 0
+    console.print("[red bold]DEMO FAILED:[/red bold] the run did not produce the outcomes the sample backlog is designed for:")
+    for problem in problems:
+        console.print(f"  - {escape(problem)}", highlight=False)
+    console.print(f"  worker log: {data_dir / 'worker.log'}")
+    return 1
 
 
 def _outcome_column(detail: dict) -> str:

@@ -24,16 +24,17 @@ def resolve_backend(kind: str) -> str:
 def describe_backend(kind: str) -> str:
     if kind == "docker":
         return "docker (a container per job: no network, non-root, read-only root, memory/CPU/pids limits)"
-    return ("local (no Docker engine reachable): bubblewrap isolation where available, "
-            "otherwise plain host processes — every job says which")  # fmt: skip
+    return ("bwrap (no Docker engine answers): bubblewrap on the host — private mount, pid and network "
+            "namespaces, read-only system directories, non-root, no network")  # fmt: skip
 
 
 def sandbox_provider(settings: Settings) -> SandboxProvider:
     kind = resolve_backend(settings.sandbox_backend)
-    key = (kind, str(settings.data_dir), settings.sandbox_pool_size)
+    key = (kind, str(settings.data_dir), settings.sandbox_pool_size, settings.allow_unisolated)
     with _lock:
         if key not in _providers:
-            _providers[key] = make_provider(kind, root=settings.data_dir / "sandboxes", pool_size=settings.sandbox_pool_size)
+            _providers[key] = make_provider(kind, root=settings.data_dir / "sandboxes", pool_size=settings.sandbox_pool_size,
+                                            allow_unisolated=settings.allow_unisolated)  # fmt: skip
         return _providers[key]
 
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     Production: ``redis://host:6379/0``."""
     sandbox_backend: Literal["auto", "docker", "local"] = "auto"
     """``auto`` uses Docker when an engine answers, else the local backend (and says so on every job)."""
+    allow_unisolated: bool = False
+    """Let the local backend run jobs as plain host processes (no isolation at all) when
+    bubblewrap is not usable; refused otherwise. Development only."""
     sandbox_image: str = "shipyard-sandbox:latest"
     """Default sandbox image when a repository names none."""
     sandbox_pool_size: int = Field(default=0, ge=0)

@@ -27,11 +27,13 @@ def docker_available(timeout_s: float = 2.0) -> bool:
         return False
 
 
-def make_provider(kind: str, *, root: Path, pool_size: int = 0) -> SandboxProvider:
+def make_provider(kind: str, *, root: Path, pool_size: int = 0, allow_unisolated: bool = False) -> SandboxProvider:
     """A provider for ``kind``; ``auto`` is docker when the engine answers, else local.
 
     ``root``: directory under which each sandbox gets its own workspace directory.
     ``pool_size``: warm containers kept per spec (docker only).
+    ``allow_unisolated``: let ``local`` fall back to plain host processes when bubblewrap is
+    not usable (otherwise that is refused).
     Raises ``SandboxError`` naming the kind and the reason when it cannot be used.
     """
     if kind == "auto":
@@ -41,5 +43,5 @@ def make_provider(kind: str, *, root: Path, pool_size: int = 0) -> SandboxProvid
             raise SandboxError("sandbox backend docker: the Docker engine does not answer (check DOCKER_HOST and that dockerd runs)")
         return DockerSandboxProvider(Path(root), pool_size=pool_size)
     if kind == "local":
-        return LocalSandboxProvider(Path(root))
+        return LocalSandboxProvider(Path(root), allow_unisolated=allow_unisolated)
     raise SandboxError(f"sandbox backend {kind!r}: unknown; choose docker, local or auto")

@@ -11,7 +11,9 @@ host services); the Docker backend confines that window to a guarded bridge inst
 Every command is its own pid namespace: its background processes end with it.
 
 ``local`` backend (NOT isolated, development only): plain subprocesses in the workspace
-with a scrubbed environment. ``provider.warning`` says so; the workflow shows it on every job.
+with a scrubbed environment. Used only when asked for (``isolation="none"``, or
+``allow_unisolated`` when bubblewrap is not usable); ``provider.warning`` says so and the
+workflow shows it on every job.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/home/sandbox"
 SANDBOX_WORKDIR = "/workspace"
+NO_BWRAP_FIX = (
+    "install bubblewrap (apt-get install bubblewrap) or use the docker backend; to run jobs as plain host "
+    "processes with no isolation at all, opt in with SHIPYARD_ALLOW_UNISOLATED=1"
+)
 UNISOLATED_WARNING = (
     "UNISOLATED SANDBOX: commands run as plain host processes with the orchestrator's user, "
     "full network and filesystem access ({reason}). Use the docker or bwrap backend for real work."
@@ -61,9 +67,11 @@ class LocalSandboxProvider:
         extra_ro_paths: Sequence[Path] = (),
         hidden_paths: Sequence[Path] = (),
         use_cgroups: bool | None = None,
+        allow_unisolated: bool = False,
     ) -> None:
         """``isolation``: ``auto`` uses bwrap when it works, ``bwrap`` requires it, ``none`` never
-        uses it. ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
+        uses it. ``allow_unisolated``: under ``auto``, fall back to plain host processes when
+        bwrap is not usable instead of refusing (``SandboxError`` naming the fix). ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
         ``hidden_paths``: host directories replaced by an empty tmpfs inside bwrap sandboxes; the
         directory holding ``root`` (the orchestrator's data directory) is always hidden.
         ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one)."""
@@ -82,6 +90,8 @@ class LocalSandboxProvider:
             problem = self._probe_bwrap()
             if problem and isolation == "bwrap":
                 raise SandboxError(f"bwrap backend unavailable: {problem}")
+            if problem and not allow_unisolated:
+                raise SandboxError(f"sandbox backend local: bubblewrap is not usable ({problem}); {NO_BWRAP_FIX}")
             if problem:
                 self.warning = UNISOLATED_WARNING.format(reason=f"bubblewrap not usable: {problem}")
         else:

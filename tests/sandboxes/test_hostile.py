@@ -6,9 +6,12 @@ orchestrator and its host are unaffected and the result says what happened.
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import socket
+import struct
+import threading
 import uuid
 from dataclasses import replace
 
@@ -31,25 +34,70 @@ def connect_probe(host: str, port: int) -> str:
     return (f"python3 -c \"import socket; socket.create_connection(('{host}', {port}), 3); print('CONNECTED')\"")
 
 
+SIOCGIFADDR = 0x8915
+
+
+def _interface_address(name: str) -> str | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            packed = fcntl.ioctl(s.fileno(), SIOCGIFADDR, struct.pack("256s", name.encode()))
+        except OSError:
+            return None
+    return socket.inet_ntoa(packed[20:24])
+
+
 def bridge_gateway(docker_provider) -> str:
-    """The host's address on Docker's default bridge (where host services are reachable)."""
-    config = docker_provider.client.api.inspect_network("bridge")["IPAM"]["Config"][0]
-    return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    """The host's address on Docker's default bridge (where host services are reachable).
+
+    Read from the ``docker0`` interface; else from the engine, whose IPAM entry names the
+    gateway on some versions and only the subnet on others (Debian's 20.10)."""
+    address = _interface_address("docker0")
+    if address:
+        return address
+    configs = docker_provider.client.api.inspect_network("bridge")["IPAM"]["Config"] or []
+    for config in configs:
+        if config.get("Gateway"):
+            return config["Gateway"]
+        if config.get("Subnet") and ":" not in config["Subnet"]:
+            return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+    pytest.fail(f"cannot tell the host's address on Docker's bridge: no docker0 address and IPAM config {configs!r}")
 
 
-def test_no_connection_to_outside_or_to_host_services(hostile, docker_provider):
-    targets = [("151.101.0.223", 443), ("pypi.org", 443), (bridge_gateway(docker_provider), 6379), ("127.0.0.1", 6379)]
+@pytest.fixture(scope="module")
+def host_service() -> int:
+    """A TCP service of the test's own on every host address (loopback and Docker's bridge
+    included): the port a sandbox must not reach. Accepts and closes each connection."""
+    server = socket.create_server(("0.0.0.0", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield port
+    server.close()
+
+
+def test_no_connection_to_outside_or_to_host_services(hostile, docker_provider, host_service):
+    targets = [("151.101.0.223", 443), ("pypi.org", 443), (bridge_gateway(docker_provider), host_service),
+               ("127.0.0.1", host_service)]
     for host, port in targets:
         result = hostile.exec(connect_probe(host, port), timeout_s=15)
         assert not result.ok and "CONNECTED" not in result.output, (host, port, result.output)
 
 
-def test_the_probes_do_connect_when_a_network_exists(docker_provider):
+def test_the_probes_do_connect_when_a_network_exists(docker_provider, host_service):
     # Guards the previous test: its probes would succeed on a plain bridge network.
-    for host, port in [("127.0.0.1", 6379), (bridge_gateway(docker_provider), 6379)]:
-        socket.create_connection((host, port), 3).close()
+    gateway = bridge_gateway(docker_provider)
+    for host in ("127.0.0.1", gateway):
+        socket.create_connection((host, host_service), 3).close()
     plain = docker_provider.client.containers.run(
-        SMALL_SPEC.image, ["python3", "-c", connect_probe(bridge_gateway(docker_provider), 6379).split('"')[1]],
+        SMALL_SPEC.image, ["python3", "-c", connect_probe(gateway, host_service).split('"')[1]],
         remove=True, network_mode="bridge")
     assert b"CONNECTED" in plain
 
@@ -154,14 +202,14 @@ except OSError as exc:
 """
 
 
-def test_setup_window_reaches_registries_but_not_host_services(docker_provider):
+def test_setup_window_reaches_registries_but_not_host_services(docker_provider, host_service):
     box = docker_provider.acquire(replace(SMALL_SPEC, network="setup"))
     try:
         box.write_file("probe.py", PORT_PROBE)
         results = box.run_setup([
             "python3 -c \"import urllib.request; print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10).status)\"",
-            "python3 probe.py gateway 6379",
-            f"python3 probe.py {bridge_gateway(docker_provider)} 6379",
+            f"python3 probe.py gateway {host_service}",
+            f"python3 probe.py {bridge_gateway(docker_provider)} {host_service}",
         ])
     finally:
         box.close()

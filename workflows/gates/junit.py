@@ -8,7 +8,7 @@ that names a tracked ``.py`` file) it also gets a pytest node id for re-selectio
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
@@ -73,11 +73,46 @@ def _case_from_element(el: ET.Element) -> TestCase:
     )
 
 
-def parse_junit(data: bytes, source: str) -> dict[str, TestCase]:
+def _relative_file(path: str, workdirs: list[str]) -> str:
+    for workdir in workdirs:
+        prefix = workdir.rstrip("/") + "/"
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path[2:] if path.startswith("./") else path
+
+
+def _dotted_prefixes(workdirs: list[str]) -> list[str]:
+    """``a.b.ws.`` and ``b.ws.``…: how a runner rooted above a workspace spells its path in a
+    dotted classname. One-component tails are left alone: they may name a real package."""
+    prefixes = set()
+    for workdir in workdirs:
+        parts = [p for p in workdir.strip("/").split("/") if p]
+        for i in range(len(parts) - 1):
+            prefixes.add(".".join(parts[i:]) + ".")
+    return sorted(prefixes, key=len, reverse=True)
+
+
+def normalise_case(case: TestCase, workdirs: list[str]) -> TestCase:
+    """``case`` with any path of the workspace taken out of its ``file`` and ``classname``,
+    so the same test has the same key wherever the workspace lives."""
+    if not workdirs:
+        return case
+    classname = case.classname
+    for prefix in _dotted_prefixes(workdirs):
+        if classname.startswith(prefix):
+            classname = classname[len(prefix):]
+            break
+    file = _relative_file(case.file, workdirs) if case.file else case.file
+    return replace(case, classname=classname, file=file)
+
+
+def parse_junit(data: bytes, source: str, *, workdirs: list[str] | None = None) -> dict[str, TestCase]:
     """Every ``testcase`` in the document (nested suites too), keyed by ``TestCase.key``.
 
-    Raises ``ResultsFileError`` naming ``source`` for malformed XML or a document that is
-    not JUnit. Duplicate keys (a runner reusing a name) get a ``#n`` suffix so none is lost.
+    ``workdirs``: where the workspace lives (inside and outside the sandbox); paths under them
+    are made relative (see ``normalise_case``). Raises ``ResultsFileError`` naming ``source``
+    for malformed XML or a document that is not JUnit. Duplicate keys (a runner reusing a
+    name) get a ``#n`` suffix so none is lost.
     """
     if b"<!ENTITY" in data:
         # The file is written by code under test; entity expansion is an attack, not a report.
@@ -90,7 +125,7 @@ def parse_junit(data: bytes, source: str) -> dict[str, TestCase]:
         raise ResultsFileError(f"{source}: not JUnit XML (root element <{root.tag}>, expected <testsuites> or <testsuite>)")
     cases: dict[str, TestCase] = {}
     for el in root.iter("testcase"):
-        case = _case_from_element(el)
+        case = normalise_case(_case_from_element(el), workdirs or [])
         key, n = case.key, 1
         while key in cases:
             n += 1

@@ -18,6 +18,9 @@ from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
 
 TAIL_LINES = 40
+PYTEST_CONFIGS = (("pytest.ini", b""), (".pytest.ini", b""), ("pyproject.toml", b"[tool.pytest"),
+                  ("tox.ini", b"[pytest]"), ("setup.cfg", b"[tool:pytest]"))
+"""Files pytest takes its configuration from, in its own order, with the section that makes them count."""
 
 
 def output_tail(text: str, lines: int = TAIL_LINES) -> str:
@@ -83,6 +86,32 @@ def _read(sandbox: Sandbox, path: str, what: str, result: ExecResult) -> bytes:
         raise ResultsFileError(f"{what} {path} was not written by the test command (it {outcome}){why}") from None
 
 
+def _has_own_pytest_config(sandbox: Sandbox) -> bool:
+    for name, section in PYTEST_CONFIGS:
+        try:
+            text = sandbox.read_file(name)
+        except (SandboxError, OSError):
+            continue
+        if section in text:
+            return True
+    return False
+
+
+def pinned_test_env(sandbox: Sandbox) -> dict[str, str]:
+    """Environment that makes test ids independent of where the workspace lives.
+
+    pytest names a test after its path from the *rootdir*, which it infers by walking up from
+    the workspace; on a host-process backend that walk can reach a configuration file above
+    the workspace (a checkout's own ``pyproject.toml``) and every id then carries the
+    workspace's path. The root is pinned to the workspace, conftest files above it are cut
+    off, and when the repository has no pytest configuration of its own an empty one is named
+    so none is borrowed from a parent directory. Harmless for other test runners."""
+    opts = [f"--rootdir={sandbox.workdir}", f"--confcutdir={sandbox.workdir}"]
+    if not _has_own_pytest_config(sandbox):
+        opts += ["-c", "/dev/null"]
+    return {"PYTEST_ADDOPTS": " ".join(shlex.quote(o) for o in opts)}
+
+
 def run_tests(
     sandbox: Sandbox,
     command: str,
@@ -95,7 +124,7 @@ def run_tests(
     """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output."""
     test = config.test
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
-    result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s)
+    result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s, env=pinned_test_env(sandbox))
     run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
     if result.timed_out:
         run.error = f"{label}: test command timed out after {test.timeout_s:.0f}s (test.timeout_s) and was killed"
@@ -104,7 +133,8 @@ def run_tests(
         run.error = f"{label}: test command was killed: out of memory (sandbox memory limit)"
         return run
     try:
-        run.cases = parse_junit(_read(sandbox, test.junit, "JUnit XML", result), test.junit)
+        run.cases = parse_junit(_read(sandbox, test.junit, "JUnit XML", result), test.junit,
+                                workdirs=[sandbox.workdir, str(sandbox.host_workspace)])
     except ResultsFileError as exc:
         run.error = f"{label}: {exc}"
         return run
