@@ -20,9 +20,16 @@ class BacklogError(ValueError):
     """Bad input to the backlog; the message names the field and the reason."""
 
 
-def register_repository(store: Store, path: Path, *, name: str | None = None, base_branch: str | None = None) -> Repository:
-    root = check_local_repository(path)
-    name = name or root.name.removesuffix(".git")
+def is_git_url(location: str) -> bool:
+    """``https://…``, ``ssh://…``, ``file://…`` or scp-like ``git@host:owner/repo``: not a local path."""
+    return "://" in location or ("@" in location.split("/")[0] and ":" in location)
+
+
+def register_repository(store: Store, path: Path | str, *, name: str | None = None, base_branch: str | None = None) -> Repository:
+    """Register a local git repository, or a git URL, under ``name`` (default: its directory name)."""
+    if isinstance(path, str) and is_git_url(path):
+        return _register(store, path, name or path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"), base_branch)
+    root = check_local_repository(Path(path))
     if base_branch is None:
         try:
             base_branch = run_git(["symbolic-ref", "--short", "HEAD"], cwd=root).strip()
@@ -32,17 +39,38 @@ def register_repository(store: Store, path: Path, *, name: str | None = None, ba
         run_git(["rev-parse", "--verify", f"refs/heads/{base_branch}"], cwd=root)
     except GitError:
         raise BacklogError(f"{root}: branch {base_branch!r} does not exist (a repository needs at least one commit)") from None
+    return _register(store, str(root), name or root.name.removesuffix(".git"), base_branch)
+
+
+def _register(store: Store, url: str, name: str, base_branch: str | None) -> Repository:
+    if base_branch is None:
+        from orchestrator.onboarding.inspect import InspectError, default_branch
+
+        try:
+            base_branch = default_branch(url)
+        except InspectError as exc:
+            raise BacklogError(str(exc)) from None
     with store.session() as s:
         repo = s.scalar(select(Repository).where(Repository.name == name))
         if repo is None:
-            repo = Repository(name=name, forge="local", url=str(root), base_branch=base_branch)
+            repo = Repository(name=name, forge="local", url=url, base_branch=base_branch)
             s.add(repo)
-        elif repo.url != str(root):
+        elif repo.url != url:
             raise BacklogError(f"repository name {name!r} is already registered for {repo.url}; pass --name")
         else:
             repo.base_branch = base_branch
         s.flush()
         return repo
+
+
+def store_repository_config(store: Store, name: str, config_yaml: str | None) -> None:
+    """Keep (or with None, drop) the repository's configuration in the store; a committed
+    ``.shipyard.yml`` still wins over it."""
+    with store.session() as s:
+        repo = s.scalar(select(Repository).where(Repository.name == name))
+        if repo is None:
+            raise BacklogError(f"repository {name!r} is not registered (see `shipyard init`)")
+        repo.config_yaml = config_yaml
 
 
 def add_ticket(

@@ -38,13 +38,43 @@ def _fail(message: str) -> None:
 
 
 @app.command()
-def init(path: Path = typer.Argument(..., help="A local git repository"), name: Optional[str] = None, base_branch: Optional[str] = None) -> None:
-    """Register a local git repository so tickets can target it."""
+def init(
+    location: str = typer.Argument(..., help="A local git repository (path) or a git URL"),
+    name: Optional[str] = typer.Option(None, help="Short name for tickets and commands (default: the directory name)"),
+    base_branch: Optional[str] = typer.Option(None, help="Branch pull requests target (default: the repository's HEAD)"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Keep the proposed configuration without asking"),
+    store_only: bool = typer.Option(False, "--store-only", help="Keep the configuration in Shipyard's store only; "
+                                    "write no .shipyard.yml into the repository's work tree"),
+) -> None:
+    """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
+    from orchestrator.onboarding.cli_flow import onboard
+
     try:
-        repo = register_repository(_ship().store, path, name=name, base_branch=base_branch)
-    except (ForgeError, BacklogError) as exc:
+        onboard(_ship().store, location, name=name, base_branch=base_branch, yes=yes, store_only=store_only,
+                console=console, interactive=console.is_terminal)
+    except (ForgeError, BacklogError, ValueError) as exc:
         _fail(str(exc))
-    console.print(f"registered [bold]{repo.name}[/bold] → {repo.url} (base branch {repo.base_branch})")
+
+
+@app.command()
+def doctor(
+    repo: str = typer.Argument(..., help="Repository name (see `shipyard init`)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
+) -> None:
+    """Prove a repository's configuration in a real sandbox: setup, the suite twice, coverage; stores the baseline."""
+    from orchestrator.onboarding.doctor import DoctorError, run_doctor
+    from orchestrator.onboarding.cli_flow import print_doctor_report
+
+    ship = _ship()
+    try:
+        report = run_doctor(ship.settings, ship.store, repo, progress=lambda m: err_console.print(f"[dim]{escape(m)}…[/dim]"))
+    except DoctorError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_doctor_report(console, report)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 @ticket_app.command("add")

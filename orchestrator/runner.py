@@ -162,7 +162,7 @@ class JobRunner:
             return {
                 "job_id": job_id,
                 "ticket": {"id": t.id, "title": t.title, "body": t.body, "labels": list(t.labels or []), "cassette": t.cassette},
-                "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch},
+                "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch, "config": r.config_yaml},
             }
 
     def _services(self, job_id: int, recorder: StoreRecorder) -> JobServices:

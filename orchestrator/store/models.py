@@ -51,6 +51,9 @@ class Repository(Base):
     url: Mapped[str] = mapped_column(Text)
     """Local path of the git repository, or ``owner/name`` on GitHub."""
     base_branch: Mapped[str] = mapped_column(String(200), default="main")
+    config_yaml: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """``.shipyard.yml`` kept in the store for a team that does not commit it; a committed
+    ``.shipyard.yml`` in the repository wins over it."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -7,18 +7,22 @@ usable results are cached; a timeout or a missing JUnit file is retried next tim
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from workflows.gates.junit import TestCase
 from workflows.gates.suite import SuiteRun
 from workflows.repo_config import RepoConfig
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: test keys relative to the workspace on every backend."""
 
 
 @dataclass
@@ -52,6 +56,19 @@ def cache_path(cache_dir: Path, base_sha: str, config: RepoConfig, image: str) -
     )
     digest = hashlib.sha256(material.encode()).hexdigest()[:16]
     return cache_dir / f"baseline-{base_sha}-{digest}.json"
+
+
+@contextmanager
+def single_flight(path: Path) -> Iterator[None]:
+    """Hold the lock of one baseline: jobs (and ``shipyard doctor``) on the same base commit and
+    configuration wait for the first one's run instead of running the suite again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def load(path: Path) -> Baseline | None:

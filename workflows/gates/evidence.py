@@ -83,7 +83,15 @@ def baseline_path(inp: GateInputs) -> Path:
 
 
 def establish_baseline(inp: GateInputs) -> Baseline:
-    """Run the suite on the base commit in its own sandbox and cache the usable result."""
+    """Run the suite on the base commit in its own sandbox and cache the usable result.
+
+    Single-flight: a concurrent gate on the same base waits and takes the cached result."""
+    with baseline_cache.single_flight(baseline_path(inp)):
+        cached = baseline_cache.load(baseline_path(inp))
+        return cached if cached is not None else _run_baseline(inp)
+
+
+def _run_baseline(inp: GateInputs) -> Baseline:
     label = f"baseline on {inp.changes.base_sha[:12]}"
     try:
         box = inp.pool.acquire()

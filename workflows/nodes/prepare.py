@@ -17,6 +17,20 @@ def git_dir(job_dir: Path) -> Path:
     return job_dir / "git"
 
 
+STORED_CONFIG = "stored configuration"
+
+
+def config_source(committed: bytes | None, stored: str | None) -> tuple[str | None, str, str]:
+    """The configuration text that applies, the name its errors are reported under, and where it
+    comes from: the repository's committed ``.shipyard.yml`` wins over the copy kept in the
+    store; neither means the defaults."""
+    if committed is not None:
+        return committed.decode("utf-8", "replace"), CONFIG_FILE, f"from {CONFIG_FILE}"
+    if stored:
+        return stored, f"{STORED_CONFIG} ({CONFIG_FILE})", f"{STORED_CONFIG} (shipyard init; no {CONFIG_FILE} committed)"
+    return None, CONFIG_FILE, f"defaults (no {CONFIG_FILE})"
+
+
 def prepare(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     ticket = state["ticket"]
@@ -33,12 +47,13 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
     except (GitError, RuntimeError) as exc:
         return {"outcome": "blocked", "reason": f"cannot fetch the repository: {exc}"}
     raw = GitRepo(gdir).show_file(base_sha, CONFIG_FILE)
+    text, name, source = config_source(raw, repo.get("config"))
     try:
-        repo_config = parse_repo_config(raw.decode("utf-8", "replace")) if raw is not None else RepoConfig()
+        repo_config = parse_repo_config(text, name) if text is not None else RepoConfig()
     except ConfigError as exc:
         return {"outcome": "blocked", "reason": f"invalid configuration: {exc}", "base_sha": base_sha}
     if not repo_config.test.command.strip():
         return {"outcome": "blocked", "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite"}
     services.recorder.set_job(base_sha=base_sha)
-    services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {'from ' + CONFIG_FILE if raw else 'defaults (no ' + CONFIG_FILE + ')'}")
+    services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {source}")
     return {"base_sha": base_sha, "head_sha": base_sha, "config": repo_config.model_dump(mode="json"), "attempt": 0, "gate_failures": 0}

@@ -1,0 +1,59 @@
+"""What ``shipyard init`` and ``shipyard doctor`` say and ask on the terminal."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+
+from orchestrator.backlog import is_git_url, register_repository, store_repository_config
+from orchestrator.onboarding.detect import propose
+from orchestrator.onboarding.doctor import DoctorReport
+from orchestrator.onboarding.inspect import committed_tree
+from orchestrator.store import Store
+from workflows.repo_config import CONFIG_FILE
+
+
+def onboard(store: Store, location: str, *, name: str | None, base_branch: str | None, yes: bool, store_only: bool,
+            console: Console, interactive: bool) -> None:
+    """Register ``location``, propose a configuration unless one is committed, keep it when confirmed."""
+    repo = register_repository(store, location if is_git_url(location) else Path(location), name=name, base_branch=base_branch)
+    console.print(f"registered [bold]{escape(repo.name)}[/bold] → {escape(repo.url)} (base branch {escape(repo.base_branch)})")
+    with tempfile.TemporaryDirectory(prefix="shipyard-init-") as scratch:
+        files, committed = committed_tree(repo.url, repo.base_branch, Path(scratch))
+        if committed is not None:
+            console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
+            return
+        proposal = propose(files)  # reads files while their scratch clone exists
+    proposal.validated()
+    text = proposal.to_yaml()
+    console.print(f"Proposed {CONFIG_FILE} ({proposal.layout}):")
+    console.print(Syntax(text, "yaml", word_wrap=True))
+    if not yes and not (interactive and typer.confirm("Keep this configuration?", default=True)):
+        hint = "" if interactive else " (not a terminal: pass --yes to keep it)"
+        console.print(f"Not kept{hint}; jobs use the defaults until a {CONFIG_FILE} is committed or kept.")
+        return
+    store_repository_config(store, repo.name, text)
+    console.print(f"Kept in Shipyard's store for {repo.name}; a committed {CONFIG_FILE} in the repository wins over it.")
+    target = Path(repo.url) / CONFIG_FILE
+    if not store_only and not is_git_url(repo.url) and (Path(repo.url) / ".git").exists() and not target.exists():
+        target.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {target}: commit it to share it with your team (git add {CONFIG_FILE} && git commit).")
+    console.print(f"Next: shipyard doctor {repo.name}   # proves it in a real sandbox and warms the baseline")
+
+
+def print_doctor_report(console: Console, report: DoctorReport) -> None:
+    where = f" on {report.base_sha[:12]}" if report.base_sha else ""
+    console.print(f"[bold]shipyard doctor {escape(report.repo)}[/bold]{where}"
+                  + (f" — {report.backend} sandbox" if report.backend else ""))  # fmt: skip
+    for finding in report.findings:
+        mark = "[green]ok[/green]  " if finding.ok else ("[yellow]warn[/yellow]" if finding.warning else "[red]FAIL[/red]")
+        console.print(f"  {mark} {escape(finding.what)}", highlight=False, soft_wrap=True)
+        if finding.fix:
+            console.print(f"       [bold]fix:[/bold] {escape(finding.fix)}", highlight=False, soft_wrap=True)
+    verdict = "[green]ready: jobs on this repository can run[/green]" if report.ok else "[red]not ready: fix the problems above[/red]"
+    console.print(verdict)
