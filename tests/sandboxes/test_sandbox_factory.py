@@ -6,6 +6,7 @@ import pytest
 
 from sandboxes.base import SandboxError
 from sandboxes.factory import docker_available, make_provider
+from sandbox_test_support import SMALL_SPEC
 
 
 def test_auto_picks_docker_when_the_engine_answers(tmp_path):
@@ -26,3 +27,16 @@ def test_auto_falls_back_to_local_when_docker_is_unreachable(tmp_path, monkeypat
 def test_unknown_backend_is_a_clear_error(tmp_path):
     with pytest.raises(SandboxError, match="'kubernetes'.*docker, local or auto"):
         make_provider("kubernetes", root=tmp_path)
+
+
+def test_without_bubblewrap_the_local_backend_refuses_plain_processes_unless_opted_in(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no bwrap to be found
+    with pytest.raises(SandboxError, match="bubblewrap is not usable.*SHIPYARD_ALLOW_UNISOLATED=1"):
+        make_provider("local", root=tmp_path / "a")
+    opted_in = make_provider("local", root=tmp_path / "b", allow_unisolated=True)
+    assert opted_in.warning and "UNISOLATED SANDBOX" in opted_in.warning
+    box = opted_in.acquire(SMALL_SPEC)
+    try:
+        assert not box.isolated and box.backend == "local"
+    finally:
+        box.close()
