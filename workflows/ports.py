@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from sandboxes.base import SandboxProvider
 
@@ -103,6 +103,14 @@ class JobServices:
     """``agents.budget.BudgetGuard`` checked before every model call (None: unlimited)."""
     live: dict[str, Any] = field(default_factory=dict)
     """Live resources of this run (the coding sandbox); never checkpointed."""
+    cancel_check: Callable[[], bool] | None = None
+    """True once the job has been cancelled; asked before every model call and tool call."""
+
+    def cancelled(self) -> str | None:
+        """Why the run must stop now (the job was cancelled), or None."""
+        if self.cancel_check is not None and self.cancel_check():
+            return "the job was cancelled"
+        return None
 
     def close(self) -> None:
         """Release live resources at the end of a run (or at an interrupt)."""

@@ -37,6 +37,8 @@ class TicketState(TypedDict, total=False):
     gate_failures: int
     feedback: str
     """What the next code attempt must address: the gate's summary or a reviewer's comments."""
+    feedback_from: str
+    """Who wrote ``feedback``: ``gate`` or ``review`` (the prompt says so)."""
     gate_passed: bool
     gate_markdown: str
     budget_extra_usd: float

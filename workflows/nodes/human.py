@@ -31,7 +31,7 @@ def await_review(state: TicketState, config: RunnableConfig) -> dict:
     services.recorder.event("review", f"pull request {_verb(decision)}", **decision)
     update: dict = {"decision": {"gate": "pr", **decision}}
     if decision.get("decision") == "request_changes":
-        update["feedback"] = "A human reviewer asked for changes to your pull request:\n" + decision.get("comment", "")
+        update |= {"feedback": decision.get("comment", "") or "(no comment given)", "feedback_from": "review"}
     return update
 
 
