@@ -72,20 +72,20 @@ def attempt_state_text(task: "CodingTask") -> str:
     where = (
         "Your previous work on this ticket is still in the workspace: fix forward from it; do not start over."
         if task.previous_work else
-        "The workspace is a clean checkout of the base commit: no earlier change of yours is in it."
+        "The workspace is a clean checkout of the base commit: none of your earlier changes are in it."
     )
     feedback = fence_untrusted("feedback", task.feedback or "(no details)")
     if task.feedback_from == "gate":
         return f"This is attempt {task.attempt}. {where} The orchestrator's quality gate rejected that work; it said:\n{feedback}"
     if task.feedback_from == "review":
-        return (f"This is attempt {task.attempt}. {where} It passed the gates and was opened as a pull request; "
+        return (f"This is attempt {task.attempt}. {where} That work passed the gates and was opened as a pull request; "
                 f"a human reviewer asked for changes:\n{feedback}")
     if task.feedback_from == "budget":
         return (f"This attempt ({task.attempt}) resumes after it was paused at a spending limit, which a human "
                 f"has now extended. {where} The pause said:\n{feedback}")
     if task.attempt > 1 or task.previous_work:
         return f"This is attempt {task.attempt}. {where}"
-    return ""
+    return "The workspace is a clean checkout of the base commit."
 
 
 def environment_text(task: "CodingTask") -> str:
