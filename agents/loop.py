@@ -23,7 +23,7 @@ from agents.context import HistoryCompactor
 from agents.loopguard import LoopGuard
 from agents.metered import metered_invoke
 from agents.replies import CUT_NOTICE, inspect_reply, invalid_call_message, refusal_notice
-from agents.resilience import ProviderUnavailable
+from agents.resilience import ProviderUnavailable, RetryPolicy
 from agents.scripted import ReplayStopped
 from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
@@ -65,6 +65,8 @@ class AgentLimits:
     max_replies_without_tool: int = 3
     """Consecutive replies without a usable tool call (none, unparsable, cut, refused) before the
     attempt ends (stop reason ``stuck``, with the last problem as the cause)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Retries of a transient provider failure (429, 5xx, timeout, reset) before the attempt stops."""
     steps_left_notice: int = 3
     """Tell the model when this many turns are left (0 = never)."""
 
@@ -183,7 +185,8 @@ class _AgentRun:
 
     def call_model(self, step: int) -> AIMessage:
         reply, record = metered_invoke(self.bound, self.model, self.messages, role="code", step=step,
-                                       recorder=self.recorder, guard=self.guard, attempt=self.task.attempt)
+                                       recorder=self.recorder, guard=self.guard, attempt=self.task.attempt,
+                                       retry=self.limits.retry)
         self.usage.append(record)
         return reply
 
