@@ -41,7 +41,6 @@ class TicketState(TypedDict, total=False):
     """Who wrote ``feedback``: ``gate`` or ``review`` (the prompt says so)."""
     gate_passed: bool
     gate_markdown: str
-    budget_extra_usd: float
     budget_paused: str
     """Set when the last code attempt stopped at a budget limit (the reason)."""
     paused_at: str

@@ -1,4 +1,5 @@
-"""The ticket workflow, wired in one place; it reads like the data flow in DESIGN.md.
+"""The ticket workflow, wired in one place; it reads like the data flow in the README
+section "Architecture".
 
     prepare → triage → plan → [plan approval] → code ⇄ gate → open_pr → [review] → merge
                                                   ↑ budget pause ↓        ↑ changes requested

@@ -40,6 +40,8 @@ class Reply:
     """Extra response headers (``Retry-After`` on a 429)."""
     drop_connection: bool = False
     """Close the connection without answering (a reset mid-request)."""
+    cut_body: bool = False
+    """Send the headers and half the body, then close (a reply cut mid-transfer)."""
 
 
 @dataclass
@@ -107,6 +109,7 @@ class _Emulator:
                     return None
                 if reply.status != 200:
                     return self._send(reply.status, emulator.error_body(reply), headers=reply.headers)
+                self.cut_body = reply.cut_body
                 emulator.respond(self, body, reply)  # type: ignore[attr-defined]
 
             def _send(self, status: int, payload: Any, content_type: str = "application/json",
@@ -118,6 +121,12 @@ class _Emulator:
                 self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
+                if getattr(self, "cut_body", False):
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(data)
 
         return Handler

@@ -101,6 +101,12 @@ def test_a_500_and_a_connection_reset_are_retried(sample_sandbox, recorder):
     assert len(recorder.messages("provider")) == 2
 
 
+def test_a_reply_cut_mid_transfer_is_retried(sample_sandbox, recorder):
+    result, emu = run([Reply(tool_calls=[("bash", {"command": "echo x"})], cut_body=True), FINISH], sample_sandbox, recorder)
+    assert result.stop_reason == "finished" and len(emu.requests) == 2
+    assert len(recorder.messages("provider")) == 1
+
+
 def test_a_provider_that_stays_down_stops_the_attempt_naming_provider_model_and_url(sample_sandbox, recorder):
     result, emu = run([Reply(status=503, text="overloaded") for _ in range(3)], sample_sandbox, recorder)
     assert result.stop_reason == "provider"
