@@ -182,7 +182,8 @@ class AnthropicEmulator(_Emulator):
         ]
         handler._send(200, {
             "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant", "model": body.get("model"),
-            "content": content, "stop_reason": "tool_use" if reply.tool_calls else "end_turn", "stop_sequence": None,
+            "content": content, "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
+            "stop_sequence": None,
             # Anthropic reports uncached input separately from cache reads.
             "usage": {"input_tokens": reply.input_tokens - reply.cached_tokens, "output_tokens": reply.output_tokens,
                       "cache_read_input_tokens": reply.cached_tokens, "cache_creation_input_tokens": 0},

@@ -13,7 +13,7 @@ from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from agents.providers import make_chat_model
 from agents.resilience import RetryPolicy
-from tests.agents.emulators import OpenAIEmulator, Reply
+from tests.agents.emulators import AnthropicEmulator, OpenAIEmulator, Reply
 
 SECRETS = ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-messy")})
 TASK = CodingTask(ticket_title="messy", ticket_body="b", test_command="true")
@@ -133,3 +133,16 @@ def test_cancellation_is_checked_before_every_model_and_tool_call(sample_sandbox
                                   limits=AgentLimits(), should_cancel=cancelled)
     assert result.stop_reason == "cancelled" and len(emu.requests) == 1
     assert not (sample_sandbox.host_workspace / "never").exists()
+
+
+def test_anthropic_reply_stopped_at_max_tokens_gets_the_cut_notice(sample_sandbox, recorder):
+    replies = [Reply(text="Let me rewrite the whole module in one go: import", finish_reason="max_tokens"), FINISH]
+    with AnthropicEmulator(replies) as emu:
+        spec = ModelSpec(name="a", provider="anthropic", model_id="claude-x", base_url=emu.base_url,
+                         api_key_env="ANTHROPIC_API_KEY")
+        model = make_chat_model(spec, ProviderSecrets(keys={"ANTHROPIC_API_KEY": SecretStr("ak")}), max_retries=0)
+        result = run_coding_agent(model, sample_sandbox, TASK, recorder=recorder, limits=AgentLimits(retry=FAST_RETRY))
+    assert result.stop_reason == "finished"
+    last = emu.requests[1].body["messages"][-1]
+    text = last["content"] if isinstance(last["content"], str) else " ".join(b.get("text", "") for b in last["content"])
+    assert "Your reply was cut at the output-token limit" in text
