@@ -9,8 +9,8 @@ history compaction) live in their own modules; this file only sequences them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -22,30 +22,19 @@ from agents.catalogue import spec_of
 from agents.context import HistoryCompactor
 from agents.loopguard import LoopGuard
 from agents.metered import metered_invoke
+from agents.replies import CUT_NOTICE, inspect_reply, invalid_call_message, refusal_notice
+from agents.resilience import ProviderUnavailable, RetryPolicy
 from agents.scripted import ReplayStopped
+from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
 from sandboxes.base import Sandbox, SandboxError
 
-StopReason = Literal["finished", "max_steps", "cassette_exhausted", "stuck", "budget", "divergence", "error"]
+StopReason = Literal["finished", "max_steps", "cassette_exhausted", "stuck", "budget", "timeout", "cancelled",
+                     "provider", "divergence", "error"]
+"""``budget``: a spending limit (a human may extend it); ``timeout``: the attempt's wall-clock limit;
+``provider``: the model's provider did not answer after retries; ``cancelled``: the job was cancelled."""
 
-
-@dataclass(frozen=True)
-class CodingTask:
-    """What one coding attempt is asked to do."""
-
-    ticket_title: str
-    ticket_body: str
-    instructions: str = ""
-    """AGENTS.md / CONTRIBUTING.md text from the repository."""
-    feedback: str = ""
-    """Gate failure summary or reviewer comments from the previous attempt; empty on the first."""
-    attempt: int = 1
-    test_command: str = "python -m pytest -q"
-    """The repository's test command (``run_tests`` runs it)."""
-    repo_map: str = ""
-    """``agents.repomap.build_repo_map`` output; empty to leave it out."""
-    select_test_command: str = ""
-    """Selected-tests command with ``{tests}``; empty → selector appended to ``test_command``."""
+__all__ = ["AgentLimits", "AgentResult", "CodingTask", "WorkspaceFacts", "initial_messages", "run_coding_agent"]
 
 
 @dataclass(frozen=True)
@@ -58,10 +47,13 @@ class AgentLimits:
     """Characters of one tool output the model sees (head + tail); 0 = unlimited."""
     command_timeout_s: float = 300.0
     """Wall-clock limit of one ``bash``/``run_tests`` call."""
-    compact_at_share: float | None = 0.5
+    compact_at_share: float | None = 0.65
     """Compact history when the prompt passes this share of the model's window; ``None`` = never."""
-    compact_at_tokens: int = 24_000
-    """...or when it passes this many tokens, whichever comes first."""
+    compact_at_tokens: int | None = None
+    """...or when it passes this many tokens, whichever comes first (``None``: the share alone)."""
+    compact_regrowth_share: float = 0.25
+    """Hysteresis: after a compaction, the prompt must grow by this share of the threshold before
+    the next one, so the history (and the provider's cached prefix) is not rewritten every turn."""
     keep_recent_observations: int = 4
     """Tool results kept verbatim when compacting."""
     deadline_epoch: float | None = None
@@ -71,7 +63,12 @@ class AgentLimits:
     repeat_limit: int = 3
     """Identical (call, result) pairs tolerated before a nudge, then a stop."""
     max_replies_without_tool: int = 3
-    """Turns without any tool call before the attempt ends (stop reason ``stuck``)."""
+    """Consecutive replies without a usable tool call (none, unparsable, cut, refused) before the
+    attempt ends (stop reason ``stuck``, with the last problem as the cause)."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Retries of a transient provider failure (429, 5xx, timeout, reset) before the attempt stops."""
+    steps_left_notice: int = 3
+    """Tell the model when this many turns are left (0 = never)."""
 
 
 @dataclass
@@ -117,25 +114,34 @@ def initial_messages(task: CodingTask, model: Any) -> list[BaseMessage]:
         content: Any = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
     else:
         content = system
-    task_text = prompts.code_task_prompt(task.ticket_title, task.ticket_body, task.test_command, task.attempt, task.feedback)
-    return [SystemMessage(content=content), HumanMessage(content=task_text)]
+    return [SystemMessage(content=content), HumanMessage(content=prompts.code_task_prompt(task))]
+
+
+def observed_task(task: CodingTask, limits: AgentLimits, *, diff_tool: bool) -> CodingTask:
+    """``task`` with the limits and tools of this run stated as they are."""
+    left = None if limits.deadline_epoch is None else max(limits.deadline_epoch - time.time(), 0.0)
+    facts = replace(task.workspace, max_steps=limits.max_steps, time_limit_s=left, diff_tool=diff_tool)
+    return replace(task, workspace=facts)
 
 
 class _AgentRun:
-    def __init__(self, model, sandbox, task, recorder, limits, guard, compactor):
+    def __init__(self, model, sandbox, task, recorder, limits, guard, compactor, diff_source, should_cancel):
+        task = observed_task(task, limits, diff_tool=diff_source is not None)
         self.model, self.task, self.recorder, self.limits, self.guard = model, task, recorder, limits, guard
         settings = ToolSettings(
             test_command=task.test_command, select_test_command=task.select_test_command,
             output_chars=limits.tool_output_chars, command_timeout_s=limits.command_timeout_s,
         )
-        self.tools = {t.name: t for t in make_tools(sandbox, settings)}
+        self.tools = {t.name: t for t in make_tools(sandbox, settings, diff_source=diff_source)}
         self.bound = model.bind_tools(list(self.tools.values()))
         self.compactor = compactor or HistoryCompactor(recorder=recorder, keep_recent=limits.keep_recent_observations)
+        self.should_cancel = should_cancel or (lambda: None)
         self.loop_guard = LoopGuard(limits.repeat_limit)
         self.messages = initial_messages(task, model)
         self.usage: list[UsageRecord] = []
         self.warned_time = False
-        self.replies_without_tool = 0
+        self.bad_replies = 0
+        self.compacted_at: int | None = None
 
     def result(self, finished: bool, summary: str, steps: int, reason: StopReason, detail: str = "", budget=None):
         if reason != "finished":
@@ -146,26 +152,41 @@ class _AgentRun:
         share = self.limits.compact_at_share
         if share is None:
             return
-        threshold = min(int(spec_of(self.model).context_window * share), self.limits.compact_at_tokens)
-        if estimate_prompt_tokens(self.messages) > threshold:
-            self.messages = self.compactor.compact(self.messages)
+        window = spec_of(self.model).context_window
+        threshold = int(window * share)
+        if self.limits.compact_at_tokens:
+            threshold = min(threshold, self.limits.compact_at_tokens)
+        size = estimate_prompt_tokens(self.messages)
+        if size <= threshold:
+            return
+        if self.compacted_at is not None and size - self.compacted_at < threshold * self.limits.compact_regrowth_share:
+            return
+        self.messages = self.compactor.compact(self.messages)
+        self.compacted_at = estimate_prompt_tokens(self.messages)
 
-    def time_check(self) -> str | None:
+    def before_turn(self, step: int) -> tuple[StopReason, str] | None:
+        """Cancellation and the wall clock, checked before every model call."""
+        cancelled = self.should_cancel()
+        if cancelled:
+            return "cancelled", cancelled
         deadline = self.limits.deadline_epoch
-        if deadline is None:
-            return None
-        left = deadline - time.time()
-        if left <= 0:
-            return "the job's wall-clock limit was reached"
-        if left <= self.limits.wrap_up_s and not self.warned_time:
-            self.warned_time = True
-            self.messages.append(HumanMessage(content=prompts.WRAP_UP))
-            self.recorder.event("agent", f"wrap-up warning: {left:.0f}s left before the job's time limit")
+        if deadline is not None:
+            left = deadline - time.time()
+            if left <= 0:
+                return "timeout", "the attempt's wall-clock limit was reached"
+            if left <= self.limits.wrap_up_s and not self.warned_time:
+                self.warned_time = True
+                self.messages.append(HumanMessage(content=prompts.WRAP_UP))
+                self.recorder.event("agent", f"wrap-up warning: {left:.0f}s left before the attempt's time limit")
+        left_steps = self.limits.max_steps - step + 1
+        if left_steps == self.limits.steps_left_notice and step > 1:
+            self.messages.append(HumanMessage(content=prompts.steps_left_notice(left_steps)))
         return None
 
     def call_model(self, step: int) -> AIMessage:
         reply, record = metered_invoke(self.bound, self.model, self.messages, role="code", step=step,
-                                       recorder=self.recorder, guard=self.guard, attempt=self.task.attempt)
+                                       recorder=self.recorder, guard=self.guard, attempt=self.task.attempt,
+                                       retry=self.limits.retry)
         self.usage.append(record)
         return reply
 
@@ -173,7 +194,7 @@ class _AgentRun:
         name, args = call["name"], call.get("args") or {}
         tool = self.tools.get(name)
         if tool is None:
-            msg = ToolMessage(content=f"unknown tool {name!r}; available: {', '.join(self.tools)}",
+            msg = ToolMessage(content=f"error: unknown tool {name!r}; available: {', '.join(self.tools)}",
                               tool_call_id=call.get("id") or "", name=name, status="error")
         else:
             try:
@@ -190,9 +211,9 @@ class _AgentRun:
 
     def run(self) -> AgentResult:
         for step in range(1, self.limits.max_steps + 1):
-            late = self.time_check()
-            if late:
-                return self.result(False, late, step - 1, "budget", late)
+            stop = self.before_turn(step)
+            if stop:
+                return self.result(False, stop[1], step - 1, stop[0], stop[1])
             self.compact_if_needed()
             try:
                 reply = self.call_model(step)
@@ -200,7 +221,9 @@ class _AgentRun:
                 return self.result(False, exc.reason, step - 1, "budget", exc.reason, exc)
             except ReplayStopped as exc:
                 return self.result(False, str(exc), step - 1, exc.stop_reason, str(exc))  # type: ignore[arg-type]
-            except Exception as exc:  # provider errors: the job shows the cause
+            except ProviderUnavailable as exc:
+                return self.result(False, str(exc), step - 1, "provider", str(exc))
+            except Exception as exc:  # a request the provider refuses (bad request, auth): the job shows the cause
                 detail = f"model call failed: {type(exc).__name__}: {exc}"
                 return self.result(False, detail, step - 1, "error", detail)
             try:
@@ -213,20 +236,50 @@ class _AgentRun:
         detail = f"no finish after {self.limits.max_steps} steps"
         return self.result(False, detail, self.limits.max_steps, "max_steps", detail)
 
+    def answer_problems(self, reply: AIMessage, step: int) -> str:
+        """Answer unparsable calls, cut replies and refusals; returns the problem ('' if none)."""
+        issues = inspect_reply(reply)
+        problem = ""
+        for call in issues.invalid_calls:
+            self.messages.append(invalid_call_message(call, list(self.tools)))
+            problem = f"unparsable arguments for {call.get('name')}: {call.get('error') or 'invalid JSON'}"
+        if issues.cut:
+            self.messages.append(HumanMessage(content=CUT_NOTICE))
+            problem = "replies cut at the output-token limit"
+        elif issues.refusal:
+            self.messages.append(HumanMessage(content=refusal_notice(issues.refusal)))
+            problem = f"the model refused: {issues.refusal[:200]}"
+        if problem:
+            self.recorder.event("agent", f"malformed reply: {problem}", step=step)
+        return problem
+
     def handle_reply(self, reply: AIMessage, step: int) -> AgentResult | None:
         self.messages.append(reply)
         if isinstance(reply.content, str) and reply.content.strip():
             self.recorder.event("agent", reply.content.strip()[:500], step=step)
-        if not reply.tool_calls:
-            self.replies_without_tool += 1
-            if self.replies_without_tool >= self.limits.max_replies_without_tool:
-                detail = f"{self.replies_without_tool} replies without a tool call"
-                return self.result(False, detail, step, "stuck", detail)
+        outcome = self.run_calls(reply, step) if reply.tool_calls else None
+        problem = self.answer_problems(reply, step)
+        if reply.tool_calls and not problem:
+            self.bad_replies = 0
+            return outcome
+        if outcome is not None:
+            return outcome
+        self.bad_replies += 1
+        problem = problem or "replies without a tool call"
+        if self.bad_replies >= self.limits.max_replies_without_tool:
+            detail = f"{self.bad_replies} replies in a row without a usable tool call; last problem: {problem}"
+            return self.result(False, detail, step, "stuck", detail)
+        if not reply.tool_calls and not reply.invalid_tool_calls and not inspect_reply(reply).refusal:
             self.messages.append(HumanMessage(content=prompts.NUDGE_NO_TOOL))
-            return None
+        return None
+
+    def run_calls(self, reply: AIMessage, step: int) -> AgentResult | None:
         finish_summary: str | None = None
         verdicts = []
         for call in reply.tool_calls:
+            cancelled = self.should_cancel()
+            if cancelled:
+                return self.result(False, cancelled, step, "cancelled", cancelled)
             msg = self.execute(call, step)
             self.messages.append(msg)
             if call["name"] == "finish" and msg.status != "error":
@@ -252,6 +305,12 @@ def run_coding_agent(
     limits: AgentLimits,
     guard: BudgetGuard | None = None,
     compactor: HistoryCompactor | None = None,
+    diff_source: Callable[[], str] | None = None,
+    should_cancel: Callable[[], str | None] | None = None,
 ) -> AgentResult:
-    """Run one coding attempt in ``sandbox``; never raises for model, tool or budget trouble."""
-    return _AgentRun(model, sandbox, task, recorder, limits, guard, compactor).run()
+    """Run one coding attempt in ``sandbox``; never raises for model, tool or budget trouble.
+
+    ``diff_source`` returns the workspace's changes against the base commit (offered as the
+    ``diff`` tool); ``should_cancel`` returns a reason once the job is cancelled and is asked
+    before every model call and every tool call."""
+    return _AgentRun(model, sandbox, task, recorder, limits, guard, compactor, diff_source, should_cancel).run()

@@ -11,6 +11,9 @@ from typing import Any, Sequence
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agents.accounting import UsageRecord, price_call
+from agents.resilience import RetryPolicy, call_with_retries
+
+DEFAULT_RETRY = RetryPolicy()
 
 
 def metered_invoke(
@@ -23,15 +26,21 @@ def metered_invoke(
     recorder: Any = None,
     guard: Any = None,
     attempt: int = 0,
+    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> tuple[AIMessage, UsageRecord]:
     """Invoke ``runnable`` (``model`` or ``model`` with tools bound) on ``prompt``.
 
-    Raises ``BudgetExhausted`` before calling when the guard refuses; provider errors
-    propagate unchanged."""
+    Raises ``BudgetExhausted`` before calling when the guard refuses. Transient provider
+    failures are retried per ``retry`` and end in ``ProviderUnavailable``; other provider
+    errors propagate unchanged."""
     if guard is not None:
         guard.check(model, prompt)
     started = time.monotonic()
-    reply = runnable.invoke(list(prompt))
+    def on_retry(message: str) -> None:
+        if recorder is not None:
+            recorder.event("provider", message, role=role)
+
+    reply = call_with_retries(lambda: runnable.invoke(list(prompt)), model, retry, on_retry=on_retry)
     record = price_call(model, reply, prompt, role=role, step=step,
                         latency_s=time.monotonic() - started, attempt=attempt)
     if recorder is not None:

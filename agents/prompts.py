@@ -4,6 +4,10 @@ introduced as data, never as instructions."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agents.task import CodingTask
 
 _FENCE = "````"
 
@@ -23,7 +27,7 @@ repository. You change the code to resolve one ticket AND add or update tests th
 exercise your change. You have no network access and no credentials.
 
 Work in small steps with the tools: look around (view, search), make minimal edits
-(edit, create), run the tests (run_tests, bash). When the change and its tests are done
+(edit, create), check your change (diff), run the tests (run_tests, bash). When the change and its tests are done
 and the tests pass, call finish with a short summary for the reviewer.
 
 Rules:
@@ -47,19 +51,76 @@ def code_system_prompt(instructions: str, repo_map: str) -> str:
     return "\n\n".join(parts)
 
 
-def code_task_prompt(title: str, body: str, test_command: str, attempt: int, feedback: str) -> str:
+def code_task_prompt(task: "CodingTask") -> str:
+    """The task message of a coding attempt, rendered from the attempt's state: the ticket, the
+    plan, what the workspace holds and why, and the environment's facts."""
     parts = [
         "Resolve this ticket.",
-        fence_untrusted("ticket", f"# {title}\n\n{body}"),
-        f"The repository's test command is: `{test_command}` (run_tests runs it).",
+        fence_untrusted("ticket", f"# {task.ticket_title}\n\n{task.ticket_body}"),
     ]
-    if attempt > 1 or feedback.strip():
-        parts.append(
-            f"This is attempt {attempt}. The previous attempt was rejected; the reasons are below. "
-            "The workspace was reset to the base commit, so start again from a clean checkout.\n"
-            + fence_untrusted("feedback", feedback or "(no details)")
-        )
+    if task.plan.strip():
+        parts.append("The plan for this ticket (follow it unless the code shows it is wrong):\n" + fence_untrusted("plan", task.plan))
+    state = attempt_state_text(task)
+    if state:
+        parts.append(state)
+    parts.append(environment_text(task))
     return "\n\n".join(parts)
+
+
+def attempt_state_text(task: "CodingTask") -> str:
+    """Where this attempt starts: a clean base checkout, or earlier work to fix forward."""
+    where = (
+        "Your previous work on this ticket is still in the workspace: fix forward from it; do not start over."
+        if task.previous_work else
+        "The workspace is a clean checkout of the base commit: none of your earlier changes are in it."
+    )
+    feedback = fence_untrusted("feedback", task.feedback or "(no details)")
+    if task.feedback_from == "gate":
+        return f"This is attempt {task.attempt}. {where} The orchestrator's quality gate rejected that work; it said:\n{feedback}"
+    if task.feedback_from == "review":
+        return (f"This is attempt {task.attempt}. {where} That work passed the gates and was opened as a pull request; "
+                f"a human reviewer asked for changes:\n{feedback}")
+    if task.feedback_from == "budget":
+        return (f"This attempt ({task.attempt}) resumes after it was paused at a spending limit, which a human "
+                f"has now extended. {where} The pause said:\n{feedback}")
+    if task.attempt > 1 or task.previous_work:
+        return f"This is attempt {task.attempt}. {where}"
+    return "The workspace is a clean checkout of the base commit."
+
+
+def environment_text(task: "CodingTask") -> str:
+    """Facts of the sandbox and the gate the model cannot discover cheaply by itself."""
+    env = task.workspace
+    facts = [f"The repository's test command is: `{task.test_command}` (run_tests runs it)."]
+    if env.has_git:
+        facts.append("The workspace is a git checkout: git diff and git status work.")
+    else:
+        facts.append("The workspace has no .git directory, so git commands (git diff, git status, git log) do not work there.")
+    if env.diff_tool:
+        facts.append("The diff tool shows your changes against the base commit.")
+    if env.fresh_shell_per_command:
+        facts.append("Each bash call runs in a fresh shell in the repository root: cd, exported variables and "
+                     "background processes do not carry over to the next call.")
+    if env.protected_paths:
+        facts.append("The quality gate refuses any change to these protected paths: "
+                     + ", ".join(f"`{p}`" for p in env.protected_paths)
+                     + "; it also refuses deleting or skipping existing tests.")
+    if env.tests_required:
+        facts.append("The gate requires new or changed tests that fail without your change and pass with it.")
+    if env.coverage_target is not None:
+        facts.append(f"Diff coverage target: the test suite must cover at least {env.coverage_target:g}% of the "
+                     "executable source lines you change.")
+    else:
+        facts.append("The coverage gate is off for this repository.")
+    limit = f"at most {env.max_steps} model turns"
+    if env.time_limit_s:
+        limit += f" and about {env.time_limit_s / 60:.0f} minutes"
+    facts.append(f"This attempt has {limit}; you will be told when little is left.")
+    return "Environment:\n" + "\n".join(f"- {f}" for f in facts)
+
+
+def steps_left_notice(left: int) -> str:
+    return f"{left} model turn(s) left in this attempt. Make sure the tests pass and call finish soon."
 
 
 NUDGE_NO_TOOL = (

@@ -256,6 +256,50 @@ def outcomes(as_json: bool = typer.Option(False, "--json"), days: Optional[int] 
     console.print(table)
 
 
+@app.command("eval")
+def eval_(
+    instances: Path = typer.Argument(..., help="Tasks in SWE-bench's JSONL schema"),
+    cassettes: Optional[Path] = typer.Option(None, help="Directory of <instance_id>.yml cassettes standing in for the model"),
+    models: list[Path] = typer.Option([], "--models", help="Model catalogue file of one configuration (repeat to compare)"),
+    compare_with: list[Path] = typer.Option([], "--compare-with", help="An earlier --json report to show side by side"),
+    data_dir: Path = typer.Option(Path(".shipyard-eval"), help="Fresh directory for this run's store, queue and jobs"),
+    sandbox: str = typer.Option("auto", help="auto | docker | local"),
+    report: Optional[Path] = typer.Option(None, help="Also write the Markdown report here"),
+    as_json: bool = typer.Option(False, "--json"),
+    timeout_s: float = typer.Option(1800.0, help="Longest wait for one configuration's jobs"),
+    run: bool = typer.Option(True, "--run/--no-run", help="--no-run: only show the --compare-with reports"),
+) -> None:
+    """Measure resolved rate, gate precision/recall and cost per resolved task on a task set."""
+    from orchestrator.eval.command import eval_reports, render
+    from orchestrator.eval.instances import EvalError
+
+    try:
+        reports = eval_reports(instances, data_dir=data_dir, cassettes=cassettes, models=models, sandbox_backend=sandbox,
+                               timeout_s=timeout_s, compare_with=compare_with, run=run)
+    except EvalError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2)
+    typer.echo(render(reports, as_json=as_json, markdown_out=report))
+
+
+@app.command("models-check")
+def models_check() -> None:
+    """Call each catalogue model once and report which answer (provider, model, URL)."""
+    import os
+
+    from agents.credentials import load_secrets
+    from agents.health import check_models
+    from orchestrator.models import load_catalogue
+
+    settings = _ship().settings
+    checks = check_models(load_catalogue(settings.models_file), load_secrets(os.environ, settings.secrets_file))
+    table = Table("model", "provider", "model id", "URL", "answers", "detail")
+    for c in checks:
+        table.add_row(c.name, c.provider, c.model_id, c.url, "yes" if c.ok else "[red]no[/red]", escape(c.detail))
+    console.print(table)
+    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
 @app.command()
 def worker(concurrency: int = typer.Option(2, help="Jobs worked at once"), loglevel: str = "INFO") -> None:
     """Run a Celery worker that works queued jobs."""

@@ -187,6 +187,7 @@ class JobRunner:
             sandbox_image=self.settings.sandbox_image,
             attempt_time_limit_s=self.settings.attempt_time_limit_s,
             budget=budget,
+            cancel_check=lambda: self._cancelled(job_id),
         )
 
     def _cancelled(self, job_id: int) -> bool:

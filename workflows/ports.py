@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from sandboxes.base import SandboxProvider
+
+if TYPE_CHECKING:
+    from agents.accounting import UsageRecord
+    from agents.router import RoutedModel
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class JobRecorder(Protocol):
         """Append to the job's timeline (shown in CLI and web). Secrets are redacted by the recorder."""
         ...
 
-    def usage(self, record: Any) -> None:
+    def usage(self, record: "UsageRecord") -> None:
         """Store one priced model call (``agents.accounting.UsageRecord``)."""
         ...
 
@@ -83,6 +87,27 @@ class JobRecorder(Protocol):
         ...
 
 
+class ModelRouting(Protocol):
+    """Picks and builds the chat model for a role (``agents.router.ModelRouter``)."""
+
+    def use_overrides(self, overrides: dict[str, str], source: str = ...) -> None:
+        """Apply a repository's per-role model overrides."""
+        ...
+
+    def for_role(self, role: str, *, complexity: str = "low", attempt: int = 1, failures: int = 0) -> "RoutedModel":
+        ...
+
+
+class SpendingGuard(Protocol):
+    """Checked before every model call, fed after it (``agents.budget.BudgetGuard``)."""
+
+    def check(self, model: Any, prompt: Sequence[Any]) -> None:
+        """Raise ``agents.budget.BudgetExhausted`` when the call would pass a limit."""
+        ...
+
+    def add(self, record: "UsageRecord") -> None: ...
+
+
 @dataclass
 class JobServices:
     """Everything a ticket workflow run may touch, injected per run."""
@@ -92,17 +117,25 @@ class JobServices:
     sandboxes: SandboxProvider
     job_dir: Path
     """Per-job scratch directory on the orchestrator's host (git dir, logs)."""
-    models: Any
-    """``agents.router.ModelRouter``: picks and builds the chat model for a role."""
+    models: ModelRouting
+    """Picks and builds the chat model for a role."""
     cache_dir: Path
     """Shared cache (gate baselines per base SHA)."""
     sandbox_image: str = "shipyard-sandbox:latest"
     attempt_time_limit_s: float = 3600.0
     """Wall-clock limit of one coding attempt; the agent is told to wrap up shortly before."""
-    budget: Any = None
-    """``agents.budget.BudgetGuard`` checked before every model call (None: unlimited)."""
+    budget: SpendingGuard | None = None
+    """Checked before every model call (None: unlimited)."""
     live: dict[str, Any] = field(default_factory=dict)
     """Live resources of this run (the coding sandbox); never checkpointed."""
+    cancel_check: Callable[[], bool] | None = None
+    """True once the job has been cancelled; asked before every model call and tool call."""
+
+    def cancelled(self) -> str | None:
+        """Why the run must stop now (the job was cancelled), or None."""
+        if self.cancel_check is not None and self.cancel_check():
+            return "the job was cancelled"
+        return None
 
     def close(self) -> None:
         """Release live resources at the end of a run (or at an interrupt)."""

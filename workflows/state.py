@@ -37,9 +37,10 @@ class TicketState(TypedDict, total=False):
     gate_failures: int
     feedback: str
     """What the next code attempt must address: the gate's summary or a reviewer's comments."""
+    feedback_from: str
+    """Who wrote ``feedback``: ``gate`` or ``review`` (the prompt says so)."""
     gate_passed: bool
     gate_markdown: str
-    budget_extra_usd: float
     budget_paused: str
     """Set when the last code attempt stopped at a budget limit (the reason)."""
     paused_at: str

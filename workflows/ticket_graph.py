@@ -1,4 +1,5 @@
-"""The ticket workflow, wired in one place; it reads like the data flow in DESIGN.md.
+"""The ticket workflow, wired in one place; it reads like the data flow in the README
+section "Architecture".
 
     prepare → triage → plan → [plan approval] → code ⇄ gate → open_pr → [review] → merge
                                                   ↑ budget pause ↓        ↑ changes requested
@@ -36,6 +37,8 @@ def route_after_triage(state: TicketState) -> str:
 
 
 def route_after_plan(state: TicketState) -> str:
+    if state.get("outcome"):
+        return "finish"
     if state.get("budget_paused"):
         return "await_budget"
     return "await_plan_approval" if needs_plan_approval(state) else "code"
@@ -77,7 +80,7 @@ def build_ticket_graph() -> StateGraph:
     g.add_edge(START, "prepare")
     g.add_conditional_edges("prepare", stop_if_decided("triage"), ["triage", "finish"])
     g.add_conditional_edges("triage", route_after_triage, ["plan", "await_budget", "finish"])
-    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "await_budget", "code"])
+    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "await_budget", "code", "finish"])
     g.add_conditional_edges("await_plan_approval", route_after_plan_approval, ["code", "plan", "close"])
     g.add_conditional_edges("code", route_after_code, ["gate", "await_budget", "finish"])
     g.add_conditional_edges("await_budget", route_after_budget, ["triage", "plan", "code", "close"])

@@ -23,6 +23,10 @@ class MemoryRecorder:
 
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     usages: list[Any] = field(default_factory=list)
+    job: dict[str, Any] = field(default_factory=dict)
+
+    def set_job(self, **fields: Any) -> None:
+        self.job.update(fields)
 
     def event(self, kind: str, message: str, **data: Any) -> None:
         self.events.append((kind, message, data))

@@ -9,6 +9,7 @@ from a script of ``Reply`` objects (or a function of the request) and keep every
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,18 @@ class Reply:
     cached_tokens: int = 0
     status: int = 200
     """Non-200: answer with a provider-style error body instead."""
+    raw_tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    """Tool calls whose arguments go on the wire exactly as given (malformed JSON, cut replies)."""
+    finish_reason: str = ""
+    """Overrides the finish reason (``length`` for a reply cut at the output-token limit)."""
+    refusal: str = ""
+    """OpenAI's ``refusal`` field: the model declined."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra response headers (``Retry-After`` on a 429)."""
+    drop_connection: bool = False
+    """Close the connection without answering (a reset mid-request)."""
+    cut_body: bool = False
+    """Send the headers and half the body, then close (a reply cut mid-transfer)."""
 
 
 @dataclass
@@ -90,16 +103,30 @@ class _Emulator:
                 if self.path.rstrip("/") != emulator.path:
                     return self._send(404, {"error": {"message": f"emulator serves {emulator.path}, not {self.path}"}})
                 reply = emulator.next_reply(body)
+                if reply.drop_connection:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return None
                 if reply.status != 200:
-                    return self._send(reply.status, emulator.error_body(reply))
+                    return self._send(reply.status, emulator.error_body(reply), headers=reply.headers)
+                self.cut_body = reply.cut_body
                 emulator.respond(self, body, reply)  # type: ignore[attr-defined]
 
-            def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+            def _send(self, status: int, payload: Any, content_type: str = "application/json",
+                      headers: dict[str, str] | None = None) -> None:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
+                if getattr(self, "cut_body", False):
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(data)
 
         return Handler
@@ -118,16 +145,19 @@ class OpenAIEmulator(_Emulator):
     def respond(self, handler: Any, body: dict[str, Any], reply: Reply) -> None:
         calls = [
             {"id": f"call_{len(self.requests)}_{i}", "type": "function",
-             "function": {"name": name, "arguments": json.dumps(args)}}
-            for i, (name, args) in enumerate(reply.tool_calls)
+             "function": {"name": name, "arguments": args}}
+            for i, (name, args) in enumerate([(n, json.dumps(a)) for n, a in reply.tool_calls] + reply.raw_tool_calls)
         ]
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if calls:
             message["tool_calls"] = calls
+        if reply.refusal:
+            message["refusal"] = reply.refusal
         handler._send(200, {
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            "choices": [{"index": 0, "message": message,
+                         "finish_reason": reply.finish_reason or ("tool_calls" if calls else "stop")}],
             "usage": {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
                       "total_tokens": reply.input_tokens + reply.output_tokens,
                       "prompt_tokens_details": {"cached_tokens": reply.cached_tokens}},
@@ -152,7 +182,8 @@ class AnthropicEmulator(_Emulator):
         ]
         handler._send(200, {
             "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant", "model": body.get("model"),
-            "content": content, "stop_reason": "tool_use" if reply.tool_calls else "end_turn", "stop_sequence": None,
+            "content": content, "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
+            "stop_sequence": None,
             # Anthropic reports uncached input separately from cache reads.
             "usage": {"input_tokens": reply.input_tokens - reply.cached_tokens, "output_tokens": reply.output_tokens,
                       "cache_read_input_tokens": reply.cached_tokens, "cache_creation_input_tokens": 0},

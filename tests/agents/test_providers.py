@@ -19,6 +19,7 @@ from tests.agents.emulators import AnthropicEmulator, OllamaEmulator, OpenAIEmul
 SECRETS = ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-emulated-1"), "ANTHROPIC_API_KEY": SecretStr("ak-emulated-2")})
 TEST_COMMAND = "python -m pytest -q -p no:cacheprovider"
 TOOL_NAMES = {"view", "search", "edit", "create", "bash", "run_tests", "finish"}
+"""The tools of a run without a diff source (the workflow adds ``diff``)."""
 TRIAGE_ARGS = {"eligible": True, "complexity": "medium", "kind": "feature", "reason": "small feature"}
 
 

@@ -26,7 +26,7 @@ def test_every_tool_publishes_a_json_schema(tools):
 
 def test_view_numbers_lines_and_honours_range(tools):
     msg = call(tools["view"], path="textkit/wrap.py", start_line=4, end_line=5)
-    assert "textkit/wrap.py (lines 4-5 of" in msg.content
+    assert msg.content.startswith("textkit/wrap.py: showing lines 4-5 of 20; use start_line=6 to see more")
     assert "    4  def wrap(text: str, width: int) -> list[str]:" in msg.content
     assert "import" not in msg.content
 
@@ -89,3 +89,64 @@ def test_run_tests_runs_the_repository_command(tools):
 def test_invalid_arguments_come_back_as_a_tool_error(tools):
     msg = call(tools["edit"], path="textkit/wrap.py")
     assert msg.status == "error" and "invalid arguments" in msg.content
+
+
+def test_view_shows_a_window_of_whole_lines_and_says_where_to_go_next(tools, sample_sandbox):
+    sample_sandbox.write_file("big.py", "".join(f"line_{n} = {'x' * 60!r}\n" for n in range(1, 501)).encode())
+    first = call(tools["view"], path="big.py")
+    header, *body = first.content.splitlines()
+    shown_last = int(body[-1].split()[0])
+    assert header == f"big.py: showing lines 1-{shown_last} of 500; use start_line={shown_last + 1} to see more"
+    assert shown_last < 100 and len(first.content) <= 2100  # cut at the character budget, on a line boundary
+    assert [int(b.split()[0]) for b in body] == list(range(1, shown_last + 1))  # nothing lost in the middle
+    assert "elided" not in first.content
+    nxt = call(tools["view"], path="big.py", start_line=shown_last + 1)
+    assert nxt.content.splitlines()[1].split()[0] == str(shown_last + 1)
+    last = call(tools["view"], path="big.py", start_line=495)
+    assert last.content.splitlines()[0] == "big.py: showing lines 495-500 of 500"
+
+
+def test_search_says_how_many_matches_were_left_out(tools, sample_sandbox):
+    sample_sandbox.write_file("many.txt", "".join(f"needle {n}\n" for n in range(250)).encode())
+    msg = call(tools["search"], pattern="needle", path="many.txt")
+    first = msg.content.splitlines()[0]
+    shown = len(msg.content.splitlines()) - 1
+    assert first == f"250 matches; showing the first {shown}, {250 - shown} left out: narrow the pattern or path"
+    assert msg.artifact["matches"] == 250
+    assert call(tools["search"], pattern="def wrap").content.startswith("1 matches\n")
+
+
+def test_edit_echoes_numbered_lines_around_the_change(tools):
+    msg = call(tools["edit"], path="textkit/wrap.py", old="width must be at least 1", new="width must be >= 1")
+    assert msg.content.startswith("edited textkit/wrap.py; lines ")
+    numbered = [ln for ln in msg.content.splitlines()[1:]]
+    assert any("width must be >= 1" in ln and ln.split()[0].isdigit() for ln in numbered)
+    assert len(numbered) >= 4
+
+
+def test_an_edit_that_breaks_python_syntax_is_not_applied(tools, sample_sandbox):
+    before = sample_sandbox.read_file("textkit/wrap.py")
+    msg = call(tools["edit"], path="textkit/wrap.py", old="def wrap(text: str, width: int) -> list[str]:",
+               new="def wrap(text: str, width: int) -> list[str]")
+    assert msg.status == "error" and "edit NOT applied" in msg.content and "invalid Python (line 4" in msg.content
+    assert sample_sandbox.read_file("textkit/wrap.py") == before
+
+
+def test_a_non_utf8_file_is_refused_for_editing_and_never_rewritten(tools, sample_sandbox):
+    latin1 = "caf\u00e9 = 1\n# r\u00e9sum\u00e9\n".encode("latin-1")
+    sample_sandbox.write_file("legacy.py", latin1)
+    shown = call(tools["view"], path="legacy.py")
+    assert "not valid UTF-8" in shown.content and "editing it is refused" in shown.content
+    refused = call(tools["edit"], path="legacy.py", old="1", new="2")
+    assert refused.status == "error" and "not valid UTF-8" in refused.content
+    assert sample_sandbox.read_file("legacy.py") == latin1
+
+
+def test_the_diff_tool_shows_changes_from_its_source(sample_sandbox):
+    changes = {"text": ""}
+    tools = {t.name: t for t in make_tools(sample_sandbox, ToolSettings(test_command=TEST_COMMAND),
+                                           diff_source=lambda: changes["text"])}
+    assert "diff" in tools
+    assert call(tools["diff"]).content == "no changes against the base commit"
+    changes["text"] = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"
+    assert call(tools["diff"]).content == changes["text"]

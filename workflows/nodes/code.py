@@ -7,9 +7,11 @@ import time
 from langchain_core.runnables import RunnableConfig
 
 from agents.context import HistoryCompactor
-from agents.loop import AgentLimits, CodingTask, run_coding_agent
+from agents.loop import AgentLimits, run_coding_agent
+from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from sandboxes.repo_image import image_for
+from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TABLES
 from workflows.gitops import GitRepo
 from workflows.nodes import route, services_of
 from workflows.nodes.context import base_tree, instructions_of, repo_map_of
@@ -71,21 +73,16 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     except SandboxError as exc:
         services.recorder.attempt_finished(attempt, "sandbox_failed", str(exc))
         return {"attempt": attempt, "outcome": "blocked", "reason": f"the sandbox could not be prepared: {exc}"}
-    task = CodingTask(
-        ticket_title=state["ticket"]["title"],
-        ticket_body=state["ticket"]["body"],
-        instructions=instructions_of(services, state),
-        feedback=_task_feedback(state),
-        attempt=attempt,
-        test_command=cfg.test.command,
-        select_test_command=cfg.test.select_command,
-        repo_map=repo_map_of(services, state),
-    )
+    task = coding_task(services, state, cfg, sandbox, attempt=attempt, resumed=paused)
     limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s)
     compactor = HistoryCompactor(
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
-    result = run_coding_agent(routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget, compactor=compactor)
+    result = run_coding_agent(
+        routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget,
+        compactor=compactor, diff_source=lambda: workspace_diff(services, state, sandbox),
+        should_cancel=services.cancelled,
+    )
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
@@ -102,14 +99,57 @@ STOPS_THE_JOB = {
     "divergence": "the scripted replay no longer matches the repository",
     "stuck": "the agent is stuck (repeating itself without progress)",
     "error": "the model could not be called",
+    "provider": "the model's provider did not answer; retry the job once it does",
+    "cancelled": "the job was cancelled",
 }
 """Agent stop reasons that end the job (blocked) instead of going to the gate."""
 
 
-def _task_feedback(state: TicketState) -> str:
-    if state.get("plan"):
-        return f"Plan:\n{state['plan']}\n\n{state.get('feedback', '')}".strip()
-    return state.get("feedback", "")
+def feedback_source(state: TicketState, resumed: bool) -> FeedbackSource:
+    """Who wrote the feedback the next attempt must address."""
+    if resumed:
+        return "budget"
+    source = state.get("feedback_from") or ""
+    if state.get("feedback") and not source:
+        return "gate"
+    return source if source in ("gate", "review") else ""  # type: ignore[return-value]
+
+
+def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sandbox: Sandbox, *,
+                attempt: int, resumed: bool) -> CodingTask:
+    """The attempt's task, with every fact read from the state and the checked-out workspace."""
+    source = feedback_source(state, resumed)
+    feedback = state.get("budget_paused", "") if source == "budget" else state.get("feedback", "")
+    protected = [*BUILTIN_PROTECTED, *cfg.gates.protected_paths]
+    protected.append("pyproject.toml tables " + ", ".join(f"[tool.{t}]" for t in PROTECTED_PYPROJECT_TABLES))
+    facts = WorkspaceFacts(
+        has_git=(sandbox.host_workspace / ".git").exists(),
+        protected_paths=tuple(protected),
+        coverage_target=cfg.gates.coverage.target if cfg.gates.coverage.enabled else None,
+        max_steps=cfg.agent.max_steps,
+        tests_required=cfg.gates.require_tests and state.get("kind", "feature") not in cfg.gates.waive_tests_for_kinds,
+    )
+    return CodingTask(
+        ticket_title=state["ticket"]["title"],
+        ticket_body=state["ticket"]["body"],
+        instructions=instructions_of(services, state),
+        feedback=feedback,
+        feedback_from=source,
+        plan=state.get("plan", ""),
+        previous_work=state.get("head_sha") != state.get("base_sha"),
+        attempt=attempt,
+        test_command=cfg.test.command,
+        select_test_command=cfg.test.select_command,
+        repo_map=repo_map_of(services, state),
+        workspace=facts,
+    )
+
+
+def workspace_diff(services: JobServices, state: TicketState, sandbox: Sandbox) -> str:
+    """The workspace's changes against the base commit, computed on the host (the workspace has no .git)."""
+    repo = GitRepo(git_dir(services.job_dir))
+    snapshot = repo.commit_worktree(sandbox.host_workspace, state["head_sha"], "diff preview")
+    return repo.git("diff", "--no-color", "--no-ext-diff", "--find-renames", state["base_sha"], snapshot)
 
 
 def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, attempt: int, message: str) -> str:

@@ -31,12 +31,12 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
     services.recorder.gate_result(attempt, report)
     if report.passed:
         services.recorder.attempt_finished(attempt, "gate_passed", "all gates passed")
-        return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": ""}
+        return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": "", "feedback_from": ""}
     reasons = "; ".join(report.failed_reasons())
     services.recorder.attempt_finished(attempt, "gate_failed", reasons)
     failures = state.get("gate_failures", 0) + 1
     update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()}
-    update["feedback"] = "The orchestrator's quality gate rejected your last attempt:\n" + report.summary_for_agent()
+    update |= {"feedback": report.summary_for_agent(), "feedback_from": "gate"}
     if attempt >= cfg.agent.max_attempts:
         update |= {"outcome": "blocked", "reason": f"quality gate failed after {attempt} attempt(s): {reasons}"}
     return update

@@ -21,8 +21,8 @@ def await_plan_approval(state: TicketState, config: RunnableConfig) -> dict:
 def await_budget(state: TicketState, config: RunnableConfig) -> dict:
     decision = interrupt({"gate": "budget", "reason": state.get("budget_paused", "")})
     services_of(config).recorder.event("review", f"budget extension {_verb(decision)}", **decision)
-    extra = float(decision.get("extra_usd") or 0.0) if decision.get("decision") == "approve" else 0.0
-    return {"decision": {"gate": "budget", **decision}, "budget_extra_usd": state.get("budget_extra_usd", 0.0) + extra}
+    # The extension itself is stored with the decision and applied by the budget guard's limits.
+    return {"decision": {"gate": "budget", **decision}}
 
 
 def await_review(state: TicketState, config: RunnableConfig) -> dict:
@@ -31,7 +31,7 @@ def await_review(state: TicketState, config: RunnableConfig) -> dict:
     services.recorder.event("review", f"pull request {_verb(decision)}", **decision)
     update: dict = {"decision": {"gate": "pr", **decision}}
     if decision.get("decision") == "request_changes":
-        update["feedback"] = "A human reviewer asked for changes to your pull request:\n" + decision.get("comment", "")
+        update |= {"feedback": decision.get("comment", "") or "(no comment given)", "feedback_from": "review"}
     return update
 
 

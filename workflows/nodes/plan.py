@@ -6,6 +6,7 @@ from langchain_core.runnables import RunnableConfig
 
 from agents.budget import BudgetExhausted
 from agents.plan import write_plan
+from agents.resilience import ProviderUnavailable
 from workflows.nodes import route, services_of
 from workflows.nodes.context import repo_map_of
 from workflows.repo_config import RepoConfig
@@ -44,5 +45,7 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
         )
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "plan"}
+    except ProviderUnavailable as exc:
+        return {"outcome": "blocked", "reason": f"plan: {exc}; retry the job once the provider answers"}
     services.recorder.event("plan", text)
     return {"plan": text, "budget_paused": ""}

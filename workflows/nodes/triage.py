@@ -5,7 +5,8 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from agents.budget import BudgetExhausted
-from agents.triage import triage_ticket
+from agents.resilience import ProviderUnavailable
+from agents.triage import TriageError, triage_ticket
 from workflows.nodes import route, services_of
 from workflows.nodes.context import repo_map_of
 from workflows.state import TicketState
@@ -21,6 +22,10 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
         )
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "triage"}
+    except ProviderUnavailable as exc:
+        return {"outcome": "blocked", "reason": f"triage: {exc}; retry the job once the provider answers"}
+    except TriageError as exc:
+        return {"outcome": "blocked", "reason": f"{exc}; retry the job, or route triage to another model"}
     services.recorder.set_job(complexity=result.complexity, kind=result.kind)
     update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": ""}
     if not result.eligible:

@@ -1,0 +1,54 @@
+"""What is wrong with a model's reply, read from the provider-neutral ``AIMessage``: tool calls
+whose arguments did not parse, a reply cut at the output-token limit, a refusal. The loop answers
+each with a message the model can act on instead of ending the job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+
+_CUT_REASONS = {"length", "max_tokens", "model_length"}
+
+
+@dataclass
+class ReplyIssues:
+    cut: bool = False
+    """The reply stopped at the output-token limit."""
+    refusal: str = ""
+    """The provider's refusal text, when the model declined."""
+    invalid_calls: list[dict[str, Any]] = field(default_factory=list)
+    """``AIMessage.invalid_tool_calls``: name, raw args, id, parse error."""
+
+
+def inspect_reply(reply: AIMessage) -> ReplyIssues:
+    meta = reply.response_metadata or {}
+    reason = str(meta.get("finish_reason") or meta.get("stop_reason") or meta.get("done_reason") or "")
+    refusal = str((reply.additional_kwargs or {}).get("refusal") or "")
+    return ReplyIssues(cut=reason in _CUT_REASONS, refusal=refusal, invalid_calls=list(reply.invalid_tool_calls or []))
+
+
+def invalid_call_message(call: dict[str, Any], tool_names: list[str]) -> ToolMessage:
+    """The error answer to a tool call whose arguments could not be parsed."""
+    raw = str(call.get("args") or "")
+    shown = raw if len(raw) <= 300 else raw[:300] + f"… ({len(raw)} characters)"
+    problem = str(call.get("error") or "not a JSON object").splitlines()[0][:300]
+    name = call.get("name") or "(no name)"
+    known = "" if name in tool_names else f" There is no tool {name!r}; available: {', '.join(tool_names)}."
+    return ToolMessage(
+        content=(f"error: your call to {name} was not run: its arguments are not valid JSON ({problem}). "
+                 f"Arguments received: {shown!r}. Send one JSON object with the tool's fields.{known}"),
+        tool_call_id=call.get("id") or "", name=name, status="error",
+    )
+
+
+CUT_NOTICE = (
+    "Your reply was cut at the output-token limit, so any tool call in it was incomplete. Use smaller "
+    "steps: one small edit per call rather than rewriting a whole file, and keep explanations short."
+)
+
+
+def refusal_notice(refusal: str) -> str:
+    return (f"Your reply was a refusal ({refusal[:200]}). The task is an ordinary code change in a sandbox; "
+            "continue with a tool call, or call finish explaining what you cannot do.")

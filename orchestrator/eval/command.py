@@ -1,0 +1,36 @@
+"""The ``shipyard eval`` edge: run each configuration, print or save the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from orchestrator.eval.instances import EvalError
+from orchestrator.eval.report import to_markdown
+from orchestrator.eval.run import run_eval
+
+
+def eval_reports(instances: Path, *, data_dir: Path, cassettes: Path | None, models: list[Path],
+                 sandbox_backend: str, timeout_s: float, compare_with: list[Path], run: bool = True) -> list[dict]:
+    """One report per model configuration (``models`` files; none → cassettes or the default
+    catalogue), followed by earlier JSON reports given to compare with."""
+    reports = []
+    for n, models_file in enumerate((models or [None]) if run else []):  # type: ignore[list-item]
+        run_dir = data_dir / (f"config-{n + 1}" if models else "run")
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise EvalError(f"{run_dir}: not empty; give a fresh --data-dir so results are not mixed")
+        reports.append(run_eval(instances, data_dir=run_dir, cassettes=cassettes, sandbox_backend=sandbox_backend,
+                                models_file=models_file, timeout_s=timeout_s))
+    for path in compare_with:
+        try:
+            earlier = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise EvalError(f"{path}: not a saved eval report: {exc}") from None
+        reports += earlier if isinstance(earlier, list) else [earlier]
+    return reports
+
+
+def render(reports: list[dict], *, as_json: bool, markdown_out: Path | None) -> str:
+    if markdown_out is not None:
+        markdown_out.write_text(to_markdown(reports))
+    return json.dumps(reports, indent=2) if as_json else to_markdown(reports)

@@ -1,0 +1,127 @@
+"""The coding prompt says what is true: each statement is checked against the real workspace
+(a git-backed job directory, a real sandbox checked out at the job's head) and the job's state.
+
+Scenarios: first attempt without and with a plan, attempt 2 after a gate failure, after a
+reviewer's requested changes, and an attempt resumed after a budget pause."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from agents import prompts
+from agents.loop import AgentLimits, observed_task
+from tests.agents.conftest import MemoryRecorder
+from workflows.gitops import GitRepo
+from workflows.nodes.code import coding_sandbox, coding_task, workspace_diff
+from workflows.nodes.prepare import git_dir
+from workflows.ports import JobServices
+from workflows.repo_config import RepoConfig
+
+EDIT_MARK = "# fixed forward by attempt 1"
+CFG = RepoConfig.model_validate({"test": {"command": "python -m pytest -q -p no:cacheprovider"},
+                                 "gates": {"coverage": {"target": 85}, "protected_paths": ["docs/**"]},
+                                 "agent": {"max_steps": 25}})
+
+
+@pytest.fixture
+def job(tmp_path, sample_copy, sandbox_provider):
+    """A job directory whose git dir holds the sample repository at its base commit."""
+    job_dir = tmp_path / "job"
+    gdir = git_dir(job_dir)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
+           "PATH": "/usr/bin:/bin"}
+    gdir.parent.mkdir(parents=True)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(["git", "--git-dir", str(gdir), "--work-tree", str(sample_copy), *args], check=True, env=env,
+                       cwd=sample_copy)
+    base = GitRepo(gdir).rev_parse("HEAD")
+    services = JobServices(recorder=MemoryRecorder(), forge=None, sandboxes=sandbox_provider,  # type: ignore[arg-type]
+                           job_dir=job_dir, models=None, cache_dir=tmp_path / "cache")
+    state = {"job_id": 1, "ticket": {"id": 1, "title": "Wrap keeps long words", "body": "Do not split words.",
+                                     "labels": [], "cassette": None},
+             "base_sha": base, "head_sha": base, "config": CFG.model_dump(mode="json"), "attempt": 0, "kind": "bug"}
+    yield services, state
+    services.close()
+
+
+def render(services, state, *, attempt: int, resumed: bool = False) -> tuple[str, Path]:
+    """The task message the agent would receive, and the workspace it would work in."""
+    sandbox = coding_sandbox(services, state, CFG)
+    task = coding_task(services, state, CFG, sandbox, attempt=attempt, resumed=resumed)
+    task = observed_task(task, AgentLimits(max_steps=CFG.agent.max_steps), diff_tool=True)
+    return prompts.code_task_prompt(task), sandbox.host_workspace
+
+
+def attempt_one_leaves_an_edit(services, state) -> dict:
+    """Attempt 1 edits the workspace; its snapshot becomes the head, as the code node does it."""
+    sandbox = coding_sandbox(services, state, CFG)
+    path = sandbox.host_workspace / "textkit" / "wrap.py"
+    path.write_text(path.read_text() + f"\n{EDIT_MARK}\n")
+    head = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], "attempt 1")
+    services.close()  # a later attempt may run in another process: a fresh sandbox at the head
+    return {**state, "head_sha": head, "attempt": 1}
+
+
+def assert_environment_stated_truthfully(text: str, workspace: Path) -> None:
+    assert not (workspace / ".git").exists()
+    assert "has no .git directory, so git commands" in text
+    assert "The diff tool shows your changes against the base commit." in text
+    assert "Each bash call runs in a fresh shell" in text
+    assert "`conftest.py`" in text and "`**/conftest.py`" in text and "`docs/**`" in text and "`.shipyard.yml`" in text
+    assert "at least 85% of the executable source lines you change" in text
+    assert f"at most {CFG.agent.max_steps} model turns" in text
+    assert "`python -m pytest -q -p no:cacheprovider`" in text
+
+
+def test_first_attempt_without_a_plan_starts_from_a_clean_base(job):
+    services, state = job
+    text, workspace = render(services, state, attempt=1)
+    assert "clean checkout of the base commit" in text
+    assert workspace_diff(services, state, services.live["sandbox"]) == ""  # it really is clean
+    for absent in ("this is attempt", "rejected", "previous", "plan for this ticket"):
+        assert absent not in text.lower()
+    assert_environment_stated_truthfully(text, workspace)
+
+
+def test_first_attempt_with_a_plan_presents_it_as_the_plan(job):
+    services, state = job
+    text, _ = render(services, {**state, "plan": "1. keep long words whole\n2. test it"}, attempt=1)
+    plan_block = text.split("The plan for this ticket")[1]
+    assert "1. keep long words whole" in plan_block and "<untrusted plan" in plan_block
+    assert "rejected" not in text and "this is attempt" not in text.lower() and "previous" not in text.lower()
+
+
+def test_attempt_two_after_a_gate_failure_fixes_forward(job):
+    services, state = job
+    state = attempt_one_leaves_an_edit(services, state)
+    state |= {"feedback": "Tests added: FAILED: the change adds or changes no test", "feedback_from": "gate", "gate_failures": 1}
+    text, workspace = render(services, state, attempt=2)
+    assert "This is attempt 2. Your previous work on this ticket is still in the workspace: fix forward" in text
+    assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()  # it is still there, as the prompt says
+    assert EDIT_MARK in workspace_diff(services, state, services.live["sandbox"])
+    assert "quality gate rejected that work" in text and "the change adds or changes no test" in text
+    assert "clean checkout" not in text and "reset" not in text
+    assert_environment_stated_truthfully(text, workspace)
+
+
+def test_after_requested_changes_the_reviewer_is_named_and_the_pr_work_is_present(job):
+    services, state = job
+    state = attempt_one_leaves_an_edit(services, state)
+    state |= {"feedback": "Please also handle tabs.", "feedback_from": "review"}
+    text, workspace = render(services, state, attempt=2)
+    assert "passed the gates and was opened as a pull request; a human reviewer asked for changes" in text
+    assert "Please also handle tabs." in text and "quality gate rejected" not in text
+    assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()
+
+
+def test_a_budget_resume_says_the_limit_was_extended_and_keeps_the_attempt_number(job):
+    services, state = job
+    state = attempt_one_leaves_an_edit(services, state)
+    state |= {"budget_paused": "job budget $0.50 reached", "paused_at": "code"}
+    text, workspace = render(services, state, attempt=1, resumed=True)
+    assert "This attempt (1) resumes after it was paused at a spending limit" in text
+    assert "job budget $0.50 reached" in text and "still in the workspace" in text
+    assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()
