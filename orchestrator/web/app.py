@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 
@@ -67,6 +68,10 @@ def _install_error_pages(app: FastAPI) -> None:
         return reply(request, 500, f"internal error: {type(exc).__name__}: {exc}")
 
 
+MAX_JOB_ID = 2**63 - 1
+_JOB_PATH = re.compile(r"^/(?:api/)?jobs/(\d+)(?:/|$)")
+
+
 def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
     """The web app. ``secret`` signs forms and flash messages; give every process of one
     deployment the same one, or leave it None for a per-process key."""
@@ -85,6 +90,17 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
+
+    @app.middleware("http")
+    async def job_id_in_range(request: Request, call_next):
+        # An id beyond the store's 64-bit integers names no job; the database would raise instead.
+        match = _JOB_PATH.match(request.url.path)
+        if match and int(match.group(1)) > MAX_JOB_ID:
+            status, reason = 404, f"{request.url.path}: no such page"
+            if _wants_json(request):
+                return JSONResponse({"error": reason}, status_code=status)
+            return pages.error_page(request, status, reason)
+        return await call_next(request)
 
     _install_error_pages(app)
     app.include_router(pages.router)

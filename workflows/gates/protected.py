@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from workflows.gates.change_set import ChangeSet
+from workflows.gates.collection_guard import COLLECTION_PATHS, collection_violations
 from workflows.gates.path_patterns import first_match
 from workflows.gitops import GitRepo
 
@@ -34,6 +35,8 @@ BUILTIN_PROTECTED = [
     "jest.config.*",
     "vitest.config.*",
     ".mocharc*",
+    # Files that run code or set options before collection: a hook there rewrites outcomes.
+    *COLLECTION_PATHS,
 ]
 """Always protected, in addition to ``gates.protected_paths``."""
 
@@ -127,4 +130,6 @@ def _skip_violations(repo: GitRepo, changes: ChangeSet) -> list[Violation]:
 
 def find_violations(repo: GitRepo, changes: ChangeSet, extra_patterns: list[str]) -> list[Violation]:
     """Every protected-path rule the change breaks, each with the path and a reason."""
-    return _path_violations(changes, extra_patterns) + _pyproject_violations(repo, changes) + _skip_violations(repo, changes)
+    collection = [Violation(path, reason) for path, reason in collection_violations(repo, changes)]
+    return (_path_violations(changes, extra_patterns) + _pyproject_violations(repo, changes)
+            + collection + _skip_violations(repo, changes))

@@ -28,6 +28,7 @@ from workflows.gates.checks import (
     check_tests_added,
     waived_check,
 )
+from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
 from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
@@ -66,6 +67,7 @@ def run_gates(
     try:
         changes = read_change_set(repo, base_sha, candidate_sha, config.test.test_globs)
         violations = find_violations(repo, changes, config.gates.protected_paths)
+        pragmas = check_coverage_pragmas(repo, changes)
     except GitError as exc:
         check = GateCheck(name="change", passed=False, reason=f"could not read the change from git: {exc}")
         return GateReport(passed=False, checks=[check], duration_s=time.monotonic() - started,
@@ -76,7 +78,7 @@ def run_gates(
         report = _GateRun(inputs, _waiver(config, ticket_kind), emit).run()
     finally:
         pool.close_all()
-    report.checks[:0] = [check_change(changes, config.gates), check_protected(violations)]
+    report.checks[:0] = [check_change(changes, config.gates), check_protected(violations), pragmas]
     report.passed = all(c.passed for c in report.checks)
     report.duration_s = round(time.monotonic() - started, 2)
     coverage = f" (diff coverage {report.diff_coverage:.0f}%)" if report.diff_coverage is not None else ""
