@@ -93,33 +93,12 @@ class JobRunner:
     def _advance(self, job_id: int, decision: dict | None, lease_lost: threading.Event) -> str:
         recorder = StoreRecorder(self.store, job_id, self.redactor)
         self._set_state(job_id, JobState.RUNNING, None)
+        services = None
         try:
+            # Building the services reads repo config and cassettes (hostile input): inside the try,
+            # so whatever goes wrong ends the job with a reason instead of leaving it running.
             services = self._services(job_id, recorder)
-        except SETUP_ERRORS as exc:
-            reason = self.redactor.text(f"configuration error: {exc}")
-            recorder.event("blocked", reason)
-            self._set_state(job_id, JobState.BLOCKED, reason, final=True)
-            return JobState.BLOCKED.value
-        config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
-        try:
-            with open_checkpointer(self.settings) as saver:
-                graph = build_ticket_graph().compile(checkpointer=saver)
-                existing = graph.get_state(config)
-                if decision is not None:
-                    payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
-                elif existing.next:
-                    payload = None  # resume after a lost worker: continue from the last checkpoint
-                    recorder.event("resumed", "resuming from the last checkpoint")
-                else:
-                    payload = self._initial_state(job_id)
-                for _ in graph.stream(payload, config, stream_mode="updates"):
-                    if lease_lost.is_set():
-                        raise LeaseLost("the job lease was lost (another worker took over)")
-                    if self._cancelled(job_id):
-                        raise JobCancelled()
-                if decision is not None:
-                    jobs.mark_decision_applied(self.store, decision["review_id"])
-                return self._settle(job_id, graph.get_state(config))
+            return self._run_graph(job_id, decision, lease_lost, services, recorder)
         except JobCancelled:
             recorder.event("cancelled", "stopped at the next step after cancellation")
             return JobState.CANCELLED.value
@@ -132,13 +111,38 @@ class JobRunner:
             recorder.event("lease", str(exc))
             return JobState.RUNNING.value
         except Exception as exc:  # an error of ours: the job fails with the traceback, the checkpoint stays
-            tb = self.redactor.text(traceback.format_exc())
-            recorder.event("error", f"{type(exc).__name__}: {exc}", traceback=tb)
-            reason = self.redactor.text(f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)")
-            self._set_state(job_id, JobState.FAILED, reason, final=True)
-            return JobState.FAILED.value
+            return self._fail(job_id, recorder, exc)
         finally:
-            services.close()
+            if services is not None:
+                services.close()
+
+    def _run_graph(self, job_id: int, decision: dict | None, lease_lost: threading.Event, services, recorder) -> str:
+        config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
+        with open_checkpointer(self.settings) as saver:
+            graph = build_ticket_graph().compile(checkpointer=saver)
+            existing = graph.get_state(config)
+            if decision is not None:
+                payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
+            elif existing.next:
+                payload = None  # resume after a lost worker: continue from the last checkpoint
+                recorder.event("resumed", "resuming from the last checkpoint")
+            else:
+                payload = self._initial_state(job_id)
+            for _ in graph.stream(payload, config, stream_mode="updates"):
+                if lease_lost.is_set():
+                    raise LeaseLost("the job lease was lost (another worker took over)")
+                if self._cancelled(job_id):
+                    raise JobCancelled()
+            if decision is not None:
+                jobs.mark_decision_applied(self.store, decision["review_id"])
+            return self._settle(job_id, graph.get_state(config))
+
+    def _fail(self, job_id: int, recorder: StoreRecorder, exc: BaseException) -> str:
+        tb = self.redactor.text(traceback.format_exc())
+        recorder.event("error", self.redactor.text(f"{type(exc).__name__}: {exc}"), traceback=tb)
+        reason = self.redactor.text(f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)")
+        self._set_state(job_id, JobState.FAILED, reason, final=True)
+        return JobState.FAILED.value
 
     def _settle(self, job_id: int, snapshot) -> str:
         interrupts = [i for task in snapshot.tasks for i in task.interrupts]

@@ -8,7 +8,11 @@ from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
+import os
+import weakref
+
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,12 +43,38 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def insert_or_skip(session: Session, model):
+    """``INSERT … ON CONFLICT`` for the session's dialect (SQLite or PostgreSQL): uniqueness lives in the database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise ValueError(f"database dialect {dialect!r} is not supported (SQLite or PostgreSQL)")
+
+
+_STORES: "weakref.WeakSet[Store]" = weakref.WeakSet()
+
+
+def forget_inherited_connections() -> None:
+    """In a freshly forked process: drop pooled connections inherited from the parent without closing them.
+
+    Closing would talk on the parent's sockets; the child opens its own on first use.
+    """
+    for store in list(_STORES):
+        if store.pid != os.getpid():
+            store.engine.dispose(close=False)
+            store.pid = os.getpid()
+
+
 class Store:
     """The database: one per deployment. ``migrate()`` brings the schema to the latest version."""
 
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self.pid = os.getpid()
+        _STORES.add(self)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
