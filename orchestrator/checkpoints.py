@@ -1,23 +1,28 @@
 """LangGraph checkpointer: SQLite beside the embedded store, Postgres when the store is Postgres.
 
 The checkpointer's tables are set up once per process (``ensure_checkpoint_tables``), never per
-job: concurrent ``setup()`` calls on a fresh PostgreSQL race each other. Connections are opened
-per job in the process that uses them, so none crosses a fork.
+job: concurrent ``setup()`` calls on a fresh PostgreSQL race each other (and an advisory lock
+serialises processes). Each process opens its own checkpoint connections on first use, so none
+crosses a fork.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
 
 from orchestrator.settings import Settings
+from workflows.ticket_graph import build_ticket_graph
 
 _READY: set[str] = set()
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()
+_GRAPHS: dict[tuple[int, str], CompiledStateGraph] = {}
 PG_SETUP_LOCK = 0x5319_0001
 """Advisory lock id serialising checkpointer set-up across processes and hosts."""
 
@@ -66,15 +71,44 @@ def _sqlite_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
         conn.close()
 
 
-@contextmanager
-def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver]:
+def ticket_graph(settings: Settings) -> CompiledStateGraph:
+    """The ticket workflow compiled with this process's checkpointer, built on first use in the process.
+
+    Keyed by process id: a forked child builds its own (connections never cross a fork), and
+    no job pays for compiling the graph or opening the checkpoint database.
+    """
+    key = (os.getpid(), settings.db_url)
+    with _LOCK:
+        graph = _GRAPHS.get(key)
+    if graph is not None:
+        return graph
     ensure_checkpoint_tables(settings)
+    with _LOCK:
+        if key not in _GRAPHS:
+            _GRAPHS[key] = build_ticket_graph().compile(checkpointer=_process_saver(settings))
+        return _GRAPHS[key]
+
+
+def _process_saver(settings: Settings) -> BaseCheckpointSaver:
     if settings.db_url.startswith("postgresql"):
         from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
 
-        with PostgresSaver.from_conn_string(_pg_conninfo(settings.db_url)) as saver:
-            yield saver
-        return
-    with _sqlite_saver(settings) as saver:
-        saver.is_setup = True  # tables exist (above); SqliteSaver would otherwise re-run its DDL per job
-        yield saver
+        pool = ConnectionPool(
+            _pg_conninfo(settings.db_url),
+            min_size=1,
+            max_size=4,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=ConnectionPool.check_connection,  # a restarted server costs a reconnect, not a failed job
+            open=True,
+        )
+        return PostgresSaver(pool)
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    saver = SqliteSaver(conn)
+    saver.is_setup = True  # tables exist (ensure_checkpoint_tables); skip SqliteSaver's DDL
+    return saver

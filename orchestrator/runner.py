@@ -23,7 +23,7 @@ from agents.credentials import SecretsError
 from agents.router import RoutingError
 
 from orchestrator import jobs
-from orchestrator.checkpoints import open_checkpointer
+from orchestrator.checkpoints import ticket_graph
 from orchestrator.forges.local import LocalForge
 from orchestrator.models import build_router
 from orchestrator.recorder import StoreRecorder
@@ -34,7 +34,6 @@ from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
 from sandboxes.base import SandboxError
 from workflows.ports import JobServices
-from workflows.ticket_graph import build_ticket_graph
 
 log = logging.getLogger("shipyard.runner")
 
@@ -118,24 +117,23 @@ class JobRunner:
 
     def _run_graph(self, job_id: int, decision: dict | None, lease_lost: threading.Event, services, recorder) -> str:
         config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
-        with open_checkpointer(self.settings) as saver:
-            graph = build_ticket_graph().compile(checkpointer=saver)
-            existing = graph.get_state(config)
-            if decision is not None:
-                payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
-            elif existing.next:
-                payload = None  # resume after a lost worker: continue from the last checkpoint
-                recorder.event("resumed", "resuming from the last checkpoint")
-            else:
-                payload = self._initial_state(job_id)
-            for _ in graph.stream(payload, config, stream_mode="updates"):
-                if lease_lost.is_set():
-                    raise LeaseLost("the job lease was lost (another worker took over)")
-                if self._cancelled(job_id):
-                    raise JobCancelled()
-            if decision is not None:
-                jobs.mark_decision_applied(self.store, decision["review_id"])
-            return self._settle(job_id, graph.get_state(config))
+        graph = ticket_graph(self.settings)
+        existing = graph.get_state(config)
+        if decision is not None:
+            payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
+        elif existing.next:
+            payload = None  # resume after a lost worker: continue from the last checkpoint
+            recorder.event("resumed", "resuming from the last checkpoint")
+        else:
+            payload = self._initial_state(job_id)
+        for _ in graph.stream(payload, config, stream_mode="updates"):
+            if lease_lost.is_set():
+                raise LeaseLost("the job lease was lost (another worker took over)")
+            if self._cancelled(job_id):
+                raise JobCancelled()
+        if decision is not None:
+            jobs.mark_decision_applied(self.store, decision["review_id"])
+        return self._settle(job_id, graph.get_state(config))
 
     def _fail(self, job_id: int, recorder: StoreRecorder, exc: BaseException) -> str:
         tb = self.redactor.text(traceback.format_exc())
