@@ -135,6 +135,16 @@ def release_lease(store: Store, job_id: int, owner: str) -> None:
         s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(lease_owner=None, lease_expires_at=None))
 
 
+def hand_back(store: Store, job_id: int, owner: str) -> None:
+    """A worker that stops (shutdown) returns its job to the queue: dispatchable, no lease."""
+    with store.session() as s:
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner, Job.state == JobState.RUNNING.value)
+            .values(state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None, dispatched_at=utcnow())
+        )
+
+
 def stale_running_jobs(store: Store) -> list[int]:
     """Jobs marked running whose worker is gone: the lease expired (killed, crashed) or is empty
     (the worker let go without settling the job)."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 
 from celery import Celery, signals
 
 from orchestrator import jobs
 from orchestrator.settings import Settings
+from orchestrator.stopping import install_sigterm_handler
 from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
 
@@ -56,7 +58,11 @@ def make_celery(settings: Settings) -> Celery:
     def run_job(job_id: int) -> str | None:
         from orchestrator.runner import JobRunner
 
-        return JobRunner(settings, worker_store(settings.db_url)).run(job_id)
+        install_sigterm_handler()  # here, not at process init: billiard resets SIGTERM after its initializer
+        state = JobRunner(settings, worker_store(settings.db_url)).run(job_id)
+        if state == "queued":  # handed back by a worker that is shutting down: ring for another
+            dispatch(app, job_id)
+        return state
 
     return app
 
@@ -127,11 +133,34 @@ def reap_leaked_sandboxes(settings: Settings) -> None:
     reap_leaked(settings)
 
 
+def child_pids(parent: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == parent:
+                pids.append(int(entry))
+    return pids
+
+
 def install_worker_hooks(settings: Settings, app: Celery) -> None:
     @signals.worker_process_init.connect(weak=False)
     def _on_child_start(**_kwargs) -> None:
         # A pool child (first or respawned) starts with copies of its parent's pools: drop them unused.
         forget_inherited_connections()
+
+    @signals.worker_shutting_down.connect(weak=False)
+    def _on_shutdown(**_kwargs) -> None:
+        # Warm shutdown waits for running tasks: tell the pool children to stop their jobs now.
+        for pid in child_pids(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
     @signals.worker_ready.connect(weak=False)
     def _on_ready(**_kwargs) -> None:

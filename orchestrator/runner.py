@@ -30,6 +30,7 @@ from orchestrator.recorder import StoreRecorder
 from orchestrator.redaction import Redactor
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
+from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN, busy
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
 from sandboxes.base import SandboxError
@@ -47,14 +48,6 @@ WAIT_REASON = {
 
 SETUP_ERRORS = (CassetteError, CatalogueError, RoutingError, SecretsError, SandboxError)
 """Bad input that stops a job before it starts: the job is blocked with the reason."""
-
-
-class JobCancelled(Exception):
-    pass
-
-
-class LeaseLost(Exception):
-    pass
 
 
 def worker_id() -> str:
@@ -84,7 +77,7 @@ class JobRunner:
             log.info("job %s is leased by another worker; skipping", job_id)
             return None
         try:
-            with self._heartbeat(job_id) as lost:
+            with busy(), self._heartbeat(job_id) as lost:
                 return self._advance(job_id, decision, lost)
         finally:
             jobs.release_lease(self.store, job_id, self.owner)
@@ -96,11 +89,15 @@ class JobRunner:
         try:
             # Building the services reads repo config and cassettes (hostile input): inside the try,
             # so whatever goes wrong ends the job with a reason instead of leaving it running.
-            services = self._services(job_id, recorder)
+            services = self._services(job_id, recorder, lambda: self._check_stop(job_id, lease_lost))
             return self._run_graph(job_id, decision, lease_lost, services, recorder)
         except JobCancelled:
-            recorder.event("cancelled", "stopped at the next step after cancellation")
+            recorder.event("cancelled", "stopped after cancellation; its sandbox is removed")
             return JobState.CANCELLED.value
+        except WorkerStopping:
+            recorder.event("shutdown", "the worker is shutting down; the job goes back to the queue and resumes from its checkpoint")
+            jobs.hand_back(self.store, job_id, self.owner)
+            return JobState.QUEUED.value
         except SETUP_ERRORS as exc:
             reason = self.redactor.text(f"configuration error: {exc}")
             recorder.event("blocked", reason)
@@ -127,10 +124,7 @@ class JobRunner:
         else:
             payload = self._initial_state(job_id)
         for _ in graph.stream(payload, config, stream_mode="updates"):
-            if lease_lost.is_set():
-                raise LeaseLost("the job lease was lost (another worker took over)")
-            if self._cancelled(job_id):
-                raise JobCancelled()
+            self._check_stop(job_id, lease_lost)
         if decision is not None:
             jobs.mark_decision_applied(self.store, decision["review_id"])
         return self._settle(job_id, graph.get_state(config))
@@ -167,7 +161,7 @@ class JobRunner:
                 "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch},
             }
 
-    def _services(self, job_id: int, recorder: StoreRecorder) -> JobServices:
+    def _services(self, job_id: int, recorder: StoreRecorder, check_stop) -> JobServices:
         with self.store.session() as s:
             job = s.get(Job, job_id)
             base_branch = job.ticket.repository.base_branch
@@ -182,7 +176,7 @@ class JobRunner:
         return JobServices(
             recorder=recorder,
             forge=LocalForge(self.store, job_id, base_branch),
-            sandboxes=provider,
+            sandboxes=StoppableSandboxes(provider, check_stop),
             job_dir=job_dir,
             models=router,
             cache_dir=self.settings.cache_dir,
@@ -190,6 +184,15 @@ class JobRunner:
             attempt_time_limit_s=self.settings.attempt_time_limit_s,
             budget=budget,
         )
+
+    def _check_stop(self, job_id: int, lease_lost: threading.Event) -> None:
+        """Raise the reason to stop now, if any (between graph steps and before every sandbox command)."""
+        if lease_lost.is_set():
+            raise LeaseLost("the job lease was lost (another worker took over)")
+        if self._cancelled(job_id):
+            raise JobCancelled()
+        if SHUTTING_DOWN.is_set():
+            raise WorkerStopping()
 
     def _cancelled(self, job_id: int) -> bool:
         with self.store.session() as s:
@@ -207,7 +210,7 @@ class JobRunner:
     @contextmanager
     def _heartbeat(self, job_id: int) -> Iterator[threading.Event]:
         stop, lost = threading.Event(), threading.Event()
-        interval = max(1.0, self.settings.lease_seconds / 3)
+        interval = heartbeat_interval_s(self.settings.lease_seconds)
 
         def beat() -> None:
             while not stop.wait(interval):
@@ -222,6 +225,11 @@ class JobRunner:
         finally:
             stop.set()
             thread.join(timeout=5)
+
+
+def heartbeat_interval_s(lease_seconds: float) -> float:
+    """Renew every few seconds: a lease survives several missed beats (a stalled database, a busy host)."""
+    return max(1.0, min(5.0, lease_seconds / 4))
 
 
 def secret_values(settings: Settings) -> list[str]:
