@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -45,12 +46,19 @@ def ensure_checkpoint_tables(settings: Settings) -> None:
         _READY.add(url)
 
 
-def _setup_postgres(conninfo: str) -> None:
+def _setup_postgres(conninfo: str, wait_s: float = 120.0) -> None:
     import psycopg
     from langgraph.checkpoint.postgres import PostgresSaver
 
+    # Wait for the lock with short, separate statements: a session blocked inside
+    # pg_advisory_lock() holds a snapshot, which a concurrent CREATE INDEX CONCURRENTLY in the
+    # holder's set-up waits for — a deadlock PostgreSQL cannot see (it spans two sessions).
     with psycopg.connect(conninfo, autocommit=True) as lock_conn:
-        lock_conn.execute("SELECT pg_advisory_lock(%s)", (PG_SETUP_LOCK,))
+        deadline = time.monotonic() + wait_s
+        while not lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (PG_SETUP_LOCK,)).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"checkpointer set-up: another process held the set-up lock for over {wait_s:.0f} s")
+            time.sleep(0.2)
         try:
             with PostgresSaver.from_conn_string(conninfo) as saver:
                 saver.setup()

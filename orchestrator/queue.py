@@ -148,6 +148,10 @@ def child_pids(parent: int) -> list[int]:
 
 
 def install_worker_hooks(settings: Settings, app: Celery) -> None:
+    """Call in the worker's main process before the pool starts."""
+    from orchestrator.checkpoints import ensure_checkpoint_tables
+
+    ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
     @signals.worker_process_init.connect(weak=False)
     def _on_child_start(**_kwargs) -> None:
         # A pool child (first or respawned) starts with copies of its parent's pools: drop them unused.
