@@ -122,7 +122,7 @@ def _job_timings(ship: Shipyard) -> tuple[list[float], list[float]]:
     """Per job: message sent → first event of the run; first event → finished."""
     with ship.store.session() as s:
         first = dict(
-            s.execute(select(Event.job_id, func.min(Event.at)).where(Event.kind != "queued").group_by(Event.job_id)).all()
+            s.execute(select(Event.job_id, func.min(Event.at)).where(Event.kind.not_in(["queued", "redelivered"])).group_by(Event.job_id)).all()
         )
         rows = s.execute(select(Job.id, Job.dispatched_at, Job.created_at, Job.finished_at)).all()
     latency, overhead = [], []
