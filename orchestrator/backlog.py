@@ -9,7 +9,8 @@ from sqlalchemy import select
 from orchestrator.forges.local import check_local_repository
 from orchestrator.jobs import JobError
 from orchestrator.store import Store
-from orchestrator.store.models import Repository, Ticket
+from orchestrator.store.db import insert_or_skip
+from orchestrator.store.models import Repository, Ticket, WebhookDelivery
 from workflows.gitops import GitError, run_git
 
 TRIGGER_LABEL = "shipyard"
@@ -101,6 +102,21 @@ def add_ticket(
         s.add(ticket)
         s.flush()
         return ticket
+
+
+def upsert_external_ticket(session, repository_id: int, source: str, external_id: str, *, title: str, body: str, labels: list[str]) -> int:
+    """The ticket of an external issue, created or refreshed in one statement (``INSERT … ON CONFLICT DO UPDATE``):
+    concurrent deliveries about the same issue make one ticket."""
+    values = {"title": title, "body": body, "labels": sorted(set(labels))}
+    stmt = insert_or_skip(session, Ticket).values(repository_id=repository_id, source=source, external_id=external_id, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=["repository_id", "source", "external_id"], set_=values)
+    return session.scalar(stmt.returning(Ticket.id))
+
+
+def claim_delivery(session, delivery_id: str) -> bool:
+    """Record a webhook delivery id; False when it was seen before (the delivery has already had its effect)."""
+    stmt = insert_or_skip(session, WebhookDelivery).values(delivery_id=delivery_id).on_conflict_do_nothing()
+    return session.scalar(stmt.returning(WebhookDelivery.delivery_id)) is not None
 
 
 def wants_agent(labels: list[str]) -> bool:

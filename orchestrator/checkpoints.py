@@ -1,35 +1,122 @@
-"""LangGraph checkpointer: SQLite beside the embedded store, Postgres when the store is Postgres."""
+"""LangGraph checkpointer: SQLite beside the embedded store, Postgres when the store is Postgres.
+
+The checkpointer's tables are set up once per process (``ensure_checkpoint_tables``), never per
+job: concurrent ``setup()`` calls on a fresh PostgreSQL race each other (and an advisory lock
+serialises processes). Each process opens its own checkpoint connections on first use, so none
+crosses a fork.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
 
 from orchestrator.settings import Settings
+from workflows.ticket_graph import build_ticket_graph
+
+_READY: set[str] = set()
+_LOCK = threading.RLock()
+_GRAPHS: dict[tuple[int, str], CompiledStateGraph] = {}
+PG_SETUP_LOCK = 0x5319_0001
+"""Advisory lock id serialising checkpointer set-up across processes and hosts."""
+
+
+def _pg_conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def ensure_checkpoint_tables(settings: Settings) -> None:
+    """Create or upgrade the checkpointer's tables once per process (idempotent, safe across processes)."""
+    url = settings.db_url
+    with _LOCK:
+        if url in _READY:
+            return
+        if url.startswith("postgresql"):
+            _setup_postgres(_pg_conninfo(url))
+        else:
+            with _sqlite_saver(settings) as saver:
+                saver.setup()
+        _READY.add(url)
+
+
+def _setup_postgres(conninfo: str, wait_s: float = 120.0) -> None:
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    # Wait for the lock with short, separate statements: a session blocked inside
+    # pg_advisory_lock() holds a snapshot, which a concurrent CREATE INDEX CONCURRENTLY in the
+    # holder's set-up waits for — a deadlock PostgreSQL cannot see (it spans two sessions).
+    with psycopg.connect(conninfo, autocommit=True) as lock_conn:
+        deadline = time.monotonic() + wait_s
+        while not lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (PG_SETUP_LOCK,)).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"checkpointer set-up: another process held the set-up lock for over {wait_s:.0f} s")
+            time.sleep(0.2)
+        try:
+            with PostgresSaver.from_conn_string(conninfo) as saver:
+                saver.setup()
+        finally:
+            lock_conn.execute("SELECT pg_advisory_unlock(%s)", (PG_SETUP_LOCK,))
 
 
 @contextmanager
-def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver]:
-    url = settings.db_url
-    if url.startswith("postgresql"):
-        from langgraph.checkpoint.postgres import PostgresSaver
-
-        conninfo = url.replace("postgresql+psycopg://", "postgresql://")
-        with PostgresSaver.from_conn_string(conninfo) as saver:
-            saver.setup()
-            yield saver
-        return
+def _sqlite_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     try:
-        saver = SqliteSaver(conn)
-        saver.setup()
-        yield saver
+        yield SqliteSaver(conn)
     finally:
         conn.close()
+
+
+def ticket_graph(settings: Settings) -> CompiledStateGraph:
+    """The ticket workflow compiled with this process's checkpointer, built on first use in the process.
+
+    Keyed by process id: a forked child builds its own (connections never cross a fork), and
+    no job pays for compiling the graph or opening the checkpoint database.
+    """
+    key = (os.getpid(), settings.db_url)
+    with _LOCK:
+        graph = _GRAPHS.get(key)
+    if graph is not None:
+        return graph
+    ensure_checkpoint_tables(settings)
+    with _LOCK:
+        if key not in _GRAPHS:
+            _GRAPHS[key] = build_ticket_graph().compile(checkpointer=_process_saver(settings))
+        return _GRAPHS[key]
+
+
+def _process_saver(settings: Settings) -> BaseCheckpointSaver:
+    if settings.db_url.startswith("postgresql"):
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        pool = ConnectionPool(
+            _pg_conninfo(settings.db_url),
+            min_size=1,
+            max_size=4,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            check=ConnectionPool.check_connection,  # a restarted server costs a reconnect, not a failed job
+            open=True,
+        )
+        return PostgresSaver(pool)
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    saver = SqliteSaver(conn)
+    saver.is_setup = True  # tables exist (ensure_checkpoint_tables); skip SqliteSaver's DDL
+    return saver

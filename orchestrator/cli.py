@@ -131,13 +131,23 @@ def _jobs_table(rows: list[dict]) -> Table:
 
 
 @jobs_app.command("list")
-def jobs_list(state: Optional[str] = None, as_json: bool = typer.Option(False, "--json")) -> None:
-    """List jobs, newest first."""
-    rows = views.list_jobs(_ship().store, state=state)
+def jobs_list(
+    state: Optional[str] = None,
+    as_json: bool = typer.Option(False, "--json"),
+    limit: int = typer.Option(50, help="Jobs per page (1-1000)"),
+    before: Optional[int] = typer.Option(None, help="Only jobs with an id below this (the next page's cursor)"),
+) -> None:
+    """List jobs, newest first, a page at a time."""
+    try:
+        rows = views.list_jobs(_ship().store, state=state, limit=limit, before=before)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--limit") from None
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     console.print(_jobs_table(rows))
+    if len(rows) == limit:
+        console.print(f"more: shipyard jobs list --limit {limit} --before {rows[-1]['id']}")
 
 
 @jobs_app.command("show")

@@ -53,12 +53,13 @@ class Shipyard:
         return jobs.create_job(self.store, ticket_id)
 
     def dispatch(self, job_id: int) -> None:
+        jobs.mark_dispatched(self.store, job_id)
         dispatch(self.celery, job_id)
 
     def decide(self, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli") -> str:
         """Record a human decision and re-queue the job so its workflow resumes."""
         gate = jobs.record_decision(self.store, job_id, decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer)
-        dispatch(self.celery, job_id)
+        self.dispatch(job_id)
         return gate
 
     def cancel(self, job_id: int) -> None:

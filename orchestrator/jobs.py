@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from orchestrator.store import Store
+from orchestrator.store.db import insert_or_skip
 from orchestrator.store.models import ACTIVE_STATES, Event, Job, JobState, Review, Ticket, utcnow
 
 
@@ -31,16 +33,24 @@ def active_job(session, ticket_id: int) -> Job | None:
 def create_job(store: Store, ticket_id: int) -> tuple[int, bool]:
     """A queued job for the ticket, or the one already active (a duplicate trigger is a no-op)."""
     with store.session() as s:
-        if s.get(Ticket, ticket_id) is None:
-            raise JobError(f"ticket {ticket_id} does not exist")
-        existing = active_job(s, ticket_id)
-        if existing is not None:
-            return existing.id, False
-        job = Job(ticket_id=ticket_id, state=JobState.QUEUED.value)
-        s.add(job)
-        s.flush()
-        s.add(Event(job_id=job.id, kind="queued", message=f"queued ticket {ticket_id}", data={}))
-        return job.id, True
+        return create_job_in(s, ticket_id)
+
+
+def create_job_in(session, ticket_id: int) -> tuple[int, bool]:
+    """``create_job`` inside the caller's transaction. The database's one-active-job-per-ticket index
+    decides, so concurrent triggers (webhook retries, double clicks) make exactly one job."""
+    try:
+        stmt = insert_or_skip(session, Job).values(ticket_id=ticket_id, state=JobState.QUEUED.value, dispatched_at=utcnow())
+        new_id = session.scalar(stmt.on_conflict_do_nothing().returning(Job.id))
+    except IntegrityError:
+        raise JobError(f"ticket {ticket_id} does not exist") from None
+    if new_id is None:
+        existing = active_job(session, ticket_id)
+        if existing is None:
+            raise JobError(f"ticket {ticket_id}: a job was created and finished concurrently; trigger it again")
+        return existing.id, False
+    session.add(Event(job_id=new_id, kind="queued", message=f"queued ticket {ticket_id}", data={}))
+    return new_id, True
 
 
 def record_decision(
@@ -92,12 +102,19 @@ def cancel_job(store: Store, job_id: int, reason: str = "cancelled by a user") -
 
 
 def claim_lease(store: Store, job_id: int, owner: str, seconds: int) -> bool:
-    """Take the job's lease if nobody holds a live one. The lease, not the broker, says who works a job."""
+    """Compare-and-set on the job row: take the lease of an active job if nobody holds a live one.
+
+    The lease, not the broker, says who works a job: a message delivered twice runs once.
+    """
     now = utcnow()
     with store.session() as s:
         result = s.execute(
             update(Job)
-            .where(Job.id == job_id, or_(Job.lease_owner.is_(None), Job.lease_owner == owner, Job.lease_expires_at < now))
+            .where(
+                Job.id == job_id,
+                Job.state.in_([st.value for st in ACTIVE_STATES]),
+                or_(Job.lease_owner.is_(None), Job.lease_owner == owner, Job.lease_expires_at < now),
+            )
             .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds))
         )
         return result.rowcount == 1
@@ -118,9 +135,96 @@ def release_lease(store: Store, job_id: int, owner: str) -> None:
         s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(lease_owner=None, lease_expires_at=None))
 
 
+def hand_back(store: Store, job_id: int, owner: str) -> None:
+    """A worker that stops (shutdown) returns its job to the queue: dispatchable, no lease."""
+    with store.session() as s:
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner, Job.state == JobState.RUNNING.value)
+            .values(state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None, dispatched_at=utcnow())
+        )
+
+
 def stale_running_jobs(store: Store) -> list[int]:
-    """Jobs marked running whose worker stopped renewing the lease (killed, crashed)."""
+    """Jobs marked running whose worker is gone: the lease expired (killed, crashed) or is empty
+    (the worker let go without settling the job)."""
     with store.session() as s:
         return list(
-            s.scalars(select(Job.id).where(Job.state == JobState.RUNNING.value, Job.lease_expires_at < utcnow()))
+            s.scalars(
+                select(Job.id).where(
+                    Job.state == JobState.RUNNING.value,
+                    or_(Job.lease_owner.is_(None), Job.lease_expires_at.is_(None), Job.lease_expires_at < utcnow()),
+                )
+            )
         )
+
+
+def undelivered_jobs(store: Store, older_than_s: float) -> list[int]:
+    """Dispatchable jobs no worker claimed within ``older_than_s`` of their last message (the broker lost it):
+    queued jobs, and jobs holding a human decision that no worker has applied."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    unleased = or_(Job.lease_owner.is_(None), Job.lease_expires_at < utcnow())
+    sent_before = func.coalesce(Job.dispatched_at, Job.created_at) < cutoff
+    waiting = [st.value for st in JobState if st.is_waiting_for_human]
+    decided = select(Review.id).where(Review.job_id == Job.id, Review.applied.is_(False)).exists()
+    with store.session() as s:
+        query = select(Job.id).where(
+            unleased,
+            sent_before,
+            or_(Job.state == JobState.QUEUED.value, and_(Job.state.in_(waiting), decided)),
+        )
+        return list(s.scalars(query.order_by(Job.id)))
+
+
+def mark_dispatched(store: Store, job_id: int) -> None:
+    """Remember when the job's message was sent (the sweep's clock for lost messages)."""
+    with store.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(dispatched_at=utcnow()))
+
+
+def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
+    """Hand a running job whose worker is gone back to the queue (compare-and-set: one sweeper wins).
+
+    Returns True when it should be dispatched; after ``max_recoveries`` the job fails with the reason.
+    """
+    now = utcnow()
+    with store.session() as s:
+        won = s.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                Job.state == JobState.RUNNING.value,
+                or_(Job.lease_owner.is_(None), Job.lease_expires_at.is_(None), Job.lease_expires_at < now),
+            )
+            .values(
+                state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None, dispatched_at=now,
+                recoveries=Job.recoveries + 1,
+            )
+        ).rowcount
+        if not won:
+            return False
+        job = s.get(Job, job_id)
+        if job.recoveries > max_recoveries:
+            job.state, job.finished_at = JobState.FAILED.value, now
+            job.reason = (
+                f"its worker stopped {job.recoveries} times while running it (killed or crashed); "
+                f"work so far is kept in the checkpoint — retry with `shipyard jobs retry {job_id}`"
+            )
+            s.add(Event(job_id=job_id, kind="error", message=job.reason, data={}))
+            return False
+        s.add(Event(job_id=job_id, kind="recovered", message="worker lost (lease expired or dropped); resuming from the last checkpoint", data={}))
+        return True
+
+
+def redeliver(store: Store, job_id: int, older_than_s: float) -> bool:
+    """Claim the right to re-send a lost message (compare-and-set on ``dispatched_at``: one sweeper wins)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_s)
+    with store.session() as s:
+        won = s.execute(
+            update(Job)
+            .where(Job.id == job_id, func.coalesce(Job.dispatched_at, Job.created_at) < cutoff)
+            .values(dispatched_at=utcnow())
+        ).rowcount
+        if won:
+            s.add(Event(job_id=job_id, kind="redelivered", message="no worker took the job's message in time; sent it again", data={}))
+        return bool(won)

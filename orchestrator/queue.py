@@ -2,19 +2,27 @@
 
 Broker: Redis in production (``SHIPYARD_BROKER_URL=redis://…``); by default the kombu
 filesystem transport under the data directory — no server, and it works across processes.
+The broker is only a doorbell: the store says what is to be done, and the sweep here re-sends
+whatever message the broker lost.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
-from functools import lru_cache
 
 from celery import Celery, signals
 
 from orchestrator import jobs
 from orchestrator.settings import Settings
+from orchestrator.stopping import install_sigterm_handler
 from orchestrator.store import Store
+from orchestrator.store.db import forget_inherited_connections
+
+POLL_INTERVAL_S = 0.1
+"""How often the embedded (filesystem) transport looks for new messages."""
 
 log = logging.getLogger("shipyard.queue")
 
@@ -25,14 +33,16 @@ def make_celery(settings: Settings) -> Celery:
         app.conf.broker_url = settings.broker_url
     else:
         folder = settings.queue_dir / "messages"
-        folder.mkdir(parents=True, exist_ok=True)
-        (settings.queue_dir / "processed").mkdir(parents=True, exist_ok=True)
+        for sub in ("messages", "processed", "control"):
+            (settings.queue_dir / sub).mkdir(parents=True, exist_ok=True)
         app.conf.broker_url = "filesystem://"
         app.conf.broker_transport_options = {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(settings.queue_dir / "processed"),
+            "control_folder": str(settings.queue_dir / "control"),
             "store_processed": False,
+            "polling_interval": POLL_INTERVAL_S,
         }
     app.conf.update(
         task_acks_late=True,
@@ -48,15 +58,24 @@ def make_celery(settings: Settings) -> Celery:
     def run_job(job_id: int) -> str | None:
         from orchestrator.runner import JobRunner
 
-        return JobRunner(settings, worker_store(settings.db_url)).run(job_id)
+        install_sigterm_handler()  # here, not at process init: billiard resets SIGTERM after its initializer
+        state = JobRunner(settings, worker_store(settings.db_url)).run(job_id)
+        if state == "queued":  # handed back by a worker that is shutting down: ring for another
+            dispatch(app, job_id)
+        return state
 
     return app
 
 
-@lru_cache(maxsize=4)
+_WORKER_STORES: dict[tuple[int, str], Store] = {}
+
+
 def worker_store(url: str) -> Store:
-    """One store (engine) per worker process."""
-    return Store(url)
+    """One store (engine) per worker process; a forked child never reuses its parent's."""
+    key = (os.getpid(), url)
+    if key not in _WORKER_STORES:
+        _WORKER_STORES[key] = Store(url)
+    return _WORKER_STORES[key]
 
 
 def dispatch(app: Celery, job_id: int) -> None:
@@ -67,32 +86,27 @@ def dispatch(app: Celery, job_id: int) -> None:
 MAX_RECOVERIES = 2
 
 
-def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[int]:
-    """Re-queue jobs whose worker died; after ``MAX_RECOVERIES`` the job fails with the reason."""
-    from orchestrator.store.models import Event, Job, JobState, utcnow
+def redelivery_after_s(settings: Settings) -> float:
+    """How long a dispatchable job may wait unclaimed before its message counts as lost."""
+    return 2.0 * settings.lease_seconds
 
-    requeued = []
-    for job_id in jobs.stale_running_jobs(store):
-        with store.session() as s:
-            job = s.get(Job, job_id)
-            job.recoveries += 1
-            job.lease_owner, job.lease_expires_at = None, None
-            if job.recoveries > MAX_RECOVERIES:
-                job.state, job.finished_at = JobState.FAILED.value, utcnow()
-                job.reason = (
-                    f"its worker stopped {job.recoveries} times while running it (killed or crashed); "
-                    f"work so far is kept in the checkpoint — retry with `shipyard jobs retry {job_id}`"
-                )
-                s.add(Event(job_id=job_id, kind="error", message=job.reason, data={}))
-                continue
-            s.add(Event(job_id=job_id, kind="recovered", message="worker lost (lease expired); resuming from the last checkpoint", data={}))
+
+def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[int]:
+    """Re-dispatch what the broker or a dead worker lost; returns the job ids sent again.
+
+    Idempotent: each step is a compare-and-set on the job row, so every worker (and the web
+    app) may sweep at once; a job ends up with at most one extra message, which a claim absorbs.
+    """
+    requeued = [job_id for job_id in jobs.stale_running_jobs(store) if jobs.requeue_stale(store, job_id, MAX_RECOVERIES)]
+    bound = redelivery_after_s(settings)
+    requeued += [job_id for job_id in jobs.undelivered_jobs(store, bound) if jobs.redeliver(store, job_id, bound)]
+    for job_id in requeued:
         dispatch(app, job_id)
-        requeued.append(job_id)
     return requeued
 
 
 def start_maintenance(settings: Settings, app: Celery, interval_s: float) -> threading.Event:
-    """In a worker: recover stale jobs and reap leaked sandboxes at start and then periodically."""
+    """Recover lost jobs and reap leaked sandboxes at start and then periodically (worker and web)."""
     stop = threading.Event()
 
     def loop() -> None:
@@ -109,13 +123,49 @@ def start_maintenance(settings: Settings, app: Celery, interval_s: float) -> thr
     return stop
 
 
+def sweep_interval_s(settings: Settings) -> float:
+    return max(2.0, min(30.0, settings.lease_seconds / 3))
+
+
 def reap_leaked_sandboxes(settings: Settings) -> None:
     from orchestrator.sandboxing import reap_leaked
 
     reap_leaked(settings)
 
 
+def child_pids(parent: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == parent:
+                pids.append(int(entry))
+    return pids
+
+
 def install_worker_hooks(settings: Settings, app: Celery) -> None:
+    """Call in the worker's main process before the pool starts."""
+    from orchestrator.checkpoints import ensure_checkpoint_tables
+
+    ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
+    @signals.worker_process_init.connect(weak=False)
+    def _on_child_start(**_kwargs) -> None:
+        # A pool child (first or respawned) starts with copies of its parent's pools: drop them unused.
+        forget_inherited_connections()
+
+    @signals.worker_shutting_down.connect(weak=False)
+    def _on_shutdown(**_kwargs) -> None:
+        # Warm shutdown waits for running tasks: tell the pool children to stop their jobs now.
+        for pid in child_pids(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     @signals.worker_ready.connect(weak=False)
     def _on_ready(**_kwargs) -> None:
-        start_maintenance(settings, app, interval_s=max(5.0, settings.lease_seconds / 2))
+        start_maintenance(settings, app, interval_s=sweep_interval_s(settings))

@@ -23,18 +23,18 @@ from agents.credentials import SecretsError
 from agents.router import RoutingError
 
 from orchestrator import jobs
-from orchestrator.checkpoints import open_checkpointer
+from orchestrator.checkpoints import ticket_graph
 from orchestrator.forges.local import LocalForge
 from orchestrator.models import build_router
 from orchestrator.recorder import StoreRecorder
 from orchestrator.redaction import Redactor
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
+from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN, busy
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
 from sandboxes.base import SandboxError
 from workflows.ports import JobServices
-from workflows.ticket_graph import build_ticket_graph
 
 log = logging.getLogger("shipyard.runner")
 
@@ -48,14 +48,6 @@ WAIT_REASON = {
 
 SETUP_ERRORS = (CassetteError, CatalogueError, RoutingError, SecretsError, SandboxError)
 """Bad input that stops a job before it starts: the job is blocked with the reason."""
-
-
-class JobCancelled(Exception):
-    pass
-
-
-class LeaseLost(Exception):
-    pass
 
 
 def worker_id() -> str:
@@ -85,7 +77,7 @@ class JobRunner:
             log.info("job %s is leased by another worker; skipping", job_id)
             return None
         try:
-            with self._heartbeat(job_id) as lost:
+            with busy(), self._heartbeat(job_id) as lost:
                 return self._advance(job_id, decision, lost)
         finally:
             jobs.release_lease(self.store, job_id, self.owner)
@@ -93,36 +85,19 @@ class JobRunner:
     def _advance(self, job_id: int, decision: dict | None, lease_lost: threading.Event) -> str:
         recorder = StoreRecorder(self.store, job_id, self.redactor)
         self._set_state(job_id, JobState.RUNNING, None)
+        services = None
         try:
-            services = self._services(job_id, recorder)
-        except SETUP_ERRORS as exc:
-            reason = self.redactor.text(f"configuration error: {exc}")
-            recorder.event("blocked", reason)
-            self._set_state(job_id, JobState.BLOCKED, reason, final=True)
-            return JobState.BLOCKED.value
-        config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
-        try:
-            with open_checkpointer(self.settings) as saver:
-                graph = build_ticket_graph().compile(checkpointer=saver)
-                existing = graph.get_state(config)
-                if decision is not None:
-                    payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
-                elif existing.next:
-                    payload = None  # resume after a lost worker: continue from the last checkpoint
-                    recorder.event("resumed", "resuming from the last checkpoint")
-                else:
-                    payload = self._initial_state(job_id)
-                for _ in graph.stream(payload, config, stream_mode="updates"):
-                    if lease_lost.is_set():
-                        raise LeaseLost("the job lease was lost (another worker took over)")
-                    if self._cancelled(job_id):
-                        raise JobCancelled()
-                if decision is not None:
-                    jobs.mark_decision_applied(self.store, decision["review_id"])
-                return self._settle(job_id, graph.get_state(config))
+            # Building the services reads repo config and cassettes (hostile input): inside the try,
+            # so whatever goes wrong ends the job with a reason instead of leaving it running.
+            services = self._services(job_id, recorder, lambda: self._check_stop(job_id, lease_lost))
+            return self._run_graph(job_id, decision, lease_lost, services, recorder)
         except JobCancelled:
-            recorder.event("cancelled", "stopped at the next step after cancellation")
+            recorder.event("cancelled", "stopped after cancellation; its sandbox is removed")
             return JobState.CANCELLED.value
+        except WorkerStopping:
+            recorder.event("shutdown", "the worker is shutting down; the job goes back to the queue and resumes from its checkpoint")
+            jobs.hand_back(self.store, job_id, self.owner)
+            return JobState.QUEUED.value
         except SETUP_ERRORS as exc:
             reason = self.redactor.text(f"configuration error: {exc}")
             recorder.event("blocked", reason)
@@ -132,13 +107,34 @@ class JobRunner:
             recorder.event("lease", str(exc))
             return JobState.RUNNING.value
         except Exception as exc:  # an error of ours: the job fails with the traceback, the checkpoint stays
-            tb = self.redactor.text(traceback.format_exc())
-            recorder.event("error", f"{type(exc).__name__}: {exc}", traceback=tb)
-            reason = self.redactor.text(f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)")
-            self._set_state(job_id, JobState.FAILED, reason, final=True)
-            return JobState.FAILED.value
+            return self._fail(job_id, recorder, exc)
         finally:
-            services.close()
+            if services is not None:
+                services.close()
+
+    def _run_graph(self, job_id: int, decision: dict | None, lease_lost: threading.Event, services, recorder) -> str:
+        config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
+        graph = ticket_graph(self.settings)
+        existing = graph.get_state(config)
+        if decision is not None:
+            payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
+        elif existing.next:
+            payload = None  # resume after a lost worker: continue from the last checkpoint
+            recorder.event("resumed", "resuming from the last checkpoint")
+        else:
+            payload = self._initial_state(job_id)
+        for _ in graph.stream(payload, config, stream_mode="updates"):
+            self._check_stop(job_id, lease_lost)
+        if decision is not None:
+            jobs.mark_decision_applied(self.store, decision["review_id"])
+        return self._settle(job_id, graph.get_state(config))
+
+    def _fail(self, job_id: int, recorder: StoreRecorder, exc: BaseException) -> str:
+        tb = self.redactor.text(traceback.format_exc())
+        recorder.event("error", self.redactor.text(f"{type(exc).__name__}: {exc}"), traceback=tb)
+        reason = self.redactor.text(f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)")
+        self._set_state(job_id, JobState.FAILED, reason, final=True)
+        return JobState.FAILED.value
 
     def _settle(self, job_id: int, snapshot) -> str:
         interrupts = [i for task in snapshot.tasks for i in task.interrupts]
@@ -165,7 +161,7 @@ class JobRunner:
                 "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch, "config": r.config_yaml},
             }
 
-    def _services(self, job_id: int, recorder: StoreRecorder) -> JobServices:
+    def _services(self, job_id: int, recorder: StoreRecorder, check_stop) -> JobServices:
         with self.store.session() as s:
             job = s.get(Job, job_id)
             base_branch = job.ticket.repository.base_branch
@@ -180,7 +176,7 @@ class JobRunner:
         return JobServices(
             recorder=recorder,
             forge=LocalForge(self.store, job_id, base_branch),
-            sandboxes=provider,
+            sandboxes=StoppableSandboxes(provider, check_stop),
             job_dir=job_dir,
             models=router,
             cache_dir=self.settings.cache_dir,
@@ -189,6 +185,15 @@ class JobRunner:
             budget=budget,
             cancel_check=lambda: self._cancelled(job_id),
         )
+
+    def _check_stop(self, job_id: int, lease_lost: threading.Event) -> None:
+        """Raise the reason to stop now, if any (between graph steps and before every sandbox command)."""
+        if lease_lost.is_set():
+            raise LeaseLost("the job lease was lost (another worker took over)")
+        if self._cancelled(job_id):
+            raise JobCancelled()
+        if SHUTTING_DOWN.is_set():
+            raise WorkerStopping()
 
     def _cancelled(self, job_id: int) -> bool:
         with self.store.session() as s:
@@ -206,7 +211,7 @@ class JobRunner:
     @contextmanager
     def _heartbeat(self, job_id: int) -> Iterator[threading.Event]:
         stop, lost = threading.Event(), threading.Event()
-        interval = max(1.0, self.settings.lease_seconds / 3)
+        interval = heartbeat_interval_s(self.settings.lease_seconds)
 
         def beat() -> None:
             while not stop.wait(interval):
@@ -221,6 +226,11 @@ class JobRunner:
         finally:
             stop.set()
             thread.join(timeout=5)
+
+
+def heartbeat_interval_s(lease_seconds: float) -> float:
+    """Renew every few seconds: a lease survives several missed beats (a stalled database, a busy host)."""
+    return max(1.0, min(5.0, lease_seconds / 4))
 
 
 def secret_values(settings: Settings) -> list[str]:

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     """Default sandbox image when a repository names none."""
     sandbox_pool_size: int = Field(default=0, ge=0)
     """Pre-started containers kept warm per image (Docker backend)."""
-    lease_seconds: int = Field(default=120, ge=10)
+    lease_seconds: int = Field(default=30, ge=10)
     """A running job's lease; a worker renews it while working. An expired lease means the worker died."""
     models_file: Path | None = None
     """TOML/YAML model catalogue (names, providers, prices, tiers); default: the built-in catalogue."""

@@ -64,11 +64,21 @@ def _with_summary_rows(query):
     )
 
 
-def list_jobs(store: Store, state: str | None = None, limit: int = 500) -> list[dict]:
-    """Jobs, newest first (optionally one state only)."""
+MAX_PAGE = 1000
+
+
+def list_jobs(store: Store, state: str | None = None, limit: int = 500, before: int | None = None) -> list[dict]:
+    """Jobs, newest first (optionally one state only); a page of ``limit`` jobs with ids below ``before``.
+
+    The cursor for the next page is the last row's id (keyset paging: stable while jobs are added).
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
     query = _with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit))
     if state:
         query = query.where(Job.state == state)
+    if before is not None:
+        query = query.where(Job.id < before)
     with store.session() as s:
         return [job_summary(j) for j in s.scalars(query)]
 

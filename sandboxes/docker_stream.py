@@ -78,8 +78,10 @@ def pump_exec_output(
             return "exited"
         ready, _, _ = select.select([sock], [], [], min(deadline - now, _QUIET_CHECK_S))
         if not ready:
-            if time.monotonic() - quiet_since >= _QUIET_CHECK_S and exited():
-                return "exited"
+            if exited_at is None and time.monotonic() - quiet_since >= _QUIET_CHECK_S and exited():
+                # The engine may report the exit before the last output reaches this socket:
+                # keep reading (EOF usually follows at once) instead of returning without it.
+                exited_at = time.monotonic()
             continue
         try:
             data = sock.recv(65536)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -40,6 +40,8 @@ class JobState(str, enum.Enum):
 
 FINAL_STATES = frozenset({JobState.MERGED, JobState.CLOSED, JobState.BLOCKED, JobState.FAILED, JobState.CANCELLED})
 ACTIVE_STATES = frozenset(set(JobState) - FINAL_STATES)
+ACTIVE_JOB_SQL = "state IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTIVE_STATES, key=lambda s: s.value)))
+"""Partial-index predicate of "active": the database allows one such job per ticket."""
 
 
 class Repository(Base):
@@ -59,6 +61,7 @@ class Repository(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("repository_id", "source", "external_id", name="uq_tickets_external"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
     source: Mapped[str] = mapped_column(String(20), default="local")
@@ -77,6 +80,15 @@ class Ticket(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
+    __table_args__ = (
+        Index(
+            "uq_jobs_one_active_per_ticket",
+            "ticket_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_JOB_SQL),
+            postgresql_where=text(ACTIVE_JOB_SQL),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     state: Mapped[str] = mapped_column(String(40), default=JobState.QUEUED.value, index=True)
@@ -95,6 +107,8 @@ class Job(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     recoveries: Mapped[int] = mapped_column(Integer, default=0)
     """Times the job was resumed after its worker died (lease expired)."""
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the job's latest message was sent; the sweep re-sends it if no worker claimed it in time."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -197,4 +211,13 @@ class Review(Base):
     """Budget extension granted (budget gate only)."""
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
     """Set once the workflow has resumed with this decision."""
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One row per webhook delivery id: a delivery GitHub sends twice has one effect."""
+
+    __tablename__ = "webhook_deliveries"
+    delivery_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

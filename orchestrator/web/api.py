@@ -29,11 +29,16 @@ def error(status_code: int, reason: str) -> JSONResponse:
 
 
 @router.get("/api/jobs")
-def api_jobs(request: Request, state: str | None = None) -> Any:
+def api_jobs(request: Request, state: str | None = None, limit: int = 100, cursor: int | None = None) -> Any:
+    """Jobs newest first, ``limit`` per page; ``X-Next-Cursor`` (when present) is the next page's ``?cursor=``."""
     try:
-        return list_jobs(request.app.state.ship.store, checked_state(state))
+        rows = list_jobs(request.app.state.ship.store, checked_state(state), limit=limit, before=cursor)
     except BadParameter as exc:
         return error(400, str(exc))
+    except ValueError as exc:
+        return error(400, str(exc))
+    headers = {"X-Next-Cursor": str(rows[-1]["id"])} if len(rows) == limit else {}
+    return JSONResponse(rows, headers=headers)
 
 
 @router.get("/api/jobs/{job_id}")

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from orchestrator.backlog import TRIGGER_LABEL
-from orchestrator.store.models import Event, Job, Repository, Ticket
+from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, upsert_external_ticket
+from orchestrator.jobs import create_job_in
+from orchestrator.store.models import Event, Job, Repository, WebhookDelivery
 
 router = APIRouter()
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -59,28 +60,11 @@ def _trigger_problem(payload: dict) -> str | None:
     return None
 
 
-def _already_delivered(session, delivery: str | None) -> Event | None:
-    if not delivery:
-        return None
-    return session.scalar(
-        select(Event).where(Event.kind == "trigger", Event.data["delivery"].as_string() == delivery).limit(1)
-    )
-
-
-def _upsert_ticket(session, repo: Repository, issue: dict) -> Ticket:
+def _issue_fields(issue: dict) -> dict:
     number = str(issue["number"])
-    ticket = session.scalar(
-        select(Ticket).where(Ticket.repository_id == repo.id, Ticket.source == "github", Ticket.external_id == number)
-    )
-    if ticket is None:
-        ticket = Ticket(repository_id=repo.id, source="github", external_id=number, title="", body="")
-        session.add(ticket)
     labels = [lbl.get("name") for lbl in issue.get("labels") or [] if isinstance(lbl, dict) and lbl.get("name")]
-    ticket.title = str(issue.get("title") or f"issue #{number}").strip() or f"issue #{number}"
-    ticket.body = str(issue.get("body") or "")
-    ticket.labels = sorted(set(labels) | {TRIGGER_LABEL})
-    session.flush()
-    return ticket
+    title = str(issue.get("title") or f"issue #{number}").strip() or f"issue #{number}"
+    return {"title": title, "body": str(issue.get("body") or ""), "labels": sorted(set(labels) | {TRIGGER_LABEL})}
 
 
 def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
@@ -89,20 +73,25 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
         return _ignored(problem)
     full_name = (payload.get("repository") or {}).get("full_name")
     issue = payload["issue"]
+    sender = (payload.get("sender") or {}).get("login", "?")
+    # One transaction, uniqueness enforced by the database: a delivery sent many times at once
+    # has one effect, and one issue has one ticket and at most one active job.
     with ship.store.session() as s:
-        seen = _already_delivered(s, delivery)
-        if seen is not None:
+        if delivery and not claim_delivery(s, delivery):
+            seen = s.get(WebhookDelivery, delivery)
             return _reply(202, action="duplicate", job_id=seen.job_id, reason=f"delivery {delivery} was already handled")
         repo = s.scalar(select(Repository).where(Repository.url == full_name))
         if repo is None:
             return _ignored(f"repository {full_name!r} is not registered with Shipyard")
-        ticket_id = _upsert_ticket(s, repo, issue).id
-    job_id, created = ship.enqueue_ticket(ticket_id)
-    sender = (payload.get("sender") or {}).get("login", "?")
-    with ship.store.session() as s:
+        ticket_id = upsert_external_ticket(s, repo.id, "github", str(issue["number"]), **_issue_fields(issue))
+        job_id, created = create_job_in(s, ticket_id)
+        if delivery:
+            s.get(WebhookDelivery, delivery).job_id = job_id
         message = f"GitHub issue {full_name}#{issue['number']} labelled {TRIGGER_LABEL!r} by {sender}"
         s.add(Event(job_id=job_id, kind="trigger", message=message, data={"delivery": delivery or "", "sender": sender}))
         state = s.get(Job, job_id).state
+    if created:
+        ship.dispatch(job_id)
     action = "queued" if created else "already_active"
     return _reply(202, action=action, ticket_id=ticket_id, job_id=job_id, state=state)
 

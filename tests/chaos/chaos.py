@@ -1,0 +1,218 @@
+"""A bounded chaos run: real worker process groups killed with SIGKILL at random moments, a
+broker that loses its messages, a corrupt cassette, a lost message, duplicate triggers; then
+an audit of what a user would see."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from orchestrator import jobs
+from orchestrator.backlog import add_ticket
+from orchestrator.context import Shipyard
+from orchestrator.queue import child_pids
+from orchestrator.store.models import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
+from tests.pipeline.harness import ASSETS, Worker
+from workflows.gitops import run_git
+
+CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
+FINAL = {s.value for s in FINAL_STATES} | {s.value for s in JobState if s.is_waiting_for_human}
+"""Settled: a final outcome, or owned by a pending human decision (a pull request awaiting review)."""
+
+
+class RedisServer:
+    """A redis-server of the test's own on its own port, with no persistence: a kill loses every message."""
+
+    def __init__(self, port: int, workdir: Path):
+        self.port, self.workdir = port, workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(self.workdir)]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        import redis
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=1).ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError(f"redis-server on port {self.port} did not answer within 20 s")
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class ChaosReport:
+    kills: dict[str, int] = field(default_factory=lambda: {"group": 0, "child": 0, "main": 0})
+    redis_restarts: int = 0
+    settle_s: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+class Chaos:
+    def __init__(self, ship: Shipyard, repo: Path, seed: int, redis: RedisServer | None = None):
+        self.ship, self.repo, self.redis = ship, repo, redis
+        self.rng = random.Random(seed)
+        self.worker: Worker | None = None
+        self.workers: list[Worker] = []
+        self.report = ChaosReport()
+        self.corrupt_job = self.lost_job = self.duplicated_ticket = 0
+
+    # -- workload -------------------------------------------------------------------------
+    def queue_workload(self, normal: int, corrupt_cassette: Path) -> None:
+        for i in range(normal):
+            self._enqueue(f"slugify leaves repeated dashes ({i})", CASSETTE)
+        corrupt_cassette.write_bytes(b"\xff\xfe not utf-8 \xc3\x28\n")
+        self.corrupt_job = self._enqueue("corrupt cassette", corrupt_cassette)
+        self.lost_job = self._lost_message()
+        self.duplicated_ticket = self._duplicate_triggers(20)
+
+    def _enqueue(self, title: str, cassette: Path) -> int:
+        ticket = add_ticket(self.ship.store, repo="textkit", title=title, body="x", labels=["shipyard"], cassette=cassette)
+        return self.ship.enqueue_ticket(ticket.id)[0]
+
+    def _lost_message(self) -> int:
+        """A job whose message the broker never got (created, not sent; its message is long overdue)."""
+        ticket = add_ticket(self.ship.store, repo="textkit", title="lost message", body="x", labels=["shipyard"], cassette=CASSETTE)
+        job_id, _ = jobs.create_job(self.ship.store, ticket.id)
+        with self.ship.store.session() as s:
+            s.execute(update(Job).where(Job.id == job_id).values(dispatched_at=utcnow() - timedelta(hours=1)))
+        return job_id
+
+    def _duplicate_triggers(self, n: int) -> int:
+        """The same trigger arriving ``n`` times at once (as duplicate webhook deliveries do)."""
+        ticket = add_ticket(self.ship.store, repo="textkit", title="duplicated trigger", body="x", labels=["shipyard"], cassette=CASSETTE)
+        barrier = threading.Barrier(n)
+
+        def trigger(_):
+            barrier.wait()
+            return self.ship.enqueue_ticket(ticket.id)
+
+        with ThreadPoolExecutor(n) as pool:
+            results = list(pool.map(trigger, range(n)))
+        assert sum(created for _, created in results) == 1, results
+        return ticket.id
+
+    # -- faults ---------------------------------------------------------------------------
+    def ensure_worker(self) -> Worker:
+        if self.worker is None or self.worker.proc.poll() is not None:
+            self.worker = Worker(self.ship.settings, concurrency=2)
+            self.workers.append(self.worker)
+        return self.worker
+
+    def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 150) -> None:
+        deadline = time.monotonic() + cap_s
+        stop = threading.Event()
+        done = 0
+        while done < kills and time.monotonic() < deadline and not self.all_final():
+            worker = self.ensure_worker()
+            stop.wait(self.rng.uniform(1.0, 4.0))  # a random moment in the job's life
+            if worker.proc.poll() is not None:
+                continue
+            self._kill(worker, self.rng.choice(["group", "child", "main"]))
+            done += 1
+            if redis_restart_at is not None and done == redis_restart_at and self.redis is not None:
+                self.redis.kill()  # every queued message is gone with it
+                self.redis.start()
+                self.report.redis_restarts += 1
+
+    def _kill(self, worker: Worker, how: str) -> None:
+        if how == "child":
+            children = child_pids(worker.proc.pid)
+            if not children:
+                how = "group"
+            else:
+                os.kill(self.rng.choice(children), signal.SIGKILL)
+        if how == "main":
+            os.kill(worker.proc.pid, signal.SIGKILL)  # the pool children die with it (parent-death signal)
+            worker.proc.wait()
+        if how == "group":
+            worker.kill()
+        self.report.kills[how] += 1
+
+    # -- settle and audit -----------------------------------------------------------------
+    def all_final(self) -> bool:
+        with self.ship.store.session() as s:
+            return not s.scalar(select(func.count()).select_from(Job).where(Job.state.not_in(FINAL)))
+
+    def settle(self, timeout: float = 240) -> None:
+        started = time.monotonic()
+        while not self.all_final():
+            worker = self.ensure_worker()
+            if time.monotonic() - started > timeout:
+                raise AssertionError(f"jobs not final {timeout:.0f} s after the last fault: {self.non_final()}\n{worker.log()}")
+            time.sleep(0.5)
+        self.report.settle_s = time.monotonic() - started
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+
+    def non_final(self) -> list[tuple[int, str, str | None]]:
+        with self.ship.store.session() as s:
+            return [(j.id, j.state, j.lease_owner) for j in s.scalars(select(Job).where(Job.state.not_in(FINAL)))]
+
+    def audit(self) -> list[str]:
+        problems: list[str] = []
+        with self.ship.store.session() as s:
+            all_jobs = s.scalars(select(Job)).all()
+            tickets = s.scalars(select(Ticket)).all()
+            prs = s.scalars(select(PullRequest)).all()
+            for ticket in tickets:
+                if len(ticket.jobs) != 1 or ticket.jobs[0].state not in FINAL:
+                    problems.append(f"ticket {ticket.id} ({ticket.title}): jobs {[(j.id, j.state) for j in ticket.jobs]}")
+            self.report.outcomes = {}
+            for job in all_jobs:
+                self.report.outcomes[job.state] = self.report.outcomes.get(job.state, 0) + 1
+            corrupt = s.get(Job, self.corrupt_job)
+            if corrupt.state not in {"failed", "blocked"} or "utf-8" not in (corrupt.reason or "").lower():
+                problems.append(f"corrupt cassette job {corrupt.id}: {corrupt.state}: {corrupt.reason}")
+            branches_of_prs = sorted(p.branch for p in prs)
+        if len(set(branches_of_prs)) != len(branches_of_prs):
+            problems.append(f"duplicate pull request branches: {branches_of_prs}")
+        branches = sorted(run_git(["branch", "--list", "shipyard/*", "--format=%(refname:short)"], cwd=self.repo).split())
+        if not set(branches) <= set(branches_of_prs) | set():
+            problems.append(f"branches without a pull request: {sorted(set(branches) - set(branches_of_prs))}")
+        if len(branches) != len(set(branches)):
+            problems.append(f"duplicate branches: {branches}")
+        problems += self._leaked_processes()
+        return problems
+
+    def _leaked_processes(self, timeout: float = 20) -> list[str]:
+        """Sandbox processes of this deployment still running after every worker stopped."""
+        marker = str(self.ship.settings.data_dir)
+        deadline = time.monotonic() + timeout
+        while True:
+            leaked = []
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and int(entry) != os.getpid():
+                    try:
+                        cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    except OSError:
+                        continue
+                    if marker in cmd and "pytest" not in cmd:
+                        leaked.append(f"pid {entry}: {cmd[:200]}")
+            if not leaked or time.monotonic() > deadline:
+                return [f"leaked process {p}" for p in leaked]
+            time.sleep(0.2)

@@ -1,0 +1,62 @@
+"""Chaos: random SIGKILLs of worker process groups, pool children and main processes, a Redis
+crash that loses every queued message, a corrupt cassette, a lost message and duplicate
+triggers — then every ticket has exactly one final outcome, no job is left behind, no pull
+request or branch is duplicated and no sandbox process is left running.
+
+Bounded: short leases (10 s), a handful of jobs, a capped kill phase. ``SHIPYARD_CHAOS_KILLS``
+raises the number of kills per backend (default 12); ``SHIPYARD_CHAOS_SEED`` replays a run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from orchestrator.context import Shipyard
+from orchestrator.settings import Settings
+from tests.chaos.chaos import Chaos, RedisServer
+from tests.conftest import free_port
+from tests.pipeline.harness import register, sample_repository
+
+KILLS = int(os.environ.get("SHIPYARD_CHAOS_KILLS", "12"))
+SEED = int(os.environ.get("SHIPYARD_CHAOS_SEED", str(random.randrange(1_000_000))))
+
+
+def deployment(tmp_path, **db_and_broker) -> tuple[Shipyard, object]:
+    settings = Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10, **db_and_broker)
+    ship = Shipyard.load(settings)
+    repo = sample_repository(tmp_path / "textkit")
+    register(ship, repo, "textkit")
+    return ship, repo
+
+
+def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
+    chaos.queue_workload(normal=5, corrupt_cassette=tmp_path / "corrupt.yml")
+    try:
+        chaos.kill_randomly(KILLS, redis_restart_at=redis_restart_at)
+        chaos.settle()
+    finally:
+        chaos.stop_workers()
+    problems = chaos.audit()
+    print(f"chaos seed={SEED} {chaos.report}")
+    assert problems == [], f"seed {SEED}: " + "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_chaos_embedded_sqlite_and_filesystem_broker(tmp_path, scrub_env):
+    ship, repo = deployment(tmp_path)
+    run(Chaos(ship, repo, SEED), tmp_path)
+
+
+@pytest.mark.slow
+def test_chaos_redis_and_postgres_with_a_redis_crash(tmp_path, scrub_env, postgres_url):
+    redis = RedisServer(free_port(), tmp_path)
+    redis.start()
+    try:
+        ship, repo = deployment(tmp_path, database_url=postgres_url, broker_url=redis.url)
+        run(Chaos(ship, repo, SEED, redis), tmp_path, redis_restart_at=KILLS // 2)
+        ship.store.dispose()
+    finally:
+        redis.kill()

@@ -1,0 +1,80 @@
+"""Stopping early: SIGTERM hands the job back and the worker exits within 30 s; a cancelled job
+stops between sandbox commands (not at the end of the attempt) and its sandbox is removed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator import views
+from orchestrator.context import Shipyard
+from orchestrator.settings import Settings
+from orchestrator.store.models import Job, PullRequest
+from tests.pipeline.harness import queue_ticket, register, running_worker, sample_repository, wait_for_job
+from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
+
+SLOW = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify-slow.yml"
+
+
+@pytest.fixture
+def ship(tmp_path, scrub_env) -> Shipyard:
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10))
+    register(ship, sample_repository(tmp_path / "textkit"), "textkit")
+    return ship
+
+
+def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        if any(text in e["message"] for e in detail["events"]):
+            return time.monotonic()
+        time.sleep(0.1)
+    pytest.fail(f"no event containing {text!r} within {timeout}s: {[e['message'] for e in detail['events']]}")
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(ship):
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
+    with running_worker(ship.settings) as worker:
+        wait_for_event(ship, job_id, "sleep 6", timeout=120)
+        sent = time.monotonic()
+        os.kill(worker.proc.pid, signal.SIGTERM)  # like `docker stop`: the main process only
+        try:
+            worker.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the worker did not exit within 30 s of SIGTERM:\n{worker.log()}")
+        took = time.monotonic() - sent
+    with ship.store.session() as s:
+        job = s.get(Job, job_id)
+        assert (job.state, job.lease_owner) == ("queued", None), (job.state, job.reason)
+    assert took < 30
+    with running_worker(ship.settings) as worker:
+        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=180, worker=worker)
+    assert job["state"] == "awaiting_review", job["reason"]
+    assert any(e["kind"] == "shutdown" for e in job["events"]), " | ".join(e["kind"] + ":" + e["message"][:50] for e in job["events"][8:])
+    with ship.store.session() as s:
+        assert len(s.scalars(select(PullRequest)).all()) == 1
+
+
+@pytest.mark.slow
+def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_removed(ship):
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
+    with running_worker(ship.settings) as worker:
+        wait_for_event(ship, job_id, "sleep 6", timeout=120)
+        cancelled = time.monotonic()
+        ship.cancel(job_id)
+        stopped = wait_for_event(ship, job_id, "its sandbox is removed", timeout=30)
+        assert worker.proc.poll() is None
+    # At most the command in flight (sleep 6) finishes; the rest of the attempt does not run.
+    assert stopped - cancelled < 10, stopped - cancelled
+    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    assert detail["state"] == "cancelled"
+    sandboxes = [p for p in (ship.settings.data_dir).rglob("sandbox-*") if p.is_dir()]
+    assert sandboxes == [], sandboxes
