@@ -57,3 +57,29 @@ def test_allowed_coverage_pragmas_pass_but_are_listed(calc):
     assert "allowed by gates.allow_coverage_pragmas" in check.reason
     assert check.details["pragmas"][0]["path"] == "calc/core.py"
     assert "coverage_pragmas" not in failed(report)
+
+
+def test_hook_rewriting_outcomes_in_an_allowed_path_is_caught_as_tampering(calc):
+    """Even when a human allowed the plugin's path, the gate's own record exposes the rewrite."""
+    from tests.gates.test_forging import FORGE_PLUGIN
+
+    tests = "pytest_plugins = [\"tests.forge_plugin\"]\n" + POWER_TESTS
+    config = calc.config(gates__allow_paths=["tests/**"])
+    report = calc.gate({**_broken(), "tests/test_power.py": tests, "tests/forge_plugin.py": FORGE_PLUGIN},
+                       config=config)
+
+    assert not report.passed
+    assert report.check("protected_paths").passed, report.check("protected_paths").reason
+    reasons = "\n".join(report.failed_reasons())
+    assert "tampering with the test evidence" in reasons, reasons
+    assert "tests.test_power::test_" in reasons, reasons
+
+
+def test_testreport_patched_in_an_allowed_init_is_caught_as_tampering(calc):
+    config = calc.config(gates__allow_paths=["tests/**"])
+    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/__init__.py": PATCH_FROM_INIT},
+                       config=config)
+
+    assert not report.passed
+    reasons = "\n".join(report.failed_reasons())
+    assert "tampering with the test evidence" in reasons, reasons
