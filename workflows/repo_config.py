@@ -87,6 +87,13 @@ class GatesConfig(_Section):
     """A test failing on the candidate is rerun this often; passing on a rerun marks it flaky."""
     protected_paths: list[str] = Field(default_factory=list)
     """Extra glob patterns the change must not touch (added to the built-in list)."""
+    allow_paths: list[str] = Field(default_factory=list)
+    """Glob patterns of paths a change may touch although protected by default (e.g. ``tests/__init__.py``).
+
+    Only the rules that refuse a path for its name or contents (protected paths, plugins, hooks) are
+    waived for these paths; ``.shipyard.yml`` itself can never be allowed. Review such changes by hand."""
+    allow_coverage_pragmas: bool = False
+    """Newly added coverage-exclusion pragmas (``pragma: no cover``, ``istanbul ignore``…) fail the gate unless set."""
     extra: list[ExtraGate] = Field(default_factory=list)
     """Named commands (lint, type check) that must exit 0."""
     max_diff_lines: int = Field(default=2000, ge=1)

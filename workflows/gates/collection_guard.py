@@ -18,6 +18,8 @@ COLLECTION_PATHS = [
     ".pytest.ini",
     "**/tests/__init__.py",
     "**/test/__init__.py",
+    "**/tests/**/__init__.py",
+    "**/test/**/__init__.py",
     "sitecustomize.py",
     "usercustomize.py",
     "*.pth",

@@ -29,10 +29,14 @@ def added_pragmas(repo: GitRepo, changes: ChangeSet) -> list[dict[str, object]]:
     return found
 
 
-def check_coverage_pragmas(repo: GitRepo, changes: ChangeSet) -> GateCheck:
+def check_coverage_pragmas(repo: GitRepo, changes: ChangeSet, *, allow: bool = False) -> GateCheck:
+    """Fails on any newly added pragma; with ``allow`` (``gates.allow_coverage_pragmas``) lists them and passes."""
     found = added_pragmas(repo, changes)
     if not found:
         return GateCheck(name="coverage_pragmas", passed=True, reason="no coverage-exclusion pragma added")
+    if allow:
+        return GateCheck(name="coverage_pragmas", passed=True, details={"pragmas": found},
+                         reason=f"{len(found)} coverage-exclusion pragma(s) added, allowed by gates.allow_coverage_pragmas")
     first = found[0]
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return GateCheck(

@@ -61,13 +61,22 @@ class Violation:
     reason: str
 
 
-def _path_violations(changes: ChangeSet, extra_patterns: list[str]) -> list[Violation]:
+NEVER_ALLOWED = (".shipyard.yml",)
+"""Paths ``gates.allow_paths`` cannot open: the file that says what is allowed."""
+
+
+def allowed(path: str, allow_paths: list[str]) -> bool:
+    """True when the repository's ``gates.allow_paths`` names ``path`` (never ``.shipyard.yml``)."""
+    return not first_match(path, NEVER_ALLOWED) and first_match(path, allow_paths) is not None
+
+
+def _path_violations(changes: ChangeSet, extra_patterns: list[str], allow_paths: list[str]) -> list[Violation]:
     patterns = BUILTIN_PROTECTED + list(extra_patterns)
     out: list[Violation] = []
     for f in changes.files:
         for path in {f.path, f.old_path or f.path}:
             pattern = first_match(path, patterns)
-            if pattern:
+            if pattern and not allowed(path, allow_paths):
                 out.append(Violation(path, f"protected path (matches {pattern!r})"))
         if f.status == "D" and changes.is_test(f.path):
             out.append(Violation(f.path, "existing test file deleted"))
@@ -128,8 +137,15 @@ def _skip_violations(repo: GitRepo, changes: ChangeSet) -> list[Violation]:
     return out
 
 
-def find_violations(repo: GitRepo, changes: ChangeSet, extra_patterns: list[str]) -> list[Violation]:
-    """Every protected-path rule the change breaks, each with the path and a reason."""
+def find_violations(
+    repo: GitRepo, changes: ChangeSet, extra_patterns: list[str], allow_paths: list[str] | None = None
+) -> list[Violation]:
+    """Every protected-path rule the change breaks, each with the path and a reason.
+
+    Paths named in ``allow_paths`` (``gates.allow_paths``) are exempt from the name and
+    content rules (protected paths, test configuration, plugins, hooks), not from the rules
+    against deleting tests or newly skipping them."""
+    allow = list(allow_paths or [])
     collection = [Violation(path, reason) for path, reason in collection_violations(repo, changes)]
-    return (_path_violations(changes, extra_patterns) + _pyproject_violations(repo, changes)
-            + collection + _skip_violations(repo, changes))
+    waivable = [v for v in _pyproject_violations(repo, changes) + collection if not allowed(v.path, allow)]
+    return _path_violations(changes, extra_patterns, allow) + waivable + _skip_violations(repo, changes)

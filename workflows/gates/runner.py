@@ -66,8 +66,8 @@ def run_gates(
     emit("gate", f"checking {candidate_sha[:12]} against base {base_sha[:12]}")
     try:
         changes = read_change_set(repo, base_sha, candidate_sha, config.test.test_globs)
-        violations = find_violations(repo, changes, config.gates.protected_paths)
-        pragmas = check_coverage_pragmas(repo, changes)
+        violations = find_violations(repo, changes, config.gates.protected_paths, config.gates.allow_paths)
+        pragmas = check_coverage_pragmas(repo, changes, allow=config.gates.allow_coverage_pragmas)
     except GitError as exc:
         check = GateCheck(name="change", passed=False, reason=f"could not read the change from git: {exc}")
         return GateReport(passed=False, checks=[check], duration_s=time.monotonic() - started,

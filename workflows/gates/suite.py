@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sandboxes.base import ExecResult, Sandbox, SandboxError
 from workflows.gates.coverage_report import CoverageData, parse_coverage
+from workflows.gates.evidence_check import EvidenceRun, forged
 from workflows.gates.junit import ResultsFileError, TestCase, parse_junit
 from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
@@ -124,7 +125,13 @@ def run_tests(
     """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output."""
     test = config.test
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
-    result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s, env=pinned_test_env(sandbox))
+    evidence = EvidenceRun.install(sandbox)
+    try:
+        result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s,
+                              env=evidence.env(sandbox, pinned_test_env(sandbox)))
+        seen_failing = evidence.failed_keys(sandbox)
+    finally:
+        evidence.remove(sandbox)
     run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
     if result.timed_out:
         run.error = f"{label}: test command timed out after {test.timeout_s:.0f}s (test.timeout_s) and was killed"
@@ -137,6 +144,12 @@ def run_tests(
                                 workdirs=[sandbox.workdir, str(sandbox.host_workspace)])
     except ResultsFileError as exc:
         run.error = f"{label}: {exc}"
+        return run
+    tampered = forged(run.cases, seen_failing or set())
+    if tampered:
+        listed = ", ".join(tampered[:10]) + (f" (and {len(tampered) - 10} more)" if len(tampered) > 10 else "")
+        run.error = (f"{label}: tampering with the test evidence: the JUnit XML reports {len(tampered)} test(s) "
+                     f"passed that failed when run: {listed}")
         return run
     if not run.cases:
         outcome = "it exited 0" if result.ok else f"it {result.describe_failure()}"
