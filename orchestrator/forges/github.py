@@ -11,7 +11,8 @@ import base64
 from pathlib import Path
 from typing import Literal
 
-from github import Auth, Github, GithubException
+import requests
+from github import Auth, Github, GithubException, GithubRetry
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,6 +41,10 @@ class GitHubSettings(BaseSettings):
     """The App's installation on the repository's owner."""
     timeout_s: float = Field(default=30.0, gt=0)
     """Per-request timeout."""
+    retries: int = Field(default=5, ge=0)
+    """Retries of a request answered 5xx or with a rate limit (waits ``Retry-After``)."""
+    max_rate_limit_wait_s: float = Field(default=120.0, ge=0)
+    """Longest wait for a rate limit to lift before the operation fails."""
 
     def auth(self) -> Auth.Auth:
         if self.app_id is not None:
@@ -60,7 +65,11 @@ class GitHubForge:
     def __init__(self, settings: GitHubSettings):
         self.settings = settings
         self._auth = settings.auth()
-        self._gh = Github(auth=self._auth, base_url=settings.api_url, timeout=int(settings.timeout_s), retry=None)
+        self._gh = Github(
+            auth=self._auth, base_url=settings.api_url, timeout=int(settings.timeout_s),
+            retry=GithubRetry(total=settings.retries, backoff_factor=0.2, secondary_rate_wait=settings.max_rate_limit_wait_s,
+                              max_rate_limit_wait=settings.max_rate_limit_wait_s),
+        )
 
     # -- git over HTTPS -------------------------------------------------------------------------
     def _token(self) -> str:
@@ -109,7 +118,7 @@ class GitHubForge:
     def _repo(self, repo: str):
         try:
             return self._gh.get_repo(repo)
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}: {_message(exc)}") from None
 
     def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
@@ -122,14 +131,14 @@ class GitHubForge:
                 pr.edit(title=title, body=body)
             else:
                 pr = r.create_pull(title=title, body=body, head=branch, base=base)
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}: cannot open a pull request for {branch}: {_message(exc)}") from None
         return PullRequestInfo(number=pr.number, url=pr.html_url, branch=branch, state="open")
 
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
         try:
             self._repo(repo).get_pull(number).edit(body=body)
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: {_message(exc)}") from None
 
     def merge_pull_request(self, repo: str, number: int) -> str:
@@ -138,7 +147,7 @@ class GitHubForge:
             if pr.merged:
                 return pr.merge_commit_sha
             status = pr.merge(merge_method="merge")
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
         return status.sha
 
@@ -147,13 +156,13 @@ class GitHubForge:
             pr = self._repo(repo).get_pull(number)
             if pr.state == "open":
                 pr.edit(state="closed")
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: {_message(exc)}") from None
 
     def comment(self, repo: str, number: int, body: str) -> None:
         try:
             self._repo(repo).get_issue(number).create_comment(body)
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
 
     def report_check(
@@ -164,11 +173,16 @@ class GitHubForge:
                 name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion,
                 output={"title": title, "summary": summary[:65000]},
             )
-        except GithubException as exc:
+        except _FAILURES as exc:
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
         return run.id
 
 
-def _message(exc: GithubException) -> str:
+_FAILURES = (GithubException, requests.RequestException)
+
+
+def _message(exc: Exception) -> str:
+    if not isinstance(exc, GithubException):
+        return f"GitHub did not answer: {exc}"
     data = exc.data if isinstance(exc.data, dict) else {}
     return f"{exc.status} {data.get('message') or exc.data}"

@@ -43,6 +43,11 @@ class State:
     check_runs: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    app_id: int = 0
+    app_public_key: str = ""
+    """PEM public key of the GitHub App whose JWTs mint installation tokens."""
+    token_ttl_s: float = 3600.0
+    issued_tokens: list[str] = field(default_factory=list)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -107,6 +112,8 @@ def create_app(st: State) -> FastAPI:
         if not request.url.path.startswith("/api/v3"):
             return await call_next(request)
         token = request.headers.get("authorization", "").split(" ")[-1]
+        if request.url.path.startswith("/api/v3/app/"):
+            return await call_next(request)
         if token in st.faults.expired_tokens:
             return _error(401, "Bad credentials")
         if token not in st.tokens:
@@ -121,8 +128,9 @@ def create_app(st: State) -> FastAPI:
         resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "core"})
         return resp
 
-    from tests.github_forge.emulator_routes import add_rest_routes, add_git_routes
+    from tests.github_forge.emulator_routes import add_app_routes, add_git_routes, add_rest_routes
 
+    add_app_routes(app, st)
     add_rest_routes(app, st)
     add_git_routes(app, st)
     return app

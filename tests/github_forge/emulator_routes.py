@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
 import subprocess
+from datetime import datetime, timedelta, timezone
+
+import jwt
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -127,6 +131,25 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     def permission(owner: str, name: str, user: str, request: Request):
         perm = st.permissions.get(user, "none")
         return _json(request, {"permission": perm, "role_name": perm, "user": _user(user, st.base)})
+
+
+def add_app_routes(app: FastAPI, st: State) -> None:
+    @app.post("/api/v3/app/installations/{installation_id}/access_tokens")
+    def access_token(installation_id: int, request: Request):
+        bearer = request.headers.get("authorization", "").split(" ")[-1]
+        try:
+            claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
+        except jwt.PyJWTError as exc:
+            return _error(401, f"A JSON web token could not be decoded: {exc}")
+        if str(claims.get("iss")) != str(st.app_id):
+            return _error(401, "Integration not found")
+        token = "ghs_" + secrets.token_hex(18)
+        st.tokens.add(token)
+        st.issued_tokens.append(token)
+        expires = datetime.now(timezone.utc) + timedelta(seconds=st.token_ttl_s)
+        return JSONResponse({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             "permissions": {"contents": "write", "pull_requests": "write", "issues": "write", "checks": "write"},
+                             "repository_selection": "all"}, 201)
 
 
 def add_git_routes(app: FastAPI, st: State) -> None:
