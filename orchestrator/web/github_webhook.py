@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from orchestrator.backlog import TRIGGER_LABEL
+from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
 from orchestrator.store.models import Event, Job, Repository, Ticket
 
 router = APIRouter()
@@ -127,5 +128,7 @@ async def github_webhook(request: Request) -> JSONResponse:
         return _reply(400, error=f"body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
         return _reply(400, error="body must be a JSON object")
+    if payload.get("action") in HANDLED_ACTIONS:
+        return _reply(202, **await run_in_threadpool(handle_issue_change, ship, payload))
     # Store and broker calls block: keep them off the event loop.
     return await run_in_threadpool(_handle_labeled, ship, payload, request.headers.get("x-github-delivery"))
