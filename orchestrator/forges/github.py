@@ -39,12 +39,18 @@ class GitHubSettings(BaseSettings):
     """The App's PEM private key."""
     installation_id: int | None = None
     """The App's installation on the repository's owner."""
+    trigger_permission: Literal["triage", "write", "maintain", "admin"] = "write"
+    """Least repository permission (asked through the API) of a webhook's sender for work to start."""
     timeout_s: float = Field(default=30.0, gt=0)
     """Per-request timeout."""
     retries: int = Field(default=5, ge=0)
     """Retries of a request answered 5xx or with a rate limit (waits ``Retry-After``)."""
     max_rate_limit_wait_s: float = Field(default=120.0, ge=0)
     """Longest wait for a rate limit to lift before the operation fails."""
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or self.app_id is not None
 
     def auth(self) -> Auth.Auth:
         if self.app_id is not None:
@@ -164,6 +170,13 @@ class GitHubForge:
             self._repo(repo).get_issue(number).create_comment(body)
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
+
+    def permission(self, repo: str, login: str) -> str:
+        """``login``'s permission on ``repo`` (``admin``, ``maintain``, ``write``, ``triage``, ``read``, ``none``)."""
+        try:
+            return self._repo(repo).get_collaborator_permission(login)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}: cannot read {login}'s permission: {_message(exc)}") from None
 
     def report_check(
         self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from orchestrator.backlog import TRIGGER_LABEL
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
+from orchestrator.intake.github_sender import sender_problem
 from orchestrator.store.models import Event, Job, Repository, Ticket
 
 router = APIRouter()
@@ -85,7 +86,7 @@ def _upsert_ticket(session, repo: Repository, issue: dict) -> Ticket:
 
 
 def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
-    problem = _trigger_problem(payload)
+    problem = _trigger_problem(payload) or sender_problem(payload)
     if problem:
         return _ignored(problem)
     full_name = (payload.get("repository") or {}).get("full_name")
