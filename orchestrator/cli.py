@@ -49,6 +49,13 @@ def init(
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
     from orchestrator.onboarding.cli_flow import onboard
 
+    if location.startswith("github:"):
+        from orchestrator.intake.github_repository import register_github_repository
+
+        try:
+            return console.print(register_github_repository(_ship().store, location, name=name, base_branch=base_branch))
+        except ForgeError as exc:
+            _fail(str(exc))
     try:
         onboard(_ship().store, location, name=name, base_branch=base_branch, yes=yes, store_only=store_only,
                 console=console, interactive=console.is_terminal)

@@ -171,6 +171,12 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
 
+    def default_branch(self, repo: str) -> str:
+        try:
+            return self._repo(repo).default_branch
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}: {_message(exc)}") from None
+
     def permission(self, repo: str, login: str) -> str:
         """``login``'s permission on ``repo`` (``admin``, ``maintain``, ``write``, ``triage``, ``read``, ``none``)."""
         try:
