@@ -319,3 +319,20 @@ def demo(data_dir: Optional[Path] = typer.Option(None, help="Where the demo keep
     from orchestrator.demo import run_demo
 
     raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo")))
+
+
+@app.command()
+def poll(
+    forge: str = typer.Argument(..., help="Only `github`"),
+    interval: float = typer.Option(60.0, help="Seconds between polls"),
+    once: bool = typer.Option(False, "--once", help="Poll one time and exit"),
+) -> None:
+    """Queue jobs for open issues labelled `shipyard` on registered GitHub repositories (instead of webhooks)."""
+    from orchestrator.intake.github_poller import run_poller
+
+    if forge != "github":
+        _fail(f"poll: unknown forge {forge!r}; only 'github' can be polled")
+    try:
+        run_poller(_ship(), interval=interval, once=once, say=console.print)
+    except (ForgeError, RuntimeError) as exc:
+        _fail(str(exc))

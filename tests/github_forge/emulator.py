@@ -125,6 +125,7 @@ def create_app(st: State) -> FastAPI:
             st.faults.server_error -= 1
             return _error(500, "Server Error")
         resp = await call_next(request)
+        st.requests[-1]["status"] = resp.status_code
         resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "core"})
         return resp
 

@@ -97,6 +97,15 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         st.reviews.append(review)
         return {k: v for k, v in review.items() if k != "pr"}
 
+    @app.get(P + "/issues")
+    def list_issues(owner: str, name: str, request: Request, labels: str = "", state: str = "open"):
+        full = f"{owner}/{name}"
+        wanted = {x for x in labels.split(",") if x}
+        out = [{"id": i["id"], "number": n, "title": i["title"], "body": i["body"], "state": i["state"],
+                "labels": i.get("labels", [])} for (r, n), i in sorted(st.issues.items())
+               if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
+        return _json(request, out)
+
     @app.get(P + "/issues/{number}")
     def get_issue(owner: str, name: str, number: int, request: Request):
         full = f"{owner}/{name}"
