@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from orchestrator import views
-from orchestrator.backlog import BacklogError, add_ticket, list_tickets, register_repository, wants_agent
+from orchestrator.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.context import Shipyard
 from orchestrator.forges.local import ForgeError
 from orchestrator.jobs import JobError
@@ -49,6 +49,13 @@ def init(
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
     from orchestrator.onboarding.cli_flow import onboard
 
+    if location.startswith("github:"):
+        from orchestrator.intake.github_repository import register_github_repository
+
+        try:
+            return console.print(register_github_repository(_ship().store, location, name=name, base_branch=base_branch))
+        except ForgeError as exc:
+            _fail(str(exc))
     try:
         onboard(_ship().store, location, name=name, base_branch=base_branch, yes=yes, store_only=store_only,
                 console=console, interactive=console.is_terminal)
@@ -366,3 +373,20 @@ def demo(data_dir: Optional[Path] = typer.Option(None, help="Where the demo keep
     from orchestrator.demo import run_demo
 
     raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo")))
+
+
+@app.command()
+def poll(
+    forge: str = typer.Argument(..., help="Only `github`"),
+    interval: float = typer.Option(60.0, help="Seconds between polls"),
+    once: bool = typer.Option(False, "--once", help="Poll one time and exit"),
+) -> None:
+    """Queue jobs for open issues labelled `shipyard` on registered GitHub repositories (instead of webhooks)."""
+    from orchestrator.intake.github_poller import run_poller
+
+    if forge != "github":
+        _fail(f"poll: unknown forge {forge!r}; only 'github' can be polled")
+    try:
+        run_poller(_ship(), interval=interval, once=once, say=console.print)
+    except (ForgeError, RuntimeError) as exc:
+        _fail(str(exc))

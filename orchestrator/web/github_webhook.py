@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, upsert_external_ticket
+from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
+from orchestrator.intake.github_sender import sender_problem
 from orchestrator.jobs import create_job_in
 from orchestrator.store.models import Event, Job, Repository, WebhookDelivery
 
@@ -68,7 +70,7 @@ def _issue_fields(issue: dict) -> dict:
 
 
 def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
-    problem = _trigger_problem(payload)
+    problem = _trigger_problem(payload) or sender_problem(payload)
     if problem:
         return _ignored(problem)
     full_name = (payload.get("repository") or {}).get("full_name")
@@ -116,5 +118,7 @@ async def github_webhook(request: Request) -> JSONResponse:
         return _reply(400, error=f"body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
         return _reply(400, error="body must be a JSON object")
+    if payload.get("action") in HANDLED_ACTIONS:
+        return _reply(202, **await run_in_threadpool(handle_issue_change, ship, payload))
     # Store and broker calls block: keep them off the event loop.
     return await run_in_threadpool(_handle_labeled, ship, payload, request.headers.get("x-github-delivery"))

@@ -1,0 +1,207 @@
+"""The GitHub forge: branches pushed over HTTPS, pull requests, checks and comments through the REST API.
+
+The token lives only in memory: git receives it as an ``http.extraHeader`` passed through
+``GIT_CONFIG_*`` environment variables of that one git command (never in a URL, a config file,
+argv or a log line), and every error message is scrubbed of it before it leaves this module.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Literal
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from orchestrator.forges.base import CHECK_NAME
+from orchestrator.forges.local import ForgeError
+from workflows.gitops import GitError, GitRepo, run_git
+from workflows.ports import PullRequestInfo
+
+
+class GitHubSettings(BaseSettings):
+    """How Shipyard reaches GitHub (``SHIPYARD_GITHUB_*``): a fine-grained token, or a GitHub App."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIPYARD_GITHUB_", extra="forbid")
+
+    api_url: str = "https://api.github.com"
+    """REST API base; GitHub Enterprise Server: ``https://HOST/api/v3``."""
+    git_url: str = "https://github.com"
+    """Base of clone URLs (``<git_url>/owner/name.git``)."""
+    token: SecretStr | None = None
+    """Fine-grained personal access token (contents, pull requests, issues, checks: read/write)."""
+    app_id: int | None = None
+    """GitHub App id (instead of a token); needs ``private_key`` and ``installation_id``."""
+    private_key: SecretStr | None = None
+    """The App's PEM private key."""
+    installation_id: int | None = None
+    """The App's installation on the repository's owner."""
+    trigger_permission: Literal["triage", "write", "maintain", "admin"] = "write"
+    """Least repository permission (asked through the API) of a webhook's sender for work to start."""
+    timeout_s: float = Field(default=30.0, gt=0)
+    """Per-request timeout."""
+    retries: int = Field(default=5, ge=0)
+    """Retries of a request answered 5xx or with a rate limit (waits ``Retry-After``)."""
+    max_rate_limit_wait_s: float = Field(default=120.0, ge=0)
+    """Longest wait for a rate limit to lift before the operation fails."""
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or self.app_id is not None
+
+    def auth(self) -> Auth.Auth:
+        if self.app_id is not None:
+            if self.private_key is None or self.installation_id is None:
+                raise ForgeError("SHIPYARD_GITHUB_APP_ID needs SHIPYARD_GITHUB_PRIVATE_KEY and SHIPYARD_GITHUB_INSTALLATION_ID")
+            app = Auth.AppAuth(self.app_id, self.private_key.get_secret_value())
+            return app.get_installation_auth(self.installation_id)
+        if self.token is None:
+            raise ForgeError("GitHub needs SHIPYARD_GITHUB_TOKEN (or SHIPYARD_GITHUB_APP_ID with a private key)")
+        return Auth.Token(self.token.get_secret_value())
+
+
+class GitHubForge:
+    """Pull requests of one job on GitHub (``repo`` is ``owner/name``)."""
+
+    name = "github"
+
+    def __init__(self, settings: GitHubSettings):
+        self.settings = settings
+        self._auth = settings.auth()
+        self._gh = Github(
+            auth=self._auth, base_url=settings.api_url, timeout=int(settings.timeout_s),
+            retry=GithubRetry(total=settings.retries, backoff_factor=0.2, secondary_rate_wait=settings.max_rate_limit_wait_s,
+                              max_rate_limit_wait=settings.max_rate_limit_wait_s),
+        )
+
+    # -- git over HTTPS -------------------------------------------------------------------------
+    def _token(self) -> str:
+        return self._auth.token  # installation tokens refresh themselves before expiry
+
+    def _git(self, git: GitRepo, *args: str) -> str:
+        token = self._token()
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env = {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+        try:
+            return run_git(["--git-dir", str(git.git_dir.resolve()), *args], env=env)
+        except GitError as exc:
+            msg = self._scrub(str(exc))
+            if "could not read Username" in msg or "Authentication failed" in msg or " 401" in msg:
+                msg = f"GitHub refused the credentials for git over HTTPS (token expired or lacks contents access): {msg}"
+            raise ForgeError(msg) from None
+
+    def _scrub(self, text: str) -> str:
+        token = self._token()
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        return text.replace(token, "***").replace(basic, "***")
+
+    def _clone_url(self, repo: str) -> str:
+        return f"{self.settings.git_url.rstrip('/')}/{repo}.git"
+
+    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
+        git = GitRepo(dest_git_dir)
+        if not (dest_git_dir / "HEAD").exists():
+            run_git(["init", "-q", "--bare", str(dest_git_dir)])
+            git.exclude_build_outputs()
+        self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+refs/heads/{base_branch}:refs/heads/{base_branch}")
+        sha = git.rev_parse(base_branch)
+        git.checkout(sha, worktree)
+        return sha
+
+    def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
+        git = GitRepo(git_dir)
+        git.git("update-ref", f"refs/heads/{branch}", sha)
+        self._git(git, "push", "-q", "--force", self._clone_url(repo), f"refs/heads/{branch}:refs/heads/{branch}")
+
+    # -- REST -----------------------------------------------------------------------------------
+    def _repo(self, repo: str):
+        try:
+            return self._gh.get_repo(repo)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}: {_message(exc)}") from None
+
+    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
+        r = self._repo(repo)
+        owner = repo.split("/")[0]
+        try:
+            existing = list(r.get_pulls(state="open", head=f"{owner}:{branch}"))
+            if existing:
+                pr = existing[0]
+                pr.edit(title=title, body=body)
+            else:
+                pr = r.create_pull(title=title, body=body, head=branch, base=base)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}: cannot open a pull request for {branch}: {_message(exc)}") from None
+        return PullRequestInfo(number=pr.number, url=pr.html_url, branch=branch, state="open")
+
+    def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
+        try:
+            self._repo(repo).get_pull(number).edit(body=body)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: {_message(exc)}") from None
+
+    def merge_pull_request(self, repo: str, number: int) -> str:
+        try:
+            pr = self._repo(repo).get_pull(number)
+            if pr.merged:
+                return pr.merge_commit_sha
+            status = pr.merge(merge_method="merge")
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
+        return status.sha
+
+    def close_pull_request(self, repo: str, number: int) -> None:
+        try:
+            pr = self._repo(repo).get_pull(number)
+            if pr.state == "open":
+                pr.edit(state="closed")
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: {_message(exc)}") from None
+
+    def comment(self, repo: str, number: int, body: str) -> None:
+        try:
+            self._repo(repo).get_issue(number).create_comment(body)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
+
+    def default_branch(self, repo: str) -> str:
+        try:
+            return self._repo(repo).default_branch
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}: {_message(exc)}") from None
+
+    def permission(self, repo: str, login: str) -> str:
+        """``login``'s permission on ``repo`` (``admin``, ``maintain``, ``write``, ``triage``, ``read``, ``none``)."""
+        try:
+            return self._repo(repo).get_collaborator_permission(login)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}: cannot read {login}'s permission: {_message(exc)}") from None
+
+    def report_check(
+        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str
+    ) -> int:
+        try:
+            run = self._repo(repo).create_check_run(
+                name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion,
+                output={"title": title, "summary": summary[:65000]},
+            )
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
+        return run.id
+
+
+_FAILURES = (GithubException, requests.RequestException)
+
+
+def _message(exc: Exception) -> str:
+    if not isinstance(exc, GithubException):
+        return f"GitHub did not answer: {exc}"
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return f"{exc.status} {data.get('message') or exc.data}"

@@ -1,0 +1,55 @@
+"""GitHub ``issues`` events after the trigger: the ``shipyard`` label removed cancels the queued
+job; the issue edited while its job is still queued updates the ticket's text.
+
+Only a job that has not started is touched: a running or reviewed job keeps going (cancel it
+explicitly), and its ticket keeps the text the plan was made from.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from orchestrator import jobs
+from orchestrator.backlog import TRIGGER_LABEL
+from orchestrator.store.models import Event, Job, JobState, Repository, Ticket
+
+HANDLED_ACTIONS = frozenset({"unlabeled", "edited"})
+
+
+def _queued_job(session, full_name: str, number: int) -> tuple[Ticket | None, Job | None]:
+    ticket = session.scalar(
+        select(Ticket).join(Repository).where(
+            Repository.url == full_name, Ticket.source == "github", Ticket.external_id == str(number)
+        )
+    )
+    if ticket is None:
+        return None, None
+    job = session.scalar(
+        select(Job).where(Job.ticket_id == ticket.id, Job.state == JobState.QUEUED.value).order_by(Job.id.desc()).limit(1)
+    )
+    return ticket, job
+
+
+def handle_issue_change(ship, payload: dict) -> dict:
+    """Apply an ``unlabeled``/``edited`` issues event; returns the webhook's JSON reply."""
+    action = payload.get("action")
+    issue = payload.get("issue") or {}
+    full_name = (payload.get("repository") or {}).get("full_name")
+    number = issue.get("number")
+    if not isinstance(number, int) or not full_name:
+        return {"action": "ignored", "reason": "payload has no repository full_name or issue number"}
+    if action == "unlabeled" and (payload.get("label") or {}).get("name") != TRIGGER_LABEL:
+        return {"action": "ignored", "reason": f"label removed is not the trigger label {TRIGGER_LABEL!r}"}
+    sender = (payload.get("sender") or {}).get("login", "?")
+    with ship.store.session() as s:
+        ticket, job = _queued_job(s, full_name, number)
+        if job is None:
+            return {"action": "ignored", "reason": f"{full_name}#{number} has no queued job"}
+        job_id = job.id
+        if action == "edited":
+            ticket.title = str(issue.get("title") or ticket.title).strip() or ticket.title
+            ticket.body = str(issue.get("body") or "")
+            s.add(Event(job_id=job_id, kind="ticket", message=f"issue edited on GitHub by {sender}; ticket text updated", data={}))
+            return {"action": "ticket_updated", "job_id": job_id}
+    jobs.cancel_job(ship.store, job_id, reason=f"label {TRIGGER_LABEL!r} removed on GitHub by {sender}")
+    return {"action": "cancelled", "job_id": job_id}

@@ -1,0 +1,137 @@
+"""A GitHub emulator for tests: the REST endpoints Shipyard uses, state in memory, and git over
+smart HTTP through ``git http-backend`` with token auth.
+
+Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches:
+``faults.rate_limited`` (403 secondary rate limit with Retry-After), ``faults.server_error`` (500),
+``faults.expired_tokens`` (401 for those tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from workflows.gitops import run_git
+
+
+@dataclass
+class Faults:
+    rate_limited: int = 0
+    """Answer the next N API requests with a 403 secondary rate limit."""
+    server_error: int = 0
+    """Answer the next N API requests with a 500."""
+    expired_tokens: set[str] = field(default_factory=set)
+
+
+@dataclass
+class State:
+    root: Path
+    base: str = ""
+    tokens: set[str] = field(default_factory=set)
+    permissions: dict[str, str] = field(default_factory=dict)
+    required_approvals: int = 0
+    pulls: dict[tuple[str, int], dict] = field(default_factory=dict)
+    issues: dict[tuple[str, int], dict] = field(default_factory=dict)
+    comments: list[dict] = field(default_factory=list)
+    reviews: list[dict] = field(default_factory=list)
+    check_runs: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
+    app_id: int = 0
+    app_public_key: str = ""
+    """PEM public key of the GitHub App whose JWTs mint installation tokens."""
+    token_ttl_s: float = 3600.0
+    issued_tokens: list[str] = field(default_factory=list)
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def repo_path(self, full: str) -> Path:
+        return self.root / f"{full}.git"
+
+    def create_repo(self, full: str, seed: Path, branch: str = "main") -> Path:
+        path = self.repo_path(full)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        run_git(["clone", "-q", "--bare", str(seed), str(path)])
+        run_git(["symbolic-ref", "HEAD", f"refs/heads/{branch}"], cwd=path)
+        return path
+
+    def next_number(self, full: str) -> int:
+        used = [n for (r, n) in [*self.pulls, *self.issues] if r == full]
+        return max(used, default=0) + 1
+
+
+def _user(login: str, base: str) -> dict:
+    return {"login": login, "id": int(hashlib.sha1(login.encode()).hexdigest()[:6], 16), "type": "User",
+            "url": f"{base}/api/v3/users/{login}", "html_url": f"{base}/{login}"}
+
+
+def repo_json(st: State, full: str) -> dict:
+    owner, name = full.split("/")
+    api = f"{st.base}/api/v3/repos/{full}"
+    return {"id": int(hashlib.sha1(full.encode()).hexdigest()[:7], 16), "name": name, "full_name": full,
+            "owner": _user(owner, st.base), "private": True, "default_branch": "main", "url": api,
+            "html_url": f"{st.base}/{full}", "clone_url": f"{st.base}/{full}.git",
+            "pulls_url": f"{api}/pulls{{/number}}", "issues_url": f"{api}/issues{{/number}}"}
+
+
+def pull_json(st: State, full: str, pr: dict) -> dict:
+    api = f"{st.base}/api/v3/repos/{full}"
+    head_sha = _sha(st, full, pr["head"])
+    return {"id": pr["id"], "number": pr["number"], "state": pr["state"], "title": pr["title"], "body": pr["body"],
+            "url": f"{api}/pulls/{pr['number']}", "html_url": f"{st.base}/{full}/pull/{pr['number']}",
+            "issue_url": f"{api}/issues/{pr['number']}", "merged": pr["merged"],
+            "merge_commit_sha": pr.get("merge_commit_sha"), "mergeable": True, "mergeable_state": "clean",
+            "user": _user("shipyard[bot]", st.base),
+            "head": {"ref": pr["head"], "sha": head_sha, "label": f"{full.split('/')[0]}:{pr['head']}", "repo": repo_json(st, full)},
+            "base": {"ref": pr["base"], "sha": _sha(st, full, pr["base"]), "label": f"{full.split('/')[0]}:{pr['base']}", "repo": repo_json(st, full)}}
+
+
+def _sha(st: State, full: str, ref: str) -> str | None:
+    try:
+        return run_git(["rev-parse", f"refs/heads/{ref}"], cwd=st.repo_path(full)).strip()
+    except Exception:  # branch deleted
+        return None
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"message": message, "documentation_url": "https://docs.github.com/rest"}, status, headers=headers)
+
+
+def create_app(st: State) -> FastAPI:
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def gate(request: Request, call_next):
+        st.requests.append({"method": request.method, "path": request.url.path})
+        if not request.url.path.startswith("/api/v3"):
+            return await call_next(request)
+        token = request.headers.get("authorization", "").split(" ")[-1]
+        if request.url.path.startswith("/api/v3/app/"):
+            return await call_next(request)
+        if token in st.faults.expired_tokens:
+            return _error(401, "Bad credentials")
+        if token not in st.tokens:
+            return _error(401, "Bad credentials")
+        if st.faults.rate_limited:
+            st.faults.rate_limited -= 1
+            return _error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", {"Retry-After": "1"})
+        if st.faults.server_error:
+            st.faults.server_error -= 1
+            return _error(500, "Server Error")
+        resp = await call_next(request)
+        st.requests[-1]["status"] = resp.status_code
+        resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "core"})
+        return resp
+
+    from tests.github_forge.emulator_routes import add_app_routes, add_git_routes, add_rest_routes
+
+    add_app_routes(app, st)
+    add_rest_routes(app, st)
+    add_git_routes(app, st)
+    return app

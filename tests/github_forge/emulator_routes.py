@@ -1,0 +1,187 @@
+"""The emulator's REST routes and git smart HTTP (``git http-backend``)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import jwt
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from orchestrator.forges.local import ForgeError, merge_branch
+from tests.github_forge.emulator import State, _error, _user, pull_json, repo_json
+
+
+def _etag(body) -> str:
+    return '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
+
+
+def _json(request: Request, body, status: int = 200) -> Response:
+    tag = _etag(body)
+    if status == 200 and request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers={"ETag": tag})
+    return JSONResponse(body, status, headers={"ETag": tag})
+
+
+def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route table
+    P = "/api/v3/repos/{owner}/{name}"
+
+    @app.get(P)
+    def get_repo(owner: str, name: str, request: Request):
+        full = f"{owner}/{name}"
+        if not st.repo_path(full).exists():
+            return _error(404, "Not Found")
+        return _json(request, repo_json(st, full))
+
+    @app.get(P + "/pulls")
+    def list_pulls(owner: str, name: str, request: Request, state: str = "open", head: str = ""):
+        full = f"{owner}/{name}"
+        out = [pull_json(st, full, pr) for (r, _), pr in sorted(st.pulls.items()) if r == full
+               and (state == "all" or pr["state"] == state) and (not head or head == f"{owner}:{pr['head']}")]
+        return _json(request, out)
+
+    @app.post(P + "/pulls")
+    async def create_pull(owner: str, name: str, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        with st.lock:
+            if any(r == full and p["head"] == data["head"] and p["state"] == "open" for (r, _), p in st.pulls.items()):
+                return _error(422, f"A pull request already exists for {owner}:{data['head']}.")
+            n = st.next_number(full)
+            st.pulls[(full, n)] = {"id": next(st.ids), "number": n, "state": "open", "title": data["title"],
+                                   "body": data.get("body", ""), "head": data["head"], "base": data["base"], "merged": False}
+        return JSONResponse(pull_json(st, full, st.pulls[(full, n)]), 201)
+
+    @app.get(P + "/pulls/{number}")
+    def get_pull(owner: str, name: str, number: int, request: Request):
+        pr = st.pulls.get((f"{owner}/{name}", number))
+        return _json(request, pull_json(st, f"{owner}/{name}", pr)) if pr else _error(404, "Not Found")
+
+    @app.patch(P + "/pulls/{number}")
+    async def edit_pull(owner: str, name: str, number: int, request: Request):
+        pr = st.pulls.get((f"{owner}/{name}", number))
+        if pr is None:
+            return _error(404, "Not Found")
+        data = await request.json()
+        pr.update({k: v for k, v in data.items() if k in ("title", "body", "state")})
+        return JSONResponse(pull_json(st, f"{owner}/{name}", pr))
+
+    @app.put(P + "/pulls/{number}/merge")
+    def merge_pull(owner: str, name: str, number: int):
+        full = f"{owner}/{name}"
+        pr = st.pulls.get((full, number))
+        if pr is None:
+            return _error(404, "Not Found")
+        if pr["merged"] or pr["state"] != "open":
+            return _error(405, "Pull Request is not mergeable")
+        approvals = sum(1 for r in st.reviews if r["pr"] == (full, number) and r["state"] == "APPROVED")
+        if approvals < st.required_approvals:
+            return _error(405, f"At least {st.required_approvals} approving review is required by reviewers with write access.")
+        try:
+            sha = merge_branch(st.repo_path(full), pr["head"], pr["base"], f"Merge pull request #{number} from {owner}/{pr['head']}")
+        except ForgeError:
+            return _error(405, "Pull Request is not mergeable")
+        pr.update(merged=True, state="closed", merge_commit_sha=sha)
+        return {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
+
+    @app.post(P + "/pulls/{number}/reviews")
+    async def create_review(owner: str, name: str, number: int, request: Request):
+        data = await request.json()
+        review = {"id": next(st.ids), "pr": (f"{owner}/{name}", number), "state": {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(data.get("event"), "COMMENTED"),
+                  "body": data.get("body", ""), "user": _user("reviewer", st.base)}
+        st.reviews.append(review)
+        return {k: v for k, v in review.items() if k != "pr"}
+
+    @app.get(P + "/issues")
+    def list_issues(owner: str, name: str, request: Request, labels: str = "", state: str = "open"):
+        full = f"{owner}/{name}"
+        wanted = {x for x in labels.split(",") if x}
+        out = [{"id": i["id"], "number": n, "title": i["title"], "body": i["body"], "state": i["state"],
+                "labels": i.get("labels", [])} for (r, n), i in sorted(st.issues.items())
+               if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
+        return _json(request, out)
+
+    @app.get(P + "/issues/{number}")
+    def get_issue(owner: str, name: str, number: int, request: Request):
+        full = f"{owner}/{name}"
+        api = f"{st.base}/api/v3/repos/{full}"
+        issue = st.issues.get((full, number)) or st.pulls.get((full, number))
+        if issue is None:
+            return _error(404, "Not Found")
+        return _json(request, {"id": issue["id"], "number": number, "title": issue["title"], "body": issue["body"],
+                               "state": issue["state"], "url": f"{api}/issues/{number}", "labels": issue.get("labels", []),
+                               "html_url": f"{st.base}/{full}/issues/{number}", "user": _user("octocat", st.base)})
+
+    @app.post(P + "/issues/{number}/comments")
+    async def create_comment(owner: str, name: str, number: int, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        cid = next(st.ids)
+        c = {"id": cid, "body": data["body"], "user": _user("shipyard[bot]", st.base), "issue": (full, number),
+             "url": f"{st.base}/api/v3/repos/{full}/issues/comments/{cid}", "html_url": f"{st.base}/{full}/issues/{number}#issuecomment-{cid}"}
+        st.comments.append(c)
+        return JSONResponse({k: v for k, v in c.items() if k != "issue"}, 201)
+
+    @app.post(P + "/check-runs")
+    async def create_check_run(owner: str, name: str, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        rid = next(st.ids)
+        run = {"id": rid, "name": data["name"], "head_sha": data["head_sha"], "status": data.get("status", "queued"),
+               "conclusion": data.get("conclusion"), "output": data.get("output", {}),
+               "url": f"{st.base}/api/v3/repos/{full}/check-runs/{rid}", "html_url": f"{st.base}/{full}/runs/{rid}"}
+        st.check_runs.append(run)
+        return JSONResponse(run, 201)
+
+    @app.get(P + "/collaborators/{user}/permission")
+    def permission(owner: str, name: str, user: str, request: Request):
+        perm = st.permissions.get(user, "none")
+        return _json(request, {"permission": perm, "role_name": perm, "user": _user(user, st.base)})
+
+
+def add_app_routes(app: FastAPI, st: State) -> None:
+    @app.post("/api/v3/app/installations/{installation_id}/access_tokens")
+    def access_token(installation_id: int, request: Request):
+        bearer = request.headers.get("authorization", "").split(" ")[-1]
+        try:
+            claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
+        except jwt.PyJWTError as exc:
+            return _error(401, f"A JSON web token could not be decoded: {exc}")
+        if str(claims.get("iss")) != str(st.app_id):
+            return _error(401, "Integration not found")
+        token = "ghs_" + secrets.token_hex(18)
+        st.tokens.add(token)
+        st.issued_tokens.append(token)
+        expires = datetime.now(timezone.utc) + timedelta(seconds=st.token_ttl_s)
+        return JSONResponse({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             "permissions": {"contents": "write", "pull_requests": "write", "issues": "write", "checks": "write"},
+                             "repository_selection": "all"}, 201)
+
+
+def add_git_routes(app: FastAPI, st: State) -> None:
+    @app.api_route("/{owner}/{name}.git/{rest:path}", methods=["GET", "POST"])
+    async def git_http(owner: str, name: str, rest: str, request: Request):
+        auth = request.headers.get("authorization", "")
+        token = ""
+        if auth.lower().startswith("basic "):
+            token = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")[2]
+        if token not in st.tokens or token in st.faults.expired_tokens:
+            return Response("Authentication failed", 401, headers={"WWW-Authenticate": 'Basic realm="GitHub"'})
+        body = await request.body()
+        env = {"GIT_PROJECT_ROOT": str(st.root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": f"/{owner}/{name}.git/{rest}",
+               "QUERY_STRING": request.url.query, "REQUEST_METHOD": request.method, "REMOTE_USER": "x-access-token",
+               "CONTENT_TYPE": request.headers.get("content-type", ""), "CONTENT_LENGTH": str(len(body)),
+               "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
+        proc = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
+        head, _, payload = proc.stdout.partition(b"\r\n\r\n")
+        status, headers = 200, {}
+        for line in head.decode().split("\r\n"):
+            key, _, value = line.partition(": ")
+            if key.lower() == "status":
+                status = int(value.split()[0])
+            elif key:
+                headers[key] = value
+        return Response(payload, status, headers=headers)

@@ -1,0 +1,55 @@
+"""`shipyard init github:owner/name` against the emulator, and the forge factory the runner uses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from orchestrator.forges import make_forge
+from orchestrator.forges.github import GitHubForge
+from orchestrator.forges.local import LocalForge
+from orchestrator.settings import Settings
+from orchestrator.store import Store
+from orchestrator.store.models import Repository
+from tests.github_forge.conftest import TOKEN
+
+SHIPYARD = str(Path(sys.executable).with_name("shipyard"))
+
+
+def _env(emulator, data: Path, token: str = TOKEN) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    return env | {"COLUMNS": "200", "SHIPYARD_DATA_DIR": str(data), "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
+                  "SHIPYARD_GITHUB_TOKEN": token}
+
+
+def test_init_github_registers_the_repository(emulator, tmp_path: Path):
+    data = tmp_path / "data"
+    done = subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=_env(emulator, data), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "registered GitHub repository acme/widgets as 'widgets' (pull requests target main)" in done.stdout
+    store = Store(Settings(data_dir=data).db_url)
+    with store.session() as s:
+        row = s.scalar(select(Repository).where(Repository.name == "widgets"))
+        assert (row.forge, row.url, row.base_branch) == ("github", "acme/widgets", "main")
+    assert TOKEN not in done.stdout + done.stderr
+
+
+def test_init_github_refuses_bad_credentials_and_bad_names(emulator, tmp_path: Path):
+    env = _env(emulator, tmp_path / "data", token="revoked")
+    done = subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "401 Bad credentials" in done.stderr
+    done = subprocess.run([SHIPYARD, "init", "github:not a repo"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "expected github:OWNER/NAME" in done.stderr
+
+
+def test_make_forge_picks_by_repository(emulator, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", TOKEN)
+    settings = Settings(data_dir=tmp_path / "data")
+    store = Store(settings.db_url)
+    gh = make_forge(settings, Repository(name="w", forge="github", url="acme/widgets", base_branch="main"), 1, store=store)
+    local = make_forge(settings, Repository(name="l", forge="local", url=str(tmp_path), base_branch="main"), 1, store=store)
+    assert isinstance(gh, GitHubForge) and isinstance(local, LocalForge)

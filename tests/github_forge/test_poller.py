@@ -1,0 +1,37 @@
+"""Polling GitHub for labelled issues, with ETags: an unchanged list is a 304 and queues nothing."""
+
+from __future__ import annotations
+
+from orchestrator.forges.github import GitHubSettings
+from orchestrator.intake.github_poller import GitHubPoller
+from orchestrator.store.models import Repository
+from tests.github_forge.conftest import REPO, TOKEN
+from tests.web.conftest import ship  # noqa: F401 - fixture
+from tests.web.test_webhook import jobs_of
+
+
+def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noqa: F811
+    with ship.store.session() as s:
+        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+    emulator.issues[(REPO, 3)] = {"id": 3, "number": 3, "title": "Fix add", "body": "add subtracts", "state": "open",
+                                  "labels": [{"name": "shipyard"}, {"name": "bug"}]}
+    emulator.issues[(REPO, 4)] = {"id": 4, "number": 4, "title": "Not for us", "body": "", "state": "open", "labels": []}
+    poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
+    first = poller.poll_once()
+    assert len(first) == 1 and jobs_of(ship) == [(first[0], "queued", "3")]
+    assert poller.poll_once() == []  # unchanged: 304
+    statuses = [r for r in emulator.requests if r["path"] == f"/api/v3/repos/{REPO}/issues"]
+    assert [r["status"] for r in statuses] == [200, 304] and REPO in poller.etags
+
+
+def test_poll_command_once(emulator, tmp_path):
+    import subprocess
+
+    from tests.github_forge.test_init_and_factory import SHIPYARD, _env
+
+    env = _env(emulator, tmp_path / "data")
+    assert subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=env, capture_output=True, timeout=120).returncode == 0
+    emulator.issues[(REPO, 9)] = {"id": 9, "number": 9, "title": "t", "body": "", "state": "open", "labels": [{"name": "shipyard"}]}
+    done = subprocess.run([SHIPYARD, "poll", "github", "--once"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "queued job 1" in done.stdout

@@ -1,0 +1,64 @@
+"""The GitHub forge through the emulator's faults, and GitHub App installation tokens."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from orchestrator.forges.github import GitHubForge, GitHubSettings
+from orchestrator.forges.local import ForgeError
+from tests.github_forge.conftest import REPO
+from tests.github_forge.emulator import State
+
+
+def test_secondary_rate_limit_and_500_are_retried(forge: GitHubForge, emulator: State):
+    emulator.faults.rate_limited = 1
+    emulator.faults.server_error = 1
+    started = time.monotonic()
+    emulator.issues[(REPO, 1)] = {"id": 1, "number": 1, "title": "t", "body": "", "state": "open"}
+    forge.comment(REPO, 1, "hello")
+    assert [c["body"] for c in emulator.comments] == ["hello"]
+    assert time.monotonic() - started >= 1.0  # waited for Retry-After: 1
+
+
+def test_persistent_500_fails_with_reason(emulator: State):
+    from tests.github_forge.conftest import TOKEN
+
+    forge = GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN, retries=1))
+    emulator.faults.server_error = 10
+    with pytest.raises(ForgeError, match="GitHub did not answer.*500"):
+        forge.comment(REPO, 1, "hello")
+
+
+def _app_key() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+def test_github_app_installation_token_minted_and_refreshed(emulator: State, tmp_path: Path):
+    private, public = _app_key()
+    emulator.app_id, emulator.app_public_key = 4242, public
+    emulator.token_ttl_s = 2.0  # expires almost at once: the forge must mint a new one
+    forge = GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base,
+                                       app_id=4242, private_key=private, installation_id=7))
+    sha = forge.clone(REPO, "main", tmp_path / "g.git", tmp_path / "w")
+    assert len(sha) == 40 and len(emulator.issued_tokens) == 1
+    first = emulator.issued_tokens[0]
+    emulator.faults.expired_tokens.add(first)
+    deadline = time.monotonic() + 10
+    while len(emulator.issued_tokens) < 2:
+        if time.monotonic() > deadline:
+            pytest.fail("the installation token was never refreshed")
+        try:
+            forge._token()
+        except Exception as exc:  # noqa: BLE001 - report what went wrong
+            pytest.fail(f"refresh failed: {exc}")
+        time.sleep(0.2)
+    assert forge.clone(REPO, "main", tmp_path / "g2.git", tmp_path / "w2") == sha  # git with the new token
+    assert emulator.issued_tokens[-1] != first

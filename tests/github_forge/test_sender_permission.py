@@ -1,0 +1,31 @@
+"""With GitHub credentials configured, a labelled issue starts work only when the sender has
+write permission or more, asked through the API (the emulator)."""
+
+from __future__ import annotations
+
+from tests.github_forge.conftest import TOKEN
+from tests.web.conftest import client, ship  # noqa: F401 - fixtures
+from tests.web.test_webhook import deliver, github_repo, jobs_of, labeled  # noqa: F401 - fixture
+
+
+def test_sender_without_write_is_refused_and_writer_is_queued(client, ship, github_repo, emulator, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")
+    monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", TOKEN)
+    emulator.permissions["alice"] = "triage"
+    refused = deliver(client, labeled()).json()
+    assert refused["action"] == "ignored"
+    assert refused["reason"] == "alice has 'triage' permission on acme/widgets; triggering needs 'write' or more"
+    assert jobs_of(ship) == []
+    assert any(r["path"] == "/api/v3/repos/acme/widgets/collaborators/alice/permission" for r in emulator.requests)
+
+    emulator.permissions["alice"] = "write"
+    queued = deliver(client, labeled(), delivery="d-2").json()
+    assert queued["action"] == "queued"
+
+
+def test_permission_check_failure_is_named(client, ship, github_repo, emulator, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")
+    monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", "revoked")
+    reply = deliver(client, labeled()).json()
+    assert reply["action"] == "ignored" and "could not check alice's permission" in reply["reason"] and "401" in reply["reason"]
+    assert jobs_of(ship) == []
