@@ -14,6 +14,11 @@ from typing import Any, Protocol
 from sandboxes.base import SandboxProvider
 
 
+class MergeRefused(RuntimeError):
+    """The forge refused a merge for a reason a person can fix (a dirty checkout, a conflict):
+    the pull request stays open and the job goes back to waiting for review with the reason."""
+
+
 @dataclass(frozen=True)
 class PullRequestInfo:
     number: int
