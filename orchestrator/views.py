@@ -9,7 +9,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
-from orchestrator.store.models import Attempt, GateResult, Job, JobState, ModelUsage, Review, Ticket
+from orchestrator.store.models import Attempt, GateResult, Job, JobState, ModelUsage, Repository, Review, Ticket
 from workflows.gitops import GitError, GitRepo
 
 MAX_DIFF_CHARS = 200_000
@@ -108,11 +108,17 @@ def _with_summary_rows(query):
     )
 
 
-def list_jobs(store: Store, state: str | None = None, limit: int = 500) -> list[dict]:
-    """Jobs, newest first (optionally one state only)."""
+def list_jobs(
+    store: Store, state: str | None = None, limit: int = 500, *, cursor: int | None = None, repo: str | None = None
+) -> list[dict]:
+    """Jobs, newest first (optionally one state, one repository, and only ids below ``cursor``)."""
     query = _with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit))
     if state:
         query = query.where(Job.state == state)
+    if cursor is not None:
+        query = query.where(Job.id < cursor)
+    if repo:
+        query = query.join(Ticket, Job.ticket_id == Ticket.id).join(Repository, Ticket.repository_id == Repository.id).where(Repository.name == repo)
     with store.session() as s:
         return _summaries(s, s.scalars(query))
 
