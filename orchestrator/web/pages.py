@@ -10,6 +10,7 @@ from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.store.models import JobState
 from orchestrator.views import job_detail, list_jobs, review_inbox
+from orchestrator.web.diff_view import diff_files
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
 from orchestrator.web.queue_overview import queue_overview
@@ -105,10 +106,15 @@ def job_page(request: Request, job_id: int) -> Response:
         "gate_title": GATE_TITLE.get(GATE_OF_STATE.get(state, ""), ""),
         "plan": latest_plan(detail),
         "gates": [gate_view(a["gate"]) for a in detail["attempt_list"]],
+        "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
     }
     return render(request, "job.html", context)
+
+
+def _last_gate(detail: dict) -> dict | None:
+    return next((a["gate"] for a in reversed(detail["attempt_list"]) if a["gate"]), None)
 
 
 async def _form(request: Request, job_id: int) -> dict | None:

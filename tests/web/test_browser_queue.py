@@ -36,3 +36,28 @@ def test_request_changes_disables_the_buttons_at_once(page, live_server, add_job
     expect(page.locator("#reject")).to_be_disabled()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "job-pending-decision.png"), full_page=True)
+
+
+def test_reject_asks_first_and_dismissing_records_nothing(page, live_server, ship, add_job):  # noqa: F811
+    job_id = add_job(state="awaiting_review", pr_state="open")
+    page.goto(f"{live_server}/jobs/{job_id}")
+    asked: list[str] = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", answer)
+    page.click("#reject")
+    expect(page.locator("#approve")).to_be_enabled()
+    assert asked and "the pull request is closed" in asked[0]
+    assert client_pending(ship, job_id) is None
+    page.once("dialog", lambda d: d.accept())
+    page.click("#reject")
+    expect(page.locator("#pending-decision")).to_contain_text("rejected — waiting for a worker")
+
+
+def client_pending(ship, job_id):
+    from orchestrator.jobs import pending_decision
+
+    return pending_decision(ship.store, job_id)
