@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
 from orchestrator.store.models import Attempt, Event, Job, JobState
@@ -21,7 +22,7 @@ def queue_overview(store: Store, *, now: datetime | None = None) -> dict:
         oldest = s.scalar(select(func.min(Job.created_at)).where(Job.state == JobState.QUEUED.value))
         running = _running(s, now)
         day_ago = now - timedelta(hours=24)
-        finished = s.scalars(select(Job.finished_at).where(Job.finished_at >= day_ago, Job.state.in_(FINAL))).all()
+        finished = s.scalars(select(Job.finished_at).where(Job.finished_at >= day_ago)).all()
     hourly = [0] * 24
     for at in finished:
         hours_ago = int((now - _aware(at)).total_seconds() // 3600)
@@ -39,16 +40,25 @@ def queue_overview(store: Store, *, now: datetime | None = None) -> dict:
     }
 
 
-def _running(session, now: datetime) -> list[dict]:
-    jobs = session.scalars(select(Job).where(Job.state == JobState.RUNNING.value).order_by(Job.id).limit(50)).all()
+def _running(session, now: datetime, limit: int = 20) -> list[dict]:
+    """The oldest running jobs (up to ``limit``) with their first attempt's start and last event, in 4 queries."""
+    jobs = session.scalars(
+        select(Job).options(selectinload(Job.ticket)).where(Job.state == JobState.RUNNING.value).order_by(Job.id).limit(limit)
+    ).all()
+    ids = [j.id for j in jobs]
+    if not ids:
+        return []
+    started = dict(session.execute(select(Attempt.job_id, func.min(Attempt.started_at)).where(Attempt.job_id.in_(ids)).group_by(Attempt.job_id)).all())
+    last_ids = select(func.max(Event.id)).where(Event.job_id.in_(ids)).group_by(Event.job_id)
+    last = {e.job_id: e for e in session.scalars(select(Event).where(Event.id.in_(last_ids)))}
     rows = []
     for job in jobs:
-        started = session.scalar(select(func.min(Attempt.started_at)).where(Attempt.job_id == job.id)) or job.updated_at or job.created_at
-        last = session.scalars(select(Event).where(Event.job_id == job.id).order_by(Event.id.desc()).limit(1)).first()
+        since = started.get(job.id) or job.updated_at or job.created_at
+        event = last.get(job.id)
         rows.append({
             "id": job.id,
             "title": job.ticket.title,
-            "elapsed_s": round((now - _aware(started)).total_seconds(), 1),
-            "step": f"{last.kind}: {last.message[:120]}" if last else "starting",
+            "elapsed_s": round((now - _aware(since)).total_seconds(), 1),
+            "step": f"{event.kind}: {event.message[:120]}" if event else "starting",
         })  # fmt: skip
     return rows
