@@ -132,7 +132,8 @@ def _jobs_table(rows: list[dict]) -> Table:
     for r in rows:
         pr = f"#{r['pr']['number']} {r['pr']['state']}" if r["pr"] else ""
         title = r["title"] + (" [dim](scripted)[/dim]" if r["scripted"] else "")
-        table.add_row(str(r["id"]), r["state"], title, r["repo"], str(r["attempts"]), f"{r['cost_usd']:.4f}",
+        state = r["state"] + (f" ({r['pending_decision']['text']})" if r.get("pending_decision") else "")
+        table.add_row(str(r["id"]), state, title, r["repo"], str(r["attempts"]), f"{r['cost_usd']:.4f}",
                       f"{r['age_s']:.0f}s", pr, (r["reason"] or "")[:80])  # fmt: skip
     return table
 

@@ -142,6 +142,8 @@ class JobRunner:
             gate = interrupts[0].value.get("gate", "pr")
             state = STATE_OF_GATE[gate]
             reason = WAIT_REASON[gate]
+            if gate == "pr" and interrupts[0].value.get("reason"):
+                reason = self.redactor.text(f"{interrupts[0].value['reason']} (`shipyard review approve {job_id}` once fixed)")
             if gate == "budget":
                 reason = f"{interrupts[0].value.get('reason', '')}: approve +$X (`shipyard review approve {job_id} --extra-usd X`) or stop"
             self._set_state(job_id, state, reason)

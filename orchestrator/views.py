@@ -9,7 +9,7 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
-from orchestrator.store.models import Attempt, GateResult, Job, JobState, ModelUsage, Ticket
+from orchestrator.store.models import Attempt, GateResult, Job, JobState, ModelUsage, Repository, Review, Ticket
 from workflows.gitops import GitError, GitRepo
 
 MAX_DIFF_CHARS = 200_000
@@ -25,6 +25,50 @@ def _aware(value: datetime | None) -> datetime | None:
 def age_seconds(value: datetime | None) -> float:
     value = _aware(value)
     return (datetime.now(timezone.utc) - value).total_seconds() if value else 0.0
+
+
+PENDING_TEXT = {
+    "approve": "approved — waiting for a worker",
+    "reject": "rejected — waiting for a worker",
+    "request_changes": "changes requested — waiting for a worker",
+}
+"""How a decision taken but not yet applied by a worker reads on every view."""
+
+
+def worked_seconds(job: Job) -> float:
+    """Time the job's attempts ran (a running attempt counts up to now), not the job's age."""
+    now = datetime.now(timezone.utc)
+    total = 0.0
+    for a in job.attempt_rows:
+        start = _aware(a.started_at)
+        if start is None:
+            continue
+        end = _aware(a.finished_at) or (now if job.state == JobState.RUNNING.value else start)
+        total += max(0.0, (end - start).total_seconds())
+    return round(total, 1)
+
+
+def pending_decisions(session, job_ids: list[int]) -> dict[int, dict]:
+    """Decisions taken and not yet applied by a worker, by job id."""
+    if not job_ids:
+        return {}
+    rows = session.scalars(select(Review).where(Review.job_id.in_(job_ids), Review.applied.is_(False)).order_by(Review.id))
+    pending: dict[int, dict] = {}
+    for r in rows:
+        pending.setdefault(
+            r.job_id,
+            {"decision": r.decision, "gate": r.gate, "comment": r.comment, "reviewer": r.reviewer,
+             "at": _aware(r.at).isoformat(), "text": PENDING_TEXT.get(r.decision, f"{r.decision} — waiting for a worker")},
+        )  # fmt: skip
+    return pending
+
+
+def _summaries(session, jobs) -> list[dict]:
+    rows = [job_summary(j) for j in jobs]
+    pending = pending_decisions(session, [r["id"] for r in rows])
+    for r in rows:
+        r["pending_decision"] = pending.get(r["id"])
+    return rows
 
 
 def job_summary(job: Job) -> dict:
@@ -50,7 +94,7 @@ def job_summary(job: Job) -> dict:
         "created_at": _aware(job.created_at).isoformat(),
         "updated_at": _aware(job.updated_at).isoformat() if job.updated_at else None,
         "finished_at": _aware(job.finished_at).isoformat() if job.finished_at else None,
-        "wall_s": round(((_aware(job.finished_at) or datetime.now(timezone.utc)) - _aware(job.created_at)).total_seconds(), 1),
+        "wall_s": worked_seconds(job),
         "age_s": round(age_seconds(job.created_at), 1),
     }
 
@@ -67,20 +111,25 @@ def _with_summary_rows(query):
 MAX_PAGE = 1000
 
 
-def list_jobs(store: Store, state: str | None = None, limit: int = 500, before: int | None = None) -> list[dict]:
-    """Jobs, newest first (optionally one state only); a page of ``limit`` jobs with ids below ``before``.
-
-    The cursor for the next page is the last row's id (keyset paging: stable while jobs are added).
-    """
+def list_jobs(
+    store: Store, state: str | None = None, limit: int = 500, before: int | None = None, *,
+    cursor: int | None = None, repo: str | None = None,
+) -> list[dict]:
+    """Jobs, newest first (optionally one state and one repository); a page of ``limit`` jobs with
+    ids below ``before`` (``cursor`` is the same). The cursor for the next page is the last row's
+    id (keyset paging: stable while jobs are added)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
+    before = cursor if cursor is not None else before
     query = _with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit))
     if state:
         query = query.where(Job.state == state)
     if before is not None:
         query = query.where(Job.id < before)
+    if repo:
+        query = query.join(Ticket, Job.ticket_id == Ticket.id).join(Repository, Ticket.repository_id == Repository.id).where(Repository.name == repo)
     with store.session() as s:
-        return [job_summary(j) for j in s.scalars(query)]
+        return _summaries(s, s.scalars(query))
 
 
 def review_inbox(store: Store) -> list[dict]:
@@ -88,7 +137,7 @@ def review_inbox(store: Store) -> list[dict]:
     waiting = [s.value for s in JobState if s.is_waiting_for_human]
     query = _with_summary_rows(select(Job).where(Job.state.in_(waiting)).order_by(Job.updated_at))
     with store.session() as s:
-        return [job_summary(j) for j in s.scalars(query)]
+        return _summaries(s, s.scalars(query))
 
 
 def cost_by_model(store: Store, job_id: int) -> list[dict]:
@@ -132,7 +181,7 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
         job = s.get(Job, job_id)
         if job is None:
             return None
-        detail = job_summary(job)
+        detail = _summaries(s, [job])[0]
         detail["ticket"] = {"id": job.ticket.id, "title": job.ticket.title, "body": job.ticket.body, "labels": job.ticket.labels}
         detail["base_sha"], detail["head_sha"], detail["branch"] = job.base_sha, job.head_sha, job.branch
         detail["events"] = [

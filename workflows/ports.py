@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from agents.router import RoutedModel
 
 
+class MergeRefused(RuntimeError):
+    """The forge refused a merge for a reason a person can fix (a dirty checkout, a conflict):
+    the pull request stays open and the job goes back to waiting for review with the reason."""
+
+
 @dataclass(frozen=True)
 class PullRequestInfo:
     number: int

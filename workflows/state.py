@@ -42,6 +42,8 @@ class TicketState(TypedDict, total=False):
     gate_passed: bool
     gate_markdown: str
     budget_paused: str
+    merge_refused: str
+    """Why the forge refused the approved merge (the job waits for review again); empty otherwise."""
     """Set when the last code attempt stopped at a budget limit (the reason)."""
     paused_at: str
     """The node that hit the budget limit; it runs again once a human extends the budget."""

@@ -69,6 +69,11 @@ def route_after_review(state: TicketState) -> str:
     return {"approve": "merge", "request_changes": "code"}.get(state["decision"].get("decision"), "close")
 
 
+def route_after_merge(state: TicketState) -> str:
+    """A refused merge leaves the pull request open and waits for review again."""
+    return "await_review" if state.get("merge_refused") else "finish"
+
+
 def build_ticket_graph() -> StateGraph:
     g = StateGraph(TicketState)
     for name, node in [
@@ -87,7 +92,7 @@ def build_ticket_graph() -> StateGraph:
     g.add_conditional_edges("gate", route_after_gate, ["open_pr", "code", "finish"])
     g.add_edge("open_pr", "await_review")
     g.add_conditional_edges("await_review", route_after_review, ["merge", "code", "close"])
-    g.add_edge("merge", "finish")
+    g.add_conditional_edges("merge", route_after_merge, ["await_review", "finish"])
     g.add_edge("close", "finish")
     g.add_edge("finish", END)
     return g

@@ -15,11 +15,15 @@ from sqlalchemy import select
 from orchestrator.store import Store
 from orchestrator.store.models import PullRequest, utcnow
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import PullRequestInfo
+from workflows.ports import MergeRefused, PullRequestInfo
 
 
 class ForgeError(RuntimeError):
     """A forge operation failed; the message says what and why."""
+
+
+class MergeRefusedError(ForgeError, MergeRefused):
+    """The merge was refused; the pull request stays open."""
 
 
 def check_local_repository(path: Path) -> Path:
@@ -127,18 +131,18 @@ def merge_branch(repo: Path, branch: str, base: str, message: str) -> str:
     current = "" if is_bare else run_git(["symbolic-ref", "-q", "--short", "HEAD"], cwd=repo).strip()
     if current == base:
         if run_git(["status", "--porcelain", "--untracked-files=no"], cwd=repo).strip():
-            raise ForgeError(f"{repo}: branch {base} is checked out with uncommitted changes; commit or stash them, then approve again")
+            raise MergeRefusedError(f"{repo}: branch {base} is checked out with uncommitted changes; commit or stash them, then approve again")
         try:
             run_git(["merge", "--no-ff", "--no-edit", "-m", message, branch], cwd=repo)
         except GitError as exc:
             if (repo / ".git" / "MERGE_HEAD").exists():
                 run_git(["merge", "--abort"], cwd=repo)
-            raise ForgeError(f"{repo}: cannot merge {branch} into {base}: {exc}") from None
+            raise MergeRefusedError(f"{repo}: cannot merge {branch} into {base}: {exc}") from None
         return run_git(["rev-parse", "HEAD"], cwd=repo).strip()
     try:
         tree = run_git(["merge-tree", "--write-tree", base, branch], cwd=repo).split()[0]
     except GitError as exc:
-        raise ForgeError(f"{repo}: {branch} conflicts with {base}: {exc}") from None
+        raise MergeRefusedError(f"{repo}: {branch} conflicts with {base}: {exc}") from None
     old = run_git(["rev-parse", base], cwd=repo).strip()
     head = run_git(["rev-parse", branch], cwd=repo).strip()
     sha = run_git(["commit-tree", tree, "-p", old, "-p", head, "-m", message], cwd=repo).strip()

@@ -10,7 +10,11 @@ from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.store.models import JobState
 from orchestrator.views import job_detail, list_jobs, review_inbox
+from orchestrator.web.diff_view import diff_files
 from orchestrator.web.gate_view import gate_view
+from orchestrator.web.paging import checked_page
+from orchestrator.web.queue_overview import queue_overview
+from orchestrator.web.svg_chart import bar_chart
 from orchestrator.web.read_models import (
     STATES,
     BadParameter,
@@ -50,25 +54,42 @@ def redirect_with_flash(request: Request, url: str, kind: str, text: str) -> Red
     return response
 
 
+def _jobs_context(request: Request, state, repo, cursor, limit) -> dict:
+    """Rows of one page of jobs plus the links to the next one; raises BadParameter."""
+    page = checked_page(checked_state(state), repo, cursor, limit)
+    store = request.app.state.ship.store
+    rows = list_jobs(store, page.state, page.limit + 1, cursor=page.cursor, repo=page.repo)
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return {
+        "jobs": rows,
+        "state": page.state,
+        "repo": page.repo,
+        "page": page,
+        "next_url": page.link(cursor=rows[-1]["id"]) if more else None,
+        "first_url": page.link(cursor=None) if page.cursor else None,
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
-def jobs_page(request: Request, state: str | None = None) -> Response:
+def jobs_page(request: Request, state: str | None = None, repo: str | None = None, cursor: str | None = None, limit: str | None = None) -> Response:
     try:
-        state = checked_state(state)
+        context = _jobs_context(request, state, repo, cursor, limit)
     except BadParameter as exc:
         return error_page(request, 400, str(exc))
-    jobs = list_jobs(request.app.state.ship.store, state)
-    return render(request, "jobs.html", {"jobs": jobs, "state": state})
+    overview = queue_overview(request.app.state.ship.store)
+    chart = bar_chart(overview["hourly"], overview["hour_labels"], title="Jobs finished per hour, last 24 hours")
+    return render(request, "jobs.html", {**context, "overview": overview, "throughput_chart": chart})
 
 
 @router.get("/partials/jobs", response_class=HTMLResponse)
-def jobs_rows(request: Request, state: str | None = None) -> Response:
+def jobs_rows(request: Request, state: str | None = None, repo: str | None = None, cursor: str | None = None, limit: str | None = None) -> Response:
     """The jobs table body, polled by the jobs page to refresh itself."""
     try:
-        state = checked_state(state)
+        context = _jobs_context(request, state, repo, cursor, limit)
     except BadParameter as exc:
         return HTMLResponse(str(exc), status_code=400)
-    jobs = list_jobs(request.app.state.ship.store, state)
-    return request.app.state.templates.TemplateResponse(request, "_job_rows.html", {"jobs": jobs, "state": state})
+    return request.app.state.templates.TemplateResponse(request, "_job_rows.html", context)
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
@@ -85,10 +106,15 @@ def job_page(request: Request, job_id: int) -> Response:
         "gate_title": GATE_TITLE.get(GATE_OF_STATE.get(state, ""), ""),
         "plan": latest_plan(detail),
         "gates": [gate_view(a["gate"]) for a in detail["attempt_list"]],
+        "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
     }
     return render(request, "job.html", context)
+
+
+def _last_gate(detail: dict) -> dict | None:
+    return next((a["gate"] for a in reversed(detail["attempt_list"]) if a["gate"]), None)
 
 
 async def _form(request: Request, job_id: int) -> dict | None:

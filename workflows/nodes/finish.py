@@ -5,12 +5,17 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
+from workflows.ports import MergeRefused
 from workflows.state import TicketState
 
 
 def merge(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
-    sha = services.forge.merge_pull_request(state["repo"]["url"], state["pr_number"])
+    try:
+        sha = services.forge.merge_pull_request(state["repo"]["url"], state["pr_number"])
+    except MergeRefused as exc:
+        services.recorder.event("merge_refused", f"merge refused, the pull request stays open: {exc}")
+        return {"merge_refused": f"approved, but the merge was refused: {exc}"}
     services.recorder.event("merged", f"pull request #{state['pr_number']} merged into {state['repo']['base_branch']} ({sha[:10]})")
     return {"outcome": "merged", "reason": ""}
 

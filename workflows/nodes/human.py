@@ -26,10 +26,13 @@ def await_budget(state: TicketState, config: RunnableConfig) -> dict:
 
 
 def await_review(state: TicketState, config: RunnableConfig) -> dict:
-    decision = interrupt({"gate": "pr", "pr_number": state.get("pr_number"), "pr_url": state.get("pr_url")})
+    payload = {"gate": "pr", "pr_number": state.get("pr_number"), "pr_url": state.get("pr_url")}
+    if state.get("merge_refused"):
+        payload["reason"] = state["merge_refused"]
+    decision = interrupt(payload)
     services = services_of(config)
     services.recorder.event("review", f"pull request {_verb(decision)}", **decision)
-    update: dict = {"decision": {"gate": "pr", **decision}}
+    update: dict = {"decision": {"gate": "pr", **decision}, "merge_refused": ""}
     if decision.get("decision") == "request_changes":
         update |= {"feedback": decision.get("comment", "") or "(no comment given)", "feedback_from": "review"}
     return update

@@ -1,0 +1,102 @@
+"""The candidate's diff file by file, with old/new line numbers and the gate's coverage marks.
+
+The gate stores the uncovered changed lines per file (and the files its coverage report did not
+list); a changed line of a measured file that is not listed as uncovered was covered or is not
+executable (a comment, a blank line): the gate does not store which, so the page says both."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+@dataclass
+class DiffLine:
+    kind: str
+    """``add``, ``del``, ``ctx`` or ``hunk``."""
+    text: str
+    old: int | None = None
+    new: int | None = None
+    mark: str = ""
+    """``uncovered``, ``covered-or-not-executable``, ``not-measured`` or empty (not a measured line)."""
+
+
+@dataclass
+class DiffFile:
+    path: str
+    lines: list[DiffLine] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+
+
+def _coverage_details(gate_report) -> dict | None:
+    """The diff_coverage check's details, or None; stored reports of any shape are tolerated."""
+    checks = gate_report.get("checks") if isinstance(gate_report, dict) else None
+    for check in checks if isinstance(checks, list) else []:
+        if isinstance(check, dict) and check.get("name") == "diff_coverage" and isinstance(check.get("details"), dict):
+            return check["details"]
+    return None
+
+
+def coverage_of(gate_report) -> tuple[dict[str, set[int]], set[str]]:
+    """(uncovered line numbers per path, paths not in the coverage report) from a stored gate report."""
+    details = _coverage_details(gate_report) or {}
+    raw = details.get("uncovered")
+    uncovered = {str(p): _expand(r) for p, r in raw.items() if isinstance(r, list)} if isinstance(raw, dict) else {}
+    missing = details.get("not_in_report")
+    return uncovered, {str(p) for p in missing} if isinstance(missing, list) else set()
+
+
+def _expand(ranges: list[str]) -> set[int]:
+    lines: set[int] = set()
+    for r in ranges:
+        low, _, high = str(r).partition("-")
+        if low.isdigit():
+            lines.update(range(int(low), int(high or low) + 1))
+    return lines
+
+
+def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFile]:
+    """Parse a unified git diff (``--stat`` lines before it are ignored) into files."""
+    uncovered, unmeasured = coverage_of(gate_report)
+    measured = bool(_coverage_details(gate_report))
+    files: list[DiffFile] = []
+    old = new = 0
+    for raw in (diff or "").splitlines():
+        if raw.startswith("diff --git "):
+            files.append(DiffFile(path=raw.split(" b/", 1)[-1]))
+            continue
+        if not files or raw.startswith(("--- ", "+++ ", "index ", "new file", "deleted file", "rename ", "similarity ")):
+            continue
+        f = files[-1]
+        m = HUNK.match(raw)
+        if m:
+            old, new = int(m.group(1)), int(m.group(2))
+            f.lines.append(DiffLine("hunk", raw))
+        elif raw.startswith("+"):
+            f.lines.append(DiffLine("add", raw[1:], None, new, _mark(f.path, new, uncovered, unmeasured, measured)))
+            f.added, new = f.added + 1, new + 1
+        elif raw.startswith("-"):
+            f.lines.append(DiffLine("del", raw[1:], old, None))
+            f.removed, old = f.removed + 1, old + 1
+        else:
+            f.lines.append(DiffLine("ctx", raw[1:] if raw.startswith(" ") else raw, old, new))
+            old, new = old + 1, new + 1
+    return files
+
+
+def _mark(path: str, line: int, uncovered: dict[str, set[int]], unmeasured: set[str], measured: bool) -> str:
+    if line in uncovered.get(path, ()):
+        return "uncovered"
+    if path in unmeasured:
+        return "not-measured"
+    if path in uncovered or (measured and path.endswith(".py") and not _is_test(path)):
+        return "covered-or-not-executable"
+    return ""
+
+
+def _is_test(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return path.startswith("tests/") or "/tests/" in path or name.startswith("test_") or name.endswith("_test.py")
