@@ -7,11 +7,8 @@ of cassettes — and the output says so.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from orchestrator.context import Shipyard
 from orchestrator.demo_backend import choose_demo_backend
 from orchestrator.sandboxing import describe_backend
 from orchestrator.settings import Settings
+from orchestrator.worker_process import start_worker, stop_worker
 from orchestrator.store.models import Event, JobState
 from workflows.gitops import run_git
 
@@ -51,11 +49,11 @@ def run_demo(console: Console, data_dir: Path) -> int:
     register_repository(ship.store, repo, name="textkit")
     expected = _queue_backlog(ship, console)
     job_ids = list(expected)
-    worker = _start_worker(settings, data_dir)
+    worker = start_worker(settings)
     try:
         finished = _watch(ship, console, job_ids, worker)
     finally:
-        _stop_worker(worker)
+        stop_worker(worker)
     _summary(ship, console, job_ids)
     _next_steps(console, data_dir, ship, job_ids)
     return _verdict(ship, console, expected, finished, data_dir)
@@ -91,23 +89,6 @@ def _queue_backlog(ship: Shipyard, console: Console) -> dict[int, dict]:
         expected[job_id] = spec["expect"]
         console.print(f"ticket {ticket.id} [bold]{ticket.title}[/bold] → queued as job {job_id}")
     return expected
-
-
-def _start_worker(settings: Settings, data_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "SHIPYARD_DATA_DIR": str(data_dir), "SHIPYARD_SANDBOX_BACKEND": settings.sandbox_backend}
-    log = open(data_dir / "worker.log", "wb")
-    cmd = [sys.executable, "-m", "orchestrator", "worker", "--concurrency", "2"]
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
 
 def _watch(ship: Shipyard, console: Console, job_ids: list[int], worker: subprocess.Popen) -> bool:

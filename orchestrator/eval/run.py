@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +15,7 @@ from orchestrator.context import Shipyard
 from orchestrator.eval.instances import EvalError, EvalInstance, load_instances, repo_source
 from orchestrator.sandboxing import resolve_backend, sandbox_provider
 from orchestrator.settings import Settings
+from orchestrator.worker_process import start_worker, stop_worker
 from orchestrator.store.models import JobState
 from sandboxes.base import SandboxSpec
 from workflows.gitops import GitRepo, run_git
@@ -88,24 +86,6 @@ def wait_until_settled(ship: Shipyard, job_ids: list[int], worker: subprocess.Po
             raise EvalError(f"the worker exited ({worker.returncode}); see {ship.settings.data_dir / 'worker.log'}")
         time.sleep(0.5)
     raise EvalError(f"jobs not settled after {timeout_s:.0f}s: {states}")
-
-
-def start_worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
-    log = open(settings.data_dir / "worker.log", "wb")
-    full = {**os.environ, **env, "SHIPYARD_DATA_DIR": str(settings.data_dir),
-            "SHIPYARD_SANDBOX_BACKEND": settings.sandbox_backend}
-    cmd = [sys.executable, "-m", "orchestrator", "worker", "--concurrency", "2"]
-    return subprocess.Popen(cmd, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop_worker(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
 
 
 def hidden_test_failures(settings: Settings, job_id: int, sha: str, instance: EvalInstance) -> list[str]:

@@ -1,0 +1,31 @@
+"""A Celery worker in a separate process group, for commands that drive a backlog to its end
+(``shipyard demo``, ``shipyard eval``): started with the deployment's settings, stopped cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from orchestrator.settings import Settings
+
+
+def start_worker(settings: Settings, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``shipyard worker --concurrency 2`` on ``settings``' data directory; its log is ``worker.log`` there."""
+    log = open(settings.data_dir / "worker.log", "wb")
+    full = {**os.environ, **(env or {}), "SHIPYARD_DATA_DIR": str(settings.data_dir),
+            "SHIPYARD_SANDBOX_BACKEND": settings.sandbox_backend}  # fmt: skip
+    cmd = [sys.executable, "-m", "orchestrator", "worker", "--concurrency", "2"]
+    return subprocess.Popen(cmd, env=full, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """SIGTERM to the worker's process group; SIGKILL if it has not exited within 30 s."""
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
