@@ -16,6 +16,7 @@ from typing import Callable
 
 from sqlalchemy import select
 
+from orchestrator.onboarding.inspect import InspectError, fetch_branch, tracked_paths
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
 from orchestrator.store import Store
@@ -24,7 +25,7 @@ from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
 from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
-from workflows.gitops import GitError, GitRepo, run_git
+from workflows.gitops import GitRepo
 from workflows.nodes.prepare import config_source
 from workflows.repo_config import CONFIG_FILE, ConfigError, RepoConfig, parse_repo_config
 
@@ -98,7 +99,7 @@ def diagnose(output: str, config: RepoConfig, image: str) -> list[str]:
 
 
 def _result_fix(run: SuiteRun, config: RepoConfig) -> str:
-    junit, cov = config.test.junit, config.test.coverage
+    junit = config.test.junit
     if "timed out" in run.error:
         return f"the suite needs longer than test.timeout_s ({config.test.timeout_s:.0f}s): raise it"
     if "ran no tests" in run.error:
@@ -130,13 +131,10 @@ def _spec(settings: Settings, config: RepoConfig, name: str) -> SandboxSpec:
 
 
 def _fetch(url: str, branch: str, scratch: Path) -> tuple[GitRepo, str]:
-    git = GitRepo(scratch / "git")
-    run_git(["init", "-q", "--bare", str(git.git_dir)])
     try:
-        git.git("fetch", "-q", "--no-tags", url, f"+refs/heads/{branch}:refs/heads/{branch}")
-    except GitError as exc:
-        raise DoctorError(f"{url}: cannot fetch branch {branch!r}: {exc}") from None
-    return git, git.rev_parse(branch)
+        return fetch_branch(url, branch, scratch / "git")
+    except InspectError as exc:
+        raise DoctorError(str(exc)) from None
 
 
 def _suite_findings(report: DoctorReport, first: SuiteRun, second: SuiteRun, config: RepoConfig, image: str) -> None:
@@ -173,7 +171,7 @@ def _check_in_sandbox(report: DoctorReport, box: Sandbox, git: GitRepo, config: 
         report.add(False, f"setup: {failure}", "; ".join(diagnose(failure, config, image)) or "fix the setup commands")
         return None
     report.add(True, f"setup: {len(config.setup)} command(s) in {report.setup_s:.1f}s" if config.setup else "setup: none")
-    tracked = set(git.git("ls-tree", "-r", "-z", "--name-only", report.base_sha).split("\0")) - {""}
+    tracked = tracked_paths(git, report.base_sha)
     coverage = config.gates.coverage.enabled
     first = run_tests(box, config.test.command, config, label="suite", tracked=tracked, with_coverage=coverage)
     report.suite_s = first.duration_s

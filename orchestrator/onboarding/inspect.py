@@ -25,16 +25,25 @@ def default_branch(url: str) -> str:
     return "main"
 
 
-def committed_tree(url: str, branch: str, scratch: Path) -> tuple[RepoFiles, bytes | None]:
-    """The files of ``branch``'s tip, and its committed ``.shipyard.yml`` (None when absent)."""
-    git = GitRepo(scratch / "inspect.git")
+def fetch_branch(url: str, branch: str, git_dir: Path, *, shallow: bool = False) -> tuple[GitRepo, str]:
+    """A new bare repository at ``git_dir`` holding ``branch`` of ``url``; returns it and the tip's SHA."""
+    git = GitRepo(git_dir)
     run_git(["init", "-q", "--bare", str(git.git_dir)])
     try:
-        git.git("fetch", "-q", "--depth=1", "--no-tags", url, f"+refs/heads/{branch}:refs/heads/{branch}")
+        git.git("fetch", "-q", *(["--depth=1"] if shallow else []), "--no-tags", url, f"+refs/heads/{branch}:refs/heads/{branch}")
     except GitError as exc:
         raise InspectError(f"{url}: cannot fetch branch {branch!r}: {exc}") from None
-    sha = git.rev_parse(branch)
-    paths = {p for p in git.git("ls-tree", "-r", "-z", "--name-only", sha).split("\0") if p}
+    return git, git.rev_parse(branch)
+
+
+def tracked_paths(git: GitRepo, sha: str) -> set[str]:
+    return {p for p in git.git("ls-tree", "-r", "-z", "--name-only", sha).split("\0") if p}
+
+
+def committed_tree(url: str, branch: str, scratch: Path) -> tuple[RepoFiles, bytes | None]:
+    """The files of ``branch``'s tip, and its committed ``.shipyard.yml`` (None when absent)."""
+    git, sha = fetch_branch(url, branch, scratch / "inspect.git", shallow=True)
+    paths = tracked_paths(git, sha)
 
     def read(path: str) -> str:
         data = git.show_file(sha, path)
