@@ -14,10 +14,11 @@ import signal
 import threading
 
 from celery import Celery, signals
+from celery.exceptions import Reject
 
 from orchestrator import jobs
 from orchestrator.settings import Settings
-from orchestrator.stopping import install_sigterm_handler
+from orchestrator.stopping import SHUTTING_DOWN, install_sigterm_handler
 from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
 
@@ -59,6 +60,10 @@ def make_celery(settings: Settings) -> Celery:
         from orchestrator.runner import JobRunner
 
         install_sigterm_handler()  # here, not at process init: billiard resets SIGTERM after its initializer
+        if SHUTTING_DOWN.is_set():
+            # A pool child forked after the worker began to shut down (it inherits the flag): the
+            # worker may kill it any moment, so it claims nothing; the message goes back to the broker.
+            raise Reject("the worker is shutting down", requeue=True)
         state = JobRunner(settings, worker_store(settings.db_url)).run(job_id)
         if state == "queued":  # handed back by a worker that is shutting down: ring for another
             dispatch(app, job_id)
@@ -159,7 +164,9 @@ def install_worker_hooks(settings: Settings, app: Celery) -> None:
 
     @signals.worker_shutting_down.connect(weak=False)
     def _on_shutdown(**_kwargs) -> None:
-        # Warm shutdown waits for running tasks: tell the pool children to stop their jobs now.
+        # Warm shutdown waits for running tasks: tell the pool children to stop their jobs now,
+        # and mark this process so that children forked from now on take no new job.
+        SHUTTING_DOWN.set()
         for pid in child_pids(os.getpid()):
             try:
                 os.kill(pid, signal.SIGTERM)

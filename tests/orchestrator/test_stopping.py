@@ -51,9 +51,12 @@ def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(sh
         except subprocess.TimeoutExpired:
             pytest.fail(f"the worker did not exit within 30 s of SIGTERM:\n{worker.log()}")
         took = time.monotonic() - sent
+        log = worker.log()
     with ship.store.session() as s:
         job = s.get(Job, job_id)
-        assert (job.state, job.lease_owner) == ("queued", None), (job.state, job.reason)
+        state = (job.state, job.lease_owner)
+    events = " | ".join(e["kind"] + ":" + e["message"][:80] for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"])
+    assert state == ("queued", None), f"{state}\n{events}\n{log}"
     assert took < 30
     with running_worker(ship.settings) as worker:
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=180, worker=worker)
