@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from orchestrator import views
 from orchestrator.backlog import BacklogError, add_ticket, list_tickets, wants_agent
+from orchestrator.cli_views import jobs_table, make_console, print_job, workers_table
 from orchestrator.context import Shipyard
 from orchestrator.forges.local import ForgeError
 from orchestrator.jobs import JobError
+from orchestrator.store.models import JobState
 
 app = typer.Typer(help="Shipyard: labelled tickets become gated pull requests.", no_args_is_help=True)
 ticket_app = typer.Typer(help="The local backlog.", no_args_is_help=True)
@@ -24,17 +25,59 @@ review_app = typer.Typer(help="Human gates: plans, budgets, pull requests.", no_
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(review_app, name="review")
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+console = make_console()
+err_console = make_console(stderr=True)
+JSON_HELP = "Print JSON instead of a table"
+STATES = [s.value for s in JobState]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from orchestrator.workers import shipyard_version
+
+        typer.echo(f"shipyard {shipyard_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit")) -> None:
+    """Shipyard: labelled tickets become gated pull requests."""
 
 
 def _ship() -> Shipyard:
-    return Shipyard.load()
+    from sqlalchemy.exc import OperationalError
+
+    from orchestrator.settings import Settings
+
+    settings = Settings()
+    try:
+        return Shipyard.load(settings)
+    except OperationalError as exc:  # one line and the way out, not a traceback
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        _fail(f"the database is unreachable ({reason}); check that it runs and SHIPYARD_DATABASE_URL points at it")
 
 
 def _fail(message: str) -> None:
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(1)
+
+
+def _queued(ship: Shipyard, job_id: int, text: str) -> None:
+    """Say that work was left for a worker (and that none is seen, when none is)."""
+    console.print(text)
+    hint = ship.no_worker_hint()
+    if hint:
+        err_console.print(f"[yellow]warning:[/yellow] {escape(hint)}", highlight=False)
+
+
+def _enqueue(ship: Shipyard, ticket_id: int) -> tuple[int, bool]:
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    try:
+        return ship.enqueue_ticket(ticket_id)
+    except BrokerDown as exc:
+        _fail(f"ticket {ticket_id} is saved, but the queue's broker is unreachable ({str(exc).splitlines()[0]}); "
+              "its job is recorded as queued and a worker's sweep sends it once the broker answers")  # fmt: skip
 
 
 @app.command()
@@ -100,12 +143,14 @@ def ticket_add(
         _fail(str(exc))
     console.print(f"ticket {ticket.id} added" + (" (scripted model)" if ticket.cassette else ""))
     if wants_agent(ticket.labels):
-        job_id, _ = ship.enqueue_ticket(ticket.id)
-        console.print(f"queued as job {job_id}")
+        job_id, _ = _enqueue(ship, ticket.id)
+        _queued(ship, job_id, f"queued as job {job_id}")
+    else:
+        console.print(f"not queued: it has no `shipyard` label; queue it with `shipyard ticket queue {ticket.id}`")
 
 
 @ticket_app.command("list")
-def ticket_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def ticket_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """List the backlog."""
     rows = list_tickets(_ship().store)
     if as_json:
@@ -118,34 +163,26 @@ def ticket_list(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @ticket_app.command("queue")
-def ticket_queue(ticket_id: int) -> None:
+def ticket_queue(ticket_id: int = typer.Argument(..., help="Ticket id (see `shipyard ticket list`)")) -> None:
     """Queue a job for a ticket (no-op when one is already active)."""
+    ship = _ship()
     try:
-        job_id, created = _ship().enqueue_ticket(ticket_id)
+        job_id, created = _enqueue(ship, ticket_id)
     except JobError as exc:
         _fail(str(exc))
-    console.print(f"{'queued' if created else 'already active:'} job {job_id}")
-
-
-def _jobs_table(rows: list[dict]) -> Table:
-    table = Table("job", "state", "ticket", "repo", "attempts", "cost $", "age", "PR", "reason")
-    for r in rows:
-        pr = f"#{r['pr']['number']} {r['pr']['state']}" if r["pr"] else ""
-        title = r["title"] + (" [dim](scripted)[/dim]" if r["scripted"] else "")
-        state = r["state"] + (f" ({r['pending_decision']['text']})" if r.get("pending_decision") else "")
-        table.add_row(str(r["id"]), state, title, r["repo"], str(r["attempts"]), f"{r['cost_usd']:.4f}",
-                      f"{r['age_s']:.0f}s", pr, (r["reason"] or "")[:80])  # fmt: skip
-    return table
+    _queued(ship, job_id, f"{'queued' if created else 'already active:'} job {job_id}")
 
 
 @jobs_app.command("list")
 def jobs_list(
-    state: Optional[str] = None,
-    as_json: bool = typer.Option(False, "--json"),
+    state: Optional[str] = typer.Option(None, help=f"Only jobs in this state: {', '.join(STATES)}"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     limit: int = typer.Option(50, help="Jobs per page (1-1000)"),
     before: Optional[int] = typer.Option(None, help="Only jobs with an id below this (the next page's cursor)"),
 ) -> None:
     """List jobs, newest first, a page at a time."""
+    if state is not None and state not in STATES:
+        raise typer.BadParameter(f"{state!r} is not a job state; valid states: {', '.join(STATES)}", param_hint="--state")
     try:
         rows = views.list_jobs(_ship().store, state=state, limit=limit, before=before)
     except ValueError as exc:
@@ -153,14 +190,18 @@ def jobs_list(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    console.print(_jobs_table(rows))
+    console.print(jobs_table(rows))
     if len(rows) == limit:
         console.print(f"more: shipyard jobs list --limit {limit} --before {rows[-1]['id']}")
 
 
 @jobs_app.command("show")
-def jobs_show(job_id: int, as_json: bool = typer.Option(False, "--json"), diff: bool = typer.Option(False, help="Print the diff")) -> None:
-    """A job's state, reason, timeline, gate results and cost."""
+def jobs_show(
+    job_id: int = typer.Argument(..., help="Job id (see `shipyard jobs list`)"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    diff: bool = typer.Option(False, help="Print the diff"),
+) -> None:
+    """A job's state, reason, plan, timeline, gate table per attempt and cost."""
     ship = _ship()
     detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
     if detail is None:
@@ -168,26 +209,11 @@ def jobs_show(job_id: int, as_json: bool = typer.Option(False, "--json"), diff: 
     if as_json:
         typer.echo(json.dumps(detail, indent=2, default=str))
         return
-    console.print(f"[bold]job {job_id}[/bold] — {detail['title']} ({detail['repo']})")
-    console.print(f"state: [bold]{detail['state']}[/bold]" + (f" — {detail['reason']}" if detail["reason"] else ""))
-    if detail["scripted"]:
-        console.print("[yellow]model: scripted replay (cassette), not a live model[/yellow]")
-    for e in detail["events"]:
-        console.print(f"  {e['at'][11:19]} [cyan]{e['kind']:>12}[/cyan] {escape(e['message'][:300])}", highlight=False)
-    for a in detail["attempt_list"]:
-        gate = a["gate"]
-        verdict = "" if gate is None else ("gate passed" if gate.get("passed") else "gate failed")
-        console.print(f"attempt {a['number']}: {a['model']} — {a['outcome']} {verdict}")
-    for c in detail["cost_by_model"]:
-        console.print(f"cost {c['model']}: {c['calls']} calls, ${c['cost_usd']:.4f}")
-    if detail["pr"]:
-        console.print(f"pull request #{detail['pr']['number']} ({detail['pr']['state']}): {detail['pr']['url']}")
-    if diff and detail["diff"]:
-        console.print(detail["diff"], markup=False, highlight=False)
+    print_job(console, detail, diff)
 
 
 @jobs_app.command("cancel")
-def jobs_cancel(job_id: int) -> None:
+def jobs_cancel(job_id: int = typer.Argument(..., help="Job id")) -> None:
     """Cancel a job; a running one stops at its next step."""
     try:
         _ship().cancel(job_id)
@@ -197,53 +223,65 @@ def jobs_cancel(job_id: int) -> None:
 
 
 @jobs_app.command("retry")
-def jobs_retry(job_id: int) -> None:
+def jobs_retry(job_id: int = typer.Argument(..., help="Job id of a finished job")) -> None:
     """Start a new job for the ticket of a finished job."""
+    ship = _ship()
     try:
-        new_id = _ship().retry(job_id)
+        new_id = ship.retry(job_id)
     except JobError as exc:
         _fail(str(exc))
-    console.print(f"queued job {new_id}")
+    _queued(ship, new_id, f"queued job {new_id}")
 
 
 @review_app.command("list")
-def review_list(as_json: bool = typer.Option(False, "--json")) -> None:
+def review_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Jobs waiting for a human decision."""
     rows = views.review_inbox(_ship().store)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    console.print(_jobs_table(rows))
+    console.print(jobs_table(rows))
 
 
 def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0) -> None:
+    ship = _ship()
     try:
-        gate = _ship().decide(job_id, decision, comment=comment, extra_usd=extra_usd)
+        gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd)
     except JobError as exc:
         _fail(str(exc))
-    console.print(f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
+    _queued(ship, job_id, f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
+
+
+JOB_ID = typer.Argument(..., help="Job id (see `shipyard review list`)")
+COMMENT = typer.Option("", help="Why (kept with the decision)")
 
 
 @review_app.command("approve")
-def review_approve(job_id: int, comment: str = "", extra_usd: float = typer.Option(0.0, help="Budget gate: extra USD granted")) -> None:
+def review_approve(
+    job_id: int = JOB_ID, comment: str = COMMENT,
+    extra_usd: float = typer.Option(0.0, min=0.0, help="Budget gate: extra USD granted"),
+) -> None:
     """Approve the plan, the budget extension or the pull request (which merges it)."""
     _decide(job_id, "approve", comment, extra_usd)
 
 
 @review_app.command("reject")
-def review_reject(job_id: int, comment: str = "") -> None:
+def review_reject(job_id: int = JOB_ID, comment: str = COMMENT) -> None:
     """Reject: the pull request is closed (or the plan / budget refused) and the job ends."""
     _decide(job_id, "reject", comment)
 
 
 @review_app.command("request-changes")
-def review_request_changes(job_id: int, comment: str = typer.Option(..., help="What the agent must change")) -> None:
+def review_request_changes(job_id: int = JOB_ID, comment: str = typer.Option(..., help="What the agent must change")) -> None:
     """Send the comments back to the agent as a new attempt on the same branch."""
     _decide(job_id, "request_changes", comment)
 
 
 @app.command()
-def outcomes(as_json: bool = typer.Option(False, "--json"), days: Optional[int] = typer.Option(None, help="Only the last N days")) -> None:
+def outcomes(
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    days: Optional[int] = typer.Option(None, min=1, help="Only the last N days (1 or more)"),
+) -> None:
     """Outcomes, not tokens: cost per merged PR, backlog automated, coverage of generated code."""
     from datetime import datetime, timedelta, timezone
 
@@ -283,7 +321,7 @@ def eval_(
     data_dir: Path = typer.Option(Path(".shipyard-eval"), help="Fresh directory for this run's store, queue and jobs"),
     sandbox: str = typer.Option("auto", help="auto | docker | local"),
     report: Optional[Path] = typer.Option(None, help="Also write the Markdown report here"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     timeout_s: float = typer.Option(1800.0, help="Longest wait for one configuration's jobs"),
     run: bool = typer.Option(True, "--run/--no-run", help="--no-run: only show the --compare-with reports"),
 ) -> None:
@@ -319,12 +357,15 @@ def models_check() -> None:
 
 
 @app.command()
-def worker(concurrency: int = typer.Option(2, help="Jobs worked at once"), loglevel: str = "INFO") -> None:
+def worker(
+    concurrency: int = typer.Option(2, min=1, help="Jobs worked at once"),
+    loglevel: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
+) -> None:
     """Run a Celery worker that works queued jobs."""
     from orchestrator.queue import install_worker_hooks
 
     ship = _ship()
-    install_worker_hooks(ship.settings, ship.celery)
+    install_worker_hooks(ship.settings, ship.celery, concurrency)
     ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard", "--without-gossip", "--without-mingle", "--without-heartbeat"])
 
 
@@ -343,13 +384,20 @@ def record(
     except JobError as exc:
         _fail(str(exc))
     recording = CassetteRecording(out)
+    before = out.stat().st_mtime_ns if out.is_file() else None
     state = JobRunner(ship.settings, ship.store, model_wrap=recording.wrap).run(job_id)
-    console.print(f"job {job_id}: {state}; cassette written to {out}")
+    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
+    console.print(f"job {job_id}: {state}" + (f" — {escape(detail['reason'])}" if detail.get("reason") else ""))
+    if not out.is_file() or out.stat().st_mtime_ns == before:
+        _fail(f"no cassette was written to {out}: the job made no model call worth replaying (it ended {state})")
+    if state in (JobState.BLOCKED.value, JobState.FAILED.value):
+        _fail(f"cassette written to {out}, but the job ended {state}: a replay reproduces that run, not a resolved ticket")
+    console.print(f"cassette written to {out}")
     console.print(f"replay it with: shipyard ticket add --repo … --title … --cassette {out} --label shipyard")
 
 
 @app.command("run-job")
-def run_job_inline(job_id: int) -> None:
+def run_job_inline(job_id: int = typer.Argument(..., help="Job id")) -> None:
     """Advance one job in this process (no worker): for operators and debugging."""
     from orchestrator.runner import JobRunner
 
@@ -358,14 +406,37 @@ def run_job_inline(job_id: int) -> None:
 
 
 @app.command()
-def web(host: Optional[str] = None, port: Optional[int] = None) -> None:
+def web(
+    host: Optional[str] = typer.Option(None, help="Address to listen on (default: SHIPYARD_WEB_HOST, 127.0.0.1)"),
+    port: Optional[int] = typer.Option(None, min=1, max=65535, help="Port (default: SHIPYARD_WEB_PORT, 8700)"),
+) -> None:
     """Serve the queue UI, job pages, review inbox and outcome dashboard."""
+    import socket
+
     import uvicorn
 
     from orchestrator.web.app import create_app
 
     ship = _ship()
-    uvicorn.run(create_app(ship), host=host or ship.settings.web_host, port=port or ship.settings.web_port)
+    host, port = host or ship.settings.web_host, port or ship.settings.web_port
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds it or pass --port")
+    uvicorn.run(create_app(ship), host=host, port=port)
+
+
+@app.command()
+def workers(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """Workers from their heartbeats: alive, dead or stopped, jobs in hand, jobs recovered from dead ones."""
+    rows = _ship().workers()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    console.print(workers_table(rows))
+    if not any(w["status"] == "alive" for w in rows):
+        console.print("no live worker: queued jobs wait until one starts (`shipyard worker`)")
 
 
 @app.command()

@@ -76,6 +76,19 @@ class Shipyard:
             repo, base, number = job.ticket.repository.url, job.ticket.repository.base_branch, pr.number
         LocalForge(self.store, job_id, base).close_pull_request(repo, number)
 
+    def workers(self) -> list[dict]:
+        """Workers as their heartbeats show them (alive, dead, stopped), live first."""
+        from orchestrator import workers
+        from orchestrator.queue import sweep_interval_s
+
+        return workers.worker_rows(self.store, workers.dead_after_s(sweep_interval_s(self.settings)))
+
+    def no_worker_hint(self) -> str | None:
+        """A warning when work was left for a worker and no live worker is seen; else None."""
+        from orchestrator.workers import NO_WORKER_HINT
+
+        return None if any(w["status"] == "alive" for w in self.workers()) else NO_WORKER_HINT
+
     def retry(self, job_id: int) -> int:
         """A fresh job for the ticket of a finished job (blocked, failed, closed, cancelled)."""
         with self.store.session() as s:

@@ -189,6 +189,7 @@ def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
     """
     now = utcnow()
     with store.session() as s:
+        lost_owner = s.scalar(select(Job.lease_owner).where(Job.id == job_id))
         won = s.execute(
             update(Job)
             .where(
@@ -212,7 +213,9 @@ def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
             )
             s.add(Event(job_id=job_id, kind="error", message=job.reason, data={}))
             return False
-        s.add(Event(job_id=job_id, kind="recovered", message="worker lost (lease expired or dropped); resuming from the last checkpoint", data={}))
+        lost = f"worker {lost_owner.rsplit(':', 1)[0]}" if lost_owner else "worker"
+        s.add(Event(job_id=job_id, kind="recovered", message=f"{lost} lost (lease expired or dropped); resuming from the last checkpoint",
+                    data={"lease_owner": lost_owner}))
         return True
 
 

@@ -110,13 +110,16 @@ def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[in
     return requeued
 
 
-def start_maintenance(settings: Settings, app: Celery, interval_s: float) -> threading.Event:
-    """Recover lost jobs and reap leaked sandboxes at start and then periodically (worker and web)."""
+def start_maintenance(settings: Settings, app: Celery, interval_s: float, heartbeat=None) -> threading.Event:
+    """Recover lost jobs and reap leaked sandboxes at start and then periodically (worker and web);
+    ``heartbeat()``, when given, runs first on every round."""
     stop = threading.Event()
 
     def loop() -> None:
         while True:
             try:
+                if heartbeat is not None:
+                    heartbeat()
                 recover_stale_jobs(settings, worker_store(settings.db_url), app)
                 reap_leaked_sandboxes(settings)
             except Exception:  # maintenance must never take the worker down
@@ -152,8 +155,9 @@ def child_pids(parent: int) -> list[int]:
     return pids
 
 
-def install_worker_hooks(settings: Settings, app: Celery) -> None:
+def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> None:
     """Call in the worker's main process before the pool starts."""
+    from orchestrator import workers
     from orchestrator.checkpoints import ensure_checkpoint_tables
 
     ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
@@ -175,4 +179,11 @@ def install_worker_hooks(settings: Settings, app: Celery) -> None:
 
     @signals.worker_ready.connect(weak=False)
     def _on_ready(**_kwargs) -> None:
-        start_maintenance(settings, app, interval_s=sweep_interval_s(settings))
+        store = worker_store(settings.db_url)
+        worker_id = workers.register_worker(store, concurrency)
+        start_maintenance(settings, app, interval_s=sweep_interval_s(settings),
+                          heartbeat=lambda: workers.beat(store, worker_id, child_pids(os.getpid())))
+
+        @signals.worker_shutdown.connect(weak=False)
+        def _on_stopped(**_kwargs) -> None:
+            workers.mark_stopped(store, worker_id)

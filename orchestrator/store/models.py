@@ -221,3 +221,22 @@ class WebhookDelivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WorkerRecord(Base):
+    """A worker process as last seen: its heartbeat is how ops (and the CLI) know whether anyone
+    is there to work the queue."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """``host:pid`` of the worker's main process."""
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    concurrency: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(50))
+    pool_pids: Mapped[list] = mapped_column(JSON, default=list)
+    """Pids of the pool processes at the last heartbeat (a job's lease owner names one of them)."""
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """Set when the worker shut down cleanly; a worker silent for long without it died."""

@@ -105,11 +105,20 @@ async def api_decide(request: Request, job_id: int) -> Any:
     return {"job_id": job_id, "gate": gate, "decision": decision, "status": "recorded; the job resumes shortly"}
 
 
+@router.get("/api/workers")
+def workers(request: Request) -> Any:
+    return {"workers": request.app.state.ship.workers()}
+
+
 @router.get("/healthz")
 def healthz(request: Request) -> Any:
+    """The web app's health (its database); the workers' count is reported, not judged: a
+    deployment may run its workers elsewhere or start them later."""
+    ship = request.app.state.ship
     try:
-        with request.app.state.ship.store.engine.connect() as conn:
+        with ship.store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any database failure makes the app unhealthy; say which
         return JSONResponse({"status": "unhealthy", "database": f"{type(exc).__name__}: {exc}"}, status_code=503)
-    return {"status": "ok", "database": "ok"}
+    alive = sum(1 for w in ship.workers() if w["status"] == "alive")
+    return {"status": "ok", "database": "ok", "live_workers": alive}

@@ -79,7 +79,10 @@ def jobs_page(request: Request, state: str | None = None, repo: str | None = Non
         return error_page(request, 400, str(exc))
     overview = queue_overview(request.app.state.ship.store)
     chart = bar_chart(overview["hourly"], overview["hour_labels"], title="Jobs finished per hour, last 24 hours")
-    return render(request, "jobs.html", {**context, "overview": overview, "throughput_chart": chart})
+    workers = request.app.state.ship.workers()
+    live = [w for w in workers if w["status"] == "alive"]
+    return render(request, "jobs.html", {**context, "overview": overview, "throughput_chart": chart,
+                                         "live_workers": len(live), "dead_workers": sum(w["status"] == "dead" for w in workers)})
 
 
 @router.get("/partials/jobs", response_class=HTMLResponse)
@@ -171,6 +174,18 @@ async def retry(request: Request, job_id: int) -> Response:
 def reviews_page(request: Request) -> Response:
     jobs = review_inbox(request.app.state.ship.store)
     return render(request, "reviews.html", {"jobs": jobs, "gate_title": {s.value: GATE_TITLE[g] for s, g in GATE_OF_STATE.items()}})
+
+
+@router.get("/workers", response_class=HTMLResponse)
+def workers_page(request: Request) -> Response:
+    from orchestrator.queue import sweep_interval_s
+    from orchestrator.workers import dead_after_s
+
+    ship = request.app.state.ship
+    interval = sweep_interval_s(ship.settings)
+    workers = ship.workers()
+    alive = sum(1 for w in workers if w["status"] == "alive")
+    return render(request, "workers.html", {"workers": workers, "alive": alive, "interval_s": interval, "dead_after_s": dead_after_s(interval)})
 
 
 @router.get("/outcomes", response_class=HTMLResponse)

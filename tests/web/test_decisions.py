@@ -118,4 +118,4 @@ def test_api_jobs_and_detail(client, add_job):
     assert detail["cost_by_model"][0]["model"] == "small"
     assert client.get("/api/jobs/999").status_code == 404
     assert client.get(f"/api/jobs/{job_id}/status").json()["state"] == "merged"
-    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "live_workers": 0}
