@@ -157,12 +157,11 @@ def parse_cassette(text: str, source: str) -> Cassette:
     try:
         return Cassette.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
-        more = len(exc.errors()) - 1
-        raise CassetteError(
-            f"{source}: {_location(first['loc'])}: {msg}" + (f" (and {more} more problem(s))" if more else "")
-        ) from None
+        problems = [
+            f"{_location(e['loc'])}: " + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        ]
+        raise CassetteError(f"{source}: " + "; ".join(problems)) from None
 
 
 def load_cassette(path: str | Path) -> Cassette:
@@ -172,4 +171,6 @@ def load_cassette(path: str | Path) -> Cassette:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CassetteError(f"{path}: (file): cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise CassetteError(f"{path}: (file): not UTF-8 text (byte {exc.start})") from None
     return parse_cassette(text, path.name)

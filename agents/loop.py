@@ -94,6 +94,21 @@ class AgentResult:
         return sum(r.input_tokens for r in self.usage)
 
 
+EXCERPT_CHARS = 1500
+"""Of a tool's output kept on the job's timeline: this much of its start and of its end."""
+
+
+def output_excerpt(content: Any) -> str:
+    """What the model saw from a tool, shortened for the timeline (the start and the end, the cut said)."""
+    text = content if isinstance(content, str) else "\n".join(
+        part.get("text", "") if isinstance(part, dict) else str(part) for part in (content or [])
+    )
+    if len(text) <= 2 * EXCERPT_CHARS:
+        return text
+    cut = len(text) - 2 * EXCERPT_CHARS
+    return f"{text[:EXCERPT_CHARS]}\n… {cut} characters not shown …\n{text[-EXCERPT_CHARS:]}"
+
+
 def _short_args(name: str, args: dict[str, Any]) -> str:
     if name == "edit" or name == "create":
         return str(args.get("path", ""))
@@ -206,7 +221,7 @@ class _AgentRun:
                                   tool_call_id=call.get("id") or "", name=name, status="error")
         ok = msg.status != "error"
         self.recorder.event("tool", f"{name} {_short_args(name, args)}".strip(), tool=name, step=step, ok=ok,
-                            attempt=self.task.attempt)
+                            attempt=self.task.attempt, output=output_excerpt(msg.content))
         return msg
 
     def run(self) -> AgentResult:

@@ -90,6 +90,12 @@ def add_ticket(
         cassette = cassette.expanduser().resolve()
         if not cassette.is_file():
             raise BacklogError(f"--cassette {cassette}: no such file")
+        from agents.cassette import CassetteError, load_cassette
+
+        try:
+            load_cassette(cassette)  # refused now, not after the job has been queued
+        except CassetteError as exc:
+            raise BacklogError(f"--cassette: {exc}") from None
     labels = sorted(set(labels or []))
     with store.session() as s:
         repository = s.scalar(select(Repository).where(Repository.name == repo))

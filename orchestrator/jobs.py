@@ -213,8 +213,8 @@ def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
             )
             s.add(Event(job_id=job_id, kind="error", message=job.reason, data={}))
             return False
-        lost = f"worker {lost_owner.rsplit(':', 1)[0]}" if lost_owner else "worker"
-        s.add(Event(job_id=job_id, kind="recovered", message=f"{lost} lost (lease expired or dropped); resuming from the last checkpoint",
+        lost = f" ({lost_owner.rsplit(':', 1)[0]})" if lost_owner else ""
+        s.add(Event(job_id=job_id, kind="recovered", message=f"worker lost{lost}: lease expired or dropped; resuming from the last checkpoint",
                     data={"lease_owner": lost_owner}))
         return True
 

@@ -135,16 +135,17 @@ class RepoConfig(_Section):
     agent: AgentConfig = Field(default_factory=AgentConfig)
 
 
+def _problem(error: dict) -> str:
+    key = ".".join(str(p) for p in error["loc"]) or "(top level)"
+    msg = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+    got = error.get("input")
+    tail = "" if error["type"] in ("extra_forbidden", "missing") or isinstance(got, (dict, list)) else f", got {got!r}"
+    return f"{key}: {msg}{tail}"
+
+
 def _format_error(source: str, err: ValidationError) -> str:
-    first = err.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key"
-    got = first.get("input")
-    tail = "" if first["type"] in ("extra_forbidden", "missing") or isinstance(got, (dict, list)) else f", got {got!r}"
-    more = len(err.errors()) - 1
-    return f"{source}: {key}: {msg}{tail}" + (f" (and {more} more problem(s))" if more else "")
+    """Every problem, each with its key: a file with three mistakes is fixed in one go."""
+    return f"{source}: " + "; ".join(_problem(e) for e in err.errors())
 
 
 def parse_repo_config(text: str, source: str = CONFIG_FILE) -> RepoConfig:

@@ -42,9 +42,11 @@ class TicketState(TypedDict, total=False):
     gate_passed: bool
     gate_markdown: str
     budget_paused: str
+    """Set when the last code attempt stopped at a budget limit (the reason)."""
     merge_refused: str
     """Why the forge refused the approved merge (the job waits for review again); empty otherwise."""
-    """Set when the last code attempt stopped at a budget limit (the reason)."""
+    no_change: bool
+    """The last attempt answered a reviewer's comments without changing a file (another attempt follows)."""
     paused_at: str
     """The node that hit the budget limit; it runs again once a human extends the budget."""
     decision: dict[str, Any]

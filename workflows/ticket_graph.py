@@ -51,6 +51,8 @@ def route_after_plan_approval(state: TicketState) -> str:
 def route_after_code(state: TicketState) -> str:
     if state.get("outcome"):
         return "finish"
+    if state.get("no_change"):
+        return "code"  # the reviewer's comments were not acted on: another attempt, told so
     return "await_budget" if state.get("budget_paused") else "gate"
 
 
@@ -87,7 +89,7 @@ def build_ticket_graph() -> StateGraph:
     g.add_conditional_edges("triage", route_after_triage, ["plan", "await_budget", "finish"])
     g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "await_budget", "code", "finish"])
     g.add_conditional_edges("await_plan_approval", route_after_plan_approval, ["code", "plan", "close"])
-    g.add_conditional_edges("code", route_after_code, ["gate", "await_budget", "finish"])
+    g.add_conditional_edges("code", route_after_code, ["gate", "await_budget", "finish", "code"])
     g.add_conditional_edges("await_budget", route_after_budget, ["triage", "plan", "code", "close"])
     g.add_conditional_edges("gate", route_after_gate, ["open_pr", "code", "finish"])
     g.add_edge("open_pr", "await_review")

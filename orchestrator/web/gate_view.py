@@ -13,7 +13,7 @@ from workflows.gates.report import CHECK_TITLES
 
 KNOWN_KEYS = {
     "passed", "checks", "diff_coverage", "total_coverage_base", "total_coverage_candidate",
-    "flaky_tests", "duration_s", "base_sha", "candidate_sha",
+    "flaky_tests", "duration_s", "base_sha", "candidate_sha", "base_error",
 }  # fmt: skip
 MAX_DETAIL_CHARS = 20_000
 

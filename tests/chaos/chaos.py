@@ -83,8 +83,11 @@ class Chaos:
     def queue_workload(self, normal: int, corrupt_cassette: Path) -> None:
         for i in range(normal):
             self._enqueue(f"slugify leaves repeated dashes ({i})", CASSETTE)
+        # Valid when the ticket is added (a corrupt one is refused then), corrupted before the job runs.
+        corrupt_cassette.write_bytes(CASSETTE.read_bytes())
+        ticket = add_ticket(self.ship.store, repo="textkit", title="corrupt cassette", body="x", labels=["shipyard"], cassette=corrupt_cassette)
         corrupt_cassette.write_bytes(b"\xff\xfe not utf-8 \xc3\x28\n")
-        self.corrupt_job = self._enqueue("corrupt cassette", corrupt_cassette)
+        self.corrupt_job = self.ship.enqueue_ticket(ticket.id)[0]
         self.lost_job = self._lost_message()
         self.duplicated_ticket = self._duplicate_triggers(20)
 

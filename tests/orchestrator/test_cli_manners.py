@@ -113,3 +113,13 @@ def test_a_long_reason_is_not_cut_mid_word_in_a_pipe(shipyard):
     insert_job(ship, JobSpec(state="blocked", reason=reason))
     out = shipyard("jobs", "list")
     assert "END-OF-REASON" in out.replace("\n", "").replace("│", "").replace(" ", "")
+
+
+def test_a_bad_cassette_is_refused_at_ticket_add_with_every_problem(shipyard, tmp_path):
+    make_repo(tmp_path / "lib", {"lib.py": "x = 1\n"})
+    shipyard("init", str(tmp_path / "lib"), "--yes")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("triage: {eligible: maybe}\nbogus: 1\nextra_key: 2\n")
+    out = shipyard("ticket", "add", "--repo", "lib", "--title", "x", "--cassette", str(bad), "--label", "shipyard", code=1)
+    assert "--cassette: bad.yml:" in out and "bogus: unknown key" in out and "extra_key: unknown key" in out
+    assert json.loads(shipyard("ticket", "list", "--json")) == []

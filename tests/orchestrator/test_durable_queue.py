@@ -67,8 +67,10 @@ def test_a_running_job_with_an_empty_lease_is_recovered(ship):
 @pytest.mark.slow
 def test_a_non_utf8_cassette_ends_the_job_failed_with_the_reason(ship, tmp_path):
     cassette = tmp_path / "binary.yml"
+    cassette.write_bytes(CASSETTE.read_bytes())  # valid when added (a binary one is refused then)
+    ticket = add_ticket(ship.store, repo="textkit", title="Binary cassette", body="x", labels=["shipyard"], cassette=cassette)
     cassette.write_bytes(b"\xff\xfe\x00garbage \xc3\x28 not utf-8\n")
-    job_id = queue_ticket(ship, "textkit", "Binary cassette", "x", cassette)
+    job_id, _ = ship.enqueue_ticket(ticket.id)
     with running_worker(ship.settings) as worker:
         job = wait_for_job(ship, job_id, SETTLED | {"merged"}, timeout=90, worker=worker)
     assert job["state"] in {"failed", "blocked"}

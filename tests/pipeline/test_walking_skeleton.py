@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from orchestrator.store.models import PullRequest
@@ -114,3 +115,26 @@ def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(m
     assert job["state"] == "closed"
     assert job["reason"] == "plan rejected by the reviewer: Out of scope this quarter."
     assert job["pr"] is None and job["attempts"] == 0
+
+
+@pytest.mark.slow
+def test_an_attempt_that_changes_nothing_for_the_reviewer_is_a_failed_attempt_not_a_ready_pr(make_ship, tmp_path):
+    ship = make_ship(sandbox_backend="local")
+    cassette = yaml.safe_load((CASSETTES / "slugify-review.yml").read_text())
+    ignored = [{"tool": "finish", "args": {"summary": "Addressed the review."}}]  # claims it, changes nothing
+    cassette["code"] = [cassette["code"][0], ignored, cassette["code"][1]]
+    (tmp_path / "ignores-review-once.yml").write_text(yaml.safe_dump(cassette))
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, tmp_path / "ignores-review-once.yml")
+    with running_worker(ship.settings) as worker:
+        first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        assert first["state"] == "awaiting_review", first["reason"]
+        ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.")
+        second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
+        while second["attempts"] < 3 and second["state"] == "awaiting_review":
+            second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+    assert second["state"] == "awaiting_review", second["reason"]
+    attempts = {a["number"]: a for a in second["attempt_list"]}
+    assert attempts[2]["outcome"] == "no_change" and attempts[2]["gate"] is None  # not gated, not shown as ready
+    assert attempts[3]["gate"]["passed"] is True
+    assert any(e["kind"] == "review" and "the agent made no change for your comments" in e["message"] for e in second["events"])
+    assert "becomes one separator" in repo_file(ship, "textkit/slug.py", second["pr"]["branch"])

@@ -53,7 +53,7 @@ def test_the_workers_page_shows_alive_dead_and_stopped_workers_with_their_jobs(t
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=180, worker=second)
         assert job["state"] == "awaiting_review", job["reason"]
         recovered = [e["message"] for e in job["events"] if e["kind"] == "recovered"]
-        assert recovered and recovered[0].startswith(f"worker {a['host']}:"), recovered
+        assert recovered and recovered[0].startswith(f"worker lost ({a['host']}:"), recovered
         rows = {w["pid"]: w for w in client.get("/api/workers").json()["workers"]}
         assert rows[first.proc.pid]["status"] == "dead" and rows[first.proc.pid]["recovered_jobs"] == [job_id]
         assert rows[second.proc.pid]["status"] == "alive"

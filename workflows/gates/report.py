@@ -55,6 +55,9 @@ class GateReport(BaseModel):
     duration_s: float = 0.0
     base_sha: str = ""
     candidate_sha: str = ""
+    base_error: str | None = None
+    """Why the base commit's suite could not be measured, when it could not: no attempt can pass
+    the gate until the test command works on the base, so the job stops at once."""
 
     def failed_reasons(self) -> list[str]:
         """``"<title>: <reason>"`` for every failing check, in check order."""

@@ -202,6 +202,7 @@ class _GateRun:
             flaky_tests=list(checks[0].details.get("flaky", [])),
             base_sha=self.changes.base_sha,
             candidate_sha=self.changes.candidate_sha,
+            base_error=None if baseline.ok else baseline.error,
         )
 
 

@@ -84,15 +84,44 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         should_cancel=services.cancelled,
     )
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
-    services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
-    update = {"attempt": attempt, "head_sha": head, "budget_paused": ""}
+    if _ignored_review(services, state, head, result.stop_reason):
+        return _no_change_for_review(services, state, cfg, attempt)
+    services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
+    update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "no_change": False}
     if result.stop_reason == "budget":
         # The work so far is committed; a human decides whether to spend more.
         update |= {"budget_paused": result.detail or result.summary, "paused_at": "code"}
     elif result.stop_reason in STOPS_THE_JOB:
         update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
     return update
+
+
+NO_CHANGE = "the agent made no change for your comments"
+
+
+def _ignored_review(services: JobServices, state: TicketState, head: str, stop_reason: str) -> bool:
+    """An attempt answering a reviewer's comments that finished without changing a file."""
+    if state.get("feedback_from") != "review" or stop_reason == "budget" or stop_reason in STOPS_THE_JOB:
+        return False
+    repo = GitRepo(git_dir(services.job_dir))
+    return repo.git("rev-parse", f"{head}^{{tree}}").strip() == repo.git("rev-parse", f"{state['head_sha']}^{{tree}}").strip()
+
+
+def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoConfig, attempt: int) -> dict:
+    """Not put back in front of the reviewer as if addressed: a failed attempt, then another
+    attempt told so, or (no attempt left) the job stops saying why. The pull request keeps its commit."""
+    services.recorder.set_job(head_sha=state["head_sha"])
+    services.recorder.attempt_finished(attempt, "no_change", NO_CHANGE)
+    services.recorder.event("review", f"attempt {attempt}: {NO_CHANGE}; the pull request is not put back for review")
+    update: dict = {"attempt": attempt, "budget_paused": "", "gate_failures": state.get("gate_failures", 0) + 1}
+    if attempt >= cfg.agent.max_attempts:
+        return update | {"outcome": "blocked", "reason": f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
+                                                         "the pull request is unchanged — request changes again or reject it"}  # fmt: skip
+    comments = state.get("feedback", "")
+    feedback = comments if comments.startswith("Your previous attempt changed no file") else (
+        f"Your previous attempt changed no file. The reviewer's comments still need a change:\n\n{comments}")
+    return update | {"no_change": True, "feedback": feedback, "feedback_from": "review"}
 
 
 STOPS_THE_JOB = {

@@ -37,6 +37,10 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
     failures = state.get("gate_failures", 0) + 1
     update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()}
     update |= {"feedback": report.summary_for_agent(), "feedback_from": "gate"}
-    if attempt >= cfg.agent.max_attempts:
+    if report.base_error:
+        update["outcome"] = "blocked"
+        update["reason"] = (f"the base commit's tests could not be measured, so no attempt can pass the gate: {report.base_error}. "
+                            f"Fix the repository's test command (check it with `shipyard doctor {state['repo']['name']}`), then retry")
+    elif attempt >= cfg.agent.max_attempts:
         update |= {"outcome": "blocked", "reason": f"quality gate failed after {attempt} attempt(s): {reasons}"}
     return update
