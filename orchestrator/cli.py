@@ -312,6 +312,49 @@ def outcomes(
     console.print(table)
 
 
+def _day(value: Optional[str], option: str):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-30", param_hint=option) from None
+
+
+@app.command()
+def report(
+    sprint: bool = typer.Option(False, "--sprint", help="The last --days days (default 14) against the ones before"),
+    days: int = typer.Option(14, min=1, max=366, help="Length of the period with --sprint"),
+    from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD, UTC)"),
+    to: Optional[str] = typer.Option(None, "--to", help="Day after the period's last (YYYY-MM-DD, UTC; default: now)"),
+    fmt: str = typer.Option("markdown", "--format", help="markdown, html or json"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of printing it"),
+) -> None:
+    """Outcomes of a period against the period before: cost per merged PR, automation, spend by role, gate blockers."""
+    from datetime import datetime, timedelta, timezone
+
+    from orchestrator.sprint_report import sprint_report, to_html, to_markdown
+
+    if fmt not in ("markdown", "html", "json"):
+        raise typer.BadParameter(f"{fmt!r}: choose markdown, html or json", param_hint="--format")
+    if not sprint and from_ is None:
+        raise typer.BadParameter("say which period: --sprint (the last --days days) or --from DATE [--to DATE]", param_hint="--from")
+    end = _day(to, "--to") or datetime.now(timezone.utc)
+    start = _day(from_, "--from") or end - timedelta(days=days)
+    try:
+        figures = sprint_report(_ship().store, start, end)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to") from None
+    text = {"markdown": to_markdown, "html": to_html}.get(fmt, lambda r: r.model_dump_json(indent=2) + "\n")(figures)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"report written to {out}")
+
+
 @app.command("eval")
 def eval_(
     instances: Path = typer.Argument(..., help="Tasks in SWE-bench's JSONL schema"),

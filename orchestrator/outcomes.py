@@ -83,6 +83,8 @@ class RepositoryCost(BaseModel):
 class OutcomeMetrics(BaseModel):
     since: datetime | None = None
     """Only jobs created (and tickets added) at or after this instant count; None for all time."""
+    until: datetime | None = None
+    """…and before this instant; None for up to now."""
     generated_at: datetime
     real: OutcomeFigures
     """Jobs worked by real models: the headline figures."""
@@ -117,7 +119,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _job_rows(session, since: datetime | None) -> list[_JobRow]:
+def _job_rows(session, since: datetime | None, until: datetime | None = None) -> list[_JobRow]:
     spend = (
         select(ModelUsage.job_id, func.sum(ModelUsage.cost_usd).label("spend"))
         .group_by(ModelUsage.job_id)
@@ -131,6 +133,8 @@ def _job_rows(session, since: datetime | None) -> list[_JobRow]:
     )
     if since is not None:
         query = query.where(Job.created_at >= since)
+    if until is not None:
+        query = query.where(Job.created_at < until)
     return [
         _JobRow(j.id, JobState(j.state), j.complexity, j.human_touches or 0, j.ticket_id, bool(cassette), repo, float(cost))
         for j, cassette, repo, cost in session.execute(query)
@@ -153,11 +157,13 @@ def _final_diff_coverage(session, job_ids: list[int]) -> dict[int, float]:
     return {job_id: cov for job_id, cov in last.items() if cov is not None}
 
 
-def _labelled_tickets(session, since: datetime | None) -> dict[int, bool]:
+def _labelled_tickets(session, since: datetime | None, until: datetime | None = None) -> dict[int, bool]:
     """Ticket id → scripted, for tickets labelled for the agent."""
     query = select(Ticket.id, Ticket.labels, Ticket.cassette)
     if since is not None:
         query = query.where(Ticket.created_at >= since)
+    if until is not None:
+        query = query.where(Ticket.created_at < until)
     # Labels are a JSON list; filtering in Python keeps this portable across SQLite and Postgres.
     return {tid: bool(cassette) for tid, labels, cassette in session.execute(query) if TRIGGER_LABEL in (labels or [])}
 
@@ -196,7 +202,7 @@ def _figures(rows: list[_JobRow], labelled: dict[int, bool], coverage: dict[int,
     )
 
 
-def _cost_by_model(session, since: datetime | None) -> list[ModelCost]:
+def _cost_by_model(session, since: datetime | None, until: datetime | None = None) -> list[ModelCost]:
     scripted = Ticket.cassette.is_not(None)
     query = (
         select(
@@ -213,6 +219,8 @@ def _cost_by_model(session, since: datetime | None) -> list[ModelCost]:
     )
     if since is not None:
         query = query.where(Job.created_at >= since)
+    if until is not None:
+        query = query.where(Job.created_at < until)
     rows = [
         ModelCost(model=m, scripted=bool(s), calls=n, input_tokens=i, output_tokens=o, cost_usd=round(c, 6))
         for m, s, n, i, o, c in session.execute(query)
@@ -243,27 +251,30 @@ def _cost_by_repository(rows: list[_JobRow]) -> list[RepositoryCost]:
     return sorted(out, key=lambda r: (-r.spend_usd, r.repository))
 
 
-def _gate_runs(session, since: datetime | None) -> tuple[int, int]:
+def _gate_runs(session, since: datetime | None, until: datetime | None = None) -> tuple[int, int]:
     query = select(GateResult.passed, func.count()).join(Attempt, GateResult.attempt_id == Attempt.id)
     query = query.join(Job, Attempt.job_id == Job.id).group_by(GateResult.passed)
     if since is not None:
         query = query.where(Job.created_at >= since)
+    if until is not None:
+        query = query.where(Job.created_at < until)
     counts = {bool(passed): n for passed, n in session.execute(query)}
     return counts.get(True, 0), counts.get(False, 0)
 
 
-def outcome_metrics(store: Store, since: datetime | None = None) -> OutcomeMetrics:
-    """Outcome figures of every job created at or after ``since`` (all time when None)."""
-    since = _utc(since)
+def outcome_metrics(store: Store, since: datetime | None = None, until: datetime | None = None) -> OutcomeMetrics:
+    """Outcome figures of every job created at or after ``since`` and before ``until`` (unbounded when None)."""
+    since, until = _utc(since), _utc(until)
     with store.session() as s:
-        rows = _job_rows(s, since)
+        rows = _job_rows(s, since, until)
         merged_ids = [r.id for r in rows if r.state == JobState.MERGED]
         coverage = _final_diff_coverage(s, merged_ids)
-        labelled = _labelled_tickets(s, since)
-        by_model = _cost_by_model(s, since)
-        passed, failed = _gate_runs(s, since)
+        labelled = _labelled_tickets(s, since, until)
+        by_model = _cost_by_model(s, since, until)
+        passed, failed = _gate_runs(s, since, until)
     return OutcomeMetrics(
         since=since,
+        until=until,
         generated_at=datetime.now(timezone.utc),
         real=_figures(rows, labelled, coverage, scripted=False),
         scripted=_figures(rows, labelled, coverage, scripted=True),

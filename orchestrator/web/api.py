@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
@@ -66,6 +66,54 @@ def api_outcomes(request: Request, days: str | None = None) -> Any:
     except BadParameter as exc:
         return error(400, str(exc))
     return outcome_metrics(request.app.state.ship.store, since).model_dump(mode="json")
+
+
+def _bounded(name: str, value: str | None, *, default: int, top: int) -> int:
+    try:
+        n = int(value or default)
+    except ValueError:
+        raise BadParameter(f"{name}: must be a whole number, got {value!r}") from None
+    if not 1 <= n <= top:
+        raise BadParameter(f"{name}: must be between 1 and {top}, got {n}")
+    return n
+
+
+@router.get("/api/outcomes/weekly")
+def api_outcomes_weekly(request: Request, weeks: str | None = None, format: str = "json") -> Any:
+    """Finished jobs per ISO week (real-model work): outcomes, spend, cost per merged PR; ``format=csv`` too."""
+    from orchestrator.trends import as_csv, weekly
+
+    try:
+        rows = [r.model_dump(mode="json") for r in weekly(request.app.state.ship.store, _bounded("weeks", weeks, default=12, top=104))]
+    except BadParameter as exc:
+        return error(400, str(exc))
+    if format == "csv":
+        return Response(as_csv(rows), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="outcomes-weekly.csv"'})
+    if format != "json":
+        return error(400, f"format: csv or json, got {format!r}")
+    return rows
+
+
+@router.get("/api/outcomes/report")
+def api_outcomes_report(request: Request, days: str | None = None, format: str = "json") -> Any:
+    """The sprint report (the last ``days`` days, default 14, against the ones before) as JSON, Markdown or HTML."""
+    from orchestrator.sprint_report import last_days, sprint_report, to_html, to_markdown
+
+    try:
+        n = _bounded("days", days, default=14, top=366)
+    except BadParameter as exc:
+        return error(400, str(exc))
+    start, end = last_days(n)
+    report = sprint_report(request.app.state.ship.store, start, end)
+    if format == "markdown":
+        return Response(to_markdown(report), media_type="text/markdown; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="shipyard-report.md"'})  # fmt: skip
+    if format == "html":
+        return Response(to_html(report), media_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="shipyard-report.html"'})  # fmt: skip
+    if format != "json":
+        return error(400, f"format: json, markdown or html, got {format!r}")
+    return report.model_dump(mode="json")
 
 
 async def _json_body(request: Request) -> dict:

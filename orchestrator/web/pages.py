@@ -194,5 +194,18 @@ def outcomes_page(request: Request, days: str | None = None) -> Response:
         since = since_days(days)
     except BadParameter as exc:
         return error_page(request, 400, str(exc))
-    metrics = outcome_metrics(request.app.state.ship.store, since)
-    return render(request, "outcomes.html", {"m": metrics, "days": days or ""})
+    from datetime import datetime, timedelta, timezone
+
+    from orchestrator.trends import breakdown, weekly
+
+    store = request.app.state.ship.store
+    metrics = outcome_metrics(store, since)
+    weeks = weekly(store, 12)
+    labels = [f"week of {w.week:%Y-%m-%d}" for w in weeks]
+    now = datetime.now(timezone.utc)
+    charts = {
+        "merged": bar_chart([w.merged for w in weeks], labels, title="Merged pull requests per week"),
+        "cost": bar_chart([w.cost_per_merged_pr_usd or 0.0 for w in weeks], labels, title="Cost per merged PR per week (USD)"),
+    }
+    split = breakdown(store, since or datetime(1970, 1, 1, tzinfo=timezone.utc), now + timedelta(seconds=1))
+    return render(request, "outcomes.html", {"m": metrics, "days": days or "", "weeks": weeks, "charts": charts, "split": split})
