@@ -185,7 +185,7 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
         detail["ticket"] = {"id": job.ticket.id, "title": job.ticket.title, "body": job.ticket.body, "labels": job.ticket.labels}
         detail["base_sha"], detail["head_sha"], detail["branch"] = job.base_sha, job.head_sha, job.branch
         detail["events"] = [
-            {"at": _aware(e.at).isoformat(), "kind": e.kind, "message": e.message, "data": e.data} for e in job.events
+            {"id": e.id, "at": _aware(e.at).isoformat(), "kind": e.kind, "message": e.message, "data": e.data} for e in job.events
         ]
         detail["attempt_list"] = [
             {

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from orchestrator.context import Shipyard
-from orchestrator.web import api, github_webhook, pages, prometheus
+from orchestrator.web import api, github_webhook, live, pages, prometheus
 from orchestrator.web.formatting import install_filters
 from orchestrator.web.signing import FormSigner
 
@@ -104,6 +104,7 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
 
     _install_error_pages(app)
     app.include_router(pages.router)
+    app.include_router(live.router)
     app.include_router(api.router)
     app.include_router(github_webhook.router)
     app.include_router(prometheus.router)
