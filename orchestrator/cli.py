@@ -243,10 +243,17 @@ def review_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
     console.print(jobs_table(rows))
 
 
-def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0) -> None:
+def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, lines: list[str] | None = None) -> None:
     ship = _ship()
+    line_comments = []
+    for text in lines or []:
+        path, _, rest = text.partition(":")
+        number, _, body = rest.partition(":")
+        if not (path and number.strip().isdigit() and body.strip()):
+            raise typer.BadParameter(f"{text!r}: write PATH:LINE:COMMENT, e.g. textkit/slug.py:12:name the constant", param_hint="--line")
+        line_comments.append({"path": path, "line": int(number), "body": body.strip()})
     try:
-        gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd)
+        gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd, line_comments=line_comments)
     except JobError as exc:
         _fail(str(exc))
     _queued(ship, job_id, f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
@@ -272,9 +279,13 @@ def review_reject(job_id: int = JOB_ID, comment: str = COMMENT) -> None:
 
 
 @review_app.command("request-changes")
-def review_request_changes(job_id: int = JOB_ID, comment: str = typer.Option(..., help="What the agent must change")) -> None:
+def review_request_changes(
+    job_id: int = JOB_ID,
+    comment: str = typer.Option("", help="What the agent must change"),
+    line: list[str] = typer.Option([], "--line", help="A comment on a line of the diff: PATH:LINE:COMMENT (repeatable)"),
+) -> None:
     """Send the comments back to the agent as a new attempt on the same branch."""
-    _decide(job_id, "request_changes", comment)
+    _decide(job_id, "request_changes", comment, lines=line)
 
 
 @app.command()

@@ -56,9 +56,11 @@ class Shipyard:
         jobs.mark_dispatched(self.store, job_id)
         dispatch(self.celery, job_id)
 
-    def decide(self, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli") -> str:
+    def decide(self, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli",
+               line_comments: list[dict] | None = None) -> str:
         """Record a human decision and re-queue the job so its workflow resumes."""
-        gate = jobs.record_decision(self.store, job_id, decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer)
+        gate = jobs.record_decision(self.store, job_id, decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer,
+                                    line_comments=line_comments)
         self.dispatch(job_id)
         return gate
 

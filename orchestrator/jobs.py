@@ -53,14 +53,47 @@ def create_job_in(session, ticket_id: int) -> tuple[int, bool]:
     return new_id, True
 
 
+MAX_LINE_COMMENTS = 100
+
+
+def checked_line_comments(raw: object) -> list[dict]:
+    """``[{"path", "line", "body"}]`` from a form, the API or the CLI; a JobError names the bad item and field."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list):
+        raise JobError("line_comments: must be a list of {path, line, body}")
+    if len(raw) > MAX_LINE_COMMENTS:
+        raise JobError(f"line_comments: at most {MAX_LINE_COMMENTS}, got {len(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        where = f"line_comments[{i}]"
+        if not isinstance(item, dict):
+            raise JobError(f"{where}: must be an object with path, line and body")
+        path, line, body = item.get("path"), item.get("line"), item.get("body")
+        if not isinstance(path, str) or not path.strip() or len(path) > 500 or path.startswith("/") or ".." in path.split("/"):
+            raise JobError(f"{where}.path: must be a relative path in the repository, got {path!r}")
+        try:
+            line = int(line)
+        except (TypeError, ValueError):
+            raise JobError(f"{where}.line: must be a line number, got {line!r}") from None
+        if line < 1:
+            raise JobError(f"{where}.line: must be 1 or more, got {line}")
+        if not isinstance(body, str) or not body.strip():
+            raise JobError(f"{where}.body: must say what to change")
+        out.append({"path": path.strip(), "line": line, "body": body.strip()[:5000]})
+    return out
+
+
 def record_decision(
-    store: Store, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli"
+    store: Store, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli",
+    line_comments: list[dict] | None = None,
 ) -> str:
     """Store a human decision for the gate the job waits at; returns the gate's name."""
     if decision not in DECISIONS:
         raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
-    if decision == "request_changes" and not comment.strip():
-        raise JobError("request-changes needs a comment telling the agent what to change")
+    line_comments = checked_line_comments(line_comments)
+    if decision == "request_changes" and not comment.strip() and not line_comments:
+        raise JobError("request-changes needs a comment (or comments on lines of the diff) telling the agent what to change")
     with store.session() as s:
         job = s.get(Job, job_id)
         if job is None:
@@ -72,7 +105,10 @@ def record_decision(
             raise JobError(f"job {job_id} already has a decision waiting to be applied")
         if gate == "budget" and decision == "approve" and extra_usd <= 0:
             raise JobError("approving a budget extension needs --extra-usd greater than 0")
-        s.add(Review(job_id=job_id, gate=gate, decision=decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer))
+        if line_comments and (gate != "pr" or decision != "request_changes"):
+            raise JobError("comments on lines of the diff go with a pull request's request-changes decision")
+        s.add(Review(job_id=job_id, gate=gate, decision=decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer,
+                     line_comments=line_comments))
         job.human_touches += 1
         return gate
 
@@ -82,7 +118,8 @@ def pending_decision(store: Store, job_id: int) -> dict | None:
         review = s.scalar(select(Review).where(Review.job_id == job_id, Review.applied.is_(False)).order_by(Review.id))
         if review is None:
             return None
-        return {"review_id": review.id, "decision": review.decision, "comment": review.comment, "extra_usd": review.extra_usd}
+        return {"review_id": review.id, "decision": review.decision, "comment": review.comment, "extra_usd": review.extra_usd,
+                "line_comments": review.line_comments or []}
 
 
 def mark_decision_applied(store: Store, review_id: int) -> None:

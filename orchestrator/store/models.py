@@ -206,6 +206,8 @@ class Review(Base):
     decision: Mapped[str] = mapped_column(String(30))
     """``approve``, ``reject`` or ``request_changes``."""
     comment: Mapped[str] = mapped_column(Text, default="")
+    line_comments: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
+    """Comments on lines of the diff: ``[{"path", "line", "body"}]`` (``line`` in the new file)."""
     reviewer: Mapped[str] = mapped_column(String(200), default="")
     extra_usd: Mapped[float] = mapped_column(Float, default=0.0)
     """Budget extension granted (budget gate only)."""

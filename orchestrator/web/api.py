@@ -147,7 +147,8 @@ async def api_decide(request: Request, job_id: int) -> Any:
         if not isinstance(comment, str):
             raise JobError("comment: must be a string")
         reviewer = str(body.get("reviewer") or "api")[:200]
-        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=comment, extra_usd=extra, reviewer=reviewer)
+        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=comment, extra_usd=extra, reviewer=reviewer,
+                                       line_comments=body.get("line_comments"))
     except JobError as exc:
         return error(409, str(exc))
     return {"job_id": job_id, "gate": gate, "decision": decision, "status": "recorded; the job resumes shortly"}

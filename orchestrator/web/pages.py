@@ -112,6 +112,7 @@ def job_page(request: Request, job_id: int) -> Response:
         "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
+        "can_comment": state == JobState.AWAITING_REVIEW and not detail.get("pending_decision"),
     }
     return render(request, "job.html", context)
 
@@ -121,11 +122,17 @@ def _last_gate(detail: dict) -> dict | None:
 
 
 async def _form(request: Request, job_id: int) -> dict | None:
-    """The posted form when its CSRF token is this job's; else None."""
+    """The posted form when its CSRF token is this job's; else None. Repeated fields
+    (``line_path``/``line_no``/``line_body``: comments on diff lines) become ``line_comments``."""
     form = await request.form()
     if not request.app.state.signer.csrf_ok(job_id, form.get("csrf")):
         return None
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    paths, numbers, bodies = (form.getlist(k) for k in ("line_path", "line_no", "line_body"))
+    fields["line_comments"] = [
+        {"path": p, "line": n, "body": b} for p, n, b in zip(paths, numbers, bodies) if isinstance(b, str) and b.strip()
+    ]
+    return fields
 
 
 CSRF_REFUSED = "this form is stale or did not come from this site (the server may have restarted): reload the page and try again"
@@ -141,7 +148,8 @@ async def decide(request: Request, job_id: int) -> Response:
         decision = checked_decision(form.get("decision"))
         extra = checked_extra_usd(form.get("extra_usd"))
         ship = request.app.state.ship
-        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=form.get("comment", ""), extra_usd=extra, reviewer="web")
+        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=form.get("comment", ""), extra_usd=extra, reviewer="web",
+                                       line_comments=form["line_comments"])
     except JobError as exc:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
     text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."

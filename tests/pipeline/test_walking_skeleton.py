@@ -58,7 +58,8 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
     with running_worker(ship.settings) as worker:
         first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert first["state"] == "awaiting_review", first["reason"]
-        ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.")
+        ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.",
+                    line_comments=[{"path": "textkit/slug.py", "line": 8, "body": "say 'one separator' here"}])
         second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
         # wait_for_job may see the old awaiting_review state before the worker picks the decision up
         while second["attempts"] < 2 and second["state"] == "awaiting_review":
@@ -71,6 +72,7 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
     assert "collapses" in repo_file(ship, "tests/test_slug.py", second["pr"]["branch"])  # attempt 1's work kept
     feedback_event = [e for e in second["events"] if e["kind"] == "review"]
     assert "docstring" in feedback_event[0]["message"]
+    assert "on lines: textkit/slug.py:8: say 'one separator' here" in feedback_event[0]["message"]
     with ship.store.session() as s:
         assert len(s.scalars(select(PullRequest)).all()) == 1
 

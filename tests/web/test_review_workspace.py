@@ -51,7 +51,8 @@ def _git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def test_job_page_reads_ticket_plan_diff_then_decision(client, ship, add_job, tmp_path):
+def job_with_diff(ship, add_job, tmp_path) -> int:
+    """A job waiting for review whose change (app.py line 2) sits in its job git directory."""
     report = gate_report(False, 0.0)
     report["checks"][1]["details"] = {"uncovered": {"app.py": ["2"]}, "not_in_report": []}
     job_id = add_job(state="awaiting_review", pr_state="open", gates=[report], events=[("plan", "1. handle None")])
@@ -68,11 +69,15 @@ def test_job_page_reads_ticket_plan_diff_then_decision(client, ship, add_job, tm
     with ship.store.session() as s:
         job = s.get(Job, job_id)
         job.base_sha, job.head_sha = base, head
+    return job_id
 
+
+def test_job_page_reads_ticket_plan_diff_then_decision(client, ship, add_job, tmp_path):
+    job_id = job_with_diff(ship, add_job, tmp_path)
     page = client.get(f"/jobs/{job_id}").text
     order = [page.index(marker) for marker in ("<h2>Ticket</h2>", 'id="diff"', 'id="decision-form"')]
     assert order == sorted(order), "the decision form must come after the ticket and the diff"
-    assert re.search(r'<tr class="add cov-uncovered"><td class="ln"></td><td class="ln">2</td>', page)
+    assert re.search(r'<tr class="add cov-uncovered" data-path="app.py" data-line="2"><td class="ln"><button type="button" class="line-comment"[^>]*>\+</button> </td><td class="ln">2</td>', page)
     assert ">Approve and merge</button>" in page
     assert 'id="reject" data-confirm="Reject: the pull request is closed' in page
     assert 'id="cancel" data-confirm="Cancel job' in page

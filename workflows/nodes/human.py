@@ -34,11 +34,23 @@ def await_review(state: TicketState, config: RunnableConfig) -> dict:
     services.recorder.event("review", f"pull request {_verb(decision)}", **decision)
     update: dict = {"decision": {"gate": "pr", **decision}, "merge_refused": ""}
     if decision.get("decision") == "request_changes":
-        update |= {"feedback": decision.get("comment", "") or "(no comment given)", "feedback_from": "review"}
+        update |= {"feedback": review_feedback(decision), "feedback_from": "review"}
     return update
+
+
+def review_feedback(decision: dict) -> str:
+    """The reviewer's words for the next attempt: the comment, then each comment on a line of the diff."""
+    parts = [decision["comment"]] if decision.get("comment", "").strip() else []
+    lines = decision.get("line_comments") or []
+    if lines:
+        parts.append("Comments on lines of the diff (line numbers in the changed file):\n" + "\n".join(
+            f"- {c['path']}:{c['line']}: {c['body']}" for c in lines))
+    return "\n\n".join(parts) or "(no comment given)"
 
 
 def _verb(decision: dict) -> str:
     verb = {"approve": "approved", "reject": "rejected", "request_changes": "changes requested"}.get(decision.get("decision", ""), "decided")
     comment = decision.get("comment")
-    return f"{verb}" + (f": {comment}" if comment else "")
+    lines = decision.get("line_comments") or []
+    on_lines = "; ".join(f"{c['path']}:{c['line']}: {c['body']}" for c in lines)
+    return f"{verb}" + (f": {comment}" if comment else "") + (f" — on lines: {on_lines}" if on_lines else "")
