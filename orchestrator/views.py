@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, String, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
@@ -111,23 +113,60 @@ def _with_summary_rows(query):
 MAX_PAGE = 1000
 
 
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a list shows; every field optional."""
+
+    state: str | None = None
+    repo: str | None = None
+    label: str | None = None
+    model: str | None = None
+    """Jobs with an attempt on this catalogue model."""
+    q: str | None = None
+    """Words in the ticket's title (case-insensitive)."""
+    since: datetime | None = None
+    until: datetime | None = None
+    """Created at or after ``since`` and before ``until``."""
+
+    def apply(self, query):
+        if self.state:
+            query = query.where(Job.state == self.state)
+        if self.repo or self.label or self.q:
+            query = query.join(Ticket, Job.ticket_id == Ticket.id)
+        if self.repo:
+            query = query.join(Repository, Ticket.repository_id == Repository.id).where(Repository.name == self.repo)
+        if self.label:
+            # Labels are a JSON list; its text form holds each label quoted, on SQLite and PostgreSQL alike.
+            query = query.where(cast(Ticket.labels, String).like(f"%{_escape_like(json.dumps(self.label))}%", escape="\\"))
+        if self.q:
+            query = query.where(func.lower(Ticket.title).like(f"%{_escape_like(self.q.lower())}%", escape="\\"))
+        if self.model:
+            query = query.where(select(Attempt.id).where(Attempt.job_id == Job.id, Attempt.model == self.model).exists())
+        if self.since:
+            query = query.where(Job.created_at >= self.since)
+        if self.until:
+            query = query.where(Job.created_at < self.until)
+        return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def list_jobs(
     store: Store, state: str | None = None, limit: int = 500, before: int | None = None, *,
-    cursor: int | None = None, repo: str | None = None,
+    cursor: int | None = None, repo: str | None = None, where: JobFilter | None = None,
 ) -> list[dict]:
-    """Jobs, newest first (optionally one state and one repository); a page of ``limit`` jobs with
-    ids below ``before`` (``cursor`` is the same). The cursor for the next page is the last row's
-    id (keyset paging: stable while jobs are added)."""
+    """Jobs, newest first (optionally filtered: one state, one repository, or a ``JobFilter``); a
+    page of ``limit`` jobs with ids below ``before`` (``cursor`` is the same). The cursor for the
+    next page is the last row's id (keyset paging: stable while jobs are added)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
     before = cursor if cursor is not None else before
-    query = _with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit))
-    if state:
-        query = query.where(Job.state == state)
+    where = where or JobFilter(state=state, repo=repo)
+    query = where.apply(_with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit)))
     if before is not None:
         query = query.where(Job.id < before)
-    if repo:
-        query = query.join(Ticket, Job.ticket_id == Ticket.id).join(Repository, Ticket.repository_id == Repository.id).where(Repository.name == repo)
     with store.session() as s:
         return _summaries(s, s.scalars(query))
 

@@ -16,7 +16,6 @@ from orchestrator.web.read_models import (
     BadParameter,
     checked_decision,
     checked_extra_usd,
-    checked_state,
     job_status,
     since_days,
 )
@@ -29,15 +28,19 @@ def error(status_code: int, reason: str) -> JSONResponse:
 
 
 @router.get("/api/jobs")
-def api_jobs(request: Request, state: str | None = None, limit: int = 100, cursor: int | None = None) -> Any:
-    """Jobs newest first, ``limit`` per page; ``X-Next-Cursor`` (when present) is the next page's ``?cursor=``."""
+def api_jobs(request: Request) -> Any:
+    """Jobs newest first, ``limit`` per page (default 100, at most 1000), filtered by ``state``, ``repo``,
+    ``label``, ``model``, ``q`` (title words), ``since``/``until`` (YYYY-MM-DD); ``X-Next-Cursor``
+    (when present) is the next page's ``?cursor=``."""
+    from orchestrator.views import MAX_PAGE
+    from orchestrator.web.paging import checked_page
+
     try:
-        rows = list_jobs(request.app.state.ship.store, checked_state(state), limit=limit, before=cursor)
+        page = checked_page(dict(request.query_params), default_limit=100, max_limit=MAX_PAGE)
+        rows = list_jobs(request.app.state.ship.store, limit=page.limit, cursor=page.cursor, where=page.where)
     except BadParameter as exc:
         return error(400, str(exc))
-    except ValueError as exc:
-        return error(400, str(exc))
-    headers = {"X-Next-Cursor": str(rows[-1]["id"])} if len(rows) == limit else {}
+    headers = {"X-Next-Cursor": str(rows[-1]["id"])} if len(rows) == page.limit else {}
     return JSONResponse(rows, headers=headers)
 
 

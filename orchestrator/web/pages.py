@@ -20,7 +20,6 @@ from orchestrator.web.read_models import (
     BadParameter,
     checked_decision,
     checked_extra_usd,
-    checked_state,
     latest_plan,
     since_days,
 )
@@ -54,17 +53,19 @@ def redirect_with_flash(request: Request, url: str, kind: str, text: str) -> Red
     return response
 
 
-def _jobs_context(request: Request, state, repo, cursor, limit) -> dict:
+def _jobs_context(request: Request) -> dict:
     """Rows of one page of jobs plus the links to the next one; raises BadParameter."""
-    page = checked_page(checked_state(state), repo, cursor, limit)
+    page = checked_page(dict(request.query_params))
     store = request.app.state.ship.store
-    rows = list_jobs(store, page.state, page.limit + 1, cursor=page.cursor, repo=page.repo)
+    rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return {
         "jobs": rows,
         "state": page.state,
         "repo": page.repo,
+        "filters": page.params,
+        "csrf_bulk": request.app.state.signer.csrf_token(0),
         "page": page,
         "next_url": page.link(cursor=rows[-1]["id"]) if more else None,
         "first_url": page.link(cursor=None) if page.cursor else None,
@@ -72,9 +73,9 @@ def _jobs_context(request: Request, state, repo, cursor, limit) -> dict:
 
 
 @router.get("/", response_class=HTMLResponse)
-def jobs_page(request: Request, state: str | None = None, repo: str | None = None, cursor: str | None = None, limit: str | None = None) -> Response:
+def jobs_page(request: Request) -> Response:
     try:
-        context = _jobs_context(request, state, repo, cursor, limit)
+        context = _jobs_context(request)
     except BadParameter as exc:
         return error_page(request, 400, str(exc))
     overview = queue_overview(request.app.state.ship.store)
@@ -86,10 +87,10 @@ def jobs_page(request: Request, state: str | None = None, repo: str | None = Non
 
 
 @router.get("/partials/jobs", response_class=HTMLResponse)
-def jobs_rows(request: Request, state: str | None = None, repo: str | None = None, cursor: str | None = None, limit: str | None = None) -> Response:
+def jobs_rows(request: Request) -> Response:
     """The jobs table body, polled by the jobs page to refresh itself."""
     try:
-        context = _jobs_context(request, state, repo, cursor, limit)
+        context = _jobs_context(request)
     except BadParameter as exc:
         return HTMLResponse(str(exc), status_code=400)
     return request.app.state.templates.TemplateResponse(request, "_job_rows.html", context)
@@ -154,6 +155,38 @@ async def decide(request: Request, job_id: int) -> Response:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
     text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."
     return redirect_with_flash(request, back, "ok", text)
+
+
+BULK_ACTIONS = {"cancel": "cancelled", "retry": "retried"}
+MAX_BULK = 200
+
+
+@router.post("/jobs/bulk")
+async def bulk(request: Request) -> Response:
+    """Cancel or retry the jobs ticked on the jobs page; each one's result is reported."""
+    form = await request.form()
+    back = str(form.get("back") or "/")
+    back = back if back.startswith("/") and not back.startswith("//") else "/"
+    if not request.app.state.signer.csrf_ok(0, form.get("csrf")):
+        return error_page(request, 403, CSRF_REFUSED)
+    action = form.get("action")
+    if action not in BULK_ACTIONS:
+        return redirect_with_flash(request, back, "error", f"Nothing done: unknown action {action!r} (cancel or retry)")
+    ids = [int(v) for v in form.getlist("job") if isinstance(v, str) and v.isdigit()][:MAX_BULK]
+    if not ids:
+        return redirect_with_flash(request, back, "error", "Nothing done: tick at least one job")
+    ship = request.app.state.ship
+    done, refused = [], []
+    for job_id in ids:
+        try:
+            await run_in_threadpool(ship.cancel if action == "cancel" else ship.retry, job_id)
+            done.append(f"#{job_id}")
+        except JobError as exc:
+            refused.append(f"#{job_id} ({exc})")
+    text = f"{len(done)} job(s) {BULK_ACTIONS[action]}" + (f": {', '.join(done)}" if done else "")
+    if refused:
+        text += f". Not {BULK_ACTIONS[action]}: " + "; ".join(refused)
+    return redirect_with_flash(request, back, "error" if refused and not done else "ok", text)
 
 
 @router.post("/jobs/{job_id}/cancel")

@@ -1,26 +1,39 @@
-"""``?cursor=`` / ``?limit=`` / ``?repo=`` on the jobs page and its partial: checked, with clear errors."""
+"""The jobs list's query string (``state``, ``repo``, ``label``, ``model``, ``q``, ``since``,
+``until``, ``cursor``, ``limit``) on the page, its partial and the API: checked, with clear errors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from orchestrator.web.read_models import BadParameter
+from orchestrator.views import JobFilter
+from orchestrator.web.read_models import BadParameter, checked_state
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+FILTERS = ("state", "repo", "label", "model", "q", "since", "until")
 
 
 @dataclass(frozen=True)
 class JobsPage:
-    state: str | None
-    repo: str | None
+    params: dict
+    """The filter parameters as given (for links)."""
+    where: JobFilter
     cursor: int | None
     limit: int
 
+    @property
+    def state(self) -> str | None:
+        return self.where.state
+
+    @property
+    def repo(self) -> str | None:
+        return self.where.repo
+
     def link(self, **changes) -> str:
         """The jobs page URL with these parameters changed (None drops one)."""
-        params = {"state": self.state, "repo": self.repo, "cursor": self.cursor, "limit": None if self.limit == DEFAULT_LIMIT else self.limit}
+        params = {**self.params, "cursor": self.cursor, "limit": None if self.limit == DEFAULT_LIMIT else self.limit}
         params.update(changes)
         query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
         return "/" + (f"?{query}" if query else "")
@@ -38,11 +51,35 @@ def _whole(name: str, value: str | None, low: int, high: int | None = None) -> i
     return n
 
 
-def checked_page(state: str | None, repo: str | None, cursor: str | None, limit: str | None) -> JobsPage:
-    """The page parameters (state already checked by the caller)."""
+def _day(name: str, value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise BadParameter(f"{name}: must be a date like 2026-11-30, got {value!r}") from None
+
+
+def _text(value: str | None, limit: int = 200) -> str | None:
+    value = (value or "").strip()
+    return value[:limit] or None
+
+
+def checked_page(query: dict, *, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT) -> JobsPage:
+    """The page parameters from a query string (a mapping of str → str); raises BadParameter."""
+    params = {k: _text(query.get(k)) for k in FILTERS}
+    where = JobFilter(
+        state=checked_state(params["state"]), repo=params["repo"], label=params["label"], model=params["model"], q=params["q"],
+        since=_day("since", params["since"]), until=_day("until", params["until"]),
+    )  # fmt: skip
+    if where.since and where.until and where.until <= where.since:
+        raise BadParameter(f"until: must be after since ({params['since']}), got {params['until']}")
     return JobsPage(
-        state=state,
-        repo=(repo or "").strip() or None,
-        cursor=_whole("cursor", cursor, 1),
-        limit=_whole("limit", limit, 1, MAX_LIMIT) or DEFAULT_LIMIT,
+        params={k: v for k, v in params.items() if v},
+        where=where,
+        cursor=_whole("cursor", query.get("cursor"), 1),
+        limit=_whole("limit", query.get("limit"), 1, max_limit) or default_limit,
     )
+
+
+
