@@ -27,13 +27,9 @@ from orchestrator.store.models import (
 )
 
 
-class OutcomeFigures(BaseModel):
-    """Outcome figures of one population of jobs (real-model work, or scripted replays)."""
+class OutcomeCounts(BaseModel):
+    """Finished jobs by outcome, what they cost, and what that makes per merged pull request."""
 
-    jobs_finished: int = 0
-    """Jobs in a final state (merged, closed, blocked, failed, cancelled)."""
-    jobs_active: int = 0
-    """Jobs queued, running or waiting for a human."""
     merged: int = 0
     closed: int = 0
     blocked: int = 0
@@ -43,6 +39,15 @@ class OutcomeFigures(BaseModel):
     """Model spend of all finished jobs, whatever their outcome."""
     cost_per_merged_pr_usd: float | None = None
     """``spend_usd ÷ merged``: spend on closed, blocked and failed jobs counts against the merged ones. None when nothing merged."""
+
+
+class OutcomeFigures(OutcomeCounts):
+    """Outcome figures of one population of jobs (real-model work, or scripted replays)."""
+
+    jobs_finished: int = 0
+    """Jobs in a final state (merged, closed, blocked, failed, cancelled)."""
+    jobs_active: int = 0
+    """Jobs queued, running or waiting for a human."""
     tickets_labelled: int = 0
     """Tickets labelled for the agent."""
     tickets_automated: int = 0

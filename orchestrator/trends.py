@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from orchestrator.outcomes import OutcomeCounts
 from orchestrator.store import Store
 from orchestrator.store.models import FINAL_STATES, Attempt, GateResult, Job, JobState, ModelUsage, PullRequest, Ticket
 from workflows.gates.report import CHECK_TITLES
@@ -22,17 +23,11 @@ from workflows.gates.report import CHECK_TITLES
 OUTCOMES = ("merged", "closed", "blocked", "failed", "cancelled")
 
 
-class WeekRow(BaseModel):
+class WeekRow(OutcomeCounts):
+    """The jobs that finished in one ISO week."""
+
     week: date
     """Monday of the ISO week (UTC)."""
-    merged: int = 0
-    closed: int = 0
-    blocked: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    spend_usd: float = 0.0
-    """Model spend of the jobs that finished that week, whatever their outcome."""
-    cost_per_merged_pr_usd: float | None = None
 
 
 class Breakdown(BaseModel):

@@ -87,7 +87,8 @@ def api_outcomes_weekly(request: Request, weeks: str | None = None, format: str 
     from orchestrator.trends import as_csv, weekly
 
     try:
-        rows = [r.model_dump(mode="json") for r in weekly(request.app.state.ship.store, _bounded("weeks", weeks, default=12, top=104))]
+        weeks_ = weekly(request.app.state.ship.store, _bounded("weeks", weeks, default=12, top=104))
+        rows = [{"week": str(r.week), **r.model_dump(mode="json")} for r in weeks_]  # the week first, in CSV too
     except BadParameter as exc:
         return error(400, str(exc))
     if format == "csv":

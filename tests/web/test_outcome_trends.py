@@ -82,7 +82,9 @@ def test_the_dashboard_shows_weekly_charts_with_numbers_and_downloads(ship, clie
     assert 'aria-label="Merged pull requests per week"' in page and 'aria-label="Cost per merged PR per week (USD)"' in page
     assert 'id="weekly"' in page and 'href="/api/outcomes/weekly?format=csv"' in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    rows = list(csv.DictReader(io.StringIO(client.get("/api/outcomes/weekly?format=csv").text)))
+    text = client.get("/api/outcomes/weekly?format=csv").text
+    assert text.startswith("week,merged,closed,blocked,failed,cancelled,spend_usd,cost_per_merged_pr_usd\n")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 12 and rows[-1]["merged"] == "1" and rows[-1]["spend_usd"] == "0.25"
     assert client.get("/api/outcomes/weekly?weeks=4").json()[-1]["blocked"] == 1
     assert client.get("/api/outcomes/weekly?weeks=0").status_code == 400
