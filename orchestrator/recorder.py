@@ -63,11 +63,13 @@ class StoreRecorder:
             s.get(Job, self.job_id).attempts = attempt
         self.event("attempt", f"attempt {attempt} started on {model} ({reason})", attempt=attempt, model=model)
 
-    def attempt_finished(self, attempt: int, outcome: str, summary: str) -> None:
+    def attempt_finished(self, attempt: int, outcome: str, summary: str, head_sha: str | None = None) -> None:
         with self.store.session() as s:
             row = s.scalar(select(Attempt).where(Attempt.job_id == self.job_id, Attempt.number == attempt))
             if row is not None:
                 row.outcome, row.summary, row.finished_at = outcome, self.redactor.text(summary), utcnow()
+                if head_sha is not None:  # the gate's verdict later keeps the commit the agent left
+                    row.head_sha = head_sha
 
     def gate_result(self, attempt: int, report: Any) -> None:
         data = self.redactor.data(report.model_dump(mode="json"))

@@ -204,10 +204,15 @@ def cost_by_model(store: Store, job_id: int) -> list[dict]:
 
 def job_diff(jobs_dir: Path, job: Job) -> str:
     """The candidate's diff against the base commit, from the job's git directory."""
-    if not (job.base_sha and job.head_sha) or job.base_sha == job.head_sha:
+    return commits_diff(jobs_dir, job.id, job.base_sha, job.head_sha)
+
+
+def commits_diff(jobs_dir: Path, job_id: int, old: str | None, new: str | None) -> str:
+    """``old..new`` in the job's git directory (two attempts, or base and candidate)."""
+    if not (old and new) or old == new:
         return ""
     try:
-        text = GitRepo(jobs_dir / str(job.id) / "git").git("diff", "--no-color", "--stat", "--patch", job.base_sha, job.head_sha)
+        text = GitRepo(jobs_dir / str(job_id) / "git").git("diff", "--no-color", "--stat", "--patch", old, new)
     except GitError as exc:
         return f"(diff unavailable: {exc})"
     if len(text) > MAX_DIFF_CHARS:
@@ -233,6 +238,7 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
                 "routing_reason": a.routing_reason,
                 "outcome": a.outcome,
                 "summary": a.summary,
+                "head_sha": a.head_sha,
                 "gate": a.gate.report if a.gate else None,
             }
             for a in job.attempt_rows

@@ -135,6 +135,8 @@ class Attempt(Base):
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
     """``gate_passed``, ``gate_failed``, ``agent_stopped``…"""
     summary: Mapped[str] = mapped_column(Text, default="")
+    head_sha: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The commit the attempt left (None when it changed nothing or did not get that far)."""
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     gate: Mapped["GateResult | None"] = relationship(uselist=False, back_populates="attempt")

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.store.models import JobState
-from orchestrator.views import job_detail, list_jobs, review_inbox
+from orchestrator.views import commits_diff, job_detail, list_jobs, review_inbox
 from orchestrator.web.diff_view import diff_files
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
@@ -110,12 +110,34 @@ def job_page(request: Request, job_id: int) -> Response:
         "gate_title": GATE_TITLE.get(GATE_OF_STATE.get(state, ""), ""),
         "plan": latest_plan(detail),
         "gates": [gate_view(a["gate"]) for a in detail["attempt_list"]],
+        "attempt_changes": _attempt_changes(ship.settings.jobs_dir, detail),
         "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
         "can_comment": state == JobState.AWAITING_REVIEW and not detail.get("pending_decision"),
     }
     return render(request, "job.html", context)
+
+
+def _attempt_changes(jobs_dir, detail: dict) -> list[dict | None]:
+    """Per attempt: the diff from the previous attempt that left a commit, and why there was another attempt."""
+    out: list[dict | None] = []
+    previous = None
+    for a in detail["attempt_list"]:
+        change = None
+        if previous and a.get("head_sha") and previous["head_sha"] != a["head_sha"]:
+            text = commits_diff(jobs_dir, detail["id"], previous["head_sha"], a["head_sha"])
+            why = f"attempt {previous['number']} ended {previous['outcome'] or '?'}"
+            reviews = [e["message"] for e in detail["events"] if e["kind"] == "review" and "changes requested" in e["message"]]
+            if previous["outcome"] == "gate_failed":
+                why = f"the gate failed attempt {previous['number']}: {(previous['summary'] or '')[:300]}"
+            elif reviews and previous["outcome"] == "gate_passed":
+                why = reviews[-1]
+            change = {"since": previous["number"], "files": diff_files(text, None), "why": why}
+        out.append(change)
+        if a.get("head_sha"):
+            previous = a
+    return out
 
 
 def _last_gate(detail: dict) -> dict | None:

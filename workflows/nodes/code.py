@@ -87,7 +87,7 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
     if _ignored_review(services, state, head, result.stop_reason):
         return _no_change_for_review(services, state, cfg, attempt)
-    services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
+    services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary, head_sha=head)
     update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "no_change": False}
     if result.stop_reason == "budget":
         # The work so far is committed; a human decides whether to spend more.
