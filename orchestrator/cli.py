@@ -478,7 +478,8 @@ def web(
             pass
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds it or pass --port")
-    uvicorn.run(create_app(ship), host=host, port=port)
+    # Live pages hold streams open: on shutdown they get a few seconds, then are closed.
+    uvicorn.run(create_app(ship), host=host, port=port, timeout_graceful_shutdown=5)
 
 
 @app.command()

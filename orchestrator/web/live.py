@@ -14,11 +14,11 @@ from typing import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.store import Store
-from orchestrator.store.models import Event, JobState
+from orchestrator.store.models import Event, Job, JobState, ModelUsage
 from orchestrator.web.read_models import job_status
 
 router = APIRouter()
@@ -41,6 +41,22 @@ def _events_after(store: Store, job_id: int, after: int) -> list[dict]:
         ]  # fmt: skip
 
 
+def _spend(store: Store, job_id: int) -> dict:
+    """The job's model spend so far and the model of its latest call."""
+    with store.session() as s:
+        cost, calls = s.execute(select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0), func.count()).where(ModelUsage.job_id == job_id)).one()
+        model = s.scalar(select(ModelUsage.model).where(ModelUsage.job_id == job_id).order_by(ModelUsage.id.desc()).limit(1))
+    return {"cost_usd": round(float(cost), 6), "calls": calls, "model": model or ""}
+
+
+def _jobs_mark(store: Store) -> list:
+    """Changes whenever a job is added or changes (state, reason, attempts, cost…)."""
+    with store.session() as s:
+        count, newest, latest = s.execute(select(func.count(), func.max(Job.id), func.max(Job.updated_at))).one()
+        spent = s.scalar(select(func.max(ModelUsage.id)))
+    return [count, newest, latest.isoformat() if latest else None, spent]
+
+
 def _sse(event: str, data: dict, event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {event}\ndata: {json.dumps(data)}\n\n"
@@ -50,12 +66,16 @@ async def _stream(request: Request, store: Store, job_id: int, after: int) -> As
     started = last_sent = time.monotonic()
     status = await run_in_threadpool(job_status, store, job_id)
     yield _sse("state", status)
-    state = status["state"]
+    state, spend = status["state"], None
     while time.monotonic() - started < MAX_STREAM_S and not await request.is_disconnected():
         for event in await run_in_threadpool(_events_after, store, job_id, after):
             after = event["id"]
             last_sent = time.monotonic()
             yield _sse("job-event", event, event["id"])
+        now_spend = await run_in_threadpool(_spend, store, job_id)
+        if now_spend != spend:
+            spend = now_spend
+            yield _sse("cost", spend)
         status = await run_in_threadpool(job_status, store, job_id)
         if status["state"] != state:
             state = status["state"]
@@ -66,6 +86,28 @@ async def _stream(request: Request, store: Store, job_id: int, after: int) -> As
             last_sent = time.monotonic()
             yield ": keep-alive\n\n"
         await asyncio.sleep(POLL_S)
+
+
+async def _jobs_stream(request: Request, store: Store) -> AsyncIterator[str]:
+    started = last_sent = time.monotonic()
+    mark = await run_in_threadpool(_jobs_mark, store)
+    while time.monotonic() - started < MAX_STREAM_S and not await request.is_disconnected():
+        await asyncio.sleep(POLL_S * 2)
+        now = await run_in_threadpool(_jobs_mark, store)
+        if now != mark:
+            mark, last_sent = now, time.monotonic()
+            yield _sse("changed", {"jobs": now[0], "newest": now[1], "updated_at": now[2]})
+        elif time.monotonic() - last_sent > KEEPALIVE_S:
+            last_sent = time.monotonic()
+            yield ": keep-alive\n\n"
+
+
+@router.get("/live/jobs")
+async def live_jobs(request: Request):
+    """``text/event-stream`` of ``changed`` whenever a job is added or changes: the jobs page then
+    fetches its rows (with its own filters) instead of polling on a timer."""
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(_jobs_stream(request, request.app.state.ship.store), media_type="text/event-stream", headers=headers)
 
 
 @router.get("/jobs/{job_id}/live")

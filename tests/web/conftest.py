@@ -46,7 +46,8 @@ def free_port() -> int:
 def live_server(ship: Shipyard) -> Iterator[str]:
     """The app on a real uvicorn server in a thread; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

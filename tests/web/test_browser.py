@@ -32,7 +32,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    # Needs the server, so it closes first: a live page's open stream is not cut by the server stopping.
     context = browser.new_context()
     page = context.new_page()
     errors: list[str] = []

@@ -39,7 +39,9 @@ def test_the_stream_sends_the_state_then_each_new_event_and_ends_when_the_job_do
                 kind = line[len("event: "):]
             elif line.startswith("data: "):
                 frames.append((kind, json.loads(line[len("data: "):])))
-    assert [k for k, _ in frames] == ["state", "job-event", "state"]
+    assert [k for k, _ in frames if k != "cost"] == ["state", "job-event", "state"]
+    assert [f for k, f in frames if k == "cost"] == [{"cost_usd": 0.0, "calls": 0, "model": ""}]  # sent once: no call yet
+    frames = [(k, f) for k, f in frames if k != "cost"]
     assert frames[0][1]["state"] == "running"
     assert (frames[1][1]["kind"], frames[1][1]["output"]) == ("tool", "3 passed in 0.02s")
     assert frames[2][1]["state"] == "awaiting_review"
@@ -59,3 +61,25 @@ def test_a_running_jobs_page_shows_new_steps_live_and_reloads_on_a_new_state(pag
     set_state(ship, job_id, "blocked", "quality gate failed after 1 attempt(s)")
     expect(page.locator(".badge").first).to_have_text("blocked", timeout=10_000)
     assert page.evaluate("window.__sameDocument") is None  # the page of the new state was loaded
+
+
+def test_the_jobs_list_stream_says_when_any_job_changes(ship, client, add_job):
+    job_id = add_job(state="queued")
+
+    def later() -> None:
+        time.sleep(1.5)
+        set_state(ship, job_id, "running")
+
+    threading.Thread(target=later, daemon=True).start()
+    with client.stream("GET", "/live/jobs") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data: "):
+                changed = json.loads(line[len("data: "):])
+                break
+    assert changed["jobs"] == 1 and changed["newest"] == job_id
+
+
+def test_a_running_jobs_page_shows_the_spend_so_far(page, live_server, ship, add_job):  # noqa: F811
+    job_id = add_job(state="running", usage=[("gpt-small", 0.0123)])
+    page.goto(f"{live_server}/jobs/{job_id}")
+    expect(page.locator("#live-cost")).to_have_text("So far: $0.0123 over 1 model call(s); latest on gpt-small", timeout=10_000)
