@@ -84,6 +84,8 @@ class AgentResult:
     budget: BudgetExhausted | None = None
     """Set when stop_reason is ``budget`` because a spending limit was hit."""
     usage: list[UsageRecord] = field(default_factory=list)
+    provider: ProviderUnavailable | None = None
+    """Set when stop_reason is ``provider``: who did not answer, and where."""
 
     @property
     def cost_usd(self) -> float:
@@ -222,7 +224,9 @@ class _AgentRun:
             except ReplayStopped as exc:
                 return self.result(False, str(exc), step - 1, exc.stop_reason, str(exc))  # type: ignore[arg-type]
             except ProviderUnavailable as exc:
-                return self.result(False, str(exc), step - 1, "provider", str(exc))
+                stopped = self.result(False, str(exc), step - 1, "provider", str(exc))
+                stopped.provider = exc
+                return stopped
             except Exception as exc:  # a request the provider refuses (bad request, auth): the job shows the cause
                 detail = f"model call failed: {type(exc).__name__}: {exc}"
                 return self.result(False, detail, step - 1, "error", detail)

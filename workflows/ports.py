@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
+from agents.resilience import RetryPolicy
 from sandboxes.base import SandboxProvider
 
 if TYPE_CHECKING:
@@ -135,6 +136,9 @@ class JobServices:
     """Live resources of this run (the coding sandbox); never checkpointed."""
     cancel_check: Callable[[], bool] | None = None
     """True once the job has been cancelled; asked before every model call and tool call."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How each model call retries a provider's transient failures before the job pauses
+    (``awaiting_provider``)."""
 
     def cancelled(self) -> str | None:
         """Why the run must stop now (the job was cancelled), or None."""

@@ -62,11 +62,12 @@ def replies_from_cassette(cassette: Cassette, attempt: int = 1, **usage: int) ->
 class _Emulator:
     path = "/"
 
-    def __init__(self, replies: Iterable[Reply] | Callable[[dict[str, Any]], Reply]):
+    def __init__(self, replies: Iterable[Reply] | Callable[[dict[str, Any]], Reply], port: int = 0):
+        """``port`` 0 picks a free one; a given port brings a stopped server back at the same URL."""
         self._script = replies if callable(replies) else list(replies)
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

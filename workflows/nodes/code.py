@@ -15,6 +15,7 @@ from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TAB
 from workflows.gitops import GitRepo
 from workflows.nodes import route, services_of
 from workflows.nodes.context import base_tree, instructions_of, repo_map_of
+from workflows.nodes.human import provider_pause
 from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
@@ -64,7 +65,7 @@ def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -
 def code(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     cfg = RepoConfig.model_validate(state["config"])
-    paused = bool(state.get("budget_paused")) and state.get("paused_at") == "code"
+    paused = bool(state.get("budget_paused") or state.get("provider_paused")) and state.get("paused_at") == "code"
     attempt = state.get("attempt", 0) + (0 if paused else 1)
     routed = route(services, state, "code", attempt=attempt, failures=state.get("gate_failures", 0))
     services.recorder.attempt_started(attempt, routed.spec_name, routed.reason)
@@ -74,7 +75,8 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         services.recorder.attempt_finished(attempt, "sandbox_failed", str(exc))
         return {"attempt": attempt, "outcome": "blocked", "reason": f"the sandbox could not be prepared: {exc}"}
     task = coding_task(services, state, cfg, sandbox, attempt=attempt, resumed=paused)
-    limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s)
+    limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s,
+                         retry=services.retry)
     compactor = HistoryCompactor(
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
@@ -86,10 +88,13 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
-    update = {"attempt": attempt, "head_sha": head, "budget_paused": ""}
+    update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "provider_paused": ""}
     if result.stop_reason == "budget":
         # The work so far is committed; a human decides whether to spend more.
         update |= {"budget_paused": result.detail or result.summary, "paused_at": "code"}
+    elif result.provider is not None:
+        # The work so far is committed; the attempt resumes once the provider answers again.
+        update |= provider_pause(services, "code", result.provider)
     elif result.stop_reason in STOPS_THE_JOB:
         update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
     return update
@@ -99,7 +104,6 @@ STOPS_THE_JOB = {
     "divergence": "the scripted replay no longer matches the repository",
     "stuck": "the agent is stuck (repeating itself without progress)",
     "error": "the model could not be called",
-    "provider": "the model's provider did not answer; retry the job once it does",
     "cancelled": "the job was cancelled",
 }
 """Agent stop reasons that end the job (blocked) instead of going to the gate."""
@@ -108,7 +112,7 @@ STOPS_THE_JOB = {
 def feedback_source(state: TicketState, resumed: bool) -> FeedbackSource:
     """Who wrote the feedback the next attempt must address."""
     if resumed:
-        return "budget"
+        return "provider" if state.get("provider_paused") else "budget"
     source = state.get("feedback_from") or ""
     if state.get("feedback") and not source:
         return "gate"
@@ -119,7 +123,8 @@ def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sand
                 attempt: int, resumed: bool) -> CodingTask:
     """The attempt's task, with every fact read from the state and the checked-out workspace."""
     source = feedback_source(state, resumed)
-    feedback = state.get("budget_paused", "") if source == "budget" else state.get("feedback", "")
+    paused = {"budget": state.get("budget_paused", ""), "provider": state.get("provider_paused", "")}
+    feedback = paused.get(source) or state.get("feedback", "")
     protected = [*BUILTIN_PROTECTED, *cfg.gates.protected_paths]
     protected.append("pyproject.toml tables " + ", ".join(f"[tool.{t}]" for t in PROTECTED_PYPROJECT_TABLES))
     facts = WorkspaceFacts(
