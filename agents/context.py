@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agents.accounting import estimate_prompt_tokens, price_call
+from agents.replies import reply_text, unusable_reply
 
 ELIDED_MARK = "[... {n} characters elided ...]"
 
@@ -103,7 +104,13 @@ class HistoryCompactor:
                 price_call(self.summarizer, reply, prompt, role="summarize", step=self.calls,
                            latency_s=time.monotonic() - started)
             )
-        return str(reply.content)
+        text = reply_text(reply).strip()
+        problem = unusable_reply(reply) or ("" if text else "the reply was empty")
+        if problem:  # a cut, refused or empty summary would lose facts: the digest keeps them
+            if self.recorder is not None:
+                self.recorder.event("compaction", f"summary unusable ({problem}); used a mechanical digest")
+            return digest
+        return text
 
 
 def _gist(text: Any, limit: int = 160) -> str:
