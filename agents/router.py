@@ -20,7 +20,8 @@ from agents.credentials import ProviderSecrets
 from agents.providers import ProviderError, make_chat_model
 from agents.scripted import ScriptedChatModel
 
-ROLES = ("triage", "plan", "code", "review", "summarize")
+ROLES = ("triage", "plan", "code", "summarize")
+"""The steps that call a model; routing, overrides and the cost ledger speak of these."""
 
 
 def _default_start_tiers() -> dict[str, dict[str, int]]:
@@ -28,7 +29,6 @@ def _default_start_tiers() -> dict[str, dict[str, int]]:
         "triage": {"low": 1, "medium": 1, "high": 1},
         "plan": {"low": 1, "medium": 2, "high": 3},
         "code": {"low": 1, "medium": 2, "high": 3},
-        "review": {"low": 1, "medium": 1, "high": 2},
         "summarize": {"low": 1, "medium": 1, "high": 1},
     }
 

@@ -76,3 +76,13 @@ def test_catalogue_entries_are_validated_with_their_location():
         parse_catalogue([{"name": "cheap", "provider": "openai", "model_id": "x", "price_input": -1}], "shipyard.toml")
     with pytest.raises(CatalogueError, match="duplicate model name"):
         parse_catalogue([{"name": "a", "provider": "openai", "model_id": "x"}] * 2)
+
+
+def test_a_model_override_for_a_step_that_calls_no_model_is_refused_naming_the_field():
+    from workflows.repo_config import ConfigError, parse_repo_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_repo_config("agent:\n  models:\n    review: strong\n")
+    assert str(caught.value) == (".shipyard.yml: agent.models.review.[key]: Input should be 'triage', 'plan', "
+                                 "'code' or 'summarize', got 'review'")
+    assert parse_repo_config("agent:\n  models:\n    summarize: cheap\n").agent.models == {"summarize": "cheap"}
