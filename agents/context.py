@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agents.accounting import estimate_prompt_tokens, price_call
+from agents.observers import CallRecorder
 from agents.replies import reply_text, unusable_reply
 
 ELIDED_MARK = "[... {n} characters elided ...]"
@@ -51,7 +52,7 @@ class HistoryCompactor:
     summarizer_factory: Callable[[], Any] | None = None
     """Builds ``summarizer`` on the first compaction, so an attempt that never compacts
     routes (and records) no summary model."""
-    recorder: Any = None
+    recorder: CallRecorder | None = None
     """Receives the summarizer's ``UsageRecord`` and a ``compaction`` event."""
     keep_recent: int = 4
     """Most recent observations always kept verbatim."""

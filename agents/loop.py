@@ -22,6 +22,7 @@ from agents.catalogue import spec_of
 from agents.context import HistoryCompactor
 from agents.loopguard import LoopGuard
 from agents.metered import metered_invoke
+from agents.observers import CallRecorder
 from agents.replies import CUT_NOTICE, inspect_reply, invalid_call_message, refusal_notice
 from agents.resilience import ProviderUnavailable, RetryPolicy
 from agents.scripted import ReplayStopped
@@ -305,7 +306,7 @@ def run_coding_agent(
     sandbox: Sandbox,
     task: CodingTask,
     *,
-    recorder: Any,
+    recorder: CallRecorder,
     limits: AgentLimits,
     guard: BudgetGuard | None = None,
     compactor: HistoryCompactor | None = None,

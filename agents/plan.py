@@ -11,6 +11,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agents import prompts
 from agents.metered import DEFAULT_RETRY, metered_invoke
+from agents.observers import CallRecorder, SpendingGuard
 from agents.replies import FORMAT_TRIES, reply_text, retry_notice, unusable_reply
 from agents.resilience import RetryPolicy
 from agents.scripted import ReplayStopped
@@ -30,8 +31,8 @@ def write_plan(
     *,
     triage_reason: str = "",
     feedback: str = "",
-    recorder: Any = None,
-    guard: Any = None,
+    recorder: CallRecorder | None = None,
+    guard: SpendingGuard | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> str:
     """The plan as Markdown text; ``feedback`` carries a reviewer's requested changes to a previous plan."""

@@ -10,13 +10,14 @@ cassette, every role gets the scripted replay and the reason says so. Every deci
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 
 from agents.cassette import Cassette
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
+from agents.observers import CallRecorder
 from agents.providers import ProviderError, make_chat_model
 from agents.scripted import ScriptedChatModel
 
@@ -64,7 +65,7 @@ class ModelRouter:
         catalogue: Sequence[ModelSpec],
         policy: RoutingPolicy | None = None,
         cassette: Cassette | None = None,
-        recorder: Any = None,
+        recorder: CallRecorder | None = None,
         *,
         secrets: ProviderSecrets | None = None,
         wrap: Callable[[BaseChatModel, str, int], BaseChatModel] | None = None,

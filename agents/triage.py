@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from agents import prompts
 from agents.cassette import TriageAnswer
 from agents.metered import DEFAULT_RETRY, metered_invoke
+from agents.observers import CallRecorder, SpendingGuard
 from agents.replies import FORMAT_TRIES, reply_text, retry_notice, unusable_reply
 from agents.resilience import RetryPolicy
 from agents.scripted import ReplayStopped
@@ -67,8 +68,8 @@ def triage_ticket(
     ticket_body: str,
     repo_map: str,
     *,
-    recorder: Any = None,
-    guard: Any = None,
+    recorder: CallRecorder | None = None,
+    guard: SpendingGuard | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> TriageResult:
     """Triage one ticket; raises ``TriageError`` (or ``BudgetExhausted``, ``ProviderUnavailable``) with the reason."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from agents.observers import SpendingGuard
 from agents.resilience import RetryPolicy
 from sandboxes.base import SandboxProvider
 
@@ -104,14 +105,6 @@ class ModelRouting(Protocol):
         ...
 
 
-class SpendingGuard(Protocol):
-    """Checked before every model call, fed after it (``agents.budget.BudgetGuard``)."""
-
-    def check(self, model: Any, prompt: Sequence[Any]) -> None:
-        """Raise ``agents.budget.BudgetExhausted`` when the call would pass a limit."""
-        ...
-
-    def add(self, record: "UsageRecord") -> None: ...
 
 
 @dataclass
