@@ -8,25 +8,18 @@ so, with the work so far still in the workspace."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from sqlalchemy import select
 
 from agents.health import PING
 from orchestrator.store.models import Job
 from tests.agents.emulators import OpenAIEmulator, Reply
+from tests.conftest import free_port
 from tests.pipeline.harness import queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_live_provider import API_KEY, catalogue, live_replies
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 
 SETTLED = {"awaiting_provider", "awaiting_review", "awaiting_budget", "blocked", "failed"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def is_probe(body: dict) -> bool:
