@@ -143,6 +143,22 @@ class ModelRouter:
         self._event(reason, role, spec.name)
         return RoutedModel(model, spec.name, reason, spec)
 
+    def fallback_for(self, routed: RoutedModel, role: str, *, attempt: int = 1, why: str = "") -> RoutedModel | None:
+        """The catalogue's fallback for a model whose provider does not answer, built; or None."""
+        name = routed.spec.fallback if routed.spec is not None and self.cassette is None else None
+        spec = self._by_name(name) if name else None
+        if spec is None:
+            return None
+        try:
+            model = make_chat_model(spec, self.secrets)
+        except ProviderError as exc:
+            raise RoutingError(str(exc)) from None
+        if self.wrap is not None:
+            model = self.wrap(model, role, attempt)
+        reason = f"{role}: {routed.spec_name} did not answer{f' ({why})' if why else ''} → fallback {spec.name}"
+        self._event(reason, role, spec.name)
+        return RoutedModel(model, spec.name, reason, spec)
+
     def _event(self, reason: str, role: str, model: str) -> None:
         if self.recorder is not None:
             self.recorder.event("routing", reason, role=role, model=model)

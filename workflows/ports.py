@@ -104,6 +104,10 @@ class ModelRouting(Protocol):
     def for_role(self, role: str, *, complexity: str = "low", attempt: int = 1, failures: int = 0) -> "RoutedModel":
         ...
 
+    def fallback_for(self, routed: "RoutedModel", role: str, *, attempt: int = 1, why: str = "") -> "RoutedModel | None":
+        """The model to switch to when ``routed``'s provider does not answer, or None (the job pauses)."""
+        ...
+
 
 
 

@@ -9,6 +9,7 @@ so, with the work so far still in the workspace."""
 from __future__ import annotations
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from agents.health import PING
@@ -88,3 +89,26 @@ def test_an_outage_mid_attempt_pauses_it_and_a_human_resumes_the_same_attempt(ma
     resumed = [r for r in emulator.requests if "resumes after the model's provider stopped answering" in str(r.body)]
     assert resumed, "the resumed attempt was not told why it resumed"
     assert human_touches(ship, job_id) == 1
+
+
+@pytest.mark.slow
+def test_a_catalogue_fallback_carries_every_step_while_the_first_choice_is_down(make_ship, tmp_path):
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    with OpenAIEmulator(live_replies()) as backup:
+        models = tmp_path / "models.yml"
+        models.write_text(yaml.safe_dump({"models": [
+            {"name": "live-small", "provider": "openai", "model_id": "small-1", "base_url": down, "tier": 1,
+             "price_input": 2.0, "price_output": 8.0, "api_key_env": "OPENAI_API_KEY", "fallback": "backup-small"},
+            {"name": "backup-small", "provider": "openai", "model_id": "backup-1", "base_url": backup.base_url,
+             "tier": 1, "price_input": 3.0, "price_output": 12.0, "api_key_env": "OPENAI_API_KEY"},
+        ]}))  # fmt: skip
+        ship = make_ship(sandbox_backend="local", models_file=str(models), provider_tries=1)
+        job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, cassette=None)
+        with running_worker(ship.settings, env={"OPENAI_API_KEY": API_KEY}) as worker:
+            done = wait_for_job(ship, job_id, SETTLED, worker=worker)
+    assert done["state"] == "awaiting_review", done["reason"]
+    fallbacks = [e["message"] for e in done["events"] if e["kind"] == "routing" and "→ fallback backup-small" in e["message"]]
+    assert [m.split(":")[0] for m in fallbacks] == ["triage", "plan", "code"]
+    assert all("live-small did not answer" in m for m in fallbacks)
+    assert {r.body["model"] for r in backup.requests} == {"backup-1"}
+    assert "backup-small" in done["pr_body"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from langchain_core.runnables import RunnableConfig
 
 from agents.context import HistoryCompactor
-from agents.loop import AgentLimits, run_coding_agent
+from agents.loop import AgentLimits, AgentResult, run_coding_agent
 from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from sandboxes.repo_image import image_for
@@ -80,11 +81,7 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     compactor = HistoryCompactor(
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
-    result = run_coding_agent(
-        routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget,
-        compactor=compactor, diff_source=lambda: workspace_diff(services, state, sandbox),
-        should_cancel=services.cancelled,
-    )
+    result = run_attempt(services, state, sandbox, routed, task, limits, compactor)
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary)
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
@@ -98,6 +95,31 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     elif result.stop_reason in STOPS_THE_JOB:
         update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
     return update
+
+
+def run_attempt(services: JobServices, state: TicketState, sandbox: Sandbox, routed, task: CodingTask,
+                limits: AgentLimits, compactor: HistoryCompactor) -> AgentResult:
+    """One attempt of the agent; when the model's provider stops answering and the catalogue names
+    a fallback, the attempt goes on with it (each model at most once), told why and what is there."""
+    tried = {routed.spec_name}
+    while True:
+        result = run_coding_agent(
+            routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget,
+            compactor=compactor, diff_source=lambda: workspace_diff(services, state, sandbox),
+            should_cancel=services.cancelled,
+        )
+        if result.provider is None:
+            return result
+        fallback = services.models.fallback_for(routed, "code", attempt=task.attempt, why=result.provider.cause)
+        if fallback is None or fallback.spec_name in tried:
+            return result
+        tried.add(fallback.spec_name)
+        routed = fallback
+        services.recorder.attempt_started(task.attempt, routed.spec_name, routed.reason)
+        earlier = f"\n\nWhat this attempt was asked to address:\n{task.feedback}" if task.feedback else ""
+        task = replace(task, feedback=f"{result.provider}; continuing on {routed.spec_name}{earlier}",
+                       feedback_from="provider",
+                       previous_work=bool(workspace_diff(services, state, sandbox).strip()))
 
 
 STOPS_THE_JOB = {

@@ -7,7 +7,7 @@ from langchain_core.runnables import RunnableConfig
 from agents.budget import BudgetExhausted
 from agents.plan import PlanError, write_plan
 from agents.resilience import ProviderUnavailable
-from workflows.nodes import route, services_of
+from workflows.nodes import route, services_of, with_fallback
 from workflows.nodes.context import repo_map_of
 from workflows.nodes.human import provider_pause
 from workflows.repo_config import RepoConfig
@@ -35,8 +35,8 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
     if decision.get("gate") == "plan" and decision.get("decision") == "request_changes":
         feedback = decision.get("comment", "")
     try:
-        text = write_plan(
-            routed.model,
+        text = with_fallback(services, routed, "plan", lambda model: write_plan(
+            model,
             ticket["title"],
             ticket["body"],
             repo_map_of(services, state),
@@ -44,7 +44,7 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
             recorder=services.recorder,
             guard=services.budget,
             retry=services.retry,
-        )
+        ))
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "plan"}
     except ProviderUnavailable as exc:

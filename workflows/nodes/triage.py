@@ -7,7 +7,7 @@ from langchain_core.runnables import RunnableConfig
 from agents.budget import BudgetExhausted
 from agents.resilience import ProviderUnavailable
 from agents.triage import TriageError, triage_ticket
-from workflows.nodes import route, services_of
+from workflows.nodes import route, services_of, with_fallback
 from workflows.nodes.context import repo_map_of
 from workflows.nodes.human import provider_pause
 from workflows.state import TicketState
@@ -18,10 +18,10 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     routed = route(services, state, "triage")
     ticket = state["ticket"]
     try:
-        result = triage_ticket(
-            routed.model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder,
+        result = with_fallback(services, routed, "triage", lambda model: triage_ticket(
+            model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder,
             guard=services.budget, retry=services.retry,
-        )
+        ))
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "triage"}
     except ProviderUnavailable as exc:
