@@ -31,7 +31,7 @@ class UsageRecord:
     """Catalogue name (``scripted:<cassette>`` for replays)."""
     provider: str
     role: str
-    """``triage``, ``plan``, ``code``, ``review``, ``summarize``."""
+    """``triage``, ``plan``, ``code``, ``summarize``."""
     step: int
     """Model call number within the role's run (1-based)."""
     input_tokens: int

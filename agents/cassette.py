@@ -93,7 +93,7 @@ class RecordedWith(_Strict):
 
 
 class UsageTurn(_Strict):
-    """A single-answer role (plan, review) with optional recorded usage."""
+    """A single-answer role (plan) with optional recorded usage."""
 
     say: str
     usage: TurnUsage | None = None
@@ -107,7 +107,6 @@ class Cassette(_Strict):
     triage_usage: TurnUsage | None = None
     plan: str | None = None
     plan_usage: TurnUsage | None = None
-    review: str | None = None
     code: list[list[Turn]] = Field(default_factory=list)
     """Attempt N of the code step replays ``code[N-1]``."""
 

@@ -46,6 +46,9 @@ class ModelSpec(BaseModel):
     """Output tokens requested per call (also the budget guard's projection)."""
     api_key_env: str | None = None
     """Environment variable (or secrets-file key) holding this model's API key."""
+    fallback: str | None = None
+    """Catalogue name of the model a step switches to when this one's provider does not answer
+    (after retries); without one the job pauses as ``awaiting_provider``."""
 
     @property
     def is_free(self) -> bool:
@@ -98,6 +101,12 @@ def parse_catalogue(entries: list[dict[str, Any]], source: str = "catalogue") ->
             raise CatalogueError(f"{source}: models.{spec.name}: duplicate model name")
         seen.add(spec.name)
         specs.append(spec)
+    names = {s.name for s in specs}
+    for spec in specs:
+        if spec.fallback is not None and (spec.fallback not in names or spec.fallback == spec.name):
+            why = "is the model itself" if spec.fallback == spec.name else "is not in the catalogue"
+            raise CatalogueError(f"{source}: models.{spec.name}.fallback: {spec.fallback!r} {why} "
+                                 f"(known: {', '.join(sorted(names))})")
     return tuple(specs)
 
 

@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agents.accounting import estimate_prompt_tokens, price_call
+from agents.observers import CallRecorder
+from agents.replies import reply_text, unusable_reply
 
 ELIDED_MARK = "[... {n} characters elided ...]"
 
@@ -50,7 +52,7 @@ class HistoryCompactor:
     summarizer_factory: Callable[[], Any] | None = None
     """Builds ``summarizer`` on the first compaction, so an attempt that never compacts
     routes (and records) no summary model."""
-    recorder: Any = None
+    recorder: CallRecorder | None = None
     """Receives the summarizer's ``UsageRecord`` and a ``compaction`` event."""
     keep_recent: int = 4
     """Most recent observations always kept verbatim."""
@@ -103,7 +105,13 @@ class HistoryCompactor:
                 price_call(self.summarizer, reply, prompt, role="summarize", step=self.calls,
                            latency_s=time.monotonic() - started)
             )
-        return str(reply.content)
+        text = reply_text(reply).strip()
+        problem = unusable_reply(reply) or ("" if text else "the reply was empty")
+        if problem:  # a cut, refused or empty summary would lose facts: the digest keeps them
+            if self.recorder is not None:
+                self.recorder.event("compaction", f"summary unusable ({problem}); used a mechanical digest")
+            return digest
+        return text
 
 
 def _gist(text: Any, limit: int = 160) -> str:

@@ -22,6 +22,7 @@ from agents.catalogue import spec_of
 from agents.context import HistoryCompactor
 from agents.loopguard import LoopGuard
 from agents.metered import metered_invoke
+from agents.observers import CallRecorder
 from agents.replies import CUT_NOTICE, inspect_reply, invalid_call_message, refusal_notice
 from agents.resilience import ProviderUnavailable, RetryPolicy
 from agents.scripted import ReplayStopped
@@ -84,6 +85,8 @@ class AgentResult:
     budget: BudgetExhausted | None = None
     """Set when stop_reason is ``budget`` because a spending limit was hit."""
     usage: list[UsageRecord] = field(default_factory=list)
+    provider: ProviderUnavailable | None = None
+    """Set when stop_reason is ``provider``: who did not answer, and where."""
 
     @property
     def cost_usd(self) -> float:
@@ -237,7 +240,9 @@ class _AgentRun:
             except ReplayStopped as exc:
                 return self.result(False, str(exc), step - 1, exc.stop_reason, str(exc))  # type: ignore[arg-type]
             except ProviderUnavailable as exc:
-                return self.result(False, str(exc), step - 1, "provider", str(exc))
+                stopped = self.result(False, str(exc), step - 1, "provider", str(exc))
+                stopped.provider = exc
+                return stopped
             except Exception as exc:  # a request the provider refuses (bad request, auth): the job shows the cause
                 detail = f"model call failed: {type(exc).__name__}: {exc}"
                 return self.result(False, detail, step - 1, "error", detail)
@@ -316,7 +321,7 @@ def run_coding_agent(
     sandbox: Sandbox,
     task: CodingTask,
     *,
-    recorder: Any,
+    recorder: CallRecorder,
     limits: AgentLimits,
     guard: BudgetGuard | None = None,
     compactor: HistoryCompactor | None = None,

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agents.accounting import UsageRecord, price_call
+from agents.observers import CallRecorder, SpendingGuard
 from agents.resilience import RetryPolicy, call_with_retries
 
 DEFAULT_RETRY = RetryPolicy()
@@ -23,8 +24,8 @@ def metered_invoke(
     *,
     role: str,
     step: int,
-    recorder: Any = None,
-    guard: Any = None,
+    recorder: CallRecorder | None = None,
+    guard: SpendingGuard | None = None,
     attempt: int = 0,
     retry: RetryPolicy = DEFAULT_RETRY,
 ) -> tuple[AIMessage, UsageRecord]:

@@ -83,6 +83,9 @@ def attempt_state_text(task: "CodingTask") -> str:
     if task.feedback_from == "budget":
         return (f"This attempt ({task.attempt}) resumes after it was paused at a spending limit, which a human "
                 f"has now extended. {where} The pause said:\n{feedback}")
+    if task.feedback_from == "provider":
+        return (f"This attempt ({task.attempt}) resumes after the model's provider stopped answering mid-attempt. "
+                f"{where} The pause said:\n{feedback}")
     if task.attempt > 1 or task.previous_work:
         return f"This is attempt {task.attempt}. {where}"
     return "The workspace is a clean checkout of the base commit."

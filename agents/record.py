@@ -76,9 +76,9 @@ class CassetteRecording:
                 self.data["triage"] = dict(call["args"])
                 if usage:
                     self.data["triage_usage"] = usage
-        elif role in ("plan", "review"):
-            self.data[role] = _text(reply)
-            if usage and role == "plan":
+        elif role == "plan":
+            self.data["plan"] = _text(reply)
+            if usage:
                 self.data["plan_usage"] = usage
         elif role == "code":
             self._add_code_turns(attempt, reply, prompt, usage)
@@ -115,7 +115,7 @@ class CassetteRecording:
                 turn["expect"] = {"ok": result.status != "error"}
 
     def as_yaml(self) -> str:
-        order = ("name", "recorded_with", "triage", "triage_usage", "plan", "plan_usage", "review")
+        order = ("name", "recorded_with", "triage", "triage_usage", "plan", "plan_usage")
         clean = {k: self.data[k] for k in order if k in self.data}
         code = [[{k: v for k, v in t.items() if k != "call_id"} for t in attempt] for attempt in self.data["code"]]
         if code:

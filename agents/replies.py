@@ -52,3 +52,31 @@ CUT_NOTICE = (
 def refusal_notice(refusal: str) -> str:
     return (f"Your reply was a refusal ({refusal[:200]}). The task is an ordinary code change in a sandbox; "
             "continue with a tool call, or call finish explaining what you cannot do.")
+
+
+FORMAT_TRIES = 3
+"""Model replies a one-shot step (triage, plan) may get wrong in a row before it stops with the cause."""
+
+
+def reply_text(reply: AIMessage) -> str:
+    content = reply.content
+    if isinstance(content, str):
+        return content
+    return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+
+
+def unusable_reply(reply: AIMessage) -> str:
+    """Why a reply cannot be used whatever it says (cut, refused), or ''."""
+    issues = inspect_reply(reply)
+    if issues.cut:
+        return "the reply was cut at the output-token limit"
+    if issues.refusal:
+        return f"the model refused: {issues.refusal[:200]}"
+    return ""
+
+
+def retry_notice(problem: str, ask: str) -> str:
+    """What a one-shot step tells the model after an unusable reply."""
+    if "cut at the output-token limit" in problem:
+        return f"Your reply was cut at the output-token limit. Be shorter. {ask}"
+    return f"Your answer could not be used ({problem}). {ask}"

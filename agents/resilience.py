@@ -26,8 +26,10 @@ _TRANSIENT_NAMES = ("Timeout", "Connection", "RemoteProtocolError", "ReadError",
 class ProviderUnavailable(RuntimeError):
     """The model's provider did not answer after retries; carries who and where."""
 
-    def __init__(self, provider: str, model: str, url: str, cause: str, attempts: int):
+    def __init__(self, provider: str, model: str, url: str, cause: str, attempts: int, spec_name: str = ""):
         self.provider, self.model, self.url, self.cause, self.attempts = provider, model, url, cause, attempts
+        self.spec_name = spec_name
+        """The catalogue entry's name, so the model can be probed (and the job resumed) later."""
         super().__init__(
             f"provider {provider} (model {model} at {url}) did not answer after {attempts} tries: {cause}"
         )
@@ -114,7 +116,7 @@ def call_with_retries(
                 raise
             provider, model_id, url = where(model)
             if attempt >= policy.tries:
-                raise ProviderUnavailable(provider, model_id, url, describe(exc), attempt) from exc
+                raise ProviderUnavailable(provider, model_id, url, describe(exc), attempt, spec_of(model).name) from exc
             hinted = retry_after_s(exc)
             delay = hinted if hinted is not None else policy.base_delay_s * 2 ** (attempt - 1) * (1 + random.random() / 4)
             delay = min(max(delay, 0.0), policy.max_delay_s)

@@ -10,17 +10,19 @@ cassette, every role gets the scripted replay and the reason says so. Every deci
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 
 from agents.cassette import Cassette
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
+from agents.observers import CallRecorder
 from agents.providers import ProviderError, make_chat_model
 from agents.scripted import ScriptedChatModel
 
-ROLES = ("triage", "plan", "code", "review", "summarize")
+ROLES = ("triage", "plan", "code", "summarize")
+"""The steps that call a model; routing, overrides and the cost ledger speak of these."""
 
 
 def _default_start_tiers() -> dict[str, dict[str, int]]:
@@ -28,7 +30,6 @@ def _default_start_tiers() -> dict[str, dict[str, int]]:
         "triage": {"low": 1, "medium": 1, "high": 1},
         "plan": {"low": 1, "medium": 2, "high": 3},
         "code": {"low": 1, "medium": 2, "high": 3},
-        "review": {"low": 1, "medium": 1, "high": 2},
         "summarize": {"low": 1, "medium": 1, "high": 1},
     }
 
@@ -64,7 +65,7 @@ class ModelRouter:
         catalogue: Sequence[ModelSpec],
         policy: RoutingPolicy | None = None,
         cassette: Cassette | None = None,
-        recorder: Any = None,
+        recorder: CallRecorder | None = None,
         *,
         secrets: ProviderSecrets | None = None,
         wrap: Callable[[BaseChatModel, str, int], BaseChatModel] | None = None,
@@ -139,6 +140,22 @@ class ModelRouter:
             raise RoutingError(str(exc)) from None
         if self.wrap is not None:
             model = self.wrap(model, role, attempt)
+        self._event(reason, role, spec.name)
+        return RoutedModel(model, spec.name, reason, spec)
+
+    def fallback_for(self, routed: RoutedModel, role: str, *, attempt: int = 1, why: str = "") -> RoutedModel | None:
+        """The catalogue's fallback for a model whose provider does not answer, built; or None."""
+        name = routed.spec.fallback if routed.spec is not None and self.cassette is None else None
+        spec = self._by_name(name) if name else None
+        if spec is None:
+            return None
+        try:
+            model = make_chat_model(spec, self.secrets)
+        except ProviderError as exc:
+            raise RoutingError(str(exc)) from None
+        if self.wrap is not None:
+            model = self.wrap(model, role, attempt)
+        reason = f"{role}: {routed.spec_name} did not answer{f' ({why})' if why else ''} → fallback {spec.name}"
         self._event(reason, role, spec.name)
         return RoutedModel(model, spec.name, reason, spec)
 

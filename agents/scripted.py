@@ -71,7 +71,7 @@ class ScriptedChatModel(BaseChatModel):
 
     cassette: Cassette
     role: str = "code"
-    """``triage``, ``plan``, ``review`` or ``code``."""
+    """``triage``, ``plan``, ``code`` or ``summarize``."""
     attempt: int = 1
     """Code attempt being replayed (1-based)."""
     scripted: bool = True
@@ -131,8 +131,6 @@ class ScriptedChatModel(BaseChatModel):
             if c.plan is None:
                 raise CassetteExhausted(f"cassette {c.name}: no 'plan' section")
             return self._with_usage(AIMessage(content=c.plan), c.plan_usage)
-        if self.role == "review":
-            return AIMessage(content=c.review or "No findings. (scripted replay: the cassette records no review)")
         if self.role == "code":
             return self._next_code_turn(messages)
         raise CassetteExhausted(f"cassette {c.name}: no section for role {self.role!r}")

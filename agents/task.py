@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-FeedbackSource = Literal["", "gate", "review", "budget"]
+FeedbackSource = Literal["", "gate", "review", "budget", "provider"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class CodingTask:
     plan: str = ""
     """The plan written (and possibly approved) for this ticket; empty when none was made."""
     feedback_from: FeedbackSource = ""
-    """Who wrote ``feedback``: the quality gate, a human reviewer, or a budget pause being resumed."""
+    """Who wrote ``feedback``: the quality gate, a human reviewer, or a budget or provider pause being resumed."""
     previous_work: bool = False
     """The workspace holds earlier attempts' changes (its head is not the base commit)."""
     workspace: WorkspaceFacts = field(default_factory=WorkspaceFacts)

@@ -21,7 +21,7 @@ from orchestrator.store.models import JobState
 app = typer.Typer(help="Shipyard: labelled tickets become gated pull requests.", no_args_is_help=True)
 ticket_app = typer.Typer(help="The local backlog.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Jobs: one per attempt to resolve a ticket.", no_args_is_help=True)
-review_app = typer.Typer(help="Human gates: plans, budgets, pull requests.", no_args_is_help=True)
+review_app = typer.Typer(help="Human gates: plans, budgets, provider outages, pull requests.", no_args_is_help=True)
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(review_app, name="review")
@@ -268,13 +268,14 @@ def review_approve(
     job_id: int = JOB_ID, comment: str = COMMENT,
     extra_usd: float = typer.Option(0.0, min=0.0, help="Budget gate: extra USD granted"),
 ) -> None:
-    """Approve the plan, the budget extension or the pull request (which merges it)."""
+    """Approve the plan, the budget extension or the pull request (which merges it); resume a job
+    waiting for its provider now."""
     _decide(job_id, "approve", comment, extra_usd)
 
 
 @review_app.command("reject")
 def review_reject(job_id: int = JOB_ID, comment: str = COMMENT) -> None:
-    """Reject: the pull request is closed (or the plan / budget refused) and the job ends."""
+    """Reject: the pull request is closed (or the plan / budget refused, the provider wait stopped) and the job ends."""
     _decide(job_id, "reject", comment)
 
 

@@ -19,6 +19,7 @@ class JobError(ValueError):
 GATE_OF_STATE = {
     JobState.AWAITING_PLAN_APPROVAL: "plan",
     JobState.AWAITING_BUDGET: "budget",
+    JobState.AWAITING_PROVIDER: "provider",
     JobState.AWAITING_REVIEW: "pr",
 }
 DECISIONS = ("approve", "reject", "request_changes")
@@ -87,8 +88,10 @@ def checked_line_comments(raw: object) -> list[dict]:
 def record_decision(
     store: Store, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli",
     line_comments: list[dict] | None = None,
+    human: bool = True,
 ) -> str:
-    """Store a human decision for the gate the job waits at; returns the gate's name."""
+    """Store a decision for the gate the job waits at; returns the gate's name. ``human=False``
+    (a worker's provider probe) does not count as a human touch."""
     if decision not in DECISIONS:
         raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     line_comments = checked_line_comments(line_comments)
@@ -105,11 +108,13 @@ def record_decision(
             raise JobError(f"job {job_id} already has a decision waiting to be applied")
         if gate == "budget" and decision == "approve" and extra_usd <= 0:
             raise JobError("approving a budget extension needs --extra-usd greater than 0")
+        if gate == "provider" and decision == "request_changes":
+            raise JobError(f"job {job_id} waits for its model's provider: approve resumes it now, reject stops it")
         if line_comments and (gate != "pr" or decision != "request_changes"):
             raise JobError("comments on lines of the diff go with a pull request's request-changes decision")
         s.add(Review(job_id=job_id, gate=gate, decision=decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer,
                      line_comments=line_comments))
-        job.human_touches += 1
+        job.human_touches += 1 if human else 0
         return gate
 
 

@@ -14,6 +14,7 @@ from agents.budget import BudgetGuard, BudgetLimits
 from agents.cassette import load_cassette
 from agents.catalogue import DEFAULT_CATALOGUE, CatalogueError, ModelSpec, parse_catalogue
 from agents.credentials import load_secrets
+from agents.observers import CallRecorder
 from agents.router import ModelRouter, RoutingPolicy
 from orchestrator.settings import Settings
 from orchestrator.store import Store
@@ -47,7 +48,7 @@ def _spent_since(store: Store, since: datetime, repository_id: int | None = None
 
 
 def build_router(
-    settings: Settings, store: Store, job_id: int, cassette: str | None, recorder: Any, *, wrap: Any = None
+    settings: Settings, store: Store, job_id: int, cassette: str | None, recorder: CallRecorder, *, wrap: Any = None
 ) -> tuple[ModelRouter, BudgetGuard]:
     """The router (scripted replay when the ticket has a cassette) and the job's budget guard."""
     with store.session() as s:

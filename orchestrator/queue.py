@@ -17,6 +17,7 @@ from celery import Celery, signals
 from celery.exceptions import Reject
 
 from orchestrator import jobs
+from orchestrator.provider_wait import resume_answering
 from orchestrator.settings import Settings
 from orchestrator.stopping import SHUTTING_DOWN, install_sigterm_handler
 from orchestrator.store import Store
@@ -97,7 +98,8 @@ def redelivery_after_s(settings: Settings) -> float:
 
 
 def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[int]:
-    """Re-dispatch what the broker or a dead worker lost; returns the job ids sent again.
+    """Re-dispatch what the broker or a dead worker lost, and jobs whose provider answers again;
+    returns the job ids sent again.
 
     Idempotent: each step is a compare-and-set on the job row, so every worker (and the web
     app) may sweep at once; a job ends up with at most one extra message, which a claim absorbs.
@@ -105,6 +107,9 @@ def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[in
     requeued = [job_id for job_id in jobs.stale_running_jobs(store) if jobs.requeue_stale(store, job_id, MAX_RECOVERIES)]
     bound = redelivery_after_s(settings)
     requeued += [job_id for job_id in jobs.undelivered_jobs(store, bound) if jobs.redeliver(store, job_id, bound)]
+    for job_id in resume_answering(settings, store):
+        jobs.mark_dispatched(store, job_id)
+        requeued.append(job_id)
     for job_id in requeued:
         dispatch(app, job_id)
     return requeued

@@ -20,6 +20,7 @@ from langgraph.types import Command
 from agents.cassette import CassetteError
 from agents.catalogue import CatalogueError
 from agents.credentials import SecretsError
+from agents.resilience import RetryPolicy
 from agents.router import RoutingError
 
 from orchestrator import jobs
@@ -38,10 +39,12 @@ from workflows.ports import JobServices
 
 log = logging.getLogger("shipyard.runner")
 
-STATE_OF_GATE = {"plan": JobState.AWAITING_PLAN_APPROVAL, "budget": JobState.AWAITING_BUDGET, "pr": JobState.AWAITING_REVIEW}
+STATE_OF_GATE = {"plan": JobState.AWAITING_PLAN_APPROVAL, "budget": JobState.AWAITING_BUDGET,
+                 "provider": JobState.AWAITING_PROVIDER, "pr": JobState.AWAITING_REVIEW}
 WAIT_REASON = {
     "plan": "waiting for a human to approve the plan",
     "budget": "budget reached: approve an extension or stop",
+    "provider": "waiting for the model's provider",
     "pr": "pull request open, waiting for review",
 }
 
@@ -146,6 +149,9 @@ class JobRunner:
                 reason = self.redactor.text(f"{interrupts[0].value['reason']} (`shipyard review approve {job_id}` once fixed)")
             if gate == "budget":
                 reason = f"{interrupts[0].value.get('reason', '')}: approve +$X (`shipyard review approve {job_id} --extra-usd X`) or stop"
+            if gate == "provider":
+                reason = self.redactor.text(f"{interrupts[0].value.get('reason', '')} — resumes by itself once the provider "
+                                            f"answers; `shipyard review approve {job_id}` retries now, reject stops the job")
             self._set_state(job_id, state, reason)
             return state.value
         values = snapshot.values
@@ -186,6 +192,7 @@ class JobRunner:
             attempt_time_limit_s=self.settings.attempt_time_limit_s,
             budget=budget,
             cancel_check=lambda: self._cancelled(job_id),
+            retry=RetryPolicy(tries=self.settings.provider_tries),
         )
 
     def _check_stop(self, job_id: int, lease_lost: threading.Event) -> None:

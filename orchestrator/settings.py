@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     """Spend limit of the whole deployment per calendar month (UTC)."""
     attempt_time_limit_s: float = Field(default=3600.0, gt=0)
     """Wall-clock limit of one coding attempt (the agent gets a wrap-up warning before it)."""
+    provider_tries: int = Field(default=4, ge=1, le=20)
+    """Calls per model request (first call plus retries with backoff, honouring ``Retry-After``)
+    before the job pauses as ``awaiting_provider``."""
+    provider_probe_interval_s: float = Field(default=60.0, gt=0)
+    """How often a worker asks a model whose provider stopped answering whether it answers again;
+    when it does, the paused jobs resume by themselves."""
     webhook_secret: SecretStr | None = None
     """HMAC secret for GitHub webhooks."""
     web_host: str = "127.0.0.1"

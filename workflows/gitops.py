@@ -31,7 +31,14 @@ _GIT_ENV = {
 def run_git(
     args: list[str], *, cwd: Path | None = None, input: bytes | None = None, env: dict[str, str] | None = None
 ) -> str:
-    """Run git with a fixed identity and no hooks; returns stdout, raises ``GitError``."""
+    """Run git with a fixed identity and no hooks; returns stdout as text, raises ``GitError``."""
+    return run_git_bytes(args, cwd=cwd, input=input, env=env).decode(errors="replace")
+
+
+def run_git_bytes(
+    args: list[str], *, cwd: Path | None = None, input: bytes | None = None, env: dict[str, str] | None = None
+) -> bytes:
+    """``run_git`` returning stdout's exact bytes (file contents may be binary or not UTF-8)."""
     env = {**os.environ, **_GIT_ENV, **(env or {})}
     cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "safe.directory=*", "-c", "core.autocrlf=false", *args]
     proc = subprocess.run(cmd, cwd=cwd, env=env, input=input, capture_output=True)
@@ -39,7 +46,7 @@ def run_git(
         err = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip()
         sub = next((a for a in args if not a.startswith("-") and "/" not in a), "")
         raise GitError(f"git {sub}: {err}")
-    return proc.stdout.decode(errors="replace")
+    return proc.stdout
 
 
 BUILD_OUTPUTS = (".shipyard/", "__pycache__/", "*.pyc", ".coverage", ".coverage.*", ".pytest_cache/", "node_modules/", "coverage/", ".nyc_output/")
@@ -119,8 +126,8 @@ class GitRepo:
         return files
 
     def show_file(self, sha: str, path: str) -> bytes | None:
-        """A file's bytes at ``sha``, or None when it does not exist there."""
+        """A file's exact bytes at ``sha`` (binary-safe), or None when it does not exist there."""
         try:
-            return run_git(["--git-dir", str(self.git_dir.resolve()), "cat-file", "blob", f"{sha}:{path}"]).encode()
+            return run_git_bytes(["--git-dir", str(self.git_dir.resolve()), "cat-file", "blob", f"{sha}:{path}"])
         except GitError:
             return None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from agents.observers import SpendingGuard
+from agents.resilience import RetryPolicy
 from sandboxes.base import SandboxProvider
 
 if TYPE_CHECKING:
@@ -104,15 +106,11 @@ class ModelRouting(Protocol):
     def for_role(self, role: str, *, complexity: str = "low", attempt: int = 1, failures: int = 0) -> "RoutedModel":
         ...
 
-
-class SpendingGuard(Protocol):
-    """Checked before every model call, fed after it (``agents.budget.BudgetGuard``)."""
-
-    def check(self, model: Any, prompt: Sequence[Any]) -> None:
-        """Raise ``agents.budget.BudgetExhausted`` when the call would pass a limit."""
+    def fallback_for(self, routed: "RoutedModel", role: str, *, attempt: int = 1, why: str = "") -> "RoutedModel | None":
+        """The model to switch to when ``routed``'s provider does not answer, or None (the job pauses)."""
         ...
 
-    def add(self, record: "UsageRecord") -> None: ...
+
 
 
 @dataclass
@@ -137,6 +135,9 @@ class JobServices:
     """Live resources of this run (the coding sandbox); never checkpointed."""
     cancel_check: Callable[[], bool] | None = None
     """True once the job has been cancelled; asked before every model call and tool call."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """How each model call retries a provider's transient failures before the job pauses
+    (``awaiting_provider``)."""
 
     def cancelled(self) -> str | None:
         """Why the run must stop now (the job was cancelled), or None."""

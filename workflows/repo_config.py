@@ -121,8 +121,8 @@ class AgentConfig(_Section):
     """Tool calls per attempt."""
     plan_approval: Literal["never", "always", "medium_and_above", "high"] = "never"
     """Which ticket complexities need a human to approve the plan before coding."""
-    models: dict[str, str] = Field(default_factory=dict)
-    """Per-role model overrides (role → catalogue name)."""
+    models: dict[Literal["triage", "plan", "code", "summarize"], str] = Field(default_factory=dict)
+    """Per-role model overrides (role → catalogue name); the roles are the steps that call a model."""
 
 
 class RepoConfig(_Section):

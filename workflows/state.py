@@ -42,13 +42,15 @@ class TicketState(TypedDict, total=False):
     gate_passed: bool
     gate_markdown: str
     budget_paused: str
-    """Set when the last code attempt stopped at a budget limit (the reason)."""
+    """Set when a step stopped at a budget limit (the reason)."""
+    provider_paused: str
+    """Set when a step's model provider stopped answering (the reason names provider, model, URL)."""
     merge_refused: str
     """Why the forge refused the approved merge (the job waits for review again); empty otherwise."""
     no_change: bool
     """The last attempt answered a reviewer's comments without changing a file (another attempt follows)."""
     paused_at: str
-    """The node that hit the budget limit; it runs again once a human extends the budget."""
+    """The node that paused (budget or provider); it runs again once the job resumes."""
     decision: dict[str, Any]
     """The last human decision: ``{"gate", "decision", "comment", "extra_usd"}``."""
     pr_number: int

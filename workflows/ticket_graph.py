@@ -3,6 +3,8 @@ section "Architecture".
 
     prepare → triage → plan → [plan approval] → code ⇄ gate → open_pr → [review] → merge
                                                   ↑ budget pause ↓        ↑ changes requested
+    triage, plan and code may also pause for the budget (a human extends it) or for the model's
+    provider (a worker's probe, or a human, resumes it); the paused step then runs again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from workflows.nodes.code import code
 from workflows.nodes.finish import close, finish, merge
 from workflows.nodes.gate import gate
-from workflows.nodes.human import await_budget, await_plan_approval, await_review
+from workflows.nodes.human import await_budget, await_plan_approval, await_provider, await_review
 from workflows.nodes.plan import needs_plan_approval, plan
 from workflows.nodes.prepare import prepare
 from workflows.nodes.pull_request import open_pr
@@ -30,18 +32,25 @@ def stop_if_decided(next_node: str):
     return route
 
 
-def route_after_triage(state: TicketState) -> str:
-    if state.get("outcome"):
-        return "finish"
-    return "await_budget" if state.get("budget_paused") else "plan"
+def paused_or(next_node: str):
+    """Route to ``finish`` once a node set an outcome, to a wait when it paused, else onward."""
+
+    def route(state: TicketState) -> str:
+        if state.get("outcome"):
+            return "finish"
+        if state.get("budget_paused"):
+            return "await_budget"
+        if state.get("provider_paused"):
+            return "await_provider"
+        return next_node
+
+    route.__name__ = f"paused_or_{next_node}"
+    return route
 
 
 def route_after_plan(state: TicketState) -> str:
-    if state.get("outcome"):
-        return "finish"
-    if state.get("budget_paused"):
-        return "await_budget"
-    return "await_plan_approval" if needs_plan_approval(state) else "code"
+    onward = "await_plan_approval" if needs_plan_approval(state) else "code"
+    return paused_or(onward)(state)
 
 
 def route_after_plan_approval(state: TicketState) -> str:
@@ -49,15 +58,13 @@ def route_after_plan_approval(state: TicketState) -> str:
 
 
 def route_after_code(state: TicketState) -> str:
-    if state.get("outcome"):
-        return "finish"
-    if state.get("no_change"):
+    if not state.get("outcome") and state.get("no_change"):
         return "code"  # the reviewer's comments were not acted on: another attempt, told so
-    return "await_budget" if state.get("budget_paused") else "gate"
+    return paused_or("gate")(state)
 
 
-def route_after_budget(state: TicketState) -> str:
-    """Back to the step that hit the limit, or stop."""
+def route_after_pause(state: TicketState) -> str:
+    """Back to the step that paused (budget extended, provider answering again), or stop."""
     return state.get("paused_at", "code") if state["decision"].get("decision") == "approve" else "close"
 
 
@@ -80,17 +87,19 @@ def build_ticket_graph() -> StateGraph:
     g = StateGraph(TicketState)
     for name, node in [
         ("prepare", prepare), ("triage", triage), ("plan", plan), ("await_plan_approval", await_plan_approval),
-        ("code", code), ("await_budget", await_budget), ("gate", gate), ("open_pr", open_pr),
+        ("code", code), ("await_budget", await_budget), ("await_provider", await_provider), ("gate", gate), ("open_pr", open_pr),
         ("await_review", await_review), ("merge", merge), ("close", close), ("finish", finish),
     ]:  # fmt: skip
         g.add_node(name, node)
     g.add_edge(START, "prepare")
     g.add_conditional_edges("prepare", stop_if_decided("triage"), ["triage", "finish"])
-    g.add_conditional_edges("triage", route_after_triage, ["plan", "await_budget", "finish"])
-    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "await_budget", "code", "finish"])
+    waits = ["await_budget", "await_provider", "finish"]
+    g.add_conditional_edges("triage", paused_or("plan"), ["plan", *waits])
+    g.add_conditional_edges("plan", route_after_plan, ["await_plan_approval", "code", *waits])
     g.add_conditional_edges("await_plan_approval", route_after_plan_approval, ["code", "plan", "close"])
-    g.add_conditional_edges("code", route_after_code, ["gate", "await_budget", "finish", "code"])
-    g.add_conditional_edges("await_budget", route_after_budget, ["triage", "plan", "code", "close"])
+    g.add_conditional_edges("code", route_after_code, ["gate", "code", *waits])
+    for wait in ("await_budget", "await_provider"):
+        g.add_conditional_edges(wait, route_after_pause, ["triage", "plan", "code", "close"])
     g.add_conditional_edges("gate", route_after_gate, ["open_pr", "code", "finish"])
     g.add_edge("open_pr", "await_review")
     g.add_conditional_edges("await_review", route_after_review, ["merge", "code", "close"])

@@ -22,6 +22,8 @@ class JobState(str, enum.Enum):
     RUNNING = "running"
     AWAITING_PLAN_APPROVAL = "awaiting_plan_approval"
     AWAITING_BUDGET = "awaiting_budget"
+    AWAITING_PROVIDER = "awaiting_provider"
+    """A model's provider stopped answering; a worker's probe (or a human) resumes the job."""
     AWAITING_REVIEW = "awaiting_review"
     MERGED = "merged"
     CLOSED = "closed"
@@ -35,7 +37,9 @@ class JobState(str, enum.Enum):
 
     @property
     def is_waiting_for_human(self) -> bool:
-        return self in (JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_REVIEW)
+        """Paused until a decision is recorded (for ``awaiting_provider`` a worker's probe may record it)."""
+        return self in (JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_PROVIDER,
+                        JobState.AWAITING_REVIEW)
 
 
 FINAL_STATES = frozenset({JobState.MERGED, JobState.CLOSED, JobState.BLOCKED, JobState.FAILED, JobState.CANCELLED})

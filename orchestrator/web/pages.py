@@ -28,7 +28,7 @@ from orchestrator.web.signing import FLASH_COOKIE
 router = APIRouter()
 
 DECISION_DONE = {"approve": "Approved", "reject": "Rejected", "request_changes": "Changes requested"}
-GATE_TITLE = {"plan": "plan", "budget": "budget extension", "pr": "pull request"}
+GATE_TITLE = {"plan": "plan", "budget": "budget extension", "provider": "provider outage", "pr": "pull request"}
 
 
 def render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:

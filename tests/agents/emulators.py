@@ -62,11 +62,12 @@ def replies_from_cassette(cassette: Cassette, attempt: int = 1, **usage: int) ->
 class _Emulator:
     path = "/"
 
-    def __init__(self, replies: Iterable[Reply] | Callable[[dict[str, Any]], Reply]):
+    def __init__(self, replies: Iterable[Reply] | Callable[[dict[str, Any]], Reply], port: int = 0):
+        """``port`` 0 picks a free one; a given port brings a stopped server back at the same URL."""
         self._script = replies if callable(replies) else list(replies)
         self.requests: list[Request] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -205,6 +206,12 @@ class OllamaEmulator(_Emulator):
                  "done": True, "done_reason": "stop", "prompt_eval_count": reply.input_tokens,
                  "eval_count": reply.output_tokens}
         if body.get("stream", True):
-            handler._send(200, (json.dumps(final) + "\n").encode(), "application/x-ndjson")
+            # Streamed as Ollama does: the text in a first chunk, then the final chunk with the
+            # tool calls and the counts (``cut_body`` stops the stream in the middle).
+            first = {"model": body.get("model"), "created_at": "2026-11-28T00:00:00Z",
+                     "message": {"role": "assistant", "content": reply.text}, "done": False}
+            final["message"] = {**message, "content": ""}
+            lines = [json.dumps(first), json.dumps(final)]
+            handler._send(200, ("\n".join(lines) + "\n").encode(), "application/x-ndjson")
         else:
             handler._send(200, final)

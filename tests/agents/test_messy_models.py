@@ -13,7 +13,7 @@ from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from agents.providers import make_chat_model
 from agents.resilience import RetryPolicy
-from tests.agents.emulators import AnthropicEmulator, OpenAIEmulator, Reply
+from tests.agents.emulators import AnthropicEmulator, OllamaEmulator, OpenAIEmulator, Reply
 
 SECRETS = ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-messy")})
 TASK = CodingTask(ticket_title="messy", ticket_body="b", test_command="true")
@@ -146,3 +146,16 @@ def test_anthropic_reply_stopped_at_max_tokens_gets_the_cut_notice(sample_sandbo
     last = emu.requests[1].body["messages"][-1]
     text = last["content"] if isinstance(last["content"], str) else " ".join(b.get("text", "") for b in last["content"])
     assert "Your reply was cut at the output-token limit" in text
+
+
+def test_a_stream_cut_mid_reply_is_retried(sample_sandbox, recorder):
+    """ChatOllama streams its replies; a connection closed in the middle of the stream is a transient
+    failure, retried, and the complete reply that follows is used."""
+    cut = Reply(text="Let me look at the files first, then", tool_calls=[("bash", {"command": "echo x"})], cut_body=True)
+    with OllamaEmulator([cut, FINISH]) as emu:
+        spec = ModelSpec(name="local", provider="ollama", model_id="qwen-x", base_url=emu.base_url)
+        model = make_chat_model(spec, ProviderSecrets())
+        result = run_coding_agent(model, sample_sandbox, TASK, recorder=recorder, limits=AgentLimits(retry=FAST_RETRY))
+    assert result.stop_reason == "finished", result.detail
+    assert len(emu.requests) == 2 and emu.requests[0].body.get("stream", True)
+    assert any("retry 1/2" in m for m in recorder.messages("provider"))

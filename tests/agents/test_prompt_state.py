@@ -125,3 +125,14 @@ def test_a_budget_resume_says_the_limit_was_extended_and_keeps_the_attempt_numbe
     assert "This attempt (1) resumes after it was paused at a spending limit" in text
     assert "job budget $0.50 reached" in text and "still in the workspace" in text
     assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()
+
+
+def test_a_provider_resume_says_why_and_keeps_the_work_and_the_attempt_number(job):
+    services, state = job
+    state = attempt_one_leaves_an_edit(services, state)
+    reason = "code: provider openai (model small-1 at http://gpu-box:8000/v1) did not answer after 4 tries"
+    state |= {"provider_paused": reason, "paused_at": "code", "feedback": "", "feedback_from": ""}
+    text, workspace = render(services, state, attempt=1, resumed=True)
+    assert "This attempt (1) resumes after the model's provider stopped answering mid-attempt" in text
+    assert reason in text and "still in the workspace" in text and "spending limit" not in text
+    assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()

@@ -94,8 +94,8 @@ def test_triage_retries_once_then_reads_a_json_reply(recorder):
 
 
 def test_triage_gives_up_with_the_reason():
-    with OpenAIEmulator([Reply(text="no idea"), Reply(text="still no idea")]) as emu:
-        with pytest.raises(TriageError, match="no usable answer after 2 tries: the reply had neither"):
+    with OpenAIEmulator([Reply(text="no idea"), Reply(text="still no idea"), Reply(text="none")]) as emu:
+        with pytest.raises(TriageError, match="no usable answer after 3 tries: the reply had neither"):
             triage_ticket(make_chat_model(spec(emu), SECRETS, max_retries=0), "t", "b", "")
 
 

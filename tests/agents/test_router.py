@@ -76,3 +76,25 @@ def test_catalogue_entries_are_validated_with_their_location():
         parse_catalogue([{"name": "cheap", "provider": "openai", "model_id": "x", "price_input": -1}], "shipyard.toml")
     with pytest.raises(CatalogueError, match="duplicate model name"):
         parse_catalogue([{"name": "a", "provider": "openai", "model_id": "x"}] * 2)
+
+
+def test_a_model_override_for_a_step_that_calls_no_model_is_refused_naming_the_field():
+    from workflows.repo_config import ConfigError, parse_repo_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_repo_config("agent:\n  models:\n    review: strong\n")
+    assert str(caught.value) == (".shipyard.yml: agent.models.review.[key]: Input should be 'triage', 'plan', "
+                                 "'code' or 'summarize', got 'review'")
+    assert parse_repo_config("agent:\n  models:\n    summarize: cheap\n").agent.models == {"summarize": "cheap"}
+
+
+def test_a_fallback_must_name_another_catalogue_model():
+    from agents.catalogue import CatalogueError, parse_catalogue
+
+    entry = {"name": "a", "provider": "openai", "model_id": "a-1", "fallback": "b"}
+    with pytest.raises(CatalogueError, match=r"models.yml: models.a.fallback: 'b' is not in the catalogue \(known: a\)"):
+        parse_catalogue([entry], "models.yml")
+    with pytest.raises(CatalogueError, match="models.a.fallback: 'a' is the model itself"):
+        parse_catalogue([{**entry, "fallback": "a"}], "models.yml")
+    specs = parse_catalogue([entry, {"name": "b", "provider": "openai", "model_id": "b-1"}], "models.yml")
+    assert specs[0].fallback == "b"

@@ -119,3 +119,15 @@ def test_api_jobs_and_detail(client, add_job):
     assert client.get("/api/jobs/999").status_code == 404
     assert client.get(f"/api/jobs/{job_id}/status").json()["state"] == "merged"
     assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "live_workers": 0}
+
+
+def test_a_job_waiting_for_its_provider_offers_resume_now_and_stop(client, ship, add_job):
+    reason = "triage: provider openai (model small-1 at http://gpu-box:8000/v1) did not answer after 4 tries"
+    job_id = add_job(state="awaiting_provider", reason=reason)
+    page = client.get(f"/jobs/{job_id}").text
+    assert "Your decision: provider outage" in page and reason in page
+    assert 'id="approve">Resume now</button>' in page and ">Stop</button>" in page and "request-changes" not in page
+    response = client.post(f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "approve"})
+    assert "decision on the provider outage recorded" in response.text
+    [review] = reviews(ship, job_id)
+    assert (review.gate, review.decision) == ("provider", "approve")

@@ -14,7 +14,8 @@ from orchestrator.store.models import Job, JobState, PullRequest
 from orchestrator.web import create_app
 from tests.web.store_rows import gate_report, set_state
 
-WAITING = {JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_REVIEW}
+WAITING = {JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_PROVIDER, JobState.AWAITING_REVIEW}
+"""States whose page offers a decision form (a provider wait may be resumed or stopped by a human)."""
 
 
 @pytest.mark.parametrize("state", list(JobState), ids=lambda s: s.value)

@@ -1,4 +1,4 @@
-"""The orchestrator's quality gates (DESIGN.md "Quality gates"), run on a candidate commit.
+"""The orchestrator's quality gates (README section "Quality gates"), run on a candidate commit.
 
 ``run_gates`` returns a ``GateReport``; the PR body, the job page and the agent's next
 attempt all render that one report.

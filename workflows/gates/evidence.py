@@ -8,7 +8,6 @@ as reasons in that data, never as exceptions.
 from __future__ import annotations
 
 import shlex
-import subprocess
 import threading
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -49,15 +48,6 @@ class SandboxPool:
                 box.close()
             except Exception:  # noqa: BLE001 — closing the others matters more than this error
                 pass
-
-
-def read_blob(repo: GitRepo, sha: str, path: str) -> bytes | None:
-    """A file's exact bytes at ``sha`` (binary-safe), or None when absent."""
-    proc = subprocess.run(
-        ["git", "--git-dir", str(repo.git_dir.resolve()), "cat-file", "blob", f"{sha}:{path}"],
-        capture_output=True,
-    )
-    return proc.stdout if proc.returncode == 0 else None
 
 
 @dataclass
@@ -147,7 +137,7 @@ def new_tests_on_base(inp: GateInputs, files: list[str]) -> tuple[Sandbox | None
     label = "new tests on the base code"
     overlay = {}
     for path in inp.changes.changed_test_files:
-        data = read_blob(inp.repo, inp.changes.candidate_sha, path)
+        data = inp.repo.show_file(inp.changes.candidate_sha, path)
         if data is not None:
             overlay[path] = data
     try:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
+
 from langchain_core.runnables import RunnableConfig
 
+from agents.resilience import ProviderUnavailable
+
 from workflows.ports import JobServices
+
+T = TypeVar("T")
 
 
 def services_of(config: RunnableConfig) -> JobServices:
@@ -17,3 +23,18 @@ def route(services: JobServices, state: dict, role: str, *, attempt: int = 1, fa
     if overrides:
         services.models.use_overrides(overrides)
     return services.models.for_role(role, complexity=state.get("complexity", "medium"), attempt=attempt, failures=failures)
+
+
+def with_fallback(services: JobServices, routed: Any, role: str, call: Callable[[Any], T]) -> T:
+    """``call(model)`` with the routed model; when its provider does not answer, again with the
+    catalogue's fallback (each model at most once). Raises the last ``ProviderUnavailable``."""
+    tried = {routed.spec_name}
+    while True:
+        try:
+            return call(routed.model)
+        except ProviderUnavailable as exc:
+            fallback = services.models.fallback_for(routed, role, why=exc.cause)
+            if fallback is None or fallback.spec_name in tried:
+                raise
+            tried.add(fallback.spec_name)
+            routed = fallback

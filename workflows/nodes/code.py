@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from langchain_core.runnables import RunnableConfig
 
 from agents.context import HistoryCompactor
-from agents.loop import AgentLimits, run_coding_agent
+from agents.loop import AgentLimits, AgentResult, run_coding_agent
 from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from sandboxes.repo_image import image_for
@@ -15,6 +16,7 @@ from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TAB
 from workflows.gitops import GitRepo
 from workflows.nodes import route, services_of
 from workflows.nodes.context import base_tree, instructions_of, repo_map_of
+from workflows.nodes.human import provider_pause
 from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
@@ -64,7 +66,7 @@ def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -
 def code(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     cfg = RepoConfig.model_validate(state["config"])
-    paused = bool(state.get("budget_paused")) and state.get("paused_at") == "code"
+    paused = bool(state.get("budget_paused") or state.get("provider_paused")) and state.get("paused_at") == "code"
     attempt = state.get("attempt", 0) + (0 if paused else 1)
     routed = route(services, state, "code", attempt=attempt, failures=state.get("gate_failures", 0))
     services.recorder.attempt_started(attempt, routed.spec_name, routed.reason)
@@ -74,24 +76,24 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         services.recorder.attempt_finished(attempt, "sandbox_failed", str(exc))
         return {"attempt": attempt, "outcome": "blocked", "reason": f"the sandbox could not be prepared: {exc}"}
     task = coding_task(services, state, cfg, sandbox, attempt=attempt, resumed=paused)
-    limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s)
+    limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s,
+                         retry=services.retry)
     compactor = HistoryCompactor(
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
-    result = run_coding_agent(
-        routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget,
-        compactor=compactor, diff_source=lambda: workspace_diff(services, state, sandbox),
-        should_cancel=services.cancelled,
-    )
+    result = run_attempt(services, state, sandbox, routed, task, limits, compactor)
     head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
-    if _ignored_review(services, state, head, result.stop_reason):
+    if result.provider is None and _ignored_review(services, state, head, result.stop_reason):
         return _no_change_for_review(services, state, cfg, attempt)
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary, head_sha=head)
-    update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "no_change": False}
+    update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "provider_paused": "", "no_change": False}
     if result.stop_reason == "budget":
         # The work so far is committed; a human decides whether to spend more.
         update |= {"budget_paused": result.detail or result.summary, "paused_at": "code"}
+    elif result.provider is not None:
+        # The work so far is committed; the attempt resumes once the provider answers again.
+        update |= provider_pause(services, "code", result.provider)
     elif result.stop_reason in STOPS_THE_JOB:
         update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
     return update
@@ -114,7 +116,7 @@ def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoCo
     services.recorder.set_job(head_sha=state["head_sha"])
     services.recorder.attempt_finished(attempt, "no_change", NO_CHANGE)
     services.recorder.event("review", f"attempt {attempt}: {NO_CHANGE}; the pull request is not put back for review")
-    update: dict = {"attempt": attempt, "budget_paused": "", "gate_failures": state.get("gate_failures", 0) + 1}
+    update: dict = {"attempt": attempt, "budget_paused": "", "provider_paused": "", "gate_failures": state.get("gate_failures", 0) + 1}
     if attempt >= cfg.agent.max_attempts:
         return update | {"outcome": "blocked", "reason": f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
                                                          "the pull request is unchanged — request changes again or reject it"}  # fmt: skip
@@ -124,11 +126,35 @@ def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoCo
     return update | {"no_change": True, "feedback": feedback, "feedback_from": "review"}
 
 
+def run_attempt(services: JobServices, state: TicketState, sandbox: Sandbox, routed, task: CodingTask,
+                limits: AgentLimits, compactor: HistoryCompactor) -> AgentResult:
+    """One attempt of the agent; when the model's provider stops answering and the catalogue names
+    a fallback, the attempt goes on with it (each model at most once), told why and what is there."""
+    tried = {routed.spec_name}
+    while True:
+        result = run_coding_agent(
+            routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget,
+            compactor=compactor, diff_source=lambda: workspace_diff(services, state, sandbox),
+            should_cancel=services.cancelled,
+        )
+        if result.provider is None:
+            return result
+        fallback = services.models.fallback_for(routed, "code", attempt=task.attempt, why=result.provider.cause)
+        if fallback is None or fallback.spec_name in tried:
+            return result
+        tried.add(fallback.spec_name)
+        routed = fallback
+        services.recorder.attempt_started(task.attempt, routed.spec_name, routed.reason)
+        earlier = f"\n\nWhat this attempt was asked to address:\n{task.feedback}" if task.feedback else ""
+        task = replace(task, feedback=f"{result.provider}; continuing on {routed.spec_name}{earlier}",
+                       feedback_from="provider",
+                       previous_work=bool(workspace_diff(services, state, sandbox).strip()))
+
+
 STOPS_THE_JOB = {
     "divergence": "the scripted replay no longer matches the repository",
     "stuck": "the agent is stuck (repeating itself without progress)",
     "error": "the model could not be called",
-    "provider": "the model's provider did not answer; retry the job once it does",
     "cancelled": "the job was cancelled",
 }
 """Agent stop reasons that end the job (blocked) instead of going to the gate."""
@@ -137,7 +163,7 @@ STOPS_THE_JOB = {
 def feedback_source(state: TicketState, resumed: bool) -> FeedbackSource:
     """Who wrote the feedback the next attempt must address."""
     if resumed:
-        return "budget"
+        return "provider" if state.get("provider_paused") else "budget"
     source = state.get("feedback_from") or ""
     if state.get("feedback") and not source:
         return "gate"
@@ -148,7 +174,8 @@ def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sand
                 attempt: int, resumed: bool) -> CodingTask:
     """The attempt's task, with every fact read from the state and the checked-out workspace."""
     source = feedback_source(state, resumed)
-    feedback = state.get("budget_paused", "") if source == "budget" else state.get("feedback", "")
+    paused = {"budget": state.get("budget_paused", ""), "provider": state.get("provider_paused", "")}
+    feedback = paused.get(source) or state.get("feedback", "")
     protected = [*BUILTIN_PROTECTED, *cfg.gates.protected_paths]
     protected.append("pyproject.toml tables " + ", ".join(f"[tool.{t}]" for t in PROTECTED_PYPROJECT_TABLES))
     facts = WorkspaceFacts(

@@ -28,6 +28,9 @@ def close(state: TicketState, config: RunnableConfig) -> dict:
         services.forge.close_pull_request(state["repo"]["url"], state["pr_number"])
     if gate == "budget":
         return {"outcome": "blocked", "reason": f"budget reached and not extended: {state.get('budget_paused', '')}"}
+    if gate == "provider":
+        why = f" ({comment})" if comment else ""
+        return {"outcome": "blocked", "reason": f"stopped by a human while waiting for the provider{why}: {state.get('provider_paused', '')}"}
     what = "plan rejected" if gate == "plan" else "pull request rejected"
     return {"outcome": "closed", "reason": f"{what} by the reviewer" + (f": {comment}" if comment else "")}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
+from agents.resilience import ProviderUnavailable
 from workflows.nodes import services_of
 from workflows.state import TicketState
 
@@ -23,6 +24,23 @@ def await_budget(state: TicketState, config: RunnableConfig) -> dict:
     services_of(config).recorder.event("review", f"budget extension {_verb(decision)}", **decision)
     # The extension itself is stored with the decision and applied by the budget guard's limits.
     return {"decision": {"gate": "budget", **decision}}
+
+
+def provider_pause(services, step: str, exc: ProviderUnavailable) -> dict:
+    """The state update of a step whose provider stopped answering: the job waits, nothing is lost."""
+    reason = f"{step}: {exc}"
+    services.recorder.event("awaiting_provider", reason, step=step, spec=exc.spec_name, provider=exc.provider,
+                            model=exc.model, url=exc.url)
+    return {"provider_paused": reason, "paused_at": step}
+
+
+def await_provider(state: TicketState, config: RunnableConfig) -> dict:
+    """Wait for the provider: a worker's probe resumes the job once the model answers again,
+    or a human resumes (approve) or stops (reject) it."""
+    decision = interrupt({"gate": "provider", "reason": state.get("provider_paused", "")})
+    decision = {"gate": "provider", **decision}
+    services_of(config).recorder.event("review", f"provider wait {_verb(decision)}", **decision)
+    return {"decision": decision}
 
 
 def await_review(state: TicketState, config: RunnableConfig) -> dict:
@@ -49,7 +67,7 @@ def review_feedback(decision: dict) -> str:
 
 
 def _verb(decision: dict) -> str:
-    verb = {"approve": "approved", "reject": "rejected", "request_changes": "changes requested"}.get(decision.get("decision", ""), "decided")
+    verb = {"approve": "resumed" if decision.get("gate") == "provider" else "approved", "reject": "rejected", "request_changes": "changes requested"}.get(decision.get("decision", ""), "decided")
     comment = decision.get("comment")
     lines = decision.get("line_comments") or []
     on_lines = "; ".join(f"{c['path']}:{c['line']}: {c['body']}" for c in lines)

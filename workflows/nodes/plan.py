@@ -5,10 +5,11 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from agents.budget import BudgetExhausted
-from agents.plan import write_plan
+from agents.plan import PlanError, write_plan
 from agents.resilience import ProviderUnavailable
-from workflows.nodes import route, services_of
+from workflows.nodes import route, services_of, with_fallback
 from workflows.nodes.context import repo_map_of
+from workflows.nodes.human import provider_pause
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
 
@@ -34,18 +35,21 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
     if decision.get("gate") == "plan" and decision.get("decision") == "request_changes":
         feedback = decision.get("comment", "")
     try:
-        text = write_plan(
-            routed.model,
+        text = with_fallback(services, routed, "plan", lambda model: write_plan(
+            model,
             ticket["title"],
             ticket["body"],
             repo_map_of(services, state),
             feedback=feedback,
             recorder=services.recorder,
             guard=services.budget,
-        )
+            retry=services.retry,
+        ))
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "plan"}
     except ProviderUnavailable as exc:
-        return {"outcome": "blocked", "reason": f"plan: {exc}; retry the job once the provider answers"}
+        return provider_pause(services, "plan", exc)
+    except PlanError as exc:
+        return {"outcome": "blocked", "reason": f"{exc}; retry the job, or route planning to another model"}
     services.recorder.event("plan", text)
-    return {"plan": text, "budget_paused": ""}
+    return {"plan": text, "budget_paused": "", "provider_paused": ""}

@@ -7,8 +7,9 @@ from langchain_core.runnables import RunnableConfig
 from agents.budget import BudgetExhausted
 from agents.resilience import ProviderUnavailable
 from agents.triage import TriageError, triage_ticket
-from workflows.nodes import route, services_of
+from workflows.nodes import route, services_of, with_fallback
 from workflows.nodes.context import repo_map_of
+from workflows.nodes.human import provider_pause
 from workflows.state import TicketState
 
 
@@ -17,17 +18,18 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     routed = route(services, state, "triage")
     ticket = state["ticket"]
     try:
-        result = triage_ticket(
-            routed.model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder, guard=services.budget
-        )
+        result = with_fallback(services, routed, "triage", lambda model: triage_ticket(
+            model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder,
+            guard=services.budget, retry=services.retry,
+        ))
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "triage"}
     except ProviderUnavailable as exc:
-        return {"outcome": "blocked", "reason": f"triage: {exc}; retry the job once the provider answers"}
+        return provider_pause(services, "triage", exc)
     except TriageError as exc:
         return {"outcome": "blocked", "reason": f"{exc}; retry the job, or route triage to another model"}
     services.recorder.set_job(complexity=result.complexity, kind=result.kind)
-    update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": ""}
+    update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": "", "provider_paused": ""}
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
         update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}"}
