@@ -41,6 +41,8 @@ class TicketState(TypedDict, total=False):
     """Who wrote ``feedback``: ``gate`` or ``review`` (the prompt says so)."""
     gate_passed: bool
     gate_markdown: str
+    gate_uncovered: dict[str, list[str]]
+    """Changed lines the gate's tests did not run, by file (``{"pkg/a.py": ["3-5", "9"]}``)."""
     budget_paused: str
     merge_refused: str
     """Why the forge refused the approved merge (the job waits for review again); empty otherwise."""

@@ -171,6 +171,14 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
 
+    def review_comments(self, repo: str, number: int, review_id: int) -> list[dict]:
+        """The inline comments of one review: ``[{"path", "line", "body"}]``."""
+        try:
+            comments = self._repo(repo).get_pull(number).get_single_review_comments(review_id)
+            return [{"path": c.path, "line": c.line or c.original_line, "body": c.body} for c in comments]
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot read review {review_id}: {_message(exc)}") from None
+
     def default_branch(self, repo: str) -> str:
         try:
             return self._repo(repo).default_branch
@@ -185,12 +193,16 @@ class GitHubForge:
             raise ForgeError(f"{repo}: cannot read {login}'s permission: {_message(exc)}") from None
 
     def report_check(
-        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str
+        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str,
+        uncovered: dict[str, list[str]] | None = None,
     ) -> int:
+        output = {"title": title, "summary": summary[:65000]}
+        annotations = coverage_annotations(uncovered or {})
+        if annotations:
+            output["annotations"] = annotations
         try:
             run = self._repo(repo).create_check_run(
-                name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion,
-                output={"title": title, "summary": summary[:65000]},
+                name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion, output=output,
             )
         except _FAILURES as exc:
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
@@ -198,6 +210,21 @@ class GitHubForge:
 
 
 _FAILURES = (GithubException, requests.RequestException)
+MAX_ANNOTATIONS = 50
+"""GitHub takes at most 50 annotations per check-run request."""
+
+
+def coverage_annotations(uncovered: dict[str, list[str]]) -> list[dict]:
+    """One warning annotation per uncovered line range (``"3-5"`` or ``"9"``) of the gate's diff coverage."""
+    out: list[dict] = []
+    for path, ranges in sorted(uncovered.items()):
+        for r in ranges:
+            start, _, end = str(r).partition("-")
+            if not start.isdigit() or (end and not end.isdigit()):
+                continue
+            out.append({"path": path, "start_line": int(start), "end_line": int(end or start), "annotation_level": "warning",
+                        "title": "diff_coverage", "message": f"changed line(s) {r} not run by any test"})
+    return out[:MAX_ANNOTATIONS]
 
 
 def _message(exc: Exception) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, upsert_external_ticket
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
+from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
 from orchestrator.jobs import create_job_in
 from orchestrator.store.models import Event, Job, Repository, WebhookDelivery
@@ -98,6 +99,15 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
     return _reply(202, action=action, ticket_id=ticket_id, job_id=job_id, state=state)
 
 
+def _handle_pull(ship, event: str, payload: dict, delivery: str | None) -> JSONResponse:
+    """Pull-request events; a delivery GitHub sends again has no second effect."""
+    if delivery:
+        with ship.store.session() as s:
+            if not claim_delivery(s, delivery):
+                return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+    return _reply(202, **handle_pull_event(ship, event, payload))
+
+
 @router.post("/webhooks/github")
 async def github_webhook(request: Request) -> JSONResponse:
     ship = request.app.state.ship
@@ -110,14 +120,16 @@ async def github_webhook(request: Request) -> JSONResponse:
     event = request.headers.get("x-github-event", "")
     if event == "ping":
         return _reply(200, action="pong")
-    if event != "issues":
-        return _ignored(f"event {event!r} is not handled (only 'issues')")
+    if event != "issues" and event not in PULL_EVENTS:
+        return _ignored(f"event {event!r} is not handled (only 'issues', {', '.join(repr(e) for e in sorted(PULL_EVENTS))})")
     try:
         payload = json.loads(body)
     except ValueError as exc:
         return _reply(400, error=f"body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
         return _reply(400, error="body must be a JSON object")
+    if event in PULL_EVENTS:
+        return await run_in_threadpool(_handle_pull, ship, event, payload, request.headers.get("x-github-delivery"))
     if payload.get("action") in HANDLED_ACTIONS:
         return _reply(202, **await run_in_threadpool(handle_issue_change, ship, payload))
     # Store and broker calls block: keep them off the event loop.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -25,18 +26,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[State]:
-    st = State(root=tmp_path / "github", tokens={TOKEN})
+@contextmanager
+def serve_emulator(root: Path, seed: Path, repo: str = REPO, token: str = TOKEN) -> Iterator[State]:
+    """The emulator on a real uvicorn server in a thread, ``repo`` cloned from the git work tree ``seed``."""
+    st = State(root=root, tokens={token})
     port = _free_port()
     st.base = f"http://127.0.0.1:{port}"
-    seed = tmp_path / "seed"
-    seed.mkdir()
-    run_git(["init", "-q", "-b", "main"], cwd=seed)
-    (seed / "app.py").write_text("def add(a, b):\n    return a - b\n")
-    run_git(["add", "."], cwd=seed)
-    run_git(["commit", "-q", "-m", "initial"], cwd=seed)
-    st.create_repo(REPO, seed)
+    st.create_repo(repo, seed)
     server = uvicorn.Server(uvicorn.Config(create_app(st), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, name="github-emulator", daemon=True)
     thread.start()
@@ -45,9 +41,23 @@ def emulator(tmp_path: Path) -> Iterator[State]:
         if time.monotonic() > deadline:
             pytest.fail(f"GitHub emulator did not start on {st.base}")
         time.sleep(0.02)
-    yield st
-    server.should_exit = True
-    thread.join(timeout=5)
+    try:
+        yield st
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[State]:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    run_git(["init", "-q", "-b", "main"], cwd=seed)
+    (seed / "app.py").write_text("def add(a, b):\n    return a - b\n")
+    run_git(["add", "."], cwd=seed)
+    run_git(["commit", "-q", "-m", "initial"], cwd=seed)
+    with serve_emulator(tmp_path / "github", seed) as st:
+        yield st
 
 
 @pytest.fixture

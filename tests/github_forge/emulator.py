@@ -40,6 +40,7 @@ class State:
     issues: dict[tuple[str, int], dict] = field(default_factory=dict)
     comments: list[dict] = field(default_factory=list)
     reviews: list[dict] = field(default_factory=list)
+    review_comments: list[dict] = field(default_factory=list)
     check_runs: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)

@@ -95,7 +95,22 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         review = {"id": next(st.ids), "pr": (f"{owner}/{name}", number), "state": {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(data.get("event"), "COMMENTED"),
                   "body": data.get("body", ""), "user": _user("reviewer", st.base)}
         st.reviews.append(review)
+        full = f"{owner}/{name}"
+        for c in data.get("comments") or []:
+            cid = next(st.ids)
+            st.review_comments.append({
+                "id": cid, "pull_request_review_id": review["id"], "path": c["path"], "line": c.get("line"),
+                "original_line": c.get("line"), "side": c.get("side", "RIGHT"), "body": c["body"], "diff_hunk": "",
+                "commit_id": pull_json(st, full, st.pulls[(full, number)])["head"]["sha"], "user": review["user"],
+                "url": f"{st.base}/api/v3/repos/{full}/pulls/comments/{cid}",
+                "html_url": f"{st.base}/{full}/pull/{number}#discussion_r{cid}", "pr": (full, number)})
         return {k: v for k, v in review.items() if k != "pr"}
+
+    @app.get(P + "/pulls/{number}/reviews/{review_id}/comments")
+    def review_comments(owner: str, name: str, number: int, review_id: int, request: Request):
+        out = [{k: v for k, v in c.items() if k != "pr"} for c in st.review_comments
+               if c["pr"] == (f"{owner}/{name}", number) and c["pull_request_review_id"] == review_id]
+        return _json(request, out)
 
     @app.get(P + "/issues")
     def list_issues(owner: str, name: str, request: Request, labels: str = "", state: str = "open"):
