@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.forges.base import CHECK_NAME
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
 from workflows.ports import PullRequestInfo
 
@@ -41,6 +41,8 @@ class GitHubSettings(BaseSettings):
     """The App's installation on the repository's owner."""
     trigger_permission: Literal["triage", "write", "maintain", "admin"] = "write"
     """Least repository permission (asked through the API) of a webhook's sender for work to start."""
+    merge_method: Literal["merge", "squash", "rebase"] = "merge"
+    """How ``shipyard review approve`` merges a pull request through the API."""
     timeout_s: float = Field(default=30.0, gt=0)
     """Per-request timeout."""
     retries: int = Field(default=5, ge=0)
@@ -152,8 +154,12 @@ class GitHubForge:
             pr = self._repo(repo).get_pull(number)
             if pr.merged:
                 return pr.merge_commit_sha
-            status = pr.merge(merge_method="merge")
-        except _FAILURES as exc:
+            status = pr.merge(merge_method=self.settings.merge_method)
+        except GithubException as exc:
+            if exc.status in MERGE_REFUSALS:  # branch protection, conflicts, a stale head: a person can fix it
+                raise MergeRefusedError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
+            raise ForgeError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
+        except requests.RequestException as exc:
             raise ForgeError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
         return status.sha
 
@@ -210,6 +216,8 @@ class GitHubForge:
 
 
 _FAILURES = (GithubException, requests.RequestException)
+MERGE_REFUSALS = frozenset({405, 409, 422})
+"""Statuses of a merge GitHub refuses for a reason on the pull request (protection, conflicts, head moved)."""
 MAX_ANNOTATIONS = 50
 """GitHub takes at most 50 annotations per check-run request."""
 

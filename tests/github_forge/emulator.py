@@ -121,6 +121,7 @@ def create_app(st: State) -> FastAPI:
             return _error(401, "Bad credentials")
         if st.faults.rate_limited:
             st.faults.rate_limited -= 1
+            st.requests[-1]["status"] = 403
             return _error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", {"Retry-After": "1"})
         if st.faults.server_error:
             st.faults.server_error -= 1

@@ -11,6 +11,7 @@ from orchestrator.forges.local import ForgeError
 from tests.github_forge.conftest import REPO, TOKEN
 from tests.github_forge.emulator import State
 from workflows.gitops import GitRepo, run_git
+from workflows.ports import MergeRefused
 
 
 def _clone_and_commit(forge: GitHubForge, tmp_path: Path) -> tuple[GitRepo, str, str]:
@@ -53,7 +54,7 @@ def test_merge_blocked_carries_githubs_message(forge: GitHubForge, emulator: Sta
     git, _, sha = _clone_and_commit(forge, tmp_path)
     forge.push_branch(REPO, git.git_dir, "b", sha)
     pr = forge.open_pull_request(REPO, branch="b", base="main", title="t", body="Closes #1")
-    with pytest.raises(ForgeError, match="At least 1 approving review is required"):
+    with pytest.raises(MergeRefused, match="At least 1 approving review is required"):
         forge.merge_pull_request(REPO, pr.number)
     forge.close_pull_request(REPO, pr.number)
     assert emulator.pulls[(REPO, pr.number)]["state"] == "closed"

@@ -8,6 +8,7 @@ The token must appear nowhere Shipyard writes: store, events, worker log, PR bod
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,53 @@ def emulator_sha(emulator: State, branch: str) -> str:
     from workflows.gitops import run_git
 
     return run_git(["rev-parse", f"refs/heads/{branch}"], cwd=emulator.repo_path(REPO)).strip()
+
+
+def wait_for_reason(ship, job_id: int, text: str, worker, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
+        if text in (job["reason"] or "") or job["state"] != "awaiting_review":
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} reason never mentioned {text!r}: {job['reason']}")
+
+
+@pytest.mark.slow
+def test_outsider_ignored_rate_limit_waited_out_blocked_merge_explained_and_close_recorded(tmp_path: Path, github):
+    emulator, env = github
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30,
+                                  webhook_secret=WEBHOOK_SECRET))
+    register_github_repository(ship.store, f"github:{REPO}")
+    emulator.permissions["mallory"] = "read"
+    emulator.issues[(REPO, 9)] = {"id": 4343, "title": "slugify leaves repeated dashes", "state": "open",
+                                  "body": "`slugify('a  b')` gives `a--b`.", "labels": [{"id": 1, "name": "shipyard"}]}
+    with TestClient(create_app(ship)) as client:
+        outsider = deliver(client, "issues", issue_labeled(emulator, REPO, 9, sender="mallory"), "d-outsider")
+        assert outsider["action"] == "ignored" and "'read' permission" in outsider["reason"]
+        reply = deliver(client, "issues", issue_labeled(emulator, REPO, 9, sender="alice"), "d-label")
+        job_id = reply["job_id"]
+        with ship.store.session() as s:
+            s.get(Job, job_id).ticket.cassette = str(CASSETTES / "slugify-review.yml")
+        emulator.faults.rate_limited = 2  # the worker's first API calls meet GitHub's secondary rate limit
+        emulator.required_approvals = 1  # branch protection: a merge needs an approving review
+        with running_worker(ship.settings, env=env) as worker:
+            first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+            assert first["state"] == "awaiting_review", first["reason"]
+            assert [r for r in emulator.requests if r.get("status") == 403] and emulator.faults.rate_limited == 0
+
+            ship.decide(job_id, "approve", reviewer="test")  # `shipyard review approve`
+            refused = wait_for_reason(ship, job_id, "At least 1 approving review is required", worker)
+            assert refused["state"] == "awaiting_review", refused["reason"]
+            assert "GitHub refused the merge: 405" in refused["reason"]
+            assert emulator.pulls[(REPO, first["pr"]["number"])]["state"] == "open"
+
+            gh = Github(auth=Auth.Token(HUMAN), base_url=f"{emulator.base}/api/v3")
+            gh.get_repo(REPO).get_pull(first["pr"]["number"]).edit(state="closed")
+            reply = deliver(client, "pull_request", pull_closed(emulator, REPO, first["pr"]["number"], "rita"), "d-close")
+            assert reply["action"] == "reject", reply
+            done = wait_for_job(ship, job_id, {"merged", "failed", "blocked", "closed"}, worker=worker)
+    assert done["state"] == "closed", done["reason"]
+    assert "closed on GitHub by rita" in done["reason"]
+    with ship.store.session() as s:
+        assert s.scalar(select(PullRequest)).state == "closed"
