@@ -9,7 +9,7 @@ import pytest
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local import ForgeError
 from tests.github_forge.conftest import REPO, TOKEN
-from tests.github_forge.emulator import State
+from orchestrator.github_emulator.app import State
 from workflows.gitops import GitRepo, run_git
 from workflows.ports import MergeRefused
 

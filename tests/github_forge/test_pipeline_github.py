@@ -22,7 +22,7 @@ from orchestrator.settings import Settings
 from orchestrator.store.models import Event, Job, PullRequest, Ticket
 from orchestrator.web import create_app
 from tests.github_forge.conftest import TOKEN, serve_emulator
-from tests.github_forge.emulator import State
+from orchestrator.github_emulator.app import State
 from tests.github_forge.webhook_payloads import issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job

@@ -4,7 +4,7 @@ sends them (``sender``, ``repository.full_name``, ``issue``/``pull_request``/``r
 
 from __future__ import annotations
 
-from tests.github_forge.emulator import State, _user, pull_json, repo_json
+from orchestrator.github_emulator.app import State, _user, pull_json, repo_json
 
 
 def _envelope(st: State, repo: str, action: str, sender: str) -> dict:

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from orchestrator.forges.local import ForgeError, merge_branch
-from tests.github_forge.emulator import State, _error, _user, pull_json, repo_json
+from orchestrator.github_emulator.app import State, _error, _user, pull_json, repo_json
 
 
 def _etag(body) -> str:

@@ -1,4 +1,4 @@
-"""A GitHub emulator for tests: the REST endpoints Shipyard uses, state in memory, and git over
+"""The local GitHub emulator (demo and tests, not GitHub): the REST endpoints Shipyard uses, state in memory, and git over
 smart HTTP through ``git http-backend`` with token auth.
 
 Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches:
@@ -131,7 +131,7 @@ def create_app(st: State) -> FastAPI:
         resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "core"})
         return resp
 
-    from tests.github_forge.emulator_routes import add_app_routes, add_git_routes, add_rest_routes
+    from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_rest_routes
 
     add_app_routes(app, st)
     add_rest_routes(app, st)
