@@ -369,11 +369,14 @@ def web(host: Optional[str] = None, port: Optional[int] = None) -> None:
 
 
 @app.command()
-def demo(data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)")) -> None:
+def demo(
+    data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)"),
+    forge: str = typer.Option("local", help="local (a git repository on disk) or github-emulator (a local GitHub emulator)"),
+) -> None:
     """Run the sample backlog end to end: queue → sandbox → agent → gates → pull requests."""
     from orchestrator.demo import run_demo
 
-    raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo")))
+    raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo"), forge))
 
 
 @app.command()
