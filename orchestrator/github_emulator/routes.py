@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from orchestrator.forges.local import ForgeError, merge_branch
+from orchestrator.github_emulator import shapes
 from orchestrator.github_emulator.app import State, _error, _user, pull_json, repo_json
 
 
@@ -116,21 +117,17 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     def list_issues(owner: str, name: str, request: Request, labels: str = "", state: str = "open"):
         full = f"{owner}/{name}"
         wanted = {x for x in labels.split(",") if x}
-        out = [{"id": i["id"], "number": n, "title": i["title"], "body": i["body"], "state": i["state"],
-                "labels": i.get("labels", [])} for (r, n), i in sorted(st.issues.items())
+        out = [shapes.issue(st.base, full, n, i) for (r, n), i in sorted(st.issues.items())
                if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
         return _json(request, out)
 
     @app.get(P + "/issues/{number}")
     def get_issue(owner: str, name: str, number: int, request: Request):
         full = f"{owner}/{name}"
-        api = f"{st.base}/api/v3/repos/{full}"
         issue = st.issues.get((full, number)) or st.pulls.get((full, number))
         if issue is None:
             return _error(404, "Not Found")
-        return _json(request, {"id": issue["id"], "number": number, "title": issue["title"], "body": issue["body"],
-                               "state": issue["state"], "url": f"{api}/issues/{number}", "labels": issue.get("labels", []),
-                               "html_url": f"{st.base}/{full}/issues/{number}", "user": _user("octocat", st.base)})
+        return _json(request, shapes.issue(st.base, full, number, issue))
 
     @app.post(P + "/issues/{number}/comments")
     async def create_comment(owner: str, name: str, number: int, request: Request):

@@ -4,6 +4,7 @@ sends them (``sender``, ``repository.full_name``, ``issue``/``pull_request``/``r
 
 from __future__ import annotations
 
+from orchestrator.github_emulator import shapes
 from orchestrator.github_emulator.app import State, _user, pull_json, repo_json
 
 
@@ -13,31 +14,25 @@ def _envelope(st: State, repo: str, action: str, sender: str) -> dict:
 
 
 def issue_labeled(st: State, repo: str, number: int, *, sender: str, association: str = "MEMBER") -> dict:
-    issue = st.issues[(repo, number)]
-    api = f"{st.base}/api/v3/repos/{repo}"
-    body = {"id": issue["id"], "number": number, "title": issue["title"], "body": issue["body"], "state": issue["state"],
-            "labels": issue.get("labels", []), "author_association": association, "user": _user("octocat", st.base),
-            "url": f"{api}/issues/{number}", "html_url": f"{st.base}/{repo}/issues/{number}", "comments": 0,
-            "locked": False, "assignee": None, "assignees": [], "milestone": None}
-    label = next(lbl for lbl in issue.get("labels", []) if lbl["name"] == "shipyard")
-    return _envelope(st, repo, "labeled", sender) | {"issue": body, "label": label}
+    issue = shapes.issue(st.base, repo, number, st.issues[(repo, number)]) | {"author_association": association}
+    label = next(lbl for lbl in issue["labels"] if lbl["name"] == "shipyard")
+    return _envelope(st, repo, "labeled", sender) | {"issue": issue, "label": label}
 
 
 def _pull(st: State, repo: str, number: int) -> dict:
-    pr = st.pulls[(repo, number)]
-    out = pull_json(st, repo, pr)
-    merged_by = _user(pr["merged_by"], st.base) if pr.get("merged_by") else None
-    return out | {"merged_by": merged_by, "draft": False, "locked": False, "author_association": "NONE"}
+    return pull_json(st, repo, st.pulls[(repo, number)])
 
 
 def review_submitted(st: State, repo: str, number: int, review_id: int, sender: str) -> dict:
     review = next(r for r in st.reviews if r["id"] == review_id)
     api = f"{st.base}/api/v3/repos/{repo}"
-    body = {"id": review_id, "user": _user(sender, st.base), "body": review["body"], "state": review["state"].lower(),
-            "commit_id": _pull(st, repo, number)["head"]["sha"], "author_association": "MEMBER",
-            "html_url": f"{st.base}/{repo}/pull/{number}#pullrequestreview-{review_id}", "pull_request_url": f"{api}/pulls/{number}",
-            "submitted_at": "2026-11-29T03:40:00Z"}
-    return _envelope(st, repo, "submitted", sender) | {"review": body, "pull_request": _pull(st, repo, number)}
+    pr = _pull(st, repo, number)
+    body = {"id": review_id, "node_id": shapes.node_id("PullRequestReview", review_id), "user": _user(sender, st.base),
+            "body": review["body"], "state": review["state"].lower(), "commit_id": pr["head"]["sha"],
+            "author_association": "MEMBER", "html_url": f"{pr['html_url']}#pullrequestreview-{review_id}",
+            "pull_request_url": pr["url"], "submitted_at": shapes.STAMP,
+            "_links": {"html": {"href": f"{pr['html_url']}#pullrequestreview-{review_id}"}, "pull_request": {"href": pr["url"]}}}
+    return _envelope(st, repo, "submitted", sender) | {"review": body, "pull_request": pr}
 
 
 def pull_closed(st: State, repo: str, number: int, sender: str) -> dict:
@@ -45,8 +40,14 @@ def pull_closed(st: State, repo: str, number: int, sender: str) -> dict:
 
 
 def pr_comment(st: State, repo: str, number: int, text: str, sender: str) -> dict:
-    api = f"{st.base}/api/v3/repos/{repo}"
-    issue = {"number": number, "title": st.pulls[(repo, number)]["title"], "state": "open",
-             "pull_request": {"url": f"{api}/pulls/{number}", "html_url": f"{st.base}/{repo}/pull/{number}"}}
-    comment = {"id": 1, "body": text, "user": _user(sender, st.base), "author_association": "MEMBER"}
+    pr = _pull(st, repo, number)
+    item = {"id": pr["id"], "title": pr["title"], "body": pr["body"], "state": pr["state"]}
+    issue = shapes.issue(st.base, repo, number, item) | {"pull_request": {
+        "url": pr["url"], "html_url": pr["html_url"], "diff_url": pr["diff_url"], "patch_url": pr["patch_url"], "merged_at": None}}
+    cid = 9_000_000 + number
+    comment = {"id": cid, "node_id": shapes.node_id("IssueComment", cid), "url": f"{issue['url'].rsplit('/', 1)[0]}/comments/{cid}",
+               "html_url": f"{pr['html_url']}#issuecomment-{cid}", "issue_url": issue["url"], "body": text,
+               "user": _user(sender, st.base), "created_at": shapes.STAMP, "updated_at": shapes.STAMP,
+               "author_association": "MEMBER", "reactions": shapes.reactions(f"{pr['url']}/comments/{cid}/reactions"),
+               "performed_via_github_app": None}
     return _envelope(st, repo, "created", sender) | {"issue": issue, "comment": comment}
