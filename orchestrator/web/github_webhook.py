@@ -1,9 +1,11 @@
-"""``POST /webhooks/github``: an issue labelled ``shipyard`` becomes a ticket and a queued job.
+"""``POST /webhooks/github``: an issue labelled ``shipyard`` becomes a ticket and a queued job;
+``pull_request``, ``pull_request_review`` and ``issue_comment`` events on an agent's pull request
+become review decisions (``orchestrator.intake.github_pull_events``).
 
 Who may trigger work: GitHub lets only people with triage access or more apply labels; on
-top of that the issue's ``author_association`` must be OWNER, MEMBER or COLLABORATOR. A
-deployment that takes issues from outside contributors should also ask the API for the
-sender's permission (``GET /repos/{repo}/collaborators/{sender}/permission``) before queueing.
+top of that the issue's ``author_association`` must be OWNER, MEMBER or COLLABORATOR, and,
+when GitHub credentials are configured, the sender's permission on the repository is asked
+through the API (``orchestrator.intake.github_sender``).
 """
 
 from __future__ import annotations
