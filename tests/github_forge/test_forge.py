@@ -85,3 +85,14 @@ def test_wrong_token_is_refused_with_reason(emulator: State, tmp_path: Path):
 def test_missing_credentials_named():
     with pytest.raises(ForgeError, match="SHIPYARD_GITHUB_TOKEN"):
         GitHubForge(GitHubSettings(token=None))
+
+
+def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emulator: State, tmp_path: Path):
+    git, _, sha = _clone_and_commit(forge, tmp_path)
+    forge.push_branch(REPO, git.git_dir, "b", sha)
+    forge.report_check(REPO, sha, conclusion="failure", title="Quality gate failed", summary="diff coverage 50%",
+                       uncovered={"app.py": ["2", "4-5", "bogus"]})
+    (run,) = emulator.check_runs
+    spans = [(a["path"], a["start_line"], a["end_line"], a["annotation_level"]) for a in run["output"]["annotations"]]
+    assert spans == [("app.py", 2, 2, "warning"), ("app.py", 4, 5, "warning")]
+    assert run["conclusion"] == "failure"
