@@ -177,6 +177,15 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
 
+    def ask_author(self, repo: str, number: int, question: str) -> None:
+        """Post ``question`` on issue ``number`` and label it ``shipyard:needs-info``."""
+        try:
+            issue = self._repo(repo).get_issue(number)
+            issue.create_comment(question)
+            issue.add_to_labels(NEEDS_INFO)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot ask the author: {_message(exc)}") from None
+
     def review_comments(self, repo: str, number: int, review_id: int) -> list[dict]:
         """The inline comments of one review: ``[{"path", "line", "body"}]``."""
         try:
@@ -218,6 +227,8 @@ class GitHubForge:
 _FAILURES = (GithubException, requests.RequestException)
 MERGE_REFUSALS = frozenset({405, 409, 422})
 """Statuses of a merge GitHub refuses for a reason on the pull request (protection, conflicts, head moved)."""
+NEEDS_INFO = "shipyard:needs-info"
+"""Label of an issue triage found not ready: the author's reply re-triages it."""
 MAX_ANNOTATIONS = 50
 """GitHub takes at most 50 annotations per check-run request."""
 

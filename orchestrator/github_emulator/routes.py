@@ -129,6 +129,20 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             return _error(404, "Not Found")
         return _json(request, shapes.issue(st.base, full, number, issue))
 
+    @app.post(P + "/issues/{number}/labels")
+    async def add_labels(owner: str, name: str, number: int, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        issue = st.issues.get((full, number))
+        if issue is None:
+            return _error(404, "Not Found")
+        wanted = data.get("labels", data) if isinstance(data, dict) else data
+        have = issue.setdefault("labels", [])
+        for label in wanted:
+            label = label["name"] if isinstance(label, dict) else label
+            if label not in {lbl["name"] for lbl in have}:
+                have.append({"id": next(st.ids), "name": label})
+        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in have])
+
     @app.post(P + "/issues/{number}/comments")
     async def create_comment(owner: str, name: str, number: int, request: Request):
         full, data = f"{owner}/{name}", await request.json()

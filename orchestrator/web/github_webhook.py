@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, upsert_external_ticket
+from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
 from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
@@ -107,6 +108,8 @@ def _handle_pull(ship, event: str, payload: dict, delivery: str | None) -> JSONR
         with ship.store.session() as s:
             if not claim_delivery(s, delivery):
                 return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+    if event == "issue_comment" and "pull_request" not in (payload.get("issue") or {}):
+        return _reply(202, **handle_author_reply(ship, payload))
     return _reply(202, **handle_pull_event(ship, event, payload))
 
 

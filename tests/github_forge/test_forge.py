@@ -96,3 +96,10 @@ def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emul
     spans = [(a["path"], a["start_line"], a["end_line"], a["annotation_level"]) for a in run["output"]["annotations"]]
     assert spans == [("app.py", 2, 2, "warning"), ("app.py", 4, 5, "warning")]
     assert run["conclusion"] == "failure"
+
+
+def test_ask_author_comments_and_labels_the_issue(forge: GitHubForge, emulator: State):
+    emulator.issues[(REPO, 3)] = {"id": 9, "title": "do things", "body": "", "state": "open", "labels": [{"id": 1, "name": "shipyard"}]}
+    forge.ask_author(REPO, 3, "Which module?")
+    assert [c["body"] for c in emulator.comments] == ["Which module?"]
+    assert [lbl["name"] for lbl in emulator.issues[(REPO, 3)]["labels"]] == ["shipyard", "shipyard:needs-info"]

@@ -49,3 +49,25 @@ def test_close_on_github_rejects_and_a_merge_approves_only_a_waiting_job(client,
     late = deliver(client, _closed(running + 100, merged=True), delivery="p-2", event="pull_request").json()
     assert late["action"] == "ignored" and "not waiting for a human decision" in late["reason"]
     assert _reviews(ship) == [(waiting, "reject", "pull request closed on GitHub by rita", "github:rita")]
+
+
+def _reply_on_issue(number: int, replier: str, author: str = "octocat") -> dict:
+    return {"action": "created", "repository": {"full_name": "acme/widgets"}, "sender": {"login": replier},
+            "issue": {"number": number, "user": {"login": author}, "labels": [{"name": "shipyard"}, {"name": "shipyard:needs-info"}]},
+            "comment": {"body": "It is the `parse()` in parser.py; inputs are UTF-8.", "user": {"login": replier}}}
+
+
+def test_the_authors_reply_to_a_needs_info_issue_triages_it_again(client, ship, add_job):
+    from orchestrator.store.models import Job, Ticket
+
+    blocked = add_job(state="blocked", repo="widgets", reason="not eligible for the agent: unclear")
+    with ship.store.session() as s:
+        ticket = s.get(Job, blocked).ticket
+        ticket.source, ticket.external_id = "github", "12"
+    other = deliver(client, _reply_on_issue(12, "mallory"), delivery="r-1", event="issue_comment").json()
+    assert other["action"] == "ignored" and "only the issue's author (octocat)" in other["reason"]
+    reply = deliver(client, _reply_on_issue(12, "octocat"), delivery="r-2", event="issue_comment").json()
+    assert reply["action"] == "retriaged" and reply["job_id"] != blocked
+    with ship.store.session() as s:
+        assert s.get(Job, reply["job_id"]).state == "queued"
+        assert "The author answered:\nIt is the `parse()` in parser.py" in s.scalars(select(Ticket)).one().body
