@@ -49,6 +49,11 @@ class DemoGitHub:
             closes = pr["body"].splitlines()[0] if pr["body"] else ""
             console.print(f"PR #{number} [bold]{escape(pr['title'])}[/bold] ({pr['state']}) branch {escape(pr['head'])}: "
                           f"{escape(closes)}; shipyard/gate check runs: {verdicts}", highlight=False)  # fmt: skip
+        for (_, number), issue in sorted(self.state.issues.items()):
+            if "shipyard:needs-info" in {lbl["name"] for lbl in issue.get("labels", [])}:
+                asked = [c["body"].splitlines()[0] for c in self.state.comments if c["issue"] == (FULL_NAME, number)]
+                console.print(f"issue #{number} [bold]{escape(issue['title'])}[/bold] labelled shipyard:needs-info; "
+                              f"asked: {escape(asked[-1] if asked else '-')}", highlight=False)  # fmt: skip
 
 
 @contextmanager
