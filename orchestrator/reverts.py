@@ -8,6 +8,7 @@ match is recorded once, as a ``reverted`` event on the job, and counted by the o
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from orchestrator.store.models import Event, Job, JobState, Repository, Ticket
-from workflows.gitops import GitRepo, run_git
+from workflows.gitops import GitError, GitRepo, run_git
 
+log = logging.getLogger("shipyard.reverts")
 REVERTS = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 
 
@@ -72,7 +74,11 @@ def record_reverts(ship) -> list[int]:
         s.expunge_all()
     found_jobs: list[int] = []
     for repo_id, repo in repos.items():
-        history = reverts_in_history(_base_history(ship, repo), repo.base_branch)
+        try:
+            history = reverts_in_history(_base_history(ship, repo), repo.base_branch)
+        except (GitError, RuntimeError) as exc:  # one unreachable repository does not stop the others
+            log.warning("cannot read %s's %s history to look for reverts: %s", repo.name, repo.base_branch, exc)
+            continue
         for job in (m for m in merged if m.repository_id == repo_id):
             revert = next((by for named, by in history.items() if job.merge_commit.startswith(named)), None)
             if revert is None:
