@@ -496,11 +496,14 @@ def workers(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
 
 
 @app.command()
-def demo(data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)")) -> None:
+def demo(
+    data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)"),
+    forge: str = typer.Option("local", help="local (a git repository on disk) or github-emulator (a local GitHub emulator)"),
+) -> None:
     """Run the sample backlog end to end: queue → sandbox → agent → gates → pull requests."""
     from orchestrator.demo import run_demo
 
-    raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo")))
+    raise typer.Exit(run_demo(console, data_dir or Path(".shipyard-demo"), forge))
 
 
 @app.command()

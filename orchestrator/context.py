@@ -66,8 +66,8 @@ class Shipyard:
 
     def cancel(self, job_id: int) -> None:
         """Cancel the job; a pull request it opened is closed with it (a running job stops at its next step)."""
-        from orchestrator.forges.local import LocalForge
-        from orchestrator.store.models import Job
+        from orchestrator.forges import make_forge
+        from orchestrator.store.models import Job, utcnow
 
         jobs.cancel_job(self.store, job_id)
         with self.store.session() as s:
@@ -75,8 +75,10 @@ class Shipyard:
             pr = job.pull_request
             if pr is None or pr.state != "open":
                 return
-            repo, base, number = job.ticket.repository.url, job.ticket.repository.base_branch, pr.number
-        LocalForge(self.store, job_id, base).close_pull_request(repo, number)
+            repo, number = job.ticket.repository.url, pr.number
+            forge = make_forge(self.settings, job.ticket.repository, job_id, store=self.store)
+            pr.state, pr.closed_at = "closed", utcnow()
+        forge.close_pull_request(repo, number)
 
     def workers(self) -> list[dict]:
         """Workers as their heartbeats show them (alive, dead, stopped), live first."""

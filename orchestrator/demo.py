@@ -25,17 +25,22 @@ from orchestrator.demo_backend import choose_demo_backend
 from orchestrator.sandboxing import describe_backend
 from orchestrator.settings import Settings
 from orchestrator.worker_process import start_worker, stop_worker
-from orchestrator.store.models import Event, JobState
+from orchestrator.store.models import Event, JobState, Ticket
 from workflows.gitops import run_git
 
 ASSETS = Path(__file__).parent / "demo_assets"
 MARKER = ".shipyard-demo"
 SETTLED = {s.value for s in JobState if s.is_final or s.is_waiting_for_human}
 TIMEOUT_S = 900
+FORGES = ("local", "github-emulator")
 
 
-def run_demo(console: Console, data_dir: Path) -> int:
-    """Run the sample backlog; 0 only when every ticket ends as the backlog is designed to."""
+def run_demo(console: Console, data_dir: Path, forge: str = "local") -> int:
+    """Run the sample backlog; 0 only when every ticket ends as the backlog is designed to.
+
+    ``forge``: ``local`` (a git repository on disk) or ``github-emulator`` (a local GitHub emulator)."""
+    if forge not in FORGES:
+        raise SystemExit(f"shipyard demo: --forge must be one of {', '.join(FORGES)}, got {forge!r}")
     data_dir = _fresh_data_dir(data_dir.resolve())
     backend = choose_demo_backend(console)
     settings = Settings(data_dir=data_dir, sandbox_backend=backend)
@@ -46,16 +51,31 @@ def run_demo(console: Console, data_dir: Path) -> int:
     console.print(f"Sandbox: {describe_backend(backend)}")
     console.print(f"Data directory: {data_dir} (SQLite store, filesystem queue, checkpoints)")
     repo = _sample_repository(data_dir / "repos" / "textkit")
-    register_repository(ship.store, repo, name="textkit")
-    expected = _queue_backlog(ship, console)
+    if forge == "local":
+        register_repository(ship.store, repo, name="textkit")
+        return _run(ship, console, data_dir, None)
+    from orchestrator.demo_github import FULL_NAME, demo_github
+    from orchestrator.intake.github_repository import register_github_repository
+
+    with demo_github(data_dir, repo) as github:
+        console.print(f"Forge: [bold]local GitHub emulator[/bold] at {github.state.base} (not GitHub; gone when the demo ends)")
+        register_github_repository(ship.store, f"github:{FULL_NAME}", name="textkit")
+        return _run(ship, console, data_dir, github)
+
+
+def _run(ship: Shipyard, console: Console, data_dir: Path, github) -> int:
+    expected = _queue_backlog(ship, console, github)
     job_ids = list(expected)
-    worker = start_worker(settings)
+    worker = start_worker(ship.settings, env=github.env if github else None)
     try:
         finished = _watch(ship, console, job_ids, worker)
     finally:
         stop_worker(worker)
     _summary(ship, console, job_ids)
-    _next_steps(console, data_dir, ship, job_ids)
+    if github:
+        github.report(console)
+    else:
+        _next_steps(console, data_dir, ship, job_ids)
     return _verdict(ship, console, expected, finished, data_dir)
 
 
@@ -77,14 +97,19 @@ def _sample_repository(path: Path) -> Path:
     return path
 
 
-def _queue_backlog(ship: Shipyard, console: Console) -> dict[int, dict]:
-    """Queue every sample ticket; job id → the outcome the ticket is designed to produce."""
+def _queue_backlog(ship: Shipyard, console: Console, github=None) -> dict[int, dict]:
+    """Queue every sample ticket (an issue on the emulator with ``github``); job id → its designed outcome."""
     expected = {}
     for path in sorted((ASSETS / "tickets").glob("*.yml")):
         spec = yaml.safe_load(path.read_text())
         cassette = (path.parent / spec["cassette"]).resolve()
         ticket = add_ticket(ship.store, repo="textkit", title=spec["title"], body=spec.get("body", ""),
                             labels=spec.get("labels", []), cassette=cassette)  # fmt: skip
+        if github is not None:
+            number = github.open_issue(spec["title"], spec.get("body", ""), spec.get("labels", []))
+            with ship.store.session() as s:
+                row = s.get(Ticket, ticket.id)
+                row.source, row.external_id = "github", str(number)
         job_id, _ = ship.enqueue_ticket(ticket.id)
         expected[job_id] = spec["expect"]
         console.print(f"ticket {ticket.id} [bold]{ticket.title}[/bold] → queued as job {job_id}")

@@ -18,6 +18,7 @@ from orchestrator.store import Store
 from orchestrator.store.models import (
     FINAL_STATES,
     Attempt,
+    Event,
     GateResult,
     Job,
     JobState,
@@ -48,6 +49,10 @@ class OutcomeFigures(OutcomeCounts):
     """Jobs in a final state (merged, closed, blocked, failed, cancelled)."""
     jobs_active: int = 0
     """Jobs queued, running or waiting for a human."""
+    reverted: int = 0
+    """Merged jobs whose merge commit was later reverted on the base branch (``orchestrator.reverts``)."""
+    revert_rate: float | None = None
+    """``reverted ÷ merged``; None when nothing merged."""
     tickets_labelled: int = 0
     """Tickets labelled for the agent."""
     tickets_automated: int = 0
@@ -173,7 +178,9 @@ def _labelled_tickets(session, since: datetime | None, until: datetime | None = 
     return {tid: bool(cassette) for tid, labels, cassette in session.execute(query) if TRIGGER_LABEL in (labels or [])}
 
 
-def _figures(rows: list[_JobRow], labelled: dict[int, bool], coverage: dict[int, float], scripted: bool) -> OutcomeFigures:
+def _figures(
+    rows: list[_JobRow], labelled: dict[int, bool], coverage: dict[int, float], scripted: bool, reverted: frozenset[int] = frozenset()
+) -> OutcomeFigures:
     mine = [r for r in rows if r.scripted == scripted]
     finished = [r for r in mine if r.state in FINAL_STATES]
     counts = defaultdict(int)
@@ -190,6 +197,8 @@ def _figures(rows: list[_JobRow], labelled: dict[int, bool], coverage: dict[int,
         jobs_finished=len(finished),
         jobs_active=len(mine) - len(finished),
         merged=counts[JobState.MERGED],
+        reverted=len([r for r in merged if r.id in reverted]),
+        revert_rate=_ratio(len([r for r in merged if r.id in reverted]), len(merged)),
         closed=counts[JobState.CLOSED],
         blocked=counts[JobState.BLOCKED],
         failed=counts[JobState.FAILED],
@@ -274,6 +283,7 @@ def outcome_metrics(store: Store, since: datetime | None = None, until: datetime
         rows = _job_rows(s, since, until)
         merged_ids = [r.id for r in rows if r.state == JobState.MERGED]
         coverage = _final_diff_coverage(s, merged_ids)
+        reverted = frozenset(s.scalars(select(Event.job_id).where(Event.kind == "reverted")))
         labelled = _labelled_tickets(s, since, until)
         by_model = _cost_by_model(s, since, until)
         passed, failed = _gate_runs(s, since, until)
@@ -281,8 +291,8 @@ def outcome_metrics(store: Store, since: datetime | None = None, until: datetime
         since=since,
         until=until,
         generated_at=datetime.now(timezone.utc),
-        real=_figures(rows, labelled, coverage, scripted=False),
-        scripted=_figures(rows, labelled, coverage, scripted=True),
+        real=_figures(rows, labelled, coverage, scripted=False, reverted=reverted),
+        scripted=_figures(rows, labelled, coverage, scripted=True, reverted=reverted),
         cost_by_model=by_model,
         cost_by_repository=_cost_by_repository(rows),
         gate_runs_passed=passed,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from orchestrator.redaction import Redactor
 from orchestrator.store import Store
-from orchestrator.store.models import Attempt, Event, GateResult, Job, ModelUsage, utcnow
+from orchestrator.store.models import Attempt, Event, GateResult, Job, ModelUsage, PullRequest, utcnow
 from workflows.ports import PullRequestInfo
 
 log = logging.getLogger("shipyard.job")
@@ -85,8 +85,18 @@ class StoreRecorder:
                 s.add(gate)
             gate.passed, gate.report, gate.diff_coverage = report.passed, data, report.diff_coverage
 
-    def pull_request(self, info: PullRequestInfo) -> None:
+    def pull_request(self, info: PullRequestInfo, *, title: str = "", body: str = "") -> None:
+        """Keep the job's pull-request row in step with the forge (a hosted forge keeps no row itself)."""
         self.event("pull_request", f"pull request #{info.number} {info.state}: {info.url}", number=info.number, url=info.url)
+        with self.store.session() as s:
+            pr = s.scalar(select(PullRequest).where(PullRequest.job_id == self.job_id))
+            if pr is None:
+                pr = PullRequest(job_id=self.job_id, number=info.number, url=info.url, branch=info.branch, title=title, body=body)
+                s.add(pr)
+            pr.state = info.state
+            pr.closed_at = None if info.state == "open" else (pr.closed_at or utcnow())
+            if body:
+                pr.title, pr.body = title or pr.title, self.redactor.text(body)
 
     def cost_markdown(self) -> str:
         from orchestrator.views import cost_by_model

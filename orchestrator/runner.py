@@ -25,7 +25,7 @@ from agents.router import RoutingError
 
 from orchestrator import jobs
 from orchestrator.checkpoints import ticket_graph
-from orchestrator.forges.local import LocalForge
+from orchestrator.forges import make_forge
 from orchestrator.models import build_router
 from orchestrator.recorder import StoreRecorder
 from orchestrator.redaction import Redactor
@@ -165,14 +165,15 @@ class JobRunner:
             t, r = job.ticket, job.ticket.repository
             return {
                 "job_id": job_id,
-                "ticket": {"id": t.id, "title": t.title, "body": t.body, "labels": list(t.labels or []), "cassette": t.cassette},
+                "ticket": {"id": t.id, "title": t.title, "body": t.body, "labels": list(t.labels or []), "cassette": t.cassette,
+                           "source": t.source, "external_id": t.external_id},
                 "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch, "config": r.config_yaml},
             }
 
     def _services(self, job_id: int, recorder: StoreRecorder, check_stop) -> JobServices:
         with self.store.session() as s:
             job = s.get(Job, job_id)
-            base_branch = job.ticket.repository.base_branch
+            forge = make_forge(self.settings, job.ticket.repository, job_id, store=self.store)
             cassette = job.ticket.cassette
         job_dir = self.settings.jobs_dir / str(job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
@@ -183,7 +184,7 @@ class JobRunner:
         router, budget = build_router(self.settings, self.store, job_id, cassette, recorder, wrap=self.model_wrap)
         return JobServices(
             recorder=recorder,
-            forge=LocalForge(self.store, job_id, base_branch),
+            forge=forge,
             sandboxes=StoppableSandboxes(provider, check_stop),
             job_dir=job_dir,
             models=router,

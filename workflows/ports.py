@@ -85,7 +85,9 @@ class JobRecorder(Protocol):
         """Record how an attempt ended and the commit it left (None: it changed nothing)."""
         ...
 
-    def pull_request(self, info: PullRequestInfo) -> None: ...
+    def pull_request(self, info: PullRequestInfo, *, title: str = "", body: str = "") -> None:
+        """Record the job's pull request as the forge reports it (opened, merged, closed)."""
+        ...
 
     def set_job(self, **fields: Any) -> None:
         """Record what the workflow learned about the job (complexity, kind, shas, branch)."""

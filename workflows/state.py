@@ -41,6 +41,8 @@ class TicketState(TypedDict, total=False):
     """Who wrote ``feedback``: ``gate`` or ``review`` (the prompt says so)."""
     gate_passed: bool
     gate_markdown: str
+    gate_uncovered: dict[str, list[str]]
+    """Changed lines the gate's tests did not run, by file (``{"pkg/a.py": ["3-5", "9"]}``)."""
     budget_paused: str
     """Set when a step stopped at a budget limit (the reason)."""
     provider_paused: str

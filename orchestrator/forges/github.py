@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.forges.base import CHECK_NAME
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
 from workflows.ports import PullRequestInfo
 
@@ -41,6 +41,8 @@ class GitHubSettings(BaseSettings):
     """The App's installation on the repository's owner."""
     trigger_permission: Literal["triage", "write", "maintain", "admin"] = "write"
     """Least repository permission (asked through the API) of a webhook's sender for work to start."""
+    merge_method: Literal["merge", "squash", "rebase"] = "merge"
+    """How ``shipyard review approve`` merges a pull request through the API."""
     timeout_s: float = Field(default=30.0, gt=0)
     """Per-request timeout."""
     retries: int = Field(default=5, ge=0)
@@ -152,8 +154,12 @@ class GitHubForge:
             pr = self._repo(repo).get_pull(number)
             if pr.merged:
                 return pr.merge_commit_sha
-            status = pr.merge(merge_method="merge")
-        except _FAILURES as exc:
+            status = pr.merge(merge_method=self.settings.merge_method)
+        except GithubException as exc:
+            if exc.status in MERGE_REFUSALS:  # branch protection, conflicts, a stale head: a person can fix it
+                raise MergeRefusedError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
+            raise ForgeError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
+        except requests.RequestException as exc:
             raise ForgeError(f"{repo}#{number}: GitHub refused the merge: {_message(exc)}") from None
         return status.sha
 
@@ -171,6 +177,23 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
 
+    def ask_author(self, repo: str, number: int, question: str) -> None:
+        """Post ``question`` on issue ``number`` and label it ``shipyard:needs-info``."""
+        try:
+            issue = self._repo(repo).get_issue(number)
+            issue.create_comment(question)
+            issue.add_to_labels(NEEDS_INFO)
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot ask the author: {_message(exc)}") from None
+
+    def review_comments(self, repo: str, number: int, review_id: int) -> list[dict]:
+        """The inline comments of one review: ``[{"path", "line", "body"}]``."""
+        try:
+            comments = self._repo(repo).get_pull(number).get_single_review_comments(review_id)
+            return [{"path": c.path, "line": c.line or c.original_line, "body": c.body} for c in comments]
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot read review {review_id}: {_message(exc)}") from None
+
     def default_branch(self, repo: str) -> str:
         try:
             return self._repo(repo).default_branch
@@ -185,12 +208,16 @@ class GitHubForge:
             raise ForgeError(f"{repo}: cannot read {login}'s permission: {_message(exc)}") from None
 
     def report_check(
-        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str
+        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str,
+        uncovered: dict[str, list[str]] | None = None,
     ) -> int:
+        output = {"title": title, "summary": summary[:65000]}
+        annotations = coverage_annotations(uncovered or {})
+        if annotations:
+            output["annotations"] = annotations
         try:
             run = self._repo(repo).create_check_run(
-                name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion,
-                output={"title": title, "summary": summary[:65000]},
+                name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion, output=output,
             )
         except _FAILURES as exc:
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
@@ -198,6 +225,25 @@ class GitHubForge:
 
 
 _FAILURES = (GithubException, requests.RequestException)
+MERGE_REFUSALS = frozenset({405, 409, 422})
+"""Statuses of a merge GitHub refuses for a reason on the pull request (protection, conflicts, head moved)."""
+NEEDS_INFO = "shipyard:needs-info"
+"""Label of an issue triage found not ready: the author's reply re-triages it."""
+MAX_ANNOTATIONS = 50
+"""GitHub takes at most 50 annotations per check-run request."""
+
+
+def coverage_annotations(uncovered: dict[str, list[str]]) -> list[dict]:
+    """One warning annotation per uncovered line range (``"3-5"`` or ``"9"``) of the gate's diff coverage."""
+    out: list[dict] = []
+    for path, ranges in sorted(uncovered.items()):
+        for r in ranges:
+            start, _, end = str(r).partition("-")
+            if not start.isdigit() or (end and not end.isdigit()):
+                continue
+            out.append({"path": path, "start_line": int(start), "end_line": int(end or start), "annotation_level": "warning",
+                        "title": "diff_coverage", "message": f"changed line(s) {r} not run by any test"})
+    return out[:MAX_ANNOTATIONS]
 
 
 def _message(exc: Exception) -> str:

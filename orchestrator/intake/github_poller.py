@@ -71,10 +71,14 @@ def run_poller(ship, *, interval: float, once: bool, say) -> None:
     """Poll every ``interval`` seconds (once with ``once``), printing each queued job."""
     import time
 
+    from orchestrator.reverts import record_reverts
+
     poller = GitHubPoller(ship)
     while True:
         for job_id in poller.poll_once():
             say(f"queued job {job_id}")
+        for job_id in record_reverts(ship):
+            say(f"job {job_id}: its merged pull request was reverted")
         if once:
             return
         time.sleep(interval)

@@ -1,9 +1,11 @@
-"""``POST /webhooks/github``: an issue labelled ``shipyard`` becomes a ticket and a queued job.
+"""``POST /webhooks/github``: an issue labelled ``shipyard`` becomes a ticket and a queued job;
+``pull_request``, ``pull_request_review`` and ``issue_comment`` events on an agent's pull request
+become review decisions (``orchestrator.intake.github_pull_events``).
 
 Who may trigger work: GitHub lets only people with triage access or more apply labels; on
-top of that the issue's ``author_association`` must be OWNER, MEMBER or COLLABORATOR. A
-deployment that takes issues from outside contributors should also ask the API for the
-sender's permission (``GET /repos/{repo}/collaborators/{sender}/permission``) before queueing.
+top of that the issue's ``author_association`` must be OWNER, MEMBER or COLLABORATOR, and,
+when GitHub credentials are configured, the sender's permission on the repository is asked
+through the API (``orchestrator.intake.github_sender``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, upsert_external_ticket
+from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
+from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
 from orchestrator.jobs import create_job_in
 from orchestrator.store.models import Event, Job, Repository, WebhookDelivery
@@ -98,6 +102,17 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
     return _reply(202, action=action, ticket_id=ticket_id, job_id=job_id, state=state)
 
 
+def _handle_pull(ship, event: str, payload: dict, delivery: str | None) -> JSONResponse:
+    """Pull-request events; a delivery GitHub sends again has no second effect."""
+    if delivery:
+        with ship.store.session() as s:
+            if not claim_delivery(s, delivery):
+                return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+    if event == "issue_comment" and "pull_request" not in (payload.get("issue") or {}):
+        return _reply(202, **handle_author_reply(ship, payload))
+    return _reply(202, **handle_pull_event(ship, event, payload))
+
+
 @router.post("/webhooks/github")
 async def github_webhook(request: Request) -> JSONResponse:
     ship = request.app.state.ship
@@ -110,14 +125,16 @@ async def github_webhook(request: Request) -> JSONResponse:
     event = request.headers.get("x-github-event", "")
     if event == "ping":
         return _reply(200, action="pong")
-    if event != "issues":
-        return _ignored(f"event {event!r} is not handled (only 'issues')")
+    if event != "issues" and event not in PULL_EVENTS:
+        return _ignored(f"event {event!r} is not handled (only 'issues', {', '.join(repr(e) for e in sorted(PULL_EVENTS))})")
     try:
         payload = json.loads(body)
     except ValueError as exc:
         return _reply(400, error=f"body is not valid JSON: {exc}")
     if not isinstance(payload, dict):
         return _reply(400, error="body must be a JSON object")
+    if event in PULL_EVENTS:
+        return await run_in_threadpool(_handle_pull, ship, event, payload, request.headers.get("x-github-delivery"))
     if payload.get("action") in HANDLED_ACTIONS:
         return _reply(202, **await run_in_threadpool(handle_issue_change, ship, payload))
     # Store and broker calls block: keep them off the event loop.

@@ -9,8 +9,9 @@ import pytest
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local import ForgeError
 from tests.github_forge.conftest import REPO, TOKEN
-from tests.github_forge.emulator import State
+from orchestrator.github_emulator.app import State
 from workflows.gitops import GitRepo, run_git
+from workflows.ports import MergeRefused
 
 
 def _clone_and_commit(forge: GitHubForge, tmp_path: Path) -> tuple[GitRepo, str, str]:
@@ -53,7 +54,7 @@ def test_merge_blocked_carries_githubs_message(forge: GitHubForge, emulator: Sta
     git, _, sha = _clone_and_commit(forge, tmp_path)
     forge.push_branch(REPO, git.git_dir, "b", sha)
     pr = forge.open_pull_request(REPO, branch="b", base="main", title="t", body="Closes #1")
-    with pytest.raises(ForgeError, match="At least 1 approving review is required"):
+    with pytest.raises(MergeRefused, match="At least 1 approving review is required"):
         forge.merge_pull_request(REPO, pr.number)
     forge.close_pull_request(REPO, pr.number)
     assert emulator.pulls[(REPO, pr.number)]["state"] == "closed"
@@ -84,3 +85,21 @@ def test_wrong_token_is_refused_with_reason(emulator: State, tmp_path: Path):
 def test_missing_credentials_named():
     with pytest.raises(ForgeError, match="SHIPYARD_GITHUB_TOKEN"):
         GitHubForge(GitHubSettings(token=None))
+
+
+def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emulator: State, tmp_path: Path):
+    git, _, sha = _clone_and_commit(forge, tmp_path)
+    forge.push_branch(REPO, git.git_dir, "b", sha)
+    forge.report_check(REPO, sha, conclusion="failure", title="Quality gate failed", summary="diff coverage 50%",
+                       uncovered={"app.py": ["2", "4-5", "bogus"]})
+    (run,) = emulator.check_runs
+    spans = [(a["path"], a["start_line"], a["end_line"], a["annotation_level"]) for a in run["output"]["annotations"]]
+    assert spans == [("app.py", 2, 2, "warning"), ("app.py", 4, 5, "warning")]
+    assert run["conclusion"] == "failure"
+
+
+def test_ask_author_comments_and_labels_the_issue(forge: GitHubForge, emulator: State):
+    emulator.issues[(REPO, 3)] = {"id": 9, "title": "do things", "body": "", "state": "open", "labels": [{"id": 1, "name": "shipyard"}]}
+    forge.ask_author(REPO, 3, "Which module?")
+    assert [c["body"] for c in emulator.comments] == ["Which module?"]
+    assert [lbl["name"] for lbl in emulator.issues[(REPO, 3)]["labels"]] == ["shipyard", "shipyard:needs-info"]

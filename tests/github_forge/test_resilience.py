@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local import ForgeError
 from tests.github_forge.conftest import REPO
-from tests.github_forge.emulator import State
+from orchestrator.github_emulator.app import State
 
 
 def test_secondary_rate_limit_and_500_are_retried(forge: GitHubForge, emulator: State):

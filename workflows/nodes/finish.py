@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
-from workflows.ports import MergeRefused
+from workflows.ports import MergeRefused, PullRequestInfo
 from workflows.state import TicketState
 
 
@@ -16,7 +16,9 @@ def merge(state: TicketState, config: RunnableConfig) -> dict:
     except MergeRefused as exc:
         services.recorder.event("merge_refused", f"merge refused, the pull request stays open: {exc}")
         return {"merge_refused": f"approved, but the merge was refused: {exc}"}
-    services.recorder.event("merged", f"pull request #{state['pr_number']} merged into {state['repo']['base_branch']} ({sha[:10]})")
+    services.recorder.event("merged", f"pull request #{state['pr_number']} merged into {state['repo']['base_branch']} ({sha[:10]})",
+                            merge_commit=sha)
+    services.recorder.pull_request(PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "merged"))
     return {"outcome": "merged", "reason": ""}
 
 
@@ -26,6 +28,7 @@ def close(state: TicketState, config: RunnableConfig) -> dict:
     gate = (state.get("decision") or {}).get("gate", "pr")
     if state.get("pr_number"):
         services.forge.close_pull_request(state["repo"]["url"], state["pr_number"])
+        services.recorder.pull_request(PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "closed"))
     if gate == "budget":
         return {"outcome": "blocked", "reason": f"budget reached and not extended: {state.get('budget_paused', '')}"}
     if gate == "provider":

@@ -29,13 +29,15 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
         on_event=lambda kind, message: services.recorder.event(kind, message),
     )
     services.recorder.gate_result(attempt, report)
+    coverage = report.check("diff_coverage")
+    uncovered = {"gate_uncovered": dict((coverage.details.get("uncovered") or {}) if coverage else {})}
     if report.passed:
         services.recorder.attempt_finished(attempt, "gate_passed", "all gates passed")
-        return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": "", "feedback_from": ""}
+        return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": "", "feedback_from": ""} | uncovered
     reasons = "; ".join(report.failed_reasons())
     services.recorder.attempt_finished(attempt, "gate_failed", reasons)
     failures = state.get("gate_failures", 0) + 1
-    update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()}
+    update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()} | uncovered
     update |= {"feedback": report.summary_for_agent(), "feedback_from": "gate"}
     if report.base_error:
         update["outcome"] = "blocked"

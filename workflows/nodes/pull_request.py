@@ -21,6 +21,8 @@ def branch_name(ticket_id: int, title: str) -> str:
 def pr_body(state: TicketState, services) -> str:
     ticket = state["ticket"]
     parts = [f"Resolves ticket #{ticket['id']}: {ticket['title']}"]
+    if ticket.get("source") == "github" and ticket.get("external_id"):
+        parts[0] = f"Closes #{ticket['external_id']}\n\n" + parts[0]
     if ticket.get("cassette"):
         parts.append(SCRIPTED_NOTE)
     if state.get("plan"):
@@ -35,9 +37,23 @@ def open_pr(state: TicketState, config: RunnableConfig) -> dict:
     ticket, repo = state["ticket"], state["repo"]
     branch = state.get("branch") or branch_name(ticket["id"], ticket["title"])
     services.forge.push_branch(repo["url"], git_dir(services.job_dir), branch, state["head_sha"])
-    info = services.forge.open_pull_request(
-        repo["url"], branch=branch, base=repo["base_branch"], title=ticket["title"], body=pr_body(state, services)
-    )
+    body = pr_body(state, services)
+    info = services.forge.open_pull_request(repo["url"], branch=branch, base=repo["base_branch"], title=ticket["title"], body=body)
     services.recorder.set_job(branch=branch)
-    services.recorder.pull_request(info)
+    services.recorder.pull_request(info, title=ticket["title"], body=body)
+    publish_check(state, services, repo["url"])
     return {"branch": branch, "pr_number": info.number, "pr_url": info.url}
+
+
+def publish_check(state: TicketState, services, repo: str) -> None:
+    """Show the gate's verdict as a check run on the head commit (forges with checks only)."""
+    report_check = getattr(services.forge, "report_check", None)
+    if report_check is None:
+        return
+    passed = bool(state.get("gate_passed"))
+    run_id = report_check(
+        repo, state["head_sha"], conclusion="success" if passed else "failure",
+        title="Quality gate passed" if passed else "Quality gate failed",
+        summary=state.get("gate_markdown") or "No gate report.", uncovered=state.get("gate_uncovered") or {},
+    )
+    services.recorder.event("check", f"gate published as check run {run_id} on {state['head_sha'][:10]}", check_run=run_id)

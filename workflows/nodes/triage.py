@@ -33,4 +33,18 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
         update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}"}
+        _ask_author(state, services, f"Shipyard cannot work on this yet: {result.reason.rstrip('.')}.{question}")
     return update
+
+
+def _ask_author(state: TicketState, services, text: str) -> None:
+    """On a hosted forge, post the question on the ticket's issue (a reply re-triages it)."""
+    ticket = state["ticket"]
+    ask = getattr(services.forge, "ask_author", None)
+    if ask is None or ticket.get("source") != "github" or not str(ticket.get("external_id") or "").isdigit():
+        return
+    try:
+        ask(state["repo"]["url"], int(ticket["external_id"]), text + "\n\nReply here to have the ticket triaged again.")
+        services.recorder.event("triage", f"question posted on issue #{ticket['external_id']}")
+    except RuntimeError as exc:  # the forge's error says what GitHub answered
+        services.recorder.event("triage", f"could not post the question on the issue: {exc}")

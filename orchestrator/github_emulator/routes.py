@@ -15,7 +15,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from orchestrator.forges.local import ForgeError, merge_branch
-from tests.github_forge.emulator import State, _error, _user, pull_json, repo_json
+from orchestrator.github_emulator import shapes
+from orchestrator.github_emulator.app import State, _error, _user, pull_json, repo_json
 
 
 def _etag(body) -> str:
@@ -95,27 +96,52 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         review = {"id": next(st.ids), "pr": (f"{owner}/{name}", number), "state": {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(data.get("event"), "COMMENTED"),
                   "body": data.get("body", ""), "user": _user("reviewer", st.base)}
         st.reviews.append(review)
+        full = f"{owner}/{name}"
+        for c in data.get("comments") or []:
+            cid = next(st.ids)
+            st.review_comments.append({
+                "id": cid, "pull_request_review_id": review["id"], "path": c["path"], "line": c.get("line"),
+                "original_line": c.get("line"), "side": c.get("side", "RIGHT"), "body": c["body"], "diff_hunk": "",
+                "commit_id": pull_json(st, full, st.pulls[(full, number)])["head"]["sha"], "user": review["user"],
+                "url": f"{st.base}/api/v3/repos/{full}/pulls/comments/{cid}",
+                "html_url": f"{st.base}/{full}/pull/{number}#discussion_r{cid}", "pr": (full, number)})
         return {k: v for k, v in review.items() if k != "pr"}
+
+    @app.get(P + "/pulls/{number}/reviews/{review_id}/comments")
+    def review_comments(owner: str, name: str, number: int, review_id: int, request: Request):
+        out = [{k: v for k, v in c.items() if k != "pr"} for c in st.review_comments
+               if c["pr"] == (f"{owner}/{name}", number) and c["pull_request_review_id"] == review_id]
+        return _json(request, out)
 
     @app.get(P + "/issues")
     def list_issues(owner: str, name: str, request: Request, labels: str = "", state: str = "open"):
         full = f"{owner}/{name}"
         wanted = {x for x in labels.split(",") if x}
-        out = [{"id": i["id"], "number": n, "title": i["title"], "body": i["body"], "state": i["state"],
-                "labels": i.get("labels", [])} for (r, n), i in sorted(st.issues.items())
+        out = [shapes.issue(st.base, full, n, i) for (r, n), i in sorted(st.issues.items())
                if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
         return _json(request, out)
 
     @app.get(P + "/issues/{number}")
     def get_issue(owner: str, name: str, number: int, request: Request):
         full = f"{owner}/{name}"
-        api = f"{st.base}/api/v3/repos/{full}"
         issue = st.issues.get((full, number)) or st.pulls.get((full, number))
         if issue is None:
             return _error(404, "Not Found")
-        return _json(request, {"id": issue["id"], "number": number, "title": issue["title"], "body": issue["body"],
-                               "state": issue["state"], "url": f"{api}/issues/{number}", "labels": issue.get("labels", []),
-                               "html_url": f"{st.base}/{full}/issues/{number}", "user": _user("octocat", st.base)})
+        return _json(request, shapes.issue(st.base, full, number, issue))
+
+    @app.post(P + "/issues/{number}/labels")
+    async def add_labels(owner: str, name: str, number: int, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        issue = st.issues.get((full, number))
+        if issue is None:
+            return _error(404, "Not Found")
+        wanted = data.get("labels", data) if isinstance(data, dict) else data
+        have = issue.setdefault("labels", [])
+        for label in wanted:
+            label = label["name"] if isinstance(label, dict) else label
+            if label not in {lbl["name"] for lbl in have}:
+                have.append({"id": next(st.ids), "name": label})
+        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in have])
 
     @app.post(P + "/issues/{number}/comments")
     async def create_comment(owner: str, name: str, number: int, request: Request):

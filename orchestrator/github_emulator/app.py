@@ -1,4 +1,4 @@
-"""A GitHub emulator for tests: the REST endpoints Shipyard uses, state in memory, and git over
+"""The local GitHub emulator (demo and tests, not GitHub): the REST endpoints Shipyard uses, state in memory, and git over
 smart HTTP through ``git http-backend`` with token auth.
 
 Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches:
@@ -17,6 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from orchestrator.github_emulator import shapes
 from workflows.gitops import run_git
 
 
@@ -40,6 +41,7 @@ class State:
     issues: dict[tuple[str, int], dict] = field(default_factory=dict)
     comments: list[dict] = field(default_factory=list)
     reviews: list[dict] = field(default_factory=list)
+    review_comments: list[dict] = field(default_factory=list)
     check_runs: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
@@ -67,29 +69,15 @@ class State:
 
 
 def _user(login: str, base: str) -> dict:
-    return {"login": login, "id": int(hashlib.sha1(login.encode()).hexdigest()[:6], 16), "type": "User",
-            "url": f"{base}/api/v3/users/{login}", "html_url": f"{base}/{login}"}
+    return shapes.user(login, base)
 
 
 def repo_json(st: State, full: str) -> dict:
-    owner, name = full.split("/")
-    api = f"{st.base}/api/v3/repos/{full}"
-    return {"id": int(hashlib.sha1(full.encode()).hexdigest()[:7], 16), "name": name, "full_name": full,
-            "owner": _user(owner, st.base), "private": True, "default_branch": "main", "url": api,
-            "html_url": f"{st.base}/{full}", "clone_url": f"{st.base}/{full}.git",
-            "pulls_url": f"{api}/pulls{{/number}}", "issues_url": f"{api}/issues{{/number}}"}
+    return shapes.repository(st.base, full)
 
 
 def pull_json(st: State, full: str, pr: dict) -> dict:
-    api = f"{st.base}/api/v3/repos/{full}"
-    head_sha = _sha(st, full, pr["head"])
-    return {"id": pr["id"], "number": pr["number"], "state": pr["state"], "title": pr["title"], "body": pr["body"],
-            "url": f"{api}/pulls/{pr['number']}", "html_url": f"{st.base}/{full}/pull/{pr['number']}",
-            "issue_url": f"{api}/issues/{pr['number']}", "merged": pr["merged"],
-            "merge_commit_sha": pr.get("merge_commit_sha"), "mergeable": True, "mergeable_state": "clean",
-            "user": _user("shipyard[bot]", st.base),
-            "head": {"ref": pr["head"], "sha": head_sha, "label": f"{full.split('/')[0]}:{pr['head']}", "repo": repo_json(st, full)},
-            "base": {"ref": pr["base"], "sha": _sha(st, full, pr["base"]), "label": f"{full.split('/')[0]}:{pr['base']}", "repo": repo_json(st, full)}}
+    return shapes.pull(st.base, full, pr, _sha(st, full, pr["head"]), _sha(st, full, pr["base"]))
 
 
 def _sha(st: State, full: str, ref: str) -> str | None:
@@ -120,6 +108,7 @@ def create_app(st: State) -> FastAPI:
             return _error(401, "Bad credentials")
         if st.faults.rate_limited:
             st.faults.rate_limited -= 1
+            st.requests[-1]["status"] = 403
             return _error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", {"Retry-After": "1"})
         if st.faults.server_error:
             st.faults.server_error -= 1
@@ -129,7 +118,7 @@ def create_app(st: State) -> FastAPI:
         resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "core"})
         return resp
 
-    from tests.github_forge.emulator_routes import add_app_routes, add_git_routes, add_rest_routes
+    from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_rest_routes
 
     add_app_routes(app, st)
     add_rest_routes(app, st)
