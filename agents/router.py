@@ -134,6 +134,9 @@ class ModelRouter:
             self._event(reason, role, model.model_name)
             return RoutedModel(model, model.model_name, reason, model.model_spec)
         spec, reason = self.choose(role, complexity=complexity, failures=failures)
+        return self._built(spec, role, attempt, reason)
+
+    def _built(self, spec, role: str, attempt: int, reason: str) -> RoutedModel:
         try:
             model = make_chat_model(spec, self.secrets)
         except ProviderError as exc:
@@ -149,15 +152,7 @@ class ModelRouter:
         spec = self._by_name(name) if name else None
         if spec is None:
             return None
-        try:
-            model = make_chat_model(spec, self.secrets)
-        except ProviderError as exc:
-            raise RoutingError(str(exc)) from None
-        if self.wrap is not None:
-            model = self.wrap(model, role, attempt)
-        reason = f"{role}: {routed.spec_name} did not answer{f' ({why})' if why else ''} → fallback {spec.name}"
-        self._event(reason, role, spec.name)
-        return RoutedModel(model, spec.name, reason, spec)
+        return self._built(spec, role, attempt, f"{role}: {routed.spec_name} did not answer{f' ({why})' if why else ''} → fallback {spec.name}")
 
     def _event(self, reason: str, role: str, model: str) -> None:
         if self.recorder is not None:

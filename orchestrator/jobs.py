@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
-from orchestrator.store.models import ACTIVE_STATES, Event, Job, JobState, Review, Ticket, utcnow
+from orchestrator.store.models import ACTIVE_STATES, Event, Job, JobState, Review, utcnow
 
 
 class JobError(ValueError):

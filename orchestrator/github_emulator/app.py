@@ -8,7 +8,6 @@ Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 from dataclasses import dataclass, field

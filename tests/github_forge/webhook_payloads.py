@@ -25,7 +25,6 @@ def _pull(st: State, repo: str, number: int) -> dict:
 
 def review_submitted(st: State, repo: str, number: int, review_id: int, sender: str) -> dict:
     review = next(r for r in st.reviews if r["id"] == review_id)
-    api = f"{st.base}/api/v3/repos/{repo}"
     pr = _pull(st, repo, number)
     body = {"id": review_id, "node_id": shapes.node_id("PullRequestReview", review_id), "user": _user(sender, st.base),
             "body": review["body"], "state": review["state"].lower(), "commit_id": pr["head"]["sha"],
