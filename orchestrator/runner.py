@@ -25,7 +25,7 @@ from agents.router import RoutingError
 
 from orchestrator import jobs
 from orchestrator.checkpoints import ticket_graph
-from orchestrator.forges import make_forge
+from orchestrator.forges import ForgeConfigError, make_forge
 from orchestrator.models import build_router
 from orchestrator.recorder import StoreRecorder
 from orchestrator.redaction import Redactor
@@ -49,7 +49,7 @@ WAIT_REASON = {
 }
 
 
-SETUP_ERRORS = (CassetteError, CatalogueError, RoutingError, SecretsError, SandboxError)
+SETUP_ERRORS = (CassetteError, CatalogueError, RoutingError, SecretsError, SandboxError, ForgeConfigError)
 """Bad input that stops a job before it starts: the job is blocked with the reason."""
 
 

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from orchestrator.forges.local import ForgeError
+
+
+class ForgeConfigError(ForgeError):
+    """The forge cannot be reached as configured (missing or invalid ``SHIPYARD_GITHUB_*``): the job
+    is blocked with the reason, as for any other bad configuration."""
+
 
 def make_forge(settings, repo_row, job_id: int, *, store):
     """The forge of ``repo_row`` (a store ``Repository``) for job ``job_id``.
 
     ``settings`` is the deployment's ``Settings``; GitHub credentials come from ``SHIPYARD_GITHUB_*``."""
     if repo_row.forge == "github":
+        from pydantic import ValidationError
+
         from orchestrator.forges.github import GitHubForge, GitHubSettings
 
-        return GitHubForge(GitHubSettings())
+        try:
+            return GitHubForge(GitHubSettings())
+        except ValidationError as exc:
+            problems = "; ".join(f"SHIPYARD_GITHUB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+            raise ForgeConfigError(f"GitHub settings: {problems}") from None
+        except ForgeError as exc:
+            raise ForgeConfigError(str(exc)) from None
     from orchestrator.forges.local import LocalForge
 
     return LocalForge(store, job_id, repo_row.base_branch)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from orchestrator.forges import make_forge
+from orchestrator.forges import ForgeConfigError, make_forge
 from orchestrator.forges.github import GitHubForge
 from orchestrator.forges.local import LocalForge
 from orchestrator.settings import Settings
@@ -53,3 +53,33 @@ def test_make_forge_picks_by_repository(emulator, tmp_path: Path, monkeypatch):
     gh = make_forge(settings, Repository(name="w", forge="github", url="acme/widgets", base_branch="main"), 1, store=store)
     local = make_forge(settings, Repository(name="l", forge="local", url=str(tmp_path), base_branch="main"), 1, store=store)
     assert isinstance(gh, GitHubForge) and isinstance(local, LocalForge)
+
+
+def test_a_github_job_without_credentials_is_blocked_with_the_setting_to_give(tmp_path: Path, monkeypatch, scrub_env):
+    from orchestrator.context import Shipyard
+    from orchestrator.runner import JobRunner
+    from orchestrator.store.models import Job, Ticket
+
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local"))
+    with ship.store.session() as s:
+        repo = Repository(name="widgets", forge="github", url="acme/widgets", base_branch="main")
+        s.add(repo)
+        s.flush()
+        ticket = Ticket(repository_id=repo.id, title="Fix it", body="", labels=["shipyard"])
+        s.add(ticket)
+        s.flush()
+        job = Job(ticket_id=ticket.id)
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    assert JobRunner(ship.settings, ship.store).run(job_id) == "blocked"
+    with ship.store.session() as s:
+        reason = s.get(Job, job_id).reason
+    assert reason == "configuration error: GitHub needs SHIPYARD_GITHUB_TOKEN (or SHIPYARD_GITHUB_APP_ID with a private key)"
+    monkeypatch.setenv("SHIPYARD_GITHUB_MERGE_METHOD", "yolo")
+    try:
+        make_forge(ship.settings, Repository(name="w", forge="github", url="acme/w", base_branch="main"), 1, store=ship.store)
+    except ForgeConfigError as exc:
+        assert "SHIPYARD_GITHUB_MERGE_METHOD" in str(exc)
+    else:
+        raise AssertionError("an invalid merge method was accepted")
