@@ -91,6 +91,9 @@ async def _stream(request: Request, store: Store, job_id: int, after: int) -> As
 async def _jobs_stream(request: Request, store: Store) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
     mark = await run_in_threadpool(_jobs_mark, store)
+    # First what the list is now: the page fetches its rows on it, so a change made before this
+    # stream looked is in those rows, and any later one is announced below.
+    yield _sse("changed", {"jobs": mark[0], "newest": mark[1], "updated_at": mark[2]})
     while time.monotonic() - started < MAX_STREAM_S and not await request.is_disconnected():
         await asyncio.sleep(POLL_S * 2)
         now = await run_in_threadpool(_jobs_mark, store)
@@ -104,8 +107,8 @@ async def _jobs_stream(request: Request, store: Store) -> AsyncIterator[str]:
 
 @router.get("/live/jobs")
 async def live_jobs(request: Request):
-    """``text/event-stream`` of ``changed`` whenever a job is added or changes: the jobs page then
-    fetches its rows (with its own filters) instead of polling on a timer."""
+    """``text/event-stream`` of ``changed`` at once and then whenever a job is added or changes: the
+    jobs page fetches its rows (with its own filters) on each, instead of polling on a timer."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(_jobs_stream(request, request.app.state.ship.store), media_type="text/event-stream", headers=headers)
 

@@ -71,12 +71,16 @@ def test_the_jobs_list_stream_says_when_any_job_changes(ship, client, add_job):
         set_state(ship, job_id, "running")
 
     threading.Thread(target=later, daemon=True).start()
+    frames = []
     with client.stream("GET", "/live/jobs") as stream:
         for line in stream.iter_lines():
             if line.startswith("data: "):
-                changed = json.loads(line[len("data: "):])
-                break
-    assert changed["jobs"] == 1 and changed["newest"] == job_id
+                frames.append(json.loads(line[len("data: "):]))
+                if len(frames) == 2:
+                    break
+    # What the list is when the stream starts, then the change.
+    assert [(f["jobs"], f["newest"]) for f in frames] == [(1, job_id), (1, job_id)]
+    assert frames[1]["updated_at"] > frames[0]["updated_at"]
 
 
 def test_a_running_jobs_page_shows_the_spend_so_far(page, live_server, ship, add_job):  # noqa: F811
