@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.markup import escape
@@ -49,14 +50,21 @@ def _queued(ship: Shipyard, job_id: int, text: str) -> None:
         err_console.print(f"[yellow]warning:[/yellow] {escape(hint)}", highlight=False)
 
 
-def _enqueue(ship: Shipyard, ticket_id: int) -> tuple[int, bool]:
+@contextmanager
+def _broker_down_is_one_line(saved: str) -> Iterator[None]:
+    """The store has the work; only the doorbell failed: say so in one line, not a traceback."""
     from kombu.exceptions import OperationalError as BrokerDown
 
     try:
-        return ship.enqueue_ticket(ticket_id)
+        yield
     except BrokerDown as exc:
-        _fail(f"ticket {ticket_id} is saved, but the queue's broker is unreachable ({str(exc).splitlines()[0]}); "
-              "its job is recorded as queued and a worker's sweep sends it once the broker answers")  # fmt: skip
+        _fail(f"{saved} is saved, but the queue's broker is unreachable ({str(exc).splitlines()[0]}); "
+              "a worker's sweep sends it once the broker answers")  # fmt: skip
+
+
+def _enqueue(ship: Shipyard, ticket_id: int) -> tuple[int, bool]:
+    with _broker_down_is_one_line(f"ticket {ticket_id} (its job recorded as queued)"):
+        return ship.enqueue_ticket(ticket_id)
 
 
 @app.command()
@@ -206,7 +214,8 @@ def jobs_retry(job_id: int = typer.Argument(..., help="Job id of a finished job"
     """Start a new job for the ticket of a finished job."""
     ship = _ship()
     try:
-        new_id = ship.retry(job_id)
+        with _broker_down_is_one_line(f"the retry of job {job_id}"):
+            new_id = ship.retry(job_id)
     except JobError as exc:
         _fail(str(exc))
     _queued(ship, new_id, f"queued job {new_id}")
@@ -232,7 +241,8 @@ def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, li
             raise typer.BadParameter(f"{text!r}: write PATH:LINE:COMMENT, e.g. textkit/slug.py:12:name the constant", param_hint="--line")
         line_comments.append({"path": path, "line": int(number), "body": body.strip()})
     try:
-        gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd, line_comments=line_comments)
+        with _broker_down_is_one_line(f"the decision on job {job_id}"):
+            gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd, line_comments=line_comments)
     except JobError as exc:
         _fail(str(exc))
     _queued(ship, job_id, f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")

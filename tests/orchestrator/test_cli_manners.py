@@ -85,9 +85,12 @@ def test_an_unreachable_broker_keeps_the_ticket_and_says_what_happens_next(shipy
     shipyard("init", str(tmp_path / "lib"), "--yes")
     monkeypatch.setenv("SHIPYARD_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     out = shipyard("ticket", "add", "--repo", "lib", "--title", "Add y", "--label", "shipyard", code=1)
-    assert "ticket 1 is saved, but the queue's broker is unreachable" in out and "Traceback" not in out
+    assert "ticket 1 (its job recorded as queued) is saved, but the queue's broker is unreachable" in out and "Traceback" not in out
     jobs = json.loads(shipyard("jobs", "list", "--json"))
     assert [(j["id"], j["state"]) for j in jobs] == [(1, "queued")]
+    shipyard("jobs", "cancel", "1")
+    out = shipyard("jobs", "retry", "1", code=1)
+    assert "the retry of job 1 is saved, but the queue's broker is unreachable" in out and "Traceback" not in out
 
 
 def test_a_port_in_use_is_named_with_the_way_out(shipyard):
