@@ -20,8 +20,6 @@ from orchestrator.store import Store
 from orchestrator.store.models import FINAL_STATES, Attempt, GateResult, Job, JobState, ModelUsage, PullRequest, Ticket
 from workflows.gates.report import CHECK_TITLES
 
-OUTCOMES = ("merged", "closed", "blocked", "failed", "cancelled")
-
 
 class WeekRow(OutcomeCounts):
     """The jobs that finished in one ISO week."""

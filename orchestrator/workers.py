@@ -105,8 +105,4 @@ def worker_rows(store: Store, dead_after: float, limit: int = 50) -> list[dict]:
     return sorted(rows, key=lambda r: order[r["status"]])
 
 
-def live_worker_count(store: Store, dead_after: float) -> int:
-    return sum(1 for r in worker_rows(store, dead_after) if r["status"] == "alive")
-
-
 NO_WORKER_HINT = "no live worker is seen: start one with `shipyard worker` (or see `shipyard workers`)"
