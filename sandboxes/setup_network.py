@@ -34,7 +34,11 @@ def ensure_setup_network(client: docker.DockerClient) -> str:
                 options={"com.docker.network.bridge.name": SETUP_BRIDGE,
                          "com.docker.network.bridge.enable_icc": "false"})
         except DockerException as exc:
-            raise SandboxError(f"network policy setup: could not create network {SETUP_NETWORK}: {exc}") from None
+            # Another worker on this host may have created it a moment ago.
+            try:
+                client.networks.get(SETUP_NETWORK)
+            except NotFound:
+                raise SandboxError(f"network policy setup: could not create network {SETUP_NETWORK}: {exc}") from None
     guard_host_from_setup_network()
     return SETUP_NETWORK
 

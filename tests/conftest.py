@@ -34,7 +34,9 @@ def redis_db_url(redis_url: str) -> str:
     """A Redis database of its own for one test (flushed before use)."""
     import redis
 
-    db = 1 + (uuid.uuid4().int % 14)
+    # Handed out in turn from a counter in database 0, so tests running side by side
+    # (pytest -n) never share a database.
+    db = 1 + (redis.Redis.from_url(f"{redis_url}/0").incr("shipyard-tests:next-db") % 15)
     redis.Redis.from_url(f"{redis_url}/{db}").flushdb()
     return f"{redis_url}/{db}"
 
