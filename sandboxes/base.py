@@ -21,6 +21,10 @@ class SandboxError(RuntimeError):
     """A sandbox could not be started or used; the message says why, for a human."""
 
 
+class DiskQuotaExceeded(SandboxError):
+    """A command filled the sandbox's disk quota: the sandbox cannot go on (the message names the quota)."""
+
+
 @dataclass(frozen=True)
 class ExecResult:
     """What one command did inside a sandbox."""
@@ -68,6 +72,8 @@ class SandboxSpec:
     memory_mb: int = 2048
     cpus: float = 1.0
     pids: int = 256
+    disk_mb: int = 4096
+    """Disk quota: everything the sandbox writes to disk (workspace, home) fits in this many MB."""
     command_timeout_s: float = 600.0
     """Default wall-clock limit for one ``exec``."""
     output_cap_bytes: int = 256 * 1024
@@ -98,7 +104,9 @@ class Sandbox(Protocol):
         cwd: str | None = None,
         env: dict[str, str] | None = None,
     ) -> ExecResult:
-        """Run a shell command (``bash -lc``) in the workspace; never raises for a failing command."""
+        """Run a shell command (``bash -lc``) in the workspace; never raises for a failing command.
+
+        Raises ``DiskQuotaExceeded`` when the command left the sandbox's disk quota full."""
         ...
 
     def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:

@@ -3,7 +3,8 @@
 Hardening (all on by default): non-root user 10001, every capability dropped,
 ``no-new-privileges``, read-only root filesystem with tmpfs ``/tmp`` and ``$HOME``,
 memory limit with no swap, CPU and pids limits, no network (``none``), no host
-environment, no Docker socket, and no mount but the workspace (plus the public CA bundle,
+environment, no Docker socket, a disk quota (the workspace is its own size-limited filesystem:
+``sandboxes.disk_quota``), and no mount but the workspace (plus the public CA bundle,
 read-only, under network policy ``setup``, whose network window uses a dedicated bridge the
 host firewall keeps away from host services: see ``sandboxes.setup_network``). The workspace is a host directory bind-mounted
 at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
@@ -39,6 +40,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
 from sandboxes.container_procs import host_procs_file, kill_marked
+from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.docker_stream import pump_exec_output, raw_socket
 from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, sandbox_command
 from sandboxes.output_cap import CappedOutput
@@ -87,6 +89,9 @@ class DockerSandboxProvider:
         """``pool_size`` > 0 keeps that many containers started per spec (see ``sandboxes.pool``)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        problem = quota_problem()
+        if problem:
+            raise SandboxError(f"sandbox backend docker: no disk quota possible ({problem}); {QUOTA_FIX}")
         self.client = client or docker_client()
         self.ca_bundle = ca_bundle
         self.pool_size = pool_size
@@ -132,6 +137,11 @@ class DockerSandboxProvider:
         """A freshly started container (cold start), bypassing any pool."""
         sandbox_id = f"docker-{uuid.uuid4().hex[:12]}"
         sandbox_dir = Path(tempfile.mkdtemp(prefix=f"{sandbox_id}-", dir=self.root))
+        try:
+            disk = QuotaDisk(sandbox_dir, spec.disk_mb)
+        except SandboxError:
+            sandbox_dir.rmdir()
+            raise
         workspace = sandbox_dir / "workspace"
         workspace.mkdir()
         shutil.chown(workspace, SANDBOX_UID, SANDBOX_UID)
@@ -139,10 +149,10 @@ class DockerSandboxProvider:
             path = self.image_path(spec.image)
             container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace))
         except SandboxError:
-            shutil.rmtree(sandbox_dir, ignore_errors=True)
+            _discard(sandbox_dir)
             raise
         except ImageNotFound:
-            shutil.rmtree(sandbox_dir, ignore_errors=True)
+            _discard(sandbox_dir)
             raise SandboxError(f"image {spec.image} not found — {IMAGE_HINT}") from None
         except DockerException as exc:
             # run() is create + start: a container that failed to start still exists.
@@ -150,9 +160,9 @@ class DockerSandboxProvider:
                 self.client.api.remove_container(f"shipyard-{sandbox_id}", force=True)
             except DockerException:
                 pass
-            shutil.rmtree(sandbox_dir, ignore_errors=True)
+            _discard(sandbox_dir)
             raise SandboxError(f"sandbox container from {spec.image} failed to start: {_explain(exc)}") from None
-        return DockerSandbox(self, spec, sandbox_id, container, sandbox_dir, workspace, path)
+        return DockerSandbox(self, spec, sandbox_id, container, disk, workspace, path)
 
     def _run_args(self, spec: SandboxSpec, sandbox_id: str, workspace: Path) -> dict[str, Any]:
         tmpfs_opts = f"rw,exec,nosuid,nodev,size={spec.memory_mb}m"
@@ -187,6 +197,12 @@ class DockerSandboxProvider:
         )
 
 
+def _discard(sandbox_dir: Path) -> None:
+    """Unmount and delete a sandbox directory (and its disk image)."""
+    release_disk(sandbox_dir)
+    shutil.rmtree(sandbox_dir, ignore_errors=True)
+
+
 def _explain(exc: DockerException) -> str:
     if isinstance(exc, APIError):
         return str(exc.explanation or exc)
@@ -201,13 +217,14 @@ class DockerSandbox:
     workdir = SANDBOX_WORKDIR
 
     def __init__(self, provider: DockerSandboxProvider, spec: SandboxSpec, sandbox_id: str,
-                 container: Any, sandbox_dir: Path, workspace: Path, image_path: str) -> None:
+                 container: Any, disk: QuotaDisk, workspace: Path, image_path: str) -> None:
         self.provider = provider
         self.spec = spec
         self.id = sandbox_id
         self.container = container
         self.host_workspace = workspace
-        self._dir = sandbox_dir
+        self._disk = disk
+        self._dir = disk.directory
         self._path = image_path
         self._api = provider.client.api
         self._networked = spec.network == "setup"
@@ -285,6 +302,7 @@ class DockerSandbox:
             exit_code = self._exit_code(exec_id)
         except DockerException as exc:
             raise SandboxError(f"sandbox {self.id}: exec failed: {self._state_reason(exc)}") from None
+        self._disk.check(command)
         # The kernel's OOM killer sends SIGKILL: bash reports 128 + 9 for the killed command.
         oom = not timed_out and exit_code == 137 and self._oom_since(since)
         return ExecResult(
@@ -352,7 +370,7 @@ class DockerSandbox:
         write_workspace_file(self.host_workspace, path, data, owner=(SANDBOX_UID, SANDBOX_UID))
 
     def close(self) -> None:
-        """Remove the container (every process in it) and the workspace directory."""
+        """Remove the container (every process in it), the workspace and its disk."""
         if self._closed:
             return
         self._closed = True
@@ -363,4 +381,4 @@ class DockerSandbox:
         except DockerException as exc:
             # The reaper removes it later by its label; the workspace can still go now.
             log.warning("sandbox %s: container removal failed: %s", self.id, _explain(exc))
-        shutil.rmtree(self._dir, ignore_errors=True)
+        _discard(self._dir)

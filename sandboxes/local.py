@@ -5,7 +5,9 @@ read-only binds of the system directories (``/usr``, ``/etc``, …) and of the o
 Python (so ``python -m pytest`` finds pytest and coverage), the workspace at ``/workspace``,
 a private home, a tmpfs ``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
 pid/ipc/uts/net namespaces; commands run as uid 10001 with no capabilities when the
-orchestrator is root. A per-sandbox cgroup adds pids and memory limits where allowed.
+orchestrator is root. A per-sandbox cgroup adds pids and memory limits where allowed, and a
+disk quota bounds what it writes (``sandboxes.disk_quota``: workspace and home live on a
+size-limited filesystem mounted over the sandbox's directory).
 Under network policy ``setup`` the setup commands share the host's network (they can reach
 host services); the Docker backend confines that window to a guarded bridge instead.
 Every command is its own pid namespace: its background processes end with it.
@@ -13,13 +15,16 @@ Every command is its own pid namespace: its background processes end with it.
 ``local`` backend (NOT isolated, development only): plain subprocesses in the workspace
 with a scrubbed environment. Used only when asked for (``isolation="none"``, or
 ``allow_unisolated`` when bubblewrap is not usable); ``provider.warning`` says so and the
-workflow shows it on every job.
+workflow shows it on every job. As root its commands still drop to uid 10001, with the data
+directory, the secrets file and the Docker socket covered (``sandboxes.plain_guard``), and
+get the disk quota.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +34,9 @@ from typing import Literal, Sequence
 
 from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
+from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.host_process import run_capped_process
+from sandboxes.plain_guard import PlainGuard, closed_ancestors, drop_root_argv
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
 
 SANDBOX_UID = 10001
@@ -44,8 +51,9 @@ NO_BWRAP_FIX = (
     "processes with no isolation at all, opt in with SHIPYARD_ALLOW_UNISOLATED=1"
 )
 UNISOLATED_WARNING = (
-    "UNISOLATED SANDBOX: commands run as plain host processes with the orchestrator's user, "
-    "full network and filesystem access ({reason}). Use the docker or bwrap backend for real work."
+    "UNISOLATED SANDBOX: commands run as plain host processes with full network and filesystem "
+    "access ({reason}); as root they run as uid 10001 with the data directory, the secrets file and "
+    "the Docker socket hidden, otherwise as the orchestrator's user. Use the docker or bwrap backend for real work."
 )
 
 
@@ -74,12 +82,15 @@ class LocalSandboxProvider:
         bwrap is not usable instead of refusing (``SandboxError`` naming the fix). ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
         ``hidden_paths``: host directories replaced by an empty tmpfs inside bwrap sandboxes; the
         directory holding ``root`` (the orchestrator's data directory) is always hidden.
-        ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one)."""
+        ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one).
+        ``hidden_paths`` may name files too (the secrets file): the plain backend covers them."""
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         # Never mask a top-level directory such as /var or /srv as a whole: hide the root itself then.
         data_dir = self.root.parent if len(self.root.parent.parts) > 2 else self.root
         self.hidden_paths = [data_dir, *(Path(p) for p in hidden_paths)]
+        self.quota = quota_problem() is None
+        """Sandboxes get a disk quota (always for bwrap, which refuses to start without)."""
         self.python_dir = str(Path(sys.executable).parent)
         self.ro_paths = _python_paths() + [Path(p) for p in extra_ro_paths]
         self.use_cgroups = cgroups_available() if use_cgroups is None else use_cgroups
@@ -96,6 +107,13 @@ class LocalSandboxProvider:
                 self.warning = UNISOLATED_WARNING.format(reason=f"bubblewrap not usable: {problem}")
         else:
             self.warning = UNISOLATED_WARNING.format(reason="isolation disabled by configuration")
+        if self.bwrap and not self.quota:
+            raise SandboxError(f"bwrap backend: no disk quota possible ({quota_problem()}); {QUOTA_FIX}")
+        self.guard: PlainGuard | None = None
+        if not self.bwrap and os.geteuid() == 0:
+            stash = Path(tempfile.mkdtemp(prefix="shipyard-plain-stash-"))
+            hidden = [*self.hidden_paths, *closed_ancestors(self.root)]
+            self.guard = PlainGuard(uid=SANDBOX_UID, hidden=hidden, reveal=self.ro_paths, stash=stash)
 
     def _probe_bwrap(self) -> str | None:
         """Why bwrap cannot be used here, or None when a trial sandbox ran."""
@@ -151,8 +169,7 @@ class LocalSandboxProvider:
                  "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
                  "--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
-            argv += ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
-                     "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+            argv += drop_root_argv(SANDBOX_UID)
         return argv
 
     def acquire(self, spec: SandboxSpec) -> "LocalSandbox":
@@ -182,14 +199,24 @@ class LocalSandbox:
         self.isolated = provider.bwrap is not None
         self.backend = "bwrap" if self.isolated else "local"
         self._dir = Path(tempfile.mkdtemp(prefix=f"{self.id}-", dir=provider.root))
+        self._disk: QuotaDisk | None = None
+        if provider.quota:
+            try:
+                self._disk = QuotaDisk(self._dir, spec.disk_mb)
+            except SandboxError:
+                self._dir.rmdir()
+                raise
+        # Written after the mount: only the host sees it (commands get workspace and home only).
+        (self._dir / "owner").write_text(f"{socket.gethostname()}:{os.getpid()}\n")
         self.host_workspace = self._dir / "workspace"
         self._home = self._dir / "home"
         self._tmp = self._dir / "tmp"
         for path in (self.host_workspace, self._home, self._tmp):
             path.mkdir()
-        self._drop_root = self.isolated and os.geteuid() == 0
+        self._drop_root = os.geteuid() == 0
         if self._drop_root:
-            for path in (self.host_workspace, self._home):
+            os.chmod(self._dir, 0o711)
+            for path in (self.host_workspace, self._home, self._tmp):
                 os.chown(path, SANDBOX_UID, SANDBOX_UID)
         self.workdir = SANDBOX_WORKDIR if self.isolated else str(self.host_workspace)
         self._cgroup = (
@@ -221,15 +248,17 @@ class LocalSandbox:
         if self._closed:
             raise SandboxError(f"sandbox {self.id} is closed")
         script = ["bash", "-lc", sandbox_command(command)]
+        if self._drop_root:
+            hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
         if self.isolated:
-            if self._drop_root:
-                hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
             argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network)
             argv += script
             host_cwd = str(self._dir)
+        elif self.provider.guard is not None:
+            argv, host_cwd = self.provider.guard.argv(self._dir, self._cwd(cwd)) + script, str(self._dir)
         else:
             argv, host_cwd = script, self._cwd(cwd)
-        return run_capped_process(
+        result = run_capped_process(
             argv,
             env=self._env(env),
             cwd=host_cwd,
@@ -237,6 +266,9 @@ class LocalSandbox:
             cap_bytes=self.spec.output_cap_bytes,
             cgroup=self._cgroup,
         )
+        if self._disk is not None:
+            self._disk.check(command)
+        return result
 
     def exec(self, command: str, *, timeout_s: float | None = None, cwd: str | None = None,
              env: dict[str, str] | None = None) -> ExecResult:
@@ -259,10 +291,11 @@ class LocalSandbox:
         write_workspace_file(self.host_workspace, path, data, owner=owner)
 
     def close(self) -> None:
-        """Kill every process of the sandbox and delete its directory (workspace included)."""
+        """Kill every process of the sandbox, release its disk and delete its directory (workspace included)."""
         if self._closed:
             return
         self._closed = True
         if self._cgroup is not None:
             self._cgroup.remove()
+        release_disk(self._dir)
         shutil.rmtree(self._dir, ignore_errors=True)

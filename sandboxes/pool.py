@@ -31,7 +31,7 @@ RETRY_AFTER_FAILURE_S = 5.0
 
 def pool_key(spec: SandboxSpec) -> tuple:
     """The container-level part of a spec: sandboxes with equal keys are interchangeable."""
-    return (spec.image, spec.network, spec.memory_mb, spec.cpus, spec.pids)
+    return (spec.image, spec.network, spec.memory_mb, spec.cpus, spec.pids, spec.disk_mb)
 
 
 class WarmPool:

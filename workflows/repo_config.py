@@ -112,6 +112,9 @@ class SandboxConfig(_Section):
     memory_mb: int = Field(default=2048, ge=64)
     cpus: float = Field(default=1.0, gt=0)
     pids: int = Field(default=256, ge=16)
+    disk_mb: int = Field(default=4096, ge=32, le=1024 * 1024)
+    """Disk quota in MB: the workspace (and a host-process sandbox's home) is a filesystem of this
+    size, so filling it fails the attempt ("disk quota exceeded") and never the host's disk."""
 
 
 class AgentConfig(_Section):

@@ -127,6 +127,7 @@ def _load_config(git: GitRepo, sha: str, stored: str | None, report: DoctorRepor
 def _spec(settings: Settings, config: RepoConfig, name: str) -> SandboxSpec:
     return SandboxSpec(image=config.sandbox.image or settings.sandbox_image, network=config.sandbox.network,
                        memory_mb=config.sandbox.memory_mb, cpus=config.sandbox.cpus, pids=config.sandbox.pids,
+                       disk_mb=config.sandbox.disk_mb,
                        command_timeout_s=config.test.timeout_s, labels={"shipyard.doctor": name})  # fmt: skip
 
 

@@ -30,6 +30,7 @@ def sandbox_spec(services: JobServices, state: TicketState, cfg: RepoConfig) -> 
         memory_mb=cfg.sandbox.memory_mb,
         cpus=cfg.sandbox.cpus,
         pids=cfg.sandbox.pids,
+        disk_mb=cfg.sandbox.disk_mb,
         command_timeout_s=cfg.test.timeout_s,
         labels={"shipyard.job": str(state["job_id"])},
     )
@@ -154,7 +155,7 @@ def run_attempt(services: JobServices, state: TicketState, sandbox: Sandbox, rou
 STOPS_THE_JOB = {
     "divergence": "the scripted replay no longer matches the repository",
     "stuck": "the agent is stuck (repeating itself without progress)",
-    "error": "the model could not be called",
+    "error": "the attempt could not go on (model or sandbox failure)",
     "cancelled": "the job was cancelled",
 }
 """Agent stop reasons that end the job (blocked) instead of going to the gate."""
