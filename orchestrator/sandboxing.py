@@ -33,14 +33,20 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     key = (kind, str(settings.data_dir), settings.sandbox_pool_size, settings.allow_unisolated)
     with _lock:
         if key not in _providers:
+            hidden = (settings.secrets_file,) if settings.secrets_file else ()
             _providers[key] = make_provider(kind, root=settings.data_dir / "sandboxes", pool_size=settings.sandbox_pool_size,
-                                            allow_unisolated=settings.allow_unisolated)  # fmt: skip
+                                            allow_unisolated=settings.allow_unisolated, hidden_paths=hidden)  # fmt: skip
         return _providers[key]
 
 
 def reap_leaked(settings: Settings) -> None:
-    """Remove sandbox containers left by crashed workers (Docker backend only)."""
+    """Remove sandboxes (containers, directories, disk images) left by crashed workers."""
     if resolve_backend(settings.sandbox_backend) != "docker":
+        from sandboxes.reaper import reap_leaked_dirs
+
+        gone = reap_leaked_dirs(settings.data_dir / "sandboxes", older_than_s=settings.lease_seconds * 2)
+        if gone:
+            log.info("reaped %s leaked sandbox director(ies)", [str(p) for p in gone])
         return
     from sandboxes.reaper import reap_leaked as reap
 

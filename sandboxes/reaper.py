@@ -3,7 +3,11 @@
 Every sandbox container carries ``shipyard.sandbox=1``, ``shipyard.owner=<host>:<pid>`` and
 ``shipyard.sandbox.dir=<host dir>``. A container is leaked when it is older than the
 threshold, is not in ``keep_ids``, and its owner is not a live process on this host (a
-worker on another host is judged by age alone). Its workspace directory goes with it.
+worker on another host is judged by age alone). Its workspace directory goes with it, its
+disk quota filesystem unmounted and its image deleted.
+
+Host-process sandboxes (bwrap, plain) leave no container: ``reap_leaked_dirs`` finds their
+directories under the provider's root, with the owner each one records in ``owner``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Iterable
 import docker
 from docker.errors import DockerException, NotFound
 
+from sandboxes.disk_quota import release_disk
 from sandboxes.docker import DIR_LABEL, OWNER_LABEL, SANDBOX_LABEL
 
 
@@ -41,6 +46,7 @@ def _remove_workspace_dir(info: dict) -> None:
     sandbox_dir, sandbox_id = labels.get(DIR_LABEL), labels.get(f"{SANDBOX_LABEL}.id")
     # Only a directory named for this very sandbox: labels are data, not a licence to rm -rf.
     if sandbox_dir and sandbox_id and Path(sandbox_dir).name.startswith(f"{sandbox_id}-"):
+        release_disk(Path(sandbox_dir))
         shutil.rmtree(sandbox_dir, ignore_errors=True)
 
 
@@ -74,3 +80,30 @@ def reap_leaked(
         _remove_workspace_dir(info)
         removed.append(info["Id"])
     return removed
+
+
+def reap_leaked_dirs(root: Path, older_than_s: float, keep_dirs: Iterable[Path] = ()) -> list[Path]:
+    """Remove host-process sandbox directories (and their disks) whose worker is gone; returns them.
+
+    A directory is leaked when it is older than the threshold, not in ``keep_dirs`` and the
+    owner it recorded is not a live process on this host. Images whose directory is gone go too.
+    """
+    keep = {Path(p) for p in keep_dirs}
+    cutoff = time.time() - older_than_s
+    removed: list[Path] = []
+    for path in sorted(Path(root).glob("local-*")):
+        if path.is_dir() and path not in keep and path.stat().st_mtime <= cutoff and not _dir_owner_alive(path):
+            release_disk(path)
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    for image in Path(root).glob("*.img"):
+        if not image.with_suffix("").exists() and image.stat().st_mtime <= cutoff:
+            image.unlink(missing_ok=True)
+    return removed
+
+
+def _dir_owner_alive(path: Path) -> bool:
+    try:
+        return _owner_alive((path / "owner").read_text().strip())
+    except OSError:
+        return False
