@@ -1,4 +1,5 @@
-"""Sandbox latency: cold start vs warm-pool acquire, exec round-trip, 10 concurrent acquires.
+"""Sandbox latency: cold start vs warm-pool acquire, exec round-trip, 10 concurrent acquires,
+and what the per-sandbox disk quota (a loop-mounted filesystem image) costs to set up and release.
 
 Run: ``python bench/sandbox_bench.py [--repeats N]`` (needs the Docker engine and the
 ``shipyard-sandbox:latest`` image: ``python -m sandboxes.images ensure``).
@@ -19,6 +20,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sandboxes.base import SandboxSpec  # noqa: E402
+from sandboxes.disk_quota import QuotaDisk  # noqa: E402
 from sandboxes.docker import DockerSandboxProvider  # noqa: E402
 from sandboxes.local import LocalSandboxProvider  # noqa: E402
 from sandboxes.pool import WarmPool  # noqa: E402
@@ -61,6 +63,19 @@ def warm_acquires(pool: WarmPool, repeats: int) -> list[float]:
 def exec_round_trips(box, repeats: int) -> list[float]:
     box.exec("true")
     return [timed(lambda: box.exec("true"))[0] for _ in range(repeats)]
+
+
+def quota_disks(root: Path, size_mb: int, repeats: int) -> tuple[list[float], list[float]]:
+    """Creating + mounting, then unmounting + deleting, one quota filesystem of ``size_mb``."""
+    made, released = [], []
+    for i in range(repeats):
+        directory = root / f"quota-{size_mb}-{i}"
+        directory.mkdir(parents=True)
+        took, disk = timed(lambda: QuotaDisk(directory, size_mb))
+        made.append(took)
+        released.append(timed(disk.release)[0])  # type: ignore[attr-defined]
+        directory.rmdir()
+    return made, released
 
 
 def concurrent_acquires(acquire: Callable[[], object], before: Callable[[], None], repeats: int) -> list[float]:
@@ -106,6 +121,10 @@ def main() -> None:
         summary(f"{lbox.backend} exec round-trip (true)", exec_round_trips(lbox, args.repeats * 2))
     finally:
         lbox.close()
+    for size_mb in (64, SPEC.disk_mb):
+        made, released = quota_disks(root / "quota", size_mb, args.repeats)
+        summary(f"disk quota {size_mb} MB: create+mount", made)
+        summary(f"disk quota {size_mb} MB: unmount+delete", released)
     print(f"exec round-trip / engine floor = {docker_exec / raw_exec:.2f}x")
     print(f"cold start / warm acquire = {cold / warm:.1f}x; targets: warm acquire p50 <= 50 ms "
           f"({'met' if warm <= 50 else 'MISSED'}), exec p50 <= 60 ms ({'met' if docker_exec <= 60 else 'MISSED'})")

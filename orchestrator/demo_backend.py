@@ -1,7 +1,8 @@
 """Which isolated sandbox backend ``shipyard demo`` runs on, installing bubblewrap if it must.
 
 The demo never runs the sample backlog as plain host processes: Docker when an engine
-answers, else bubblewrap (installed with apt when this process is root and it is missing).
+answers, else bubblewrap (installed with apt when this process is root and it is missing, with
+e2fsprogs for the sandboxes' disk quota).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from sandboxes.base import SandboxError
+from sandboxes.disk_quota import SYSTEM_PATH
 from sandboxes.factory import docker_available
 from sandboxes.local import LocalSandboxProvider
 
@@ -35,7 +37,7 @@ def _bwrap_problem() -> str | None:
 
 
 def _install_bubblewrap(console: Console) -> str | None:
-    """apt-get install bubblewrap (and util-linux for setpriv); a reason when it cannot."""
+    """apt-get install bubblewrap (util-linux for setpriv, e2fsprogs for disk quotas); a reason when it cannot."""
     if os.geteuid() != 0:
         return "not running as root, so it cannot be installed here (run: sudo apt-get install bubblewrap)"
     if not shutil.which("apt-get"):
@@ -43,7 +45,7 @@ def _install_bubblewrap(console: Console) -> str | None:
     console.print("No Docker engine answers and bubblewrap is missing: installing it with apt-get "
                   f"(log: {APT_LOG})…")  # fmt: skip
     with open(APT_LOG, "wb") as log:
-        for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "bubblewrap", "util-linux"]):
+        for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "bubblewrap", "util-linux", "e2fsprogs"]):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             if subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env).returncode != 0:
                 return f"`{' '.join(argv)}` failed; see {APT_LOG}"
@@ -57,7 +59,7 @@ def choose_demo_backend(console: Console) -> str:
     if docker_available():
         return "docker"
     problem = _bwrap_problem()
-    if problem and not shutil.which("bwrap"):
+    if problem and not (shutil.which("bwrap") and shutil.which("mkfs.ext4", path=SYSTEM_PATH)):
         install_problem = _install_bubblewrap(console)
         problem = f"{problem}; {install_problem}" if install_problem else _bwrap_problem()
     if problem:

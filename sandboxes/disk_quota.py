@@ -19,6 +19,8 @@ from pathlib import Path
 
 from sandboxes.base import DiskQuotaExceeded, SandboxError
 
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""Where the mount tools are looked up: never the caller's PATH (these run as root)."""
 FULL_BELOW_BYTES = 1024 * 1024
 """A quota filesystem with less free space than this after a command counts as full."""
 QUOTA_FIX = (
@@ -31,7 +33,7 @@ def quota_problem() -> str | None:
     """Why disk quotas cannot be made by this process, or None when they can."""
     if os.geteuid() != 0:
         return "not running as root"
-    if not shutil.which("mkfs.ext4"):
+    if not _tool("mkfs.ext4"):
         return "mkfs.ext4 is not installed"
     if not Path("/dev/loop-control").exists():
         return "no loop devices (/dev/loop-control is missing)"
@@ -43,8 +45,12 @@ def image_of(directory: Path) -> Path:
     return directory.with_name(directory.name + ".img")
 
 
+def _tool(name: str) -> str | None:
+    return shutil.which(name, path=SYSTEM_PATH)
+
+
 def _run(argv: list[str]) -> None:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([_tool(argv[0]) or argv[0], *argv[1:]], capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         raise SandboxError(f"disk quota: `{' '.join(argv)}` failed: {(proc.stderr or proc.stdout).strip()}")
 
@@ -88,10 +94,11 @@ class QuotaDisk:
 def release_disk(directory: Path) -> None:
     """Unmount a sandbox directory's quota filesystem (if mounted) and delete its image. Idempotent."""
     if os.path.ismount(directory):
-        proc = subprocess.run(["umount", str(directory)], capture_output=True, timeout=60)
+        umount = _tool("umount") or "umount"
+        proc = subprocess.run([umount, str(directory)], capture_output=True, timeout=60)
         if proc.returncode != 0:
             # Still busy (a process not yet reaped): detach now, the kernel frees it when unused.
-            subprocess.run(["umount", "-l", str(directory)], capture_output=True, timeout=60)
+            subprocess.run([umount, "-l", str(directory)], capture_output=True, timeout=60)
     try:
         image_of(directory).unlink()
     except FileNotFoundError:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandboxes.disk_quota import image_of
 from sandboxes.reaper import reap_leaked
 from sandbox_test_support import SMALL_SPEC
 
@@ -34,13 +35,15 @@ def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_p
     kept = crashed_worker_sandbox(sandbox_root / "crashed")
     live = docker_provider.acquire(SMALL_SPEC)
     try:
-        assert Path(leaked["workspace"]).exists()
+        assert Path(leaked["workspace"]).exists() and str(Path(leaked["workspace"]).parent) in Path("/proc/mounts").read_text()
         removed = reap_leaked(client, older_than_s=0, keep_ids=[kept["sandbox_id"]])
         assert leaked["id"] in removed
         assert kept["id"] not in removed and live.container.id not in removed
         existing = {c["Id"] for c in client.api.containers(all=True)}
         assert leaked["id"] not in existing and kept["id"] in existing and live.container.id in existing
-        assert not Path(leaked["workspace"]).exists()
+        leaked_dir = Path(leaked["workspace"]).parent
+        assert not leaked_dir.exists() and not image_of(leaked_dir).exists()
+        assert str(leaked_dir) not in Path("/proc/mounts").read_text()  # its disk quota is unmounted
         assert live.exec("echo alive").ok
         # Too young to be a leak: spared by age.
         assert kept["id"] not in reap_leaked(client, older_than_s=3600)
