@@ -23,6 +23,7 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 """Where the mount tools are looked up: never the caller's PATH (these run as root)."""
 FULL_BELOW_BYTES = 1024 * 1024
 """A quota filesystem with less free space than this after a command counts as full."""
+FULL_BELOW_INODES = 16
 QUOTA_FIX = (
     "per-sandbox disk quotas mount a filesystem image per sandbox: run the orchestrator as root "
     "on a host with loop devices and mkfs.ext4 (apt-get install e2fsprogs)"
@@ -75,13 +76,14 @@ class QuotaDisk:
         (directory / "lost+found").rmdir()
         os.chmod(directory, 0o711)
 
-    def free_bytes(self) -> int:
+    def is_full(self) -> bool:
+        """Out of space, or out of inodes (a flood of empty files fills a disk too)."""
         st = os.statvfs(self.directory)
-        return st.f_bavail * st.f_frsize
+        return st.f_bavail * st.f_frsize < FULL_BELOW_BYTES or st.f_favail < FULL_BELOW_INODES
 
     def check(self, command: str) -> None:
         """Raise ``DiskQuotaExceeded`` when ``command`` left the quota filesystem full."""
-        if self.free_bytes() < FULL_BELOW_BYTES:
+        if self.is_full():
             shown = command if len(command) <= 200 else command[:197] + "..."
             raise DiskQuotaExceeded(
                 f"disk quota exceeded ({self.size_mb} MB): the sandbox's disk was full after `{shown}`; "

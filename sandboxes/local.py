@@ -165,12 +165,19 @@ class LocalSandboxProvider:
         for path in self.hidden_paths:
             if path.is_dir():
                 argv += ["--tmpfs", str(path)]
+            elif path.exists() and self._visible(path):
+                argv += ["--ro-bind", "/dev/null", str(path)]
         argv += ["--proc", "/proc", "--dev", "/dev",
                  "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
                  "--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
             argv += drop_root_argv(SANDBOX_UID)
         return argv
+
+    def _visible(self, path: Path) -> bool:
+        """Whether a host path is inside what a bwrap sandbox sees (a file there must be covered)."""
+        shown = [Path("/") / name for name in SYSTEM_DIRS] + self.ro_paths
+        return any(path.is_relative_to(top) for top in shown)
 
     def acquire(self, spec: SandboxSpec) -> "LocalSandbox":
         try:

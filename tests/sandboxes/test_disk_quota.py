@@ -133,3 +133,12 @@ def test_the_reaper_unmounts_and_deletes_the_disk_of_a_crashed_workers_bwrap_san
         assert live.exec("echo alive").ok
     finally:
         live.close()
+
+
+def test_a_flood_of_empty_files_fills_the_quota_too(bwrap_provider):
+    box = bwrap_provider.acquire(QUOTA_SPEC)
+    try:
+        with pytest.raises(DiskQuotaExceeded, match=r"disk quota exceeded \(64 MB\)"):
+            box.exec("mkdir flood && cd flood && seq 20000 | xargs touch 2>/dev/null")
+    finally:
+        box.close()

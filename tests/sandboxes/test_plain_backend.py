@@ -52,3 +52,21 @@ def test_plain_commands_run_unprivileged_and_cannot_read_secrets_the_store_or_th
     assert box.read_file("note") == b"hi\n"
     # The host's files are untouched by the covering.
     assert SECRET in secrets.read_text()
+
+
+def test_a_secrets_file_inside_a_directory_bwrap_shows_is_covered(tmp_path):
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    secrets = shown / "secrets.env"
+    secrets.write_text(f"OPENAI_API_KEY={SECRET}\n")
+    os.chmod(secrets, 0o644)
+    os.chmod(tmp_path, 0o755)
+    provider = LocalSandboxProvider(tmp_path / "data" / "sandboxes", isolation="bwrap",
+                                    extra_ro_paths=[shown], hidden_paths=[secrets])
+    box = provider.acquire(SMALL_SPEC)
+    try:
+        assert "secrets.env" in box.exec(f"ls {shown}").output
+        result = box.exec(f"cat {secrets}")
+        assert SECRET not in result.output, result.output
+    finally:
+        box.close()
