@@ -22,6 +22,7 @@ get the disk quota.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -112,6 +113,7 @@ class LocalSandboxProvider:
         self.guard: PlainGuard | None = None
         if not self.bwrap and os.geteuid() == 0:
             stash = Path(tempfile.mkdtemp(prefix="shipyard-plain-stash-"))
+            atexit.register(shutil.rmtree, stash, ignore_errors=True)
             hidden = [*self.hidden_paths, *closed_ancestors(self.root)]
             self.guard = PlainGuard(uid=SANDBOX_UID, hidden=hidden, reveal=self.ro_paths, stash=stash)
 
