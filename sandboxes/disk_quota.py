@@ -24,6 +24,7 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FULL_BELOW_BYTES = 1024 * 1024
 """A quota filesystem with less free space than this after a command counts as full."""
 FULL_BELOW_INODES = 16
+"""Nor with fewer free inodes than this (a flood of empty files fills a filesystem too)."""
 QUOTA_FIX = (
     "per-sandbox disk quotas mount a filesystem image per sandbox: run the orchestrator as root "
     "on a host with loop devices and mkfs.ext4 (apt-get install e2fsprogs)"
