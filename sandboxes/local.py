@@ -27,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Literal, Sequence
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
 from sandboxes.host_process import run_capped_process
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
@@ -39,6 +39,8 @@ SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/home/sandbox"
 SANDBOX_WORKDIR = "/workspace"
+SANDBOX_TOOLS = "/shipyard/tools"
+SANDBOX_RECORDS = "/shipyard/records"
 NO_BWRAP_FIX = (
     "install bubblewrap (apt-get install bubblewrap) or use the docker backend; to run jobs as plain host "
     "processes with no isolation at all, opt in with SHIPYARD_ALLOW_UNISOLATED=1"
@@ -47,6 +49,18 @@ UNISOLATED_WARNING = (
     "UNISOLATED SANDBOX: commands run as plain host processes with the orchestrator's user, "
     "full network and filesystem access ({reason}). Use the docker or bwrap backend for real work."
 )
+
+
+def make_side_dirs(sandbox_dir: Path, *, isolated: bool, owner: tuple[int, int] | None) -> SideDirs:
+    """``tools`` (kept by the orchestrator's user) and ``records`` (given to ``owner``) under ``sandbox_dir``."""
+    tools, records = sandbox_dir / "tools", sandbox_dir / "records"
+    tools.mkdir(mode=0o755)
+    records.mkdir(mode=0o755)
+    if owner:
+        os.chown(records, *owner)
+    if not isolated:
+        return SideDirs(tools, str(tools), records, str(records))
+    return SideDirs(tools, SANDBOX_TOOLS, records, SANDBOX_RECORDS)
 
 
 def sandbox_command(command: str) -> str:
@@ -117,7 +131,8 @@ class LocalSandboxProvider:
             return f"trial run failed: {proc.stderr.decode(errors='replace').strip()}"
         return None
 
-    def bwrap_argv(self, workspace: Path, home: Path, cwd: str, *, network: bool) -> list[str]:
+    def bwrap_argv(self, workspace: Path, home: Path, cwd: str, *, network: bool,
+                   side_dirs: SideDirs | None = None) -> list[str]:
         """The bwrap (and privilege drop) prefix for one command."""
         assert self.bwrap
         argv = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
@@ -148,8 +163,12 @@ class LocalSandboxProvider:
             if path.is_dir():
                 argv += ["--tmpfs", str(path)]
         argv += ["--proc", "/proc", "--dev", "/dev",
-                 "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
-                 "--remount-ro", "/", "--chdir", cwd, "--"]
+                 "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME]
+        if side_dirs is not None:
+            argv += ["--perms", "0755", "--dir", str(Path(side_dirs.tools).parent),
+                     "--ro-bind", str(side_dirs.host_tools), side_dirs.tools,
+                     "--bind", str(side_dirs.host_records), side_dirs.records]
+        argv += ["--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
             argv += ["setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}", "--clear-groups",
                      "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
@@ -192,6 +211,8 @@ class LocalSandbox:
             for path in (self.host_workspace, self._home):
                 os.chown(path, SANDBOX_UID, SANDBOX_UID)
         self.workdir = SANDBOX_WORKDIR if self.isolated else str(self.host_workspace)
+        self.side_dirs = make_side_dirs(self._dir, isolated=self.isolated,
+                                        owner=(SANDBOX_UID, SANDBOX_UID) if self._drop_root else None)
         self._cgroup = (
             SandboxCgroup(self.id, pids=spec.pids, memory_mb=spec.memory_mb) if provider.use_cgroups else None
         )
@@ -224,7 +245,8 @@ class LocalSandbox:
         if self.isolated:
             if self._drop_root:
                 hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
-            argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network)
+            argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network,
+                                            side_dirs=self.side_dirs)
             argv += script
             host_cwd = str(self._dir)
         else:

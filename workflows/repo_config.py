@@ -12,10 +12,10 @@ Every error names the file, the key and the reason::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 CONFIG_FILE = ".shipyard.yml"
 
@@ -94,6 +94,10 @@ class GatesConfig(_Section):
     waived for these paths; ``.shipyard.yml`` itself can never be allowed. Review such changes by hand."""
     allow_coverage_pragmas: bool = False
     """Newly added coverage-exclusion pragmas (``pragma: no cover``, ``istanbul ignore``…) fail the gate unless set."""
+    pytest_plugins: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(default_factory=lambda: ["pytest_cov"])
+    """Installed pytest plugins the gate's test runs load (each passed as ``-p name``); no other
+    installed plugin loads (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``), so a package's entry point cannot
+    change results. The default loads pytest-cov for the default test command's ``--cov``."""
     extra: list[ExtraGate] = Field(default_factory=list)
     """Named commands (lint, type check) that must exit 0."""
     max_diff_lines: int = Field(default=2000, ge=1)

@@ -128,7 +128,7 @@ def run_tests(
     evidence = EvidenceRun.install(sandbox)
     try:
         result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s,
-                              env=evidence.env(sandbox, pinned_test_env(sandbox)))
+                              env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins))
         seen_failing = evidence.failed_keys(sandbox)
     finally:
         evidence.remove(sandbox)

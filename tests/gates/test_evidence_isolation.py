@@ -1,0 +1,64 @@
+"""The gate's evidence plugin cannot be replaced or bypassed from the repository, and installed
+plugins do not load in gate runs unless ``gates.pytest_plugins`` names them."""
+
+from __future__ import annotations
+
+from tests.gates.samples.calc_repo import POWER_TESTS
+from tests.gates.test_forging import PATCH_FROM_INIT, _broken
+
+NOOP_RUNTEST = '''import _pytest.python
+
+# Imported as an installed plugin: every test "passes" without running its body.
+_pytest.python.Function.runtest = lambda self: None
+'''
+
+ENTRY_POINTS = "[pytest11]\nforge = forge_noop\n"
+METADATA = "Metadata-Version: 2.1\nName: forge\nVersion: 1.0\n"
+
+
+def test_an_entry_point_plugin_committed_to_the_repository_does_not_autoload(calc):
+    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "forge_noop.py": NOOP_RUNTEST,
+                        "forge-1.0.dist-info/METADATA": METADATA,
+                        "forge-1.0.dist-info/entry_points.txt": ENTRY_POINTS})
+
+    assert not report.passed
+    f2p = report.check("fail_to_pass")
+    assert "do not pass on the candidate" in f2p.reason and "tests/test_power.py::test_power" in f2p.reason, f2p.reason
+    violations = report.check("protected_paths").details["violations"]
+    assert {"path": "forge-1.0.dist-info/entry_points.txt",
+            "reason": "protected path (matches '**/*.dist-info/**')"} in violations
+
+
+def test_a_repository_module_cannot_stand_in_for_the_evidence_plugin(calc):
+    """``python -m pytest`` puts the workspace first on sys.path: a module there named like the
+    gate's plugin would be loaded instead, and the rewritten outcomes would go unnoticed."""
+    config = calc.config(gates__allow_paths=["tests/__init__.py"])
+    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/__init__.py": PATCH_FROM_INIT,
+                        "shipyard_evidence.py": '"""Looks like the gate\'s plugin; records nothing."""\n'},
+                       config=config)
+
+    assert not report.passed
+    reasons = "\n".join(report.failed_reasons())
+    assert "tampering with the test evidence" in reasons, reasons
+
+
+def test_the_evidence_plugin_is_read_only_and_outside_the_workspace(calc):
+    probe = '''import os
+import sys
+
+
+def test_plugin_cannot_be_rewritten():
+    plugin = next(m for n, m in sys.modules.items() if n.startswith("shipyard_evidence"))
+    assert not plugin.__file__.startswith(os.getcwd())
+    try:
+        with open(plugin.__file__, "a") as fh:
+            fh.write("# changed\\n")
+    except OSError as exc:
+        print("refused:", exc)
+        return
+    raise AssertionError("the evidence plugin was writable from a test")
+'''
+    report = calc.gate({"tests/test_probe.py": probe}, kind="chore")
+
+    regressions = report.check("no_regressions")
+    assert regressions.passed, regressions.reason
