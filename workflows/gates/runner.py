@@ -30,22 +30,17 @@ from workflows.gates.checks import (
 )
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
+from workflows.gates.executable_lines import changed_statements
 from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
+from workflows.gates.reruns import rerun_failures
+from workflows.gates.waivers import Waiver, tests_waiver
 from workflows.gates.report import GateCheck, GateReport
 from workflows.gates.suite import SuiteRun
 from workflows.gitops import GitError, GitRepo
 from workflows.repo_config import RepoConfig
 
 EventSink = Callable[[str, str], None]
-
-
-def _waiver(config: RepoConfig, ticket_kind: str) -> str | None:
-    if not config.gates.require_tests:
-        return "waived: gates.require_tests is off for this repository"
-    if ticket_kind in config.gates.waive_tests_for_kinds:
-        return f"waived for {ticket_kind} tickets (gates.waive_tests_for_kinds)"
-    return None
 
 
 def run_gates(
@@ -68,14 +63,17 @@ def run_gates(
         changes = read_change_set(repo, base_sha, candidate_sha, config.test.test_globs)
         violations = find_violations(repo, changes, config.gates.protected_paths, config.gates.allow_paths)
         pragmas = check_coverage_pragmas(repo, changes, allow=config.gates.allow_coverage_pragmas)
+        statements = changed_statements(repo, changes)
+        waiver = tests_waiver(repo, changes, config, ticket_kind)
     except GitError as exc:
         check = GateCheck(name="change", passed=False, reason=f"could not read the change from git: {exc}")
         return GateReport(passed=False, checks=[check], duration_s=time.monotonic() - started,
                           base_sha=base_sha, candidate_sha=candidate_sha)
     pool = ev.SandboxPool(sandboxes, spec)
-    inputs = ev.GateInputs(repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir)
+    inputs = ev.GateInputs(repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir,
+                           statements=statements)
     try:
-        report = _GateRun(inputs, _waiver(config, ticket_kind), emit).run()
+        report = _GateRun(inputs, waiver, emit).run()
     finally:
         pool.close_all()
     report.checks[:0] = [check_change(changes, config.gates), check_protected(violations), pragmas]
@@ -92,11 +90,11 @@ class _GateRun:
     Events are emitted from the calling thread only, so ``on_event`` need not be thread-safe.
     The candidate sandbox is used by this thread only, one command at a time."""
 
-    def __init__(self, inputs: ev.GateInputs, waiver: str | None, emit: EventSink) -> None:
-        self.inp, self.waiver, self.emit = inputs, waiver, emit
+    def __init__(self, inputs: ev.GateInputs, waiver: Waiver, emit: EventSink) -> None:
+        self.inp, self.waiver, self.refused, self.emit = inputs, waiver.reason, waiver.refused, emit
         self.changes: ChangeSet = inputs.changes
         self.needs_f2p = (
-            waiver is None and bool(self.changes.changed_test_files) and bool(self.changes.changed_source_files)
+            waiver.reason is None and bool(self.changes.changed_test_files) and bool(self.changes.changed_source_files)
         )
 
     def run(self) -> GateReport:
@@ -159,8 +157,9 @@ class _GateRun:
     def _reruns(self, box: Sandbox | None, baseline: Baseline, candidate: SuiteRun) -> set[str]:
         if box is None or not candidate.ok or not baseline.ok or not candidate.failing or not self.inp.config.gates.reruns:
             return set()
-        self.emit("gate", f"rerunning {len(candidate.failing)} failing test(s) up to {self.inp.config.gates.reruns} time(s)")
-        return ev.rerun_failures(self.inp, box, baseline, candidate)
+        self.emit("gate", f"rerunning {len(candidate.failing)} failing test(s) up to {self.inp.config.gates.reruns} time(s), "
+                  "after the tests that ran before them, in the suite's order")
+        return rerun_failures(self.inp, box, baseline, candidate)
 
     def _extra_gates(self, box: Sandbox | None, candidate: SuiteRun) -> list[GateCheck]:
         checks = []
@@ -191,7 +190,10 @@ class _GateRun:
                 check_fail_to_pass(f2p, tracked, flaky=flaky, baseline_keys=set(baseline.cases)) if f2p is not None
                 else GateCheck(name="fail_to_pass", passed=False, reason=self._why_no_fail_to_pass())
             )
-        diff_check, diff_pct = check_diff_coverage(self.changes, candidate, gates.coverage)
+            for check in checks[-2:]:
+                if self.refused and not check.passed:
+                    check.reason = f"{check.reason}; {self.refused}"
+        diff_check, diff_pct = check_diff_coverage(self.changes, candidate, gates.coverage, self.inp.statements)
         checks += [diff_check, check_total_coverage(baseline, candidate, gates.coverage), *extras]
         return GateReport(
             passed=False,
