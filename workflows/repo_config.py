@@ -102,6 +102,8 @@ class GatesConfig(_Section):
     """Named commands (lint, type check) that must exit 0."""
     max_diff_lines: int = Field(default=2000, ge=1)
     """Largest change (added + deleted lines) the gate accepts; a bigger one is unreviewable."""
+    max_file_mb: float = Field(default=50, gt=0)
+    """Largest file (MB) the candidate's tree may hold; a bigger one is refused before any test runs."""
     allow_binary_files: bool = False
     """Binary files in the change fail the gate unless this is set (their content cannot be reviewed)."""
 

@@ -15,6 +15,7 @@ from workflows.gates import render
 
 CHECK_TITLES = {
     "change": "Change is reviewable",
+    "workspace": "Workspace is safe to test",
     "protected_paths": "Protected paths untouched",
     "no_regressions": "No regressions",
     "tests_added": "Tests added or changed",

@@ -31,6 +31,7 @@ from workflows.gates.checks import (
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
 from workflows.gates.executable_lines import changed_statements
+from workflows.gates.hygiene import describe, tree_problems
 from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
 from workflows.gates.reruns import rerun_failures
@@ -65,9 +66,18 @@ def run_gates(
         pragmas = check_coverage_pragmas(repo, changes, allow=config.gates.allow_coverage_pragmas)
         statements = changed_statements(repo, changes)
         waiver = tests_waiver(repo, changes, config, ticket_kind)
+        problems = tree_problems(repo, candidate_sha, int(config.gates.max_file_mb * 2**20))
     except GitError as exc:
         check = GateCheck(name="change", passed=False, reason=f"could not read the change from git: {exc}")
         return GateReport(passed=False, checks=[check], duration_s=time.monotonic() - started,
+                          base_sha=base_sha, candidate_sha=candidate_sha)
+    static = [check_change(changes, config.gates), check_protected(violations), pragmas]
+    if problems:
+        # Nothing runs in a tree that could hang or crawl the sandbox: refuse it before any test.
+        check = GateCheck(name="workspace", passed=False, reason=f"refused before running tests: {describe(problems)}",
+                          details={"problems": [{"path": p.path, "reason": p.reason} for p in problems]})
+        emit("gate", f"failed: {check.reason}"[:500])
+        return GateReport(passed=False, checks=[*static, check], duration_s=round(time.monotonic() - started, 2),
                           base_sha=base_sha, candidate_sha=candidate_sha)
     pool = ev.SandboxPool(sandboxes, spec)
     inputs = ev.GateInputs(repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir,
@@ -76,7 +86,7 @@ def run_gates(
         report = _GateRun(inputs, waiver, emit).run()
     finally:
         pool.close_all()
-    report.checks[:0] = [check_change(changes, config.gates), check_protected(violations), pragmas]
+    report.checks[:0] = static
     report.passed = all(c.passed for c in report.checks)
     report.duration_s = round(time.monotonic() - started, 2)
     coverage = f" (diff coverage {report.diff_coverage:.0f}%)" if report.diff_coverage is not None else ""

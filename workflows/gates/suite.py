@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sandboxes.base import ExecResult, Sandbox, SandboxError
 from workflows.gates.coverage_report import CoverageData, parse_coverage
 from workflows.gates.evidence_check import EvidenceRun, forged
+from workflows.gates.hygiene import describe, workspace_problems
 from workflows.gates.junit import ResultsFileError, TestCase, parse_junit
 from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
@@ -54,19 +55,22 @@ class SuiteRun:
 def prepare_workspace(
     sandbox: Sandbox, repo: GitRepo, sha: str, config: RepoConfig, overlay: dict[str, bytes] | None = None
 ) -> str | None:
-    """Check out ``sha``, write ``overlay`` files (path → content) over it, run setup.
+    """Check out ``sha``, write ``overlay`` files (path → content) over it, run setup, check hygiene.
 
-    Returns a one-line reason (with the output tail appended) when setup fails, else None."""
+    Returns a one-line reason (with the output tail appended) when setup fails or left the
+    workspace unsafe to test (``hygiene.workspace_problems``), else None."""
     repo.checkout(sha, sandbox.host_workspace)
     for path, data in (overlay or {}).items():
         sandbox.write_file(path, data)
-    if not config.setup:
-        return None
-    results = sandbox.run_setup(config.setup)
-    if results and not results[-1].ok:
-        failed = config.setup[len(results) - 1] if len(results) <= len(config.setup) else "setup"
-        last = results[-1]
-        return f"setup command `{failed}` {last.describe_failure()}:\n{output_tail(last.output)}"
+    if config.setup:
+        results = sandbox.run_setup(config.setup)
+        if results and not results[-1].ok:
+            failed = config.setup[len(results) - 1] if len(results) <= len(config.setup) else "setup"
+            last = results[-1]
+            return f"setup command `{failed}` {last.describe_failure()}:\n{output_tail(last.output)}"
+    problems = workspace_problems(sandbox.host_workspace)
+    if problems:
+        return f"refused before running tests: {describe(problems)}"
     return None
 
 
