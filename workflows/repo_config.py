@@ -77,12 +77,23 @@ class ExtraGate(_Section):
     """Must exit 0 on the candidate."""
 
 
+class GateTimeout(_Section):
+    factor: float = Field(default=3.0, ge=1)
+    """A candidate's test run may take this many times the baseline's duration…"""
+    margin_s: float = Field(default=60.0, ge=0)
+    """…plus this many seconds."""
+    floor_s: float = Field(default=60.0, gt=0)
+    """Never less than this; never more than ``test.timeout_s``, the ceiling."""
+
+
 class GatesConfig(_Section):
     coverage: CoverageGate = Field(default_factory=CoverageGate)
     require_tests: bool = True
     """The change must add or change tests that fail on the base code and pass on the candidate."""
     waive_tests_for_kinds: list[Literal["bug", "feature", "docs", "chore"]] = Field(default_factory=lambda: ["docs", "chore"])
     """Ticket kinds for which the tests-added and fail-to-pass gates are waived."""
+    timeout: GateTimeout = Field(default_factory=GateTimeout)
+    """How long a test run on the candidate may take, derived from the baseline run."""
     reruns: int = Field(default=2, ge=0, le=10)
     """A test failing on the candidate is rerun this often; passing on a rerun marks it flaky."""
     protected_paths: list[str] = Field(default_factory=list)

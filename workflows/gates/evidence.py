@@ -19,6 +19,7 @@ from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
 from workflows.gates.junit import TestCase, locate, node_id
 from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
+from workflows.gates.timeouts import TestTimeout
 from workflows.gitops import GitError, GitRepo
 from workflows.repo_config import RepoConfig
 
@@ -59,6 +60,8 @@ class GateInputs:
     cache_dir: Path
     statements: dict[str, set[int]] = field(default_factory=dict)
     """Changed Python source file → the executable statements the change touches (diff coverage)."""
+    timeout: TestTimeout | None = None
+    """Limit of each test run on the candidate (``timeouts.derived``); None: the ceiling."""
 
     @property
     def coverage_on(self) -> bool:
@@ -111,7 +114,8 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         if failure:
             return None, SuiteRun(label=label, error=f"{label}: {failure}")
         return box, run_tests(box, inp.config.test.command, inp.config, label=label,
-                              tracked=inp.changes.tracked_candidate, with_coverage=inp.coverage_on)
+                              tracked=inp.changes.tracked_candidate, with_coverage=inp.coverage_on,
+                              timeout=inp.timeout)
     except EXPECTED_ERRORS as exc:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 
@@ -174,6 +178,6 @@ def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bo
     tracked = inp.changes.tracked_base | set(inp.changes.changed_test_files) if on_base else inp.changes.tracked_candidate
     try:
         return run_tests(box, inp.select_command(args), inp.config, label=f"new tests on the {where}",
-                         tracked=tracked, with_coverage=False)
+                         tracked=tracked, with_coverage=False, timeout=inp.timeout)
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")

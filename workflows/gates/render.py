@@ -53,6 +53,8 @@ def markdown(report: GateReport) -> str:
     ]
     lines += [f"| {_md_cell(c.title)} | {_mark(c)} | {_md_cell(c.reason)} |" for c in report.checks]
     lines += ["", _coverage_line(report)]
+    if report.test_timeout_s is not None:
+        lines += ["", f"Test run limit: {report.test_timeout_s:.0f}s ({report.test_timeout_basis})."]
     if report.flaky_tests:
         flaky = ", ".join(f"`{t}`" for t in report.flaky_tests)
         lines += ["", f"⚠️ **Flaky tests** (failed, then passed on a rerun): {flaky}"]

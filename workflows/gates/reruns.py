@@ -42,7 +42,7 @@ def ordered_rerun_command(inp: GateInputs, order: list[TestCase], targets: list[
 def _passing(inp: GateInputs, box: Sandbox, command: str, targets: dict[str, TestCase], label: str) -> set[str] | None:
     try:
         run: SuiteRun = run_tests(box, command, inp.config, label=label, tracked=inp.changes.tracked_candidate,
-                                  with_coverage=False)
+                                  with_coverage=False, timeout=inp.timeout)
     except EXPECTED_ERRORS:
         return None
     if not run.ok:

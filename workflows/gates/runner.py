@@ -16,6 +16,7 @@ from typing import Callable
 from sandboxes.base import Sandbox, SandboxProvider, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates import evidence as ev
+from workflows.gates import timeouts
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet, read_change_set
 from workflows.gates.checks import (
@@ -110,16 +111,20 @@ class _GateRun:
     def run(self) -> GateReport:
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="gate") as pool:
             baseline_future = self._start_baseline(pool)
+            known = baseline_future.duration_s if isinstance(baseline_future, Baseline) else None
+            self.inp.timeout = self.candidate_timeout = timeouts.derived(self.inp.config, known)
             early_files = ev.likely_test_modules(self.inp) if self.needs_f2p else []
             on_base = pool.submit(ev.new_tests_on_base, self.inp, early_files) if self.needs_f2p else None
             if early_files:
                 self.emit("gate", f"fail-to-pass: running {len(early_files)} new/changed test file(s) on the base code")
-            self.emit("gate", "candidate: running the test suite")
+            self.emit("gate", f"candidate: running the test suite (limit {self.candidate_timeout.describe()})")
             cand_box, candidate = ev.run_candidate(self.inp)
             self.emit("gate", f"candidate: {_describe(candidate)}")
             f2p = self._fail_to_pass(candidate, cand_box, on_base, early_files) if on_base else None
             baseline = baseline_future.result() if isinstance(baseline_future, Future) else baseline_future
             self.emit("gate", f"baseline: {_describe(baseline)}")
+            if baseline.ok:
+                self.inp.timeout = timeouts.derived(self.inp.config, baseline.duration_s)
             flaky = self._reruns(cand_box, baseline, candidate)
             extras = self._extra_gates(cand_box, candidate)
         return self._report(baseline, candidate, flaky, f2p, extras)
@@ -215,6 +220,8 @@ class _GateRun:
             base_sha=self.changes.base_sha,
             candidate_sha=self.changes.candidate_sha,
             base_error=None if baseline.ok else baseline.error,
+            test_timeout_s=self.candidate_timeout.seconds,
+            test_timeout_basis=self.candidate_timeout.basis,
         )
 
 

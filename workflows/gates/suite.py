@@ -16,6 +16,7 @@ from workflows.gates.coverage_report import CoverageData, parse_coverage
 from workflows.gates.evidence_check import EvidenceRun, forged
 from workflows.gates.hygiene import describe, workspace_problems
 from workflows.gates.junit import ResultsFileError, TestCase, parse_junit
+from workflows.gates.timeouts import TestTimeout, ceiling
 from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
 
@@ -42,6 +43,7 @@ class SuiteRun:
     coverage: CoverageData | None = None
     coverage_error: str = ""
     duration_s: float = 0.0
+    """Wall-clock time of the test command."""
 
     @property
     def ok(self) -> bool:
@@ -125,20 +127,24 @@ def run_tests(
     label: str,
     tracked: set[str],
     with_coverage: bool,
+    timeout: TestTimeout | None = None,
 ) -> SuiteRun:
-    """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output."""
+    """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output.
+
+    ``timeout``: the run's limit (default: the ceiling, ``test.timeout_s``)."""
     test = config.test
+    limit = timeout or ceiling(config)
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
     evidence = EvidenceRun.install(sandbox)
     try:
-        result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s,
+        result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=limit.seconds,
                               env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins))
         seen_failing = evidence.failed_keys(sandbox)
     finally:
         evidence.remove(sandbox)
     run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
     if result.timed_out:
-        run.error = f"{label}: test command timed out after {test.timeout_s:.0f}s (test.timeout_s) and was killed"
+        run.error = f"{label}: test command timed out after {limit.describe()} and was killed"
         return run
     if result.oom_killed:
         run.error = f"{label}: test command was killed: out of memory (sandbox memory limit)"
