@@ -27,12 +27,13 @@ from workflows.gates.checks import (
     check_protected,
     check_regressions,
     check_tests_added,
+    check_workspace,
     waived_check,
 )
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
 from workflows.gates.executable_lines import changed_statements
-from workflows.gates.hygiene import describe, tree_problems
+from workflows.gates.hygiene import tree_problems
 from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
 from workflows.gates.reruns import rerun_failures
@@ -75,8 +76,7 @@ def run_gates(
     static = [check_change(changes, config.gates), check_protected(violations), pragmas]
     if problems:
         # Nothing runs in a tree that could hang or crawl the sandbox: refuse it before any test.
-        check = GateCheck(name="workspace", passed=False, reason=f"refused before running tests: {describe(problems)}",
-                          details={"problems": [{"path": p.path, "reason": p.reason} for p in problems]})
+        check = check_workspace(problems)
         emit("gate", f"failed: {check.reason}"[:500])
         return GateReport(passed=False, checks=[*static, check], duration_s=round(time.monotonic() - started, 2),
                           base_sha=base_sha, candidate_sha=candidate_sha)
