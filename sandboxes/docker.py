@@ -136,7 +136,7 @@ class DockerSandboxProvider:
         workspace = sandbox_dir / "workspace"
         workspace.mkdir()
         shutil.chown(workspace, SANDBOX_UID, SANDBOX_UID)
-        side_dirs = make_side_dirs(sandbox_dir, isolated=True, owner=(SANDBOX_UID, SANDBOX_UID))
+        side_dirs = make_side_dirs(sandbox_dir, isolated=True)
         try:
             path = self.image_path(spec.image)
             container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace, side_dirs))

@@ -51,13 +51,16 @@ UNISOLATED_WARNING = (
 )
 
 
-def make_side_dirs(sandbox_dir: Path, *, isolated: bool, owner: tuple[int, int] | None) -> SideDirs:
-    """``tools`` (kept by the orchestrator's user) and ``records`` (given to ``owner``) under ``sandbox_dir``."""
+def make_side_dirs(sandbox_dir: Path, *, isolated: bool) -> SideDirs:
+    """``tools`` and ``records`` under ``sandbox_dir``, both kept by the orchestrator's user.
+
+    ``records`` can be traversed but neither listed nor changed by the sandbox's user: the
+    orchestrator creates each record file there (writable) before a run, so a command in the
+    sandbox can write a record it knows the name of but not delete, rename or find one."""
     tools, records = sandbox_dir / "tools", sandbox_dir / "records"
     tools.mkdir(mode=0o755)
-    records.mkdir(mode=0o755)
-    if owner:
-        os.chown(records, *owner)
+    records.mkdir()
+    records.chmod(0o711)
     if not isolated:
         return SideDirs(tools, str(tools), records, str(records))
     return SideDirs(tools, SANDBOX_TOOLS, records, SANDBOX_RECORDS)
@@ -211,8 +214,7 @@ class LocalSandbox:
             for path in (self.host_workspace, self._home):
                 os.chown(path, SANDBOX_UID, SANDBOX_UID)
         self.workdir = SANDBOX_WORKDIR if self.isolated else str(self.host_workspace)
-        self.side_dirs = make_side_dirs(self._dir, isolated=self.isolated,
-                                        owner=(SANDBOX_UID, SANDBOX_UID) if self._drop_root else None)
+        self.side_dirs = make_side_dirs(self._dir, isolated=self.isolated)
         self._cgroup = (
             SandboxCgroup(self.id, pids=spec.pids, memory_mb=spec.memory_mb) if provider.use_cgroups else None
         )

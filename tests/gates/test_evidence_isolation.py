@@ -62,3 +62,31 @@ def test_plugin_cannot_be_rewritten():
 
     regressions = report.check("no_regressions")
     assert regressions.passed, regressions.reason
+
+
+ERASE_THE_RECORD = '''import sys
+
+
+def test_zz_erase_the_record():
+    plugin = next(m for n, m in sys.modules.items() if n.startswith("shipyard_evidence"))
+    try:
+        import os
+        os.remove(plugin._PATH)
+    except OSError as exc:
+        print("cannot remove:", exc)
+    open(plugin._PATH, "w").close()  # truncate: the failures recorded so far are gone
+'''
+
+
+def test_a_record_cut_short_by_the_code_under_test_is_caught_as_tampering(calc):
+    """Outcomes rewritten from an allowed ``tests/__init__.py``, then the record truncated by a
+    later test: the passed tests the record no longer holds expose it."""
+    config = calc.config(gates__allow_paths=["tests/__init__.py"])
+    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/__init__.py": PATCH_FROM_INIT,
+                        "tests/test_zz.py": ERASE_THE_RECORD}, config=config)
+
+    assert not report.passed
+    reasons = "\n".join(report.failed_reasons())
+    assert "tampering with the test evidence" in reasons, reasons
+    assert "does not hold (the record was cut short or erased)" in reasons, reasons
+    assert "tests.test_power::test_power" in reasons, reasons

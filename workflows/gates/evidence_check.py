@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandboxes.base import Sandbox, SandboxError
@@ -42,6 +42,9 @@ class EvidenceRun:
         path = sandbox.side_dirs.host_tools / f"{run.module}.py"
         path.write_bytes(PLUGIN_SOURCE)
         path.chmod(0o444)
+        record = sandbox.side_dirs.host_records / f"{run.token}.jsonl"
+        record.touch()
+        record.chmod(0o666)  # written by the sandbox's user; the directory keeps it from removal
         return run
 
     def env(self, sandbox: Sandbox, base: dict[str, str], plugins: list[str]) -> dict[str, str]:
@@ -53,21 +56,23 @@ class EvidenceRun:
         return {**base, "PYTEST_ADDOPTS": " ".join(addopts.split()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
                 "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl", "PYTHONPATH": dirs.tools}
 
-    def failed_keys(self, sandbox: Sandbox) -> set[str] | None:
-        """JUnit keys of tests the plugin saw fail, or None when no record was written (not pytest)."""
+    def read(self, sandbox: Sandbox) -> Record:
+        """What the plugin recorded (empty when it did not run: not pytest, or the record was erased)."""
         try:
             raw = read_workspace_file(sandbox.side_dirs.host_records, f"{self.token}.jsonl")
         except (SandboxError, OSError):
-            return None
-        failed: set[str] = set()
+            return Record()
+        record = Record()
         for line in raw.decode("utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(entry, dict) and entry.get("failed") and isinstance(entry.get("key"), str):
-                failed.add(entry["key"])
-        return failed
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                record.seen.add(entry["key"])
+                if entry.get("failed"):
+                    record.failed.add(entry["key"])
+        return record
 
     def remove(self, sandbox: Sandbox) -> None:
         dirs = sandbox.side_dirs
@@ -75,6 +80,19 @@ class EvidenceRun:
             path.unlink(missing_ok=True)
 
 
-def forged(cases: dict[str, TestCase], failed: set[str]) -> list[str]:
-    """Tests the JUnit XML reports passed although the gate's own record saw them fail."""
-    return sorted(c.key for c in cases.values() if c.key in failed and c.outcome == "passed")
+@dataclass
+class Record:
+    """JUnit keys of the tests the plugin saw run, and of those it saw fail."""
+
+    seen: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+
+
+def forged(cases: dict[str, TestCase], record: Record, *, by_pytest: bool) -> tuple[list[str], list[str]]:
+    """Tests the JUnit XML reports passed although the gate's record saw them fail, and — for a
+    pytest run (``by_pytest``), where the plugin always loads — passed tests it has no record of
+    at all (the record was cut short or erased)."""
+    passed = [c for c in cases.values() if c.outcome == "passed"]
+    failed = sorted(c.key for c in passed if c.key in record.failed)
+    unrecorded = sorted(c.key for c in passed if by_pytest and c.key.split("#", 1)[0] not in record.seen)
+    return failed, unrecorded

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from sandboxes.base import ExecResult, Sandbox, SandboxError
 from workflows.gates.coverage_report import CoverageData, parse_coverage
-from workflows.gates.evidence_check import EvidenceRun, forged
+from workflows.gates.evidence_check import EvidenceRun, Record, forged
 from workflows.gates.hygiene import describe, workspace_problems
-from workflows.gates.junit import ResultsFileError, TestCase, parse_junit
+from workflows.gates.junit import ResultsFileError, TestCase, parse_junit, written_by_pytest
 from workflows.gates.timeouts import TestTimeout, ceiling
 from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
@@ -104,6 +104,20 @@ def _has_own_pytest_config(sandbox: Sandbox) -> bool:
     return False
 
 
+def _tampering(cases: dict[str, TestCase], record: Record, by_pytest: bool) -> str:
+    failed, unrecorded = forged(cases, record, by_pytest=by_pytest)
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(keys[:10]) + (f" (and {len(keys) - 10} more)" if len(keys) > 10 else "")
+
+    if failed:
+        return f"the JUnit XML reports {len(failed)} test(s) passed that failed when run: {listed(failed)}"
+    if unrecorded:
+        return (f"the JUnit XML reports {len(unrecorded)} test(s) passed that the gate's record of the run "
+                f"does not hold (the record was cut short or erased): {listed(unrecorded)}")
+    return ""
+
+
 def pinned_test_env(sandbox: Sandbox) -> dict[str, str]:
     """Environment that makes test ids independent of where the workspace lives.
 
@@ -139,7 +153,7 @@ def run_tests(
     try:
         result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=limit.seconds,
                               env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins))
-        seen_failing = evidence.failed_keys(sandbox)
+        record = evidence.read(sandbox)
     finally:
         evidence.remove(sandbox)
     run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
@@ -150,16 +164,14 @@ def run_tests(
         run.error = f"{label}: test command was killed: out of memory (sandbox memory limit)"
         return run
     try:
-        run.cases = parse_junit(_read(sandbox, test.junit, "JUnit XML", result), test.junit,
-                                workdirs=[sandbox.workdir, str(sandbox.host_workspace)])
+        raw_junit = _read(sandbox, test.junit, "JUnit XML", result)
+        run.cases = parse_junit(raw_junit, test.junit, workdirs=[sandbox.workdir, str(sandbox.host_workspace)])
     except ResultsFileError as exc:
         run.error = f"{label}: {exc}"
         return run
-    tampered = forged(run.cases, seen_failing or set())
-    if tampered:
-        listed = ", ".join(tampered[:10]) + (f" (and {len(tampered) - 10} more)" if len(tampered) > 10 else "")
-        run.error = (f"{label}: tampering with the test evidence: the JUnit XML reports {len(tampered)} test(s) "
-                     f"passed that failed when run: {listed}")
+    tampering = _tampering(run.cases, record, written_by_pytest(raw_junit))
+    if tampering:
+        run.error = f"{label}: tampering with the test evidence: {tampering}"
         return run
     if not run.cases:
         outcome = "it exited 0" if result.ok else f"it {result.describe_failure()}"
