@@ -42,23 +42,26 @@ def test_a_repository_module_cannot_stand_in_for_the_evidence_plugin(calc):
     assert "tampering with the test evidence" in reasons, reasons
 
 
-def test_the_evidence_plugin_is_read_only_and_outside_the_workspace(calc):
-    probe = '''import os
+OUT_OF_REACH_PROBE = '''import os
 import sys
 
 
-def test_plugin_cannot_be_rewritten():
+def test_plugin_and_records_are_out_of_reach():
     plugin = next(m for n, m in sys.modules.items() if n.startswith("shipyard_evidence"))
     assert not plugin.__file__.startswith(os.getcwd())
-    try:
-        with open(plugin.__file__, "a") as fh:
-            fh.write("# changed\\n")
-    except OSError as exc:
-        print("refused:", exc)
-        return
-    raise AssertionError("the evidence plugin was writable from a test")
+    for attempt in (lambda: open(plugin.__file__, "a"), lambda: os.listdir(os.path.dirname(plugin._PATH)),
+                    lambda: os.remove(plugin._PATH)):
+        try:
+            attempt()
+        except OSError:
+            continue
+        raise AssertionError("reached: the plugin or the record directory")
 '''
-    report = calc.gate({"tests/test_probe.py": probe}, kind="chore")
+
+
+def test_the_evidence_plugin_and_its_records_are_out_of_the_tests_reach(calc):
+    """The plugin cannot be rewritten; the record directory can be neither listed nor changed."""
+    report = calc.gate({"tests/test_probe.py": OUT_OF_REACH_PROBE}, kind="chore")
 
     regressions = report.check("no_regressions")
     assert regressions.passed, regressions.reason
