@@ -9,11 +9,11 @@ whole run up to it. Only a test that passes both ways counts as flaky.
 
 from __future__ import annotations
 
+from sandboxes.base import Sandbox
 from workflows.gates.baseline import Baseline
 from workflows.gates.evidence import EXPECTED_ERRORS, GateInputs
 from workflows.gates.junit import TestCase, locate, node_id
 from workflows.gates.suite import SuiteRun, run_tests
-from sandboxes.base import Sandbox
 
 
 def ordered_rerun_command(inp: GateInputs, order: list[TestCase], targets: list[TestCase], *, whole_run: bool) -> str:
