@@ -41,4 +41,4 @@ def test_in_docker_the_evidence_plugin_is_read_only_and_an_erased_record_is_tamp
     erased = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/__init__.py": PATCH_FROM_INIT,
                         "tests/test_zz.py": ERASE_THE_RECORD}, config=config, provider=provider, spec=spec)
     reasons = "\n".join(erased.failed_reasons())
-    assert "the record was cut short or erased" in reasons, reasons
+    assert "the record was cut short" in reasons, reasons

@@ -90,9 +90,11 @@ class Record:
 
 def forged(cases: dict[str, TestCase], record: Record, *, by_pytest: bool) -> tuple[list[str], list[str]]:
     """Tests the JUnit XML reports passed although the gate's record saw them fail, and — for a
-    pytest run (``by_pytest``), where the plugin always loads — passed tests it has no record of
-    at all (the record was cut short or erased)."""
+    pytest run (``by_pytest``) that recorded anything — passed tests it has no record of (the
+    record was cut short). An empty record is not judged: tests run in other processes
+    (pytest-xdist workers) are not recorded, and the record's directory keeps it from removal."""
     passed = [c for c in cases.values() if c.outcome == "passed"]
     failed = sorted(c.key for c in passed if c.key in record.failed)
-    unrecorded = sorted(c.key for c in passed if by_pytest and c.key.split("#", 1)[0] not in record.seen)
+    judged = by_pytest and bool(record.seen)
+    unrecorded = sorted(c.key for c in passed if judged and c.key.split("#", 1)[0] not in record.seen)
     return failed, unrecorded
