@@ -23,6 +23,7 @@ def test_a_hanging_suite_is_stopped_at_the_limit_derived_from_the_baseline(calc)
     assert abs(limit - (3 * baseline + 5)) <= 1 and limit < 40, reason
     assert report.test_timeout_s == limit
     assert f"Test run limit: {limit}s (3 × baseline {baseline:.1f}s + 5s)." in report.to_markdown()
+    assert f"Test run limit: {limit}s (3 × baseline {baseline:.1f}s + 5s)." in report.to_html()
     assert report.duration_s < 90  # the ceiling (test.timeout_s: 120 in the sample) is never reached
 
 
