@@ -27,7 +27,7 @@ def test_gate_in_docker_sandboxes_passes_a_good_change_and_blocks_a_regression(d
 
 
 @pytest.mark.docker
-def test_in_docker_the_evidence_plugin_is_read_only_and_an_erased_record_is_tampering(docker_engine, calc, tmp_path):
+def test_in_docker_the_evidence_plugin_is_out_of_reach_and_a_record_cut_short_is_tampering(docker_engine, calc, tmp_path):
     from tests.gates.test_evidence_isolation import ERASE_THE_RECORD, OUT_OF_REACH_PROBE
     from tests.gates.test_forging import PATCH_FROM_INIT, _broken
     from tests.gates.samples.calc_repo import POWER_TESTS
