@@ -82,6 +82,21 @@ class SandboxSpec:
     """Extra labels (job id) so leaked sandboxes can be found and reaped."""
 
 
+@dataclass(frozen=True)
+class SideDirs:
+    """Two directories outside the workspace that the orchestrator shares with one sandbox.
+
+    The gate puts its own pytest plugin in ``tools`` (read-only inside: nothing in the sandbox
+    can replace it) and has it write its record of test outcomes to ``records``."""
+
+    host_tools: Path
+    """Written by the orchestrator; mounted read-only at ``tools`` (plain backend: the same path)."""
+    tools: str
+    host_records: Path
+    """Written by commands in the sandbox at ``records``; read back by the orchestrator."""
+    records: str
+
+
 @runtime_checkable
 class Sandbox(Protocol):
     """A running sandbox. Backends: ``sandboxes.docker``, ``sandboxes.local``."""
@@ -95,6 +110,8 @@ class Sandbox(Protocol):
     """The workspace directory on the orchestrator's host."""
     workdir: str
     """The same directory as seen by commands inside the sandbox."""
+    side_dirs: SideDirs
+    """Directories outside the workspace for the gate's plugin and its record."""
 
     def exec(
         self,

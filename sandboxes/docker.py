@@ -4,7 +4,8 @@ Hardening (all on by default): non-root user 10001, every capability dropped,
 ``no-new-privileges``, read-only root filesystem with tmpfs ``/tmp`` and ``$HOME``,
 memory limit with no swap, CPU and pids limits, no network (``none``), no host
 environment, no Docker socket, a disk quota (the workspace is its own size-limited filesystem:
-``sandboxes.disk_quota``), and no mount but the workspace (plus the public CA bundle,
+``sandboxes.disk_quota``), and no mount but the workspace and the gate's two side directories
+(its plugin read-only, its record of outcomes; see ``SideDirs``) (plus the public CA bundle,
 read-only, under network policy ``setup``, whose network window uses a dedicated bridge the
 host firewall keeps away from host services: see ``sandboxes.setup_network``). The workspace is a host directory bind-mounted
 at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
@@ -38,11 +39,11 @@ from typing import Any, Sequence
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.docker_stream import pump_exec_output, raw_socket
-from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, sandbox_command
+from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs, sandbox_command
 from sandboxes.output_cap import CappedOutput
 from sandboxes.setup_network import SETUP_NETWORK, ensure_setup_network
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
@@ -145,9 +146,10 @@ class DockerSandboxProvider:
         workspace = sandbox_dir / "workspace"
         workspace.mkdir()
         shutil.chown(workspace, SANDBOX_UID, SANDBOX_UID)
+        side_dirs = make_side_dirs(sandbox_dir, isolated=True)
         try:
             path = self.image_path(spec.image)
-            container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace))
+            container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace, side_dirs))
         except SandboxError:
             _discard(sandbox_dir)
             raise
@@ -162,11 +164,13 @@ class DockerSandboxProvider:
                 pass
             _discard(sandbox_dir)
             raise SandboxError(f"sandbox container from {spec.image} failed to start: {_explain(exc)}") from None
-        return DockerSandbox(self, spec, sandbox_id, container, disk, workspace, path)
+        return DockerSandbox(self, spec, sandbox_id, container, disk, workspace, path, side_dirs)
 
-    def _run_args(self, spec: SandboxSpec, sandbox_id: str, workspace: Path) -> dict[str, Any]:
+    def _run_args(self, spec: SandboxSpec, sandbox_id: str, workspace: Path, side_dirs: SideDirs) -> dict[str, Any]:
         tmpfs_opts = f"rw,exec,nosuid,nodev,size={spec.memory_mb}m"
-        volumes = {str(workspace): {"bind": SANDBOX_WORKDIR, "mode": "rw"}}
+        volumes = {str(workspace): {"bind": SANDBOX_WORKDIR, "mode": "rw"},
+                   str(side_dirs.host_tools): {"bind": side_dirs.tools, "mode": "ro"},
+                   str(side_dirs.host_records): {"bind": side_dirs.records, "mode": "rw"}}
         if spec.network == "setup":
             volumes[str(self.ca_bundle)] = {"bind": SANDBOX_CA_PATH, "mode": "ro"}
         return dict(
@@ -217,7 +221,7 @@ class DockerSandbox:
     workdir = SANDBOX_WORKDIR
 
     def __init__(self, provider: DockerSandboxProvider, spec: SandboxSpec, sandbox_id: str,
-                 container: Any, disk: QuotaDisk, workspace: Path, image_path: str) -> None:
+                 container: Any, disk: QuotaDisk, workspace: Path, image_path: str, side_dirs: SideDirs) -> None:
         self.provider = provider
         self.spec = spec
         self.id = sandbox_id
@@ -225,6 +229,7 @@ class DockerSandbox:
         self.host_workspace = workspace
         self._disk = disk
         self._dir = disk.directory
+        self.side_dirs = side_dirs
         self._path = image_path
         self._api = provider.client.api
         self._networked = spec.network == "setup"

@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Literal, Sequence
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec, resolve_cwd
+from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.host_process import run_capped_process
@@ -47,6 +47,8 @@ SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/home/sandbox"
 SANDBOX_WORKDIR = "/workspace"
+SANDBOX_TOOLS = "/shipyard/tools"
+SANDBOX_RECORDS = "/shipyard/records"
 NO_BWRAP_FIX = (
     "install bubblewrap (apt-get install bubblewrap) or use the docker backend; to run jobs as plain host "
     "processes with no isolation at all, opt in with SHIPYARD_ALLOW_UNISOLATED=1"
@@ -56,6 +58,21 @@ UNISOLATED_WARNING = (
     "access ({reason}); as root they run as uid 10001 with the data directory, the secrets file and "
     "the Docker socket hidden, otherwise as the orchestrator's user. Use the docker or bwrap backend for real work."
 )
+
+
+def make_side_dirs(sandbox_dir: Path, *, isolated: bool) -> SideDirs:
+    """``tools`` and ``records`` under ``sandbox_dir``, both kept by the orchestrator's user.
+
+    ``records`` can be traversed but neither listed nor changed by the sandbox's user: the
+    orchestrator creates each record file there (writable) before a run, so a command in the
+    sandbox can write a record it knows the name of but not delete, rename or find one."""
+    tools, records = sandbox_dir / "tools", sandbox_dir / "records"
+    tools.mkdir(mode=0o755)
+    records.mkdir()
+    records.chmod(0o711)
+    if not isolated:
+        return SideDirs(tools, str(tools), records, str(records))
+    return SideDirs(tools, SANDBOX_TOOLS, records, SANDBOX_RECORDS)
 
 
 def sandbox_command(command: str) -> str:
@@ -137,7 +154,8 @@ class LocalSandboxProvider:
             return f"trial run failed: {proc.stderr.decode(errors='replace').strip()}"
         return None
 
-    def bwrap_argv(self, workspace: Path, home: Path, cwd: str, *, network: bool) -> list[str]:
+    def bwrap_argv(self, workspace: Path, home: Path, cwd: str, *, network: bool,
+                   side_dirs: SideDirs | None = None) -> list[str]:
         """The bwrap (and privilege drop) prefix for one command."""
         assert self.bwrap
         argv = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
@@ -170,8 +188,12 @@ class LocalSandboxProvider:
             elif path.exists() and self._visible(path):
                 argv += ["--ro-bind", "/dev/null", str(path)]
         argv += ["--proc", "/proc", "--dev", "/dev",
-                 "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME,
-                 "--remount-ro", "/", "--chdir", cwd, "--"]
+                 "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME]
+        if side_dirs is not None:
+            argv += ["--perms", "0755", "--dir", str(Path(side_dirs.tools).parent),
+                     "--ro-bind", str(side_dirs.host_tools), side_dirs.tools,
+                     "--bind", str(side_dirs.host_records), side_dirs.records]
+        argv += ["--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
             argv += drop_root_argv(SANDBOX_UID)
         return argv
@@ -228,6 +250,7 @@ class LocalSandbox:
             for path in (self.host_workspace, self._home, self._tmp):
                 os.chown(path, SANDBOX_UID, SANDBOX_UID)
         self.workdir = SANDBOX_WORKDIR if self.isolated else str(self.host_workspace)
+        self.side_dirs = make_side_dirs(self._dir, isolated=self.isolated)
         self._cgroup = (
             SandboxCgroup(self.id, pids=spec.pids, memory_mb=spec.memory_mb) if provider.use_cgroups else None
         )
@@ -260,7 +283,8 @@ class LocalSandbox:
         if self._drop_root:
             hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
         if self.isolated:
-            argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network)
+            argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network,
+                                            side_dirs=self.side_dirs)
             argv += script
             host_cwd = str(self._dir)
         elif self.provider.guard is not None:

@@ -12,10 +12,10 @@ Every error names the file, the key and the reason::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 CONFIG_FILE = ".shipyard.yml"
 
@@ -77,12 +77,23 @@ class ExtraGate(_Section):
     """Must exit 0 on the candidate."""
 
 
+class GateTimeout(_Section):
+    factor: float = Field(default=3.0, ge=1)
+    """A candidate's test run may take this many times the baseline's duration…"""
+    margin_s: float = Field(default=60.0, ge=0)
+    """…plus this many seconds."""
+    floor_s: float = Field(default=60.0, gt=0)
+    """Never less than this; never more than ``test.timeout_s``, the ceiling."""
+
+
 class GatesConfig(_Section):
     coverage: CoverageGate = Field(default_factory=CoverageGate)
     require_tests: bool = True
     """The change must add or change tests that fail on the base code and pass on the candidate."""
     waive_tests_for_kinds: list[Literal["bug", "feature", "docs", "chore"]] = Field(default_factory=lambda: ["docs", "chore"])
     """Ticket kinds for which the tests-added and fail-to-pass gates are waived."""
+    timeout: GateTimeout = Field(default_factory=GateTimeout)
+    """How long a test run on the candidate may take, derived from the baseline run."""
     reruns: int = Field(default=2, ge=0, le=10)
     """A test failing on the candidate is rerun this often; passing on a rerun marks it flaky."""
     protected_paths: list[str] = Field(default_factory=list)
@@ -94,10 +105,16 @@ class GatesConfig(_Section):
     waived for these paths; ``.shipyard.yml`` itself can never be allowed. Review such changes by hand."""
     allow_coverage_pragmas: bool = False
     """Newly added coverage-exclusion pragmas (``pragma: no cover``, ``istanbul ignore``…) fail the gate unless set."""
+    pytest_plugins: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(default_factory=lambda: ["pytest_cov"])
+    """Installed pytest plugins the gate's test runs load (each passed as ``-p name``); no other
+    installed plugin loads (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``), so a package's entry point cannot
+    change results. The default loads pytest-cov for the default test command's ``--cov``."""
     extra: list[ExtraGate] = Field(default_factory=list)
     """Named commands (lint, type check) that must exit 0."""
     max_diff_lines: int = Field(default=2000, ge=1)
     """Largest change (added + deleted lines) the gate accepts; a bigger one is unreviewable."""
+    max_file_mb: float = Field(default=50, gt=0)
+    """Largest file (MB) the candidate's tree may hold; a bigger one is refused before any test runs."""
     allow_binary_files: bool = False
     """Binary files in the change fail the gate unless this is set (their content cannot be reviewed)."""
 

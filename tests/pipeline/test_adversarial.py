@@ -86,6 +86,8 @@ CASES = [
     }),
     Case("e", "Add power (coverage omit)", "e-omit-coverage.yml", change_omitting_coverage, {
         "protected_paths": ["pyproject.toml: test/coverage configuration changed: [tool.coverage]"],
+        # The omitted file's changed lines are not in the report: they count as uncovered.
+        "diff_coverage": ["missing from the coverage report, so counted as uncovered: calc/core.py lines"],
     }),
     Case("f", "Add power (CI edited)", "f-touch-ci.yml", change_touching_ci, {
         "protected_paths": [".github/workflows/ci.yml: protected path (matches '.github/**')"],

@@ -37,7 +37,8 @@ def test_container_is_hardened_and_labelled(docker_provider):
         assert host["Memory"] == host["MemorySwap"] == 512 * 1024 * 1024
         assert host["PidsLimit"] == 128
         mounts = box.container.attrs["Mounts"]
-        assert [m["Destination"] for m in mounts] == ["/workspace"]
+        assert sorted((m["Destination"], m["RW"]) for m in mounts) == [
+            ("/shipyard/records", True), ("/shipyard/tools", False), ("/workspace", True)]
         result = box.exec("id -u; touch /usr/evil 2>&1; cat /proc/self/status | grep CapEff")
         assert result.output.splitlines()[0] == "10001"
         assert "Read-only file system" in result.output

@@ -33,6 +33,8 @@ class Baseline:
     error: str = ""
     output_tail: str = ""
     cached: bool = False
+    duration_s: float | None = None
+    """How long the suite took on the base commit (candidate runs' timeouts derive from it)."""
 
     @property
     def ok(self) -> bool:
@@ -46,6 +48,7 @@ class Baseline:
             coverage_error=run.coverage_error,
             error=run.error,
             output_tail=run.output_tail,
+            duration_s=run.duration_s,
         )
 
 
@@ -81,6 +84,7 @@ def load(path: Path) -> Baseline | None:
             total_coverage=data.get("total_coverage"),
             coverage_error=data.get("coverage_error", ""),
             cached=True,
+            duration_s=data.get("duration_s"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -95,6 +99,7 @@ def save(path: Path, baseline: Baseline) -> None:
         "cases": {k: asdict(v) for k, v in baseline.cases.items()},
         "total_coverage": baseline.total_coverage,
         "coverage_error": baseline.coverage_error,
+        "duration_s": baseline.duration_s,
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".baseline-", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

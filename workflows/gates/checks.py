@@ -13,6 +13,7 @@ from sandboxes.base import ExecResult
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
 from workflows.gates.junit import TestCase, display_id
+from workflows.gates.hygiene import Problem, describe
 from workflows.gates.protected import Violation
 from workflows.gates.report import GateCheck
 from workflows.gates.suite import SuiteRun, output_tail
@@ -73,6 +74,14 @@ def check_protected(violations: list[Violation]) -> GateCheck:
         name="protected_paths", passed=False, reason=f"{first.path}: {first.reason}{more}",
         details={"violations": [{"path": v.path, "reason": v.reason} for v in violations]},
     )
+
+
+def check_workspace(problems: list[Problem]) -> GateCheck:
+    """Fails with the first problem (path and reason) when the tree is unsafe to run tests in."""
+    if not problems:
+        return GateCheck(name="workspace", passed=True, reason="no escaping symlink or oversized file")
+    return GateCheck(name="workspace", passed=False, reason=f"refused before running tests: {describe(problems)}",
+                     details={"problems": [{"path": p.path, "reason": p.reason} for p in problems]})
 
 
 def _suite_failure(name: str, run: SuiteRun | Baseline, prefix: str = "") -> GateCheck:

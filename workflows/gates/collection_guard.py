@@ -23,6 +23,9 @@ COLLECTION_PATHS = [
     "sitecustomize.py",
     "usercustomize.py",
     "*.pth",
+    # Package metadata on sys.path: its entry points name the module a `-p name` loads.
+    "**/*.dist-info/**",
+    "**/*.egg-info/**",
 ]
 """Files that run code or change options before or during collection (matched at any depth)."""
 

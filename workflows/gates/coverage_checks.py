@@ -20,15 +20,24 @@ class DiffCoverage:
     covered: int
     executable: int
     uncovered: dict[str, list[str]]
+    """path → line ranges not covered, those missing from the report included."""
     not_in_report: list[str]
+    """Changed source files the report does not mention at all."""
+    lines_not_in_report: dict[str, list[str]]
+    """path → executable changed line ranges the report does not list (excluded or never imported)."""
 
 
-def measure_diff_coverage(changes: ChangeSet, candidate: SuiteRun) -> DiffCoverage:
-    """Changed lines of source files (not tests) that the report lists are executable."""
+def measure_diff_coverage(changes: ChangeSet, candidate: SuiteRun, statements: dict[str, set[int]]) -> DiffCoverage:
+    """Covered share of the changed executable source lines (not tests).
+
+    ``statements``: for each Python file, the changed executable statements from its own source
+    (``executable_lines``); those the report does not list count as uncovered. For other files
+    the executable lines are those the report lists."""
     assert candidate.coverage is not None
     covered = executable = 0
     uncovered: dict[str, list[str]] = {}
     not_in_report: list[str] = []
+    absent_lines: dict[str, list[str]] = {}
     for path in changes.changed_source_files:
         added = changes.added_lines.get(path, set())
         if not added:
@@ -36,15 +45,17 @@ def measure_diff_coverage(changes: ChangeSet, candidate: SuiteRun) -> DiffCovera
         per_file = candidate.coverage.lines.get(path)
         if per_file is None:
             not_in_report.append(path)
-            continue
-        lines = [n for n in added if n in per_file]
-        missed = {n for n in lines if not per_file[n]}
+        lines = statements[path] if path in statements else {n for n in added if n in (per_file or {})}
+        absent = {n for n in lines if n not in (per_file or {})}
+        missed = absent | {n for n in lines - absent if not (per_file or {})[n]}
         executable += len(lines)
         covered += len(lines) - len(missed)
         if missed:
             uncovered[path] = line_ranges(missed)
+        if absent:
+            absent_lines[path] = line_ranges(absent)
     percent = round(100.0 * covered / executable, 2) if executable else None
-    return DiffCoverage(percent, covered, executable, uncovered, not_in_report)
+    return DiffCoverage(percent, covered, executable, uncovered, not_in_report, absent_lines)
 
 
 def _unmeasured(name: str, candidate: SuiteRun) -> GateCheck | None:
@@ -55,16 +66,18 @@ def _unmeasured(name: str, candidate: SuiteRun) -> GateCheck | None:
     return None
 
 
-def check_diff_coverage(changes: ChangeSet, candidate: SuiteRun, gate: CoverageGate) -> tuple[GateCheck, float | None]:
+def check_diff_coverage(
+    changes: ChangeSet, candidate: SuiteRun, gate: CoverageGate, statements: dict[str, set[int]]
+) -> tuple[GateCheck, float | None]:
     if not gate.enabled:
         return waived_check("diff_coverage", DISABLED), None
     failure = _unmeasured("diff_coverage", candidate)
     if failure:
         return failure, None
-    m = measure_diff_coverage(changes, candidate)
+    m = measure_diff_coverage(changes, candidate, statements)
     details = {
         "covered_lines": m.covered, "executable_lines": m.executable, "target": gate.target,
-        "uncovered": m.uncovered, "not_in_report": m.not_in_report,
+        "uncovered": m.uncovered, "not_in_report": m.not_in_report, "lines_not_in_report": m.lines_not_in_report,
     }
     if m.percent is None:
         return GateCheck(name="diff_coverage", passed=True, reason="no executable source line changed", details=details), None
@@ -72,6 +85,10 @@ def check_diff_coverage(changes: ChangeSet, candidate: SuiteRun, gate: CoverageG
     if m.percent + 1e-9 < gate.target:
         where = "; ".join(f"{p} lines {', '.join(r[:8])}" for p, r in list(m.uncovered.items())[:3])
         reason = f"{summary}, below the target {gate.target:g}%: uncovered {where}"
+        if m.lines_not_in_report:
+            absent = "; ".join(f"{p} lines {', '.join(r[:8])}" for p, r in list(m.lines_not_in_report.items())[:3])
+            reason += (f" (missing from the coverage report, so counted as uncovered: {absent}; "
+                       "excluded by configuration or a pragma, or never imported by the tests)")
         return GateCheck(name="diff_coverage", passed=False, reason=reason, details=details), m.percent
     return GateCheck(name="diff_coverage", passed=True, reason=f"{summary} (target {gate.target:g}%)", details=details), m.percent
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
 from workflows.gates.junit import TestCase, locate, node_id
 from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
+from workflows.gates.timeouts import TestTimeout
 from workflows.gitops import GitError, GitRepo
 from workflows.repo_config import RepoConfig
 
@@ -57,6 +58,10 @@ class GateInputs:
     config: RepoConfig
     pool: SandboxPool
     cache_dir: Path
+    statements: dict[str, set[int]] = field(default_factory=dict)
+    """Changed Python source file → the executable statements the change touches (diff coverage)."""
+    timeout: TestTimeout | None = None
+    """Limit of each test run on the candidate (``timeouts.derived``); None: the ceiling."""
 
     @property
     def coverage_on(self) -> bool:
@@ -109,7 +114,8 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         if failure:
             return None, SuiteRun(label=label, error=f"{label}: {failure}")
         return box, run_tests(box, inp.config.test.command, inp.config, label=label,
-                              tracked=inp.changes.tracked_candidate, with_coverage=inp.coverage_on)
+                              tracked=inp.changes.tracked_candidate, with_coverage=inp.coverage_on,
+                              timeout=inp.timeout)
     except EXPECTED_ERRORS as exc:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 
@@ -172,41 +178,6 @@ def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bo
     tracked = inp.changes.tracked_base | set(inp.changes.changed_test_files) if on_base else inp.changes.tracked_candidate
     try:
         return run_tests(box, inp.select_command(args), inp.config, label=f"new tests on the {where}",
-                         tracked=tracked, with_coverage=False)
+                         tracked=tracked, with_coverage=False, timeout=inp.timeout)
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")
-
-
-def _rerun_command(inp: GateInputs, cases: list[TestCase]) -> str:
-    tracked = inp.changes.tracked_candidate
-    if inp.config.test.select_granularity == "test":
-        ids = [node_id(c, tracked) for c in cases]
-        if all(ids):
-            return inp.select_command(list(dict.fromkeys(i for i in ids if i)))
-    files = [where[0] for c in cases if (where := locate(c, tracked))]
-    if len(files) == len(cases):
-        return inp.select_command(sorted(set(files)))
-    return inp.config.test.command  # the runner cannot name these tests: rerun the suite
-
-
-def rerun_failures(inp: GateInputs, box: Sandbox, baseline: Baseline, candidate: SuiteRun) -> set[str]:
-    """Keys of tests that failed on the candidate (and did not fail on base) but pass on a rerun."""
-    remaining = {
-        k: c for k, c in candidate.cases.items()
-        if c.failing and not (k in baseline.cases and baseline.cases[k].failing)
-    }
-    flaky: set[str] = set()
-    for attempt in range(inp.config.gates.reruns):
-        if not remaining:
-            break
-        try:
-            run = run_tests(box, _rerun_command(inp, list(remaining.values())), inp.config,
-                            label=f"rerun {attempt + 1}", tracked=inp.changes.tracked_candidate, with_coverage=False)
-        except EXPECTED_ERRORS:
-            break
-        if not run.ok:
-            break
-        for key in [k for k in remaining if k in run.cases and run.cases[k].outcome == "passed"]:
-            flaky.add(key)
-            del remaining[key]
-    return flaky

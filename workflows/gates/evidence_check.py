@@ -1,7 +1,8 @@
 """Comparing the gate's own record of test outcomes with the repository's JUnit XML.
 
-``evidence_plugin`` is written into the sandbox under a random directory, loaded with ``-p``
-ahead of the repository's plugins, and records each test's outcome from the test's exception.
+``evidence_plugin`` is written to the sandbox's read-only tools directory (outside the
+workspace) under a random module name, loaded with ``-p`` ahead of the repository's plugins
+(installed plugins do not autoload), and records each test's outcome from the test's exception.
 A test the JUnit XML marks passed that the record saw fail is tampering with the evidence.
 """
 
@@ -10,55 +11,90 @@ from __future__ import annotations
 import json
 import secrets
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandboxes.base import Sandbox, SandboxError
+from sandboxes.workspace_files import read_workspace_file
 from workflows.gates.junit import TestCase
 
 PLUGIN_SOURCE = (Path(__file__).parent / "evidence_plugin.py").read_bytes()
-MODULE = "shipyard_evidence"
+MODULE_PREFIX = "shipyard_evidence_"
 
 
 @dataclass(frozen=True)
 class EvidenceRun:
-    """Where one run's plugin and record live (relative to the workspace), chosen per run."""
+    """One run's plugin module and record, both outside the workspace, named afresh per run.
 
-    directory: str
+    The plugin goes into the sandbox's read-only tools directory under a random module name,
+    so no file in the repository (which is first on ``sys.path`` under ``python -m pytest``)
+    can shadow it; the record goes to the records directory, which no test lists as a result."""
+
+    token: str
+
+    @property
+    def module(self) -> str:
+        return f"{MODULE_PREFIX}{self.token}"
 
     @classmethod
     def install(cls, sandbox: Sandbox) -> EvidenceRun:
-        run = cls(directory=f".shipyard-evidence-{secrets.token_hex(12)}")
-        sandbox.write_file(f"{run.directory}/{MODULE}.py", PLUGIN_SOURCE)
+        run = cls(token=secrets.token_hex(12))
+        path = sandbox.side_dirs.host_tools / f"{run.module}.py"
+        path.write_bytes(PLUGIN_SOURCE)
+        path.chmod(0o444)
+        record = sandbox.side_dirs.host_records / f"{run.token}.jsonl"
+        record.touch()
+        record.chmod(0o666)  # written by the sandbox's user; the directory keeps it from removal
         return run
 
-    def env(self, sandbox: Sandbox, base: dict[str, str]) -> dict[str, str]:
-        """``base`` plus the plugin on PYTHONPATH, loaded first, and its record's path."""
-        where = f"{sandbox.workdir}/{self.directory}"
-        addopts = f"-p {MODULE} " + base.get("PYTEST_ADDOPTS", "")
-        return {**base, "PYTEST_ADDOPTS": addopts.strip(), "SHIPYARD_EVIDENCE_FILE": f"{where}/record.jsonl",
-                "PYTHONPATH": where}
+    def env(self, sandbox: Sandbox, base: dict[str, str], plugins: list[str]) -> dict[str, str]:
+        """``base`` plus: the evidence plugin loaded first, then the repository's named ``plugins``
+        (``gates.pytest_plugins``) with ``-p``; no other installed plugin autoloads."""
+        dirs = sandbox.side_dirs
+        named = " ".join(f"-p {shlex.quote(p)}" for p in plugins)
+        addopts = f"-p {self.module} {named} " + base.get("PYTEST_ADDOPTS", "")
+        return {**base, "PYTEST_ADDOPTS": " ".join(addopts.split()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl", "PYTHONPATH": dirs.tools}
 
-    def failed_keys(self, sandbox: Sandbox) -> set[str] | None:
-        """JUnit keys of tests the plugin saw fail, or None when no record was written (not pytest)."""
+    def read(self, sandbox: Sandbox) -> Record:
+        """What the plugin recorded (empty when it did not run: not pytest, or the record was erased)."""
         try:
-            raw = sandbox.read_file(f"{self.directory}/record.jsonl")
+            raw = read_workspace_file(sandbox.side_dirs.host_records, f"{self.token}.jsonl")
         except (SandboxError, OSError):
-            return None
-        failed: set[str] = set()
+            return Record()
+        record = Record()
         for line in raw.decode("utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(entry, dict) and entry.get("failed") and isinstance(entry.get("key"), str):
-                failed.add(entry["key"])
-        return failed
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                record.seen.add(entry["key"])
+                if entry.get("failed"):
+                    record.failed.add(entry["key"])
+        return record
 
     def remove(self, sandbox: Sandbox) -> None:
-        sandbox.exec(f"rm -rf -- {shlex.quote(self.directory)}", timeout_s=30)
+        dirs = sandbox.side_dirs
+        for path in (dirs.host_tools / f"{self.module}.py", dirs.host_records / f"{self.token}.jsonl"):
+            path.unlink(missing_ok=True)
 
 
-def forged(cases: dict[str, TestCase], failed: set[str]) -> list[str]:
-    """Tests the JUnit XML reports passed although the gate's own record saw them fail."""
-    return sorted(c.key for c in cases.values() if c.key in failed and c.outcome == "passed")
+@dataclass
+class Record:
+    """JUnit keys of the tests the plugin saw run, and of those it saw fail."""
+
+    seen: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+
+
+def forged(cases: dict[str, TestCase], record: Record, *, by_pytest: bool) -> tuple[list[str], list[str]]:
+    """Tests the JUnit XML reports passed although the gate's record saw them fail, and — for a
+    pytest run (``by_pytest``) that recorded anything — passed tests it has no record of (the
+    record was cut short). An empty record is not judged: tests run in other processes
+    (pytest-xdist workers) are not recorded, and the record's directory keeps it from removal."""
+    passed = [c for c in cases.values() if c.outcome == "passed"]
+    failed = sorted(c.key for c in passed if c.key in record.failed)
+    judged = by_pytest and bool(record.seen)
+    unrecorded = sorted(c.key for c in passed if judged and c.key.split("#", 1)[0] not in record.seen)
+    return failed, unrecorded

@@ -1,10 +1,11 @@
-"""pytest plugin the gate loads first (``-p shipyard_evidence``): each test's own outcome.
+"""pytest plugin the gate loads first (``-p shipyard_evidence_<random>``): each test's own outcome.
 
 It records, from the innermost ``pytest_runtest_makereport`` wrapper, whether a phase raised
 (a failure or error, not a skip) — judged from the call's exception, not from the report, so a
 repository hook that rewrites reports or patches ``TestReport`` cannot change it. One JSON line
-per phase goes to the file named by ``SHIPYARD_EVIDENCE_FILE`` (a per-run random path); the
-variable is removed from the environment once read. The gate compares it with the JUnit XML.
+per phase goes to the file named by ``SHIPYARD_EVIDENCE_FILE`` (a per-run random path outside
+the workspace); the variable is removed from the environment once read. The gate compares it
+with the JUnit XML: a failure it recorded, or a passed test it did not record, is tampering.
 
 This file is copied into the sandbox as a standalone module; it imports only pytest.
 """

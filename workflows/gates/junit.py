@@ -134,6 +134,17 @@ def parse_junit(data: bytes, source: str, *, workdirs: list[str] | None = None) 
     return cases
 
 
+def written_by_pytest(data: bytes) -> bool:
+    """Whether pytest wrote this JUnit XML (its suites are named ``pytest``); False if unreadable."""
+    if b"<!ENTITY" in data:
+        return False
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return False
+    return any(suite.get("name") == "pytest" for suite in root.iter("testsuite"))
+
+
 def _dotted_to_file(dotted: str, files: set[str]) -> tuple[str, list[str]] | None:
     parts = [p for p in dotted.split(".") if p]
     for i in range(len(parts), 0, -1):

@@ -35,6 +35,10 @@ def _coverage_line(report: GateReport) -> str:
     )
 
 
+def _limit_line(report: GateReport) -> str:
+    return f"Test run limit: {report.test_timeout_s:.0f}s ({report.test_timeout_basis})."
+
+
 def _uncovered(report: GateReport) -> dict[str, list[str]]:
     check = report.check("diff_coverage")
     return dict(check.details.get("uncovered", {})) if check else {}
@@ -53,6 +57,8 @@ def markdown(report: GateReport) -> str:
     ]
     lines += [f"| {_md_cell(c.title)} | {_mark(c)} | {_md_cell(c.reason)} |" for c in report.checks]
     lines += ["", _coverage_line(report)]
+    if report.test_timeout_s is not None:
+        lines += ["", _limit_line(report)]
     if report.flaky_tests:
         flaky = ", ".join(f"`{t}`" for t in report.flaky_tests)
         lines += ["", f"⚠️ **Flaky tests** (failed, then passed on a rerun): {flaky}"]
@@ -102,6 +108,7 @@ def html(report: GateReport) -> str:
         f'<tr><th style="{_CELL}">Check</th><th style="{_CELL}">Result</th><th style="{_CELL}">Detail</th></tr>'
         f'{"".join(rows)}</table>',
         f'<p style="margin:6px 0">{escape(_coverage_line(report))}</p>',
+        f'<p style="margin:6px 0">{escape(_limit_line(report))}</p>' if report.test_timeout_s is not None else "",
     ]
     if report.flaky_tests:
         flaky = ", ".join(f"<code>{escape(t)}</code>" for t in report.flaky_tests)

@@ -15,6 +15,7 @@ from workflows.gates import render
 
 CHECK_TITLES = {
     "change": "Change is reviewable",
+    "workspace": "Workspace is safe to test",
     "protected_paths": "Protected paths untouched",
     "no_regressions": "No regressions",
     "tests_added": "Tests added or changed",
@@ -55,6 +56,10 @@ class GateReport(BaseModel):
     duration_s: float = 0.0
     base_sha: str = ""
     candidate_sha: str = ""
+    test_timeout_s: float | None = None
+    """The limit the candidate's suite ran under (derived from the baseline run when known)."""
+    test_timeout_basis: str = ""
+    """How that limit was chosen: ``3 × baseline 2.1s + 60s``, or ``test.timeout_s``."""
     base_error: str | None = None
     """Why the base commit's suite could not be measured, when it could not: no attempt can pass
     the gate until the test command works on the base, so the job stops at once."""

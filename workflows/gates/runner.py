@@ -16,6 +16,7 @@ from typing import Callable
 from sandboxes.base import Sandbox, SandboxProvider, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates import evidence as ev
+from workflows.gates import timeouts
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet, read_change_set
 from workflows.gates.checks import (
@@ -26,26 +27,23 @@ from workflows.gates.checks import (
     check_protected,
     check_regressions,
     check_tests_added,
+    check_workspace,
     waived_check,
 )
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
+from workflows.gates.executable_lines import changed_statements
+from workflows.gates.hygiene import tree_problems
 from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
+from workflows.gates.reruns import rerun_failures
+from workflows.gates.waivers import Waiver, tests_waiver
 from workflows.gates.report import GateCheck, GateReport
 from workflows.gates.suite import SuiteRun
 from workflows.gitops import GitError, GitRepo
 from workflows.repo_config import RepoConfig
 
 EventSink = Callable[[str, str], None]
-
-
-def _waiver(config: RepoConfig, ticket_kind: str) -> str | None:
-    if not config.gates.require_tests:
-        return "waived: gates.require_tests is off for this repository"
-    if ticket_kind in config.gates.waive_tests_for_kinds:
-        return f"waived for {ticket_kind} tickets (gates.waive_tests_for_kinds)"
-    return None
 
 
 def run_gates(
@@ -68,17 +66,28 @@ def run_gates(
         changes = read_change_set(repo, base_sha, candidate_sha, config.test.test_globs)
         violations = find_violations(repo, changes, config.gates.protected_paths, config.gates.allow_paths)
         pragmas = check_coverage_pragmas(repo, changes, allow=config.gates.allow_coverage_pragmas)
+        statements = changed_statements(repo, changes)
+        waiver = tests_waiver(repo, changes, config, ticket_kind)
+        problems = tree_problems(repo, candidate_sha, int(config.gates.max_file_mb * 2**20))
     except GitError as exc:
         check = GateCheck(name="change", passed=False, reason=f"could not read the change from git: {exc}")
         return GateReport(passed=False, checks=[check], duration_s=time.monotonic() - started,
                           base_sha=base_sha, candidate_sha=candidate_sha)
+    static = [check_change(changes, config.gates), check_protected(violations), pragmas]
+    if problems:
+        # Nothing runs in a tree that could hang or crawl the sandbox: refuse it before any test.
+        check = check_workspace(problems)
+        emit("gate", f"failed: {check.reason}"[:500])
+        return GateReport(passed=False, checks=[*static, check], duration_s=round(time.monotonic() - started, 2),
+                          base_sha=base_sha, candidate_sha=candidate_sha)
     pool = ev.SandboxPool(sandboxes, spec)
-    inputs = ev.GateInputs(repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir)
+    inputs = ev.GateInputs(repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir,
+                           statements=statements)
     try:
-        report = _GateRun(inputs, _waiver(config, ticket_kind), emit).run()
+        report = _GateRun(inputs, waiver, emit).run()
     finally:
         pool.close_all()
-    report.checks[:0] = [check_change(changes, config.gates), check_protected(violations), pragmas]
+    report.checks[:0] = static
     report.passed = all(c.passed for c in report.checks)
     report.duration_s = round(time.monotonic() - started, 2)
     coverage = f" (diff coverage {report.diff_coverage:.0f}%)" if report.diff_coverage is not None else ""
@@ -92,26 +101,30 @@ class _GateRun:
     Events are emitted from the calling thread only, so ``on_event`` need not be thread-safe.
     The candidate sandbox is used by this thread only, one command at a time."""
 
-    def __init__(self, inputs: ev.GateInputs, waiver: str | None, emit: EventSink) -> None:
-        self.inp, self.waiver, self.emit = inputs, waiver, emit
+    def __init__(self, inputs: ev.GateInputs, waiver: Waiver, emit: EventSink) -> None:
+        self.inp, self.waiver, self.refused, self.emit = inputs, waiver.reason, waiver.refused, emit
         self.changes: ChangeSet = inputs.changes
         self.needs_f2p = (
-            waiver is None and bool(self.changes.changed_test_files) and bool(self.changes.changed_source_files)
+            waiver.reason is None and bool(self.changes.changed_test_files) and bool(self.changes.changed_source_files)
         )
 
     def run(self) -> GateReport:
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="gate") as pool:
             baseline_future = self._start_baseline(pool)
+            known = baseline_future.duration_s if isinstance(baseline_future, Baseline) else None
+            self.inp.timeout = self.candidate_timeout = timeouts.derived(self.inp.config, known)
             early_files = ev.likely_test_modules(self.inp) if self.needs_f2p else []
             on_base = pool.submit(ev.new_tests_on_base, self.inp, early_files) if self.needs_f2p else None
             if early_files:
                 self.emit("gate", f"fail-to-pass: running {len(early_files)} new/changed test file(s) on the base code")
-            self.emit("gate", "candidate: running the test suite")
+            self.emit("gate", f"candidate: running the test suite (limit {self.candidate_timeout.describe()})")
             cand_box, candidate = ev.run_candidate(self.inp)
             self.emit("gate", f"candidate: {_describe(candidate)}")
             f2p = self._fail_to_pass(candidate, cand_box, on_base, early_files) if on_base else None
             baseline = baseline_future.result() if isinstance(baseline_future, Future) else baseline_future
             self.emit("gate", f"baseline: {_describe(baseline)}")
+            if baseline.ok:
+                self.inp.timeout = timeouts.derived(self.inp.config, baseline.duration_s)
             flaky = self._reruns(cand_box, baseline, candidate)
             extras = self._extra_gates(cand_box, candidate)
         return self._report(baseline, candidate, flaky, f2p, extras)
@@ -159,8 +172,9 @@ class _GateRun:
     def _reruns(self, box: Sandbox | None, baseline: Baseline, candidate: SuiteRun) -> set[str]:
         if box is None or not candidate.ok or not baseline.ok or not candidate.failing or not self.inp.config.gates.reruns:
             return set()
-        self.emit("gate", f"rerunning {len(candidate.failing)} failing test(s) up to {self.inp.config.gates.reruns} time(s)")
-        return ev.rerun_failures(self.inp, box, baseline, candidate)
+        self.emit("gate", f"rerunning {len(candidate.failing)} failing test(s) up to {self.inp.config.gates.reruns} time(s), "
+                  "after the tests that ran before them, in the suite's order")
+        return rerun_failures(self.inp, box, baseline, candidate)
 
     def _extra_gates(self, box: Sandbox | None, candidate: SuiteRun) -> list[GateCheck]:
         checks = []
@@ -191,7 +205,10 @@ class _GateRun:
                 check_fail_to_pass(f2p, tracked, flaky=flaky, baseline_keys=set(baseline.cases)) if f2p is not None
                 else GateCheck(name="fail_to_pass", passed=False, reason=self._why_no_fail_to_pass())
             )
-        diff_check, diff_pct = check_diff_coverage(self.changes, candidate, gates.coverage)
+            for check in checks[-2:]:
+                if self.refused and not check.passed:
+                    check.reason = f"{check.reason}; {self.refused}"
+        diff_check, diff_pct = check_diff_coverage(self.changes, candidate, gates.coverage, self.inp.statements)
         checks += [diff_check, check_total_coverage(baseline, candidate, gates.coverage), *extras]
         return GateReport(
             passed=False,
@@ -203,6 +220,8 @@ class _GateRun:
             base_sha=self.changes.base_sha,
             candidate_sha=self.changes.candidate_sha,
             base_error=None if baseline.ok else baseline.error,
+            test_timeout_s=self.candidate_timeout.seconds,
+            test_timeout_basis=self.candidate_timeout.basis,
         )
 
 

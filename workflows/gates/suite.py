@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from sandboxes.base import ExecResult, Sandbox, SandboxError
 from workflows.gates.coverage_report import CoverageData, parse_coverage
-from workflows.gates.evidence_check import EvidenceRun, forged
-from workflows.gates.junit import ResultsFileError, TestCase, parse_junit
+from workflows.gates.evidence_check import EvidenceRun, Record, forged
+from workflows.gates.hygiene import describe, workspace_problems
+from workflows.gates.junit import ResultsFileError, TestCase, parse_junit, written_by_pytest
+from workflows.gates.timeouts import TestTimeout, ceiling
 from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
 
@@ -41,6 +43,7 @@ class SuiteRun:
     coverage: CoverageData | None = None
     coverage_error: str = ""
     duration_s: float = 0.0
+    """Wall-clock time of the test command."""
 
     @property
     def ok(self) -> bool:
@@ -54,19 +57,22 @@ class SuiteRun:
 def prepare_workspace(
     sandbox: Sandbox, repo: GitRepo, sha: str, config: RepoConfig, overlay: dict[str, bytes] | None = None
 ) -> str | None:
-    """Check out ``sha``, write ``overlay`` files (path → content) over it, run setup.
+    """Check out ``sha``, write ``overlay`` files (path → content) over it, run setup, check hygiene.
 
-    Returns a one-line reason (with the output tail appended) when setup fails, else None."""
+    Returns a one-line reason (with the output tail appended) when setup fails or left the
+    workspace unsafe to test (``hygiene.workspace_problems``), else None."""
     repo.checkout(sha, sandbox.host_workspace)
     for path, data in (overlay or {}).items():
         sandbox.write_file(path, data)
-    if not config.setup:
-        return None
-    results = sandbox.run_setup(config.setup)
-    if results and not results[-1].ok:
-        failed = config.setup[len(results) - 1] if len(results) <= len(config.setup) else "setup"
-        last = results[-1]
-        return f"setup command `{failed}` {last.describe_failure()}:\n{output_tail(last.output)}"
+    if config.setup:
+        results = sandbox.run_setup(config.setup)
+        if results and not results[-1].ok:
+            failed = config.setup[len(results) - 1] if len(results) <= len(config.setup) else "setup"
+            last = results[-1]
+            return f"setup command `{failed}` {last.describe_failure()}:\n{output_tail(last.output)}"
+    problems = workspace_problems(sandbox.host_workspace)
+    if problems:
+        return f"refused before running tests: {describe(problems)}"
     return None
 
 
@@ -98,6 +104,20 @@ def _has_own_pytest_config(sandbox: Sandbox) -> bool:
     return False
 
 
+def _tampering(cases: dict[str, TestCase], record: Record, by_pytest: bool) -> str:
+    failed, unrecorded = forged(cases, record, by_pytest=by_pytest)
+
+    def listed(keys: list[str]) -> str:
+        return ", ".join(keys[:10]) + (f" (and {len(keys) - 10} more)" if len(keys) > 10 else "")
+
+    if failed:
+        return f"the JUnit XML reports {len(failed)} test(s) passed that failed when run: {listed(failed)}"
+    if unrecorded:
+        return (f"the JUnit XML reports {len(unrecorded)} test(s) passed that the gate's record of the run "
+                f"does not hold (the record was cut short): {listed(unrecorded)}")
+    return ""
+
+
 def pinned_test_env(sandbox: Sandbox) -> dict[str, str]:
     """Environment that makes test ids independent of where the workspace lives.
 
@@ -121,35 +141,37 @@ def run_tests(
     label: str,
     tracked: set[str],
     with_coverage: bool,
+    timeout: TestTimeout | None = None,
 ) -> SuiteRun:
-    """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output."""
+    """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output.
+
+    ``timeout``: the run's limit (default: the ceiling, ``test.timeout_s``)."""
     test = config.test
+    limit = timeout or ceiling(config)
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
     evidence = EvidenceRun.install(sandbox)
     try:
-        result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=test.timeout_s,
-                              env=evidence.env(sandbox, pinned_test_env(sandbox)))
-        seen_failing = evidence.failed_keys(sandbox)
+        result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=limit.seconds,
+                              env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins))
+        record = evidence.read(sandbox)
     finally:
         evidence.remove(sandbox)
     run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
     if result.timed_out:
-        run.error = f"{label}: test command timed out after {test.timeout_s:.0f}s (test.timeout_s) and was killed"
+        run.error = f"{label}: test command timed out after {limit.describe()} and was killed"
         return run
     if result.oom_killed:
         run.error = f"{label}: test command was killed: out of memory (sandbox memory limit)"
         return run
     try:
-        run.cases = parse_junit(_read(sandbox, test.junit, "JUnit XML", result), test.junit,
-                                workdirs=[sandbox.workdir, str(sandbox.host_workspace)])
+        raw_junit = _read(sandbox, test.junit, "JUnit XML", result)
+        run.cases = parse_junit(raw_junit, test.junit, workdirs=[sandbox.workdir, str(sandbox.host_workspace)])
     except ResultsFileError as exc:
         run.error = f"{label}: {exc}"
         return run
-    tampered = forged(run.cases, seen_failing or set())
-    if tampered:
-        listed = ", ".join(tampered[:10]) + (f" (and {len(tampered) - 10} more)" if len(tampered) > 10 else "")
-        run.error = (f"{label}: tampering with the test evidence: the JUnit XML reports {len(tampered)} test(s) "
-                     f"passed that failed when run: {listed}")
+    tampering = _tampering(run.cases, record, written_by_pytest(raw_junit))
+    if tampering:
+        run.error = f"{label}: tampering with the test evidence: {tampering}"
         return run
     if not run.cases:
         outcome = "it exited 0" if result.ok else f"it {result.describe_failure()}"

@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from workflows.gitops import GitRepo, run_git
 
-FileChange = str | bytes | None
-"""New file content (text or bytes), or None to delete the file."""
+@dataclass(frozen=True)
+class Symlink:
+    """A symbolic link to ``target`` (committed with git's symlink mode)."""
+
+    target: str
+
+
+FileChange = str | bytes | Symlink | None
+"""New file content (text or bytes), a symlink, or None to delete the file."""
 
 
 def init_repo(path: Path, files: dict[str, str | bytes], message: str = "initial") -> str:
@@ -48,9 +56,11 @@ def commit_change(repo_path: Path, parent: str, changes: dict[str, FileChange], 
             if content is None:
                 _git(git_dir, ["update-index", "--force-remove", "--", path], index)
                 continue
-            data = content.encode() if isinstance(content, str) else content
+            mode = "120000" if isinstance(content, Symlink) else "100644"
+            data = content.target if isinstance(content, Symlink) else content
+            data = data.encode() if isinstance(data, str) else data
             blob = _git(git_dir, ["hash-object", "-w", "--stdin"], index, data).strip()
-            _git(git_dir, ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"], index)
+            _git(git_dir, ["update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"], index)
         tree = _git(git_dir, ["write-tree"], index).strip()
         return _git(git_dir, ["commit-tree", tree, "-p", parent, "-m", message], index).strip()
 
