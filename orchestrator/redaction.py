@@ -175,7 +175,9 @@ def _redact_record(record: logging.LogRecord, redactor: Redactor) -> logging.Log
         message = record.getMessage()
     except Exception:  # a malformed call; the handler reports it as it would have
         return record
-    record.msg, record.args = redactor.text(message), None
+    redacted = redactor.text(message)
+    if redacted != message:  # untouched otherwise: formatters that read ``args`` (uvicorn's access log) keep them
+        record.msg, record.args = redacted, None
     if record.exc_info and not record.exc_text:
         record.exc_text = redactor.text(logging.Formatter().formatException(record.exc_info))
     if record.stack_info:
