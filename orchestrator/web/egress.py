@@ -1,8 +1,8 @@
 """The web app's egress seam: every response body (pages, JSON, live streams) is redacted.
 
 Pure ASGI, outermost: whatever a handler or template renders, the bytes that leave the app
-have passed the deployment's redactor. A whole body is redacted at once (and its length
-corrected); a streamed body is redacted chunk by chunk.
+have passed the deployment's redactor. A body is collected and redacted whole (its length
+corrected); an event stream (``text/event-stream``) is redacted event by event.
 """
 
 from __future__ import annotations
@@ -25,25 +25,36 @@ class RedactingMiddleware:
             await self.app(scope, receive, send)
             return
         start: Message | None = None
+        streaming = False
+        chunks: list[bytes] = []
 
         async def redacting_send(message: Message) -> None:
-            nonlocal start
+            nonlocal start, streaming
             if message["type"] == "http.response.start":
                 start = message
+                streaming = _content_type(message).startswith(b"text/event-stream")
+                if streaming:  # an event stream: each event is one chunk, redacted as it goes
+                    await send(_with_length(message, None))
                 return
             if message["type"] != "http.response.body":
                 await send(message)
                 return
-            body = self.redactor.bytes(message.get("body", b""))
-            more = message.get("more_body", False)
-            if start is not None:
-                await send(_with_length(start, None if more else len(body)))
-                start = None
-            await send({**message, "body": body})
+            if streaming:
+                await send({**message, "body": self.redactor.bytes(message.get("body", b""))})
+                return
+            # Anything else is redacted whole: a secret split across two chunks is still found.
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = self.redactor.bytes(b"".join(chunks))
+            await send(_with_length(start or {"type": "http.response.start", "status": 200}, len(body)))
+            await send({"type": "http.response.body", "body": body, "more_body": False})
 
         await self.app(scope, receive, redacting_send)
-        if start is not None:  # a response with no body message at all
-            await send(start)
+
+
+def _content_type(start: Message) -> bytes:
+    return next((v.lower() for k, v in start.get("headers", []) if k.lower() == b"content-type"), b"")
 
 
 def _with_length(start: Message, length: int | None) -> Message:
