@@ -142,6 +142,21 @@ def issue_event_key(payload: dict) -> str:
     return ":".join(parts)[:400]
 
 
+def pull_event_key(event: str, payload: dict) -> str | None:
+    """The identity of a review, comment or pull-request event (its object id, or the pull
+    request's ``updated_at``); None when the payload carries neither."""
+    repo = str((payload.get("repository") or {}).get("full_name") or "")
+    action = str(payload.get("action") or "")
+    for name in ("review", "comment"):
+        item = payload.get(name) or {}
+        if item.get("id"):
+            return f"{event}:{repo}:{name}:{item['id']}:{action}:{item.get('updated_at') or ''}"[:400]
+    pull = payload.get("pull_request") or {}
+    if pull.get("number") and pull.get("updated_at"):
+        return f"{event}:{repo}:pull:{pull['number']}:{action}:{pull['updated_at']}"[:400]
+    return None
+
+
 def claim_event(session, event_key: str) -> bool:
     """Record an event identity; False when the same event was handled before (under any delivery id)."""
     stmt = insert_or_skip(session, WebhookEvent).values(event_key=event_key).on_conflict_do_nothing()

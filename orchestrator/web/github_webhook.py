@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, claim_event, issue_event_key, requeue_problem, upsert_external_ticket
+from orchestrator.backlog import (
+    TRIGGER_LABEL, claim_delivery, claim_event, issue_event_key, pull_event_key, requeue_problem, upsert_external_ticket,
+)
 from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
 from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
@@ -114,10 +116,12 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
 
 def _handle_pull(ship, event: str, payload: dict, delivery: str | None) -> JSONResponse:
     """Pull-request events; a delivery GitHub sends again has no second effect."""
-    if delivery:
-        with ship.store.session() as s:
-            if not claim_delivery(s, delivery):
-                return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+    event_key = pull_event_key(event, payload)
+    with ship.store.session() as s:
+        if delivery and not claim_delivery(s, delivery):
+            return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+        if event_key and not claim_event(s, event_key):  # the same event resent under a new delivery id
+            return _reply(202, action="duplicate", reason=f"this {event} event was already handled")
     if event == "issue_comment" and "pull_request" not in (payload.get("issue") or {}):
         return _reply(202, **handle_author_reply(ship, payload))
     return _reply(202, **handle_pull_event(ship, event, payload))

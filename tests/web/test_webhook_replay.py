@@ -80,3 +80,25 @@ def test_a_cancelled_ticket_is_queued_again_only_by_a_labelling_after_the_cancel
     ship.cancel(again["job_id"])
     assert deliver(client, relabel, "d-4")["action"] == "duplicate"
     assert [state for _, state in jobs_of(ship)] == ["cancelled", "cancelled"]
+
+
+def test_a_replayed_review_command_with_a_new_delivery_id_decides_nothing(client, ship, add_job):
+    from orchestrator import jobs
+    from orchestrator.store.models import Review
+    from tests.web.store_rows import set_state
+    from tests.web.test_webhook import deliver as deliver_event
+
+    job_id = add_job(state="awaiting_review", repo="widgets", pr_state="open")
+    comment = {"action": "created", "repository": {"full_name": REPO}, "sender": {"login": "rita"},
+               "issue": {"number": job_id + 100, "pull_request": {"url": f"https://api.example/pulls/{job_id + 100}"}},
+               "comment": {"id": 9001, "body": "/shipyard also handle tabs", "updated_at": "2026-01-05T10:00:00Z"}}
+    first = deliver_event(client, comment, delivery="c-1", event="issue_comment").json()
+    assert first["action"] == "request_changes"
+    with ship.store.session() as s:  # the new attempt ran and the job waits for review again
+        review_id = s.scalars(select(Review.id).where(Review.job_id == job_id)).one()
+    jobs.mark_decision_applied(ship.store, review_id)
+    set_state(ship, job_id, "awaiting_review")
+    replay = deliver_event(client, comment, delivery="c-2", event="issue_comment").json()
+    assert replay["action"] == "duplicate", replay
+    with ship.store.session() as s:
+        assert len(s.scalars(select(Review).where(Review.job_id == job_id)).all()) == 1
