@@ -114,6 +114,17 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
     return _reply(202, action=action, ticket_id=ticket_id, job_id=job_id, state=state)
 
 
+def _handle_issue_change(ship, payload: dict, delivery: str | None) -> JSONResponse:
+    """``unlabeled``/``edited``: a stale removal replayed under a new delivery id must not cancel
+    the job a later labelling queued."""
+    with ship.store.session() as s:
+        if delivery and not claim_delivery(s, delivery):
+            return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+        if not claim_event(s, issue_event_key(payload)):
+            return _reply(202, action="duplicate", reason="this issues event was already handled")
+    return _reply(202, **handle_issue_change(ship, payload))
+
+
 def _handle_pull(ship, event: str, payload: dict, delivery: str | None) -> JSONResponse:
     """Pull-request events; a delivery GitHub sends again has no second effect."""
     event_key = pull_event_key(event, payload)
@@ -150,6 +161,6 @@ async def github_webhook(request: Request) -> JSONResponse:
     if event in PULL_EVENTS:
         return await run_in_threadpool(_handle_pull, ship, event, payload, request.headers.get("x-github-delivery"))
     if payload.get("action") in HANDLED_ACTIONS:
-        return _reply(202, **await run_in_threadpool(handle_issue_change, ship, payload))
+        return await run_in_threadpool(_handle_issue_change, ship, payload, request.headers.get("x-github-delivery"))
     # Store and broker calls block: keep them off the event loop.
     return await run_in_threadpool(_handle_labeled, ship, payload, request.headers.get("x-github-delivery"))

@@ -102,3 +102,17 @@ def test_a_replayed_review_command_with_a_new_delivery_id_decides_nothing(client
     assert replay["action"] == "duplicate", replay
     with ship.store.session() as s:
         assert len(s.scalars(select(Review).where(Review.job_id == job_id)).all()) == 1
+
+
+def test_a_replayed_label_removal_does_not_cancel_the_job_a_later_labelling_queued(client, ship, github):
+    first = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-1")
+    github.issues[(REPO, 7)]["updated_at"] = "2026-01-01T00:05:00Z"
+    removal = issue_labeled(github, REPO, 7, sender="alice") | {"action": "unlabeled"}
+    assert deliver(client, removal, "d-2")["action"] == "cancelled"
+    github.issues[(REPO, 7)]["updated_at"] = (datetime.now(timezone.utc) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    again = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-3")
+    assert again["action"] == "queued", again
+
+    replay = deliver(client, removal, "d-4")
+    assert replay["action"] == "duplicate", replay
+    assert jobs_of(ship) == [(first["job_id"], "cancelled"), (again["job_id"], "queued")]
