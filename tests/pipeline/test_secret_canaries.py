@@ -58,6 +58,16 @@ def hostile_cassette(path: Path) -> Path:
     return path
 
 
+def refusing_cassette(path: Path) -> Path:
+    """Triage that refuses the ticket, quoting every canary in its reason and its question: the
+    job ends blocked with the model's words as its reason."""
+    cassette = {"name": "secret-canaries-refused", "triage": {
+        "eligible": False, "complexity": "low", "kind": "chore", "reason": f"It needs the keys {ECHO}",
+        "question_for_author": f"Should I use {ECHO}?"}}
+    path.write_text(yaml.safe_dump(cassette, sort_keys=False))
+    return path
+
+
 def sweep_files(root: Path) -> list[str]:
     hits = []
     for path in root.rglob("*"):
@@ -107,14 +117,17 @@ def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
     ship, repo, env = deployment
     cassette = hostile_cassette(tmp_path / "canaries.yml")
     job_id = queue_ticket(ship, "calc", "Add power", "Add `power(base, exp)` to `calc/core.py`.", cassette)
+    refused_id = queue_ticket(ship, "calc", "Rotate the keys", "Rotate the deployment keys.", refusing_cassette(tmp_path / "refused.yml"))
     with running_worker(ship.settings, concurrency=1, env=env) as worker:
+        refused = wait_for_job(ship, refused_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        assert refused["state"] == "blocked" and refused["reason"].startswith("not eligible for the agent: It needs the keys")
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert job["state"] == "awaiting_review", job["reason"]
         ship.decide(job_id, "approve")
         job = wait_for_job(ship, job_id, {"merged", "blocked", "failed"}, worker=worker)
         assert job["state"] == "merged", job["reason"]
     with TestClient(create_app(ship)) as client:
-        responses = {page: client.get(page.format(id=job_id)) for page in PAGES}
+        responses = {page.format(id=i): client.get(page.format(id=i)) for page in PAGES for i in (job_id, refused_id)}
     assert {p: r.status_code for p, r in responses.items() if r.status_code != 200} == {}
     page_hits = [f"{p}: {c!r}" for p, r in responses.items() for c in CANARIES if c in r.text]
 
@@ -126,5 +139,6 @@ def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
     merged_core = subprocess.run(["git", "show", "main:calc/core.py"], cwd=repo, capture_output=True, text=True).stdout
     assert "def power(base, exp):" in merged_core and "# keys: [REDACTED]" in merged_core
     assert "[REDACTED]" in subprocess.run(["git", "log", "--all", "--format=%B"], cwd=repo, capture_output=True, text=True).stdout
-    assert "[REDACTED]" in job["pr_body"] and "[REDACTED]" in responses["/api/jobs/{id}"].text
+    assert "[REDACTED]" in job["pr_body"] and "[REDACTED]" in responses[f"/api/jobs/{job_id}"].text
+    assert refused["reason"].startswith("not eligible for the agent: It needs the keys [REDACTED]")
     assert any(e["kind"] == "tool" and "[REDACTED]" in e["message"] for e in job["events"])
