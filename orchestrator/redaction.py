@@ -126,11 +126,8 @@ def secret_values(settings: Any, env: Mapping[str, str] | None = None) -> list[s
     """Every secret this deployment knows: webhook secret, secrets file, provider keys and forge
     tokens from the environment, passwords in the database and broker URLs."""
     env = os.environ if env is None else env
-    values = []
-    for name in ("webhook_secret",):
-        secret = getattr(settings, name, None)
-        if secret is not None:
-            values.append(secret.get_secret_value())
+    webhook_secret = getattr(settings, "webhook_secret", None)
+    values = [webhook_secret.get_secret_value()] if webhook_secret is not None else []
     values += [v for k, v in env.items() if k.upper().endswith(SECRET_ENV_SUFFIXES) and v]
     secrets_file = getattr(settings, "secrets_file", None)
     if secrets_file and Path(secrets_file).is_file():
