@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from orchestrator.forges.local import check_local_repository
 from orchestrator.jobs import JobError
 from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
-from orchestrator.store.models import Repository, Ticket, WebhookDelivery
+from orchestrator.store.models import Job, JobState, Repository, Ticket, WebhookDelivery, WebhookEvent
 from workflows.gitops import GitError, run_git
 
 TRIGGER_LABEL = "shipyard"
@@ -123,6 +124,71 @@ def claim_delivery(session, delivery_id: str) -> bool:
     """Record a webhook delivery id; False when it was seen before (the delivery has already had its effect)."""
     stmt = insert_or_skip(session, WebhookDelivery).values(delivery_id=delivery_id).on_conflict_do_nothing()
     return session.scalar(stmt.returning(WebhookDelivery.delivery_id)) is not None
+
+
+def issue_event_key(payload: dict) -> str:
+    """An ``issues`` event's own identity: repository, issue, action, label and the issue's
+    ``updated_at``. GitHub signs only the body, so a replay with a fresh ``X-GitHub-Delivery``
+    header is still the same event."""
+    issue = payload.get("issue") or {}
+    parts = [
+        "issues",
+        str((payload.get("repository") or {}).get("full_name") or ""),
+        str(issue.get("id") or issue.get("number") or ""),
+        str(payload.get("action") or ""),
+        str((payload.get("label") or {}).get("name") or ""),
+        str(issue.get("updated_at") or ""),
+    ]
+    return ":".join(parts)[:400]
+
+
+def pull_event_key(event: str, payload: dict) -> str | None:
+    """The identity of a review, comment or pull-request event (its object id, or the pull
+    request's ``updated_at``); None when the payload carries neither."""
+    repo = str((payload.get("repository") or {}).get("full_name") or "")
+    action = str(payload.get("action") or "")
+    for name in ("review", "comment"):
+        item = payload.get(name) or {}
+        if item.get("id"):
+            return f"{event}:{repo}:{name}:{item['id']}:{action}:{item.get('updated_at') or ''}"[:400]
+    pull = payload.get("pull_request") or {}
+    if pull.get("number") and pull.get("updated_at"):
+        return f"{event}:{repo}:pull:{pull['number']}:{action}:{pull['updated_at']}"[:400]
+    return None
+
+
+def claim_event(session, event_key: str) -> bool:
+    """Record an event identity; False when the same event was handled before (under any delivery id)."""
+    stmt = insert_or_skip(session, WebhookEvent).values(event_key=event_key).on_conflict_do_nothing()
+    return session.scalar(stmt.returning(WebhookEvent.event_key)) is not None
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def parse_github_time(value: object) -> datetime | None:
+    """GitHub's ``2024-05-01T12:00:00Z``; None when absent or malformed."""
+    try:
+        return _utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def requeue_problem(session, repository_id: int, source: str, external_id: str, updated_at: object) -> str | None:
+    """Why a trigger must not queue the ticket again, or None: a ticket whose last job was cancelled is
+    queued again only by a change made after the cancellation (a newer ``updated_at``)."""
+    ticket = session.scalar(select(Ticket).where(Ticket.repository_id == repository_id, Ticket.source == source,
+                                                 Ticket.external_id == external_id))
+    last = session.scalar(select(Job).where(Job.ticket_id == ticket.id).order_by(Job.id.desc()).limit(1)) if ticket else None
+    if last is None or last.state != JobState.CANCELLED.value or last.finished_at is None:
+        return None
+    when = parse_github_time(updated_at)
+    cancelled = _utc(last.finished_at)
+    if when is not None and when > cancelled:
+        return None
+    return (f"job {last.id} of this ticket was cancelled at {cancelled.isoformat(timespec='seconds')}; "
+            f"only a labelling after that queues it again (this event's updated_at is {updated_at or 'missing'})")
 
 
 def wants_agent(labels: list[str]) -> bool:

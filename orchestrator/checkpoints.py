@@ -13,11 +13,14 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph.state import CompiledStateGraph
 
+from orchestrator.redaction import Redactor, egress_redactor
 from orchestrator.settings import Settings
 from workflows.ticket_graph import build_ticket_graph
 
@@ -30,6 +33,21 @@ PG_SETUP_LOCK = 0x5319_0001
 
 def _pg_conninfo(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+class RedactingSerializer:
+    """The checkpointer's serializer behind the egress redactor: a checkpoint (state, pending
+    writes, interrupts) never stores a secret, whatever the workflow put in its state."""
+
+    def __init__(self, redactor: Redactor, inner: SerializerProtocol | None = None):
+        self.redactor = redactor
+        self.inner = inner or JsonPlusSerializer()
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        return self.inner.dumps_typed(self.redactor.data(obj))
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        return self.inner.loads_typed(data)
 
 
 def ensure_checkpoint_tables(settings: Settings) -> None:
@@ -111,12 +129,12 @@ def _process_saver(settings: Settings) -> BaseCheckpointSaver:
             check=ConnectionPool.check_connection,  # a restarted server costs a reconnect, not a failed job
             open=True,
         )
-        return PostgresSaver(pool)
+        return PostgresSaver(pool, serde=RedactingSerializer(egress_redactor(settings)))
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     conn = sqlite3.connect(str(settings.checkpoint_path), check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    saver = SqliteSaver(conn)
+    saver = SqliteSaver(conn, serde=RedactingSerializer(egress_redactor(settings)))
     saver.is_setup = True  # tables exist (ensure_checkpoint_tables); skip SqliteSaver's DDL
     return saver

@@ -9,6 +9,7 @@ from celery import Celery
 
 from orchestrator import jobs
 from orchestrator.queue import dispatch, make_celery
+from orchestrator.redaction import egress_redactor, redact_logs
 from orchestrator.settings import Settings
 from orchestrator.store import Store
 
@@ -21,6 +22,7 @@ class Shipyard:
     def load(cls, settings: Settings | None = None) -> "Shipyard":
         settings = settings or Settings()
         settings.ensure_dirs()
+        redact_logs(egress_redactor(settings))
         ship = cls(settings)
         ship.store.migrate()
         return ship

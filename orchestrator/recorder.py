@@ -91,12 +91,13 @@ class StoreRecorder:
         with self.store.session() as s:
             pr = s.scalar(select(PullRequest).where(PullRequest.job_id == self.job_id))
             if pr is None:
-                pr = PullRequest(job_id=self.job_id, number=info.number, url=info.url, branch=info.branch, title=title, body=body)
+                pr = PullRequest(job_id=self.job_id, number=info.number, url=info.url, branch=info.branch,
+                                 title=self.redactor.text(title), body=self.redactor.text(body))
                 s.add(pr)
             pr.state = info.state
             pr.closed_at = None if info.state == "open" else (pr.closed_at or utcnow())
             if body:
-                pr.title, pr.body = title or pr.title, self.redactor.text(body)
+                pr.title, pr.body = self.redactor.text(title) or pr.title, self.redactor.text(body)
 
     def cost_markdown(self) -> str:
         from orchestrator.views import cost_by_model

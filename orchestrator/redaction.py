@@ -1,40 +1,182 @@
-"""Secrets never reach logs, events or PR bodies: everything the workflow writes passes here."""
+"""The egress redactor: everything that leaves the orchestrator passes here.
+
+Forge text (PR title and body, comments, check runs), commits (message and the files the agent
+changed), web pages and API responses, log records and LangGraph checkpoints are scrubbed of the
+deployment's secret values and of credential-shaped strings. One ``Redactor`` per process, built
+from the settings (``egress_redactor``); each egress seam calls it, never the individual writers.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
+import logging
+import os
 import re
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
 
 # Shapes of well-known credentials, redacted even when we were not told the value.
 _PATTERNS = [
     re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}\b"),
-    re.compile(r"\bsk-(?:ant-)?[A-Za-z0-9_\-]{20,}\b"),
+    re.compile(r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}\b"),
     re.compile(r"\bxox[abpr]-[A-Za-z0-9\-]{10,}\b"),
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    re.compile(r"(?i)(authorization:\s*(?:bearer|token)\s+)[^\s'\"]+"),
+    re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b"),
+    re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"(?i)(authorization:\s*(?:bearer|token|basic)\s+)[^\s'\"]+"),
+    re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:)[^\s@/'\"]+(?=@)"),  # user:password@ in URLs
 ]
 MASK = "[REDACTED]"
+MIN_SECRET_LENGTH = 6
+"""Shorter configured values are not masked: they would mask ordinary words and digits."""
+SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PRIVATE_KEY")
+"""Environment variables whose values are secrets wherever they come from (provider keys, forge tokens)."""
 
 
 class Redactor:
     """Replaces known secret values and credential-shaped strings with ``[REDACTED]``."""
 
     def __init__(self, secrets: Iterable[str] = ()):
-        self._values = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+        values: set[str] = set()
+        for raw in secrets:
+            for value in _variants(raw):
+                if len(value) >= MIN_SECRET_LENGTH:
+                    values.add(value)
+        self._values = sorted(values, key=len, reverse=True)
+        self._encoded = [v.encode() for v in self._values]
 
     def text(self, value: str) -> str:
         for secret in self._values:
-            value = value.replace(secret, MASK)
+            if secret in value:
+                value = value.replace(secret, MASK)
         for pattern in _PATTERNS:
             value = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, value)
         return value
 
+    def bytes(self, value: bytes) -> bytes:
+        """Redact file content: text as ``text()``; binary content has the configured values masked."""
+        try:
+            decoded = value.decode("utf-8")
+        except UnicodeDecodeError:
+            for secret in self._encoded:
+                value = value.replace(secret, MASK.encode())
+            return value
+        redacted = self.text(decoded)
+        return value if redacted == decoded else redacted.encode("utf-8")
+
     def data(self, value: Any) -> Any:
-        """Redact strings anywhere inside JSON-like data."""
+        """Redact strings anywhere inside JSON-like data (dicts, lists, tuples, dataclasses)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             return {k: self.data(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, list):
             return [self.data(v) for v in value]
+        if isinstance(value, tuple):
+            items = [self.data(v) for v in value]
+            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return self._dataclass(value)
         return value
+
+    def _dataclass(self, value: Any) -> Any:
+        changes = {f.name: self.data(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init and hasattr(value, f.name)}
+        try:
+            return dataclasses.replace(value, **changes)
+        except (TypeError, ValueError):  # a dataclass that cannot be rebuilt is kept as it is
+            return value
+
+
+_HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
+
+
+def _variants(raw: str) -> list[str]:
+    """A configured value as written, without its surrounding quotes or whitespace, and as it
+    reads once escaped into HTML or a JSON string (a page or a response must not spell it either)."""
+    value = raw.strip()
+    plain = [raw, value]
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        plain += [value[1:-1], value[1:-1].strip()]
+    out = []
+    for v in filter(None, plain):
+        out += [v, "".join(_HTML_ESCAPES.get(c, c) for c in v), json.dumps(v, ensure_ascii=False)[1:-1], json.dumps(v)[1:-1]]
+    return list(dict.fromkeys(out))
+
+
+def secrets_file_values(path: Path) -> list[str]:
+    """Every value of a ``NAME=value`` secrets file, whether or not it looks like a credential."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    values = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if "=" in stripped and not stripped.startswith("#"):
+            values.append(stripped.split("=", 1)[1])
+    return values
+
+
+def secret_values(settings: Any, env: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret this deployment knows: webhook secret, secrets file, provider keys and forge
+    tokens from the environment, passwords in the database and broker URLs."""
+    env = os.environ if env is None else env
+    webhook_secret = getattr(settings, "webhook_secret", None)
+    values = [webhook_secret.get_secret_value()] if webhook_secret is not None else []
+    values += [v for k, v in env.items() if k.upper().endswith(SECRET_ENV_SUFFIXES) and v]
+    secrets_file = getattr(settings, "secrets_file", None)
+    if secrets_file and Path(secrets_file).is_file():
+        values += secrets_file_values(Path(secrets_file))
+    for url in (getattr(settings, "database_url", None), getattr(settings, "broker_url", None)):
+        password = urlsplit(url).password if url else None
+        if password:
+            values.append(password)
+    return values
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(values: tuple[str, ...]) -> Redactor:
+    return Redactor(values)
+
+
+def egress_redactor(settings: Any) -> Redactor:
+    """The deployment's redactor (reused while the configured secrets are unchanged)."""
+    return _cached(tuple(secret_values(settings)))
+
+
+_LOG_REDACTOR: list[Redactor] = []
+
+
+def redact_logs(redactor: Redactor) -> None:
+    """Redact every log record this process creates (message, arguments, traceback), whatever
+    handler or formatter prints it: the record factory is the one seam all logging passes."""
+    first = not _LOG_REDACTOR
+    _LOG_REDACTOR[:] = [redactor]
+    if not first:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def redacting_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return _redact_record(make_record(*args, **kwargs), _LOG_REDACTOR[0])
+
+    logging.setLogRecordFactory(redacting_record)
+
+
+def _redact_record(record: logging.LogRecord, redactor: Redactor) -> logging.LogRecord:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed call; the handler reports it as it would have
+        return record
+    redacted = redactor.text(message)
+    if redacted != message:  # untouched otherwise: formatters that read ``args`` (uvicorn's access log) keep them
+        record.msg, record.args = redacted, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = redactor.text(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redactor.text(record.stack_info)
+    return record

@@ -12,7 +12,6 @@ import socket
 import threading
 import traceback
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator
 
 from langgraph.types import Command
@@ -28,7 +27,7 @@ from orchestrator.checkpoints import ticket_graph
 from orchestrator.forges import ForgeConfigError, make_forge
 from orchestrator.models import build_router
 from orchestrator.recorder import StoreRecorder
-from orchestrator.redaction import Redactor
+from orchestrator.redaction import egress_redactor
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
 from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN, busy
@@ -64,7 +63,7 @@ class JobRunner:
         self.store = store
         self.model_wrap = model_wrap
         self.owner = worker_id()
-        self.redactor = Redactor(secret_values(settings))
+        self.redactor = egress_redactor(settings)
 
     def run(self, job_id: int) -> str | None:
         """Advance the job as far as it goes; returns the job's state, or None if another worker holds it."""
@@ -194,6 +193,7 @@ class JobRunner:
             budget=budget,
             cancel_check=lambda: self._cancelled(job_id),
             retry=RetryPolicy(tries=self.settings.provider_tries),
+            redactor=self.redactor,
         )
 
     def _check_stop(self, job_id: int, lease_lost: threading.Event) -> None:
@@ -241,14 +241,3 @@ class JobRunner:
 def heartbeat_interval_s(lease_seconds: float) -> float:
     """Renew every few seconds: a lease survives several missed beats (a stalled database, a busy host)."""
     return max(1.0, min(5.0, lease_seconds / 4))
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Every secret this deployment knows, so the redactor can mask them wherever they appear."""
-    values = [settings.webhook_secret.get_secret_value()] if settings.webhook_secret is not None else []
-    values += [v for k, v in os.environ.items() if k.endswith(("_API_KEY", "_TOKEN", "_SECRET")) and v]
-    if settings.secrets_file and Path(settings.secrets_file).is_file():
-        for line in Path(settings.secrets_file).read_text().splitlines():
-            if "=" in line and not line.lstrip().startswith("#"):
-                values.append(line.split("=", 1)[1].strip())
-    return values

@@ -12,6 +12,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 
 class GitError(RuntimeError):
@@ -93,13 +94,30 @@ class GitRepo:
         self.git("checkout-index", "-a", "-f", worktree=worktree, index=index)
         self.git("clean", "-fdxq", worktree=worktree, index=index)
 
-    def commit_worktree(self, worktree: Path, parent: str, message: str) -> str:
-        """Snapshot every file in ``worktree`` as a commit on top of ``parent``; returns its SHA."""
+    def commit_worktree(self, worktree: Path, parent: str, message: str, scrub: "Scrubber | None" = None) -> str:
+        """Snapshot every file in ``worktree`` as a commit on top of ``parent``; returns its SHA.
+
+        With ``scrub``, the message and every file changed since ``parent`` are scrubbed (in the
+        work tree too) before git stores a single object, so no secret reaches the object database."""
         index = self._index_for(worktree)
         self.git("read-tree", parent, index=index)
+        if scrub is not None:
+            message = scrub.text(message)
+            for path in self.changed_paths(worktree, index):
+                _scrub_file(worktree / path, scrub)
         self.git("add", "-A", ".", worktree=worktree, index=index)
         tree = self.git("write-tree", index=index).strip()
         return self.git("commit-tree", tree, "-p", parent, "-m", message).strip()
+
+    def changed_paths(self, worktree: Path, index: Path) -> list[str]:
+        """Files of ``worktree`` that differ from ``index`` or are new (hashed, never written as objects)."""
+        try:
+            self.git("update-index", "-q", "--refresh", worktree=worktree, index=index)
+        except GitError:
+            pass  # exits non-zero when files changed: exactly what diff-files lists next
+        changed = self.git("diff-files", "--name-only", "-z", worktree=worktree, index=index).split("\0")
+        new = self.git("ls-files", "--others", "--exclude-standard", "-z", worktree=worktree, index=index).split("\0")
+        return [p for p in dict.fromkeys(changed + new) if p]
 
     def _index_for(self, worktree: Path) -> Path:
         # One index per work tree, so several trees (candidate, base, fail-to-pass) coexist.
@@ -131,3 +149,20 @@ class GitRepo:
             return run_git_bytes(["--git-dir", str(self.git_dir.resolve()), "cat-file", "blob", f"{sha}:{path}"])
         except GitError:
             return None
+
+
+class Scrubber(Protocol):
+    """Removes secrets from commit text and file content (``orchestrator.redaction.Redactor``)."""
+
+    def text(self, value: str) -> str: ...
+
+    def bytes(self, value: bytes) -> bytes: ...
+
+
+def _scrub_file(path: Path, scrub: Scrubber) -> None:
+    if path.is_symlink() or not path.is_file():
+        return
+    content = path.read_bytes()
+    cleaned = scrub.bytes(content)
+    if cleaned != content:
+        path.write_bytes(cleaned)

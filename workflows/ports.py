@@ -98,6 +98,14 @@ class JobRecorder(Protocol):
         ...
 
 
+class Redaction(Protocol):
+    """The orchestrator's egress redactor (``orchestrator.redaction.Redactor``)."""
+
+    def text(self, value: str) -> str: ...
+
+    def bytes(self, value: bytes) -> bytes: ...
+
+
 class ModelRouting(Protocol):
     """Picks and builds the chat model for a role (``agents.router.ModelRouter``)."""
 
@@ -140,6 +148,8 @@ class JobServices:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """How each model call retries a provider's transient failures before the job pauses
     (``awaiting_provider``)."""
+    redactor: Redaction | None = None
+    """Scrubs secrets from every commit (message and changed files) before git stores it."""
 
     def cancelled(self) -> str | None:
         """Why the run must stop now (the job was cancelled), or None."""

@@ -11,9 +11,16 @@ class ForgeConfigError(ForgeError):
 
 
 def make_forge(settings, repo_row, job_id: int, *, store):
-    """The forge of ``repo_row`` (a store ``Repository``) for job ``job_id``.
+    """The forge of ``repo_row`` (a store ``Repository``) for job ``job_id``, behind the egress redactor.
 
     ``settings`` is the deployment's ``Settings``; GitHub credentials come from ``SHIPYARD_GITHUB_*``."""
+    from orchestrator.forges.egress import RedactingForge
+    from orchestrator.redaction import egress_redactor
+
+    return RedactingForge(_backend_forge(settings, repo_row, job_id, store=store), egress_redactor(settings))
+
+
+def _backend_forge(settings, repo_row, job_id: int, *, store):
     if repo_row.forge == "github":
         from pydantic import ValidationError
 

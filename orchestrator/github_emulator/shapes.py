@@ -96,7 +96,7 @@ def issue(base: str, full: str, number: int, item: dict, author: str = "octocat"
             "state": item["state"], "title": item["title"], "body": item["body"], "user": user(author, base),
             "labels": [label(base, full, lbl) for lbl in item.get("labels", [])], "assignee": None, "assignees": [],
             "milestone": None, "locked": False, "active_lock_reason": None, "comments": 0,
-            "closed_at": STAMP if item["state"] == "closed" else None, "created_at": STAMP, "updated_at": STAMP,
+            "closed_at": STAMP if item["state"] == "closed" else None, "created_at": STAMP, "updated_at": item.get("updated_at", STAMP),
             "author_association": "MEMBER", "reactions": reactions(f"{api}/issues/{number}/reactions")}
 
 

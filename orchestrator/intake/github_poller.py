@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from orchestrator.backlog import TRIGGER_LABEL
+from orchestrator.backlog import TRIGGER_LABEL, requeue_problem
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.store.models import Event, Repository, Ticket
 
@@ -59,6 +59,8 @@ class GitHubPoller:
             ticket.labels = sorted({lbl["name"] for lbl in issue.get("labels") or []} | {TRIGGER_LABEL})
             s.flush()
             ticket_id = ticket.id
+            if requeue_problem(s, repo_id, "github", number, issue.get("updated_at")):
+                return None  # cancelled, and the issue has not changed since: the label alone is no new request
         job_id, created = self.ship.enqueue_ticket(ticket_id)
         if not created:
             return None

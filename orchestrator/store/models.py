@@ -231,6 +231,16 @@ class WebhookDelivery(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class WebhookEvent(Base):
+    """One row per webhook event identity (issue, action, label, the issue's ``updated_at``): the
+    same event sent again under a new ``X-GitHub-Delivery`` id has no second effect."""
+
+    __tablename__ = "webhook_events"
+    event_key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class WorkerRecord(Base):
     """A worker process as last seen: its heartbeat is how ops (and the CLI) know whether anyone
     is there to work the queue."""

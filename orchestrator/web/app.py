@@ -15,7 +15,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from orchestrator.context import Shipyard
+from orchestrator.redaction import Redactor, egress_redactor
 from orchestrator.web import api, github_webhook, live, pages, prometheus
+from orchestrator.web.egress import RedactingMiddleware
 from orchestrator.web.formatting import install_filters
 from orchestrator.web.signing import FormSigner
 
@@ -42,7 +44,7 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/webhooks/", "/healthz", "/metrics"))
 
 
-def _install_error_pages(app: FastAPI) -> None:
+def _install_error_pages(app: FastAPI, redactor: Redactor) -> None:
     """Errors as an HTML page for people and ``{"error": reason}`` for programs, never a bare 500."""
 
     def reply(request: Request, status_code: int, reason: str) -> Response:
@@ -65,7 +67,8 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
         log.exception("%s %s failed", request.method, request.url.path)
-        return reply(request, 500, f"internal error: {type(exc).__name__}: {exc}")
+        # Rendered outside the app's middleware (Starlette's error layer): redacted here.
+        return reply(request, 500, redactor.text(f"internal error: {type(exc).__name__}: {exc}"))
 
 
 MAX_JOB_ID = 2**63 - 1
@@ -102,7 +105,9 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
             return pages.error_page(request, status, reason)
         return await call_next(request)
 
-    _install_error_pages(app)
+    _install_error_pages(app, egress_redactor(ship.settings))
+    # Added last, so outermost: every body any route or error page renders leaves redacted.
+    app.add_middleware(RedactingMiddleware, redactor=egress_redactor(ship.settings))
     app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(api.router)

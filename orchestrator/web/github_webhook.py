@@ -19,13 +19,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from orchestrator.backlog import TRIGGER_LABEL, claim_delivery, upsert_external_ticket
+from orchestrator.backlog import (
+    TRIGGER_LABEL, claim_delivery, claim_event, issue_event_key, pull_event_key, requeue_problem, upsert_external_ticket,
+)
 from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
 from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
 from orchestrator.jobs import create_job_in
-from orchestrator.store.models import Event, Job, Repository, WebhookDelivery
+from orchestrator.store.models import Event, Job, Repository, WebhookDelivery, WebhookEvent
 
 router = APIRouter()
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -86,13 +88,23 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
         if delivery and not claim_delivery(s, delivery):
             seen = s.get(WebhookDelivery, delivery)
             return _reply(202, action="duplicate", job_id=seen.job_id, reason=f"delivery {delivery} was already handled")
+        # The signature covers the body only: the event's own identity, not the header, says "seen".
+        event_key = issue_event_key(payload)
+        if not claim_event(s, event_key):
+            seen = s.get(WebhookEvent, event_key)
+            return _reply(202, action="duplicate", job_id=seen.job_id,
+                          reason=f"this event (issue #{issue['number']} {payload['action']} at {issue.get('updated_at')}) was already handled")
         repo = s.scalar(select(Repository).where(Repository.url == full_name))
         if repo is None:
             return _ignored(f"repository {full_name!r} is not registered with Shipyard")
+        problem = requeue_problem(s, repo.id, "github", str(issue["number"]), issue.get("updated_at"))
+        if problem:
+            return _ignored(problem)
         ticket_id = upsert_external_ticket(s, repo.id, "github", str(issue["number"]), **_issue_fields(issue))
         job_id, created = create_job_in(s, ticket_id)
         if delivery:
             s.get(WebhookDelivery, delivery).job_id = job_id
+        s.get(WebhookEvent, event_key).job_id = job_id
         message = f"GitHub issue {full_name}#{issue['number']} labelled {TRIGGER_LABEL!r} by {sender}"
         s.add(Event(job_id=job_id, kind="trigger", message=message, data={"delivery": delivery or "", "sender": sender}))
         state = s.get(Job, job_id).state
@@ -102,12 +114,25 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
     return _reply(202, action=action, ticket_id=ticket_id, job_id=job_id, state=state)
 
 
+def _handle_issue_change(ship, payload: dict, delivery: str | None) -> JSONResponse:
+    """``unlabeled``/``edited``: a stale removal replayed under a new delivery id must not cancel
+    the job a later labelling queued."""
+    with ship.store.session() as s:
+        if delivery and not claim_delivery(s, delivery):
+            return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+        if not claim_event(s, issue_event_key(payload)):
+            return _reply(202, action="duplicate", reason="this issues event was already handled")
+    return _reply(202, **handle_issue_change(ship, payload))
+
+
 def _handle_pull(ship, event: str, payload: dict, delivery: str | None) -> JSONResponse:
     """Pull-request events; a delivery GitHub sends again has no second effect."""
-    if delivery:
-        with ship.store.session() as s:
-            if not claim_delivery(s, delivery):
-                return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+    event_key = pull_event_key(event, payload)
+    with ship.store.session() as s:
+        if delivery and not claim_delivery(s, delivery):
+            return _reply(202, action="duplicate", reason=f"delivery {delivery} was already handled")
+        if event_key and not claim_event(s, event_key):  # the same event resent under a new delivery id
+            return _reply(202, action="duplicate", reason=f"this {event} event was already handled")
     if event == "issue_comment" and "pull_request" not in (payload.get("issue") or {}):
         return _reply(202, **handle_author_reply(ship, payload))
     return _reply(202, **handle_pull_event(ship, event, payload))
@@ -136,6 +161,6 @@ async def github_webhook(request: Request) -> JSONResponse:
     if event in PULL_EVENTS:
         return await run_in_threadpool(_handle_pull, ship, event, payload, request.headers.get("x-github-delivery"))
     if payload.get("action") in HANDLED_ACTIONS:
-        return _reply(202, **await run_in_threadpool(handle_issue_change, ship, payload))
+        return await run_in_threadpool(_handle_issue_change, ship, payload, request.headers.get("x-github-delivery"))
     # Store and broker calls block: keep them off the event loop.
     return await run_in_threadpool(_handle_labeled, ship, payload, request.headers.get("x-github-delivery"))

@@ -35,3 +35,22 @@ def test_poll_command_once(emulator, tmp_path):
     done = subprocess.run([SHIPYARD, "poll", "github", "--once"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "queued job 1" in done.stdout
+
+
+def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, emulator):  # noqa: F811
+    from datetime import datetime, timedelta, timezone
+
+    with ship.store.session() as s:
+        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+    emulator.issues[(REPO, 5)] = {"id": 5, "number": 5, "title": "Fix add", "body": "", "state": "open",
+                                  "labels": [{"name": "shipyard"}], "updated_at": "2026-01-01T00:00:00Z"}
+    settings = GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN)
+    (first,) = GitHubPoller(ship, settings).poll_once()
+    ship.cancel(first)
+    # A restarted poller (no ETags) sees the same labelled issue: still cancelled, nothing queued.
+    assert GitHubPoller(ship, settings).poll_once() == []
+    assert jobs_of(ship) == [(first, "cancelled", "5")]
+    later = datetime.now(timezone.utc) + timedelta(seconds=2)
+    emulator.issues[(REPO, 5)]["updated_at"] = later.strftime("%Y-%m-%dT%H:%M:%SZ")  # labelled again
+    (second,) = GitHubPoller(ship, settings).poll_once()
+    assert jobs_of(ship) == [(first, "cancelled", "5"), (second, "queued", "5")]

@@ -21,12 +21,13 @@ def github_repo(ship):
         s.add(Repository(name="widgets", forge="github", url="acme/widgets", base_branch="main"))
 
 
-def labeled(number: int = 7, label: str = "shipyard", association: str = "MEMBER", repo: str = "acme/widgets") -> dict:
+def labeled(number: int = 7, label: str = "shipyard", association: str = "MEMBER", repo: str = "acme/widgets",
+            updated_at: str = "2026-01-05T10:00:00Z") -> dict:
     return {
         "action": "labeled",
         "label": {"name": label},
-        "issue": {"number": number, "title": "Crash on empty input", "body": "Steps: run <b>it</b>",
-                  "labels": [{"name": "bug"}, {"name": label}], "author_association": association},
+        "issue": {"id": 1000 + number, "number": number, "title": "Crash on empty input", "body": "Steps: run <b>it</b>",
+                  "labels": [{"name": "bug"}, {"name": label}], "author_association": association, "updated_at": updated_at},
         "repository": {"full_name": repo},
         "sender": {"login": "alice"},
     }  # fmt: skip
@@ -74,7 +75,7 @@ def test_duplicate_delivery_is_a_no_op_even_after_the_job_finished(client, ship,
 
 def test_new_delivery_for_an_active_job_does_not_start_another(client, ship, github_repo):
     first = deliver(client, labeled(), delivery="one").json()
-    second = deliver(client, labeled(), delivery="two").json()
+    second = deliver(client, labeled(updated_at="2026-01-05T10:05:00Z"), delivery="two").json()
     assert second["action"] == "already_active" and second["job_id"] == first["job_id"]
     assert len(jobs_of(ship)) == 1
 

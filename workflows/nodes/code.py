@@ -205,12 +205,12 @@ def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sand
 def workspace_diff(services: JobServices, state: TicketState, sandbox: Sandbox) -> str:
     """The workspace's changes against the base commit, computed on the host (the workspace has no .git)."""
     repo = GitRepo(git_dir(services.job_dir))
-    snapshot = repo.commit_worktree(sandbox.host_workspace, state["head_sha"], "diff preview")
+    snapshot = repo.commit_worktree(sandbox.host_workspace, state["head_sha"], "diff preview", scrub=services.redactor)
     return repo.git("diff", "--no-color", "--no-ext-diff", "--find-renames", state["base_sha"], snapshot)
 
 
 def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, attempt: int, message: str) -> str:
     """Commit the workspace so no work is lost, whatever happens next."""
-    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message)
+    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message, scrub=services.redactor)
     services.recorder.set_job(head_sha=sha)
     return sha

@@ -1,0 +1,28 @@
+"""webhook events deduplicated on their own identity
+
+Revision ID: 0012
+Revises: 0010
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0012'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'webhook_events',
+        sa.Column('event_key', sa.String(length=400), nullable=False),
+        sa.Column('job_id', sa.Integer(), nullable=True),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['job_id'], ['jobs.id']),
+        sa.PrimaryKeyConstraint('event_key'),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('webhook_events')
