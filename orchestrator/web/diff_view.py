@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from markupsafe import Markup
+
+from orchestrator.web.syntax import highlight_lines, lexer_for
+
 HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -21,6 +25,8 @@ class DiffLine:
     new: int | None = None
     mark: str = ""
     """``uncovered``, ``covered-or-not-executable``, ``not-measured`` or empty (not a measured line)."""
+    html: Markup | None = None
+    """The text highlighted and escaped (see ``syntax``), or None to show ``text`` as plain text."""
 
 
 @dataclass
@@ -84,7 +90,22 @@ def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFi
         else:
             f.lines.append(DiffLine("ctx", raw[1:] if raw.startswith(" ") else raw, old, new))
             old, new = old + 1, new + 1
+    for f in files:
+        _highlight(f)
     return files
+
+
+def _highlight(f: DiffFile) -> None:
+    """Colour each side of the file: context and added lines as the new text, removed lines as the old."""
+    lexer = lexer_for(f.path)
+    if lexer is None:
+        return
+    for kinds in (("ctx", "del"), ("ctx", "add")):
+        side = [line for line in f.lines if line.kind in kinds]
+        html = highlight_lines(lexer, [line.text for line in side])
+        for line, h in zip(side, html or ()):
+            if line.kind != "ctx" or kinds[1] == "add":
+                line.html = h
 
 
 def _mark(path: str, line: int, uncovered: dict[str, set[int]], unmeasured: set[str], measured: bool) -> str:
