@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 from markupsafe import Markup
 
@@ -35,6 +36,32 @@ class DiffFile:
     lines: list[DiffLine] = field(default_factory=list)
     added: int = 0
     removed: int = 0
+
+    @property
+    def side_by_side(self) -> list[tuple[DiffLine | None, DiffLine | None]]:
+        """The split view's rows: (old side, new side). A hunk header is (hunk, hunk); removed
+        lines face the lines added in their place; a context line faces itself."""
+        rows: list[tuple[DiffLine | None, DiffLine | None]] = []
+        removed: list[DiffLine] = []
+        added: list[DiffLine] = []
+
+        def flush() -> None:
+            rows.extend(zip_longest(removed, added))
+            removed.clear()
+            added.clear()
+
+        for line in self.lines:
+            if line.kind == "del":
+                if added:  # a removal after additions starts a new change block
+                    flush()
+                removed.append(line)
+            elif line.kind == "add":
+                added.append(line)
+            else:
+                flush()
+                rows.append((line, line))
+        flush()
+        return rows
 
 
 def _coverage_details(gate_report) -> dict | None:
@@ -93,6 +120,18 @@ def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFi
     for f in files:
         _highlight(f)
     return files
+
+
+VIEWS = ("unified", "split")
+
+
+def checked_view(value: str | None) -> str:
+    """The diff view asked for in ``?view=``; unified when not given."""
+    if value in (None, ""):
+        return "unified"
+    if value not in VIEWS:
+        raise ValueError(f"view: must be one of {', '.join(VIEWS)}, got {value!r}")
+    return value
 
 
 def _highlight(f: DiffFile) -> None:
