@@ -57,7 +57,7 @@ def _jobs_context(request: Request) -> dict:
     """Rows of one page of jobs plus the links to the next one; raises BadParameter."""
     page = checked_page(dict(request.query_params))
     store = request.app.state.ship.store
-    rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where)
+    rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where, oldest=page.oldest)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return {
