@@ -26,6 +26,8 @@ class DiffLine:
     new: int | None = None
     mark: str = ""
     """``uncovered``, ``covered-or-not-executable``, ``not-measured`` or empty (not a measured line)."""
+    tests: list[str] = field(default_factory=list)
+    """The fail-to-pass tests that ran this (added) line, when the gate could tell."""
     html: Markup | None = None
     """The text highlighted and escaped (see ``syntax``), or None to show ``text`` as plain text."""
 
@@ -82,6 +84,17 @@ def coverage_of(gate_report) -> tuple[dict[str, set[int]], set[str]]:
     return uncovered, {str(p) for p in missing} if isinstance(missing, list) else set()
 
 
+def f2p_tests_of(gate_report) -> dict[str, dict[int, list[str]]]:
+    """path → line → fail-to-pass test ids that ran it, from a stored gate report (any shape tolerated)."""
+    raw = (_coverage_details(gate_report) or {}).get("f2p_line_tests")
+    out: dict[str, dict[int, list[str]]] = {}
+    for path, lines in raw.items() if isinstance(raw, dict) else ():
+        for line, tests in lines.items() if isinstance(lines, dict) else ():
+            if str(line).isdigit() and isinstance(tests, list):
+                out.setdefault(str(path), {})[int(line)] = [str(t) for t in tests]
+    return out
+
+
 def _expand(ranges: list[str]) -> set[int]:
     lines: set[int] = set()
     for r in ranges:
@@ -95,6 +108,7 @@ def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFi
     """Parse a unified git diff (``--stat`` lines before it are ignored) into files."""
     uncovered, unmeasured = coverage_of(gate_report)
     measured = bool(_coverage_details(gate_report))
+    tested_by = f2p_tests_of(gate_report)
     files: list[DiffFile] = []
     old = new = 0
     for raw in (diff or "").splitlines():
@@ -109,7 +123,8 @@ def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFi
             old, new = int(m.group(1)), int(m.group(2))
             f.lines.append(DiffLine("hunk", raw))
         elif raw.startswith("+"):
-            f.lines.append(DiffLine("add", raw[1:], None, new, _mark(f.path, new, uncovered, unmeasured, measured)))
+            mark = _mark(f.path, new, uncovered, unmeasured, measured)
+            f.lines.append(DiffLine("add", raw[1:], None, new, mark, tested_by.get(f.path, {}).get(new, [])))
             f.added, new = f.added + 1, new + 1
         elif raw.startswith("-"):
             f.lines.append(DiffLine("del", raw[1:], old, None))

@@ -69,8 +69,10 @@ def seed(ship: Shipyard, workdir: Path) -> int:
         insert_job(ship, JobSpec(state="queued", title=title, created_at=now - timedelta(minutes=4)))
     insert_job(ship, JobSpec(state="running", title="Retry uploads on HTTP 503", gates=[None],
                              events=[("tool", "tool: run_tests: 14 passed, 1 failed")]))
-    report = gate_report(False, 80.0, "diff coverage 80% < 90%: src/slugify.py line 9 never runs")
-    report["checks"][1]["details"] = {"uncovered": {"src/slugify.py": ["9"]}, "not_in_report": []}
+    report = gate_report(False, 80.0, "diff coverage 80% < 90%: src/slugify.py line 8 never runs")
+    proving = ["tests/test_slugify.py::test_repeated_dashes_collapse"]
+    report["checks"][1]["details"] = {"uncovered": {"src/slugify.py": ["8"]}, "not_in_report": [],
+                                      "f2p_line_tests": {"src/slugify.py": {str(n): proving for n in (4, 7, 9, 10)}}}
     register_worker(ship.store, 2)
     return job_with_change(ship, lambda **f: insert_job(ship, JobSpec(**f)), workdir, BASE, HEAD,
                            title="slugify leaves repeated dashes", gates=[report], usage=[("gpt-small", 0.21)],
@@ -111,7 +113,8 @@ def take_screenshots(out: Path) -> list[Path]:
                 expect(page.locator("#running-now")).to_contain_text("Retry uploads")
                 page.screenshot(path=str(out / NAMES[0]))
                 page.goto(f"{url}/jobs/{job_id}")
-                expect(page.locator('tr.cov-uncovered[data-line="9"]')).to_contain_text("uncovered")
+                expect(page.locator('tr.cov-uncovered[data-line="8"]')).to_contain_text("uncovered")
+                expect(page.locator('tr[data-path="src/slugify.py"][data-line="9"] .f2p')).to_contain_text("test_repeated_dashes_collapse")
                 page.locator("h2", has_text="Diff").scroll_into_view_if_needed()
                 page.evaluate("window.scrollBy(0, document.querySelector('#keys').getBoundingClientRect().top - 12)")
                 page.screenshot(path=str(out / NAMES[1]))
