@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from sandboxes.base import SandboxSpec
+from sandboxes.docker import DockerSandboxProvider
 from tests.gates.samples.calc_repo import change_good_feature
 from workflows.gates.change_set import ChangeSet
 from workflows.gates.coverage_report import _PathMapper
@@ -37,3 +41,12 @@ def test_hostile_or_foreign_context_data_yields_nothing_or_only_checked_ids():
     assert set(parsed) == {"src/app.py"} and set(parsed["src/app.py"]) == {"3", "4"}  # changed source lines only
     assert fail_to_pass_only(parsed, ["tests/t.py"]) == {"src/app.py": {"3": ["tests/t.py::test_a"]}}
     assert fail_to_pass_only(parsed, ["tests/t.py::test_other"]) == {}
+
+
+@pytest.mark.docker
+def test_the_links_are_made_in_the_hardened_docker_sandbox_too(docker_engine, calc, tmp_path):
+    provider = DockerSandboxProvider(tmp_path / "docker-sandboxes", client=docker_engine)
+    spec = SandboxSpec(image="shipyard-sandbox:latest", labels={"test": "line-tests"})
+    report = calc.gate(change_good_feature(), provider=provider, spec=spec)
+    linked = next(c for c in report.checks if c.name == "diff_coverage").details["f2p_line_tests"]
+    assert linked["calc/core.py"]["37"] == ["tests/test_power.py::test_power"]
