@@ -67,5 +67,5 @@ def diff_rows(diff: str | None) -> list[tuple[str, str]]:
 
 def install_filters(env: Environment) -> None:
     env.filters.update(age=age, usd=usd, pct=pct, web_link=web_link, clock=clock)
-    # The token colours of highlighted diffs go into every page's nonce'd <style> (CSP: no inline styles).
+    # The token colours of highlighted diffs go into the job page's nonce'd <style> (CSP: no inline styles).
     env.globals.update(diff_rows=diff_rows, syntax_css=syntax_css())

@@ -65,3 +65,8 @@ def test_chromium_colours_keywords_and_runs_nothing_from_the_diff(page, live_ser
     assert colour != plain, f"the keyword is not coloured ({scheme}): the token styles did not apply"
     expect(page.locator('tr[data-path="page.html"][data-line="2"] .code')).to_contain_text("<script>window.__pwned = 2</script>")
     assert page.evaluate("window.__pwned") is None
+
+
+def test_pages_without_a_diff_do_not_carry_the_token_colours(client, add_job):
+    add_job(state="queued")
+    assert ".diff-table .code .k" not in client.get("/").text  # the jobs page stays light
