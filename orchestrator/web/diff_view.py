@@ -7,12 +7,13 @@ executable (a comment, a blank line): the gate does not store which, so the page
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from markupsafe import Markup
 
-from orchestrator.web.syntax import highlight_lines, lexer_for
+from orchestrator.web.syntax import PAGE_BUDGET_S, highlight_lines, lexer_for
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
@@ -132,8 +133,10 @@ def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFi
         else:
             f.lines.append(DiffLine("ctx", raw[1:] if raw.startswith(" ") else raw, old, new))
             old, new = old + 1, new + 1
+    deadline = time.monotonic() + PAGE_BUDGET_S
     for f in files:
-        _highlight(f)
+        if time.monotonic() < deadline:
+            _highlight(f, deadline)
     return files
 
 
@@ -149,14 +152,14 @@ def checked_view(value: str | None) -> str:
     return value
 
 
-def _highlight(f: DiffFile) -> None:
+def _highlight(f: DiffFile, deadline: float) -> None:
     """Colour each side of the file: context and added lines as the new text, removed lines as the old."""
     lexer = lexer_for(f.path)
     if lexer is None:
         return
     for kinds in (("ctx", "del"), ("ctx", "add")):
         side = [line for line in f.lines if line.kind in kinds]
-        html = highlight_lines(lexer, [line.text for line in side])
+        html = highlight_lines(lexer, [line.text for line in side], deadline)
         for line, h in zip(side, html or ()):
             if line.kind != "ctx" or kinds[1] == "add":
                 line.html = h

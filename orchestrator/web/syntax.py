@@ -8,6 +8,7 @@ page's own nonce'd ``<style>``: nothing is inline, so the Content-Security-Polic
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from markupsafe import Markup, escape
@@ -23,6 +24,9 @@ DARK_STYLE = "github-dark"
 MAX_SIDE_CHARS = 200_000
 """A side of a file longer than this is shown plain: lexing cost grows with hostile input."""
 MAX_LINE_CHARS = 2_000
+PAGE_BUDGET_S = 1.0
+"""Lexing time allowed for one page's diffs; what is left when it runs out is shown plain
+(Pygments lexes in pure Python, a few thousand lines a second: a huge diff must not hold the page)."""
 
 
 def lexer_for(path: str) -> Lexer | None:
@@ -40,16 +44,20 @@ def _css_class(ttype: _TokenType) -> str:
     return STANDARD_TYPES[ttype]
 
 
-def highlight_lines(lexer: Lexer, lines: list[str]) -> list[Markup] | None:
+def highlight_lines(lexer: Lexer, lines: list[str], deadline: float | None = None) -> list[Markup] | None:
     """Each line as escaped HTML with its tokens in ``<span class="…">``; None when the text is
-    too large to lex or the lexer did not give back the same lines."""
+    too large to lex, lexing passes ``deadline`` (``time.monotonic()``), or the lexer did not give
+    back the same lines."""
     if not lines or isinstance(lexer, TextLexer):
         return None
     if sum(len(line) + 1 for line in lines) > MAX_SIDE_CHARS or max(map(len, lines)) > MAX_LINE_CHARS:
         return None
     html: list[list[str]] = [[]]
     raw: list[list[str]] = [[]]
-    for ttype, value in lexer.get_tokens("\n".join(lines) + "\n"):
+    deadline = deadline if deadline is not None else time.monotonic() + PAGE_BUDGET_S
+    for n, (ttype, value) in enumerate(lexer.get_tokens("\n".join(lines) + "\n")):
+        if n % 256 == 0 and time.monotonic() > deadline:
+            return None
         cls = _css_class(ttype)
         for i, part in enumerate(value.split("\n")):
             if i:

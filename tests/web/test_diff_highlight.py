@@ -70,3 +70,21 @@ def test_chromium_colours_keywords_and_runs_nothing_from_the_diff(page, live_ser
 def test_pages_without_a_diff_do_not_carry_the_token_colours(client, add_job):
     add_job(state="queued")
     assert ".diff-table .code .k" not in client.get("/").text  # the jobs page stays light
+
+
+def test_a_huge_diff_is_shown_plain_once_the_pages_lexing_budget_is_spent():
+    import time
+
+    from orchestrator.web.diff_view import diff_files
+    from orchestrator.web.syntax import PAGE_BUDGET_S
+
+    # Twelve files just under the per-file size limit: far more than one page's lexing budget.
+    body = "".join(f"+def f{i}(x):\n+    return x * {i}\n" for i in range(3_500))
+    diff = "".join(f"diff --git a/m{n}.py b/m{n}.py\n--- a/m{n}.py\n+++ b/m{n}.py\n@@ -0,0 +1,7000 @@\n{body}" for n in range(12))
+    diff += "diff --git a/small.py b/small.py\n--- a/small.py\n+++ b/small.py\n@@ -0,0 +1 @@\n+x = 1\n"
+    started = time.monotonic()
+    files = diff_files(diff)
+    elapsed = time.monotonic() - started
+    assert elapsed < PAGE_BUDGET_S + 4, f"{elapsed:.1f}s to render an 84,000-line diff"
+    assert files[-2].lines[1].html is None and files[-2].lines[1].text == "def f0(x):"  # plain text, all of it
+    assert files[-1].lines[1].html is None  # the budget is the page's, not each file's
