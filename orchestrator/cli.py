@@ -165,13 +165,18 @@ def jobs_list(
     state: Optional[str] = typer.Option(None, help=f"Only jobs in this state: {', '.join(STATES)}"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     limit: int = typer.Option(50, help="Jobs per page (1-1000)"),
-    before: Optional[int] = typer.Option(None, help="Only jobs with an id below this (the next page's cursor)"),
+    before: Optional[int] = typer.Option(None, help="Only jobs with an id below this (the next page's cursor, newest first)"),
+    oldest: bool = typer.Option(False, "--oldest", help="Oldest first (default: newest first)"),
+    after: Optional[int] = typer.Option(None, help="With --oldest: only jobs with an id above this (the next page's cursor)"),
 ) -> None:
-    """List jobs, newest first, a page at a time."""
+    """List jobs, newest first (or --oldest first), a page at a time."""
     if state is not None and state not in STATES:
         raise typer.BadParameter(f"{state!r} is not a job state; valid states: {', '.join(STATES)}", param_hint="--state")
+    if (after is not None and not oldest) or (before is not None and oldest):
+        hint = "--after" if after is not None else "--before"
+        raise typer.BadParameter("--before pages newest first, --after pages --oldest first; give the one for your order", param_hint=hint)
     try:
-        rows = views.list_jobs(_ship().store, state=state, limit=limit, before=before)
+        rows = views.list_jobs(_ship().store, state=state, limit=limit, cursor=after if oldest else before, oldest=oldest)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--limit") from None
     if as_json:
@@ -179,7 +184,8 @@ def jobs_list(
         return
     console.print(jobs_table(rows))
     if len(rows) == limit:
-        console.print(f"more: shipyard jobs list --limit {limit} --before {rows[-1]['id']}")
+        more = f"--oldest --after {rows[-1]['id']}" if oldest else f"--before {rows[-1]['id']}"
+        console.print(f"more: shipyard jobs list --limit {limit} {more}{f' --state {state}' if state else ''}")
 
 
 @jobs_app.command("show")

@@ -155,18 +155,20 @@ def _escape_like(text: str) -> str:
 
 def list_jobs(
     store: Store, state: str | None = None, limit: int = 500, before: int | None = None, *,
-    cursor: int | None = None, repo: str | None = None, where: JobFilter | None = None,
+    cursor: int | None = None, repo: str | None = None, where: JobFilter | None = None, oldest: bool = False,
 ) -> list[dict]:
-    """Jobs, newest first (optionally filtered: one state, one repository, or a ``JobFilter``); a
-    page of ``limit`` jobs with ids below ``before`` (``cursor`` is the same). The cursor for the
-    next page is the last row's id (keyset paging: stable while jobs are added)."""
+    """Jobs, newest first or ``oldest`` first (optionally filtered: one state, one repository, or a
+    ``JobFilter``); a page of ``limit`` jobs after ``cursor`` in that order (``before`` is the
+    cursor of the newest-first order). The cursor for the next page is the last row's id (keyset
+    paging: stable while jobs are added)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit: must be between 1 and {MAX_PAGE}, got {limit}")
-    before = cursor if cursor is not None else before
+    after = cursor if cursor is not None else before
     where = where or JobFilter(state=state, repo=repo)
-    query = where.apply(_with_summary_rows(select(Job).order_by(Job.id.desc()).limit(limit)))
-    if before is not None:
-        query = query.where(Job.id < before)
+    order = Job.id.asc() if oldest else Job.id.desc()
+    query = where.apply(_with_summary_rows(select(Job).order_by(order).limit(limit)))
+    if after is not None:
+        query = query.where(Job.id > after if oldest else Job.id < after)
     with store.session() as s:
         return _summaries(s, s.scalars(query))
 

@@ -38,9 +38,10 @@ class CoverageFile(_Section):
 class TestConfig(_Section):
     command: str = (
         "python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml "
-        "--cov=. --cov-report=xml:.shipyard/coverage.xml"
+        "--cov=. --cov-report=xml:.shipyard/coverage.xml --cov-context=test"
     )
-    """Runs the whole suite, writing JUnit XML and a coverage report (Python default: pytest + coverage.py)."""
+    """Runs the whole suite, writing JUnit XML and a coverage report (Python default: pytest + coverage.py;
+    ``--cov-context=test`` records which test ran each line, shown beside the diff's lines)."""
     select_command: str = (
         "python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml {tests}"
     )

@@ -141,7 +141,7 @@ def propose_python(files: RepoFiles) -> Proposal:
         "setup": setup,
         "sandbox": {"network": "setup"},
         "test": {
-            "command": f"{PYTEST} --cov=. --cov-report=xml:.shipyard/coverage.xml",
+            "command": f"{PYTEST} --cov=. --cov-report=xml:.shipyard/coverage.xml --cov-context=test",
             "select_command": f"{PYTEST} {{tests}}",
             "test_globs": globs,
         },

@@ -29,7 +29,7 @@ def error(status_code: int, reason: str) -> JSONResponse:
 
 @router.get("/api/jobs")
 def api_jobs(request: Request) -> Any:
-    """Jobs newest first, ``limit`` per page (default 100, at most 1000), filtered by ``state``, ``repo``,
+    """Jobs newest first (``sort=oldest``: oldest first), ``limit`` per page (default 100, at most 1000), filtered by ``state``, ``repo``,
     ``label``, ``model``, ``q`` (title words), ``since``/``until`` (YYYY-MM-DD); ``X-Next-Cursor``
     (when present) is the next page's ``?cursor=``."""
     from orchestrator.views import MAX_PAGE
@@ -37,7 +37,7 @@ def api_jobs(request: Request) -> Any:
 
     try:
         page = checked_page(dict(request.query_params), default_limit=100, max_limit=MAX_PAGE)
-        rows = list_jobs(request.app.state.ship.store, limit=page.limit, cursor=page.cursor, where=page.where)
+        rows = list_jobs(request.app.state.ship.store, limit=page.limit, cursor=page.cursor, where=page.where, oldest=page.oldest)
     except BadParameter as exc:
         return error(400, str(exc))
     headers = {"X-Next-Cursor": str(rows[-1]["id"])} if len(rows) == page.limit else {}

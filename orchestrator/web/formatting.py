@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 
 from jinja2 import Environment
 
+from orchestrator.web.syntax import syntax_css
+
 
 def age(seconds: float | int | None) -> str:
     """``42s``, ``7m``, ``3h``, ``2d``."""
@@ -65,4 +67,5 @@ def diff_rows(diff: str | None) -> list[tuple[str, str]]:
 
 def install_filters(env: Environment) -> None:
     env.filters.update(age=age, usd=usd, pct=pct, web_link=web_link, clock=clock)
-    env.globals.update(diff_rows=diff_rows)
+    # The token colours of highlighted diffs go into the job page's nonce'd <style> (CSP: no inline styles).
+    env.globals.update(diff_rows=diff_rows, syntax_css=syntax_css())

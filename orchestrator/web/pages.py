@@ -10,7 +10,7 @@ from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.store.models import JobState
 from orchestrator.views import commits_diff, job_detail, list_jobs, review_inbox
-from orchestrator.web.diff_view import diff_files
+from orchestrator.web.diff_view import checked_view, diff_files
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
 from orchestrator.web.queue_overview import queue_overview
@@ -57,7 +57,7 @@ def _jobs_context(request: Request) -> dict:
     """Rows of one page of jobs plus the links to the next one; raises BadParameter."""
     page = checked_page(dict(request.query_params))
     store = request.app.state.ship.store
-    rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where)
+    rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where, oldest=page.oldest)
     more = len(rows) > page.limit
     rows = rows[: page.limit]
     return {
@@ -97,8 +97,12 @@ def jobs_rows(request: Request) -> Response:
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int) -> Response:
+def job_page(request: Request, job_id: int, view: str | None = None) -> Response:
     ship = request.app.state.ship
+    try:
+        view = checked_view(view)
+    except ValueError as exc:
+        return error_page(request, 400, str(exc))
     detail = job_detail(ship.store, ship.settings.jobs_dir, job_id)
     if detail is None:
         return error_page(request, 404, f"job {job_id} does not exist")
@@ -115,6 +119,8 @@ def job_page(request: Request, job_id: int) -> Response:
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
         "can_comment": state == JobState.AWAITING_REVIEW and not detail.get("pending_decision"),
+        "view": view,
+        "diff_template": "_diff_split.html" if view == "split" else "_diff.html",
     }
     return render(request, "job.html", context)
 

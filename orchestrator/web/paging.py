@@ -1,5 +1,7 @@
 """The jobs list's query string (``state``, ``repo``, ``label``, ``model``, ``q``, ``since``,
-``until``, ``cursor``, ``limit``) on the page, its partial and the API: checked, with clear errors."""
+``until``, ``sort``, ``cursor``, ``limit``) on the page, its partial and the API: checked, with
+clear errors. ``sort`` is ``newest`` (the default) or ``oldest``; the cursor is the last id shown,
+and the next page continues after it in the same order."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from orchestrator.web.read_models import BadParameter, checked_state
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 FILTERS = ("state", "repo", "label", "model", "q", "since", "until")
+SORTS = ("newest", "oldest")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,11 @@ class JobsPage:
     where: JobFilter
     cursor: int | None
     limit: int
+    sort: str = "newest"
+
+    @property
+    def oldest(self) -> bool:
+        return self.sort == "oldest"
 
     @property
     def state(self) -> str | None:
@@ -33,7 +41,8 @@ class JobsPage:
 
     def link(self, **changes) -> str:
         """The jobs page URL with these parameters changed (None drops one)."""
-        params = {**self.params, "cursor": self.cursor, "limit": None if self.limit == DEFAULT_LIMIT else self.limit}
+        params = {**self.params, "sort": None if self.sort == "newest" else self.sort, "cursor": self.cursor,
+                  "limit": None if self.limit == DEFAULT_LIMIT else self.limit}  # fmt: skip
         params.update(changes)
         query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
         return "/" + (f"?{query}" if query else "")
@@ -74,8 +83,12 @@ def checked_page(query: dict, *, default_limit: int = DEFAULT_LIMIT, max_limit: 
     )  # fmt: skip
     if where.since and where.until and where.until <= where.since:
         raise BadParameter(f"until: must be after since ({params['since']}), got {params['until']}")
+    sort = _text(query.get("sort")) or "newest"
+    if sort not in SORTS:
+        raise BadParameter(f"sort: must be one of {', '.join(SORTS)}, got {sort!r}")
     return JobsPage(
         params={k: v for k, v in params.items() if v},
+        sort=sort,
         where=where,
         cursor=_whole("cursor", query.get("cursor"), 1),
         limit=_whole("limit", query.get("limit"), 1, max_limit) or default_limit,

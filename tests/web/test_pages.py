@@ -96,8 +96,10 @@ def test_untrusted_text_is_escaped_and_diff_coloured(client, ship, add_job, tmp_
     assert "<script>alert(" not in page and "<img src=x" not in page and 'href="javascript:' not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert '<code>+    return &#39;&lt;script&gt;alert(&#34;diff&#34;)&lt;/script&gt;&#39;</code>' in page
-    assert re.search(r'<tr class="add[^"]*"[^>]*>', page) and "<code>−    return 1</code>" in page
+    # Highlighted: tokens in spans, their text escaped.
+    code_cells = [re.sub(r"</?span[^>]*>", "", c) for c in re.findall(r"<code>([+−].*?)</code>", page)]
+    assert "+    return &#39;&lt;script&gt;alert(&#34;diff&#34;)&lt;/script&gt;&#39;" in code_cells
+    assert re.search(r'<tr class="add[^"]*"[^>]*>', page) and "−    return 1" in code_cells
     assert '<td class="fail">fail</td>' in page and "src/app.py" in page  # gate check and uncovered lines
     listing = client.get("/").text
     assert "<script>alert(" not in listing.replace("<script nonce=", "")

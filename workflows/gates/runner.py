@@ -30,6 +30,7 @@ from workflows.gates.checks import (
     check_workspace,
     waived_check,
 )
+from workflows.gates import line_tests
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
 from workflows.gates.executable_lines import changed_statements
@@ -121,6 +122,8 @@ class _GateRun:
             cand_box, candidate = ev.run_candidate(self.inp)
             self.emit("gate", f"candidate: {_describe(candidate)}")
             f2p = self._fail_to_pass(candidate, cand_box, on_base, early_files) if on_base else None
+            # Before reruns and extra gates touch the sandbox: the suite's coverage data is still its own.
+            self.line_tests = line_tests.gather(cand_box, candidate.ok and f2p is not None, self.changes)
             baseline = baseline_future.result() if isinstance(baseline_future, Future) else baseline_future
             self.emit("gate", f"baseline: {_describe(baseline)}")
             if baseline.ok:
@@ -210,6 +213,7 @@ class _GateRun:
                     check.reason = f"{check.reason}; {self.refused}"
         diff_check, diff_pct = check_diff_coverage(self.changes, candidate, gates.coverage, self.inp.statements)
         checks += [diff_check, check_total_coverage(baseline, candidate, gates.coverage), *extras]
+        line_tests.attach(checks, getattr(self, "line_tests", {}))
         return GateReport(
             passed=False,
             checks=checks,
