@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.forges.base import CHECK_NAME
 from orchestrator.forges.local import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import PullRequestInfo
+from workflows.ports import ChecksRefused, PullRequestInfo
 
 
 class GitHubSettings(BaseSettings):
@@ -75,8 +75,7 @@ class GitHubForge:
         self._auth = settings.auth()
         self._gh = Github(
             auth=self._auth, base_url=settings.api_url, timeout=int(settings.timeout_s),
-            retry=GithubRetry(total=settings.retries, backoff_factor=0.2, secondary_rate_wait=settings.max_rate_limit_wait_s,
-                              max_rate_limit_wait=settings.max_rate_limit_wait_s),
+            retry=github_retry(settings),
         )
 
     # -- git over HTTPS -------------------------------------------------------------------------
@@ -107,14 +106,26 @@ class GitHubForge:
     def _clone_url(self, repo: str) -> str:
         return f"{self.settings.git_url.rstrip('/')}/{repo}.git"
 
-    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
-        git = GitRepo(dest_git_dir)
-        if not (dest_git_dir / "HEAD").exists():
-            run_git(["init", "-q", "--bare", str(dest_git_dir)])
+    def fetch_branch(self, repo: str, branch: str, git_dir: Path) -> str:
+        """Fetch ``branch`` of ``repo`` into the bare repository ``git_dir`` (made when absent); returns its tip."""
+        git = GitRepo(git_dir)
+        if not (git_dir / "HEAD").exists():
+            run_git(["init", "-q", "--bare", str(git_dir)])
             git.exclude_build_outputs()
-        self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+refs/heads/{base_branch}:refs/heads/{base_branch}")
-        sha = git.rev_parse(base_branch)
-        git.checkout(sha, worktree)
+        self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+refs/heads/{branch}:refs/heads/{branch}")
+        return git.rev_parse(branch)
+
+    def can_push(self, repo: str, git_dir: Path, sha: str) -> str | None:
+        """None when the credentials may push to ``repo``, else git's refusal. A dry run: nothing is sent."""
+        try:
+            self._git(GitRepo(git_dir), "push", "--dry-run", "-q", self._clone_url(repo), f"{sha}:refs/heads/shipyard/doctor-probe")
+        except ForgeError as exc:
+            return str(exc)
+        return None
+
+    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
+        sha = self.fetch_branch(repo, base_branch, dest_git_dir)
+        GitRepo(dest_git_dir).checkout(sha, worktree)
         return sha
 
     def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
@@ -219,12 +230,31 @@ class GitHubForge:
             run = self._repo(repo).create_check_run(
                 name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion, output=output,
             )
-        except _FAILURES as exc:
+        except GithubException as exc:
+            if exc.status == 403 and not isinstance(exc, RateLimitExceededException):  # fine-grained tokens cannot be given checks: write (GitHub Apps only)
+                raise ChecksRefused(f"{repo}: GitHub refused the {CHECK_NAME} check run: {_message(exc)}"
+                                    f"{_needs(exc)}; only a GitHub App can publish check runs") from None
+            raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
+        except requests.RequestException as exc:
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
         return run.id
 
 
 _FAILURES = (GithubException, requests.RequestException)
+RETRIED_STATUSES = [429, *range(500, 600)]
+"""Retried besides the 403s GithubRetry recognises as rate limits (it waits for ``Retry-After`` or ``X-RateLimit-Reset``)."""
+
+
+def github_retry(settings: GitHubSettings) -> GithubRetry:
+    """Retries of 5xx and of primary (403/429 + ``X-RateLimit-Reset``) and secondary (``Retry-After``) rate limits."""
+    return GithubRetry(total=settings.retries, backoff_factor=0.2, status_forcelist=list(RETRIED_STATUSES),
+                       secondary_rate_wait=settings.max_rate_limit_wait_s, max_rate_limit_wait=settings.max_rate_limit_wait_s)
+
+
+def _needs(exc: GithubException) -> str:
+    """GitHub's own statement of the permission a refused request needed."""
+    accepted = (exc.headers or {}).get("x-accepted-github-permissions") or (exc.headers or {}).get("X-Accepted-GitHub-Permissions")
+    return f" (needs {accepted})" if accepted else ""
 MERGE_REFUSALS = frozenset({405, 409, 422})
 """Statuses of a merge GitHub refuses for a reason on the pull request (protection, conflicts, head moved)."""
 NEEDS_INFO = "shipyard:needs-info"

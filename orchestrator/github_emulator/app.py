@@ -9,6 +9,7 @@ Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches
 from __future__ import annotations
 
 import itertools
+import time
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from orchestrator.github_emulator import shapes
+from orchestrator.github_emulator import permissions, shapes
+from orchestrator.github_emulator.permissions import ALL_REPOSITORY
 from workflows.gitops import run_git
 
 
@@ -27,6 +29,10 @@ class Faults:
     server_error: int = 0
     """Answer the next N API requests with a 500."""
     expired_tokens: set[str] = field(default_factory=set)
+    too_many_requests: int = 0
+    """Answer the next N API requests with a 429 and ``Retry-After: 1``."""
+    primary_exhausted: int = 0
+    """Answer the next N API requests with a 403 primary rate limit (``X-RateLimit-Remaining: 0``, reset in 1s)."""
 
 
 @dataclass
@@ -44,6 +50,16 @@ class State:
     check_runs: list[dict] = field(default_factory=list)
     requests: list[dict] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    token_permissions: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Fine-grained permissions of a token (``{"issues": "read", ...}``); a token not listed has them all."""
+    app_permissions: dict[str, str] = field(default_factory=lambda: dict(ALL_REPOSITORY))
+    """The App installation's repository permissions; minted tokens carry these."""
+    installed_repos: set[str] | None = None
+    """Repositories the App installation covers (None: all of the owner's)."""
+    installation_id: int = 7
+    rate_limit: int = 5000
+    rate_used: int = 0
+    """Requests counted against the primary rate limit (a 304 costs nothing, as on GitHub)."""
     app_id: int = 0
     app_public_key: str = ""
     """PEM public key of the GitHub App whose JWTs mint installation tokens."""
@@ -90,33 +106,54 @@ def _error(status: int, message: str, headers: dict | None = None) -> JSONRespon
     return JSONResponse({"message": message, "documentation_url": "https://docs.github.com/rest"}, status, headers=headers)
 
 
+def _rate_headers(st: State, remaining: int) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(st.rate_limit), "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Used": str(st.rate_used), "X-RateLimit-Reset": str(int(time.time()) + 1), "X-RateLimit-Resource": "core"}
+
+
+def _refusal(st: State, token: str, method: str, path: str) -> JSONResponse | None:
+    """The error GitHub would answer instead of serving the request, or None."""
+    if token in st.faults.expired_tokens or token not in st.tokens:
+        return _error(401, "Bad credentials")
+    sets = permissions.accepted_sets(method, path)
+    if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), sets):
+        return _error(403, permissions.refusal(token), {"X-Accepted-GitHub-Permissions": permissions.header(sets)})
+    faults = st.faults
+    if faults.rate_limited:
+        faults.rate_limited -= 1
+        return _error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", {"Retry-After": "1"})
+    if faults.too_many_requests:
+        faults.too_many_requests -= 1
+        return _error(429, "Too Many Requests", {"Retry-After": "1"})
+    if faults.primary_exhausted:
+        faults.primary_exhausted -= 1
+        return _error(403, "API rate limit exceeded for installation ID 7.", _rate_headers(st, 0))
+    if faults.server_error:
+        faults.server_error -= 1
+        return _error(500, "Server Error")
+    return None
+
+
 def create_app(st: State) -> FastAPI:
     app = FastAPI()
 
     @app.middleware("http")
     async def gate(request: Request, call_next):
         st.requests.append({"method": request.method, "path": request.url.path})
-        if not request.url.path.startswith("/api/v3"):
-            return await call_next(request)
+        path = request.url.path
+        if not path.startswith("/api/v3") or path.startswith("/api/v3/app/") or path.endswith("/installation"):
+            return await call_next(request)  # git (own auth), and the App's JWT routes
         token = request.headers.get("authorization", "").split(" ")[-1]
-        if request.url.path.startswith("/api/v3/app/"):
-            return await call_next(request)
-        if token in st.faults.expired_tokens:
-            return _error(401, "Bad credentials")
-        if token not in st.tokens:
-            return _error(401, "Bad credentials")
-        if st.faults.rate_limited:
-            st.faults.rate_limited -= 1
-            st.requests[-1]["status"] = 403
-            return _error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", {"Retry-After": "1"})
-        if st.faults.server_error:
-            st.faults.server_error -= 1
-            return _error(500, "Server Error")
+        refused = _refusal(st, token, request.method, path)
+        if refused is not None:
+            st.requests[-1]["status"] = refused.status_code
+            return refused
         resp = await call_next(request)
         st.requests[-1]["status"] = resp.status_code
-        resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999", "X-RateLimit-Resource": "core"})
+        if resp.status_code != 304:  # conditional requests answered 304 are free on GitHub
+            st.rate_used += 1
+        resp.headers.update(_rate_headers(st, max(st.rate_limit - st.rate_used, 0)))
         return resp
-
     from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_rest_routes
 
     add_app_routes(app, st)

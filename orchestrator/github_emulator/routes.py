@@ -15,7 +15,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from orchestrator.forges.local import ForgeError, merge_branch
-from orchestrator.github_emulator import shapes
+from orchestrator.github_emulator import permissions, shapes
+from orchestrator.github_emulator.permissions import ALL_REPOSITORY
 from orchestrator.github_emulator.app import State, _error, _user, pull_json, repo_json
 
 
@@ -28,6 +29,17 @@ def _json(request: Request, body, status: int = 200) -> Response:
     if status == 200 and request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag})
     return JSONResponse(body, status, headers={"ETag": tag})
+
+
+def _missing(data, *fields: str) -> list[str]:
+    return [f for f in fields if not isinstance(data, dict) or not data.get(f)]
+
+
+def _invalid(resource: str, missing: list[str]) -> JSONResponse:
+    """GitHub's 422 for a body without required fields."""
+    errors = [{"resource": resource, "code": "missing_field", "field": f} for f in missing]
+    return JSONResponse({"message": "Validation Failed", "errors": errors,
+                         "documentation_url": "https://docs.github.com/rest"}, 422)
 
 
 def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route table
@@ -50,6 +62,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     @app.post(P + "/pulls")
     async def create_pull(owner: str, name: str, request: Request):
         full, data = f"{owner}/{name}", await request.json()
+        missing = _missing(data, "title", "head", "base")
+        if missing:
+            return _invalid("PullRequest", missing)
         with st.lock:
             if any(r == full and p["head"] == data["head"] and p["state"] == "open" for (r, _), p in st.pulls.items()):
                 return _error(422, f"A pull request already exists for {owner}:{data['head']}.")
@@ -121,6 +136,18 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
                if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
         return _json(request, out)
 
+    @app.post(P + "/issues")
+    async def create_issue(owner: str, name: str, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        missing = _missing(data, "title")
+        if missing:
+            return _invalid("Issue", missing)
+        with st.lock:
+            n = st.next_number(full)
+            st.issues[(full, n)] = {"id": next(st.ids), "title": data["title"], "body": data.get("body") or "", "state": "open",
+                                    "labels": [{"id": next(st.ids), "name": x} for x in data.get("labels") or []]}
+        return JSONResponse(shapes.issue(st.base, full, n, st.issues[(full, n)]), 201)
+
     @app.get(P + "/issues/{number}")
     def get_issue(owner: str, name: str, number: int, request: Request):
         full = f"{owner}/{name}"
@@ -155,6 +182,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     @app.post(P + "/check-runs")
     async def create_check_run(owner: str, name: str, request: Request):
         full, data = f"{owner}/{name}", await request.json()
+        missing = _missing(data, "name", "head_sha")
+        if missing:
+            return _invalid("CheckRun", missing)
         rid = next(st.ids)
         run = {"id": rid, "name": data["name"], "head_sha": data["head_sha"], "status": data.get("status", "queued"),
                "conclusion": data.get("conclusion"), "output": data.get("output", {}),
@@ -168,23 +198,53 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         return _json(request, {"permission": perm, "role_name": perm, "user": _user(user, st.base)})
 
 
+def _app_claims(st: State, request: Request) -> dict | JSONResponse:
+    """The App's JWT claims, or GitHub's refusal."""
+    bearer = request.headers.get("authorization", "").split(" ")[-1]
+    try:
+        claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
+    except jwt.PyJWTError as exc:
+        return _error(401, f"A JSON web token could not be decoded: {exc}")
+    if str(claims.get("iss")) != str(st.app_id):
+        return _error(401, "Integration not found")
+    return claims
+
+
 def add_app_routes(app: FastAPI, st: State) -> None:
     @app.post("/api/v3/app/installations/{installation_id}/access_tokens")
     def access_token(installation_id: int, request: Request):
-        bearer = request.headers.get("authorization", "").split(" ")[-1]
-        try:
-            claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
-        except jwt.PyJWTError as exc:
-            return _error(401, f"A JSON web token could not be decoded: {exc}")
-        if str(claims.get("iss")) != str(st.app_id):
-            return _error(401, "Integration not found")
+        claims = _app_claims(st, request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        if installation_id != st.installation_id:
+            return _error(404, "Not Found")
         token = "ghs_" + secrets.token_hex(18)
         st.tokens.add(token)
         st.issued_tokens.append(token)
+        st.token_permissions[token] = dict(st.app_permissions)
         expires = datetime.now(timezone.utc) + timedelta(seconds=st.token_ttl_s)
+        selection = "all" if st.installed_repos is None else "selected"
         return JSONResponse({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             "permissions": {"contents": "write", "pull_requests": "write", "issues": "write", "checks": "write"},
-                             "repository_selection": "all"}, 201)
+                             "permissions": dict(st.app_permissions), "repository_selection": selection}, 201)
+
+    @app.get("/api/v3/app/installations/{installation_id}")
+    def installation(installation_id: int, request: Request):
+        claims = _app_claims(st, request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        if installation_id != st.installation_id:
+            return _error(404, "Not Found")
+        return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
+
+    @app.get("/api/v3/repos/{owner}/{name}/installation")
+    def repo_installation(owner: str, name: str, request: Request):
+        claims = _app_claims(st, request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        full = f"{owner}/{name}"
+        if not st.repo_path(full).exists() or (st.installed_repos is not None and full not in st.installed_repos):
+            return _error(404, "Not Found")
+        return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
 
 
 def add_git_routes(app: FastAPI, st: State) -> None:
@@ -196,6 +256,9 @@ def add_git_routes(app: FastAPI, st: State) -> None:
             token = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")[2]
         if token not in st.tokens or token in st.faults.expired_tokens:
             return Response("Authentication failed", 401, headers={"WWW-Authenticate": 'Basic realm="GitHub"'})
+        service = request.query_params.get("service") or rest.rsplit("/", 1)[-1]
+        if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), permissions.git_sets(service)):
+            return Response(f"Permission to {owner}/{name}.git denied to x-access-token.", 403)
         body = await request.body()
         env = {"GIT_PROJECT_ROOT": str(st.root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": f"/{owner}/{name}.git/{rest}",
                "QUERY_STRING": request.url.query, "REQUEST_METHOD": request.method, "REMOTE_USER": "x-access-token",

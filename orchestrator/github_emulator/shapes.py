@@ -110,3 +110,15 @@ def label(base: str, full: str, lbl: dict) -> dict:
     return {"id": lid, "node_id": node_id("Label", lid), "url": f"{base}/api/v3/repos/{full}/labels/{lbl['name']}",
             "name": lbl["name"], "color": lbl.get("color", "ededed"), "default": False, "description": None,
             "archived_at": None, "archived_by": None}
+
+
+def installation(base: str, iid: int, app_id: int, permissions: dict, all_repos: bool, owner: str = "acme") -> dict:
+    """A GitHub App installation (``GET /app/installations/{id}``)."""
+    account = user(owner, base)
+    return {"id": iid, "account": account, "repository_selection": "all" if all_repos else "selected",
+            "access_tokens_url": f"{base}/api/v3/app/installations/{iid}/access_tokens",
+            "repositories_url": f"{base}/api/v3/installation/repositories", "html_url": f"{base}/settings/installations/{iid}",
+            "app_id": app_id, "app_slug": "shipyard", "target_id": account["id"], "target_type": "Organization",
+            "permissions": dict(permissions), "events": ["issues", "issue_comment", "pull_request", "pull_request_review"],
+            "created_at": STAMP, "updated_at": STAMP, "single_file_name": None, "has_multiple_single_files": False,
+            "single_file_paths": [], "suspended_by": None, "suspended_at": None}

@@ -7,6 +7,7 @@ import re
 from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
+from workflows.ports import ChecksRefused
 from workflows.nodes.prepare import git_dir
 from workflows.state import TicketState
 
@@ -51,9 +52,13 @@ def publish_check(state: TicketState, services, repo: str) -> None:
     if report_check is None:
         return
     passed = bool(state.get("gate_passed"))
-    run_id = report_check(
-        repo, state["head_sha"], conclusion="success" if passed else "failure",
-        title="Quality gate passed" if passed else "Quality gate failed",
-        summary=state.get("gate_markdown") or "No gate report.", uncovered=state.get("gate_uncovered") or {},
-    )
+    try:
+        run_id = report_check(
+            repo, state["head_sha"], conclusion="success" if passed else "failure",
+            title="Quality gate passed" if passed else "Quality gate failed",
+            summary=state.get("gate_markdown") or "No gate report.", uncovered=state.get("gate_uncovered") or {},
+        )
+    except ChecksRefused as exc:
+        services.recorder.event("check", f"gate not published as a check run (the PR body has the report): {exc}")
+        return
     services.recorder.event("check", f"gate published as check run {run_id} on {state['head_sha'][:10]}", check_run=run_id)
