@@ -282,13 +282,20 @@ def review_request_changes(
 def worker(
     concurrency: int = typer.Option(2, min=1, help="Jobs worked at once"),
     loglevel: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
+    poll: Optional[str] = typer.Option(None, "--poll", help="`github`: also poll GitHub for labelled issues (no webhook needed)"),
+    poll_interval: float = typer.Option(60.0, help="Seconds between polls with --poll"),
 ) -> None:
-    """Run a Celery worker that works queued jobs."""
+    """Run a Celery worker that works queued jobs (and, with --poll github, polls GitHub for work)."""
     from orchestrator.queue import install_worker_hooks
+    from orchestrator.worker_process import poller_alongside
 
+    if poll not in (None, "github"):
+        _fail(f"worker --poll: unknown forge {poll!r}; only 'github' can be polled")
     ship = _ship()
     install_worker_hooks(ship.settings, ship.celery, concurrency)
-    ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard", "--without-gossip", "--without-mingle", "--without-heartbeat"])
+    with poller_alongside(poll, poll_interval):
+        ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard",
+                                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
 
 
 @app.command()
@@ -385,7 +392,7 @@ def poll(
     if forge != "github":
         _fail(f"poll: unknown forge {forge!r}; only 'github' can be polled")
     try:
-        run_poller(_ship(), interval=interval, once=once, say=console.print)
+        run_poller(_ship(), interval=interval, once=once, say=lambda m: console.print(m, highlight=False))
     except (ForgeError, RuntimeError) as exc:
         _fail(str(exc))
 

@@ -170,6 +170,26 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
                 have.append({"id": next(st.ids), "name": label})
         return JSONResponse([shapes.label(st.base, full, lbl) for lbl in have])
 
+    @app.patch(P + "/issues/{number}")
+    async def edit_issue(owner: str, name: str, number: int, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        issue = st.issues.get((full, number))
+        if issue is None:
+            return _error(404, "Not Found")
+        issue.update({k: data[k] for k in ("title", "body", "state") if k in data})
+        if "labels" in data:
+            issue["labels"] = [{"id": next(st.ids), "name": x if isinstance(x, str) else x["name"]} for x in data["labels"]]
+        return JSONResponse(shapes.issue(st.base, full, number, issue))
+
+    @app.delete(P + "/issues/{number}/labels/{label}")
+    def remove_label(owner: str, name: str, number: int, label: str):
+        full = f"{owner}/{name}"
+        issue = st.issues.get((full, number))
+        if issue is None or label not in {lbl["name"] for lbl in issue.get("labels", [])}:
+            return _error(404, "Label does not exist")
+        issue["labels"] = [lbl for lbl in issue["labels"] if lbl["name"] != label]
+        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
+
     @app.post(P + "/issues/{number}/comments")
     async def create_comment(owner: str, name: str, number: int, request: Request):
         full, data = f"{owner}/{name}", await request.json()
