@@ -140,7 +140,9 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: {_message(exc)}") from None
 
-    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
+    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False) -> PullRequestInfo:
+        """Open (or update) the PR of ``branch``; ``draft`` opens it as a draft, and a draft found open
+        for the branch is marked ready for review when ``draft`` is False."""
         r = self._repo(repo)
         owner = repo.split("/")[0]
         try:
@@ -148,11 +150,21 @@ class GitHubForge:
             if existing:
                 pr = existing[0]
                 pr.edit(title=title, body=body)
+                if pr.draft and not draft:
+                    pr.mark_ready_for_review()
             else:
-                pr = r.create_pull(title=title, body=body, head=branch, base=base)
+                pr = r.create_pull(title=title, body=body, head=branch, base=base, draft=draft)
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: cannot open a pull request for {branch}: {_message(exc)}") from None
         return PullRequestInfo(number=pr.number, url=pr.html_url, branch=branch, state="open")
+
+    def mark_ready(self, repo: str, number: int) -> None:
+        try:
+            pr = self._repo(repo).get_pull(number)
+            if pr.draft:
+                pr.mark_ready_for_review()
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot mark the pull request ready for review: {_message(exc)}") from None
 
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
         try:

@@ -154,9 +154,10 @@ def create_app(st: State) -> FastAPI:
             st.rate_used += 1
         resp.headers.update(_rate_headers(st, max(st.rate_limit - st.rate_used, 0)))
         return resp
-    from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_rest_routes
+    from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_graphql_routes, add_rest_routes
 
     add_app_routes(app, st)
     add_rest_routes(app, st)
+    add_graphql_routes(app, st)
     add_git_routes(app, st)
     return app

@@ -70,7 +70,8 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
                 return _error(422, f"A pull request already exists for {owner}:{data['head']}.")
             n = st.next_number(full)
             st.pulls[(full, n)] = {"id": next(st.ids), "number": n, "state": "open", "title": data["title"],
-                                   "body": data.get("body", ""), "head": data["head"], "base": data["base"], "merged": False}
+                                   "body": data.get("body", ""), "head": data["head"], "base": data["base"], "merged": False,
+                                   "draft": bool(data.get("draft"))}
         return JSONResponse(pull_json(st, full, st.pulls[(full, n)]), 201)
 
     @app.get(P + "/pulls/{number}")
@@ -95,6 +96,8 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             return _error(404, "Not Found")
         if pr["merged"] or pr["state"] != "open":
             return _error(405, "Pull Request is not mergeable")
+        if pr.get("draft"):
+            return _error(405, "Pull Request is still a draft")
         approvals = sum(1 for r in st.reviews if r["pr"] == (full, number) and r["state"] == "APPROVED")
         if approvals < st.required_approvals:
             return _error(405, f"At least {st.required_approvals} approving review is required by reviewers with write access.")
@@ -265,6 +268,28 @@ def add_app_routes(app: FastAPI, st: State) -> None:
         if not st.repo_path(full).exists() or (st.installed_repos is not None and full not in st.installed_repos):
             return _error(404, "Not Found")
         return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
+
+
+def add_graphql_routes(app: FastAPI, st: State) -> None:
+    """The one GraphQL mutation Shipyard uses (REST cannot take a PR out of draft), at GHES's ``/api/graphql``."""
+
+    @app.post("/api/graphql")
+    async def graphql(request: Request):
+        token = request.headers.get("authorization", "").split(" ")[-1]
+        if token not in st.tokens or token in st.faults.expired_tokens:
+            return _error(401, "Bad credentials")
+        data = await request.json()
+        query, node = data.get("query", ""), ((data.get("variables") or {}).get("input") or {}).get("pullRequestId")
+        if "markPullRequestReadyForReview" not in query:
+            return JSONResponse({"errors": [{"message": "the emulator answers only markPullRequestReadyForReview"}]})
+        if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), [{"pull_requests": "write"}]):
+            return JSONResponse({"data": {"markPullRequestReadyForReview": None},
+                                 "errors": [{"type": "FORBIDDEN", "message": permissions.refusal(token)}]})
+        pr = next((p for p in st.pulls.values() if shapes.node_id("PullRequest", p["id"]) == node), None)
+        if pr is None:
+            return JSONResponse({"errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the global id of '{node}'"}]})
+        pr["draft"] = False
+        return {"data": {"markPullRequestReadyForReview": {"clientMutationId": None, "pullRequest": {"isDraft": False}}}}
 
 
 def add_git_routes(app: FastAPI, st: State) -> None:

@@ -83,7 +83,7 @@ def pull(base: str, full: str, pr: dict, head_sha: str | None, base_sha: str | N
             "merge_commit_sha": pr.get("merge_commit_sha"), "assignee": None, "assignees": [], "requested_reviewers": [],
             "requested_teams": [], "head": _ref(base, full, pr["head"], head_sha), "base": _ref(base, full, pr["base"], base_sha),
             "_links": {k: {"href": v} for k, v in links.items()}, "author_association": "NONE", "auto_merge": None,
-            "draft": False, "merged": pr["merged"], "mergeable": True, "rebaseable": True, "mergeable_state": "clean",
+            "draft": pr.get("draft", False), "merged": pr["merged"], "mergeable": True, "rebaseable": True, "mergeable_state": "clean",
             "merged_by": user(pr["merged_by"], base) if pr.get("merged_by") else None, "comments": 0, "review_comments": 0,
             "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 1, "changed_files": 1}
 
