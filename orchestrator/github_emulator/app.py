@@ -65,8 +65,15 @@ class State:
     """PEM public key of the GitHub App whose JWTs mint installation tokens."""
     token_ttl_s: float = 3600.0
     issued_tokens: list[str] = field(default_factory=list)
+    token_expiry: dict[str, float] = field(default_factory=dict)
+    """Installation token → epoch second after which GitHub answers it 401, as it does."""
     ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def token_valid(self, token: str) -> bool:
+        if token not in self.tokens or token in self.faults.expired_tokens:
+            return False
+        return time.time() < self.token_expiry.get(token, float("inf"))
 
     def repo_path(self, full: str) -> Path:
         return self.root / f"{full}.git"
@@ -113,7 +120,7 @@ def _rate_headers(st: State, remaining: int) -> dict[str, str]:
 
 def _refusal(st: State, token: str, method: str, path: str) -> JSONResponse | None:
     """The error GitHub would answer instead of serving the request, or None."""
-    if token in st.faults.expired_tokens or token not in st.tokens:
+    if not st.token_valid(token):
         return _error(401, "Bad credentials")
     sets = permissions.accepted_sets(method, path)
     if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), sets):

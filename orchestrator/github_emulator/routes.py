@@ -246,6 +246,7 @@ def add_app_routes(app: FastAPI, st: State) -> None:
         st.issued_tokens.append(token)
         st.token_permissions[token] = dict(st.app_permissions)
         expires = datetime.now(timezone.utc) + timedelta(seconds=st.token_ttl_s)
+        st.token_expiry[token] = expires.timestamp()
         selection = "all" if st.installed_repos is None else "selected"
         return JSONResponse({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
                              "permissions": dict(st.app_permissions), "repository_selection": selection}, 201)
@@ -276,7 +277,7 @@ def add_graphql_routes(app: FastAPI, st: State) -> None:
     @app.post("/api/graphql")
     async def graphql(request: Request):
         token = request.headers.get("authorization", "").split(" ")[-1]
-        if token not in st.tokens or token in st.faults.expired_tokens:
+        if not st.token_valid(token):
             return _error(401, "Bad credentials")
         data = await request.json()
         query, node = data.get("query", ""), ((data.get("variables") or {}).get("input") or {}).get("pullRequestId")
@@ -299,7 +300,7 @@ def add_git_routes(app: FastAPI, st: State) -> None:
         token = ""
         if auth.lower().startswith("basic "):
             token = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")[2]
-        if token not in st.tokens or token in st.faults.expired_tokens:
+        if not st.token_valid(token):
             return Response("Authentication failed", 401, headers={"WWW-Authenticate": 'Basic realm="GitHub"'})
         service = request.query_params.get("service") or rest.rsplit("/", 1)[-1]
         if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), permissions.git_sets(service)):
