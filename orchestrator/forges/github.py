@@ -8,6 +8,7 @@ argv or a log line), and every error message is scrubbed of it before it leaves 
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -257,9 +258,25 @@ RETRIED_STATUSES = [429, *range(500, 600)]
 """Retried besides the 403s GithubRetry recognises as rate limits (it waits for ``Retry-After`` or ``X-RateLimit-Reset``)."""
 
 
+class RateLimitRetry(GithubRetry):
+    """GithubRetry, plus a 429 without ``Retry-After`` (GitHub's other answer to an exhausted primary
+    limit) waited out until ``X-RateLimit-Reset``, as GithubRetry does for a 403."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: PLR0913
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        headers = response.headers if response is not None else {}
+        reset = headers.get("X-RateLimit-Reset", "")
+        if response is not None and response.status == 429 and "Retry-After" not in headers and reset.isdigit():
+            wait = max(int(reset) - time.time(), 0) + 1
+            if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                raise GithubException(429, {"message": f"rate limit resets in {wait:.0f}s, beyond SHIPYARD_GITHUB_MAX_RATE_LIMIT_WAIT_S"}, dict(headers))
+            retry.get_backoff_time = lambda: wait
+        return retry
+
+
 def github_retry(settings: GitHubSettings) -> GithubRetry:
     """Retries of 5xx and of primary (403/429 + ``X-RateLimit-Reset``) and secondary (``Retry-After``) rate limits."""
-    return GithubRetry(total=settings.retries, backoff_factor=0.2, status_forcelist=list(RETRIED_STATUSES),
+    return RateLimitRetry(total=settings.retries, backoff_factor=0.2, status_forcelist=list(RETRIED_STATUSES),
                        secondary_rate_wait=settings.max_rate_limit_wait_s, max_rate_limit_wait=settings.max_rate_limit_wait_s)
 
 

@@ -9,6 +9,7 @@ Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches
 from __future__ import annotations
 
 import itertools
+import math
 import time
 import threading
 from dataclasses import dataclass, field
@@ -32,7 +33,12 @@ class Faults:
     too_many_requests: int = 0
     """Answer the next N API requests with a 429 and ``Retry-After: 1``."""
     primary_exhausted: int = 0
-    """Answer the next N API requests with a 403 primary rate limit (``X-RateLimit-Remaining: 0``, reset in 1s)."""
+    """Exhaust the primary rate limit N times: each time, every API request for ``primary_reset_s`` is
+    answered ``primary_status`` with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` (no Retry-After)."""
+    primary_status: int = 403
+    """GitHub answers an exhausted primary limit with 403 or 429."""
+    primary_reset_s: float = 1.0
+    primary_until: float = 0.0
 
 
 @dataclass
@@ -132,9 +138,12 @@ def _refusal(st: State, token: str, method: str, path: str) -> JSONResponse | No
     if faults.too_many_requests:
         faults.too_many_requests -= 1
         return _error(429, "Too Many Requests", {"Retry-After": "1"})
-    if faults.primary_exhausted:
+    if faults.primary_exhausted and time.time() >= faults.primary_until:
         faults.primary_exhausted -= 1
-        return _error(403, "API rate limit exceeded for installation ID 7.", _rate_headers(st, 0))
+        faults.primary_until = time.time() + faults.primary_reset_s
+    if time.time() < faults.primary_until:
+        reset = {"X-RateLimit-Reset": str(math.ceil(faults.primary_until))}
+        return _error(faults.primary_status, "API rate limit exceeded for installation ID 7.", _rate_headers(st, 0) | reset)
     if faults.server_error:
         faults.server_error -= 1
         return _error(500, "Server Error")

@@ -62,8 +62,8 @@ def test_polled_label_removed_cancels_edit_updates_and_rate_limits_are_waited_ou
     assert poller.poll_once() == [] and poller.not_modified == 1
     assert emulator.rate_used == used, "an unchanged issue list must cost nothing against the rate limit"
 
-    emulator.faults.too_many_requests = 2  # the worker's first API calls meet rate limits mid-job
-    emulator.faults.primary_exhausted = 1
+    emulator.faults.too_many_requests = 2  # the worker's first API calls meet rate limits mid-job:
+    emulator.faults.primary_exhausted, emulator.faults.primary_status = 1, 429  # a 429 until X-RateLimit-Reset too
     with running_worker(ship.settings, env=env) as worker:
         done = wait_for_job(ship, kept, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert done["state"] == "awaiting_review", done["reason"]

@@ -62,3 +62,18 @@ def test_github_app_installation_token_minted_and_refreshed(emulator: State, tmp
         time.sleep(0.2)
     assert forge.clone(REPO, "main", tmp_path / "g2.git", tmp_path / "w2") == sha  # git with the new token
     assert emulator.issued_tokens[-1] != first
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_primary_rate_limit_is_waited_out_until_its_reset(emulator: State, status: int):
+    from tests.github_forge.conftest import TOKEN
+
+    # two quick retries (0.2 s, 0.4 s) would run out long before the reset: only waiting for it gets through
+    forge = GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN, retries=2))
+    emulator.faults.primary_exhausted, emulator.faults.primary_status, emulator.faults.primary_reset_s = 1, status, 2.0
+    emulator.issues[(REPO, 1)] = {"id": 1, "number": 1, "title": "t", "body": "", "state": "open"}
+    started = time.monotonic()
+    forge.comment(REPO, 1, "hello")
+    assert [c["body"] for c in emulator.comments] == ["hello"]
+    assert [r["status"] for r in emulator.requests if r.get("status") in (403, 429)] == [status]
+    assert time.monotonic() - started >= 2.0
