@@ -75,10 +75,15 @@ def init(
     yes: bool = typer.Option(False, "--yes", "-y", help="Keep the proposed configuration without asking"),
     store_only: bool = typer.Option(False, "--store-only", help="Keep the configuration in Shipyard's store only; "
                                     "write no .shipyard.yml into the repository's work tree"),
+    forge: Optional[str] = typer.Option(None, "--forge", help="`github`: LOCATION is OWNER/NAME on GitHub (same as github:OWNER/NAME)"),
 ) -> None:
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
     from orchestrator.onboarding.cli_flow import onboard
 
+    if forge not in (None, "github", "local"):
+        _fail(f"init --forge: expected github or local, got {forge!r}")
+    if forge == "github" and not location.startswith("github:"):
+        location = f"github:{location}"
     if location.startswith("github:"):
         from orchestrator.intake.github_repository import register_github_repository
 

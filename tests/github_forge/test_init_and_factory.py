@@ -38,6 +38,13 @@ def test_init_github_registers_the_repository(emulator, tmp_path: Path):
     assert TOKEN not in done.stdout + done.stderr
 
 
+def test_init_with_forge_github_takes_owner_and_name(emulator, tmp_path: Path):
+    done = subprocess.run([SHIPYARD, "init", "acme/widgets", "--forge", "github", "--name", "w"], env=_env(emulator, tmp_path / "data"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "registered GitHub repository acme/widgets as 'w'" in done.stdout
+
+
 def test_init_github_refuses_bad_credentials_and_bad_names(emulator, tmp_path: Path):
     env = _env(emulator, tmp_path / "data", token="revoked")
     done = subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=env, capture_output=True, text=True, timeout=120)
