@@ -71,6 +71,10 @@ class State:
     """PEM public key of the GitHub App whose JWTs mint installation tokens."""
     token_ttl_s: float = 3600.0
     issued_tokens: list[str] = field(default_factory=list)
+    token_users: dict[str, str] = field(default_factory=dict)
+    """Login acting with a token (an installation token acts as ``shipyard[bot]``)."""
+    issue_events: list[dict] = field(default_factory=list)
+    """``labeled``/``unlabeled`` events of issues, with their actor (``GET …/issues/{n}/events``)."""
     token_expiry: dict[str, float] = field(default_factory=dict)
     """Installation token → epoch second after which GitHub answers it 401, as it does."""
     ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
@@ -90,6 +94,14 @@ class State:
         run_git(["clone", "-q", "--bare", str(seed), str(path)])
         run_git(["symbolic-ref", "HEAD", f"refs/heads/{branch}"], cwd=path)
         return path
+
+    def label_issue(self, full: str, number: int, name: str, actor: str) -> None:
+        """``actor`` adds label ``name`` to issue ``number`` (recorded as a ``labeled`` event, as on GitHub)."""
+        with self.lock:
+            have = self.issues[(full, number)].setdefault("labels", [])
+            if name not in {lbl["name"] for lbl in have}:
+                have.append({"id": next(self.ids), "name": name})
+            self.issue_events.append({"id": next(self.ids), "issue": (full, number), "event": "labeled", "actor": actor, "label": name})
 
     def next_number(self, full: str) -> int:
         used = [n for (r, n) in [*self.pulls, *self.issues] if r == full]

@@ -166,12 +166,17 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         if issue is None:
             return _error(404, "Not Found")
         wanted = data.get("labels", data) if isinstance(data, dict) else data
-        have = issue.setdefault("labels", [])
+        actor = st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")
         for label in wanted:
-            label = label["name"] if isinstance(label, dict) else label
-            if label not in {lbl["name"] for lbl in have}:
-                have.append({"id": next(st.ids), "name": label})
-        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in have])
+            st.label_issue(full, number, label["name"] if isinstance(label, dict) else label, actor)
+        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
+
+    @app.get(P + "/issues/{number}/events")
+    def issue_events(owner: str, name: str, number: int, request: Request):
+        full = f"{owner}/{name}"
+        if (full, number) not in st.issues:
+            return _error(404, "Not Found")
+        return _json(request, [shapes.issue_event(st.base, full, e) for e in st.issue_events if e["issue"] == (full, number)])
 
     @app.patch(P + "/issues/{number}")
     async def edit_issue(owner: str, name: str, number: int, request: Request):
@@ -185,12 +190,14 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         return JSONResponse(shapes.issue(st.base, full, number, issue))
 
     @app.delete(P + "/issues/{number}/labels/{label}")
-    def remove_label(owner: str, name: str, number: int, label: str):
+    def remove_label(owner: str, name: str, number: int, label: str, request: Request):
         full = f"{owner}/{name}"
         issue = st.issues.get((full, number))
         if issue is None or label not in {lbl["name"] for lbl in issue.get("labels", [])}:
             return _error(404, "Label does not exist")
         issue["labels"] = [lbl for lbl in issue["labels"] if lbl["name"] != label]
+        st.issue_events.append({"id": next(st.ids), "issue": (full, number), "event": "unlabeled", "label": label,
+                                "actor": st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")})
         return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
 
     @app.post(P + "/issues/{number}/comments")

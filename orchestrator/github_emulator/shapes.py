@@ -122,3 +122,11 @@ def installation(base: str, iid: int, app_id: int, permissions: dict, all_repos:
             "permissions": dict(permissions), "events": ["issues", "issue_comment", "pull_request", "pull_request_review"],
             "created_at": STAMP, "updated_at": STAMP, "single_file_name": None, "has_multiple_single_files": False,
             "single_file_paths": [], "suspended_by": None, "suspended_at": None}
+
+
+def issue_event(base: str, full: str, ev: dict) -> dict:
+    """An issue event (``labeled``/``unlabeled``) as ``GET /repos/{owner}/{repo}/issues/{n}/events`` lists it."""
+    api = f"{base}/api/v3/repos/{full}"
+    return {"id": ev["id"], "node_id": node_id("LabeledEvent", ev["id"]), "url": f"{api}/issues/events/{ev['id']}",
+            "actor": user(ev["actor"], base), "event": ev["event"], "commit_id": None, "commit_url": None, "created_at": STAMP,
+            "label": {"name": ev["label"], "color": "ededed"}, "performed_via_github_app": None}

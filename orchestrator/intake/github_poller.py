@@ -20,8 +20,10 @@ from orchestrator import jobs
 from orchestrator.backlog import TRIGGER_LABEL
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local import ForgeError
+from orchestrator.intake.github_sender import permission_problem
 from orchestrator.store.models import Event, Job, JobState, Repository, Ticket
 
+ACTIVE = [state.value for state in JobState if not state.is_final]
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 MAX_PAGES = 50
 """At 100 issues a page: a repository with more labelled issues is listed partially and cancels nothing."""
@@ -37,6 +39,8 @@ class GitHubPoller:
         self.etags: dict[str, str] = {}
         self.not_modified = 0
         """Polls answered 304 (free against the rate limit)."""
+        self.ignored: list[str] = []
+        """Why labelled issues were not queued (who applied the label may not trigger work)."""
 
     def poll_once(self) -> list[int]:
         """Apply every repository's labelled-issue list; returns the ids of newly queued jobs."""
@@ -82,8 +86,27 @@ class GitHubPoller:
             pages += 1
         return [i for i in items if "pull_request" not in i], not _NEXT.search(head.get("link", ""))
 
+    def _labeler_problem(self, full: str, number: str) -> str | None:
+        """Why whoever last applied the trigger label may not trigger work (asked as for a webhook's sender)."""
+        _, _, body = self._get(f"/repos/{full}/issues/{number}/events?per_page=100")
+        labelled = [e for e in json.loads(body or "[]")
+                    if e.get("event") == "labeled" and (e.get("label") or {}).get("name") == TRIGGER_LABEL]
+        if not labelled:
+            return f"{full}#{number}: no record of who applied the label {TRIGGER_LABEL!r}"
+        login = (labelled[-1].get("actor") or {}).get("login") or ""
+        problem = permission_problem(self.forge, self.settings, full, login)
+        return f"{full}#{number}: {problem}" if problem else None
+
     def _enqueue(self, repo_id: int, full: str, issue: dict) -> int | None:
         number = str(issue["number"])
+        with self.ship.store.session() as s:
+            ticket = s.scalar(select(Ticket).where(Ticket.repository_id == repo_id, Ticket.source == "github", Ticket.external_id == number))
+            active = ticket is not None and s.scalar(select(Job.id).where(Job.ticket_id == ticket.id, Job.state.in_(ACTIVE)))
+        if not active:
+            problem = self._labeler_problem(full, number)
+            if problem:
+                self.ignored.append(problem)
+                return None
         with self.ship.store.session() as s:
             ticket = s.scalar(select(Ticket).where(Ticket.repository_id == repo_id, Ticket.source == "github", Ticket.external_id == number))
             if ticket is None:
@@ -140,6 +163,9 @@ def run_poller(ship, *, interval: float, once: bool, say) -> None:
         try:
             for job_id in poller.poll_once():
                 say(f"queued job {job_id}")
+            for reason in poller.ignored:
+                say(f"ignored {reason}")
+            poller.ignored.clear()
             for job_id in record_reverts(ship):
                 say(f"job {job_id}: its merged pull request was reverted")
         except ForgeError as exc:

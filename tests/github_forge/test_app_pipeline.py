@@ -51,7 +51,9 @@ def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch
         ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
         register_github_repository(ship.store, f"github:{REPO}")
         emulator.issues[(REPO, 7)] = {"id": 77, "title": "slugify leaves repeated dashes", "state": "open",
-                                      "body": "`slugify('a  b')` gives `a--b`.", "labels": [{"id": 1, "name": "shipyard"}]}
+                                      "body": "`slugify('a  b')` gives `a--b`.", "labels": []}
+        emulator.permissions["alice"] = "write"
+        emulator.label_issue(REPO, 7, "shipyard", "alice")
         (job_id,) = GitHubPoller(ship).poll_once()
         with ship.store.session() as s:
             s.get(Job, job_id).ticket.cassette = str(CASSETTES / "slugify-review.yml")

@@ -37,7 +37,9 @@ def test_draft_until_the_gate_passes_then_ready_for_review(tmp_path: Path, monke
         ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
         register_github_repository(ship.store, f"github:{REPO}")
         emulator.issues[(REPO, 4)] = {"id": 44, "title": "word_count counts dashes as words", "state": "open",
-                                      "body": "`word_count('wait - what?')` returns 3.", "labels": [{"id": 1, "name": "shipyard"}]}
+                                      "body": "`word_count('wait - what?')` returns 3.", "labels": []}
+        emulator.permissions["alice"] = "write"
+        emulator.label_issue(REPO, 4, "shipyard", "alice")
         (job_id,) = GitHubPoller(ship).poll_once()
         with ship.store.session() as s:
             s.get(Job, job_id).ticket.cassette = str(CASSETTE)

@@ -27,8 +27,8 @@ SLUGIFY = "`slugify('Hello,  World!')` returns `hello---world`; it should be `he
 
 
 def _labelled(emulator, number: int, title: str, body: str) -> None:
-    emulator.issues[(REPO, number)] = {"id": 5000 + number, "title": title, "body": body, "state": "open",
-                                       "labels": [{"id": 1, "name": "shipyard"}]}
+    emulator.issues[(REPO, number)] = {"id": 5000 + number, "title": title, "body": body, "state": "open", "labels": []}
+    emulator.label_issue(REPO, number, "shipyard", "alice")  # alice has write access (the fixture)
 
 
 @pytest.mark.slow
