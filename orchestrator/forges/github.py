@@ -154,10 +154,21 @@ class GitHubForge:
                 if pr.draft and not draft:
                     pr.mark_ready_for_review()
             else:
-                pr = r.create_pull(title=title, body=body, head=branch, base=base, draft=draft)
+                pr = self._create_pull(r, owner, title=title, body=body, head=branch, base=base, draft=draft)
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: cannot open a pull request for {branch}: {_message(exc)}") from None
         return PullRequestInfo(number=pr.number, url=pr.html_url, branch=branch, state="open")
+
+    @staticmethod
+    def _create_pull(r, owner: str, **fields):
+        """Create the PR; when a retried request finds it created by the first one (422), that one."""
+        try:
+            return r.create_pull(**fields)
+        except GithubException as exc:
+            existing = list(r.get_pulls(state="open", head=f"{owner}:{fields['head']}")) if exc.status == 422 else []
+            if not existing:
+                raise
+            return existing[0]
 
     def mark_ready(self, repo: str, number: int) -> None:
         try:

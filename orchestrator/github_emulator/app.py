@@ -8,6 +8,7 @@ Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import time
@@ -35,6 +36,11 @@ class Faults:
     primary_exhausted: int = 0
     """Exhaust the primary rate limit N times: each time, every API request for ``primary_reset_s`` is
     answered ``primary_status`` with ``X-RateLimit-Remaining: 0`` and ``X-RateLimit-Reset`` (no Retry-After)."""
+    slow: int = 0
+    """Answer the next N API requests ``slow_s`` seconds late (each is carried out at once, as a slow GitHub does)."""
+    slow_s: float = 0.0
+    slow_method: str = ""
+    """Only requests with this method are slowed ("": any)."""
     primary_status: int = 403
     """GitHub answers an exhausted primary limit with 403 or 429."""
     primary_reset_s: float = 1.0
@@ -176,8 +182,13 @@ def create_app(st: State) -> FastAPI:
         if refused is not None:
             st.requests[-1]["status"] = refused.status_code
             return refused
+        slow = st.faults.slow and st.faults.slow_method in ("", request.method)
+        st.faults.slow -= 1 if slow else 0
+        entry = st.requests[-1]
         resp = await call_next(request)
-        st.requests[-1]["status"] = resp.status_code
+        entry["status"] = resp.status_code
+        if slow:  # done, but answered late: the client may time out and retry what already happened
+            await asyncio.sleep(st.faults.slow_s)
         if resp.status_code != 304:  # conditional requests answered 304 are free on GitHub
             st.rate_used += 1
         resp.headers.update(_rate_headers(st, max(st.rate_limit - st.rate_used, 0)))
