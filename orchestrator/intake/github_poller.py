@@ -88,9 +88,13 @@ class GitHubPoller:
 
     def _labeler_problem(self, full: str, number: str) -> str | None:
         """Why whoever last applied the trigger label may not trigger work (asked as for a webhook's sender)."""
-        _, _, body = self._get(f"/repos/{full}/issues/{number}/events?per_page=100")
-        labelled = [e for e in json.loads(body or "[]")
-                    if e.get("event") == "labeled" and (e.get("label") or {}).get("name") == TRIGGER_LABEL]
+        _, head, body = self._get(f"/repos/{full}/issues/{number}/events?per_page=100")
+        events, pages = json.loads(body or "[]"), 1
+        while (nxt := _NEXT.search(head.get("link", ""))) and pages < MAX_PAGES:  # oldest first: the last label is on the last page
+            _, head, body = self._get(nxt.group(1))
+            events += json.loads(body or "[]")
+            pages += 1
+        labelled = [e for e in events if e.get("event") == "labeled" and (e.get("label") or {}).get("name") == TRIGGER_LABEL]
         if not labelled:
             return f"{full}#{number}: no record of who applied the label {TRIGGER_LABEL!r}"
         login = (labelled[-1].get("actor") or {}).get("login") or ""
