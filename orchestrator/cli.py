@@ -85,11 +85,12 @@ def init(
     if forge == "github" and not location.startswith("github:"):
         location = f"github:{location}"
     if location.startswith("github:"):
-        from orchestrator.intake.github_repository import register_github_repository
+        from orchestrator.onboarding.cli_flow import onboard_github
 
         try:
-            return console.print(register_github_repository(_ship().store, location, name=name, base_branch=base_branch))
-        except ForgeError as exc:
+            return onboard_github(_ship().store, location, name=name, base_branch=base_branch, yes=yes,
+                                  console=console, interactive=console.is_terminal)
+        except (ForgeError, ValueError) as exc:
             _fail(str(exc))
     try:
         onboard(_ship().store, location, name=name, base_branch=base_branch, yes=yes, store_only=store_only,
