@@ -3,6 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+FORGE ?= local
 
 .PHONY: demo test setup services sandbox-image bench clean
 
@@ -15,9 +16,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 ## Run the sample backlog end to end on the embedded default (no servers, no API keys).
+## `make demo FORGE=github-emulator` runs it against the local GitHub emulator instead.
 demo: $(STAMP)
 	@if docker info >/dev/null 2>&1; then $(BIN)/python -m sandboxes.images ensure; fi
-	$(BIN)/shipyard demo
+	$(BIN)/shipyard demo --forge $(FORGE)
 
 ## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all.
 test: $(STAMP) services

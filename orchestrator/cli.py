@@ -75,16 +75,22 @@ def init(
     yes: bool = typer.Option(False, "--yes", "-y", help="Keep the proposed configuration without asking"),
     store_only: bool = typer.Option(False, "--store-only", help="Keep the configuration in Shipyard's store only; "
                                     "write no .shipyard.yml into the repository's work tree"),
+    forge: Optional[str] = typer.Option(None, "--forge", help="`github`: LOCATION is OWNER/NAME on GitHub (same as github:OWNER/NAME)"),
 ) -> None:
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
     from orchestrator.onboarding.cli_flow import onboard
 
+    if forge not in (None, "github", "local"):
+        _fail(f"init --forge: expected github or local, got {forge!r}")
+    if forge == "github" and not location.startswith("github:"):
+        location = f"github:{location}"
     if location.startswith("github:"):
-        from orchestrator.intake.github_repository import register_github_repository
+        from orchestrator.onboarding.cli_flow import onboard_github
 
         try:
-            return console.print(register_github_repository(_ship().store, location, name=name, base_branch=base_branch))
-        except ForgeError as exc:
+            return onboard_github(_ship().store, location, name=name, base_branch=base_branch, yes=yes,
+                                  console=console, interactive=console.is_terminal)
+        except (ForgeError, ValueError) as exc:
             _fail(str(exc))
     try:
         onboard(_ship().store, location, name=name, base_branch=base_branch, yes=yes, store_only=store_only,
@@ -288,13 +294,20 @@ def review_request_changes(
 def worker(
     concurrency: int = typer.Option(2, min=1, help="Jobs worked at once"),
     loglevel: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
+    poll: Optional[str] = typer.Option(None, "--poll", help="`github`: also poll GitHub for labelled issues (no webhook needed)"),
+    poll_interval: float = typer.Option(60.0, help="Seconds between polls with --poll"),
 ) -> None:
-    """Run a Celery worker that works queued jobs."""
+    """Run a Celery worker that works queued jobs (and, with --poll github, polls GitHub for work)."""
     from orchestrator.queue import install_worker_hooks
+    from orchestrator.worker_process import poller_alongside
 
+    if poll not in (None, "github"):
+        _fail(f"worker --poll: unknown forge {poll!r}; only 'github' can be polled")
     ship = _ship()
     install_worker_hooks(ship.settings, ship.celery, concurrency)
-    ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard", "--without-gossip", "--without-mingle", "--without-heartbeat"])
+    with poller_alongside(poll, poll_interval):
+        ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard",
+                                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
 
 
 @app.command()
@@ -391,7 +404,7 @@ def poll(
     if forge != "github":
         _fail(f"poll: unknown forge {forge!r}; only 'github' can be polled")
     try:
-        run_poller(_ship(), interval=interval, once=once, say=console.print)
+        run_poller(_ship(), interval=interval, once=once, say=lambda m: console.print(m, highlight=False))
     except (ForgeError, RuntimeError) as exc:
         _fail(str(exc))
 

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 from orchestrator.settings import Settings
 
@@ -29,3 +31,25 @@ def stop_worker(worker: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
+
+
+@contextmanager
+def poller_alongside(forge: str | None, interval: float) -> Iterator[None]:
+    """``shipyard poll <forge>`` in a child process while the block runs (nothing without ``forge``).
+
+    A child, not a thread: the Celery worker forks its pool, and no client may cross a fork."""
+    if forge is None:
+        yield
+        return
+    cmd = [sys.executable, "-m", "orchestrator", "poll", forge, "--interval", str(interval)]
+    child = subprocess.Popen(cmd)
+    try:
+        yield
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -25,6 +25,11 @@ class MergeRefused(RuntimeError):
     the pull request stays open and the job goes back to waiting for review with the reason."""
 
 
+class ChecksRefused(RuntimeError):
+    """The forge refused to publish a check run for lack of permission: the pull request stands
+    (its body carries the gate report) and the job goes on; the reason is recorded on the job."""
+
+
 @dataclass(frozen=True)
 class PullRequestInfo:
     number: int

@@ -146,6 +146,13 @@ class AgentConfig(_Section):
     """Per-role model overrides (role → catalogue name); the roles are the steps that call a model."""
 
 
+class PullRequestConfig(_Section):
+    draft: bool = False
+    """On forges with draft pull requests (GitHub): open the PR as a draft after the first attempt,
+    whatever its gate says, and mark it ready for review once the gate passes. Off: the PR opens
+    only after the gate passes."""
+
+
 class RepoConfig(_Section):
     base_branch: str = "main"
     setup: list[str] = Field(default_factory=list)
@@ -154,6 +161,7 @@ class RepoConfig(_Section):
     gates: GatesConfig = Field(default_factory=GatesConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    pull_request: PullRequestConfig = Field(default_factory=PullRequestConfig)
 
 
 def _problem(error: dict) -> str:

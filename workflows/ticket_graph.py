@@ -2,6 +2,7 @@
 section "Architecture".
 
     prepare → triage → plan → [plan approval] → code ⇄ gate → open_pr → [review] → merge
+    (with ``pull_request.draft``, a failed gate also passes through open_pr, as a draft, back to code)
                                                   ↑ budget pause ↓        ↑ changes requested
     triage, plan and code may also pause for the budget (a human extends it) or for the model's
     provider (a worker's probe, or a human, resumes it); the paused step then runs again.
@@ -69,8 +70,20 @@ def route_after_pause(state: TicketState) -> str:
 
 
 def route_after_gate(state: TicketState) -> str:
-    if state.get("gate_passed"):
+    if state.get("gate_passed") or wants_draft(state):
         return "open_pr"
+    return "finish" if state.get("outcome") else "code"
+
+
+def wants_draft(state: TicketState) -> bool:
+    """``pull_request.draft``: a failed gate still shows its attempt as a draft pull request."""
+    return bool(((state.get("config") or {}).get("pull_request") or {}).get("draft"))
+
+
+def route_after_open_pr(state: TicketState) -> str:
+    """A passing PR waits for review; a draft goes back to the agent (or ends the job, out of attempts)."""
+    if state.get("gate_passed"):
+        return "await_review"
     return "finish" if state.get("outcome") else "code"
 
 
@@ -101,7 +114,7 @@ def build_ticket_graph() -> StateGraph:
     for wait in ("await_budget", "await_provider"):
         g.add_conditional_edges(wait, route_after_pause, ["triage", "plan", "code", "close"])
     g.add_conditional_edges("gate", route_after_gate, ["open_pr", "code", "finish"])
-    g.add_edge("open_pr", "await_review")
+    g.add_conditional_edges("open_pr", route_after_open_pr, ["await_review", "code", "finish"])
     g.add_conditional_edges("await_review", route_after_review, ["merge", "code", "close"])
     g.add_conditional_edges("merge", route_after_merge, ["await_review", "finish"])
     g.add_edge("close", "finish")

@@ -22,17 +22,22 @@ def make_forge(settings, repo_row, job_id: int, *, store):
 
 def _backend_forge(settings, repo_row, job_id: int, *, store):
     if repo_row.forge == "github":
-        from pydantic import ValidationError
-
-        from orchestrator.forges.github import GitHubForge, GitHubSettings
-
-        try:
-            return GitHubForge(GitHubSettings())
-        except ValidationError as exc:
-            problems = "; ".join(f"SHIPYARD_GITHUB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-            raise ForgeConfigError(f"GitHub settings: {problems}") from None
-        except ForgeError as exc:
-            raise ForgeConfigError(str(exc)) from None
+        return github_forge()
     from orchestrator.forges.local import LocalForge
 
     return LocalForge(store, job_id, repo_row.base_branch)
+
+
+def github_forge():
+    """The deployment's GitHub forge from ``SHIPYARD_GITHUB_*``; ``ForgeConfigError`` names a missing or bad setting."""
+    from pydantic import ValidationError
+
+    from orchestrator.forges.github import GitHubForge, GitHubSettings
+
+    try:
+        return GitHubForge(GitHubSettings())
+    except ValidationError as exc:
+        problems = "; ".join(f"SHIPYARD_GITHUB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ForgeConfigError(f"GitHub settings: {problems}") from None
+    except ForgeError as exc:
+        raise ForgeConfigError(str(exc)) from None

@@ -8,18 +8,19 @@ argv or a log line), and every error message is scrubbed of it before it leaves 
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 from typing import Literal
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.forges.base import CHECK_NAME
 from orchestrator.forges.local import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import PullRequestInfo
+from workflows.ports import ChecksRefused, PullRequestInfo
 
 
 class GitHubSettings(BaseSettings):
@@ -75,8 +76,7 @@ class GitHubForge:
         self._auth = settings.auth()
         self._gh = Github(
             auth=self._auth, base_url=settings.api_url, timeout=int(settings.timeout_s),
-            retry=GithubRetry(total=settings.retries, backoff_factor=0.2, secondary_rate_wait=settings.max_rate_limit_wait_s,
-                              max_rate_limit_wait=settings.max_rate_limit_wait_s),
+            retry=github_retry(settings),
         )
 
     # -- git over HTTPS -------------------------------------------------------------------------
@@ -107,14 +107,26 @@ class GitHubForge:
     def _clone_url(self, repo: str) -> str:
         return f"{self.settings.git_url.rstrip('/')}/{repo}.git"
 
-    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
-        git = GitRepo(dest_git_dir)
-        if not (dest_git_dir / "HEAD").exists():
-            run_git(["init", "-q", "--bare", str(dest_git_dir)])
+    def fetch_branch(self, repo: str, branch: str, git_dir: Path) -> str:
+        """Fetch ``branch`` of ``repo`` into the bare repository ``git_dir`` (made when absent); returns its tip."""
+        git = GitRepo(git_dir)
+        if not (git_dir / "HEAD").exists():
+            run_git(["init", "-q", "--bare", str(git_dir)])
             git.exclude_build_outputs()
-        self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+refs/heads/{base_branch}:refs/heads/{base_branch}")
-        sha = git.rev_parse(base_branch)
-        git.checkout(sha, worktree)
+        self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+refs/heads/{branch}:refs/heads/{branch}")
+        return git.rev_parse(branch)
+
+    def can_push(self, repo: str, git_dir: Path, sha: str) -> str | None:
+        """None when the credentials may push to ``repo``, else git's refusal. A dry run: nothing is sent."""
+        try:
+            self._git(GitRepo(git_dir), "push", "--dry-run", "-q", self._clone_url(repo), f"{sha}:refs/heads/shipyard/doctor-probe")
+        except ForgeError as exc:
+            return str(exc)
+        return None
+
+    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
+        sha = self.fetch_branch(repo, base_branch, dest_git_dir)
+        GitRepo(dest_git_dir).checkout(sha, worktree)
         return sha
 
     def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
@@ -129,7 +141,9 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: {_message(exc)}") from None
 
-    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
+    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False) -> PullRequestInfo:
+        """Open (or update) the PR of ``branch``; ``draft`` opens it as a draft, and a draft found open
+        for the branch is marked ready for review when ``draft`` is False."""
         r = self._repo(repo)
         owner = repo.split("/")[0]
         try:
@@ -137,11 +151,32 @@ class GitHubForge:
             if existing:
                 pr = existing[0]
                 pr.edit(title=title, body=body)
+                if pr.draft and not draft:
+                    pr.mark_ready_for_review()
             else:
-                pr = r.create_pull(title=title, body=body, head=branch, base=base)
+                pr = self._create_pull(r, owner, title=title, body=body, head=branch, base=base, draft=draft)
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: cannot open a pull request for {branch}: {_message(exc)}") from None
         return PullRequestInfo(number=pr.number, url=pr.html_url, branch=branch, state="open")
+
+    @staticmethod
+    def _create_pull(r, owner: str, **fields):
+        """Create the PR; when a retried request finds it created by the first one (422), that one."""
+        try:
+            return r.create_pull(**fields)
+        except GithubException as exc:
+            existing = list(r.get_pulls(state="open", head=f"{owner}:{fields['head']}")) if exc.status == 422 else []
+            if not existing:
+                raise
+            return existing[0]
+
+    def mark_ready(self, repo: str, number: int) -> None:
+        try:
+            pr = self._repo(repo).get_pull(number)
+            if pr.draft:
+                pr.mark_ready_for_review()
+        except _FAILURES as exc:
+            raise ForgeError(f"{repo}#{number}: cannot mark the pull request ready for review: {_message(exc)}") from None
 
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
         try:
@@ -219,12 +254,47 @@ class GitHubForge:
             run = self._repo(repo).create_check_run(
                 name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion, output=output,
             )
-        except _FAILURES as exc:
+        except GithubException as exc:
+            if exc.status == 403 and not isinstance(exc, RateLimitExceededException):  # fine-grained tokens cannot be given checks: write (GitHub Apps only)
+                raise ChecksRefused(f"{repo}: GitHub refused the {CHECK_NAME} check run: {_message(exc)}"
+                                    f"{_needs(exc)}; only a GitHub App can publish check runs") from None
+            raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
+        except requests.RequestException as exc:
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
         return run.id
 
 
 _FAILURES = (GithubException, requests.RequestException)
+RETRIED_STATUSES = [429, *range(500, 600)]
+"""Retried besides the 403s GithubRetry recognises as rate limits (it waits for ``Retry-After`` or ``X-RateLimit-Reset``)."""
+
+
+class RateLimitRetry(GithubRetry):
+    """GithubRetry, plus a 429 without ``Retry-After`` (GitHub's other answer to an exhausted primary
+    limit) waited out until ``X-RateLimit-Reset``, as GithubRetry does for a 403."""
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: PLR0913
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        headers = response.headers if response is not None else {}
+        reset = headers.get("X-RateLimit-Reset", "")
+        if response is not None and response.status == 429 and "Retry-After" not in headers and reset.isdigit():
+            wait = max(int(reset) - time.time(), 0) + 1
+            if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                raise GithubException(429, {"message": f"rate limit resets in {wait:.0f}s, beyond SHIPYARD_GITHUB_MAX_RATE_LIMIT_WAIT_S"}, dict(headers))
+            retry.get_backoff_time = lambda: wait
+        return retry
+
+
+def github_retry(settings: GitHubSettings) -> GithubRetry:
+    """Retries of 5xx and of primary (403/429 + ``X-RateLimit-Reset``) and secondary (``Retry-After``) rate limits."""
+    return RateLimitRetry(total=settings.retries, backoff_factor=0.2, status_forcelist=list(RETRIED_STATUSES),
+                       secondary_rate_wait=settings.max_rate_limit_wait_s, max_rate_limit_wait=settings.max_rate_limit_wait_s)
+
+
+def _needs(exc: GithubException) -> str:
+    """GitHub's own statement of the permission a refused request needed."""
+    accepted = (exc.headers or {}).get("x-accepted-github-permissions") or (exc.headers or {}).get("X-Accepted-GitHub-Permissions")
+    return f" (needs {accepted})" if accepted else ""
 MERGE_REFUSALS = frozenset({405, 409, 422})
 """Statuses of a merge GitHub refuses for a reason on the pull request (protection, conflicts, head moved)."""
 NEEDS_INFO = "shipyard:needs-info"

@@ -15,7 +15,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from orchestrator.forges.local import ForgeError, merge_branch
-from orchestrator.github_emulator import shapes
+from orchestrator.github_emulator import permissions, shapes
+from orchestrator.github_emulator.permissions import ALL_REPOSITORY
 from orchestrator.github_emulator.app import State, _error, _user, pull_json, repo_json
 
 
@@ -28,6 +29,17 @@ def _json(request: Request, body, status: int = 200) -> Response:
     if status == 200 and request.headers.get("if-none-match") == tag:
         return Response(status_code=304, headers={"ETag": tag})
     return JSONResponse(body, status, headers={"ETag": tag})
+
+
+def _missing(data, *fields: str) -> list[str]:
+    return [f for f in fields if not isinstance(data, dict) or not data.get(f)]
+
+
+def _invalid(resource: str, missing: list[str]) -> JSONResponse:
+    """GitHub's 422 for a body without required fields."""
+    errors = [{"resource": resource, "code": "missing_field", "field": f} for f in missing]
+    return JSONResponse({"message": "Validation Failed", "errors": errors,
+                         "documentation_url": "https://docs.github.com/rest"}, 422)
 
 
 def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route table
@@ -50,12 +62,16 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     @app.post(P + "/pulls")
     async def create_pull(owner: str, name: str, request: Request):
         full, data = f"{owner}/{name}", await request.json()
+        missing = _missing(data, "title", "head", "base")
+        if missing:
+            return _invalid("PullRequest", missing)
         with st.lock:
             if any(r == full and p["head"] == data["head"] and p["state"] == "open" for (r, _), p in st.pulls.items()):
                 return _error(422, f"A pull request already exists for {owner}:{data['head']}.")
             n = st.next_number(full)
             st.pulls[(full, n)] = {"id": next(st.ids), "number": n, "state": "open", "title": data["title"],
-                                   "body": data.get("body", ""), "head": data["head"], "base": data["base"], "merged": False}
+                                   "body": data.get("body", ""), "head": data["head"], "base": data["base"], "merged": False,
+                                   "draft": bool(data.get("draft"))}
         return JSONResponse(pull_json(st, full, st.pulls[(full, n)]), 201)
 
     @app.get(P + "/pulls/{number}")
@@ -80,6 +96,8 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             return _error(404, "Not Found")
         if pr["merged"] or pr["state"] != "open":
             return _error(405, "Pull Request is not mergeable")
+        if pr.get("draft"):
+            return _error(405, "Pull Request is still a draft")
         approvals = sum(1 for r in st.reviews if r["pr"] == (full, number) and r["state"] == "APPROVED")
         if approvals < st.required_approvals:
             return _error(405, f"At least {st.required_approvals} approving review is required by reviewers with write access.")
@@ -121,6 +139,18 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
                if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
         return _json(request, out)
 
+    @app.post(P + "/issues")
+    async def create_issue(owner: str, name: str, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        missing = _missing(data, "title")
+        if missing:
+            return _invalid("Issue", missing)
+        with st.lock:
+            n = st.next_number(full)
+            st.issues[(full, n)] = {"id": next(st.ids), "title": data["title"], "body": data.get("body") or "", "state": "open",
+                                    "labels": [{"id": next(st.ids), "name": x} for x in data.get("labels") or []]}
+        return JSONResponse(shapes.issue(st.base, full, n, st.issues[(full, n)]), 201)
+
     @app.get(P + "/issues/{number}")
     def get_issue(owner: str, name: str, number: int, request: Request):
         full = f"{owner}/{name}"
@@ -136,12 +166,39 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         if issue is None:
             return _error(404, "Not Found")
         wanted = data.get("labels", data) if isinstance(data, dict) else data
-        have = issue.setdefault("labels", [])
+        actor = st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")
         for label in wanted:
-            label = label["name"] if isinstance(label, dict) else label
-            if label not in {lbl["name"] for lbl in have}:
-                have.append({"id": next(st.ids), "name": label})
-        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in have])
+            st.label_issue(full, number, label["name"] if isinstance(label, dict) else label, actor)
+        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
+
+    @app.get(P + "/issues/{number}/events")
+    def issue_events(owner: str, name: str, number: int, request: Request):
+        full = f"{owner}/{name}"
+        if (full, number) not in st.issues:
+            return _error(404, "Not Found")
+        return _json(request, [shapes.issue_event(st.base, full, e) for e in st.issue_events if e["issue"] == (full, number)])
+
+    @app.patch(P + "/issues/{number}")
+    async def edit_issue(owner: str, name: str, number: int, request: Request):
+        full, data = f"{owner}/{name}", await request.json()
+        issue = st.issues.get((full, number))
+        if issue is None:
+            return _error(404, "Not Found")
+        issue.update({k: data[k] for k in ("title", "body", "state") if k in data})
+        if "labels" in data:
+            issue["labels"] = [{"id": next(st.ids), "name": x if isinstance(x, str) else x["name"]} for x in data["labels"]]
+        return JSONResponse(shapes.issue(st.base, full, number, issue))
+
+    @app.delete(P + "/issues/{number}/labels/{label}")
+    def remove_label(owner: str, name: str, number: int, label: str, request: Request):
+        full = f"{owner}/{name}"
+        issue = st.issues.get((full, number))
+        if issue is None or label not in {lbl["name"] for lbl in issue.get("labels", [])}:
+            return _error(404, "Label does not exist")
+        issue["labels"] = [lbl for lbl in issue["labels"] if lbl["name"] != label]
+        st.issue_events.append({"id": next(st.ids), "issue": (full, number), "event": "unlabeled", "label": label,
+                                "actor": st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")})
+        return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
 
     @app.post(P + "/issues/{number}/comments")
     async def create_comment(owner: str, name: str, number: int, request: Request):
@@ -155,6 +212,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     @app.post(P + "/check-runs")
     async def create_check_run(owner: str, name: str, request: Request):
         full, data = f"{owner}/{name}", await request.json()
+        missing = _missing(data, "name", "head_sha")
+        if missing:
+            return _invalid("CheckRun", missing)
         rid = next(st.ids)
         run = {"id": rid, "name": data["name"], "head_sha": data["head_sha"], "status": data.get("status", "queued"),
                "conclusion": data.get("conclusion"), "output": data.get("output", {}),
@@ -168,23 +228,76 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         return _json(request, {"permission": perm, "role_name": perm, "user": _user(user, st.base)})
 
 
+def _app_claims(st: State, request: Request) -> dict | JSONResponse:
+    """The App's JWT claims, or GitHub's refusal."""
+    bearer = request.headers.get("authorization", "").split(" ")[-1]
+    try:
+        claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
+    except jwt.PyJWTError as exc:
+        return _error(401, f"A JSON web token could not be decoded: {exc}")
+    if str(claims.get("iss")) != str(st.app_id):
+        return _error(401, "Integration not found")
+    return claims
+
+
 def add_app_routes(app: FastAPI, st: State) -> None:
     @app.post("/api/v3/app/installations/{installation_id}/access_tokens")
     def access_token(installation_id: int, request: Request):
-        bearer = request.headers.get("authorization", "").split(" ")[-1]
-        try:
-            claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
-        except jwt.PyJWTError as exc:
-            return _error(401, f"A JSON web token could not be decoded: {exc}")
-        if str(claims.get("iss")) != str(st.app_id):
-            return _error(401, "Integration not found")
+        claims = _app_claims(st, request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        if installation_id != st.installation_id:
+            return _error(404, "Not Found")
         token = "ghs_" + secrets.token_hex(18)
         st.tokens.add(token)
         st.issued_tokens.append(token)
+        st.token_permissions[token] = dict(st.app_permissions)
         expires = datetime.now(timezone.utc) + timedelta(seconds=st.token_ttl_s)
+        st.token_expiry[token] = expires.timestamp()
+        selection = "all" if st.installed_repos is None else "selected"
         return JSONResponse({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             "permissions": {"contents": "write", "pull_requests": "write", "issues": "write", "checks": "write"},
-                             "repository_selection": "all"}, 201)
+                             "permissions": dict(st.app_permissions), "repository_selection": selection}, 201)
+
+    @app.get("/api/v3/app/installations/{installation_id}")
+    def installation(installation_id: int, request: Request):
+        claims = _app_claims(st, request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        if installation_id != st.installation_id:
+            return _error(404, "Not Found")
+        return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
+
+    @app.get("/api/v3/repos/{owner}/{name}/installation")
+    def repo_installation(owner: str, name: str, request: Request):
+        claims = _app_claims(st, request)
+        if isinstance(claims, JSONResponse):
+            return claims
+        full = f"{owner}/{name}"
+        if not st.repo_path(full).exists() or (st.installed_repos is not None and full not in st.installed_repos):
+            return _error(404, "Not Found")
+        return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
+
+
+def add_graphql_routes(app: FastAPI, st: State) -> None:
+    """The one GraphQL mutation Shipyard uses (REST cannot take a PR out of draft), at GHES's ``/api/graphql``."""
+
+    @app.post("/api/graphql")
+    async def graphql(request: Request):
+        token = request.headers.get("authorization", "").split(" ")[-1]
+        if not st.token_valid(token):
+            return _error(401, "Bad credentials")
+        data = await request.json()
+        query, node = data.get("query", ""), ((data.get("variables") or {}).get("input") or {}).get("pullRequestId")
+        if "markPullRequestReadyForReview" not in query:
+            return JSONResponse({"errors": [{"message": "the emulator answers only markPullRequestReadyForReview"}]})
+        if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), [{"pull_requests": "write"}]):
+            return JSONResponse({"data": {"markPullRequestReadyForReview": None},
+                                 "errors": [{"type": "FORBIDDEN", "message": permissions.refusal(token)}]})
+        pr = next((p for p in st.pulls.values() if shapes.node_id("PullRequest", p["id"]) == node), None)
+        if pr is None:
+            return JSONResponse({"errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the global id of '{node}'"}]})
+        pr["draft"] = False
+        return {"data": {"markPullRequestReadyForReview": {"clientMutationId": None, "pullRequest": {"isDraft": False}}}}
 
 
 def add_git_routes(app: FastAPI, st: State) -> None:
@@ -194,8 +307,11 @@ def add_git_routes(app: FastAPI, st: State) -> None:
         token = ""
         if auth.lower().startswith("basic "):
             token = base64.b64decode(auth[6:]).decode(errors="replace").partition(":")[2]
-        if token not in st.tokens or token in st.faults.expired_tokens:
+        if not st.token_valid(token):
             return Response("Authentication failed", 401, headers={"WWW-Authenticate": 'Basic realm="GitHub"'})
+        service = request.query_params.get("service") or rest.rsplit("/", 1)[-1]
+        if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), permissions.git_sets(service)):
+            return Response(f"Permission to {owner}/{name}.git denied to x-access-token.", 403)
         body = await request.body()
         env = {"GIT_PROJECT_ROOT": str(st.root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": f"/{owner}/{name}.git/{rest}",
                "QUERY_STRING": request.url.query, "REQUEST_METHOD": request.method, "REMOTE_USER": "x-access-token",

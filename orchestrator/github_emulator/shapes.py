@@ -83,7 +83,7 @@ def pull(base: str, full: str, pr: dict, head_sha: str | None, base_sha: str | N
             "merge_commit_sha": pr.get("merge_commit_sha"), "assignee": None, "assignees": [], "requested_reviewers": [],
             "requested_teams": [], "head": _ref(base, full, pr["head"], head_sha), "base": _ref(base, full, pr["base"], base_sha),
             "_links": {k: {"href": v} for k, v in links.items()}, "author_association": "NONE", "auto_merge": None,
-            "draft": False, "merged": pr["merged"], "mergeable": True, "rebaseable": True, "mergeable_state": "clean",
+            "draft": pr.get("draft", False), "merged": pr["merged"], "mergeable": True, "rebaseable": True, "mergeable_state": "clean",
             "merged_by": user(pr["merged_by"], base) if pr.get("merged_by") else None, "comments": 0, "review_comments": 0,
             "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 1, "changed_files": 1}
 
@@ -110,3 +110,23 @@ def label(base: str, full: str, lbl: dict) -> dict:
     return {"id": lid, "node_id": node_id("Label", lid), "url": f"{base}/api/v3/repos/{full}/labels/{lbl['name']}",
             "name": lbl["name"], "color": lbl.get("color", "ededed"), "default": False, "description": None,
             "archived_at": None, "archived_by": None}
+
+
+def installation(base: str, iid: int, app_id: int, permissions: dict, all_repos: bool, owner: str = "acme") -> dict:
+    """A GitHub App installation (``GET /app/installations/{id}``)."""
+    account = user(owner, base)
+    return {"id": iid, "account": account, "repository_selection": "all" if all_repos else "selected",
+            "access_tokens_url": f"{base}/api/v3/app/installations/{iid}/access_tokens",
+            "repositories_url": f"{base}/api/v3/installation/repositories", "html_url": f"{base}/settings/installations/{iid}",
+            "app_id": app_id, "app_slug": "shipyard", "target_id": account["id"], "target_type": "Organization",
+            "permissions": dict(permissions), "events": ["issues", "issue_comment", "pull_request", "pull_request_review"],
+            "created_at": STAMP, "updated_at": STAMP, "single_file_name": None, "has_multiple_single_files": False,
+            "single_file_paths": [], "suspended_by": None, "suspended_at": None}
+
+
+def issue_event(base: str, full: str, ev: dict) -> dict:
+    """An issue event (``labeled``/``unlabeled``) as ``GET /repos/{owner}/{repo}/issues/{n}/events`` lists it."""
+    api = f"{base}/api/v3/repos/{full}"
+    return {"id": ev["id"], "node_id": node_id("LabeledEvent", ev["id"]), "url": f"{api}/issues/events/{ev['id']}",
+            "actor": user(ev["actor"], base), "event": ev["event"], "commit_id": None, "commit_url": None, "created_at": STAMP,
+            "label": {"name": ev["label"], "color": "ededed"}, "performed_via_github_app": None}

@@ -1,5 +1,5 @@
-"""GitHub ``issues`` events after the trigger: the ``shipyard`` label removed cancels the queued
-job; the issue edited while its job is still queued updates the ticket's text.
+"""GitHub ``issues`` events after the trigger: the ``shipyard`` label removed (or the issue closed)
+cancels the queued job; the issue edited while its job is still queued updates the ticket's text.
 
 Only a job that has not started is touched: a running or reviewed job keeps going (cancel it
 explicitly), and its ticket keeps the text the plan was made from.
@@ -13,7 +13,7 @@ from orchestrator import jobs
 from orchestrator.backlog import TRIGGER_LABEL
 from orchestrator.store.models import Event, Job, JobState, Repository, Ticket
 
-HANDLED_ACTIONS = frozenset({"unlabeled", "edited"})
+HANDLED_ACTIONS = frozenset({"unlabeled", "edited", "closed"})
 
 
 def _queued_job(session, full_name: str, number: int) -> tuple[Ticket | None, Job | None]:
@@ -31,7 +31,7 @@ def _queued_job(session, full_name: str, number: int) -> tuple[Ticket | None, Jo
 
 
 def handle_issue_change(ship, payload: dict) -> dict:
-    """Apply an ``unlabeled``/``edited`` issues event; returns the webhook's JSON reply."""
+    """Apply an ``unlabeled``/``edited``/``closed`` issues event; returns the webhook's JSON reply."""
     action = payload.get("action")
     issue = payload.get("issue") or {}
     full_name = (payload.get("repository") or {}).get("full_name")
@@ -51,5 +51,6 @@ def handle_issue_change(ship, payload: dict) -> dict:
             ticket.body = str(issue.get("body") or "")
             s.add(Event(job_id=job_id, kind="ticket", message=f"issue edited on GitHub by {sender}; ticket text updated", data={}))
             return {"action": "ticket_updated", "job_id": job_id}
-    jobs.cancel_job(ship.store, job_id, reason=f"label {TRIGGER_LABEL!r} removed on GitHub by {sender}")
+    what = f"issue closed on GitHub by {sender}" if action == "closed" else f"label {TRIGGER_LABEL!r} removed on GitHub by {sender}"
+    jobs.cancel_job(ship.store, job_id, reason=what)
     return {"action": "cancelled", "job_id": job_id}

@@ -23,11 +23,16 @@ def sender_problem(payload: dict) -> str | None:
     sender = (payload.get("sender") or {}).get("login") or ""
     if not repo or not sender:
         return "payload has no repository full_name or sender login"
+    return permission_problem(GitHubForge(settings), settings, repo, sender)
+
+
+def permission_problem(forge, settings, repo: str, login: str) -> str | None:
+    """Why ``login`` may not trigger work on ``repo`` (permission asked through ``forge``), or None."""
     try:
-        permission = GitHubForge(settings).permission(repo, sender)
+        permission = forge.permission(repo, login)
     except ForgeError as exc:
-        return f"could not check {sender}'s permission: {exc}"
+        return f"could not check {login}'s permission: {exc}"
     rank = RANKS.index(permission) if permission in RANKS else 0
     if rank < RANKS.index(settings.trigger_permission):
-        return f"{sender} has {permission!r} permission on {repo}; triggering needs {settings.trigger_permission!r} or more"
+        return f"{login} has {permission!r} permission on {repo}; triggering needs {settings.trigger_permission!r} or more"
     return None

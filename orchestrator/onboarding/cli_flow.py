@@ -29,6 +29,37 @@ def onboard(store: Store, location: str, *, name: str | None, base_branch: str |
             console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
             return
         proposal = propose(files)  # reads files while their scratch clone exists
+    _offer(store, repo, proposal, yes=yes, store_only=store_only, console=console, interactive=interactive)
+
+
+def onboard_github(store: Store, location: str, *, name: str | None, base_branch: str | None, yes: bool,
+                   console: Console, interactive: bool) -> None:
+    """``init github:OWNER/NAME``: register it, then propose a configuration from its tree, fetched over HTTPS."""
+    from sqlalchemy import select
+
+    from orchestrator.forges import github_forge
+    from orchestrator.intake.github_repository import register_github_repository
+    from orchestrator.onboarding.inspect import tree_at
+    from orchestrator.store.models import Repository
+    from workflows.gitops import GitRepo
+
+    console.print(register_github_repository(store, location, name=name, base_branch=base_branch), highlight=False)
+    full = location.removeprefix("github:").strip().removesuffix(".git")
+    with store.session() as s:
+        repo = s.scalar(select(Repository).where(Repository.url == full, Repository.forge == "github"))
+        s.expunge(repo)
+    with tempfile.TemporaryDirectory(prefix="shipyard-init-") as scratch:
+        git_dir = Path(scratch) / "inspect.git"
+        files, committed = tree_at(GitRepo(git_dir), github_forge().fetch_branch(full, repo.base_branch, git_dir))
+        if committed is not None:
+            console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
+            return
+        proposal = propose(files)
+    _offer(store, repo, proposal, yes=yes, store_only=True, console=console, interactive=interactive)
+
+
+def _offer(store: Store, repo, proposal, *, yes: bool, store_only: bool, console: Console, interactive: bool) -> None:
+    """Show the proposed configuration and keep it in the store when confirmed (and beside a local work tree)."""
     proposal.validated()
     text = proposal.to_yaml()
     console.print(f"Proposed {CONFIG_FILE} ({proposal.layout}):")

@@ -138,6 +138,24 @@ def _fetch(url: str, branch: str, scratch: Path) -> tuple[GitRepo, str]:
         raise DoctorError(str(exc)) from None
 
 
+def _fetch_github(full: str, branch: str, scratch: Path, report: DoctorReport) -> tuple[GitRepo, str]:
+    """Fetch over HTTPS with the configured credentials, then check their permissions on ``full``."""
+    from orchestrator.forges import ForgeConfigError, github_forge
+    from orchestrator.forges.local import ForgeError
+    from orchestrator.onboarding.github_access import app_findings, token_findings
+
+    try:
+        forge = github_forge()
+        sha = forge.fetch_branch(full, branch, scratch / "git")
+    except (ForgeConfigError, ForgeError) as exc:
+        raise DoctorError(f"{full}: cannot fetch branch {branch!r} from GitHub: {exc}") from None
+    git = GitRepo(scratch / "git")
+    findings = app_findings(forge.settings, full) if forge.settings.app_id is not None else token_findings(forge, full, git.git_dir, sha)
+    for f in findings:
+        report.add(f.ok, f.what, f.fix, warning=f.warning)
+    return git, sha
+
+
 def _suite_findings(report: DoctorReport, first: SuiteRun, second: SuiteRun, config: RepoConfig, image: str) -> None:
     report.tests = len(first.cases)
     failing = sorted(c.key for c in first.failing)
@@ -193,10 +211,14 @@ def run_doctor(settings: Settings, store: Store, repo_name: str, progress: Calla
         if repo is None:
             raise DoctorError(f"repository {repo_name!r} is not registered (see `shipyard init`)")
         url, branch, stored = repo.url, repo.base_branch, repo.config_yaml
+        forge = repo.forge
     report = DoctorReport(repo=repo_name)
     with tempfile.TemporaryDirectory(prefix="shipyard-doctor-") as scratch:
         progress(f"fetching {url} ({branch})")
-        git, report.base_sha = _fetch(url, branch, Path(scratch))
+        if forge == "github":
+            git, report.base_sha = _fetch_github(url, branch, Path(scratch), report)
+        else:
+            git, report.base_sha = _fetch(url, branch, Path(scratch))
         config = _load_config(git, report.base_sha, stored, report)
         spec = _spec(settings, config, repo_name)
         try:

@@ -43,6 +43,11 @@ def tracked_paths(git: GitRepo, sha: str) -> set[str]:
 def committed_tree(url: str, branch: str, scratch: Path) -> tuple[RepoFiles, bytes | None]:
     """The files of ``branch``'s tip, and its committed ``.shipyard.yml`` (None when absent)."""
     git, sha = fetch_branch(url, branch, scratch / "inspect.git", shallow=True)
+    return tree_at(git, sha)
+
+
+def tree_at(git: GitRepo, sha: str) -> tuple[RepoFiles, bytes | None]:
+    """The files of commit ``sha`` in ``git``, and its committed ``.shipyard.yml`` (None when absent)."""
     paths = tracked_paths(git, sha)
 
     def read(path: str) -> str:

@@ -23,7 +23,7 @@ SHIPYARD = str(Path(sys.executable).with_name("shipyard"))
 def _env(emulator, data: Path, token: str = TOKEN) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
     return env | {"COLUMNS": "200", "SHIPYARD_DATA_DIR": str(data), "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-                  "SHIPYARD_GITHUB_TOKEN": token}
+                  "SHIPYARD_GITHUB_GIT_URL": emulator.base, "SHIPYARD_GITHUB_TOKEN": token}
 
 
 def test_init_github_registers_the_repository(emulator, tmp_path: Path):
@@ -36,6 +36,25 @@ def test_init_github_registers_the_repository(emulator, tmp_path: Path):
         row = s.scalar(select(Repository).where(Repository.name == "widgets"))
         assert (row.forge, row.url, row.base_branch) == ("github", "acme/widgets", "main")
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_init_github_proposes_a_configuration_from_the_fetched_tree(emulator, tmp_path: Path):
+    data = tmp_path / "data"
+    done = subprocess.run([SHIPYARD, "init", "github:acme/widgets", "--yes"], env=_env(emulator, data) | {"SHIPYARD_GITHUB_GIT_URL": emulator.base},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Proposed .shipyard.yml" in done.stdout and "Kept in Shipyard's store for widgets" in done.stdout
+    with Store(Settings(data_dir=data).db_url).session() as s:
+        assert "test:" in s.scalar(select(Repository).where(Repository.name == "widgets")).config_yaml
+    assert TOKEN not in done.stdout + done.stderr
+
+
+def test_init_with_forge_github_takes_owner_and_name(emulator, tmp_path: Path):
+    done = subprocess.run([SHIPYARD, "init", "acme/widgets", "--forge", "github", "--name", "w"],
+                          env=_env(emulator, tmp_path / "data") | {"SHIPYARD_GITHUB_GIT_URL": emulator.base},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "registered GitHub repository acme/widgets as 'w'" in done.stdout
 
 
 def test_init_github_refuses_bad_credentials_and_bad_names(emulator, tmp_path: Path):

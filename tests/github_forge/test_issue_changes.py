@@ -41,3 +41,12 @@ def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github
     assert late["action"] == "ignored" and "no queued job" in late["reason"]
     with ship.store.session() as s:
         assert s.get(Ticket, first["ticket_id"]).body == "Run it with []"
+
+
+def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):  # noqa: F811
+    job_id = deliver(client, labeled()).json()["job_id"]
+    closed = _change("closed", state="closed")
+    closed.pop("label")
+    assert deliver(client, closed, delivery="d-close").json() == {"action": "cancelled", "job_id": job_id}
+    with ship.store.session() as s:
+        assert s.get(Job, job_id).reason == "issue closed on GitHub by alice"

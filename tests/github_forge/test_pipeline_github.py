@@ -158,6 +158,7 @@ def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_expla
     with TestClient(create_app(ship)) as client:
         outsider = deliver(client, "issues", issue_labeled(emulator, REPO, 9, sender="mallory"), "d-outsider")
         assert outsider["action"] == "ignored" and "'read' permission" in outsider["reason"]
+        emulator.label_issue(REPO, 9, "shipyard", "rita")  # a maintainer applies the label again
         (job_id,) = GitHubPoller(ship).poll_once()  # the same issue picked up by polling instead of a webhook
         with ship.store.session() as s:
             s.get(Job, job_id).ticket.cassette = str(CASSETTES / "slugify-review.yml")

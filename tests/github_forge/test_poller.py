@@ -1,4 +1,5 @@
-"""Polling GitHub for labelled issues, with ETags: an unchanged list is a 304 and queues nothing."""
+"""Polling GitHub for labelled issues, with ETags: an unchanged list is a 304 and queues nothing;
+whoever applied the label needs the trigger permission, as a webhook's sender does."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from tests.web.test_webhook import jobs_of
 def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noqa: F811
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+    emulator.permissions["alice"] = "write"
     emulator.issues[(REPO, 3)] = {"id": 3, "number": 3, "title": "Fix add", "body": "add subtracts", "state": "open",
-                                  "labels": [{"name": "shipyard"}, {"name": "bug"}]}
+                                  "labels": [{"name": "bug"}]}
+    emulator.label_issue(REPO, 3, "shipyard", "alice")
     emulator.issues[(REPO, 4)] = {"id": 4, "number": 4, "title": "Not for us", "body": "", "state": "open", "labels": []}
     poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
     first = poller.poll_once()
@@ -24,6 +27,22 @@ def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noq
     assert [r["status"] for r in statuses] == [200, 304] and REPO in poller.etags
 
 
+def test_a_label_applied_without_write_access_is_ignored_until_a_writer_applies_it(ship, emulator):  # noqa: F811
+    with ship.store.session() as s:
+        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+    emulator.permissions.update({"trina": "triage", "alice": "write"})
+    emulator.issues[(REPO, 5)] = {"id": 5, "title": "Delete the tests", "body": "", "state": "open", "labels": []}
+    emulator.label_issue(REPO, 5, "shipyard", "trina")
+    poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
+    assert poller.poll_once() == [] and jobs_of(ship) == []
+    assert poller.ignored == [f"{REPO}#5: trina has 'triage' permission on {REPO}; triggering needs 'write' or more"]
+    emulator.issues[(REPO, 5)]["labels"] = []
+    emulator.label_issue(REPO, 5, "shipyard", "alice")
+    emulator.issues[(REPO, 5)]["title"] = "Delete the flaky test"  # the list changed: no 304
+    (job_id,) = poller.poll_once()
+    assert jobs_of(ship) == [(job_id, "queued", "5")]
+
+
 def test_poll_command_once(emulator, tmp_path):
     import subprocess
 
@@ -31,10 +50,14 @@ def test_poll_command_once(emulator, tmp_path):
 
     env = _env(emulator, tmp_path / "data")
     assert subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=env, capture_output=True, timeout=120).returncode == 0
-    emulator.issues[(REPO, 9)] = {"id": 9, "number": 9, "title": "t", "body": "", "state": "open", "labels": [{"name": "shipyard"}]}
+    emulator.permissions["alice"] = "admin"
+    emulator.issues[(REPO, 9)] = {"id": 9, "number": 9, "title": "t", "body": "", "state": "open", "labels": []}
+    emulator.label_issue(REPO, 9, "shipyard", "alice")
+    emulator.issues[(REPO, 10)] = {"id": 10, "number": 10, "title": "u", "body": "", "state": "open", "labels": [{"name": "shipyard"}]}
     done = subprocess.run([SHIPYARD, "poll", "github", "--once"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "queued job 1" in done.stdout
+    assert f"ignored {REPO}#10: no record of who applied the label 'shipyard'" in " ".join(done.stdout.split())
 
 
 def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, emulator):  # noqa: F811
@@ -42,8 +65,10 @@ def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancel
 
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+    emulator.permissions["alice"] = "write"
     emulator.issues[(REPO, 5)] = {"id": 5, "number": 5, "title": "Fix add", "body": "", "state": "open",
-                                  "labels": [{"name": "shipyard"}], "updated_at": "2026-01-01T00:00:00Z"}
+                                  "labels": [], "updated_at": "2026-01-01T00:00:00Z"}
+    emulator.label_issue(REPO, 5, "shipyard", "alice")
     settings = GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN)
     (first,) = GitHubPoller(ship, settings).poll_once()
     ship.cancel(first)

@@ -62,3 +62,35 @@ def test_github_app_installation_token_minted_and_refreshed(emulator: State, tmp
         time.sleep(0.2)
     assert forge.clone(REPO, "main", tmp_path / "g2.git", tmp_path / "w2") == sha  # git with the new token
     assert emulator.issued_tokens[-1] != first
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_primary_rate_limit_is_waited_out_until_its_reset(emulator: State, status: int):
+    from tests.github_forge.conftest import TOKEN
+
+    # two quick retries (0.2 s, 0.4 s) would run out long before the reset: only waiting for it gets through
+    forge = GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN, retries=2))
+    emulator.faults.primary_exhausted, emulator.faults.primary_status, emulator.faults.primary_reset_s = 1, status, 2.0
+    emulator.issues[(REPO, 1)] = {"id": 1, "number": 1, "title": "t", "body": "", "state": "open"}
+    started = time.monotonic()
+    forge.comment(REPO, 1, "hello")
+    assert [c["body"] for c in emulator.comments] == ["hello"]
+    assert [r["status"] for r in emulator.requests if r.get("status") in (403, 429)] == [status]
+    assert time.monotonic() - started >= 2.0
+
+
+def test_a_slow_github_times_out_and_the_retried_pull_request_is_the_one_created(emulator: State, tmp_path: Path):
+    from tests.github_forge.conftest import TOKEN
+    from workflows.gitops import GitRepo
+
+    forge = GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN, timeout_s=1))
+    base = forge.clone(REPO, "main", tmp_path / "g.git", tmp_path / "w")
+    (tmp_path / "w" / "app.py").write_text("def add(a, b):\n    return a + b\n")
+    forge.push_branch(REPO, tmp_path / "g.git", "b", GitRepo(tmp_path / "g.git").commit_worktree(tmp_path / "w", base, "Fix"))
+    # the create is slower than the timeout but still carried out, so its retry meets a 422
+    emulator.faults.slow, emulator.faults.slow_s, emulator.faults.slow_method = 1, 1.5, "POST"
+    real_list = [r for r in emulator.requests]
+    pr = forge.open_pull_request(REPO, branch="b", base="main", title="Fix add", body="Closes #1")
+    assert list(emulator.pulls) == [(REPO, pr.number)]
+    posts = [r.get("status") for r in emulator.requests[len(real_list):] if r["method"] == "POST"]
+    assert 422 in posts  # the retry found the first request's pull request

@@ -13,7 +13,7 @@ import pytest
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from githubkit.webhooks import parse_obj
-    from githubkit_schemas.latest.models import FullRepository, Issue, PullRequest
+    from githubkit_schemas.latest.models import FullRepository, Issue, LabeledIssueEvent, PullRequest
 
 from orchestrator.forges.github import GitHubForge
 from orchestrator.github_emulator.app import State
@@ -45,6 +45,9 @@ def test_rest_responses_match_githubs_schema(emulator: State, pull_number: int):
     for item in _get(emulator, "/pulls"):
         PullRequest.model_validate(item)
     Issue.model_validate(_get(emulator, "/issues/1"))
+    emulator.label_issue(REPO, 1, "shipyard", "alice")
+    for event in _get(emulator, "/issues/1/events"):
+        LabeledIssueEvent.model_validate(event)
     for item in _get(emulator, "/issues?labels=shipyard"):
         Issue.model_validate(item)
 

@@ -7,6 +7,7 @@ import re
 from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
+from workflows.ports import ChecksRefused
 from workflows.nodes.prepare import git_dir
 from workflows.state import TicketState
 
@@ -32,13 +33,29 @@ def pr_body(state: TicketState, services) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def drafts_first(state: TicketState, forge) -> bool:
+    """The repository asks for a draft PR before the gate passes, and the forge has drafts."""
+    return bool(((state.get("config") or {}).get("pull_request") or {}).get("draft")) and hasattr(forge, "mark_ready")
+
+
 def open_pr(state: TicketState, config: RunnableConfig) -> dict:
+    """Push and open the PR once the gate passed; with ``pull_request.draft``, also after a failed
+    gate, as a draft (marked ready for review when a later attempt passes)."""
     services = services_of(config)
+    passed, drafts = bool(state.get("gate_passed")), drafts_first(state, services.forge)
+    if not passed and (not drafts or (state.get("outcome") and not state.get("pr_number"))):
+        return {}  # no draft on a forge without drafts, nor a first draft for a job that is ending
     ticket, repo = state["ticket"], state["repo"]
     branch = state.get("branch") or branch_name(ticket["id"], ticket["title"])
     services.forge.push_branch(repo["url"], git_dir(services.job_dir), branch, state["head_sha"])
     body = pr_body(state, services)
-    info = services.forge.open_pull_request(repo["url"], branch=branch, base=repo["base_branch"], title=ticket["title"], body=body)
+    opening = {"branch": branch, "base": repo["base_branch"], "title": ticket["title"], "body": body}
+    if drafts:
+        info = services.forge.open_pull_request(repo["url"], **opening, draft=not passed)
+        services.recorder.event("pull_request", f"pull request #{info.number} " + (
+            "ready for review: the gate passed" if passed else "is a draft until the gate passes"))
+    else:
+        info = services.forge.open_pull_request(repo["url"], **opening)
     services.recorder.set_job(branch=branch)
     services.recorder.pull_request(info, title=ticket["title"], body=body)
     publish_check(state, services, repo["url"])
@@ -51,9 +68,13 @@ def publish_check(state: TicketState, services, repo: str) -> None:
     if report_check is None:
         return
     passed = bool(state.get("gate_passed"))
-    run_id = report_check(
-        repo, state["head_sha"], conclusion="success" if passed else "failure",
-        title="Quality gate passed" if passed else "Quality gate failed",
-        summary=state.get("gate_markdown") or "No gate report.", uncovered=state.get("gate_uncovered") or {},
-    )
+    try:
+        run_id = report_check(
+            repo, state["head_sha"], conclusion="success" if passed else "failure",
+            title="Quality gate passed" if passed else "Quality gate failed",
+            summary=state.get("gate_markdown") or "No gate report.", uncovered=state.get("gate_uncovered") or {},
+        )
+    except ChecksRefused as exc:
+        services.recorder.event("check", f"gate not published as a check run (the PR body has the report): {exc}")
+        return
     services.recorder.event("check", f"gate published as check run {run_id} on {state['head_sha'][:10]}", check_run=run_id)

@@ -1,0 +1,73 @@
+"""A GitHub App through the queue and a worker process: installation tokens expire every few
+seconds during the job (the local GitHub answers an expired one 401, as GitHub does) and are
+refreshed; the App publishes the check run; neither a token nor the private key appears in the
+store, the events, the worker log, the PR bodies or the data directory (job workspaces included)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from orchestrator.context import Shipyard
+from orchestrator.intake.github_poller import GitHubPoller
+from orchestrator.intake.github_repository import register_github_repository
+from orchestrator.settings import Settings
+from orchestrator.store.models import Event, Job, PullRequest
+from tests.github_forge.conftest import serve_emulator
+from tests.github_forge.test_pipeline_github import REPO, emulator_sha
+from tests.github_forge.test_resilience import _app_key
+from tests.pipeline.conftest import CASSETTES
+from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
+
+TTL_S = 24.0  # PyGithub refreshes a token 20 s before it expires: each lives ~4 s here
+
+
+def _secrets_absent(ship: Shipyard, log: str, emulator, secrets: list[str]) -> None:
+    with ship.store.session() as s:
+        rows = [e.message + json.dumps(e.data) for e in s.scalars(select(Event))] + [p.body for p in s.scalars(select(PullRequest))]
+    texts = {"events and PR rows": "\n".join(rows), "worker log": log, "PR bodies": "\n".join(p["body"] for p in emulator.pulls.values())}
+    files = [p for p in ship.settings.data_dir.rglob("*") if p.is_file() and p.stat().st_size < 20_000_000]
+    for secret in secrets:
+        for where, text in texts.items():
+            assert secret not in text, f"a credential leaked into the {where}"
+        for path in files:
+            assert secret.encode() not in path.read_bytes(), f"a credential leaked into {path}"
+
+
+@pytest.mark.slow
+def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch, scrub_env):
+    private, public = _app_key()
+    seed = sample_repository(tmp_path / "seed")
+    with serve_emulator(tmp_path / "github", seed, repo=REPO, token="unused-static-token") as emulator:
+        emulator.app_id, emulator.app_public_key, emulator.token_ttl_s = 4242, public, TTL_S
+        env = {"SHIPYARD_GITHUB_APP_ID": "4242", "SHIPYARD_GITHUB_PRIVATE_KEY": private, "SHIPYARD_GITHUB_INSTALLATION_ID": "7",
+               "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3", "SHIPYARD_GITHUB_GIT_URL": emulator.base}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
+        register_github_repository(ship.store, f"github:{REPO}")
+        emulator.issues[(REPO, 7)] = {"id": 77, "title": "slugify leaves repeated dashes", "state": "open",
+                                      "body": "`slugify('a  b')` gives `a--b`.", "labels": []}
+        emulator.permissions["alice"] = "write"
+        emulator.label_issue(REPO, 7, "shipyard", "alice")
+        (job_id,) = GitHubPoller(ship).poll_once()
+        with ship.store.session() as s:
+            s.get(Job, job_id).ticket.cassette = str(CASSETTES / "slugify-review.yml")
+        with running_worker(ship.settings, env=env) as worker:
+            done = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+            finished = time.time()
+            log = worker.log_path.read_text(errors="replace")
+        assert done["state"] == "awaiting_review", done["reason"]
+        head = emulator_sha(emulator, done["pr"]["branch"])
+    first = emulator.issued_tokens[0]
+    assert emulator.token_expiry[first] < finished, "the job ended before its first token expired: nothing was refreshed"
+    assert len(emulator.issued_tokens) >= 3
+    assert [r for r in emulator.requests if r.get("status") == 401] == []  # never used an expired token
+    (check,) = [c for c in emulator.check_runs if c["head_sha"] == head]
+    assert (check["name"], check["conclusion"]) == ("shipyard/gate", "success")
+    key_body = "".join(private.strip().splitlines()[1:-1])[:64]
+    _secrets_absent(ship, log, emulator, [*emulator.issued_tokens, key_body])
