@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from orchestrator.context import Shipyard
-from orchestrator.web import api, github_webhook, live, pages, prometheus
+from orchestrator.web import api, auth, github_webhook, live, login, pages, prometheus
 from orchestrator.web.formatting import install_filters
 from orchestrator.web.signing import FormSigner
 
@@ -69,7 +69,7 @@ def _install_error_pages(app: FastAPI) -> None:
 
 
 MAX_JOB_ID = 2**63 - 1
-_JOB_PATH = re.compile(r"^/(?:api/)?jobs/(\d+)(?:/|$)")
+_JOB_PATH = re.compile(r"^/(?:api/)?jobs/(-?\d+)(?:/|$)")
 
 
 def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
@@ -80,6 +80,8 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
     app.state.ship = ship
     app.state.signer = FormSigner(secret)
     app.state.templates = _templates()
+    app.state.auth_off = ship.settings.web_auth == "off"
+    auth.install_checks(app)  # innermost: runs after the headers and the Host check below
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -93,9 +95,9 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def job_id_in_range(request: Request, call_next):
-        # An id beyond the store's 64-bit integers names no job; the database would raise instead.
+        # An id beyond the store's 64-bit integers (either sign) names no job; the database would raise instead.
         match = _JOB_PATH.match(request.url.path)
-        if match and int(match.group(1)) > MAX_JOB_ID:
+        if match and abs(int(match.group(1))) > MAX_JOB_ID:
             status, reason = 404, f"{request.url.path}: no such page"
             if _wants_json(request):
                 return JSONResponse({"error": reason}, status_code=status)
@@ -103,9 +105,11 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
         return await call_next(request)
 
     _install_error_pages(app)
+    app.include_router(login.router)
     app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(api.router)
     app.include_router(github_webhook.router)
     app.include_router(prometheus.router)
+    auth.install_host_check(app, ship.settings)  # outermost: a foreign Host gets 400 before anything runs
     return app

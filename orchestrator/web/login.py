@@ -1,0 +1,51 @@
+"""Login and logout pages: a password checked against its scrypt hash, then a session cookie."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from orchestrator import accounts
+from orchestrator.web.auth import SESSION_COOKIE
+from orchestrator.web.pages import render
+
+router = APIRouter()
+
+
+def _local(target: str | None) -> str:
+    """Only a path on this site: a login link must not send the user elsewhere afterwards."""
+    target = target or "/"
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    if request.app.state.auth_off or getattr(request.state, "principal", None):
+        return RedirectResponse(_local(next), status_code=303)
+    return render(request, "login.html", {"next": _local(next), "failed": False})
+
+
+@router.post("/login")
+async def log_in(request: Request) -> Response:
+    form = await request.form()
+    name, password = str(form.get("name") or ""), str(form.get("password") or "")
+    target = _local(str(form.get("next") or "/"))
+    ship = request.app.state.ship
+    session_id = await run_in_threadpool(accounts.log_in, ship.store, name, password, ship.settings.web_session_hours)
+    if session_id is None:
+        return render(request, "login.html", {"next": target, "failed": True, "name": name}, status_code=401)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_id, max_age=int(ship.settings.web_session_hours * 3600), httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")  # fmt: skip
+    return response
+
+
+@router.post("/logout")
+async def log_out(request: Request) -> Response:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        await run_in_threadpool(accounts.log_out, request.app.state.ship.store, session_id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
