@@ -81,6 +81,7 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
     app.state.signer = FormSigner(secret)
     app.state.templates = _templates()
     app.state.auth_off = ship.settings.web_auth == "off"
+    app.state.login_throttle = login.LoginThrottle()
     auth.install_checks(app)  # innermost: runs after the headers and the Host check below
 
     @app.middleware("http")

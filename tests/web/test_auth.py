@@ -136,3 +136,14 @@ def test_the_webhook_needs_no_login_only_its_signature(client, ship):
     anonymous = TestClient(create_app(ship), base_url=BASE_URL)
     reply = anonymous.post("/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=0"})
     assert reply.status_code == 401 and "X-Hub-Signature-256" in reply.json()["error"]
+
+
+def test_wrong_passwords_are_throttled_per_account(ship):
+    person(ship, "lena", "viewer")
+    with TestClient(create_app(ship), base_url=BASE_URL, follow_redirects=False) as client:
+        origin = {"Origin": BASE_URL}
+        for _ in range(5):
+            assert client.post("/login", data={"name": "lena", "password": "guess-guess"}, headers=origin).status_code == 401
+        blocked = client.post("/login", data={"name": "lena", "password": PASSWORD}, headers=origin)
+        assert blocked.status_code == 429 and "Too many wrong passwords for lena" in blocked.text
+        assert store_state(ship)["sessions"] == 0
