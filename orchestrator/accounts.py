@@ -108,14 +108,18 @@ def checked_password(password: str) -> str:
     return password
 
 
-def add_user(store: Store, name: str, role: str, password: str | None) -> None:
-    """``password=None`` makes an account that cannot log in with a password (API tokens only)."""
+def add_user(store: Store, name: str, role: str, password: str | None, github_login: str | None = None) -> None:
+    """``password=None`` makes an account that cannot log in with a password (API tokens, or GitHub
+    when ``github_login`` names the GitHub account allowed to log in as it)."""
     checked_name(name), checked_role(role)
+    github = checked_name(github_login).lower() if github_login else None
     stored = hash_password(checked_password(password)) if password is not None else ""
     with store.session() as s:
         if s.scalar(select(User).where(User.name == name)):
             raise AccountError(f"user {name!r} already exists")
-        s.add(User(name=name, role=role, password_hash=stored))
+        if github and s.scalar(select(User).where(User.github_login == github)):
+            raise AccountError(f"GitHub account {github_login!r} is already linked to another user")
+        s.add(User(name=name, role=role, password_hash=stored, github_login=github))
 
 
 def _user(s, name: str) -> User:
@@ -152,7 +156,7 @@ def list_users(store: Store) -> list[dict]:
     with store.session() as s:
         users = s.scalars(select(User).order_by(User.name)).all()
         tokens = {u.id: len(s.scalars(select(ApiToken.id).where(ApiToken.user_id == u.id)).all()) for u in users}
-        return [{"name": u.name, "role": u.role, "disabled": u.disabled, "tokens": tokens[u.id],
+        return [{"name": u.name, "role": u.role, "github": u.github_login, "disabled": u.disabled, "tokens": tokens[u.id],
                  "created_at": u.created_at.isoformat()} for u in users]  # fmt: skip
 
 
@@ -200,10 +204,23 @@ def log_in(store: Store, name: str, password: str, hours: float) -> str | None:
         stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
         if not verify_password(password, stored) or user is None or user.disabled:
             return None
-        session_id = secrets.token_urlsafe(32)
-        expires = datetime.now(timezone.utc) + timedelta(hours=hours)
-        s.add(WebSession(user_id=user.id, session_hash=_sha256(session_id), expires_at=expires))
-        return session_id
+        return _start_session(s, user, hours)
+
+
+def _start_session(s, user: User, hours: float) -> str:
+    session_id = secrets.token_urlsafe(32)
+    expires = datetime.now(timezone.utc) + timedelta(hours=hours)
+    s.add(WebSession(user_id=user.id, session_hash=_sha256(session_id), expires_at=expires))
+    return session_id
+
+
+def log_in_github(store: Store, github_login: str, hours: float) -> str | None:
+    """A session for the enabled user linked to this GitHub account (GitHub proved who it is); else None."""
+    with store.session() as s:
+        user = s.scalar(select(User).where(User.github_login == github_login.lower()))
+        if user is None or user.disabled:
+            return None
+        return _start_session(s, user, hours)
 
 
 def principal_for_session(store: Store, session_id: str) -> Principal | None:

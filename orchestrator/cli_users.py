@@ -27,14 +27,15 @@ def add(
     name: str = typer.Argument(..., help="Login name"),
     role: str = typer.Option("viewer", "--role", help=f"One of: {', '.join(ROLES)}"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin"),
-    token_only: bool = typer.Option(False, "--token-only", help="No password: the account uses API tokens only"),
+    token_only: bool = typer.Option(False, "--token-only", help="No password: the account uses API tokens (or --github) only"),
+    github: str = typer.Option("", "--github", help="GitHub login allowed to log in as this user through GitHub"),
 ) -> None:
     """Create an account (the password is asked for, or read from stdin)."""
     ship = _ship()
     try:
         accounts.checked_name(name), accounts.checked_role(role)
         password = None if token_only else _read_password(password_stdin)
-        accounts.add_user(ship.store, name, role, password)
+        accounts.add_user(ship.store, name, role, password, github_login=github or None)
     except AccountError as exc:
         _fail(str(exc))
     console.print(f"user {name} added as {role}")
@@ -47,9 +48,9 @@ def list_(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "role", "tokens", "disabled", "created")
+    table = Table("name", "role", "GitHub", "tokens", "disabled", "created")
     for r in rows:
-        table.add_row(r["name"], r["role"], str(r["tokens"]), "yes" if r["disabled"] else "", r["created_at"][:19])
+        table.add_row(r["name"], r["role"], r["github"] or "", str(r["tokens"]), "yes" if r["disabled"] else "", r["created_at"][:19])
     console.print(table)
 
 

@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     """File holding that password (e.g. a Docker secret under ``/run/secrets``)."""
     web_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     """How long a browser login lasts."""
+    web_github_client_id: str | None = None
+    """Client id of a GitHub OAuth app: adds "Log in with GitHub" for users linked with
+    ``shipyard users add NAME --github LOGIN`` (callback URL: ``<site>/login/github/callback``)."""
+    web_github_client_secret: SecretStr | None = None
+    """That OAuth app's client secret."""
+    web_github_url: str = "https://github.com"
+    """Where GitHub's OAuth pages are (GitHub Enterprise: its own address)."""
+    web_github_api_url: str = "https://api.github.com"
+    """Where the logged-in GitHub user is read (``/user``)."""
 
     @classmethod
     def settings_customise_sources(

@@ -47,6 +47,11 @@ class State:
     app_id: int = 0
     app_public_key: str = ""
     """PEM public key of the GitHub App whose JWTs mint installation tokens."""
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+    oauth_login: str = ""
+    """The GitHub user who is "signed in" at the OAuth authorize page."""
+    oauth_tokens: dict[str, str] = field(default_factory=dict)
     token_ttl_s: float = 3600.0
     issued_tokens: list[str] = field(default_factory=list)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
@@ -119,6 +124,9 @@ def create_app(st: State) -> FastAPI:
 
     from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_rest_routes
 
+    from orchestrator.github_emulator.oauth import add_oauth_routes
+
+    add_oauth_routes(app, st)
     add_app_routes(app, st)
     add_rest_routes(app, st)
     add_git_routes(app, st)

@@ -23,6 +23,8 @@ class User(Base):
     """``scrypt$n$r$p$salt$hash`` (base64); empty for an account that logs in with tokens only."""
     role: Mapped[str] = mapped_column(String(20))
     """``viewer``, ``reviewer``, ``operator`` or ``admin``."""
+    github_login: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    """The GitHub account (lower case) that may log in as this user through GitHub, if any."""
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from orchestrator.context import Shipyard
-from orchestrator.web import api, auth, github_webhook, live, login, pages, prometheus
+from orchestrator.web import api, auth, github_login, github_webhook, live, login, pages, prometheus
 from orchestrator.web.formatting import install_filters
 from orchestrator.web.signing import FormSigner
 
@@ -107,6 +107,7 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
 
     _install_error_pages(app)
     app.include_router(login.router)
+    app.include_router(github_login.router)
     app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(api.router)

@@ -22,7 +22,7 @@ from orchestrator.settings import Settings
 
 SESSION_COOKIE = "shipyard_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({"/login", "/healthz"})
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/login/github", "/login/github/callback"})
 WEBHOOK_PREFIX = "/webhooks/"
 OPEN_PRINCIPAL = Principal("local", "admin", "open")
 ACTION_TEXT = {

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from orchestrator import accounts
 from orchestrator.web.auth import SESSION_COOKIE
+from orchestrator.web.github_login import enabled as github_enabled
 from orchestrator.web.pages import render
 
 router = APIRouter()
@@ -46,7 +47,7 @@ def _local(target: str | None) -> str:
 def login_page(request: Request, next: str | None = None) -> Response:
     if request.app.state.auth_off or getattr(request.state, "principal", None):
         return RedirectResponse(_local(next), status_code=303)
-    return render(request, "login.html", {"next": _local(next), "failed": False})
+    return render(request, "login.html", {"next": _local(next), "failed": False, "github": github_enabled(request.app.state.ship.settings)})
 
 
 @router.post("/login")

@@ -20,10 +20,12 @@ def upgrade() -> None:
         sa.Column('name', sa.String(length=100), nullable=False),
         sa.Column('password_hash', sa.String(length=300), nullable=False),
         sa.Column('role', sa.String(length=20), nullable=False),
+        sa.Column('github_login', sa.String(length=100), nullable=True),
         sa.Column('disabled', sa.Boolean(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('name'),
+        sa.UniqueConstraint('github_login'),
     )
     op.create_table(
         'api_tokens',
