@@ -147,3 +147,19 @@ def test_wrong_passwords_are_throttled_per_account(ship):
         blocked = client.post("/login", data={"name": "lena", "password": PASSWORD}, headers=origin)
         assert blocked.status_code == 429 and "Too many wrong passwords for lena" in blocked.text
         assert store_state(ship)["sessions"] == 0
+
+
+def test_authentication_off_on_loopback_still_checks_host_and_origin(tmp_path, scrub_env, add_job):
+    from orchestrator.context import Shipyard
+    from orchestrator.settings import Settings
+    from tests.web.store_rows import JobSpec, insert_job
+
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "open", web_auth="off"))
+    job_id = insert_job(ship, JobSpec(state="awaiting_review", pr_state="open"))
+    with TestClient(create_app(ship), base_url=BASE_URL) as client:
+        assert client.get("/").status_code == 200  # no login asked
+        assert client.post(f"/api/jobs/{job_id}/decision", json=DECIDE).status_code == 403  # no Origin: could be another site
+        assert client.post(f"/api/jobs/{job_id}/decision", json=DECIDE, headers={"Host": "rebind.attacker.example"}).status_code == 400
+        assert store_state(ship)["reviews"] == 0
+        reply = client.post(f"/api/jobs/{job_id}/decision", json=DECIDE, headers={"Origin": BASE_URL})
+    assert reply.status_code == 200 and reply.json()["by"] == "local"
