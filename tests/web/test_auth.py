@@ -163,3 +163,23 @@ def test_authentication_off_on_loopback_still_checks_host_and_origin(tmp_path, s
         assert store_state(ship)["reviews"] == 0
         reply = client.post(f"/api/jobs/{job_id}/decision", json=DECIDE, headers={"Origin": BASE_URL})
     assert reply.status_code == 200 and reply.json()["by"] == "local"
+
+
+def test_every_state_changing_route_refuses_a_viewer(ship, add_job):
+    job_id = add_job(state="awaiting_review", pr_state="open")
+    app = create_app(ship, secret=SECRET)
+    signer = FormSigner(SECRET)
+    open_routes = {"/login", "/logout", "/webhooks/github"}  # the webhook answers to its signature only
+    routes = [p for p, methods in app.openapi()["paths"].items() if set(methods) - {"get", "head"} and p not in open_routes]
+    assert len(routes) >= 5
+    with api_client(ship, "viewer", name="vera", app=app) as viewer:
+        before = store_state(ship)
+        for route in routes:
+            path = route.replace("{job_id}", str(job_id))
+            if path.startswith("/api/"):
+                reply = viewer.post(path, json=DECIDE)
+            else:
+                csrf = signer.csrf_token(0 if path == "/jobs/bulk" else job_id)
+                reply = viewer.post(path, data={"csrf": csrf, "action": "cancel", "job": str(job_id), **DECIDE})
+            assert reply.status_code == 403, f"{route}: {reply.status_code}"
+        assert store_state(ship) == before
