@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
+from orchestrator import accounts
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.models import Job, Repository, Ticket
@@ -56,7 +57,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ship = Shipyard.load(Settings(data_dir=Path(tmp) / "data"))
         fill(ship, args.jobs)
-        with TestClient(create_app(ship)) as client:
+        accounts.add_user(ship.store, "bench", "viewer", None)
+        token = accounts.issue_token(ship.store, "bench")
+        with TestClient(create_app(ship), base_url="http://localhost", headers={"Authorization": f"Bearer {token}"}) as client:
             page_ms, page_bytes = p50_ms(client, "/", args.requests)
             api_ms, _ = p50_ms(client, "/api/jobs", args.requests)
     print(f"jobs page p50 {page_ms:.1f} ms ({page_bytes / 1024:.1f} KB) · /api/jobs p50 {api_ms:.1f} ms at {args.jobs} jobs")

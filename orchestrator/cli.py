@@ -14,6 +14,7 @@ from rich.table import Table
 from orchestrator import cli_measure, views
 from orchestrator.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.cli_common import JSON_HELP, STATES, _fail, _ship, console, err_console
+from orchestrator.cli_users import users_app
 from orchestrator.cli_views import jobs_table, print_job, workers_table
 from orchestrator.context import Shipyard
 from orchestrator.forges.local import ForgeError
@@ -27,6 +28,7 @@ review_app = typer.Typer(help="Human gates: plans, budgets, provider outages, pu
 app.add_typer(ticket_app, name="ticket")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(review_app, name="review")
+app.add_typer(users_app, name="users")
 
 
 def _version(value: bool) -> None:
@@ -358,8 +360,15 @@ def web(
 
     from orchestrator.web.app import create_app
 
+    from orchestrator.web.startup import WebStartError, prepare_auth
+
     ship = _ship()
     host, port = host or ship.settings.web_host, port or ship.settings.web_port
+    try:
+        for note in prepare_auth(ship, host):
+            err_console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+    except WebStartError as exc:
+        _fail(str(exc))
     try:
         with socket.create_server((host, port)):
             pass

@@ -215,4 +215,5 @@ def _next_steps(console: Console, data_dir: Path, ship: Shipyard, job_ids: list[
         console.print(f"  {env} .venv/bin/shipyard review approve {waiting[0]}        # merges into main")
         console.print(f"  {env} .venv/bin/shipyard review request-changes {waiting[0]} --comment '…'")
         console.print(f"  {env} .venv/bin/shipyard worker     # works the decisions you queued")
-    console.print(f"Web page: {env} .venv/bin/shipyard web  →  http://{ship.settings.web_host}:{ship.settings.web_port}/")
+    console.print(f"Web page: {env} .venv/bin/shipyard users add you --role admin   # once: the web app needs a login")
+    console.print(f"          {env} .venv/bin/shipyard web  →  http://{ship.settings.web_host}:{ship.settings.web_port}/")

@@ -55,9 +55,33 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     """HMAC secret for GitHub webhooks."""
     web_host: str = "127.0.0.1"
-    """Address `shipyard web` binds; the web app has no login, keep it on loopback or behind an auth proxy."""
+    """Address `shipyard web` binds."""
     web_port: int = 8700
     """Port `shipyard web` listens on."""
+    web_auth: Literal["on", "off"] = "on"
+    """``on``: every page and API call needs a login or an API token. ``off`` (everyone is an
+    admin) is for development on a loopback address only: `shipyard web` refuses any other."""
+    web_allowed_hosts: str = "localhost,127.0.0.1,[::1]"
+    """Comma-separated host names the web app answers to (the ``Host`` header); any other gets
+    400, which defeats DNS rebinding. Add the name people use to reach it (``shipyard.example.com``)."""
+    web_admin_user: str = "admin"
+    """Name of the admin account `shipyard web` creates at start when it does not exist yet
+    and an admin password is given (``web_admin_password`` or ``web_admin_password_file``)."""
+    web_admin_password: SecretStr | None = None
+    """Password of that first admin account (at least 10 characters)."""
+    web_admin_password_file: Path | None = None
+    """File holding that password (e.g. a Docker secret under ``/run/secrets``)."""
+    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """How long a browser login lasts."""
+    web_github_client_id: str | None = None
+    """Client id of a GitHub OAuth app: adds "Log in with GitHub" for users linked with
+    ``shipyard users add NAME --github LOGIN`` (callback URL: ``<site>/login/github/callback``)."""
+    web_github_client_secret: SecretStr | None = None
+    """That OAuth app's client secret."""
+    web_github_url: str = "https://github.com"
+    """Where GitHub's OAuth pages are (GitHub Enterprise: its own address)."""
+    web_github_api_url: str = "https://api.github.com"
+    """Where the logged-in GitHub user is read (``/user``)."""
 
     @classmethod
     def settings_customise_sources(
@@ -69,6 +93,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        return [h.strip() for h in self.web_allowed_hosts.split(",") if h.strip()]
 
     @property
     def db_url(self) -> str:

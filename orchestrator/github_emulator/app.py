@@ -75,6 +75,11 @@ class State:
     app_id: int = 0
     app_public_key: str = ""
     """PEM public key of the GitHub App whose JWTs mint installation tokens."""
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+    oauth_login: str = ""
+    """The GitHub user who is "signed in" at the OAuth authorize page."""
+    oauth_tokens: dict[str, str] = field(default_factory=dict)
     token_ttl_s: float = 3600.0
     issued_tokens: list[str] = field(default_factory=list)
     token_users: dict[str, str] = field(default_factory=dict)
@@ -195,6 +200,9 @@ def create_app(st: State) -> FastAPI:
         return resp
     from orchestrator.github_emulator.routes import add_app_routes, add_git_routes, add_graphql_routes, add_rest_routes
 
+    from orchestrator.github_emulator.oauth import add_oauth_routes
+
+    add_oauth_routes(app, st)
     add_app_routes(app, st)
     add_rest_routes(app, st)
     add_graphql_routes(app, st)

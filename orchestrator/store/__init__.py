@@ -1,5 +1,6 @@
 """The store: tickets, jobs and their ledgers (SQLAlchemy 2; SQLite by default, Postgres by URL)."""
 
+from orchestrator.store.accounts import ApiToken, User, WebSession
 from orchestrator.store.db import Store
 from orchestrator.store.models import (
     Attempt,
@@ -15,6 +16,7 @@ from orchestrator.store.models import (
 )
 
 __all__ = [
+    "ApiToken",
     "Attempt",
     "Event",
     "GateResult",
@@ -26,4 +28,6 @@ __all__ = [
     "Review",
     "Store",
     "Ticket",
+    "User",
+    "WebSession",
 ]

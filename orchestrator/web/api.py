@@ -9,13 +9,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
-from orchestrator.jobs import JobError
+from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
+from orchestrator.store.models import JobState
 from orchestrator.views import job_detail, list_jobs, review_inbox
+from orchestrator.web.auth import gate_action, require
 from orchestrator.web.read_models import (
     BadParameter,
     checked_decision,
     checked_extra_usd,
+    decision_log,
     job_status,
     since_days,
 )
@@ -48,7 +51,9 @@ def api_jobs(request: Request) -> Any:
 def api_job(request: Request, job_id: int) -> Any:
     ship = request.app.state.ship
     detail = job_detail(ship.store, ship.settings.jobs_dir, job_id)
-    return detail if detail is not None else error(404, f"job {job_id} does not exist")
+    if detail is None:
+        return error(404, f"job {job_id} does not exist")
+    return {**detail, "decisions": decision_log(ship.store, job_id)}
 
 
 @router.get("/api/jobs/{job_id}/status")
@@ -133,7 +138,23 @@ async def _json_body(request: Request) -> dict:
     return body
 
 
-@router.post("/api/jobs/{job_id}/decision")
+DECISION_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["decision"],
+        "properties": {
+            "decision": {"type": "string", "enum": ["approve", "reject", "request_changes"]},
+            "comment": {"type": "string"},
+            "extra_usd": {"type": "number", "minimum": 0},
+            "line_comments": {"type": "array", "items": {"type": "object", "properties": {
+                "path": {"type": "string"}, "line": {"type": "integer"}, "body": {"type": "string"}}}},
+        },
+    }}},
+}  # fmt: skip
+
+
+@router.post("/api/jobs/{job_id}/decision", openapi_extra={"requestBody": DECISION_BODY})
 async def api_decide(request: Request, job_id: int) -> Any:
     """Body ``{"decision": "approve"|"reject"|"request_changes", "comment": "", "extra_usd": 0}``;
     409 with ``{"error": reason}`` when the job cannot take it."""
@@ -142,20 +163,22 @@ async def api_decide(request: Request, job_id: int) -> Any:
     except JobError as exc:
         return error(400, str(exc))
     ship = request.app.state.ship
-    if await run_in_threadpool(job_status, ship.store, job_id) is None:
+    status = await run_in_threadpool(job_status, ship.store, job_id)
+    if status is None:
         return error(404, f"job {job_id} does not exist")
+    who = require(request, gate_action(GATE_OF_STATE.get(JobState(status["state"]))))
     try:
         decision = checked_decision(body.get("decision"))
         extra = checked_extra_usd(body.get("extra_usd"))
         comment = body.get("comment") or ""
         if not isinstance(comment, str):
             raise JobError("comment: must be a string")
-        reviewer = str(body.get("reviewer") or "api")[:200]
-        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=comment, extra_usd=extra, reviewer=reviewer,
+        # The decision is signed by the caller's login, never by a name the body claims.
+        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=comment, extra_usd=extra, reviewer=who.signature,
                                        line_comments=body.get("line_comments"))
     except JobError as exc:
         return error(409, str(exc))
-    return {"job_id": job_id, "gate": gate, "decision": decision, "status": "recorded; the job resumes shortly"}
+    return {"job_id": job_id, "gate": gate, "decision": decision, "by": who.signature, "status": "recorded; the job resumes shortly"}
 
 
 @router.get("/api/workers")

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 
 from orchestrator.context import Shipyard
 from orchestrator.redaction import Redactor, egress_redactor
-from orchestrator.web import api, github_webhook, live, pages, prometheus
+from orchestrator.web import api, auth, github_login, github_webhook, live, login, pages, prometheus
 from orchestrator.web.egress import RedactingMiddleware
 from orchestrator.web.formatting import install_filters
 from orchestrator.web.signing import FormSigner
@@ -72,7 +72,7 @@ def _install_error_pages(app: FastAPI, redactor: Redactor) -> None:
 
 
 MAX_JOB_ID = 2**63 - 1
-_JOB_PATH = re.compile(r"^/(?:api/)?jobs/(\d+)(?:/|$)")
+_JOB_PATH = re.compile(r"^/(?:api/)?jobs/(-?\d+)(?:/|$)")
 
 
 def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
@@ -83,6 +83,9 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
     app.state.ship = ship
     app.state.signer = FormSigner(secret)
     app.state.templates = _templates()
+    app.state.auth_off = ship.settings.web_auth == "off"
+    app.state.login_throttle = login.LoginThrottle()
+    auth.install_checks(app)  # innermost: runs after the headers and the Host check below
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -96,9 +99,9 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def job_id_in_range(request: Request, call_next):
-        # An id beyond the store's 64-bit integers names no job; the database would raise instead.
+        # An id beyond the store's 64-bit integers (either sign) names no job; the database would raise instead.
         match = _JOB_PATH.match(request.url.path)
-        if match and int(match.group(1)) > MAX_JOB_ID:
+        if match and abs(int(match.group(1))) > MAX_JOB_ID:
             status, reason = 404, f"{request.url.path}: no such page"
             if _wants_json(request):
                 return JSONResponse({"error": reason}, status_code=status)
@@ -106,11 +109,14 @@ def create_app(ship: Shipyard, *, secret: bytes | None = None) -> FastAPI:
         return await call_next(request)
 
     _install_error_pages(app, egress_redactor(ship.settings))
-    # Added last, so outermost: every body any route or error page renders leaves redacted.
-    app.add_middleware(RedactingMiddleware, redactor=egress_redactor(ship.settings))
+    app.include_router(login.router)
+    app.include_router(github_login.router)
     app.include_router(pages.router)
     app.include_router(live.router)
     app.include_router(api.router)
     app.include_router(github_webhook.router)
     app.include_router(prometheus.router)
+    auth.install_host_check(app, ship.settings)  # a foreign Host gets 400 before anything runs
+    # Added last, so outermost: every body any route, check or error page renders leaves redacted.
+    app.add_middleware(RedactingMiddleware, redactor=egress_redactor(ship.settings))
     return app

@@ -10,6 +10,7 @@ from orchestrator.jobs import GATE_OF_STATE, JobError
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.store.models import JobState
 from orchestrator.views import commits_diff, job_detail, list_jobs, review_inbox
+from orchestrator.web.auth import gate_action, require
 from orchestrator.web.diff_view import checked_view, diff_files
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
@@ -20,6 +21,8 @@ from orchestrator.web.read_models import (
     BadParameter,
     checked_decision,
     checked_extra_usd,
+    decision_log,
+    job_status,
     latest_plan,
     since_days,
 )
@@ -36,7 +39,8 @@ def render(request: Request, name: str, context: dict, status_code: int = 200) -
     signer = request.app.state.signer
     flash = signer.read_flash(request.cookies.get(FLASH_COOKIE))
     nonce = getattr(request.state, "nonce", "")
-    context = {"flash": flash, "nonce": nonce, "states": STATES, **context}
+    who = getattr(request.state, "principal", None)
+    context = {"flash": flash, "nonce": nonce, "states": STATES, "principal": who, **context}
     response = request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/")
@@ -106,6 +110,7 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
     detail = job_detail(ship.store, ship.settings.jobs_dir, job_id)
     if detail is None:
         return error_page(request, 404, f"job {job_id} does not exist")
+    detail["decisions"] = decision_log(ship.store, job_id)
     state = JobState(detail["state"])
     context = {
         "job": detail,
@@ -121,6 +126,8 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         "can_comment": state == JobState.AWAITING_REVIEW and not detail.get("pending_decision"),
         "view": view,
         "diff_template": "_diff_split.html" if view == "split" else "_diff.html",
+        "can_decide": request.state.principal.allows(gate_action(GATE_OF_STATE.get(state))),
+        "can_operate": request.state.principal.allows("operate"),
     }
     return render(request, "job.html", context)
 
@@ -173,12 +180,16 @@ async def decide(request: Request, job_id: int) -> Response:
     if form is None:
         return error_page(request, 403, CSRF_REFUSED)
     back = f"/jobs/{job_id}"
+    ship = request.app.state.ship
+    status = await run_in_threadpool(job_status, ship.store, job_id)
+    if status is None:
+        return error_page(request, 404, f"job {job_id} does not exist")
+    who = require(request, gate_action(GATE_OF_STATE.get(JobState(status["state"]))))
     try:
         decision = checked_decision(form.get("decision"))
         extra = checked_extra_usd(form.get("extra_usd"))
-        ship = request.app.state.ship
-        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=form.get("comment", ""), extra_usd=extra, reviewer="web",
-                                       line_comments=form["line_comments"])
+        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=form.get("comment", ""), extra_usd=extra,
+                                       reviewer=who.signature, line_comments=form["line_comments"])
     except JobError as exc:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
     text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."
@@ -197,6 +208,7 @@ async def bulk(request: Request) -> Response:
     back = back if back.startswith("/") and not back.startswith("//") else "/"
     if not request.app.state.signer.csrf_ok(0, form.get("csrf")):
         return error_page(request, 403, CSRF_REFUSED)
+    require(request, "operate")
     action = form.get("action")
     if action not in BULK_ACTIONS:
         return redirect_with_flash(request, back, "error", f"Nothing done: unknown action {action!r} (cancel or retry)")
@@ -221,6 +233,7 @@ async def bulk(request: Request) -> Response:
 async def cancel(request: Request, job_id: int) -> Response:
     if await _form(request, job_id) is None:
         return error_page(request, 403, CSRF_REFUSED)
+    require(request, "operate")
     try:
         await run_in_threadpool(request.app.state.ship.cancel, job_id)
     except JobError as exc:
@@ -232,6 +245,7 @@ async def cancel(request: Request, job_id: int) -> Response:
 async def retry(request: Request, job_id: int) -> Response:
     if await _form(request, job_id) is None:
         return error_page(request, 403, CSRF_REFUSED)
+    require(request, "operate")
     try:
         new_id = await run_in_threadpool(request.app.state.ship.retry, job_id)
     except JobError as exc:

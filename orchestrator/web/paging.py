@@ -90,7 +90,7 @@ def checked_page(query: dict, *, default_limit: int = DEFAULT_LIMIT, max_limit: 
         params={k: v for k, v in params.items() if v},
         sort=sort,
         where=where,
-        cursor=_whole("cursor", query.get("cursor"), 1),
+        cursor=_whole("cursor", query.get("cursor"), 1, 2**63 - 1),  # a job id: the store's integers are 64-bit
         limit=_whole("limit", query.get("limit"), 1, max_limit) or default_limit,
     )
 

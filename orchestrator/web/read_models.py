@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 from orchestrator.jobs import DECISIONS, JobError
 from orchestrator.store import Store
-from orchestrator.store.models import Job, JobState
+from sqlalchemy import select
+
+from orchestrator.store.models import Job, JobState, Review
 
 STATES = [s.value for s in JobState]
 
@@ -67,6 +69,15 @@ def job_status(store: Store, job_id: int) -> dict | None:
         if updated is not None and updated.tzinfo is None:  # SQLite hands back naive UTC
             updated = updated.replace(tzinfo=timezone.utc)
         return {"id": job.id, "state": job.state, "reason": job.reason, "updated_at": updated.isoformat() if updated else None}
+
+
+def decision_log(store: Store, job_id: int) -> list[dict]:
+    """Every decision taken on the job, oldest first: who took it, at which gate, when."""
+    with store.session() as s:
+        rows = s.scalars(select(Review).where(Review.job_id == job_id).order_by(Review.id)).all()
+        return [{"at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)).isoformat(), "gate": r.gate,
+                 "decision": r.decision, "by": r.reviewer, "comment": r.comment, "extra_usd": r.extra_usd,
+                 "applied": r.applied} for r in rows]  # fmt: skip
 
 
 def latest_plan(detail: dict) -> str | None:

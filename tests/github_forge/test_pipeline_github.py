@@ -21,13 +21,13 @@ from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
 from orchestrator.store.models import Event, Job, PullRequest, Ticket
-from orchestrator.web import create_app
 from tests.github_forge.conftest import TOKEN, serve_emulator
 from orchestrator.github_emulator.app import State
 from tests.github_forge.webhook_payloads import issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
 from tests.web.store_rows import WEBHOOK_SECRET, sign
+from tests.web.logins import api_client
 
 REPO = "acme/textkit"
 HUMAN = "github_pat_11HUMANreviewer000000000000"
@@ -83,7 +83,7 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
     emulator.issues[(REPO, 7)] = {"id": 4242, "title": "slugify leaves repeated dashes", "state": "open",
                                   "body": "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`.",
                                   "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}]}
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship) as client:
         reply = deliver(client, "issues", issue_labeled(emulator, REPO, 7, sender="alice"), "d-label")
         assert reply["action"] == "queued", reply
         job_id = reply["job_id"]
@@ -155,7 +155,7 @@ def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_expla
     emulator.permissions["mallory"] = "read"
     emulator.issues[(REPO, 9)] = {"id": 4343, "title": "slugify leaves repeated dashes", "state": "open",
                                   "body": "`slugify('a  b')` gives `a--b`.", "labels": [{"id": 1, "name": "shipyard"}]}
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship) as client:
         outsider = deliver(client, "issues", issue_labeled(emulator, REPO, 9, sender="mallory"), "d-outsider")
         assert outsider["action"] == "ignored" and "'read' permission" in outsider["reason"]
         emulator.label_issue(REPO, 9, "shipyard", "rita")  # a maintainer applies the label again

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from orchestrator.cli import app
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.models import Job, Repository, Ticket
-from orchestrator.web import create_app
+from tests.web.logins import api_client
 
 
 @pytest.fixture
@@ -32,7 +31,7 @@ def ship(tmp_path, monkeypatch, scrub_env) -> Shipyard:
 
 
 def test_api_pages_through_jobs_with_a_cursor_and_a_state_filter(ship):
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship) as client:
         first = client.get("/api/jobs?limit=3")
         assert first.status_code == 200
         assert [j["id"] for j in first.json()] == [7, 6, 5]

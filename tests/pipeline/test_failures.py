@@ -6,17 +6,16 @@ import time
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orchestrator import views
 from orchestrator.backlog import BacklogError, add_ticket
 from orchestrator.store.models import PullRequest
-from orchestrator.web import create_app
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from workflows.gitops import run_git
+from tests.web.logins import api_client
 
 
 def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> None:
@@ -119,5 +118,5 @@ def test_a_repository_whose_tests_cannot_run_on_base_stops_after_one_attempt_wit
     assert "ran no tests" in job["reason"] and "`shipyard doctor textkit`" in job["reason"]
     assert len(job["attempt_list"]) == 1  # not three attempts and three baselines
     # The job page shows what each tool returned to the agent (here: the file it viewed).
-    page = TestClient(create_app(ship)).get(f"/jobs/{job_id}").text
+    page = api_client(ship).get(f"/jobs/{job_id}").text
     assert page.count("output the agent saw") == 4 and "def slugify(" in page  # view, edit, edit, finish

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orchestrator.store.models import PullRequest
-from orchestrator.web import create_app
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from workflows.gitops import run_git
+from tests.web.logins import api_client
 
 SLUG_TITLE = "slugify leaves repeated dashes"
 SLUG_BODY = "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`."
@@ -76,7 +75,7 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
     assert "docstring" in feedback_event[0]["message"]
     assert "on lines: textkit/slug.py:8: say 'one separator' here" in feedback_event[0]["message"]
     # The job page shows what attempt 2 changed on top of attempt 1, and why it ran.
-    page = TestClient(create_app(ship)).get(f"/jobs/{job_id}").text
+    page = api_client(ship).get(f"/jobs/{job_id}").text
     change = page[page.index('id="attempt-2-change"'):]
     change = change[: change.index("</details>\n")]
     assert "What changed since attempt 1 (1 file(s)) — after: pull request changes requested: Please make the docstring" in change

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.web import create_app
+from tests.web.logins import api_client
 from tests.web.store_rows import WEBHOOK_SECRET, JobSpec, insert_job
 
 
@@ -26,7 +27,8 @@ def ship(tmp_path: Path, scrub_env) -> Shipyard:
 
 @pytest.fixture
 def client(ship: Shipyard) -> Iterator[TestClient]:
-    with TestClient(create_app(ship)) as c:
+    """The app as an admin's script sees it (an API token on every request)."""
+    with api_client(ship, "admin") as c:
         yield c
 
 

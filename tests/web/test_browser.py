@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
 from orchestrator.store.models import Review
+from tests.web.logins import log_in_page
 from tests.web.store_rows import gate_report, set_state
 
 pytestmark = pytest.mark.browser
@@ -32,13 +33,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
+def page(browser: Browser, live_server: str, ship) -> Iterator[Page]:
+    """A browser page logged in as an admin named ``admin``."""
     # Needs the server, so it closes first: a live page's open stream is not cut by the server stopping.
     context = browser.new_context()
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    log_in_page(page, live_server, ship)
     yield page
     context.close()
     assert errors == [], f"the page reported errors (a blocked inline script or a JS error): {errors}"
@@ -71,7 +74,8 @@ def test_approving_a_pull_request_from_the_job_page(page, live_server, ship, add
     assert page.url == f"{live_server}/jobs/{job_id}"
     with ship.store.session() as s:
         [review] = s.scalars(select(Review).where(Review.job_id == job_id)).all()
-        assert (review.decision, review.comment, review.reviewer) == ("approve", "Looks good", "web")
+        assert (review.decision, review.comment, review.reviewer) == ("approve", "Looks good", "admin")
+    expect(page.locator("#decisions .decided-by")).to_have_text("admin")
 
 
 def test_request_changes_without_a_comment_shows_the_error(page, live_server, ship, add_job):

@@ -32,7 +32,7 @@ def test_approve_from_the_form_records_the_decision_and_requeues(client, ship, a
     assert response.status_code == 200 and response.url.path == f"/jobs/{job_id}"  # followed the redirect
     assert "Approved: decision on the pull request recorded" in response.text
     [review] = reviews(ship, job_id)
-    assert (review.gate, review.decision, review.comment, review.reviewer) == ("pr", "approve", "ship it", "web")
+    assert (review.gate, review.decision, review.comment, review.reviewer) == ("pr", "approve", "ship it", "admin (API token)")
     assert queued_messages(ship) == before + 1  # the workflow's resume is on the queue
     assert "Approved" not in client.get(f"/jobs/{job_id}").text  # the flash is shown once
 

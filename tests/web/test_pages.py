@@ -7,12 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from orchestrator.store.models import Job, JobState, PullRequest
-from orchestrator.web import create_app
 from tests.web.store_rows import gate_report, set_state
+from tests.web.logins import api_client
 
 WAITING = {JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_PROVIDER, JobState.AWAITING_REVIEW}
 """States whose page offers a decision form (a provider wait may be resumed or stopped by a human)."""
@@ -163,7 +162,7 @@ def test_a_broken_database_gives_an_error_page_with_the_cause(ship, add_job):
     add_job(state="running")
     with ship.store.engine.begin() as conn:
         conn.execute(text("DROP TABLE model_usage"))
-    with TestClient(create_app(ship), raise_server_exceptions=False) as client:
+    with api_client(ship, raise_server_exceptions=False) as client:
         page = client.get("/outcomes")
         api = client.get("/api/outcomes")
         assert client.get("/nope").status_code == 404

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
 from orchestrator.context import Shipyard
 from orchestrator.outcomes import outcome_metrics
 from orchestrator.settings import Settings
 from orchestrator.store.models import Repository
-from orchestrator.web import create_app
 from tests.web.store_rows import WEBHOOK_SECRET, sign
 from tests.web.test_outcomes import fill_ledger
+from tests.web.logins import api_client
 
 pytestmark = pytest.mark.postgres
 
@@ -37,7 +36,7 @@ def test_outcomes_and_webhook_on_postgres(pg_ship):
                "issue": {"number": 3, "title": "t", "author_association": "OWNER"}, "sender": {"login": "o"}}  # fmt: skip
     body = json.dumps(payload).encode()
     headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "pg-1", "X-Hub-Signature-256": sign(body)}
-    with TestClient(create_app(pg_ship)) as client:
+    with api_client(pg_ship) as client:
         first = client.post("/webhooks/github", content=body, headers=headers).json()
         again = client.post("/webhooks/github", content=body, headers=headers).json()
         metrics = client.get("/metrics")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.web.logins import log_in_page
 from tests.web.store_rows import gate_report
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 from tests.web.test_browser_queue import SHOTS
@@ -16,6 +17,7 @@ def test_a_reviewer_reads_the_job_page_at_phone_width_in_dark_mode_by_keyboard(b
     job_id = job_with_diff(ship, add_job, tmp_path)
     context = browser.new_context(viewport={"width": 420, "height": 900}, color_scheme="dark")
     page = context.new_page()
+    log_in_page(page, live_server, ship)
     try:
         page.goto(f"{live_server}/jobs/{job_id}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 420

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.models import Job, Repository, Ticket
-from orchestrator.web import create_app
 from tests.web.store_rows import set_state, sign
+from tests.web.logins import api_client
 
 
 @pytest.fixture
@@ -89,7 +88,7 @@ def test_bad_or_missing_signature_is_401(client, ship, github_repo, signature):
 
 def test_no_secret_configured_is_503(tmp_path, scrub_env):
     ship = Shipyard.load(Settings(data_dir=tmp_path / "nosecret"))
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship) as client:
         response = deliver(client, labeled())
     assert response.status_code == 503 and "SHIPYARD_WEBHOOK_SECRET" in response.json()["error"]
 

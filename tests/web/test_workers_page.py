@@ -14,6 +14,7 @@ from orchestrator.web.app import create_app
 from tests.orchestrator.test_stopping import SLOW
 from tests.pipeline.harness import Worker, queue_ticket, register, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
+from tests.web.logins import api_client
 
 
 def poll_workers(client: TestClient, wanted, what: str, timeout: float = 60) -> list[dict]:
@@ -30,7 +31,7 @@ def poll_workers(client: TestClient, wanted, what: str, timeout: float = 60) -> 
 def test_the_workers_page_shows_alive_dead_and_stopped_workers_with_their_jobs(tmp_path, scrub_env):
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10))
     register(ship, sample_repository(tmp_path / "textkit"), "textkit")
-    client = TestClient(create_app(ship))
+    client = api_client(ship)
     assert "No worker has ever reported" in client.get("/workers").text
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
 
