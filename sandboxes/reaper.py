@@ -1,15 +1,22 @@
-"""Removing sandbox containers left behind by crashed workers.
+"""Removing sandboxes left behind by crashed workers.
 
 Every sandbox container carries ``shipyard.sandbox=1``, ``shipyard.owner=<host>:<pid>`` and
 ``shipyard.sandbox.dir=<host dir>``. A container is leaked when it is older than the
 threshold, is not in ``keep_ids``, and its owner is not a live process on this host (a
 worker on another host is judged by age alone). Its workspace directory goes with it.
+
+A local (bwrap or plain) sandbox is a directory ``local-<12 hex>-…`` under the provider's root;
+``sign_local_sandbox`` writes its owner (``<host>:<pid>``) into it. It is leaked when that owner
+is a dead process on this host, or, unsigned, when it is older than the threshold; a directory
+signed by another host is left to that host. Its cgroup (if any) goes with it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import time
 from pathlib import Path
@@ -73,4 +80,58 @@ def reap_leaked(
             continue
         _remove_workspace_dir(info)
         removed.append(info["Id"])
+    return removed
+
+
+LOCAL_OWNER_FILE = ".owner"
+LOCAL_SANDBOX_DIR = re.compile(r"(local-[0-9a-f]{12})-[^/]+")
+CGROUP_PARENTS = (Path("/sys/fs/cgroup/shipyard"), Path("/sys/fs/cgroup/pids/shipyard"), Path("/sys/fs/cgroup/memory/shipyard"))
+
+
+def sign_local_sandbox(sandbox_dir: Path) -> None:
+    """Record this process as the owner of a local sandbox directory (the reaper spares it while it lives)."""
+    (Path(sandbox_dir) / LOCAL_OWNER_FILE).write_text(f"{socket.gethostname()}:{os.getpid()}")
+
+
+def _local_leaked(path: Path, cutoff: float) -> bool:
+    try:
+        owner = (path / LOCAL_OWNER_FILE).read_text().strip()
+    except OSError:
+        owner = None
+    if not owner:
+        try:
+            return path.stat().st_mtime < cutoff
+        except OSError:
+            return False
+    host, _, pid = owner.rpartition(":")
+    return host == socket.gethostname() and not _owner_alive(owner)
+
+
+def _remove_cgroup(sandbox_id: str) -> None:
+    for parent in CGROUP_PARENTS:
+        group = parent / sandbox_id
+        if not group.is_dir():
+            continue
+        try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                os.kill(int(pid), signal.SIGKILL)
+            group.rmdir()
+        except (OSError, ValueError):
+            pass  # still busy: the next sweep tries again
+
+
+def reap_local_dirs(root: Path, older_than_s: float) -> list[Path]:
+    """Remove leaked local sandbox directories under ``root`` (see the module docstring); returns them."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    removed = []
+    for path in sorted(root.iterdir()):
+        match = LOCAL_SANDBOX_DIR.fullmatch(path.name)
+        if not match or path.is_symlink() or not path.is_dir() or not _local_leaked(path, cutoff):
+            continue
+        _remove_cgroup(match.group(1))
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
     return removed
