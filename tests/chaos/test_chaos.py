@@ -4,7 +4,7 @@ triggers — then every ticket has exactly one final outcome, no job is left beh
 request or branch is duplicated and no sandbox process is left running.
 
 Bounded: short leases (10 s), a handful of jobs (two more whenever all have settled), a kill phase
-capped at 150 s. ``SHIPYARD_CHAOS_KILLS`` sets the number of kills per backend (default 30, and the
+capped at 180 s. ``SHIPYARD_CHAOS_KILLS`` sets the number of kills per backend (default 30, and the
 test fails if fewer land); ``SHIPYARD_CHAOS_SEED`` replays a run.
 """
 

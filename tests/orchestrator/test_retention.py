@@ -111,3 +111,41 @@ def test_a_killed_workers_local_sandbox_directories_are_removed_by_the_next_swee
     finally:
         live.close()
     assert [p.name for p in sandboxes.iterdir() if p.name.startswith("local-")] == []
+
+
+def test_retention_and_the_reaper_remove_only_their_own_directories_and_follow_no_links(ship, tmp_path):
+    """What an agent planted (links out of its workspace) and what is not a finished job's are left alone."""
+    from orchestrator import jobs
+    from orchestrator.backlog import add_ticket
+    from orchestrator.retention import collect_job_dirs
+    from sandboxes.reaper import reap_local_dirs
+
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("mine")
+    ids = []
+    for title in ("finished", "running"):
+        ticket = add_ticket(ship.store, repo="textkit", title=title, body="x", labels=["shipyard"], cassette=None)
+        ids.append(jobs.create_job(ship.store, ticket.id)[0])
+    finished, running = ids
+    with ship.store.session() as s:
+        s.execute(update(Job).where(Job.id == finished).values(state="failed", finished_at=utcnow() - timedelta(days=30)))
+        s.execute(update(Job).where(Job.id == running).values(state="running", finished_at=utcnow() - timedelta(days=30)))
+    jobs_dir = ship.settings.jobs_dir
+    for job_id in ids:
+        (jobs_dir / str(job_id) / "base").mkdir(parents=True)
+        (jobs_dir / str(job_id) / "base" / "link").symlink_to(outside)
+    (jobs_dir / "notes").mkdir()
+    freed = collect_job_dirs(ship.store, jobs_dir, retain_days=1)
+    assert [f.job_id for f in freed] == [finished]
+    assert not (jobs_dir / str(finished)).exists() and (jobs_dir / str(running)).is_dir() and (jobs_dir / "notes").is_dir()
+    assert (outside / "keep.txt").read_text() == "mine"
+
+    sandboxes = ship.settings.data_dir / "sandboxes"
+    sandboxes.mkdir(exist_ok=True)
+    (sandboxes / "local-0123456789ab-link").symlink_to(outside)
+    unsigned = sandboxes / "local-ba9876543210-old"
+    (unsigned / "workspace").mkdir(parents=True)
+    (unsigned / "workspace" / "link").symlink_to(outside)
+    assert reap_local_dirs(sandboxes, older_than_s=0) == [unsigned]
+    assert (sandboxes / "local-0123456789ab-link").is_symlink() and (outside / "keep.txt").read_text() == "mine"
