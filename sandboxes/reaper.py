@@ -103,8 +103,8 @@ def _local_leaked(path: Path, cutoff: float) -> bool:
             return path.stat().st_mtime < cutoff
         except OSError:
             return False
-    host, _, pid = owner.rpartition(":")
-    return host == socket.gethostname() and not _owner_alive(owner)
+    # Another host's sandbox is that host's to judge; here, a dead owner means a killed worker.
+    return owner.rpartition(":")[0] == socket.gethostname() and not _owner_alive(owner)
 
 
 def _remove_cgroup(sandbox_id: str) -> None:

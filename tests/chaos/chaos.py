@@ -126,7 +126,7 @@ class Chaos:
         return self.worker
 
     def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 180) -> None:
-        """``kills`` SIGKILLs at random moments 0.3–2 s after the worker's pool is up (within ``cap_s``); whenever every job
+        """``kills`` SIGKILLs at random moments 0.5–2.5 s apart (within ``cap_s``); whenever every job
         has settled before that, a wave of two more jobs keeps the kills landing on work in flight."""
         deadline = time.monotonic() + cap_s
         stop = threading.Event()
@@ -137,8 +137,7 @@ class Chaos:
                 for i in range(2):
                     self._enqueue(f"slugify leaves repeated dashes (wave {wave}, {i})", CASSETTE)
             worker = self.ensure_worker()
-            self._wait_for_pool(worker, 5.0)  # most kills land on a worker that takes work; some while it starts
-            stop.wait(self.rng.uniform(0.3, 2.0))  # a random moment in the job's life
+            stop.wait(self.rng.uniform(0.5, 2.5))  # a random moment in the job's (or the worker's) life
             if worker.proc.poll() is not None:
                 continue
             self._kill(worker, self.rng.choice(["group", "child", "main"]))
@@ -147,13 +146,6 @@ class Chaos:
                 self.redis.kill()  # every queued message is gone with it
                 self.redis.start()
                 self.report.redis_restarts += 1
-
-    @staticmethod
-    def _wait_for_pool(worker: Worker, timeout: float) -> None:
-        """Until the worker has forked its pool (so a kill lands on a worker that takes work)."""
-        deadline = time.monotonic() + timeout
-        while not child_pids(worker.proc.pid) and worker.proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
 
     def _kill(self, worker: Worker, how: str) -> None:
         if how == "child":

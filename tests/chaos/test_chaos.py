@@ -37,6 +37,7 @@ def deployment(tmp_path, **db_and_broker) -> tuple[Shipyard, object]:
 def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
     chaos.queue_workload(normal=5, corrupt_cassette=tmp_path / "corrupt.yml")
     started = time.monotonic()
+    print(f"chaos seed={SEED} kills={KILLS}")  # replay a failing run with SHIPYARD_CHAOS_SEED
     try:
         chaos.kill_randomly(KILLS, redis_restart_at=redis_restart_at)
         chaos.report.kill_phase_s = round(time.monotonic() - started, 1)
