@@ -128,3 +128,26 @@ def test_concurrent_claims_never_exceed_a_repository_cap(store_ship):
     assert len(claimed) == len(set(claimed)) == 4, taken  # 2 alpha (the cap) + 2 beta; the other claims find none
     assert sorted(j for j in claimed if j in alpha) == alpha[:2]
     assert sorted(j for j in claimed if j in beta) == beta
+
+
+def test_priority_and_cap_commands_move_a_job_and_refuse_bad_input_by_name(tmp_path, scrub_env, monkeypatch):
+    ship = deployment(tmp_path)
+    first = enqueue(ship, "alpha", "first", dispatch=False)
+    later = enqueue(ship, "alpha", "later", dispatch=False)
+    monkeypatch.setenv("SHIPYARD_DATA_DIR", str(ship.settings.data_dir))
+
+    def shipyard(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
+        return result.exit_code, result.output
+
+    assert shipyard("jobs", "priority", str(later), "urgent") == (0, f"job {later}: priority urgent\n")
+    assert claim_next(ship.store, "test:1:0", 60, None) == later
+    code, out = shipyard("jobs", "priority", str(first), "sky-high")
+    assert code == 1 and "priority: one of low, normal, high, urgent, got 'sky-high'" in out
+    code, out = shipyard("jobs", "cap", "nowhere", "2")
+    assert code == 1 and "repository 'nowhere' is not registered" in out
+    assert shipyard("jobs", "cap", "alpha", "1")[0] == 0
+    assert claim_next(ship.store, "test:2:0", 60, None) is None  # alpha's one slot is taken by `later`
+    code, out = shipyard("jobs", "cap", "alpha")
+    assert code == 0 and "no cap" in out
+    assert claim_next(ship.store, "test:3:0", 60, None) == first
