@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from orchestrator import cli_measure, views
+from orchestrator import cli_measure, cli_queue, views
 from orchestrator.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.cli_common import JSON_HELP, STATES, _fail, _ship, console, err_console
 from orchestrator.cli_users import users_app
@@ -419,3 +419,4 @@ def poll(
 
 
 cli_measure.register(app)
+cli_queue.register(jobs_app)

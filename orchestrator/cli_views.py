@@ -24,12 +24,12 @@ def make_console(stderr: bool = False) -> Console:
 
 
 def jobs_table(rows: list[dict]) -> Table:
-    table = Table("job", "state", "ticket", "repo", "attempts", "cost $", "age", "PR", "reason")
+    table = Table("job", "state", "priority", "ticket", "repo", "attempts", "cost $", "age", "PR", "reason")
     for r in rows:
         pr = f"#{r['pr']['number']} {r['pr']['state']}" if r["pr"] else ""
         title = escape(r["title"]) + (" [dim](scripted)[/dim]" if r["scripted"] else "")
         state = r["state"] + (f" ({r['pending_decision']['text']})" if r.get("pending_decision") else "")
-        table.add_row(str(r["id"]), state, title, escape(r["repo"]), str(r["attempts"]), f"{r['cost_usd']:.4f}",
+        table.add_row(str(r["id"]), state, r.get("priority", "normal"), title, escape(r["repo"]), str(r["attempts"]), f"{r['cost_usd']:.4f}",
                       age(r["age_s"]), pr, escape(r["reason"] or ""))  # fmt: skip
     return table
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from orchestrator.queue_policy import checked_priority, priority_name, priority_of_labels
 from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
-from orchestrator.store.models import ACTIVE_STATES, Event, Job, JobState, Review, utcnow
+from orchestrator.store.models import ACTIVE_STATES, Event, Job, JobState, Review, Ticket, utcnow
 
 
 class JobError(ValueError):
@@ -40,8 +41,12 @@ def create_job(store: Store, ticket_id: int) -> tuple[int, bool]:
 def create_job_in(session, ticket_id: int) -> tuple[int, bool]:
     """``create_job`` inside the caller's transaction. The database's one-active-job-per-ticket index
     decides, so concurrent triggers (webhook retries, double clicks) make exactly one job."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise JobError(f"ticket {ticket_id} does not exist")
     try:
-        stmt = insert_or_skip(session, Job).values(ticket_id=ticket_id, state=JobState.QUEUED.value, dispatched_at=utcnow())
+        stmt = insert_or_skip(session, Job).values(ticket_id=ticket_id, state=JobState.QUEUED.value, dispatched_at=utcnow(),
+                                                   priority=priority_of_labels(ticket.labels))  # fmt: skip
         new_id = session.scalar(stmt.on_conflict_do_nothing().returning(Job.id))
     except IntegrityError:
         raise JobError(f"ticket {ticket_id} does not exist") from None
@@ -141,6 +146,23 @@ def cancel_job(store: Store, job_id: int, reason: str = "cancelled by a user") -
             raise JobError(f"job {job_id} is already {job.state}")
         job.state, job.reason, job.finished_at = JobState.CANCELLED.value, reason, utcnow()
         s.add(Event(job_id=job_id, kind="cancelled", message=reason, data={}))
+
+
+def set_priority(store: Store, job_id: int, level: str) -> str:
+    """Change a job's place in the queue (``low``, ``normal``, ``high``, ``urgent``); returns the level set."""
+    try:
+        value = checked_priority(level)
+    except ValueError as exc:
+        raise JobError(str(exc)) from None
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise JobError(f"job {job_id} does not exist")
+        if job.job_state.is_final:
+            raise JobError(f"job {job_id} is already {job.state}")
+        job.priority = value
+        s.add(Event(job_id=job_id, kind="priority", message=f"priority set to {priority_name(value)}", data={}))
+    return priority_name(value)
 
 
 def claim_lease(store: Store, job_id: int, owner: str, seconds: int) -> bool:

@@ -12,12 +12,14 @@ import logging
 import os
 import signal
 import threading
+import time
 
 from celery import Celery, signals
 from celery.exceptions import Reject
 
 from orchestrator import jobs
 from orchestrator.provider_wait import resume_answering
+from orchestrator.queue_policy import held_back_by_cap, within_caps
 from orchestrator.settings import Settings
 from orchestrator.stopping import SHUTTING_DOWN, install_sigterm_handler
 from orchestrator.store import Store
@@ -65,9 +67,13 @@ def make_celery(settings: Settings) -> Celery:
             # A pool child forked after the worker began to shut down (it inherits the flag): the
             # worker may kill it any moment, so it claims nothing; the message goes back to the broker.
             raise Reject("the worker is shutting down", requeue=True)
-        state = JobRunner(settings, worker_store(settings.db_url)).run(job_id)
-        if state == "queued":  # handed back by a worker that is shutting down: ring for another
-            dispatch(app, job_id)
+        store = worker_store(settings.db_url)
+        # The message is a doorbell: the queue policy picks which job this worker takes.
+        taken, state = JobRunner(settings, store).run_next()
+        if taken is not None and (state == "queued" or held_back_by_cap(store, taken, settings.repo_max_running_jobs)):
+            # Handed back by a worker that is shutting down, or a capped repository's slot freed
+            # (its waiting jobs' messages may have been taken while the cap was full): ring again.
+            dispatch(app, taken)
         return state
 
     return app
@@ -106,7 +112,8 @@ def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[in
     """
     requeued = [job_id for job_id in jobs.stale_running_jobs(store) if jobs.requeue_stale(store, job_id, MAX_RECOVERIES)]
     bound = redelivery_after_s(settings)
-    requeued += [job_id for job_id in jobs.undelivered_jobs(store, bound) if jobs.redeliver(store, job_id, bound)]
+    lost = within_caps(store, jobs.undelivered_jobs(store, bound), settings.repo_max_running_jobs)
+    requeued += [job_id for job_id in lost if jobs.redeliver(store, job_id, bound)]
     for job_id in resume_answering(settings, store):
         jobs.mark_dispatched(store, job_id)
         requeued.append(job_id)
@@ -121,12 +128,16 @@ def start_maintenance(settings: Settings, app: Celery, interval_s: float, heartb
     stop = threading.Event()
 
     def loop() -> None:
+        next_gc = 0.0
         while True:
             try:
                 if heartbeat is not None:
                     heartbeat()
                 recover_stale_jobs(settings, worker_store(settings.db_url), app)
                 reap_leaked_sandboxes(settings)
+                if time.monotonic() >= next_gc:
+                    next_gc = time.monotonic() + GC_INTERVAL_S
+                    collect_job_dirs(settings, worker_store(settings.db_url))
             except Exception:  # maintenance must never take the worker down
                 log.exception("maintenance sweep failed")
             if stop.wait(interval_s):
@@ -134,6 +145,20 @@ def start_maintenance(settings: Settings, app: Celery, interval_s: float, heartb
 
     threading.Thread(target=loop, name="shipyard-maintenance", daemon=True).start()
     return stop
+
+
+GC_INTERVAL_S = 600.0
+"""How often the sweep removes the directories of jobs finished longer ago than the retention."""
+
+
+def collect_job_dirs(settings: Settings, store: Store) -> list:
+    """Remove finished jobs' directories past ``retain_job_dirs_days``; returns what was freed."""
+    from orchestrator.retention import collect_job_dirs as collect
+
+    freed = collect(store, settings.jobs_dir, settings.retain_job_dirs_days)
+    if freed:
+        log.info("retention: removed the directories of %d finished job(s), %d bytes", len(freed), sum(f.bytes for f in freed))
+    return freed
 
 
 def sweep_interval_s(settings: Settings) -> float:

@@ -26,6 +26,7 @@ from orchestrator import jobs
 from orchestrator.checkpoints import ticket_graph
 from orchestrator.forges import ForgeConfigError, make_forge
 from orchestrator.models import build_router
+from orchestrator.queue_policy import claim_next, priority_name
 from orchestrator.recorder import StoreRecorder
 from orchestrator.redaction import egress_redactor
 from orchestrator.sandboxing import sandbox_provider
@@ -66,19 +67,41 @@ class JobRunner:
         self.redactor = egress_redactor(settings)
 
     def run(self, job_id: int) -> str | None:
-        """Advance the job as far as it goes; returns the job's state, or None if another worker holds it."""
+        """Advance this very job as far as it goes (``shipyard run-job``, recordings); returns the job's
+        state, or None if another worker holds it."""
         with self.store.session() as s:
             job = s.get(Job, job_id)
             if job is None or job.job_state.is_final:
                 return job.state if job else None
             waiting = job.job_state.is_waiting_for_human
-        decision = jobs.pending_decision(self.store, job_id)
-        if waiting and decision is None:
+        if waiting and jobs.pending_decision(self.store, job_id) is None:
             return None  # nothing to do until a human decides
         if not jobs.claim_lease(self.store, job_id, self.owner, self.settings.lease_seconds):
             log.info("job %s is leased by another worker; skipping", job_id)
             return None
+        return self._work_claimed(job_id)
+
+    def run_next(self) -> tuple[int | None, str | None]:
+        """Take the job the queue policy picks (priority, fairness, caps) and advance it; returns
+        (job id, its state), or (None, None) when no job may be taken now."""
+        job_id = claim_next(self.store, self.owner, self.settings.lease_seconds, self.settings.repo_max_running_jobs)
+        if job_id is None:
+            return None, None
+        return job_id, self._work_claimed(job_id)
+
+    def _work_claimed(self, job_id: int) -> str | None:
+        """Advance a job whose lease this runner holds; the lease is released at the end."""
         try:
+            with self.store.session() as s:
+                job = s.get(Job, job_id)
+                if job.job_state.is_final:  # cancelled since it was picked
+                    return job.state
+                waiting, priority = job.job_state.is_waiting_for_human, priority_name(job.priority)
+            decision = jobs.pending_decision(self.store, job_id)
+            if waiting and decision is None:
+                return job.state
+            StoreRecorder(self.store, job_id, self.redactor).event(
+                "started", f"taken by {self.owner.rsplit(':', 1)[0]} (priority {priority})")
             with busy(), self._heartbeat(job_id) as lost:
                 return self._advance(job_id, decision, lost)
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from orchestrator.settings import Settings
 from sandboxes.base import SandboxProvider
@@ -40,15 +41,15 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
 
 
 def reap_leaked(settings: Settings) -> None:
-    """Remove sandboxes (containers, directories, disk images) left by crashed workers."""
-    if resolve_backend(settings.sandbox_backend) != "docker":
-        from sandboxes.reaper import reap_leaked_dirs
+    """Remove sandboxes left by crashed workers: local sandbox directories (with their disks), and containers (Docker backend)."""
+    from sandboxes.reaper import reap_leaked as reap, reap_leaked_dirs
 
-        gone = reap_leaked_dirs(settings.data_dir / "sandboxes", older_than_s=settings.lease_seconds * 2)
-        if gone:
-            log.info("reaped %s leaked sandbox director(ies)", [str(p) for p in gone])
+    gone = reap_leaked_dirs(settings.data_dir / "sandboxes", older_than_s=settings.lease_seconds * 2)
+    if gone:
+        log.info("reaped %d leaked local sandbox director%s: %s", len(gone), "y" if len(gone) == 1 else "ies",
+                 [p.name for p in gone])  # fmt: skip
+    if resolve_backend(settings.sandbox_backend) != "docker":
         return
-    from sandboxes.reaper import reap_leaked as reap
 
     from sandboxes.docker import docker_client
 

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     """Pre-started containers kept warm per image (Docker backend)."""
     lease_seconds: int = Field(default=30, ge=10)
     """A running job's lease; a worker renews it while working. An expired lease means the worker died."""
+    retain_job_dirs_days: float = Field(default=14.0, ge=0)
+    """Days a finished job's working directory (its clone and attempts' commits under ``data_dir/jobs``)
+    is kept after the job finished; then the workers' sweep (or ``shipyard jobs gc``) removes it. Its
+    diffs are copied into the store first; events, gate reports, cost and the pull request stay. 0
+    removes it at the next sweep."""
+    repo_max_running_jobs: int | None = Field(default=None, ge=1)
+    """Jobs of one repository worked at once across all workers; None: no cap. A repository's own cap
+    (``shipyard repo cap``) wins over it. Whatever the caps, a free worker takes the highest-priority
+    job of the repository with the fewest jobs running, oldest first."""
     models_file: Path | None = None
     """TOML/YAML model catalogue (names, providers, prices, tiers); default: the built-in catalogue."""
     secrets_file: Path | None = None

@@ -12,9 +12,9 @@ from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
 from orchestrator.store.models import Attempt, GateResult, Job, JobState, ModelUsage, Repository, Review, Ticket
-from workflows.gitops import GitError, GitRepo
-
-MAX_DIFF_CHARS = 200_000
+from orchestrator.queue_policy import priority_name
+from orchestrator.retention import git_dir_of, kept_diff, render_diff
+from workflows.gitops import GitError
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -83,6 +83,7 @@ def job_summary(job: Job) -> dict:
         "title": ticket.title,
         "repo": ticket.repository.name,
         "state": job.state,
+        "priority": priority_name(job.priority or 0),
         "reason": job.reason,
         "attempts": job.attempts,
         "complexity": job.complexity,
@@ -204,22 +205,23 @@ def cost_by_model(store: Store, job_id: int) -> list[dict]:
     ]  # fmt: skip
 
 
-def job_diff(jobs_dir: Path, job: Job) -> str:
+def job_diff(jobs_dir: Path, job: Job, session=None) -> str:
     """The candidate's diff against the base commit, from the job's git directory."""
-    return commits_diff(jobs_dir, job.id, job.base_sha, job.head_sha)
+    return commits_diff(jobs_dir, job.id, job.base_sha, job.head_sha, session=session)
 
 
-def commits_diff(jobs_dir: Path, job_id: int, old: str | None, new: str | None) -> str:
-    """``old..new`` in the job's git directory (two attempts, or base and candidate)."""
+def commits_diff(jobs_dir: Path, job_id: int, old: str | None, new: str | None, *, session=None) -> str:
+    """``old..new`` in the job's git directory (two attempts, or base and candidate); once retention
+    removed that directory, the copy kept in the store (read through ``session``)."""
     if not (old and new) or old == new:
         return ""
+    if not git_dir_of(jobs_dir, job_id).is_dir() and session is not None:
+        kept = kept_diff(session, job_id, old, new)
+        return kept if kept is not None else "(diff unavailable: the job's working directory was removed and this diff was not kept)"
     try:
-        text = GitRepo(jobs_dir / str(job_id) / "git").git("diff", "--no-color", "--stat", "--patch", old, new)
+        return render_diff(git_dir_of(jobs_dir, job_id), old, new)
     except GitError as exc:
         return f"(diff unavailable: {exc})"
-    if len(text) > MAX_DIFF_CHARS:
-        return text[:MAX_DIFF_CHARS] + f"\n… diff truncated ({len(text) - MAX_DIFF_CHARS} more characters)"
-    return text
 
 
 def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
@@ -246,6 +248,7 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
             for a in job.attempt_rows
         ]
         detail["pr_body"] = job.pull_request.body if job.pull_request else None
-        detail["diff"] = job_diff(jobs_dir, job)
+        detail["diff"] = job_diff(jobs_dir, job, session=s)
+        detail["dir_removed_at"] = _aware(job.dir_removed_at).isoformat() if job.dir_removed_at else None
     detail["cost_by_model"] = cost_by_model(store, job_id)
     return detail

@@ -1,4 +1,4 @@
-"""Removing sandbox containers left behind by crashed workers.
+"""Removing sandboxes left behind by crashed workers.
 
 Every sandbox container carries ``shipyard.sandbox=1``, ``shipyard.owner=<host>:<pid>`` and
 ``shipyard.sandbox.dir=<host dir>``. A container is leaked when it is older than the
@@ -7,13 +7,18 @@ worker on another host is judged by age alone). Its workspace directory goes wit
 disk quota filesystem unmounted and its image deleted.
 
 Host-process sandboxes (bwrap, plain) leave no container: ``reap_leaked_dirs`` finds their
-directories under the provider's root, with the owner each one records in ``owner``.
+directories (``local-<12 hex>-…``) under the provider's root, with the owner (``<host>:<pid>``)
+each one records in ``owner``. One is leaked when that owner is a dead process on this host, or,
+with no owner recorded, when it is older than the threshold; a directory owned on another host is
+left to that host. Its disk and its cgroup (if any) go with it.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import time
 from pathlib import Path
@@ -82,28 +87,57 @@ def reap_leaked(
     return removed
 
 
+LOCAL_SANDBOX_DIR = re.compile(r"(local-[0-9a-f]{12})-[^/]+")
+CGROUP_PARENTS = (Path("/sys/fs/cgroup/shipyard"), Path("/sys/fs/cgroup/pids/shipyard"), Path("/sys/fs/cgroup/memory/shipyard"))
+
+
 def reap_leaked_dirs(root: Path, older_than_s: float, keep_dirs: Iterable[Path] = ()) -> list[Path]:
     """Remove host-process sandbox directories (and their disks) whose worker is gone; returns them.
 
-    A directory is leaked when it is older than the threshold, not in ``keep_dirs`` and the
-    owner it recorded is not a live process on this host. Images whose directory is gone go too.
-    """
+    Never follows a link: a ``local-*`` entry that is a symlink is not a sandbox. Images whose
+    directory is gone go too."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
     keep = {Path(p) for p in keep_dirs}
     cutoff = time.time() - older_than_s
     removed: list[Path] = []
-    for path in sorted(Path(root).glob("local-*")):
-        if path.is_dir() and path not in keep and path.stat().st_mtime <= cutoff and not _dir_owner_alive(path):
-            release_disk(path)
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    for image in Path(root).glob("*.img"):
+    for path in sorted(root.iterdir()):
+        match = LOCAL_SANDBOX_DIR.fullmatch(path.name)
+        if not match or path in keep or path.is_symlink() or not path.is_dir() or not _local_leaked(path, cutoff):
+            continue
+        _remove_cgroup(match.group(1))
+        release_disk(path)
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    for image in root.glob("*.img"):
         if not image.with_suffix("").exists() and image.stat().st_mtime <= cutoff:
             image.unlink(missing_ok=True)
     return removed
 
 
-def _dir_owner_alive(path: Path) -> bool:
+def _local_leaked(path: Path, cutoff: float) -> bool:
     try:
-        return _owner_alive((path / "owner").read_text().strip())
+        owner = (path / "owner").read_text().strip()
     except OSError:
-        return False
+        owner = None
+    if not owner:
+        try:
+            return path.stat().st_mtime <= cutoff
+        except OSError:
+            return False
+    # Another host's sandbox is that host's to judge; here, a dead owner means a killed worker.
+    return owner.rpartition(":")[0] == socket.gethostname() and not _owner_alive(owner)
+
+
+def _remove_cgroup(sandbox_id: str) -> None:
+    for parent in CGROUP_PARENTS:
+        group = parent / sandbox_id
+        if not group.is_dir():
+            continue
+        try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                os.kill(int(pid), signal.SIGKILL)
+            group.rmdir()
+        except (OSError, ValueError):
+            pass  # still busy: the next sweep tries again

@@ -60,6 +60,8 @@ class Repository(Base):
     config_yaml: Mapped[str | None] = mapped_column(Text, nullable=True)
     """``.shipyard.yml`` kept in the store for a team that does not commit it; a committed
     ``.shipyard.yml`` in the repository wins over it."""
+    max_running_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """This repository's cap on jobs worked at once; None: the deployment's ``repo_max_running_jobs``."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -92,6 +94,7 @@ class Job(Base):
             sqlite_where=text(ACTIVE_JOB_SQL),
             postgresql_where=text(ACTIVE_JOB_SQL),
         ),
+        Index("ix_jobs_dispatch_order", "state", "priority", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -113,6 +116,10 @@ class Job(Base):
     """Times the job was resumed after its worker died (lease expired)."""
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """When the job's latest message was sent; the sweep re-sends it if no worker claimed it in time."""
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    """Dispatch order: higher first (from the ticket's ``priority:*`` label; see ``queue_policy``)."""
+    dir_removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When retention removed the job's working directory (its diffs are kept in ``kept_diffs``)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -144,6 +151,18 @@ class Attempt(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     gate: Mapped["GateResult | None"] = relationship(uselist=False, back_populates="attempt")
+
+
+class KeptDiff(Base):
+    """A diff between two commits of a job, kept in the store when retention removes the job's directory."""
+
+    __tablename__ = "kept_diffs"
+    __table_args__ = (UniqueConstraint("job_id", "old_sha", "new_sha", name="uq_kept_diffs_commits"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    old_sha: Mapped[str] = mapped_column(String(64))
+    new_sha: Mapped[str] = mapped_column(String(64))
+    diff: Mapped[str] = mapped_column(Text)
 
 
 class GateResult(Base):

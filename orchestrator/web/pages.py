@@ -119,7 +119,7 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         "gate_title": GATE_TITLE.get(GATE_OF_STATE.get(state, ""), ""),
         "plan": latest_plan(detail),
         "gates": [gate_view(a["gate"]) for a in detail["attempt_list"]],
-        "attempt_changes": _attempt_changes(ship.settings.jobs_dir, detail),
+        "attempt_changes": _attempt_changes(ship.store, ship.settings.jobs_dir, detail),
         "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
@@ -132,14 +132,19 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
     return render(request, "job.html", context)
 
 
-def _attempt_changes(jobs_dir, detail: dict) -> list[dict | None]:
+def _attempt_changes(store, jobs_dir, detail: dict) -> list[dict | None]:
     """Per attempt: the diff from the previous attempt that left a commit, and why there was another attempt."""
+    with store.session() as session:
+        return _attempt_changes_in(session, jobs_dir, detail)
+
+
+def _attempt_changes_in(session, jobs_dir, detail: dict) -> list[dict | None]:
     out: list[dict | None] = []
     previous = None
     for a in detail["attempt_list"]:
         change = None
         if previous and a.get("head_sha") and previous["head_sha"] != a["head_sha"]:
-            text = commits_diff(jobs_dir, detail["id"], previous["head_sha"], a["head_sha"])
+            text = commits_diff(jobs_dir, detail["id"], previous["head_sha"], a["head_sha"], session=session)
             why = f"attempt {previous['number']} ended {previous['outcome'] or '?'}"
             reviews = [e["message"] for e in detail["events"] if e["kind"] == "review" and "changes requested" in e["message"]]
             if previous["outcome"] == "gate_failed":

@@ -65,6 +65,7 @@ class RedisServer:
 @dataclass
 class ChaosReport:
     kills: dict[str, int] = field(default_factory=lambda: {"group": 0, "child": 0, "main": 0})
+    kill_phase_s: float = 0.0
     redis_restarts: int = 0
     settle_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -124,13 +125,19 @@ class Chaos:
             self.workers.append(self.worker)
         return self.worker
 
-    def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 150) -> None:
+    def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 180) -> None:
+        """``kills`` SIGKILLs at random moments 0.5–2.5 s apart (within ``cap_s``); whenever every job
+        has settled before that, a wave of two more jobs keeps the kills landing on work in flight."""
         deadline = time.monotonic() + cap_s
         stop = threading.Event()
-        done = 0
-        while done < kills and time.monotonic() < deadline and not self.all_final():
+        done = wave = 0
+        while done < kills and time.monotonic() < deadline:
+            if self.all_final():
+                wave += 1
+                for i in range(2):
+                    self._enqueue(f"slugify leaves repeated dashes (wave {wave}, {i})", CASSETTE)
             worker = self.ensure_worker()
-            stop.wait(self.rng.uniform(1.0, 4.0))  # a random moment in the job's life
+            stop.wait(self.rng.uniform(0.5, 2.5))  # a random moment in the job's (or the worker's) life
             if worker.proc.poll() is not None:
                 continue
             self._kill(worker, self.rng.choice(["group", "child", "main"]))
@@ -160,13 +167,20 @@ class Chaos:
             return not s.scalar(select(func.count()).select_from(Job).where(Job.state.not_in(FINAL)))
 
     def settle(self, timeout: float = 240) -> None:
+        """Run a worker until every job has settled and its sweep has removed the killed workers'
+        sandbox directories."""
         started = time.monotonic()
-        while not self.all_final():
+        while not self.all_final() or self.sandbox_dirs():
             worker = self.ensure_worker()
             if time.monotonic() - started > timeout:
-                raise AssertionError(f"jobs not final {timeout:.0f} s after the last fault: {self.non_final()}\n{worker.log()}")
+                raise AssertionError(f"not settled {timeout:.0f} s after the last fault: jobs {self.non_final()}, "
+                                     f"sandbox directories {self.sandbox_dirs()}\n{worker.log()}")
             time.sleep(0.5)
         self.report.settle_s = time.monotonic() - started
+
+    def sandbox_dirs(self) -> list[str]:
+        root = self.ship.settings.data_dir / "sandboxes"
+        return sorted(p.name for p in root.iterdir() if p.name.startswith("local-")) if root.is_dir() else []
 
     def stop_workers(self) -> None:
         for worker in self.workers:
@@ -200,6 +214,7 @@ class Chaos:
         if len(branches) != len(set(branches)):
             problems.append(f"duplicate branches: {branches}")
         problems += self._leaked_processes()
+        problems += [f"leaked sandbox directory {name}" for name in self.sandbox_dirs()]
         return problems
 
     def _leaked_processes(self, timeout: float = 20) -> list[str]:

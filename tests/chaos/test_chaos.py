@@ -3,14 +3,16 @@ crash that loses every queued message, a corrupt cassette, a lost message and du
 triggers — then every ticket has exactly one final outcome, no job is left behind, no pull
 request or branch is duplicated and no sandbox process is left running.
 
-Bounded: short leases (10 s), a handful of jobs, a capped kill phase. ``SHIPYARD_CHAOS_KILLS``
-raises the number of kills per backend (default 12); ``SHIPYARD_CHAOS_SEED`` replays a run.
+Bounded: short leases (10 s), a handful of jobs (two more whenever all have settled), a kill phase
+capped at 180 s. ``SHIPYARD_CHAOS_KILLS`` sets the number of kills per backend (default 30, and the
+test fails if fewer land); ``SHIPYARD_CHAOS_SEED`` replays a run.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import time
 
 import pytest
 
@@ -20,7 +22,7 @@ from tests.chaos.chaos import Chaos, RedisServer
 from tests.conftest import free_port
 from tests.pipeline.harness import register, sample_repository
 
-KILLS = int(os.environ.get("SHIPYARD_CHAOS_KILLS", "12"))
+KILLS = int(os.environ.get("SHIPYARD_CHAOS_KILLS", "30"))
 SEED = int(os.environ.get("SHIPYARD_CHAOS_SEED", str(random.randrange(1_000_000))))
 
 
@@ -34,13 +36,17 @@ def deployment(tmp_path, **db_and_broker) -> tuple[Shipyard, object]:
 
 def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
     chaos.queue_workload(normal=5, corrupt_cassette=tmp_path / "corrupt.yml")
+    started = time.monotonic()
+    print(f"chaos seed={SEED} kills={KILLS}")  # replay a failing run with SHIPYARD_CHAOS_SEED
     try:
         chaos.kill_randomly(KILLS, redis_restart_at=redis_restart_at)
+        chaos.report.kill_phase_s = round(time.monotonic() - started, 1)
         chaos.settle()
     finally:
         chaos.stop_workers()
     problems = chaos.audit()
     print(f"chaos seed={SEED} {chaos.report}")
+    assert sum(chaos.report.kills.values()) >= KILLS, f"seed {SEED}: only {chaos.report.kills} kills landed in the capped kill phase"
     assert problems == [], f"seed {SEED}: " + "\n".join(problems)
 
 
