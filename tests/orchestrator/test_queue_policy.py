@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -19,8 +18,8 @@ from orchestrator.context import Shipyard
 from orchestrator.queue_policy import claim_next, set_repository_cap
 from orchestrator.settings import Settings
 from orchestrator.store.models import Event, Job
-from orchestrator.web import create_app
 from tests.pipeline.harness import ASSETS, register, running_worker, sample_repository, wait_for_job
+from tests.web.logins import api_client
 
 QUICK = ASSETS / "cassettes" / "rotate-keys.yml"
 """Triage finds the ticket ineligible: a job that ends ``blocked`` within seconds."""
@@ -61,7 +60,7 @@ def test_higher_priority_jobs_start_first_and_show_their_priority(tmp_path, scru
     low = enqueue(ship, "alpha", "low", ("priority:low",))
     high = [enqueue(ship, "alpha", f"high {i}", ("priority:high",)) for i in range(2)]
     urgent = enqueue(ship, "beta", "urgent", ("Priority:Urgent",))
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship, "admin") as client:
         listed = {j["id"]: j["priority"] for j in client.get("/api/jobs").json()}
     assert listed == {normal[0]: "normal", normal[1]: "normal", low: "low", high[0]: "high", high[1]: "high", urgent: "urgent"}
     monkeypatch.setenv("SHIPYARD_DATA_DIR", str(ship.settings.data_dir))

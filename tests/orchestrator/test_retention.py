@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -20,10 +19,10 @@ from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.store.models import Job, utcnow
-from orchestrator.web import create_app
 from tests.pipeline.harness import ASSETS, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from sandboxes.base import SandboxSpec
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
+from tests.web.logins import api_client
 
 CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
 INELIGIBLE = ASSETS / "cassettes" / "rotate-keys.yml"
@@ -56,7 +55,7 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
         wait_for_job(ship, recent, {"blocked"}, timeout=120, worker=worker)
     jobs_dir = ship.settings.jobs_dir
     assert (jobs_dir / str(merged) / "git").is_dir()  # within the retention (14 days by default): kept
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship, "admin") as client:
         before = client.get(f"/api/jobs/{merged}").json()
     assert "slug" in before["diff"] and before["dir_removed_at"] is None
 
@@ -68,7 +67,7 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
         assert worker.proc.poll() is None
     assert (jobs_dir / str(recent)).is_dir()
 
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship, "admin") as client:
         after = client.get(f"/api/jobs/{merged}").json()
         page = client.get(f"/jobs/{merged}")
         listed = client.get("/api/jobs").json()

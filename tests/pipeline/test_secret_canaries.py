@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.web import create_app
 from tests.gates.samples import calc_files, init_repo
 from tests.pipeline.harness import queue_ticket, register, running_worker, wait_for_job
+from tests.web.logins import api_client
 
 ADVERSARIAL = Path(__file__).parent / "adversarial"
 QUOTED = "canary quoted 7f3a9c"
@@ -126,7 +125,7 @@ def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
         ship.decide(job_id, "approve")
         job = wait_for_job(ship, job_id, {"merged", "blocked", "failed"}, worker=worker)
         assert job["state"] == "merged", job["reason"]
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship, "admin") as client:
         responses = {page.format(id=i): client.get(page.format(id=i)) for page in PAGES for i in (job_id, refused_id)}
     assert {p: r.status_code for p, r in responses.items() if r.status_code != 200} == {}
     page_hits = [f"{p}: {c!r}" for p, r in responses.items() for c in CANARIES if c in r.text]

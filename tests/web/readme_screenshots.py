@@ -31,6 +31,7 @@ from tests.web.conftest import free_port
 from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import JobSpec, gate_report, insert_job
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.logins import log_in_page
 
 VIEWPORT = {"width": 1280, "height": 800}
 README_DIR = Path(__file__).resolve().parents[2] / "orchestrator" / "web" / "static" / "screenshots"
@@ -109,6 +110,7 @@ def take_screenshots(out: Path) -> list[Path]:
         try:
             with serving(ship) as url:
                 page = browser.new_context(viewport=VIEWPORT, color_scheme="light").new_page()
+                log_in_page(page, url, ship)
                 page.goto(url + "/")
                 expect(page.locator("#running-now")).to_contain_text("Retry uploads")
                 page.screenshot(path=str(out / NAMES[0]))

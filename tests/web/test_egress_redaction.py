@@ -8,12 +8,11 @@ import io
 import logging
 
 import pytest
-from fastapi.testclient import TestClient
 
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.web import create_app
 from tests.web.store_rows import JobSpec, insert_job
+from tests.web.logins import api_client
 
 ESCAPED = "pa&ss<wo>rd'77"
 """Spelled differently once HTML- or JSON-escaped."""
@@ -33,7 +32,7 @@ def test_pages_and_api_responses_never_show_a_configured_secret(ship):
     leak = f"{ESCAPED} {PLAIN} {FORGE_TOKEN}"
     job_id = insert_job(ship, JobSpec(state="blocked", title=f"Rotate {PLAIN}", body=f"The key is {leak}",
                                       reason=f"configuration error: {leak}", events=[("error", f"boom: {leak}")]))
-    with TestClient(create_app(ship)) as client:
+    with api_client(ship, "admin") as client:
         pages = {p: client.get(p) for p in ["/", f"/jobs/{job_id}", "/api/jobs", f"/api/jobs/{job_id}", "/reviews"]}
     for page, response in pages.items():
         assert response.status_code == 200, page
