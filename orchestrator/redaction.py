@@ -16,7 +16,6 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
-from urllib.parse import urlsplit
 
 # Shapes of well-known credentials, redacted even when we were not told the value.
 _PATTERNS = [
@@ -124,7 +123,9 @@ def secrets_file_values(path: Path) -> list[str]:
 
 def secret_values(settings: Any, env: Mapping[str, str] | None = None) -> list[str]:
     """Every secret this deployment knows: webhook secret, secrets file, provider keys and forge
-    tokens from the environment, passwords in the database and broker URLs."""
+    tokens from the environment. Passwords in the database and broker URLs are masked by the
+    ``user:password@`` shape wherever a URL is written, not as bare words: a deployment whose
+    database password is ``shipyard`` (as in docker-compose.yml) must not mask its own name."""
     env = os.environ if env is None else env
     webhook_secret = getattr(settings, "webhook_secret", None)
     values = [webhook_secret.get_secret_value()] if webhook_secret is not None else []
@@ -132,10 +133,6 @@ def secret_values(settings: Any, env: Mapping[str, str] | None = None) -> list[s
     secrets_file = getattr(settings, "secrets_file", None)
     if secrets_file and Path(secrets_file).is_file():
         values += secrets_file_values(Path(secrets_file))
-    for url in (getattr(settings, "database_url", None), getattr(settings, "broker_url", None)):
-        password = urlsplit(url).password if url else None
-        if password:
-            values.append(password)
     return values
 
 

@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import gate_report
 from tests.web.test_browser import browser, page  # noqa: F401 (fixtures)
-from tests.web.logins import log_in_page
 
 BASE = {"app.py": "def parse(x):\n    return 1\n", "page.html": "<p>hello</p>\n"}
 HOSTILE = {
@@ -58,7 +57,6 @@ def test_token_colours_come_from_the_pages_nonced_style_in_light_and_dark(client
 def test_chromium_colours_keywords_and_runs_nothing_from_the_diff(page, live_server, ship, add_job, tmp_path, scheme):  # noqa: F811
     job_id = _hostile_job(ship, add_job, tmp_path)
     page.emulate_media(color_scheme=scheme)
-    log_in_page(page, live_server, ship)
     page.goto(f"{live_server}/jobs/{job_id}")
     keyword = page.locator('tr.add[data-path="app.py"][data-line="3"] .code .k')
     expect(keyword).to_have_text("return")

@@ -12,7 +12,6 @@ from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import gate_report
 from tests.web.test_browser import browser, page  # noqa: F401 (fixtures)
 from tests.web.test_review_workspace import DIFF
-from tests.web.logins import log_in_page
 
 BASE = {"src/app.py": "def parse(x):\n    return 1\n\n\ndef keep():\n    pass\n"}
 HEAD = {"src/app.py": "def parse(x):\n    if x is None:\n        return 0\n    return 2\n\n\ndef keep():\n    pass\n", "README.md": "# demo\n"}
@@ -62,7 +61,6 @@ def test_an_unknown_view_is_refused_naming_the_choices(client, ship, add_job, tm
 @pytest.mark.browser
 def test_reviewer_switches_to_split_and_comments_on_a_new_line(page, live_server, ship, add_job, tmp_path):  # noqa: F811
     job_id = _job(ship, add_job, tmp_path)
-    log_in_page(page, live_server, ship)
     page.goto(f"{live_server}/jobs/{job_id}")
     page.click("#view-switch >> text=split")
     row = page.locator('tr[data-path="src/app.py"][data-line="2"]')
