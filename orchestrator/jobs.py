@@ -137,13 +137,19 @@ def mark_decision_applied(store: Store, review_id: int) -> None:
         s.get(Review, review_id).applied = True
 
 
+def _active_job(s, job_id: int) -> Job:
+    """The job, if it exists and is not final; else a JobError saying which."""
+    job = s.get(Job, job_id)
+    if job is None:
+        raise JobError(f"job {job_id} does not exist")
+    if job.job_state.is_final:
+        raise JobError(f"job {job_id} is already {job.state}")
+    return job
+
+
 def cancel_job(store: Store, job_id: int, reason: str = "cancelled by a user") -> None:
     with store.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise JobError(f"job {job_id} does not exist")
-        if job.job_state.is_final:
-            raise JobError(f"job {job_id} is already {job.state}")
+        job = _active_job(s, job_id)
         job.state, job.reason, job.finished_at = JobState.CANCELLED.value, reason, utcnow()
         s.add(Event(job_id=job_id, kind="cancelled", message=reason, data={}))
 
@@ -155,11 +161,7 @@ def set_priority(store: Store, job_id: int, level: str) -> str:
     except ValueError as exc:
         raise JobError(str(exc)) from None
     with store.session() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            raise JobError(f"job {job_id} does not exist")
-        if job.job_state.is_final:
-            raise JobError(f"job {job_id} is already {job.state}")
+        job = _active_job(s, job_id)
         job.priority = value
         s.add(Event(job_id=job_id, kind="priority", message=f"priority set to {priority_name(value)}", data={}))
     return priority_name(value)
