@@ -23,7 +23,7 @@ from tests.github_forge.test_resilience import _app_key
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
 
-TTL_S = 24.0  # PyGithub refreshes a token 20 s before it expires: each lives ~4 s here
+TTL_S = 21.0  # PyGithub refreshes a token 20 s before it expires: each is used for ~1 s here
 
 
 def _secrets_absent(ship: Shipyard, log: str, emulator, secrets: list[str]) -> None:
@@ -57,15 +57,15 @@ def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch
         (job_id,) = GitHubPoller(ship).poll_once()
         with ship.store.session() as s:
             s.get(Job, job_id).ticket.cassette = str(CASSETTES / "slugify-review.yml")
+        started = time.time()
         with running_worker(ship.settings, env=env) as worker:
             done = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
             finished = time.time()
             log = worker.log_path.read_text(errors="replace")
         assert done["state"] == "awaiting_review", done["reason"]
         head = emulator_sha(emulator, done["pr"]["branch"])
-    first = emulator.issued_tokens[0]
-    assert emulator.token_expiry[first] < finished, "the job ended before its first token expired: nothing was refreshed"
-    assert len(emulator.issued_tokens) >= 3
+    during_job = [t for t in emulator.issued_tokens if started <= emulator.token_expiry[t] - TTL_S <= finished]
+    assert len(during_job) >= 2, "the worker never refreshed its installation token during the job"
     assert [r for r in emulator.requests if r.get("status") == 401] == []  # never used an expired token
     (check,) = [c for c in emulator.check_runs if c["head_sha"] == head]
     assert (check["name"], check["conclusion"]) == ("shipyard/gate", "success")

@@ -71,7 +71,8 @@ def test_make_forge_picks_by_repository(emulator, tmp_path: Path, monkeypatch):
     store = Store(settings.db_url)
     gh = make_forge(settings, Repository(name="w", forge="github", url="acme/widgets", base_branch="main"), 1, store=store)
     local = make_forge(settings, Repository(name="l", forge="local", url=str(tmp_path), base_branch="main"), 1, store=store)
-    assert isinstance(gh, GitHubForge) and isinstance(local, LocalForge)
+    # Each comes wrapped in the egress redactor, which publishes through the forge picked.
+    assert isinstance(gh.wrapped, GitHubForge) and isinstance(local.wrapped, LocalForge)
 
 
 def test_a_github_job_without_credentials_is_blocked_with_the_setting_to_give(tmp_path: Path, monkeypatch, scrub_env):

@@ -31,13 +31,14 @@ def test_label_removed_cancels_the_queued_job(client, ship, github_repo):  # noq
 
 def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github_repo):  # noqa: F811
     first = deliver(client, labeled()).json()
-    reply = deliver(client, _change("edited", title="Crash on empty list", body="Run it with []"), delivery="d-2").json()
+    reply = deliver(client, _change("edited", title="Crash on empty list", body="Run it with []",
+                                     updated_at="2026-01-05T10:05:00Z"), delivery="d-2").json()
     assert reply == {"action": "ticket_updated", "job_id": first["job_id"]}
     with ship.store.session() as s:
         ticket = s.get(Ticket, first["ticket_id"])
         assert (ticket.title, ticket.body) == ("Crash on empty list", "Run it with []")
         s.get(Job, first["job_id"]).state = "running"
-    late = deliver(client, _change("edited", body="changed again"), delivery="d-3").json()
+    late = deliver(client, _change("edited", body="changed again", updated_at="2026-01-05T10:10:00Z"), delivery="d-3").json()
     assert late["action"] == "ignored" and "no queued job" in late["reason"]
     with ship.store.session() as s:
         assert s.get(Ticket, first["ticket_id"]).body == "Run it with []"
