@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -44,8 +45,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(ship: Shipyard) -> Iterator[str]:
+@contextmanager
+def serving(ship: Shipyard) -> Iterator[str]:
     """The app on a real uvicorn server in a thread; yields its base URL."""
     port = free_port()
     config = uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
@@ -57,6 +58,15 @@ def live_server(ship: Shipyard) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(ship: Shipyard) -> Iterator[str]:
+    """The app on a real uvicorn server in a thread; yields its base URL."""
+    with serving(ship) as url:
+        yield url

@@ -11,23 +11,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
-import uvicorn
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import update
 
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.models import ModelUsage
-from orchestrator.web import create_app
 from orchestrator.workers import register_worker
-from tests.web.conftest import free_port
+from tests.web.conftest import serving
 from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import JobSpec, gate_report, insert_job
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -78,24 +73,6 @@ def seed(ship: Shipyard, workdir: Path) -> int:
     return job_with_change(ship, lambda **f: insert_job(ship, JobSpec(**f)), workdir, BASE, HEAD,
                            title="slugify leaves repeated dashes", gates=[report], usage=[("gpt-small", 0.21)],
                            events=[("plan", "1. collapse repeated separators\n2. strip them at the ends\n3. test it")])  # fmt: skip
-
-
-@contextmanager
-def serving(ship: Shipyard) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def take_screenshots(out: Path) -> list[Path]:
