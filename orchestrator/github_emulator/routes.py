@@ -228,8 +228,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         return _json(request, {"permission": perm, "role_name": perm, "user": _user(user, st.base)})
 
 
-def _app_claims(st: State, request: Request) -> dict | JSONResponse:
-    """The App's JWT claims, or GitHub's refusal."""
+def _app_refusal(st: State, request: Request, installation_id: int | None = None) -> JSONResponse | None:
+    """GitHub's refusal of a request signed as the App: a JWT it cannot verify or of another App
+    (401), or an installation other than the App's (404); None when the request may proceed."""
     bearer = request.headers.get("authorization", "").split(" ")[-1]
     try:
         claims = jwt.decode(bearer, st.app_public_key, algorithms=["RS256"])
@@ -237,17 +238,16 @@ def _app_claims(st: State, request: Request) -> dict | JSONResponse:
         return _error(401, f"A JSON web token could not be decoded: {exc}")
     if str(claims.get("iss")) != str(st.app_id):
         return _error(401, "Integration not found")
-    return claims
+    if installation_id is not None and installation_id != st.installation_id:
+        return _error(404, "Not Found")
+    return None
 
 
 def add_app_routes(app: FastAPI, st: State) -> None:
     @app.post("/api/v3/app/installations/{installation_id}/access_tokens")
     def access_token(installation_id: int, request: Request):
-        claims = _app_claims(st, request)
-        if isinstance(claims, JSONResponse):
-            return claims
-        if installation_id != st.installation_id:
-            return _error(404, "Not Found")
+        if refusal := _app_refusal(st, request, installation_id):
+            return refusal
         token = "ghs_" + secrets.token_hex(18)
         st.tokens.add(token)
         st.issued_tokens.append(token)
@@ -260,18 +260,14 @@ def add_app_routes(app: FastAPI, st: State) -> None:
 
     @app.get("/api/v3/app/installations/{installation_id}")
     def installation(installation_id: int, request: Request):
-        claims = _app_claims(st, request)
-        if isinstance(claims, JSONResponse):
-            return claims
-        if installation_id != st.installation_id:
-            return _error(404, "Not Found")
+        if refusal := _app_refusal(st, request, installation_id):
+            return refusal
         return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
 
     @app.get("/api/v3/repos/{owner}/{name}/installation")
     def repo_installation(owner: str, name: str, request: Request):
-        claims = _app_claims(st, request)
-        if isinstance(claims, JSONResponse):
-            return claims
+        if refusal := _app_refusal(st, request):
+            return refusal
         full = f"{owner}/{name}"
         if not st.repo_path(full).exists() or (st.installed_repos is not None and full not in st.installed_repos):
             return _error(404, "Not Found")
