@@ -117,6 +117,10 @@ def environment_text(task: "CodingTask") -> str:
                      + "; it also refuses deleting or skipping existing tests.")
     if env.tests_required:
         facts.append("The gate requires new or changed tests that fail without your change and pass with it.")
+    if env.tests_required and env.tests_waived_without_code:
+        facts.append(f"This is a {env.tests_waived_without_code} ticket: the test requirement is waived only if your "
+                     "change touches no executable source (no file named or ending like code, no executable file, "
+                     "no file starting with `#!`); a change to code needs tests like any other.")
     if env.coverage_target is not None:
         facts.append(f"Diff coverage target: the test suite must cover at least {env.coverage_target:g}% of the "
                      "executable source lines you change.")

@@ -31,6 +31,9 @@ class WorkspaceFacts:
     """Wall-clock seconds this attempt may take; ``None`` = no limit."""
     tests_required: bool = True
     """The gate requires new or changed tests that fail before the change and pass after it."""
+    tests_waived_without_code: str = ""
+    """The ticket's kind when ``gates.waive_tests_for_kinds`` names it: the gate then waives the test
+    requirement only for a change that touches no executable source; empty otherwise."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,19 @@ from typing import Protocol
 
 class GitError(RuntimeError):
     """A git command failed; the message carries git's own explanation."""
+
+
+class OversizedFile(GitError):
+    """A work-tree file over the size limit: refused before git (or the scrubber) reads a byte of it."""
+
+
+DEFAULT_MAX_FILE_BYTES = 50 * 2**20
+"""``gates.max_file_mb``'s default, in bytes."""
+
+
+def over_size_limit(size: int, max_bytes: int) -> str:
+    """Why a file is refused, in the words the gate's workspace hygiene uses."""
+    return f"file of {size / 2**20:.1f} MB is over the limit of {max_bytes / 2**20:g} MB (gates.max_file_mb)"
 
 
 _GIT_ENV = {
@@ -94,13 +108,17 @@ class GitRepo:
         self.git("checkout-index", "-a", "-f", worktree=worktree, index=index)
         self.git("clean", "-fdxq", worktree=worktree, index=index)
 
-    def commit_worktree(self, worktree: Path, parent: str, message: str, scrub: "Scrubber | None" = None) -> str:
+    def commit_worktree(self, worktree: Path, parent: str, message: str, scrub: "Scrubber | None" = None,
+                        max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
         """Snapshot every file in ``worktree`` as a commit on top of ``parent``; returns its SHA.
 
         With ``scrub``, the message and every file changed since ``parent`` are scrubbed (in the
-        work tree too) before git stores a single object, so no secret reaches the object database."""
+        work tree too) before git stores a single object, so no secret reaches the object database.
+        A file over ``max_bytes`` raises ``OversizedFile`` naming it before anything reads it: the
+        agent's workspace may hold a file of terabytes that takes no disk (sparse)."""
         index = self._index_for(worktree)
         self.git("read-tree", parent, index=index)
+        self._refuse_oversized(worktree, index, max_bytes)
         if scrub is not None:
             message = scrub.text(message)
             for path in self.changed_paths(worktree, index):
@@ -118,6 +136,23 @@ class GitRepo:
         changed = self.git("diff-files", "--name-only", "-z", worktree=worktree, index=index).split("\0")
         new = self.git("ls-files", "--others", "--exclude-standard", "-z", worktree=worktree, index=index).split("\0")
         return [p for p in dict.fromkeys(changed + new) if p]
+
+    def _refuse_oversized(self, worktree: Path, index: Path, max_bytes: int) -> None:
+        """Raise ``OversizedFile`` for files ``git add -A`` would take that are over ``max_bytes``
+        (sizes from ``lstat``: listing and statting read no file's content)."""
+        listed = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard", worktree=worktree, index=index)
+        big: list[str] = []
+        for path in dict.fromkeys(p for p in listed.split("\0") if p):
+            try:
+                info = os.lstat(worktree / path)
+            except OSError:
+                continue  # deleted since the index was read: git records the deletion
+            if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+                big.append(f"{path}: {over_size_limit(info.st_size, max_bytes)}")
+        if big:
+            more = f" (and {len(big) - 1} more)" if len(big) > 1 else ""
+            raise OversizedFile(f"the workspace was not saved: {big[0]}{more}; delete the file or keep it out of "
+                                "the repository (.gitignore)")
 
     def _index_for(self, worktree: Path) -> Path:
         # One index per work tree, so several trees (candidate, base, fail-to-pass) coexist.

@@ -92,7 +92,8 @@ class GatesConfig(_Section):
     require_tests: bool = True
     """The change must add or change tests that fail on the base code and pass on the candidate."""
     waive_tests_for_kinds: list[Literal["bug", "feature", "docs", "chore"]] = Field(default_factory=lambda: ["docs", "chore"])
-    """Ticket kinds for which the tests-added and fail-to-pass gates are waived."""
+    """Ticket kinds for which the tests-added and fail-to-pass gates are waived when the change touches
+    no executable source (a change to code needs tests whatever the ticket's kind)."""
     timeout: GateTimeout = Field(default_factory=GateTimeout)
     """How long a test run on the candidate may take, derived from the baseline run."""
     reruns: int = Field(default=2, ge=0, le=10)

@@ -6,45 +6,20 @@ reviewer's requested changes, and an attempt resumed after a budget pause."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from agents import prompts
 from agents.loop import AgentLimits, observed_task
-from tests.agents.conftest import MemoryRecorder
+from tests.agents.conftest import CFG
+from workflows.gates.change_set import read_change_set
+from workflows.gates import waivers
 from workflows.gitops import GitRepo
 from workflows.nodes.code import coding_sandbox, coding_task, workspace_diff
 from workflows.nodes.prepare import git_dir
-from workflows.ports import JobServices
-from workflows.repo_config import RepoConfig
 
 EDIT_MARK = "# fixed forward by attempt 1"
-CFG = RepoConfig.model_validate({"test": {"command": "python -m pytest -q -p no:cacheprovider"},
-                                 "gates": {"coverage": {"target": 85}, "protected_paths": ["docs/**"]},
-                                 "agent": {"max_steps": 25}})
-
-
-@pytest.fixture
-def job(tmp_path, sample_copy, sandbox_provider):
-    """A job directory whose git dir holds the sample repository at its base commit."""
-    job_dir = tmp_path / "job"
-    gdir = git_dir(job_dir)
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
-           "PATH": "/usr/bin:/bin"}
-    gdir.parent.mkdir(parents=True)
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
-        subprocess.run(["git", "--git-dir", str(gdir), "--work-tree", str(sample_copy), *args], check=True, env=env,
-                       cwd=sample_copy)
-    base = GitRepo(gdir).rev_parse("HEAD")
-    services = JobServices(recorder=MemoryRecorder(), forge=None, sandboxes=sandbox_provider,  # type: ignore[arg-type]
-                           job_dir=job_dir, models=None, cache_dir=tmp_path / "cache")
-    state = {"job_id": 1, "ticket": {"id": 1, "title": "Wrap keeps long words", "body": "Do not split words.",
-                                     "labels": [], "cassette": None},
-             "base_sha": base, "head_sha": base, "config": CFG.model_dump(mode="json"), "attempt": 0, "kind": "bug"}
-    yield services, state
-    services.close()
 
 
 def render(services, state, *, attempt: int, resumed: bool = False) -> tuple[str, Path]:
@@ -136,3 +111,23 @@ def test_a_provider_resume_says_why_and_keeps_the_work_and_the_attempt_number(jo
     assert "This attempt (1) resumes after the model's provider stopped answering mid-attempt" in text
     assert reason in text and "still in the workspace" in text and "spending limit" not in text
     assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()
+
+
+def test_a_docs_ticket_is_told_the_test_waiver_holds_only_for_a_change_without_code(job):
+    """The prompt used to drop the test requirement for docs and chore tickets, while the gate
+    waives it only when the diff touches no executable source: each statement is checked here
+    against the gate's own decision on two changes made in the workspace the prompt speaks of."""
+    services, state = job
+    text, workspace = render(services, {**state, "kind": "docs"}, attempt=1)
+    assert "The gate requires new or changed tests that fail without your change and pass with it." in text
+    assert "This is a docs ticket: the test requirement is waived only if your change touches no executable source" in text
+    assert "a change to code needs tests like any other" in text
+    repo = GitRepo(git_dir(services.job_dir))
+    for path, waived in (("README.md", True), ("textkit/wrap.py", False)):
+        (workspace / path).write_text((workspace / path).read_text() + "\n# see the wrapping rules\n")
+        head = repo.commit_worktree(workspace, state["base_sha"], f"edit {path}")
+        (workspace / path).write_text(repo.show_file(state["base_sha"], path).decode())
+        waiver = waivers.tests_waiver(repo, read_change_set(repo, state["base_sha"], head, CFG.test.test_globs), CFG, "docs")
+        assert (waiver.reason is not None) == waived, (path, waiver)
+    bug, _ = render(services, state, attempt=1)
+    assert "fail without your change and pass with it" in bug and "waived" not in bug

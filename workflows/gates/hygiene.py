@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from workflows.gitops import GitRepo
+from workflows.gitops import GitRepo, over_size_limit
 
 MAX_LINK_HOPS = 40
 """Symlinks followed while resolving one path, as the kernel allows (ELOOP beyond)."""
@@ -74,8 +74,7 @@ def tree_problems(repo: GitRepo, sha: str, max_bytes: int) -> list[Problem]:
         if mode == "120000":
             links[path] = (repo.show_file(sha, path) or b"").decode("utf-8", errors="replace")
         elif kind == "blob" and size.isdigit() and int(size) > max_bytes:
-            out.append(Problem(path, f"file of {int(size) / 2**20:.1f} MB is over the limit of "
-                                     f"{max_bytes / 2**20:g} MB (gates.max_file_mb)"))
+            out.append(Problem(path, over_size_limit(int(size), max_bytes)))
     return escaping_symlinks(links) + out
 
 

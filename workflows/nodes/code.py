@@ -13,7 +13,7 @@ from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from sandboxes.repo_image import image_for
 from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TABLES
-from workflows.gitops import GitRepo
+from workflows.gitops import GitRepo, OversizedFile
 from workflows.nodes import route, services_of
 from workflows.nodes.context import base_tree, instructions_of, repo_map_of
 from workflows.nodes.human import provider_pause
@@ -83,7 +83,11 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
     result = run_attempt(services, state, sandbox, routed, task, limits, compactor)
-    head = _snapshot(services, state, sandbox, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
+    try:
+        head = _snapshot(services, state, sandbox, cfg, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
+    except OversizedFile as exc:
+        services.recorder.attempt_finished(attempt, "oversized_file", str(exc))
+        return {"attempt": attempt, "outcome": "blocked", "reason": str(exc)}
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
     if result.provider is None and _ignored_review(services, state, head, result.stop_reason):
         return _no_change_for_review(services, state, cfg, attempt)
@@ -178,13 +182,15 @@ def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sand
     paused = {"budget": state.get("budget_paused", ""), "provider": state.get("provider_paused", "")}
     feedback = paused.get(source) or state.get("feedback", "")
     protected = [*BUILTIN_PROTECTED, *cfg.gates.protected_paths]
+    kind = state.get("kind", "feature")
     protected.append("pyproject.toml tables " + ", ".join(f"[tool.{t}]" for t in PROTECTED_PYPROJECT_TABLES))
     facts = WorkspaceFacts(
         has_git=(sandbox.host_workspace / ".git").exists(),
         protected_paths=tuple(protected),
         coverage_target=cfg.gates.coverage.target if cfg.gates.coverage.enabled else None,
         max_steps=cfg.agent.max_steps,
-        tests_required=cfg.gates.require_tests and state.get("kind", "feature") not in cfg.gates.waive_tests_for_kinds,
+        tests_required=cfg.gates.require_tests,
+        tests_waived_without_code=kind if kind in cfg.gates.waive_tests_for_kinds else "",
     )
     return CodingTask(
         ticket_title=state["ticket"]["title"],
@@ -205,12 +211,21 @@ def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sand
 def workspace_diff(services: JobServices, state: TicketState, sandbox: Sandbox) -> str:
     """The workspace's changes against the base commit, computed on the host (the workspace has no .git)."""
     repo = GitRepo(git_dir(services.job_dir))
-    snapshot = repo.commit_worktree(sandbox.host_workspace, state["head_sha"], "diff preview", scrub=services.redactor)
+    cfg = RepoConfig.model_validate(state["config"])
+    snapshot = repo.commit_worktree(sandbox.host_workspace, state["head_sha"], "diff preview", scrub=services.redactor,
+                                    max_bytes=max_file_bytes(cfg))
     return repo.git("diff", "--no-color", "--no-ext-diff", "--find-renames", state["base_sha"], snapshot)
 
 
-def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, attempt: int, message: str) -> str:
+def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, cfg: RepoConfig, attempt: int,
+              message: str) -> str:
     """Commit the workspace so no work is lost, whatever happens next."""
-    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message, scrub=services.redactor)
+    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message,
+                                                            scrub=services.redactor, max_bytes=max_file_bytes(cfg))
     services.recorder.set_job(head_sha=sha)
     return sha
+
+
+def max_file_bytes(cfg: RepoConfig) -> int:
+    """The gate's file size limit (``gates.max_file_mb``), which snapshots of the workspace keep too."""
+    return int(cfg.gates.max_file_mb * 2**20)
