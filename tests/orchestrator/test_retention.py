@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,11 +14,10 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from orchestrator.cli import app as cli_app
-from orchestrator.context import Shipyard
-from orchestrator.settings import Settings
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.store.models import Job, utcnow
-from tests.pipeline.harness import ASSETS, queue_ticket, register, running_worker, sample_repository, wait_for_job
+from tests.orchestrator.conftest import wait_until
+from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from sandboxes.base import SandboxSpec
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from tests.web.logins import api_client
@@ -27,21 +25,6 @@ from tests.web.logins import api_client
 CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
 INELIGIBLE = ASSETS / "cassettes" / "rotate-keys.yml"
 SLOW = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify-slow.yml"
-
-
-@pytest.fixture
-def ship(tmp_path, scrub_env) -> Shipyard:
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10))
-    register(ship, sample_repository(tmp_path / "textkit"), "textkit")
-    return ship
-
-
-def wait_until(check, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.2)
 
 
 @pytest.mark.slow

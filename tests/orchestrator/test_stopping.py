@@ -13,30 +13,19 @@ import pytest
 from sqlalchemy import select
 
 from orchestrator import views
-from orchestrator.context import Shipyard
-from orchestrator.settings import Settings
 from orchestrator.store.models import Job, PullRequest
-from tests.pipeline.harness import queue_ticket, register, running_worker, sample_repository, wait_for_job
+from tests.orchestrator.conftest import wait_until
+from tests.pipeline.harness import queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 
 SLOW = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify-slow.yml"
 
 
-@pytest.fixture
-def ship(tmp_path, scrub_env) -> Shipyard:
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10))
-    register(ship, sample_repository(tmp_path / "textkit"), "textkit")
-    return ship
-
-
 def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
-        if any(text in e["message"] for e in detail["events"]):
-            return time.monotonic()
-        time.sleep(0.1)
-    pytest.fail(f"no event containing {text!r} within {timeout}s: {[e['message'] for e in detail['events']]}")
+    def messages() -> list[str]:
+        return [e["message"] for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"]]
+
+    return wait_until(lambda: any(text in m for m in messages()), timeout, lambda: f"no event containing {text!r}: {messages()}")
 
 
 @pytest.mark.slow
