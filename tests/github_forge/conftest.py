@@ -1,4 +1,5 @@
-"""Fixtures: the GitHub emulator on a real uvicorn server, a repository seeded with one commit."""
+"""Fixtures: the GitHub emulator on a real uvicorn server, a repository seeded with one commit, and a
+labelled issue polled into a queued job."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from typing import Iterator
 
 import pytest
 
+from orchestrator.context import Shipyard
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.github_emulator.app import State
 from orchestrator.github_emulator.server import EmulatorError, serve_emulator as emulator_server
+from orchestrator.intake.github_poller import GitHubPoller
+from orchestrator.intake.github_repository import register_github_repository
+from orchestrator.settings import Settings
+from orchestrator.store.models import Job
 from workflows.gitops import run_git
 
 TOKEN = "github_pat_11EMULATORtoken0123456789abcdef"
@@ -42,3 +48,22 @@ def emulator(tmp_path: Path) -> Iterator[State]:
 @pytest.fixture
 def forge(emulator: State) -> GitHubForge:
     return GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN))
+
+
+def queue_labelled_issue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: State, env: dict[str, str],
+                         issue: tuple[str, int, str, str], cassette: Path) -> tuple[Shipyard, int]:
+    """A Shipyard reaching the local GitHub through ``env`` (set for this test and its workers), with
+    issue ``(repo, number, title, body)`` labelled ``shipyard`` by a writer and polled into a queued
+    job that replays ``cassette``; returns the Shipyard and the job's id."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
+    repo, number, title, body = issue
+    register_github_repository(ship.store, f"github:{repo}")
+    emulator.issues[(repo, number)] = {"id": number * 11, "title": title, "state": "open", "body": body, "labels": []}
+    emulator.permissions["alice"] = "write"
+    emulator.label_issue(repo, number, "shipyard", "alice")
+    (job_id,) = GitHubPoller(ship).poll_once()
+    with ship.store.session() as s:
+        s.get(Job, job_id).ticket.cassette = str(cassette)
+    return ship, job_id

@@ -13,11 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from orchestrator.context import Shipyard
-from orchestrator.intake.github_poller import GitHubPoller
-from orchestrator.intake.github_repository import register_github_repository
-from orchestrator.settings import Settings
-from orchestrator.store.models import Event, Job, PullRequest
-from tests.github_forge.conftest import serve_emulator
+from orchestrator.store.models import Event, PullRequest
+from tests.github_forge.conftest import queue_labelled_issue, serve_emulator
 from tests.github_forge.test_pipeline_github import REPO, emulator_sha
 from tests.github_forge.test_resilience import _app_key
 from tests.pipeline.conftest import CASSETTES
@@ -46,17 +43,8 @@ def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch
         emulator.app_id, emulator.app_public_key, emulator.token_ttl_s = 4242, public, TTL_S
         env = {"SHIPYARD_GITHUB_APP_ID": "4242", "SHIPYARD_GITHUB_PRIVATE_KEY": private, "SHIPYARD_GITHUB_INSTALLATION_ID": "7",
                "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3", "SHIPYARD_GITHUB_GIT_URL": emulator.base}
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
-        register_github_repository(ship.store, f"github:{REPO}")
-        emulator.issues[(REPO, 7)] = {"id": 77, "title": "slugify leaves repeated dashes", "state": "open",
-                                      "body": "`slugify('a  b')` gives `a--b`.", "labels": []}
-        emulator.permissions["alice"] = "write"
-        emulator.label_issue(REPO, 7, "shipyard", "alice")
-        (job_id,) = GitHubPoller(ship).poll_once()
-        with ship.store.session() as s:
-            s.get(Job, job_id).ticket.cassette = str(CASSETTES / "slugify-review.yml")
+        ship, job_id = queue_labelled_issue(tmp_path, monkeypatch, emulator, env, (REPO, 7, "slugify leaves repeated dashes",
+                                            "`slugify('a  b')` gives `a--b`."), CASSETTES / "slugify-review.yml")
         started = time.time()
         with running_worker(ship.settings, env=env) as worker:
             done = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)

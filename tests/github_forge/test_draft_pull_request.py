@@ -10,12 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.context import Shipyard
-from orchestrator.intake.github_poller import GitHubPoller
-from orchestrator.intake.github_repository import register_github_repository
-from orchestrator.settings import Settings
-from orchestrator.store.models import Job
-from tests.github_forge.conftest import TOKEN, serve_emulator
+from tests.github_forge.conftest import TOKEN, queue_labelled_issue, serve_emulator
 from tests.github_forge.test_pipeline_github import REPO, assert_no_token
 from tests.pipeline.harness import ASSETS, running_worker, sample_repository, wait_for_job
 from workflows.gitops import run_git
@@ -32,17 +27,8 @@ def test_draft_until_the_gate_passes_then_ready_for_review(tmp_path: Path, monke
     with serve_emulator(tmp_path / "github", seed, repo=REPO) as emulator:
         env = {"SHIPYARD_GITHUB_TOKEN": TOKEN, "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
                "SHIPYARD_GITHUB_GIT_URL": emulator.base}
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
-        register_github_repository(ship.store, f"github:{REPO}")
-        emulator.issues[(REPO, 4)] = {"id": 44, "title": "word_count counts dashes as words", "state": "open",
-                                      "body": "`word_count('wait - what?')` returns 3.", "labels": []}
-        emulator.permissions["alice"] = "write"
-        emulator.label_issue(REPO, 4, "shipyard", "alice")
-        (job_id,) = GitHubPoller(ship).poll_once()
-        with ship.store.session() as s:
-            s.get(Job, job_id).ticket.cassette = str(CASSETTE)
+        ship, job_id = queue_labelled_issue(tmp_path, monkeypatch, emulator, env, (REPO, 4, "word_count counts dashes as words",
+                                            "`word_count('wait - what?')` returns 3."), CASSETTE)
         with running_worker(ship.settings, env=env) as worker:
             deadline = time.monotonic() + 240
             while not (any(p.get("draft") for p in emulator.pulls.values()) and emulator.check_runs):
