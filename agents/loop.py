@@ -147,7 +147,7 @@ class _AgentRun:
         task = observed_task(task, limits, diff_tool=diff_source is not None)
         self.model, self.task, self.recorder, self.limits, self.guard = model, task, recorder, limits, guard
         settings = ToolSettings(
-            test_command=task.test_command, select_test_command=task.select_test_command,
+            test_command=task.test_command, select_test_command=task.select_test_command, test_env=task.test_env,
             output_chars=limits.tool_output_chars, command_timeout_s=limits.command_timeout_s,
         )
         self.tools = {t.name: t for t in make_tools(sandbox, settings, diff_source=diff_source)}

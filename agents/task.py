@@ -53,6 +53,8 @@ class CodingTask:
     """``agents.repomap.build_repo_map`` output; empty to leave it out."""
     select_test_command: str = ""
     """Selected-tests command with ``{tests}``; empty → selector appended to ``test_command``."""
+    test_env: dict[str, str] = field(default_factory=dict)
+    """Environment of ``run_tests``: the pytest plugins the gate's runs load, and no other."""
     plan: str = ""
     """The plan written (and possibly approved) for this ticket; empty when none was made."""
     feedback_from: FeedbackSource = ""

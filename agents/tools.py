@@ -13,7 +13,7 @@ own gates in a fresh sandbox.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
@@ -73,6 +73,8 @@ class ToolSettings:
     """Characters of one tool output shown to the model (head + tail)."""
     command_timeout_s: float = 300.0
     """Wall-clock limit of one ``bash``/``run_tests`` call."""
+    test_env: dict[str, str] = field(default_factory=dict)
+    """Environment added to ``run_tests`` calls (which pytest plugins load)."""
 
 
 def _clean_path(sandbox: Sandbox, path: str) -> str:
@@ -142,8 +144,8 @@ class AgentTools:
         self.settings = settings
         self.diff_source = diff_source
 
-    def _run(self, command: str) -> tuple[str, dict[str, Any]]:
-        result = self.sandbox.exec(command, timeout_s=self.settings.command_timeout_s)
+    def _run(self, command: str, env: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+        result = self.sandbox.exec(command, timeout_s=self.settings.command_timeout_s, env=env or None)
         status = f"exit code: {result.exit_code}"
         if not result.ok:
             status += f" ({result.describe_failure()})"
@@ -259,7 +261,7 @@ class AgentTools:
             template = self.settings.select_test_command
             quoted = " ".join(shlex.quote(s) for s in selector.split())
             command = template.replace("{tests}", quoted) if template else f"{command} {quoted}"
-        return self._run(command)
+        return self._run(command, self.settings.test_env)
 
     def finish(self, summary: str) -> tuple[str, dict]:
         return "finished; the orchestrator will now run its own checks.", {"summary": summary}

@@ -12,9 +12,11 @@ import pytest
 
 from agents import prompts
 from agents.loop import AgentLimits, observed_task
+from agents.tools import AgentTools, ToolSettings
 from tests.agents.conftest import CFG
 from workflows.gates.change_set import read_change_set
 from workflows.gates import waivers
+from workflows.gates.evidence_check import EvidenceRun
 from workflows.gitops import GitRepo
 from workflows.nodes.code import coding_sandbox, coding_task, workspace_diff
 from workflows.nodes.prepare import git_dir
@@ -131,3 +133,22 @@ def test_a_docs_ticket_is_told_the_test_waiver_holds_only_for_a_change_without_c
         assert (waiver.reason is not None) == waived, (path, waiver)
     bug, _ = render(services, state, attempt=1)
     assert "fail without your change and pass with it" in bug and "waived" not in bug
+
+
+def test_run_tests_loads_the_pytest_plugins_the_gate_loads_and_no_other(job):
+    """The agent's test runs used to load every installed plugin (in a local sandbox: the worker's
+    own, hypothesis and langsmith among them, seconds each) while the gate's runs load only
+    ``gates.pytest_plugins``: the agent now sees its tests run as the gate will run them."""
+    services, state = job
+    sandbox = coding_sandbox(services, state, CFG)
+    task = coding_task(services, state, CFG, sandbox, attempt=1, resumed=False)
+    tools = AgentTools(sandbox, ToolSettings(test_command="python -m pytest", test_env=task.test_env))
+    listed, _ = tools.run_tests("-VV")
+    assert "registered third-party plugins:\n  pytest-cov-" in listed, listed
+    for other in ("hypothesis", "langsmith", "anyio", "pytest-timeout"):
+        assert other not in listed, listed
+    gate_env = EvidenceRun(token="t").env(sandbox, {}, CFG.gates.pytest_plugins)
+    assert gate_env["PYTEST_ADDOPTS"].endswith(task.test_env["PYTEST_ADDOPTS"])
+    assert gate_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == task.test_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
+    passed, _ = tools.run_tests("tests/test_slug.py --cov=textkit")
+    assert "exit code: 0" in passed and "textkit/slug.py" in passed, passed

@@ -22,6 +22,15 @@ PLUGIN_SOURCE = (Path(__file__).parent / "evidence_plugin.py").read_bytes()
 MODULE_PREFIX = "shipyard_evidence_"
 
 
+def pytest_plugin_env(plugins: list[str], *, first: tuple[str, ...] = (), base: dict[str, str] | None = None) -> dict[str, str]:
+    """pytest loads ``first`` then the named ``plugins`` (``gates.pytest_plugins``) with ``-p`` and no
+    other installed plugin (no entry-point autoload): the gate's runs and the agent's ``run_tests``
+    see the same plugins, and none of what else is installed can change a result (or slow every run)."""
+    named = " ".join(f"-p {shlex.quote(p)}" for p in [*first, *plugins])
+    addopts = f"{named} " + (base or {}).get("PYTEST_ADDOPTS", "")
+    return {"PYTEST_ADDOPTS": " ".join(addopts.split()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
 @dataclass(frozen=True)
 class EvidenceRun:
     """One run's plugin module and record, both outside the workspace, named afresh per run.
@@ -51,10 +60,8 @@ class EvidenceRun:
         """``base`` plus: the evidence plugin loaded first, then the repository's named ``plugins``
         (``gates.pytest_plugins``) with ``-p``; no other installed plugin autoloads."""
         dirs = sandbox.side_dirs
-        named = " ".join(f"-p {shlex.quote(p)}" for p in plugins)
-        addopts = f"-p {self.module} {named} " + base.get("PYTEST_ADDOPTS", "")
-        return {**base, "PYTEST_ADDOPTS": " ".join(addopts.split()), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-                "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl", "PYTHONPATH": dirs.tools}
+        named = pytest_plugin_env(plugins, first=(self.module,), base=base)
+        return {**base, **named, "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl", "PYTHONPATH": dirs.tools}
 
     def read(self, sandbox: Sandbox) -> Record:
         """What the plugin recorded (empty when it did not run: not pytest, or the record was erased)."""

@@ -12,6 +12,7 @@ from agents.loop import AgentLimits, AgentResult, run_coding_agent
 from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from sandboxes.repo_image import image_for
+from workflows.gates.evidence_check import pytest_plugin_env
 from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TABLES
 from workflows.gitops import GitRepo, OversizedFile
 from workflows.nodes import route, services_of
@@ -203,6 +204,7 @@ def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sand
         attempt=attempt,
         test_command=cfg.test.command,
         select_test_command=cfg.test.select_command,
+        test_env=pytest_plugin_env(cfg.gates.pytest_plugins),
         repo_map=repo_map_of(services, state),
         workspace=facts,
     )
