@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 ## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all.
 test: $(STAMP) services
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 services: $(STAMP)
 	PY=$(BIN)/python tests/env/ensure-services.sh
