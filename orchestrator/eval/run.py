@@ -18,6 +18,7 @@ from orchestrator.settings import Settings
 from orchestrator.worker_process import start_worker, stop_worker
 from orchestrator.store.models import JobState
 from sandboxes.base import SandboxSpec
+from workflows.gates.evidence_check import pytest_plugin_env
 from workflows.gitops import GitRepo, run_git
 
 SETTLED = {s.value for s in JobState if s.is_final or s.is_waiting_for_human}
@@ -100,7 +101,8 @@ def hidden_test_failures(settings: Settings, job_id: int, sha: str, instance: Ev
         if applied.returncode != 0:
             return [f"(test_patch does not apply: {applied.stderr.decode(errors='replace').strip()[:300]})"]
         ids = " ".join(_quote(t) for t in tests)
-        result = sandbox.exec(f"{HIDDEN_TEST_COMMAND} {ids}", timeout_s=600)
+        # As in the gate's runs, no installed pytest plugin autoloads: none can change the verdict.
+        result = sandbox.exec(f"{HIDDEN_TEST_COMMAND} {ids}", timeout_s=600, env=pytest_plugin_env([]))
     finally:
         sandbox.close()
     passed = set(re.findall(r"^PASSED (\S+)", result.output, re.MULTILINE))
