@@ -71,7 +71,11 @@ class Shipyard:
         from orchestrator.forges import make_forge
         from orchestrator.store.models import Job, utcnow
 
+        from orchestrator.job_refs import forget_job_commits
+
         jobs.cancel_job(self.store, job_id)
+        # A running job's worker removes it again once stopped (a snapshot in flight may re-create it).
+        forget_job_commits(self.settings, self.store, job_id)
         with self.store.session() as s:
             job = s.get(Job, job_id)
             pr = job.pull_request

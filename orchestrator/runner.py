@@ -25,6 +25,7 @@ from agents.router import RoutingError
 from orchestrator import jobs
 from orchestrator.checkpoints import ticket_graph
 from orchestrator.forges import ForgeConfigError, make_forge
+from orchestrator.job_refs import forget_job_commits
 from orchestrator.models import build_router
 from orchestrator.queue_policy import claim_next, priority_name
 from orchestrator.recorder import StoreRecorder
@@ -35,6 +36,7 @@ from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, W
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
 from sandboxes.base import SandboxError
+from workflows.job_refs import restore_job_git
 from workflows.ports import JobServices
 
 log = logging.getLogger("shipyard.runner")
@@ -103,7 +105,10 @@ class JobRunner:
             StoreRecorder(self.store, job_id, self.redactor).event(
                 "started", f"taken by {self.owner.rsplit(':', 1)[0]} (priority {priority})")
             with busy(), self._heartbeat(job_id) as lost:
-                return self._advance(job_id, decision, lost)
+                state = self._advance(job_id, decision, lost)
+            if JobState(state).is_final:
+                forget_job_commits(self.settings, self.store, job_id)
+            return state
         finally:
             jobs.release_lease(self.store, job_id, self.owner)
 
@@ -141,6 +146,7 @@ class JobRunner:
         config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
         graph = ticket_graph(self.settings)
         existing = graph.get_state(config)
+        restore_job_git(services, existing.values)  # another host may have run it so far: rebuild from the forge
         if decision is not None:
             payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
         elif existing.next:

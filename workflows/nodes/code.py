@@ -14,6 +14,7 @@ from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from sandboxes.repo_image import image_for
 from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TABLES
 from workflows.gitops import GitRepo
+from workflows.job_refs import save_job_commit
 from workflows.nodes import route, services_of
 from workflows.nodes.context import base_tree, instructions_of, repo_map_of
 from workflows.nodes.human import provider_pause
@@ -213,4 +214,5 @@ def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, attem
     """Commit the workspace so no work is lost, whatever happens next."""
     sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message, scrub=services.redactor)
     services.recorder.set_job(head_sha=sha)
+    save_job_commit(services, state["repo"], state["job_id"], sha)  # before the checkpoint names it: any host can resume
     return sha
