@@ -5,15 +5,17 @@ forge alone (the first host's data directory is deleted before the second starts
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from orchestrator import views
 from orchestrator.context import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import PullRequest
+from orchestrator.queue import MAX_RECOVERIES, recover_stale_jobs
+from orchestrator.store.models import Job, PullRequest, utcnow
 from tests.orchestrator.test_stopping import wait_for_event
 from tests.pipeline.harness import Worker, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
@@ -89,3 +91,58 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
     assert detail["state"] == "merged", f"{detail['reason']}\n{timeline(detail)}"
     assert ref_sha(repo, ref) is None
     assert run_git(["for-each-ref", "refs/shipyard"], cwd=repo).strip() == ""
+
+
+@pytest.fixture
+def ship(tmp_path, scrub_env) -> Shipyard:
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10))
+    register(ship, sample_repository(tmp_path / "textkit"), "textkit")
+    return ship
+
+
+def saved_job(ship: Shipyard) -> tuple[int, Path, str]:
+    """A queued job whose commits a worker saved on the (local) forge under its hidden ref."""
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, TWO_HOSTS)
+    repo = ship.settings.data_dir.parent / "textkit"
+    ref = f"refs/shipyard/jobs/{job_id}"
+    run_git(["update-ref", ref, "main"], cwd=repo)
+    return job_id, repo, ref
+
+
+def test_cancelling_a_job_that_no_worker_holds_removes_its_job_ref_from_the_forge(ship):
+    job_id, repo, ref = saved_job(ship)
+    assert run_git(["branch", "--list", "--all"], cwd=repo).split() == ["*", "main"]  # the job ref is no branch
+    ship.cancel(job_id)
+    assert views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["state"] == "cancelled"
+    assert ref_sha(repo, ref) is None
+    assert ref_sha(repo, "refs/heads/main")
+
+
+def test_a_job_the_sweep_fails_after_too_many_recoveries_loses_its_job_ref(ship):
+    job_id, repo, ref = saved_job(ship)
+    with ship.store.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(
+            state="running", lease_owner="gone:1:1", lease_expires_at=utcnow() - timedelta(seconds=60), recoveries=MAX_RECOVERIES))
+    recover_stale_jobs(ship.settings, ship.store, ship.celery)
+    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    assert detail["state"] == "failed" and "stopped 3 times" in detail["reason"], detail["reason"]
+    assert ref_sha(repo, ref) is None
+
+
+def test_a_worker_that_cannot_rebuild_the_working_copy_fails_the_job_with_the_reason(tmp_path, ship):
+    """The checkpoint names commits that neither this host nor the forge has (the ref was deleted by hand)."""
+    from orchestrator.runner import JobRunner
+
+    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, TWO_HOSTS)
+    runner = JobRunner(ship.settings, ship.store)
+    with ship.store.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(state="queued"))
+    # Run the job up to its pull request on this host, then lose the host's directory and the ref.
+    assert runner.run(job_id) == "awaiting_review"
+    repo = ship.settings.data_dir.parent / "textkit"
+    shutil.rmtree(ship.settings.jobs_dir / str(job_id))
+    run_git(["update-ref", "-d", f"refs/shipyard/jobs/{job_id}"], cwd=repo)
+    ship.decide(job_id, "request_changes", comment="Also describe the new behaviour in the docstring.")
+    assert runner.run(job_id) == "failed"
+    reason = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["reason"]
+    assert f"not on this host and not on the forge (no refs/shipyard/jobs/{job_id} on the forge)" in reason, reason
