@@ -5,6 +5,7 @@ forge alone (the first host's data directory is deleted before the second starts
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,12 +84,18 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
     assert "test_slugify_collapses_repeated_separators" in diff  # host B's attempt 2
     assert run_git(["merge-base", "--is-ancestor", first["head_sha"], branch], cwd=repo) == ""
     assert ref_sha(repo, ref) == detail["head_sha"]
+    # A web app on a third host (no job directory at all) shows the same diff, from the store.
+    elsewhere = views.job_detail(ship.store, tmp_path / "web-host" / "jobs", job_id)
+    assert elsewhere["diff"] == detail["diff"] and "separator.join(" in elsewhere["diff"]
 
     # The job ends (a human approves, host B merges): its hidden ref is gone from the forge.
     ship.decide(job_id, "approve")
     with running_worker(host_b) as worker_b:
         detail = wait_for_job(ship, job_id, {"merged", "blocked", "failed"}, timeout=120, worker=worker_b)
     assert detail["state"] == "merged", f"{detail['reason']}\n{timeline(detail)}"
+    deadline = time.monotonic() + 10  # removed by the worker right after it released the job
+    while ref_sha(repo, ref) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert ref_sha(repo, ref) is None
     assert run_git(["for-each-ref", "refs/shipyard"], cwd=repo).strip() == ""
 
