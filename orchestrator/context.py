@@ -67,11 +67,15 @@ class Shipyard:
         return gate
 
     def cancel(self, job_id: int) -> None:
-        """Cancel the job; a pull request it opened is closed with it (a running job stops at its next step)."""
+        """Cancel the job; a pull request it opened is closed with it and its job ref removed from the forge (a
+        running job stops at its next step)."""
         from orchestrator.forges import make_forge
+        from orchestrator.job_refs import forget_job_commits
         from orchestrator.store.models import Job, utcnow
 
         jobs.cancel_job(self.store, job_id)
+        # A running job's worker removes it again once stopped (a snapshot in flight may re-create it).
+        forget_job_commits(self.settings, self.store, job_id)
         with self.store.session() as s:
             job = s.get(Job, job_id)
             pr = job.pull_request

@@ -24,6 +24,7 @@ from orchestrator.settings import Settings
 from orchestrator.stopping import SHUTTING_DOWN, install_sigterm_handler
 from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
+from orchestrator.store.models import Job
 
 POLL_INTERVAL_S = 0.1
 """How often the embedded (filesystem) transport looks for new messages."""
@@ -110,7 +111,10 @@ def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[in
     Idempotent: each step is a compare-and-set on the job row, so every worker (and the web
     app) may sweep at once; a job ends up with at most one extra message, which a claim absorbs.
     """
-    requeued = [job_id for job_id in jobs.stale_running_jobs(store) if jobs.requeue_stale(store, job_id, MAX_RECOVERIES)]
+    stale = jobs.stale_running_jobs(store)
+    requeued = [job_id for job_id in stale if jobs.requeue_stale(store, job_id, MAX_RECOVERIES)]
+    for job_id in sorted(set(stale) - set(requeued)):
+        forget_if_final(settings, store, job_id)  # failed after too many recoveries: its job ref goes
     bound = redelivery_after_s(settings)
     lost = within_caps(store, jobs.undelivered_jobs(store, bound), settings.repo_max_running_jobs)
     requeued += [job_id for job_id in lost if jobs.redeliver(store, job_id, bound)]
@@ -120,6 +124,16 @@ def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[in
     for job_id in requeued:
         dispatch(app, job_id)
     return requeued
+
+
+def forget_if_final(settings: Settings, store: Store, job_id: int) -> None:
+    from orchestrator.job_refs import forget_job_commits
+
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        final = job is not None and job.job_state.is_final
+    if final:
+        forget_job_commits(settings, store, job_id)
 
 
 def start_maintenance(settings: Settings, app: Celery, interval_s: float, heartbeat=None) -> threading.Event:

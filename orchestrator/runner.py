@@ -25,16 +25,19 @@ from agents.router import RoutingError
 from orchestrator import jobs
 from orchestrator.checkpoints import ticket_graph
 from orchestrator.forges import ForgeConfigError, make_forge
+from orchestrator.job_refs import forget_job_commits
 from orchestrator.models import build_router
 from orchestrator.queue_policy import claim_next, priority_name
 from orchestrator.recorder import StoreRecorder
 from orchestrator.redaction import egress_redactor
+from orchestrator.retention import keep_diffs
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
 from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN, busy
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
 from sandboxes.base import SandboxError
+from workflows.job_refs import restore_job_git
 from workflows.ports import JobServices
 
 log = logging.getLogger("shipyard.runner")
@@ -103,9 +106,12 @@ class JobRunner:
             StoreRecorder(self.store, job_id, self.redactor).event(
                 "started", f"taken by {self.owner.rsplit(':', 1)[0]} (priority {priority})")
             with busy(), self._heartbeat(job_id) as lost:
-                return self._advance(job_id, decision, lost)
+                state = self._advance(job_id, decision, lost)
         finally:
             jobs.release_lease(self.store, job_id, self.owner)
+        if JobState(state).is_final:  # after the lease: nothing resumes a final job
+            forget_job_commits(self.settings, self.store, job_id)
+        return state
 
     def _advance(self, job_id: int, decision: dict | None, lease_lost: threading.Event) -> str:
         recorder = StoreRecorder(self.store, job_id, self.redactor)
@@ -141,6 +147,7 @@ class JobRunner:
         config = {"configurable": {"thread_id": str(job_id), "services": services}, "recursion_limit": 200}
         graph = ticket_graph(self.settings)
         existing = graph.get_state(config)
+        restore_job_git(services, existing.values)  # another host may have run it so far: rebuild from the forge
         if decision is not None:
             payload: Any = Command(resume={k: v for k, v in decision.items() if k != "review_id"})
         elif existing.next:
@@ -154,6 +161,14 @@ class JobRunner:
             jobs.mark_decision_applied(self.store, decision["review_id"])
         return self._settle(job_id, graph.get_state(config))
 
+    def _keep_diffs(self, job_id: int) -> None:
+        """The diffs the job's page shows, into the store: a web app or CLI on a host that did not run
+        the job (no job directory there) shows them too."""
+        try:
+            keep_diffs(self.store, self.settings.jobs_dir, job_id)
+        except Exception:  # noqa: BLE001 - a page without a diff must not change the job's outcome
+            log.exception("job %s: diffs not kept in the store", job_id)
+
     def _fail(self, job_id: int, recorder: StoreRecorder, exc: BaseException) -> str:
         tb = self.redactor.text(traceback.format_exc())
         recorder.event("error", self.redactor.text(f"{type(exc).__name__}: {exc}"), traceback=tb)
@@ -162,6 +177,7 @@ class JobRunner:
         return JobState.FAILED.value
 
     def _settle(self, job_id: int, snapshot) -> str:
+        self._keep_diffs(job_id)  # before the state says the job waits or ended: its page is complete then
         interrupts = [i for task in snapshot.tasks for i in task.interrupts]
         if interrupts:
             gate = interrupts[0].value.get("gate", "pr")

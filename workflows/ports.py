@@ -39,6 +39,16 @@ class PullRequestInfo:
     """``open``, ``merged`` or ``closed``."""
 
 
+JOB_REFS = "refs/shipyard/jobs"
+"""Where a job's work lives on the forge between hosts: a hidden ref per job (not under ``refs/heads``,
+so no branch list, clone or forge page shows it)."""
+
+
+def job_ref(job_id: int) -> str:
+    """The hidden ref holding job ``job_id``'s last snapshot commit (its ancestors: base and earlier attempts)."""
+    return f"{JOB_REFS}/{int(job_id)}"
+
+
 class Forge(Protocol):
     """Where branches are pushed and pull requests live (local git, GitHub)."""
 
@@ -50,6 +60,18 @@ class Forge(Protocol):
 
     def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
         """Point ``branch`` at ``sha`` on the forge. Idempotent."""
+        ...
+
+    def push_job_ref(self, repo: str, git_dir: Path, job_id: int, sha: str) -> None:
+        """Point the job's hidden ref (``job_ref(job_id)``: not a branch) at ``sha`` on the forge. Force, idempotent."""
+        ...
+
+    def fetch_job_ref(self, repo: str, git_dir: Path, job_id: int) -> str | None:
+        """Fetch the job's hidden ref into ``git_dir`` (kept there under the same name); its SHA, or None when absent."""
+        ...
+
+    def delete_job_ref(self, repo: str, job_id: int) -> None:
+        """Remove the job's hidden ref from the forge. Idempotent (absent is fine)."""
         ...
 
     def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:

@@ -11,6 +11,14 @@ Required — :class:`workflows.ports.Forge` (``repo`` is the repository row's ``
   git dir kept apart from the work tree (the sandbox sees only the work tree); return the base SHA.
 - ``push_branch(repo, git_dir, branch, sha)`` — point ``branch`` at ``sha`` on the forge; force and
   idempotent (a new attempt replaces the last one).
+- ``push_job_ref(repo, git_dir, job_id, sha)`` — point the job's hidden ref ``refs/shipyard/jobs/<id>``
+  (``workflows.ports.job_ref``) at ``sha``: force, idempotent. Not a branch (no ``refs/heads``), so
+  no branch list, clone or forge page shows it; its history carries the job's base and every
+  attempt's snapshot commit, so another host can resume the job (``workflows/job_refs.py``).
+- ``fetch_job_ref(repo, git_dir, job_id) -> sha | None`` — fetch it into ``git_dir`` under the same
+  name; None when the forge has none.
+- ``delete_job_ref(repo, job_id)`` — idempotent; called once the job is final
+  (``orchestrator/job_refs.py``).
 - ``open_pull_request(repo, *, branch, base, title, body, draft=False) -> PullRequestInfo`` —
   idempotent: when a PR is already open for ``branch``, update it and return it.
 - ``update_pull_request(repo, number, *, body)``, ``close_pull_request(repo, number)`` — idempotent.

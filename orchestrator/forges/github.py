@@ -8,6 +8,7 @@ argv or a log line), and every error message is scrubbed of it before it leaves 
 from __future__ import annotations
 
 import base64
+import tempfile
 import time
 from pathlib import Path
 from typing import Literal
@@ -20,7 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from orchestrator.forges.base import CHECK_NAME
 from orchestrator.forges.local import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import ChecksRefused, PullRequestInfo
+from workflows.ports import ChecksRefused, PullRequestInfo, job_ref
 
 
 class GitHubSettings(BaseSettings):
@@ -133,6 +134,30 @@ class GitHubForge:
         git = GitRepo(git_dir)
         git.git("update-ref", f"refs/heads/{branch}", sha)
         self._git(git, "push", "-q", "--force", self._clone_url(repo), f"refs/heads/{branch}:refs/heads/{branch}")
+
+    def push_job_ref(self, repo: str, git_dir: Path, job_id: int, sha: str) -> None:
+        """A ref outside ``refs/heads``: GitHub keeps it (and its commits) but lists it as no branch."""
+        ref = job_ref(job_id)
+        git = GitRepo(git_dir)
+        git.git("update-ref", ref, sha)
+        self._git(git, "push", "-q", "--force", self._clone_url(repo), f"{ref}:{ref}")
+
+    def fetch_job_ref(self, repo: str, git_dir: Path, job_id: int) -> str | None:
+        ref = job_ref(job_id)
+        git = GitRepo(git_dir)
+        if not self._git(git, "ls-remote", self._clone_url(repo), ref).strip():
+            return None
+        self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+{ref}:{ref}")
+        return git.rev_parse(ref)
+
+    def delete_job_ref(self, repo: str, job_id: int) -> None:
+        """Deleted by a push of nothing to it (deleting an absent ref is not an error: ``ls-remote`` first)."""
+        ref = job_ref(job_id)
+        with tempfile.TemporaryDirectory() as scratch:
+            run_git(["init", "-q", "--bare", scratch])
+            git = GitRepo(Path(scratch))
+            if self._git(git, "ls-remote", self._clone_url(repo), ref).strip():
+                self._git(git, "push", "-q", self._clone_url(repo), f":{ref}")
 
     # -- REST -----------------------------------------------------------------------------------
     def _repo(self, repo: str):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from orchestrator.store import Store
 from orchestrator.store.models import PullRequest, utcnow
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import MergeRefused, PullRequestInfo
+from workflows.ports import MergeRefused, PullRequestInfo, job_ref
 
 
 class ForgeError(RuntimeError):
@@ -70,6 +70,32 @@ class LocalForge:
             git.git("push", "-q", "--force", str(repo), f"refs/heads/{branch}:refs/heads/{branch}")
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot push {branch}: {exc}") from None
+
+    def push_job_ref(self, repo: str, git_dir: Path, job_id: int, sha: str) -> None:
+        ref = job_ref(job_id)
+        git = GitRepo(git_dir)
+        git.git("update-ref", ref, sha)
+        try:
+            git.git("push", "-q", "--force", str(repo), f"{ref}:{ref}")
+        except GitError as exc:
+            raise ForgeError(f"{repo}: cannot save the job's commits under {ref}: {exc}") from None
+
+    def fetch_job_ref(self, repo: str, git_dir: Path, job_id: int) -> str | None:
+        ref = job_ref(job_id)
+        git = GitRepo(git_dir)
+        try:
+            if not git.git("ls-remote", str(repo), ref).strip():
+                return None
+            git.git("fetch", "-q", "--no-tags", str(repo), f"+{ref}:{ref}")
+        except GitError as exc:
+            raise ForgeError(f"{repo}: cannot fetch the job's commits from {ref}: {exc}") from None
+        return git.rev_parse(ref)
+
+    def delete_job_ref(self, repo: str, job_id: int) -> None:
+        try:
+            run_git(["update-ref", "-d", job_ref(job_id)], cwd=Path(repo))
+        except GitError as exc:
+            raise ForgeError(f"{repo}: cannot remove {job_ref(job_id)}: {exc}") from None
 
     def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
         with self.store.session() as s:

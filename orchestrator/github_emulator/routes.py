@@ -18,6 +18,7 @@ from orchestrator.forges.local import ForgeError, merge_branch
 from orchestrator.github_emulator import permissions, shapes
 from orchestrator.github_emulator.permissions import ALL_REPOSITORY
 from orchestrator.github_emulator.app import State, _error, _user, pull_json, repo_json
+from workflows.gitops import run_git
 
 
 def _etag(body) -> str:
@@ -51,6 +52,15 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         if not st.repo_path(full).exists():
             return _error(404, "Not Found")
         return _json(request, repo_json(st, full))
+
+    @app.get(P + "/branches")
+    def list_branches(owner: str, name: str, request: Request):
+        """Branches are ``refs/heads/*`` only: other refs (``refs/shipyard/jobs/<id>``) are not listed, as on GitHub."""
+        full = f"{owner}/{name}"
+        if not st.repo_path(full).exists():
+            return _error(404, "Not Found")
+        lines = run_git(["for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads"], cwd=st.repo_path(full))
+        return _json(request, [shapes.branch(st.base, full, ref, sha) for ref, sha in (ln.split() for ln in lines.splitlines())])
 
     @app.get(P + "/pulls")
     def list_pulls(owner: str, name: str, request: Request, state: str = "open", head: str = ""):

@@ -61,6 +61,11 @@ def repository(base: str, full: str, default_branch: str = "main") -> dict:
     return out | {key: api + suffix for key, suffix in _REPO_URLS.items()}
 
 
+def branch(base: str, full: str, name: str, sha: str) -> dict:
+    """One entry of ``GET /repos/{owner}/{repo}/branches``."""
+    return {"name": name, "commit": {"sha": sha, "url": f"{base}/api/v3/repos/{full}/commits/{sha}"}, "protected": False}
+
+
 def _ref(base: str, full: str, ref: str, sha: str | None) -> dict:
     owner = full.split("/")[0]
     return {"label": f"{owner}:{ref}", "ref": ref, "sha": sha or "0" * 40, "user": user(owner, base), "repo": repository(base, full)}

@@ -28,6 +28,7 @@ from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
 from tests.web.store_rows import WEBHOOK_SECRET, sign
 from tests.web.logins import api_client
+from workflows.gitops import run_git
 
 REPO = "acme/textkit"
 HUMAN = "github_pat_11HUMANreviewer000000000000"
@@ -100,8 +101,11 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
             head = emulator_sha(emulator, pr["head"])
             (check,) = [c for c in emulator.check_runs if c["head_sha"] == head]
             assert (check["name"], check["conclusion"]) == ("shipyard/gate", "success")
-
+            # The job's commits are on GitHub under its hidden ref, which GitHub lists as no branch.
+            assert run_git(["rev-parse", f"refs/shipyard/jobs/{job_id}"], cwd=emulator.repo_path(REPO)).strip() == head
             gh = Github(auth=Auth.Token(HUMAN), base_url=f"{emulator.base}/api/v3")
+            assert sorted(b.name for b in gh.get_repo(REPO).get_branches()) == sorted(["main", pr["head"]])
+
             review = gh.get_repo(REPO).get_pull(number).create_review(
                 body="Please make the docstring describe how separators collapse.", event="REQUEST_CHANGES",
                 comments=[{"path": "textkit/slug.py", "line": 1, "body": "say that runs of separators become one"}])
@@ -121,6 +125,7 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
             assert done["state"] == "merged", done["reason"]
             again = deliver(client, "pull_request", pull_closed(emulator, REPO, number, "rita"), "d-merge")
             assert again["action"] == "duplicate"
+            assert wait_for_no_job_refs(emulator), "the merged job's refs/shipyard/jobs ref is still on GitHub"
         log = worker.log_path.read_text(errors="replace")
     (event,) = [e for e in done["events"] if e["kind"] == "merged"]
     assert merged.sha[:10] in event["message"]
@@ -128,6 +133,18 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
         assert s.scalar(select(PullRequest)).state == "merged"
         assert s.scalar(select(Ticket)).external_id == "7"
     assert_no_token(ship, log, emulator)
+
+
+def wait_for_no_job_refs(emulator: State, timeout: float = 10) -> bool:
+    """The job refs go right after the worker lets go of a final job."""
+    from workflows.gitops import run_git
+
+    deadline = time.monotonic() + timeout
+    while run_git(["for-each-ref", "refs/shipyard"], cwd=emulator.repo_path(REPO)).strip():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def emulator_sha(emulator: State, branch: str) -> str:

@@ -15,6 +15,7 @@ from sandboxes.repo_image import image_for
 from workflows.gates.evidence_check import pytest_plugin_env
 from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TABLES
 from workflows.gitops import GitRepo, OversizedFile
+from workflows.job_refs import save_job_commit
 from workflows.nodes import route, services_of
 from workflows.nodes.context import base_tree, instructions_of, repo_map_of
 from workflows.nodes.human import provider_pause
@@ -225,6 +226,7 @@ def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, cfg: 
     sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message,
                                                             scrub=services.redactor, max_bytes=max_file_bytes(cfg))
     services.recorder.set_job(head_sha=sha)
+    save_job_commit(services, state["repo"], state["job_id"], sha)  # before the checkpoint names it: any host can resume
     return sha
 
 

@@ -8,13 +8,10 @@ from pathlib import Path
 from langchain_core.runnables import RunnableConfig
 
 from workflows.gitops import GitError, GitRepo
+from workflows.job_refs import git_dir, save_job_commit
 from workflows.nodes import services_of
 from workflows.repo_config import CONFIG_FILE, ConfigError, RepoConfig, parse_repo_config
 from workflows.state import TicketState
-
-
-def git_dir(job_dir: Path) -> Path:
-    return job_dir / "git"
 
 
 STORED_CONFIG = "stored configuration"
@@ -55,5 +52,6 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
     if not repo_config.test.command.strip():
         return {"outcome": "blocked", "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite"}
     services.recorder.set_job(base_sha=base_sha)
+    save_job_commit(services, repo, state["job_id"], base_sha)  # the base stays reachable if the branch moves on
     services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {source}")
     return {"base_sha": base_sha, "head_sha": base_sha, "config": repo_config.model_dump(mode="json"), "attempt": 0, "gate_failures": 0}
