@@ -73,6 +73,17 @@ def store_repository_config(store: Store, name: str, config_yaml: str | None) ->
         if repo is None:
             raise BacklogError(f"repository {name!r} is not registered (see `shipyard init`)")
         repo.config_yaml = config_yaml
+        repo.config_max_running_jobs = _config_cap(config_yaml)
+
+
+def _config_cap(config_yaml: str | None) -> int | None:
+    """The cap a stored configuration sets; an invalid one sets none (its job blocks with the reason)."""
+    from workflows.repo_config import ConfigError, parse_repo_config
+
+    try:
+        return parse_repo_config(config_yaml).queue.max_running_jobs if config_yaml else None
+    except ConfigError:
+        return None
 
 
 def add_ticket(

@@ -51,7 +51,8 @@ def jobs_priority(
 def jobs_cap(
     repo: str = typer.Argument(..., help="Repository name (see `shipyard init`)"),
     max_running: Optional[int] = typer.Argument(None, min=1, help="Jobs of this repository worked at once; "
-                                                                  "leave out to use SHIPYARD_REPO_MAX_RUNNING_JOBS"),
+                                                                  "leave out to use its .shipyard.yml's queue.max_running_jobs, "
+                                                                  "else SHIPYARD_REPO_MAX_RUNNING_JOBS"),
 ) -> None:
     """Cap how many jobs of one repository are worked at once (other repositories' jobs take the free workers)."""
     from orchestrator.queue_policy import set_repository_cap
@@ -62,7 +63,8 @@ def jobs_cap(
     except ValueError as exc:
         _fail(str(exc))
     default = ship.settings.repo_max_running_jobs
-    shown = max_running if max_running is not None else f"the deployment's ({default if default else 'no cap'})"
+    shown = max_running if max_running is not None else (
+        f"its .shipyard.yml's queue.max_running_jobs, else the deployment's ({default if default else 'no cap'})")
     console.print(f"repository {escape(repo)}: at most {shown} job(s) worked at once", highlight=False)
 
 

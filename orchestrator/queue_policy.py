@@ -74,7 +74,13 @@ def _worked_per_repository(now: datetime):
 
 
 def _cap(default_cap: int | None):
-    return func.coalesce(Repository.max_running_jobs, literal(default_cap or NO_CAP))
+    """The cap that applies: the store's (``shipyard jobs cap``), else the ``.shipyard.yml``'s, else the deployment's."""
+    return func.coalesce(Repository.max_running_jobs, Repository.config_max_running_jobs, literal(default_cap or NO_CAP))
+
+
+def effective_cap(repository: Repository, default_cap: int | None) -> int | None:
+    """``_cap`` in Python; None: no cap."""
+    return repository.max_running_jobs or repository.config_max_running_jobs or default_cap
 
 
 def picks(session, default_cap: int | None, now: datetime, limit: int = PICKS_PER_TRY) -> list[tuple[int, int]]:
@@ -128,7 +134,7 @@ def held_back_by_cap(store: Store, job_id: int, default_cap: int | None) -> bool
     now = utcnow()
     with store.session() as s:
         repository = s.scalar(select(Repository).join(Ticket).join(Job).where(Job.id == job_id))
-        if repository is None or (repository.max_running_jobs or default_cap) is None:
+        if repository is None or effective_cap(repository, default_cap) is None:
             return False
         waiting = (select(Job.id).join(Ticket, Job.ticket_id == Ticket.id)
                    .where(Ticket.repository_id == repository.id, _dispatchable(), _unleased(now)).limit(1))  # fmt: skip
@@ -168,3 +174,10 @@ def set_repository_cap(store: Store, name: str, cap: int | None) -> None:
         if repository is None:
             raise ValueError(f"repository {name!r} is not registered (see `shipyard init`)")
         repository.max_running_jobs = cap
+
+
+def record_config_cap(store: Store, repository_name: str, cap: int | None) -> None:
+    """Keep the cap a repository's ``.shipyard.yml`` sets (None: it sets none) for the claims to come."""
+    with store.session() as s:
+        s.execute(update(Repository).where(Repository.name == repository_name, Repository.config_max_running_jobs.is_distinct_from(cap))
+                  .values(config_max_running_jobs=cap))  # fmt: skip

@@ -55,5 +55,6 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
     if not repo_config.test.command.strip():
         return {"outcome": "blocked", "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite"}
     services.recorder.set_job(base_sha=base_sha)
+    services.recorder.repository_cap(repo_config.queue.max_running_jobs)
     services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {source}")
     return {"base_sha": base_sha, "head_sha": base_sha, "config": repo_config.model_dump(mode="json"), "attempt": 0, "gate_failures": 0}
