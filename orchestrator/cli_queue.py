@@ -21,7 +21,8 @@ def jobs_gc(
     days: Optional[float] = typer.Option(None, min=0, help="Keep directories of jobs finished less than this many days ago "
                                                            "(default: SHIPYARD_RETAIN_JOB_DIRS_DAYS)"),
 ) -> None:
-    """Remove the working directories of jobs that finished longer ago than the retention; prints what was freed."""
+    """Remove the working directories and checkpoints of jobs that finished longer ago than the retention; prints what was freed."""
+    from orchestrator.checkpoint_retention import collect_checkpoints
     from orchestrator.retention import collect_job_dirs
 
     ship = _ship()
@@ -29,9 +30,14 @@ def jobs_gc(
     freed = collect_job_dirs(ship.store, ship.settings.jobs_dir, retain)
     for f in freed:
         console.print(f"job {f.job_id}: removed {ship.settings.jobs_dir / str(f.job_id)} ({_size(f.bytes)})", highlight=False)
+    threads = collect_checkpoints(ship.settings, ship.store, retain)
+    for t in threads:
+        console.print(f"job {t.job_id}: removed {t.rows} checkpoint row(s) ({_size(t.bytes)})", highlight=False)
     total = sum(f.bytes for f in freed)
     console.print(f"freed {_size(total)} from {len(freed)} finished job(s) older than {retain:g} day(s); "
                   "their diffs, events, gate reports and pull requests stay in the store", highlight=False)  # fmt: skip
+    console.print(f"checkpoints: {sum(t.rows for t in threads)} row(s), {_size(sum(t.bytes for t in threads))} "
+                  f"from {len(threads)} finished job(s)", highlight=False)  # fmt: skip
 
 
 def jobs_priority(
