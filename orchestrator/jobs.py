@@ -167,7 +167,7 @@ def set_priority(store: Store, job_id: int, level: str) -> str:
     return priority_name(value)
 
 
-def follow_priority_labels(session, job: Job, labels: list[str], source: str) -> str | None:
+def follow_priority_labels(session, job: Job, labels: list[str], source: str, data: dict | None = None) -> str | None:
     """A queued job takes the priority its ticket's ``priority:*`` labels now name (the ticket's labels
     changed); returns the new level's name, or None when it is unchanged. The caller checks that the
     job is still queued: a running job keeps its place."""
@@ -175,7 +175,7 @@ def follow_priority_labels(session, job: Job, labels: list[str], source: str) ->
     if value == job.priority:
         return None
     job.priority = value
-    session.add(Event(job_id=job.id, kind="priority", message=f"priority set to {priority_name(value)} ({source})", data={}))
+    session.add(Event(job_id=job.id, kind="priority", message=f"priority set to {priority_name(value)} ({source})", data=data or {}))
     return priority_name(value)
 
 

@@ -78,7 +78,18 @@ def _follow_priority(ship, payload: dict, full_name: str, number: int) -> dict:
         ticket, job = _queued_job(s, full_name, number)
         if job is None:
             return {"action": "ignored", "reason": f"{full_name}#{number} has no queued job (a running job keeps its priority)"}
+        at = str(payload["issue"].get("updated_at") or "")
+        if at and at < _last_label_change(s, job.id):
+            return {"action": "ignored", "reason": f"a later label change of {full_name}#{number} was applied already"}
         ticket.labels = sorted(set(labels) | {TRIGGER_LABEL})
         verb = "added" if payload["action"] == "labeled" else "removed"
-        level = jobs.follow_priority_labels(s, job, ticket.labels, f"label {payload['label']['name']!r} {verb} on GitHub by {sender}")
+        level = jobs.follow_priority_labels(s, job, ticket.labels, f"label {payload['label']['name']!r} {verb} on GitHub by {sender}",
+                                            {"issue_updated_at": at})  # fmt: skip
         return {"action": "reprioritised" if level else "unchanged", "job_id": job.id, "priority": priority_name(job.priority)}
+
+
+def _last_label_change(session, job_id: int) -> str:
+    """The issue's ``updated_at`` at the last priority change applied from a label event ("" if none):
+    GitHub does not promise delivery order, and each event carries the whole label set of its moment."""
+    rows = session.scalars(select(Event.data).where(Event.job_id == job_id, Event.kind == "priority"))
+    return max((str(d.get("issue_updated_at") or "") for d in rows if isinstance(d, dict)), default="")

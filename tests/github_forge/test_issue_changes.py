@@ -93,3 +93,16 @@ def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_run
     assert any(e["kind"] == "priority" and "'priority:high' added on GitHub by alice" in e["message"] for e in timeline["events"])
     with ship.store.session() as s:
         assert s.get(Job, first).priority == 0
+
+
+def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):  # noqa: F811
+    job_id = deliver(client, labeled(number=7), delivery="q-7").json()["job_id"]
+    added = _relabel(7, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:01:00Z")
+    removed = _relabel(7, "unlabeled", "priority:high", ["bug", "shipyard"], "2026-01-05T10:02:00Z")
+    assert deliver(client, added, delivery="p-1").json()["priority"] == "high"
+    assert deliver(client, removed, delivery="p-2").json()["priority"] == "normal"
+    stale = _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:30Z")
+    late = deliver(client, stale, delivery="p-3").json()
+    assert late["action"] == "ignored" and "a later label change" in late["reason"]
+    with ship.store.session() as s:
+        assert s.get(Job, job_id).priority == 0
