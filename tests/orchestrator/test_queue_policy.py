@@ -192,3 +192,12 @@ def test_a_bad_queue_cap_in_shipyard_yml_blocks_the_job_naming_the_key(tmp_path,
         reason = s.get(Job, job_id).reason
     assert reason == ("invalid configuration: .shipyard.yml: queue.max_running_jobs: "
                       "Input should be greater than or equal to 1, got 0")
+
+
+def test_registering_a_repository_reads_the_cap_its_committed_shipyard_yml_sets(tmp_path, scrub_env):
+    ship = deployment(tmp_path)
+    capped = sample_repository(tmp_path / "gamma")
+    commit_config(capped, "{max_running_jobs: 1}")
+    register(ship, capped, "gamma")
+    gamma = [enqueue(ship, "gamma", f"gamma {i}", dispatch=False) for i in range(2)]
+    assert claims(ship, 2) == [gamma[0]]  # before any job of gamma has read the file
