@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from langchain_core.runnables import RunnableConfig
@@ -15,6 +14,15 @@ from workflows.state import TicketState
 
 def git_dir(job_dir: Path) -> Path:
     return job_dir / "git"
+
+
+BASE_MARKER = ".shipyard-base-sha"
+"""In the base tree: the commit it holds."""
+
+
+def base_tree_dir(job_dir: Path) -> Path:
+    """A read-only checkout of the base commit on the orchestrator's host (parsed, never run)."""
+    return job_dir / "base"
 
 
 STORED_CONFIG = "stored configuration"
@@ -41,11 +49,13 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
     repo = state["repo"]
     services.recorder.event("prepare", f"fetching {repo['name']} ({repo['base_branch']})")
     gdir = git_dir(services.job_dir)
+    tree = base_tree_dir(services.job_dir)
     try:
-        with tempfile.TemporaryDirectory(dir=services.job_dir) as scratch:
-            base_sha = services.forge.clone(repo["url"], repo["base_branch"], gdir, Path(scratch))
+        base_sha = services.forge.clone(repo["url"], repo["base_branch"], gdir, tree)
     except (GitError, RuntimeError) as exc:
         return {"outcome": "blocked", "reason": f"cannot fetch the repository: {exc}"}
+    # The clone's checkout is the base tree the next steps read: kept, not checked out again.
+    (tree / BASE_MARKER).write_text(base_sha)
     raw = GitRepo(gdir).show_file(base_sha, CONFIG_FILE)
     text, name, source = config_source(raw, repo.get("config"))
     try:
