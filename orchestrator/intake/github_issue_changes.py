@@ -72,7 +72,8 @@ def _follow_priority(ship, payload: dict, full_name: str, number: int) -> dict:
     problem = sender_problem(payload)
     if problem:
         return {"action": "ignored", "reason": problem}
-    labels = [lbl.get("name") for lbl in (payload["issue"].get("labels") or []) if isinstance(lbl, dict) and isinstance(lbl.get("name"), str)]
+    labels = [lbl["name"] for lbl in (payload["issue"].get("labels") or [])
+              if isinstance(lbl, dict) and isinstance(lbl.get("name"), str)]  # fmt: skip
     sender = (payload.get("sender") or {}).get("login", "?")
     with ship.store.session() as s:
         ticket, job = _queued_job(s, full_name, number)
