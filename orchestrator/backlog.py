@@ -41,7 +41,19 @@ def register_repository(store: Store, path: Path | str, *, name: str | None = No
         run_git(["rev-parse", "--verify", f"refs/heads/{base_branch}"], cwd=root)
     except GitError:
         raise BacklogError(f"{root}: branch {base_branch!r} does not exist (a repository needs at least one commit)") from None
-    return _register(store, str(root), name or root.name.removesuffix(".git"), base_branch)
+    repo = _register(store, str(root), name or root.name.removesuffix(".git"), base_branch)
+    _keep_committed_cap(store, repo.name, root, base_branch)
+    return repo
+
+
+def _keep_committed_cap(store: Store, name: str, root: Path, base_branch: str) -> None:
+    """The cap of a committed ``.shipyard.yml`` is known before the first job reads the file."""
+    try:
+        text = run_git(["show", f"refs/heads/{base_branch}:.shipyard.yml"], cwd=root)
+    except GitError:
+        return  # none committed: a stored configuration or the deployment's cap applies
+    with store.session() as s:
+        s.scalar(select(Repository).where(Repository.name == name)).config_max_running_jobs = _config_cap(text)
 
 
 def _register(store: Store, url: str, name: str, base_branch: str | None) -> Repository:
@@ -73,6 +85,17 @@ def store_repository_config(store: Store, name: str, config_yaml: str | None) ->
         if repo is None:
             raise BacklogError(f"repository {name!r} is not registered (see `shipyard init`)")
         repo.config_yaml = config_yaml
+        repo.config_max_running_jobs = _config_cap(config_yaml)
+
+
+def _config_cap(config_yaml: str | None) -> int | None:
+    """The cap a stored configuration sets; an invalid one sets none (its job blocks with the reason)."""
+    from workflows.repo_config import ConfigError, parse_repo_config
+
+    try:
+        return parse_repo_config(config_yaml).queue.max_running_jobs if config_yaml else None
+    except ConfigError:
+        return None
 
 
 def add_ticket(

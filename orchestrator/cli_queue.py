@@ -21,7 +21,8 @@ def jobs_gc(
     days: Optional[float] = typer.Option(None, min=0, help="Keep directories of jobs finished less than this many days ago "
                                                            "(default: SHIPYARD_RETAIN_JOB_DIRS_DAYS)"),
 ) -> None:
-    """Remove the working directories of jobs that finished longer ago than the retention; prints what was freed."""
+    """Remove the working directories and checkpoints of jobs that finished longer ago than the retention; prints what was freed."""
+    from orchestrator.checkpoint_retention import collect_checkpoints
     from orchestrator.retention import collect_job_dirs
 
     ship = _ship()
@@ -29,9 +30,14 @@ def jobs_gc(
     freed = collect_job_dirs(ship.store, ship.settings.jobs_dir, retain)
     for f in freed:
         console.print(f"job {f.job_id}: removed {ship.settings.jobs_dir / str(f.job_id)} ({_size(f.bytes)})", highlight=False)
+    threads = collect_checkpoints(ship.settings, ship.store, retain)
+    for t in threads:
+        console.print(f"job {t.job_id}: removed {t.rows} checkpoint row(s) ({_size(t.bytes)})", highlight=False)
     total = sum(f.bytes for f in freed)
     console.print(f"freed {_size(total)} from {len(freed)} finished job(s) older than {retain:g} day(s); "
                   "their diffs, events, gate reports and pull requests stay in the store", highlight=False)  # fmt: skip
+    console.print(f"checkpoints: {sum(t.rows for t in threads)} row(s), {_size(sum(t.bytes for t in threads))} "
+                  f"from {len(threads)} finished job(s)", highlight=False)  # fmt: skip
 
 
 def jobs_priority(
@@ -51,7 +57,8 @@ def jobs_priority(
 def jobs_cap(
     repo: str = typer.Argument(..., help="Repository name (see `shipyard init`)"),
     max_running: Optional[int] = typer.Argument(None, min=1, help="Jobs of this repository worked at once; "
-                                                                  "leave out to use SHIPYARD_REPO_MAX_RUNNING_JOBS"),
+                                                                  "leave out to use its .shipyard.yml's queue.max_running_jobs, "
+                                                                  "else SHIPYARD_REPO_MAX_RUNNING_JOBS"),
 ) -> None:
     """Cap how many jobs of one repository are worked at once (other repositories' jobs take the free workers)."""
     from orchestrator.queue_policy import set_repository_cap
@@ -62,7 +69,8 @@ def jobs_cap(
     except ValueError as exc:
         _fail(str(exc))
     default = ship.settings.repo_max_running_jobs
-    shown = max_running if max_running is not None else f"the deployment's ({default if default else 'no cap'})"
+    shown = max_running if max_running is not None else (
+        f"its .shipyard.yml's queue.max_running_jobs, else the deployment's ({default if default else 'no cap'})")
     console.print(f"repository {escape(repo)}: at most {shown} job(s) worked at once", highlight=False)
 
 

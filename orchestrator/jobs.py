@@ -167,6 +167,18 @@ def set_priority(store: Store, job_id: int, level: str) -> str:
     return priority_name(value)
 
 
+def follow_priority_labels(session, job: Job, labels: list[str], source: str, data: dict | None = None) -> str | None:
+    """A queued job takes the priority its ticket's ``priority:*`` labels now name (the ticket's labels
+    changed); returns the new level's name, or None when it is unchanged. The caller checks that the
+    job is still queued: a running job keeps its place."""
+    value = priority_of_labels(labels)
+    if value == job.priority:
+        return None
+    job.priority = value
+    session.add(Event(job_id=job.id, kind="priority", message=f"priority set to {priority_name(value)} ({source})", data=data or {}))
+    return priority_name(value)
+
+
 def claim_lease(store: Store, job_id: int, owner: str, seconds: int) -> bool:
     """Compare-and-set on the job row: take the lease of an active job if nobody holds a live one.
 

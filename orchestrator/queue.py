@@ -166,12 +166,18 @@ GC_INTERVAL_S = 600.0
 
 
 def collect_job_dirs(settings: Settings, store: Store) -> list:
-    """Remove finished jobs' directories past ``retain_job_dirs_days``; returns what was freed."""
+    """Remove finished jobs' directories and checkpoints past ``retain_job_dirs_days``; returns the
+    directories freed."""
+    from orchestrator.checkpoint_retention import collect_checkpoints
     from orchestrator.retention import collect_job_dirs as collect
 
     freed = collect(store, settings.jobs_dir, settings.retain_job_dirs_days)
     if freed:
         log.info("retention: removed the directories of %d finished job(s), %d bytes", len(freed), sum(f.bytes for f in freed))
+    threads = collect_checkpoints(settings, store, settings.retain_job_dirs_days)
+    if threads:
+        log.info("retention: removed the checkpoints of %d finished job(s), %d rows, %d bytes",
+                 len(threads), sum(f.rows for f in threads), sum(f.bytes for f in threads))  # fmt: skip
     return freed
 
 

@@ -14,9 +14,11 @@ exceed a cap and a message delivered twice runs one job.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Iterable
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, update
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import aliased
 
 from orchestrator.store import Store
@@ -73,22 +75,59 @@ def _worked_per_repository(now: datetime):
     )  # fmt: skip
 
 
-def _cap(default_cap: int | None):
-    return func.coalesce(Repository.max_running_jobs, literal(default_cap or NO_CAP))
+def _cap(default_cap):
+    """The cap that applies: the store's (``shipyard jobs cap``), else the ``.shipyard.yml``'s, else the deployment's
+    (``default_cap``: a number, or a bound parameter holding one)."""
+    if isinstance(default_cap, BindParameter):
+        return func.coalesce(Repository.max_running_jobs, Repository.config_max_running_jobs, default_cap)
+    return func.coalesce(Repository.max_running_jobs, Repository.config_max_running_jobs, literal(default_cap or NO_CAP))
+
+
+def effective_cap(repository: Repository, default_cap: int | None) -> int | None:
+    """``_cap`` in Python; None: no cap."""
+    return repository.max_running_jobs or repository.config_max_running_jobs or default_cap
+
+
+@cache
+def _picks_statement():
+    """Built once: the claim path runs per job, and building the expression costs more than running it."""
+    now = bindparam("p_now")
+    worked = _worked_per_repository(now)
+    busy = func.coalesce(worked.c.n, 0)
+    return (
+        select(Job.id, Ticket.repository_id)
+        .join(Ticket, Job.ticket_id == Ticket.id).join(Repository, Ticket.repository_id == Repository.id)
+        .outerjoin(worked, worked.c.repository_id == Ticket.repository_id)
+        .where(_dispatchable(), _unleased(now), busy < _cap(bindparam("p_cap")))
+        .order_by(Job.priority.desc(), busy.asc(), Job.id.asc()).limit(bindparam("p_limit"))
+    )  # fmt: skip
+
+
+@cache
+def _claim_statement():
+    """The compare-and-set of a claim (parameters ``p_job``, ``p_repo``, ``p_now``, ``p_cap``, ``p_owner``, ``p_expires``)."""
+    now, repository_id = bindparam("p_now"), bindparam("p_repo")
+    other, ticket = aliased(Job), aliased(Ticket)
+    worked = (select(func.count()).select_from(other).join(ticket, other.ticket_id == ticket.id)
+              .where(ticket.repository_id == repository_id, _live_lease(other, now)).scalar_subquery())  # fmt: skip
+    cap = select(_cap(bindparam("p_cap"))).where(Repository.id == repository_id).scalar_subquery()
+    return (
+        update(Job)
+        .where(Job.id == bindparam("p_job"), _dispatchable(), _unleased(now), worked < cap)
+        .values(lease_owner=bindparam("p_owner"), lease_expires_at=bindparam("p_expires"))
+        .execution_options(synchronize_session=False)
+    )
+
+
+@cache
+def _repository_lock_statement():
+    return select(Repository.id).where(Repository.id == bindparam("p_repo")).with_for_update()
 
 
 def picks(session, default_cap: int | None, now: datetime, limit: int = PICKS_PER_TRY) -> list[tuple[int, int]]:
     """``(job id, repository id)`` of the next jobs to take, best first."""
-    worked = _worked_per_repository(now)
-    busy = func.coalesce(worked.c.n, 0)
-    query = (
-        select(Job.id, Ticket.repository_id)
-        .join(Ticket, Job.ticket_id == Ticket.id).join(Repository, Ticket.repository_id == Repository.id)
-        .outerjoin(worked, worked.c.repository_id == Ticket.repository_id)
-        .where(_dispatchable(), _unleased(now), busy < _cap(default_cap))
-        .order_by(Job.priority.desc(), busy.asc(), Job.id.asc()).limit(limit)
-    )  # fmt: skip
-    return [(job_id, repo_id) for job_id, repo_id in session.execute(query)]
+    rows = session.execute(_picks_statement(), {"p_now": now, "p_cap": default_cap or NO_CAP, "p_limit": limit})
+    return [(job_id, repo_id) for job_id, repo_id in rows]
 
 
 def _claim(store: Store, job_id: int, repository_id: int, owner: str, lease_seconds: int, default_cap: int | None) -> bool:
@@ -96,16 +135,11 @@ def _claim(store: Store, job_id: int, repository_id: int, owner: str, lease_seco
     with store.session() as s:
         if s.get_bind().dialect.name == "postgresql":
             # Serialise claims within one repository, so two workers cannot both see room under its cap.
-            s.execute(select(Repository.id).where(Repository.id == repository_id).with_for_update())
-        other, ticket = aliased(Job), aliased(Ticket)
-        worked = (select(func.count()).select_from(other).join(ticket, other.ticket_id == ticket.id)
-                  .where(ticket.repository_id == repository_id, _live_lease(other, now)).scalar_subquery())  # fmt: skip
-        cap = select(_cap(default_cap)).where(Repository.id == repository_id).scalar_subquery()
-        won = s.execute(
-            update(Job)
-            .where(Job.id == job_id, _dispatchable(), _unleased(now), worked < cap)
-            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
-        ).rowcount
+            s.execute(_repository_lock_statement(), {"p_repo": repository_id})
+        won = s.execute(_claim_statement(), {
+            "p_job": job_id, "p_repo": repository_id, "p_now": now, "p_cap": default_cap or NO_CAP,
+            "p_owner": owner, "p_expires": now + timedelta(seconds=lease_seconds),
+        }).rowcount  # fmt: skip
         return won == 1
 
 
@@ -128,7 +162,7 @@ def held_back_by_cap(store: Store, job_id: int, default_cap: int | None) -> bool
     now = utcnow()
     with store.session() as s:
         repository = s.scalar(select(Repository).join(Ticket).join(Job).where(Job.id == job_id))
-        if repository is None or (repository.max_running_jobs or default_cap) is None:
+        if repository is None or effective_cap(repository, default_cap) is None:
             return False
         waiting = (select(Job.id).join(Ticket, Job.ticket_id == Ticket.id)
                    .where(Ticket.repository_id == repository.id, _dispatchable(), _unleased(now)).limit(1))  # fmt: skip
@@ -168,3 +202,10 @@ def set_repository_cap(store: Store, name: str, cap: int | None) -> None:
         if repository is None:
             raise ValueError(f"repository {name!r} is not registered (see `shipyard init`)")
         repository.max_running_jobs = cap
+
+
+def record_config_cap(store: Store, repository_name: str, cap: int | None) -> None:
+    """Keep the cap a repository's ``.shipyard.yml`` sets (None: it sets none) for the claims to come."""
+    with store.session() as s:
+        s.execute(update(Repository).where(Repository.name == repository_name, Repository.config_max_running_jobs.is_distinct_from(cap))
+                  .values(config_max_running_jobs=cap))  # fmt: skip

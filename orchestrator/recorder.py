@@ -113,6 +113,14 @@ class StoreRecorder:
         lines.append(f"| **total** | | | | **{total:.4f}** |")
         return "\n".join(lines)
 
+    def repository_cap(self, max_running_jobs: int | None) -> None:
+        """Keep the job's repository's ``.shipyard.yml`` cap for the claims to come."""
+        from orchestrator.queue_policy import record_config_cap
+
+        with self.store.session() as s:
+            name = s.get(Job, self.job_id).ticket.repository.name
+        record_config_cap(self.store, name, max_running_jobs)
+
     def set_job(self, **fields: Any) -> None:
         """Update job columns the workflow learns (complexity, kind, shas, branch)."""
         with self.store.session() as s:

@@ -37,11 +37,13 @@ class Settings(BaseSettings):
     retain_job_dirs_days: float = Field(default=14.0, ge=0)
     """Days a finished job's working directory (its clone and attempts' commits under ``data_dir/jobs``)
     is kept after the job finished; then the workers' sweep (or ``shipyard jobs gc``) removes it. Its
-    diffs are copied into the store first; events, gate reports, cost and the pull request stay. 0
-    removes it at the next sweep."""
+    diffs are copied into the store first; events, gate reports, cost and the pull request stay. The
+    job's LangGraph checkpoints (only a job that is not final resumes from them) go at the same time.
+    0 removes both at the next sweep."""
     repo_max_running_jobs: int | None = Field(default=None, ge=1)
     """Jobs of one repository worked at once across all workers; None: no cap. A repository's own cap
-    (``shipyard repo cap``) wins over it. Whatever the caps, a free worker takes the highest-priority
+    (``queue.max_running_jobs`` in its ``.shipyard.yml``, and above that ``shipyard jobs cap``) wins
+    over it. Whatever the caps, a free worker takes the highest-priority
     job of the repository with the fewest jobs running, oldest first."""
     models_file: Path | None = None
     """TOML/YAML model catalogue (names, providers, prices, tiers); default: the built-in catalogue."""

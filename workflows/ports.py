@@ -120,6 +120,10 @@ class JobRecorder(Protocol):
         """Record what the workflow learned about the job (complexity, kind, shas, branch)."""
         ...
 
+    def repository_cap(self, max_running_jobs: int | None) -> None:
+        """Record the repository's cap on jobs worked at once, as its configuration sets it."""
+        ...
+
     def cost_markdown(self) -> str:
         """The job's model cost so far, by model, as a markdown table (for the PR body)."""
         ...

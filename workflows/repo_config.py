@@ -154,6 +154,13 @@ class PullRequestConfig(_Section):
     only after the gate passes."""
 
 
+class QueueConfig(_Section):
+    max_running_jobs: int | None = Field(default=None, ge=1)
+    """Jobs of this repository worked at once (other repositories' jobs take the free workers).
+    None: the deployment's ``SHIPYARD_REPO_MAX_RUNNING_JOBS``; ``shipyard jobs cap REPO N`` wins
+    over both. Workers learn it when a job reads this file (or ``shipyard init`` stores it)."""
+
+
 class RepoConfig(_Section):
     base_branch: str = "main"
     setup: list[str] = Field(default_factory=list)
@@ -163,6 +170,7 @@ class RepoConfig(_Section):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     pull_request: PullRequestConfig = Field(default_factory=PullRequestConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
 
 
 def _problem(error: dict) -> str:

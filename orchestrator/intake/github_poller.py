@@ -120,6 +120,8 @@ class GitHubPoller:
             if ticket.id is None or queued:  # a running job keeps the text its plan was made from
                 self._update_text(s, ticket, issue, queued)
             ticket.labels = sorted({lbl["name"] for lbl in issue.get("labels") or []} | {TRIGGER_LABEL})
+            if queued:  # a priority label changed since it was queued moves the job; a running job keeps its place
+                jobs.follow_priority_labels(s, s.get(Job, queued), ticket.labels, "labels seen on GitHub by polling")
             s.flush()
             ticket_id = ticket.id
             if requeue_problem(s, repo_id, "github", number, issue.get("updated_at")):

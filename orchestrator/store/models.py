@@ -61,7 +61,11 @@ class Repository(Base):
     """``.shipyard.yml`` kept in the store for a team that does not commit it; a committed
     ``.shipyard.yml`` in the repository wins over it."""
     max_running_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    """This repository's cap on jobs worked at once; None: the deployment's ``repo_max_running_jobs``."""
+    """This repository's cap on jobs worked at once, set in the store (``shipyard jobs cap``); it wins
+    over ``config_max_running_jobs``. None: the repository's ``.shipyard.yml``, then the deployment's."""
+    config_max_running_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """``queue.max_running_jobs`` of the repository's ``.shipyard.yml`` as a job (or ``shipyard init``)
+    last read it: the claim needs the cap before any clone, so it is kept here."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

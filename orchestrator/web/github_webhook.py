@@ -23,7 +23,7 @@ from orchestrator.backlog import (
     TRIGGER_LABEL, claim_delivery, claim_event, issue_event_key, pull_event_key, requeue_problem, upsert_external_ticket,
 )
 from orchestrator.intake.github_author_reply import handle_author_reply
-from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change
+from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change, is_priority_change
 from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
 from orchestrator.jobs import create_job_in
@@ -160,7 +160,7 @@ async def github_webhook(request: Request) -> JSONResponse:
         return _reply(400, error="body must be a JSON object")
     if event in PULL_EVENTS:
         return await run_in_threadpool(_handle_pull, ship, event, payload, request.headers.get("x-github-delivery"))
-    if payload.get("action") in HANDLED_ACTIONS:
+    if payload.get("action") in HANDLED_ACTIONS or is_priority_change(payload):
         return await run_in_threadpool(_handle_issue_change, ship, payload, request.headers.get("x-github-delivery"))
     # Store and broker calls block: keep them off the event loop.
     return await run_in_threadpool(_handle_labeled, ship, payload, request.headers.get("x-github-delivery"))

@@ -51,3 +51,58 @@ def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):  
     assert deliver(client, closed, delivery="d-close").json() == {"action": "cancelled", "job_id": job_id}
     with ship.store.session() as s:
         assert s.get(Job, job_id).reason == "issue closed on GitHub by alice"
+
+
+def _label(name: str) -> dict:
+    """A label as GitHub sends it (octokit/webhooks payload-examples ``issues/labeled``)."""
+    return {"id": 1362934389 + len(name), "node_id": "MDU6TGFiZWwxMzYyOTM0Mzg5", "name": name, "color": "d73a4a",
+            "url": f"https://api.github.com/repos/acme/widgets/labels/{name}", "default": False, "description": None}
+
+
+def _relabel(number: int, action: str, label: str, labels_after: list[str], at: str) -> dict:
+    """A ``labeled``/``unlabeled`` event: ``label`` is the one changed, ``issue.labels`` those it has after."""
+    payload = labeled(number=number, updated_at=at)
+    payload.update(action=action, label=_label(label))
+    payload["issue"]["labels"] = [_label(name) for name in labels_after]
+    return payload
+
+
+def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_runs(client, ship, github_repo):  # noqa: F811
+    from orchestrator.queue_policy import claim_next
+
+    first, second, third = (deliver(client, labeled(number=n), delivery=f"q-{n}").json()["job_id"] for n in (7, 8, 9))
+    urgent = deliver(client, _relabel(9, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"],
+                                      "2026-01-05T10:01:00Z"), delivery="p-1").json()
+    assert urgent == {"action": "reprioritised", "job_id": third, "priority": "urgent"}
+    high = deliver(client, _relabel(8, "labeled", "priority:high", ["bug", "shipyard", "priority:high"],
+                                    "2026-01-05T10:02:00Z"), delivery="p-2").json()
+    assert high == {"action": "reprioritised", "job_id": second, "priority": "high"}
+    removed = deliver(client, _relabel(9, "unlabeled", "priority:urgent", ["bug", "shipyard"], "2026-01-05T10:03:00Z"),
+                      delivery="p-3").json()
+    assert removed == {"action": "reprioritised", "job_id": third, "priority": "normal"}
+    # Workers take the relabelled high job first, then the older normal jobs.
+    assert [claim_next(ship.store, f"test:{n}:0", 60, None) for n in range(3)] == [second, first, third]
+    with ship.store.session() as s:
+        s.get(Job, first).state = "running"
+        assert s.get(Ticket, s.get(Job, second).ticket_id).labels == ["bug", "priority:high", "shipyard"]
+    late = deliver(client, _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"],
+                                    "2026-01-05T10:04:00Z"), delivery="p-4").json()
+    assert late["action"] == "ignored" and "a running job keeps its priority" in late["reason"]
+    timeline = client.get(f"/api/jobs/{second}").json()
+    assert timeline["priority"] == "high"
+    assert any(e["kind"] == "priority" and "'priority:high' added on GitHub by alice" in e["message"] for e in timeline["events"])
+    with ship.store.session() as s:
+        assert s.get(Job, first).priority == 0
+
+
+def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):  # noqa: F811
+    job_id = deliver(client, labeled(number=7), delivery="q-7").json()["job_id"]
+    added = _relabel(7, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:01:00Z")
+    removed = _relabel(7, "unlabeled", "priority:high", ["bug", "shipyard"], "2026-01-05T10:02:00Z")
+    assert deliver(client, added, delivery="p-1").json()["priority"] == "high"
+    assert deliver(client, removed, delivery="p-2").json()["priority"] == "normal"
+    stale = _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:30Z")
+    late = deliver(client, stale, delivery="p-3").json()
+    assert late["action"] == "ignored" and "a later label change" in late["reason"]
+    with ship.store.session() as s:
+        assert s.get(Job, job_id).priority == 0

@@ -79,3 +79,30 @@ def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancel
     emulator.issues[(REPO, 5)]["updated_at"] = later.strftime("%Y-%m-%dT%H:%M:%SZ")  # labelled again
     (second,) = GitHubPoller(ship, settings).poll_once()
     assert jobs_of(ship) == [(first, "cancelled", "5"), (second, "queued", "5")]
+
+
+def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not_once_it_runs(ship, emulator):  # noqa: F811
+    from orchestrator.queue_policy import claim_next
+    from orchestrator.store.models import Job
+
+    with ship.store.session() as s:
+        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+    emulator.permissions["alice"] = "write"
+    for n in (3, 4, 5):
+        emulator.issues[(REPO, n)] = {"id": n, "number": n, "title": f"Fix {n}", "body": "", "state": "open", "labels": []}
+        emulator.label_issue(REPO, n, "shipyard", "alice")
+    poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
+    job3, job4, job5 = poller.poll_once()
+    with ship.store.session() as s:
+        s.get(Job, job3).state = "running"
+    emulator.label_issue(REPO, 3, "priority:urgent", "alice")
+    emulator.label_issue(REPO, 5, "priority:high", "alice")
+    assert poller.poll_once() == []
+    with ship.store.session() as s:
+        assert [s.get(Job, j).priority for j in (job3, job4, job5)] == [0, 0, 1]  # the running job keeps its place
+    assert claim_next(ship.store, "test:1:0", 60, None) == job5
+    with ship.store.session() as s:
+        s.get(Job, job5).lease_owner = None
+    emulator.issues[(REPO, 5)]["labels"] = [lbl for lbl in emulator.issues[(REPO, 5)]["labels"] if lbl["name"] != "priority:high"]
+    poller.poll_once()
+    assert claim_next(ship.store, "test:2:0", 60, None) == job4  # back to normal: the older job first

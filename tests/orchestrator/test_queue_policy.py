@@ -9,17 +9,19 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from orchestrator.backlog import add_ticket
 from orchestrator.cli import app as cli_app
 from orchestrator.context import Shipyard
 from orchestrator.queue_policy import claim_next, set_repository_cap
+from orchestrator.runner import JobRunner
 from orchestrator.settings import Settings
 from orchestrator.store.models import Event, Job
 from tests.pipeline.harness import ASSETS, register, running_worker, sample_repository, wait_for_job
 from tests.web.logins import api_client
+from workflows.gitops import run_git
 
 QUICK = ASSETS / "cassettes" / "rotate-keys.yml"
 """Triage finds the ticket ineligible: a job that ends ``blocked`` within seconds."""
@@ -150,3 +152,52 @@ def test_priority_and_cap_commands_move_a_job_and_refuse_bad_input_by_name(tmp_p
     code, out = shipyard("jobs", "cap", "alpha")
     assert code == 0 and "no cap" in out
     assert claim_next(ship.store, "test:3:0", 60, None) == first
+
+
+def commit_config(repo: Path, queue: str) -> None:
+    """Append a ``queue:`` section to the repository's committed ``.shipyard.yml``."""
+    config = repo / ".shipyard.yml"
+    config.write_text(config.read_text() + f"queue: {queue}\n")
+    run_git(["commit", "-q", "-am", "queue settings"], cwd=repo)
+
+
+def claims(ship: Shipyard, n: int, default_cap: int | None = None) -> list[int]:
+    taken = [claim_next(ship.store, f"test:{i}:0", 60, default_cap) for i in range(n)]
+    return [j for j in taken if j is not None]
+
+
+def test_a_repositorys_shipyard_yml_caps_its_running_jobs_below_the_store_override(store_ship, tmp_path):
+    ship = store_ship
+    commit_config(tmp_path / "alpha", "{max_running_jobs: 1}")
+    first = enqueue(ship, "alpha", "reads the configuration", dispatch=False)
+    assert JobRunner(ship.settings, ship.store).run_next() == (first, "blocked")  # prepare read .shipyard.yml
+    alpha = [enqueue(ship, "alpha", f"alpha {i}", dispatch=False) for i in range(3)]
+    beta = enqueue(ship, "beta", "beta", dispatch=False)
+    # The file's cap (1) wins over the deployment's (5): one alpha job and the beta job are taken.
+    assert sorted(claims(ship, 4, default_cap=5)) == [alpha[0], beta]
+    set_repository_cap(ship.store, "alpha", 2)  # `shipyard jobs cap alpha 2` wins over the file
+    assert claims(ship, 3, default_cap=5) == [alpha[1]]
+    set_repository_cap(ship.store, "alpha", None)  # back to the file's cap: alpha is over it already
+    with ship.store.session() as s:
+        s.execute(update(Job).where(Job.id == alpha[1]).values(lease_owner=None, lease_expires_at=None))
+    assert claims(ship, 2, default_cap=5) == []
+
+
+def test_a_bad_queue_cap_in_shipyard_yml_blocks_the_job_naming_the_key(tmp_path, scrub_env):
+    ship = deployment(tmp_path)
+    commit_config(tmp_path / "alpha", "{max_running_jobs: 0}")
+    job_id = enqueue(ship, "alpha", "bad configuration", dispatch=False)
+    assert JobRunner(ship.settings, ship.store).run_next() == (job_id, "blocked")
+    with ship.store.session() as s:
+        reason = s.get(Job, job_id).reason
+    assert reason == ("invalid configuration: .shipyard.yml: queue.max_running_jobs: "
+                      "Input should be greater than or equal to 1, got 0")
+
+
+def test_registering_a_repository_reads_the_cap_its_committed_shipyard_yml_sets(tmp_path, scrub_env):
+    ship = deployment(tmp_path)
+    capped = sample_repository(tmp_path / "gamma")
+    commit_config(capped, "{max_running_jobs: 1}")
+    register(ship, capped, "gamma")
+    gamma = [enqueue(ship, "gamma", f"gamma {i}", dispatch=False) for i in range(2)]
+    assert claims(ship, 2) == [gamma[0]]  # before any job of gamma has read the file

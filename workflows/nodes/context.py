@@ -6,7 +6,7 @@ from pathlib import Path
 
 from agents.repomap import build_repo_map
 from workflows.gitops import GitRepo
-from workflows.nodes.prepare import git_dir
+from workflows.nodes.prepare import BASE_MARKER, base_tree_dir, git_dir
 from workflows.ports import JobServices
 from workflows.state import TicketState
 
@@ -16,8 +16,8 @@ _MAX_INSTRUCTIONS = 8000
 
 def base_tree(services: JobServices, state: TicketState) -> Path:
     """A read-only checkout of the base commit on the orchestrator's host (parsed, never run)."""
-    tree = services.job_dir / "base"
-    marker = tree / ".shipyard-base-sha"
+    tree = base_tree_dir(services.job_dir)
+    marker = tree / BASE_MARKER
     if not marker.exists() or marker.read_text() != state["base_sha"]:
         GitRepo(git_dir(services.job_dir)).checkout(state["base_sha"], tree)
         marker.write_text(state["base_sha"])

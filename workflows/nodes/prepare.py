@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from langchain_core.runnables import RunnableConfig
@@ -12,6 +11,15 @@ from workflows.job_refs import git_dir, save_job_commit
 from workflows.nodes import services_of
 from workflows.repo_config import CONFIG_FILE, ConfigError, RepoConfig, parse_repo_config
 from workflows.state import TicketState
+
+
+BASE_MARKER = ".shipyard-base-sha"
+"""In the base tree: the commit it holds."""
+
+
+def base_tree_dir(job_dir: Path) -> Path:
+    """A read-only checkout of the base commit on the orchestrator's host (parsed, never run)."""
+    return job_dir / "base"
 
 
 STORED_CONFIG = "stored configuration"
@@ -38,11 +46,13 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
     repo = state["repo"]
     services.recorder.event("prepare", f"fetching {repo['name']} ({repo['base_branch']})")
     gdir = git_dir(services.job_dir)
+    tree = base_tree_dir(services.job_dir)
     try:
-        with tempfile.TemporaryDirectory(dir=services.job_dir) as scratch:
-            base_sha = services.forge.clone(repo["url"], repo["base_branch"], gdir, Path(scratch))
+        base_sha = services.forge.clone(repo["url"], repo["base_branch"], gdir, tree)
     except (GitError, RuntimeError) as exc:
         return {"outcome": "blocked", "reason": f"cannot fetch the repository: {exc}"}
+    # The clone's checkout is the base tree the next steps read: kept, not checked out again.
+    (tree / BASE_MARKER).write_text(base_sha)
     raw = GitRepo(gdir).show_file(base_sha, CONFIG_FILE)
     text, name, source = config_source(raw, repo.get("config"))
     try:
@@ -53,5 +63,6 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
         return {"outcome": "blocked", "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite"}
     services.recorder.set_job(base_sha=base_sha)
     save_job_commit(services, repo, state["job_id"], base_sha)  # the base stays reachable if the branch moves on
+    services.recorder.repository_cap(repo_config.queue.max_running_jobs)
     services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {source}")
     return {"base_sha": base_sha, "head_sha": base_sha, "config": repo_config.model_dump(mode="json"), "attempt": 0, "gate_failures": 0}
