@@ -187,7 +187,7 @@ def child_pids(parent: int) -> list[int]:
 
 def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> None:
     """Call in the worker's main process before the pool starts."""
-    from orchestrator import workers
+    from orchestrator import watchdog, workers
     from orchestrator.checkpoints import ensure_checkpoint_tables
 
     ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
@@ -211,9 +211,17 @@ def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> N
     def _on_ready(**_kwargs) -> None:
         store = worker_store(settings.db_url)
         worker_id = workers.register_worker(store, concurrency)
-        start_maintenance(settings, app, interval_s=sweep_interval_s(settings),
-                          heartbeat=lambda: workers.beat(store, worker_id, child_pids(os.getpid())))
+        pool_watchdog = watchdog.PoolWatchdog(watchdog.wedged_after_s(settings))
+
+        def heartbeat() -> None:
+            workers.beat(store, worker_id, child_pids(os.getpid()))
+            wedged = pool_watchdog.check()
+            if wedged is not None:
+                watchdog.stop_wedged_worker(wedged, lambda reason: workers.mark_stopped(store, worker_id, reason))
+
+        start_maintenance(settings, app, interval_s=sweep_interval_s(settings), heartbeat=heartbeat)
 
         @signals.worker_shutdown.connect(weak=False)
         def _on_stopped(**_kwargs) -> None:
-            workers.mark_stopped(store, worker_id)
+            if not watchdog.WEDGED.is_set():  # keep the reason the watchdog recorded
+                workers.mark_stopped(store, worker_id)

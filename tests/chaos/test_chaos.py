@@ -46,7 +46,10 @@ def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
         chaos.stop_workers()
     problems = chaos.audit()
     print(f"chaos seed={SEED} {chaos.report}")
-    assert sum(chaos.report.kills.values()) >= KILLS, f"seed {SEED}: only {chaos.report.kills} kills landed in the capped kill phase"
+    kills = chaos.report.kills
+    assert sum(kills.values()) >= KILLS, f"seed {SEED}: only {kills} kills landed in the capped kill phase"
+    assert kills["busy_child"] >= KILLS // 3, f"seed {SEED}: too few kills of a pool child working a job: {kills}"
+    assert min(kills["group"], kills["main"]) >= KILLS // 5, f"seed {SEED}: too few group or main-process kills: {kills}"
     assert problems == [], f"seed {SEED}: " + "\n".join(problems)
 
 
