@@ -208,7 +208,7 @@ def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> N
                 pass
 
     @signals.worker_ready.connect(weak=False)
-    def _on_ready(**_kwargs) -> None:
+    def _on_ready(sender=None, **_kwargs) -> None:
         store = worker_store(settings.db_url)
         worker_id = workers.register_worker(store, concurrency)
         pool_watchdog = watchdog.PoolWatchdog(watchdog.wedged_after_s(settings))
@@ -217,6 +217,7 @@ def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> N
             workers.beat(store, worker_id, child_pids(os.getpid()))
             wedged = pool_watchdog.check()
             if wedged is not None:
+                log.error("wedged pool: %s", watchdog.describe_pool(sender))
                 watchdog.stop_wedged_worker(wedged, lambda reason: workers.mark_stopped(store, worker_id, reason))
 
         start_maintenance(settings, app, interval_s=sweep_interval_s(settings), heartbeat=heartbeat)

@@ -61,6 +61,18 @@ class PoolWatchdog:
                 f"message {rid}) within {now - seen:.0f} s; {len(overdue)} job(s) waited so")  # fmt: skip
 
 
+def describe_pool(consumer) -> str:
+    """The prefork pool's bookkeeping, logged with a wedge so that its cause can be told apart."""
+    try:
+        pool = consumer.pool._pool
+        return (f"pool processes {[p.pid for p in pool._pool]}, started {sorted(pool._fileno_to_inq)}, "
+                f"inqueues {sorted(pool._all_inqueues)}, busy {sorted(pool._busy_workers)}, "
+                f"waiting to start {[p.pid for p in pool._waiting_to_start]}, outbound {len(pool.outbound_buffer)}, "
+                f"jobs in cache {len(pool._cache)}")  # fmt: skip
+    except Exception as exc:  # a diagnostic only: another pool, or Celery's internals moved
+        return f"pool state unavailable ({exc!r})"
+
+
 def stop_wedged_worker(reason: str, mark_stopped) -> None:
     """Record the reason, then shut down (SIGTERM to this process: jobs in hand go back to the
     queue) and exit with ``EXIT_WEDGED`` at the latest ``HARD_EXIT_AFTER_S`` later."""
