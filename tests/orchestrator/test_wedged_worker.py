@@ -15,6 +15,7 @@ from orchestrator.watchdog import EXIT_WEDGED
 from tests.orchestrator.test_worker_processes import wait_for_children
 from tests.pipeline.harness import ASSETS, ROOT, Worker, queue_ticket, register, running_worker, sample_repository, settings_env, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
+from tests.web.logins import api_client
 
 CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
 
@@ -45,6 +46,8 @@ def test_a_worker_whose_pool_never_starts_a_received_job_stops_visibly_and_the_j
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "wedged" in shown and "did not start a received job" in " ".join(shown.split()), shown
     print(f"wedged worker exited {stopped_after:.1f} s after the job was queued")
+    page = api_client(ship).get("/workers").text
+    assert 'data-status="wedged"' in page and "did not start a received job" in page, page
     with running_worker(ship.settings) as healthy:
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=60, worker=healthy)
     assert job["state"] == "awaiting_review", job["reason"]
