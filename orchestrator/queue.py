@@ -215,7 +215,7 @@ def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> N
 
         def heartbeat() -> None:
             workers.beat(store, worker_id, child_pids(os.getpid()))
-            wedged = pool_watchdog.check()
+            wedged = None if SHUTTING_DOWN.is_set() else pool_watchdog.check()  # a closing pool starts nothing
             if wedged is not None:
                 log.error("wedged pool: %s", watchdog.describe_pool(sender))
                 watchdog.stop_wedged_worker(wedged, lambda reason: workers.mark_stopped(store, worker_id, reason))
