@@ -28,6 +28,9 @@ from orchestrator.store.db import forget_inherited_connections
 POLL_INTERVAL_S = 0.1
 """How often the embedded (filesystem) transport looks for new messages."""
 
+LOST_WORKER_WAIT_S = 1.0
+"""How long the pool waits for the result of a child that died mid-job before it frees the job's slot."""
+
 log = logging.getLogger("shipyard.queue")
 
 
@@ -52,6 +55,11 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool child killed mid-job leaves its message unacknowledged, holding a prefetch slot,
+        # until the pool gives up on the result the child might have sent: 10 s by default, during
+        # which a worker whose children were all killed takes no new job. Results are ignored and
+        # a claim is a compare-and-set on the job row, so waiting for one buys nothing.
+        worker_lost_wait=LOST_WORKER_WAIT_S,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
