@@ -50,7 +50,11 @@ class PoolWatchdog:
         from celery.worker import state
 
         now = time.monotonic() if now is None else now
-        waiting = {r.id: r for r in list(state.reserved_requests) if r.time_start is None and not r.eta}
+        try:
+            reserved = list(state.reserved_requests)
+        except RuntimeError:  # the event loop changed the set while this thread copied it: next round
+            return None
+        waiting = {r.id: r for r in reserved if r.time_start is None and not r.eta}
         self._first_seen = {rid: self._first_seen.get(rid, now) for rid in waiting}
         overdue = [(seen, rid) for rid, seen in self._first_seen.items() if now - seen > self.bound_s]
         if not overdue:
