@@ -307,9 +307,15 @@ def worker(
         _fail(f"worker --poll: unknown forge {poll!r}; only 'github' can be polled")
     ship = _ship()
     install_worker_hooks(ship.settings, ship.celery, concurrency)
+    from orchestrator.watchdog import EXIT_WEDGED, WEDGED
+
     with poller_alongside(poll, poll_interval):
-        ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard",
-                                 "--without-gossip", "--without-mingle", "--without-heartbeat"])
+        try:
+            ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard",
+                                     "--without-gossip", "--without-mingle", "--without-heartbeat"])
+        finally:
+            if WEDGED.is_set():  # stopped itself: a supervisor should start it again
+                raise SystemExit(EXIT_WEDGED)
 
 
 @app.command()

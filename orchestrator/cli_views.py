@@ -37,7 +37,9 @@ def jobs_table(rows: list[dict]) -> Table:
 def workers_table(rows: list[dict]) -> Table:
     table = Table("worker", "status", "concurrency", "jobs in hand", "last heartbeat", "version", "recovered from it")
     for w in rows:
-        status = {"alive": "[green]alive[/green]", "dead": "[red]dead[/red]"}.get(w["status"], w["status"])
+        status = {"alive": "[green]alive[/green]", "dead": "[red]dead[/red]", "wedged": "[red]wedged[/red]"}.get(w["status"], w["status"])
+        if w.get("stop_reason"):
+            status += f": {escape(w['stop_reason'])}"
         table.add_row(f"{escape(w['host'])} pid {w['pid']}", status, str(w["concurrency"]),
                       " ".join(f"#{j}" for j in w["jobs_in_hand"]) or "idle", f"{age(w['last_seen_s'])} ago",
                       escape(w["version"]), " ".join(f"#{j}" for j in w["recovered_jobs"]))  # fmt: skip

@@ -29,6 +29,9 @@ from orchestrator.store.models import Job
 POLL_INTERVAL_S = 0.1
 """How often the embedded (filesystem) transport looks for new messages."""
 
+LOST_WORKER_WAIT_S = 1.0
+"""How long the pool waits for the result of a child that died mid-job before it frees the job's slot."""
+
 log = logging.getLogger("shipyard.queue")
 
 
@@ -53,6 +56,11 @@ def make_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool child killed mid-job leaves its message unacknowledged, holding a prefetch slot,
+        # until the pool gives up on the result the child might have sent: 10 s by default, during
+        # which a worker whose children were all killed takes no new job. Results are ignored and
+        # a claim is a compare-and-set on the job row, so waiting for one buys nothing.
+        worker_lost_wait=LOST_WORKER_WAIT_S,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
@@ -207,7 +215,7 @@ def child_pids(parent: int) -> list[int]:
 
 def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> None:
     """Call in the worker's main process before the pool starts."""
-    from orchestrator import workers
+    from orchestrator import watchdog, workers
     from orchestrator.checkpoints import ensure_checkpoint_tables
 
     ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
@@ -228,12 +236,21 @@ def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> N
                 pass
 
     @signals.worker_ready.connect(weak=False)
-    def _on_ready(**_kwargs) -> None:
+    def _on_ready(sender=None, **_kwargs) -> None:
         store = worker_store(settings.db_url)
         worker_id = workers.register_worker(store, concurrency)
-        start_maintenance(settings, app, interval_s=sweep_interval_s(settings),
-                          heartbeat=lambda: workers.beat(store, worker_id, child_pids(os.getpid())))
+        pool_watchdog = watchdog.PoolWatchdog(watchdog.wedged_after_s(settings))
+
+        def heartbeat() -> None:
+            workers.beat(store, worker_id, child_pids(os.getpid()))
+            wedged = None if SHUTTING_DOWN.is_set() else pool_watchdog.check()  # a closing pool starts nothing
+            if wedged is not None:
+                log.error("wedged pool: %s", watchdog.describe_pool(sender))
+                watchdog.stop_wedged_worker(wedged, lambda reason: workers.mark_stopped(store, worker_id, reason))
+
+        start_maintenance(settings, app, interval_s=sweep_interval_s(settings), heartbeat=heartbeat)
 
         @signals.worker_shutdown.connect(weak=False)
         def _on_stopped(**_kwargs) -> None:
-            workers.mark_stopped(store, worker_id)
+            if not watchdog.WEDGED.is_set():  # keep the reason the watchdog recorded
+                workers.mark_stopped(store, worker_id)

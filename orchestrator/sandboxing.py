@@ -42,8 +42,11 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
 
 def reap_leaked(settings: Settings) -> None:
     """Remove sandboxes left by crashed workers: local sandbox directories (with their disks), and containers (Docker backend)."""
-    from sandboxes.reaper import reap_leaked as reap, reap_leaked_dirs
+    from sandboxes.reaper import reap_leaked as reap, reap_leaked_dirs, reap_orphaned_processes
 
+    orphans = reap_orphaned_processes(settings.data_dir / "sandboxes")
+    if orphans:
+        log.info("killed %d orphaned sandbox process(es) of a dead worker: %s", len(orphans), orphans)
     gone = reap_leaked_dirs(settings.data_dir / "sandboxes", older_than_s=settings.lease_seconds * 2)
     if gone:
         log.info("reaped %d leaked local sandbox director%s: %s", len(gone), "y" if len(gone) == 1 else "ies",

@@ -38,7 +38,7 @@ def register_worker(store: Store, concurrency: int) -> str:
     with store.session() as s:
         row = s.get(WorkerRecord, worker_id) or WorkerRecord(id=worker_id)
         row.host, row.pid, row.concurrency, row.version = socket.gethostname(), os.getpid(), concurrency, shipyard_version()
-        row.pool_pids, row.started_at, row.last_seen_at, row.stopped_at = [], now, now, None
+        row.pool_pids, row.started_at, row.last_seen_at, row.stopped_at, row.stop_reason = [], now, now, None, None
         s.add(row)
     return worker_id
 
@@ -50,11 +50,12 @@ def beat(store: Store, worker_id: str, pool_pids: list[int]) -> None:
             row.last_seen_at, row.pool_pids = utcnow(), sorted(pool_pids)
 
 
-def mark_stopped(store: Store, worker_id: str) -> None:
+def mark_stopped(store: Store, worker_id: str, reason: str | None = None) -> None:
+    """A clean stop, or (with ``reason``) the worker stopping itself because its pool wedged."""
     with store.session() as s:
         row = s.get(WorkerRecord, worker_id)
         if row is not None:
-            row.stopped_at = utcnow()
+            row.stopped_at, row.stop_reason = utcnow(), reason[:500] if reason else None
 
 
 def dead_after_s(sweep_interval_s: float) -> float:
@@ -68,7 +69,7 @@ def _aware(at: datetime) -> datetime:
 
 def _status(row: WorkerRecord, now: datetime, dead_after: float) -> str:
     if row.stopped_at is not None:
-        return "stopped"
+        return "wedged" if row.stop_reason else "stopped"
     return "alive" if now - _aware(row.last_seen_at) <= timedelta(seconds=dead_after) else "dead"
 
 
@@ -94,14 +95,14 @@ def worker_rows(store: Store, dead_after: float, limit: int = 50) -> list[dict]:
             status = _status(w, now, dead_after)
             rows.append({
                 "id": w.id, "host": w.host, "pid": w.pid, "concurrency": w.concurrency, "version": w.version,
-                "status": status, "started_at": _aware(w.started_at).isoformat(),
+                "status": status, "stop_reason": w.stop_reason, "started_at": _aware(w.started_at).isoformat(),
                 "last_seen_at": _aware(w.last_seen_at).isoformat(),
                 "last_seen_s": max(0.0, (now - _aware(w.last_seen_at)).total_seconds()),
                 "jobs_in_hand": [job_id for job_id, owner in running if status == "alive" and _owned_by(w, owner)],
                 "recovered_jobs": sorted({job_id for job_id, data in recovered
                                           if _owned_by(w, (data or {}).get("lease_owner"))})[-RECOVERED_SHOWN:],
             })  # fmt: skip
-    order = {"alive": 0, "dead": 1, "stopped": 2}
+    order = {"alive": 0, "wedged": 1, "dead": 2, "stopped": 3}
     return sorted(rows, key=lambda r: order[r["status"]])
 
 

@@ -141,3 +141,30 @@ def _remove_cgroup(sandbox_id: str) -> None:
             group.rmdir()
         except (OSError, ValueError):
             pass  # still busy: the next sweep tries again
+
+
+def reap_orphaned_processes(root: Path) -> list[int]:
+    """SIGKILL sandbox processes (bwrap) of this deployment whose parent died; returns their pids.
+
+    ``--die-with-parent`` misses a parent killed while bwrap is starting (it sets its death signal
+    after the fork), and an orphan then sleeps forever under init. Only processes adopted by init
+    whose command line binds a path under ``root`` are touched: a live worker's sandbox has a parent.
+    """
+    marker = f"{Path(root)}/".encode()
+    killed = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == 1 and argv and os.path.basename(argv[0]) == b"bwrap" and any(marker in arg for arg in argv):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+                killed.append(int(entry))
+            except ProcessLookupError:
+                pass
+    return killed

@@ -281,3 +281,5 @@ class WorkerRecord(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """Set when the worker shut down cleanly; a worker silent for long without it died."""
+    stop_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    """Why the worker stopped itself (its pool left a received job unstarted); none for a plain shutdown."""

@@ -21,6 +21,7 @@ from orchestrator import jobs
 from orchestrator.backlog import add_ticket
 from orchestrator.context import Shipyard
 from orchestrator.queue import child_pids
+from orchestrator.watchdog import EXIT_WEDGED
 from orchestrator.store.models import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
 from tests.pipeline.harness import ASSETS, Worker
 from workflows.gitops import run_git
@@ -64,11 +65,22 @@ class RedisServer:
 
 @dataclass
 class ChaosReport:
-    kills: dict[str, int] = field(default_factory=lambda: {"group": 0, "child": 0, "main": 0})
+    kills: dict[str, int] = field(default_factory=lambda: {"group": 0, "busy_child": 0, "main": 0})
+    """``busy_child``: a pool child of a worker whose pool is up, killed while it works a job."""
     kill_phase_s: float = 0.0
     redis_restarts: int = 0
+    wedged_exits: int = 0
+    """Workers that stopped themselves because their pool left a received job unstarted (exit status 75)."""
     settle_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def kill_plan(kills: int, rng: random.Random) -> list[str]:
+    """Half the kills a busy pool child, a quarter each the whole group and the main process, in random order."""
+    plan = ["busy_child"] * ((kills + 1) // 2) + ["group"] * (kills // 4)
+    plan += ["main"] * (kills - len(plan))
+    rng.shuffle(plan)
+    return plan
 
 
 class Chaos:
@@ -126,40 +138,55 @@ class Chaos:
         return self.worker
 
     def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 180) -> None:
-        """``kills`` SIGKILLs at random moments 0.5–2.5 s apart (within ``cap_s``); whenever every job
-        has settled before that, a wave of two more jobs keeps the kills landing on work in flight."""
+        """``kills`` SIGKILLs at random moments 0.5–2.5 s apart (within ``cap_s``): half of them a pool
+        child in the middle of a job, the others the whole group or the main process. Whenever fewer
+        than two jobs wait (in the first two thirds), two more are queued, so that the kills land on
+        work in flight."""
         deadline = time.monotonic() + cap_s
-        stop = threading.Event()
+        plan = kill_plan(kills, self.rng)
         done = wave = 0
         while done < kills and time.monotonic() < deadline:
-            if self.all_final():
+            if done < kills * 2 // 3 and self.waiting() < 2:  # the last third drains the backlog
                 wave += 1
                 for i in range(2):
                     self._enqueue(f"slugify leaves repeated dashes (wave {wave}, {i})", CASSETTE)
             worker = self.ensure_worker()
-            stop.wait(self.rng.uniform(0.5, 2.5))  # a random moment in the job's (or the worker's) life
+            time.sleep(self.rng.uniform(0.5, 2.5))  # a random moment in the job's (or the worker's) life
             if worker.proc.poll() is not None:
                 continue
-            self._kill(worker, self.rng.choice(["group", "child", "main"]))
+            how = plan[done]
+            if how == "busy_child":
+                victim = self.busy_child(worker, until=min(deadline, time.monotonic() + 10))
+                if victim is None:
+                    continue
+                os.kill(victim, signal.SIGKILL)
+            elif how == "main":
+                os.kill(worker.proc.pid, signal.SIGKILL)  # the pool children die with it (parent-death signal)
+                worker.proc.wait()
+            else:
+                worker.kill()
+            self.report.kills[how] += 1
             done += 1
             if redis_restart_at is not None and done == redis_restart_at and self.redis is not None:
                 self.redis.kill()  # every queued message is gone with it
                 self.redis.start()
                 self.report.redis_restarts += 1
 
-    def _kill(self, worker: Worker, how: str) -> None:
-        if how == "child":
-            children = child_pids(worker.proc.pid)
-            if not children:
-                how = "group"
-            else:
-                os.kill(self.rng.choice(children), signal.SIGKILL)
-        if how == "main":
-            os.kill(worker.proc.pid, signal.SIGKILL)  # the pool children die with it (parent-death signal)
-            worker.proc.wait()
-        if how == "group":
-            worker.kill()
-        self.report.kills[how] += 1
+    def busy_child(self, worker: Worker, until: float) -> int | None:
+        """A pool child of ``worker`` that holds a running job's lease (waiting until ``until`` for one)."""
+        while time.monotonic() < until and worker.proc.poll() is None:
+            children = set(child_pids(worker.proc.pid))
+            with self.ship.store.session() as s:
+                owners = s.scalars(select(Job.lease_owner).where(Job.state == "running", Job.lease_owner.is_not(None))).all()
+            busy = sorted(pid for pid in (int(o.split(":")[1]) for o in owners) if pid in children)
+            if busy:
+                return self.rng.choice(busy)
+            time.sleep(0.1)
+        return None
+
+    def waiting(self) -> int:
+        with self.ship.store.session() as s:
+            return s.scalar(select(func.count()).select_from(Job).where(Job.state == "queued")) or 0
 
     # -- settle and audit -----------------------------------------------------------------
     def all_final(self) -> bool:
@@ -184,6 +211,9 @@ class Chaos:
 
     def stop_workers(self) -> None:
         for worker in self.workers:
+            if worker.proc.poll() == EXIT_WEDGED:
+                self.report.wedged_exits += 1
+                print(f"wedged worker {worker.proc.pid}:\n{worker.log()[-3000:]}")
             worker.stop()
 
     def non_final(self) -> list[tuple[int, str, str | None]]:

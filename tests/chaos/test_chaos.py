@@ -3,9 +3,13 @@ crash that loses every queued message, a corrupt cassette, a lost message and du
 triggers — then every ticket has exactly one final outcome, no job is left behind, no pull
 request or branch is duplicated and no sandbox process is left running.
 
-Bounded: short leases (10 s), a handful of jobs (two more whenever all have settled), a kill phase
-capped at 180 s. ``SHIPYARD_CHAOS_KILLS`` sets the number of kills per backend (default 30, and the
-test fails if fewer land); ``SHIPYARD_CHAOS_SEED`` replays a run.
+Representative: half the kills hit a pool child of a worker whose pool is up, in the middle of a
+job; a quarter each the whole group and the main process. Bounded: short leases (10 s), a handful
+of jobs (two more whenever fewer than two wait, in the first two thirds of the kills), a kill phase
+capped at 180 s. ``SHIPYARD_CHAOS_KILLS`` sets the number of kills per backend (default 30; the test
+fails if fewer land, if fewer than a third hit a busy pool child or fewer than a fifth each a group
+or a main process); ``SHIPYARD_CHAOS_SEED`` replays a run. The report prints the kills of each kind
+and how many workers stopped themselves as wedged.
 """
 
 from __future__ import annotations
@@ -46,7 +50,10 @@ def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
         chaos.stop_workers()
     problems = chaos.audit()
     print(f"chaos seed={SEED} {chaos.report}")
-    assert sum(chaos.report.kills.values()) >= KILLS, f"seed {SEED}: only {chaos.report.kills} kills landed in the capped kill phase"
+    kills = chaos.report.kills
+    assert sum(kills.values()) >= KILLS, f"seed {SEED}: only {kills} kills landed in the capped kill phase"
+    assert kills["busy_child"] >= KILLS // 3, f"seed {SEED}: too few kills of a pool child working a job: {kills}"
+    assert min(kills["group"], kills["main"]) >= KILLS // 5, f"seed {SEED}: too few group or main-process kills: {kills}"
     assert problems == [], f"seed {SEED}: " + "\n".join(problems)
 
 

@@ -50,3 +50,42 @@ def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_p
     finally:
         live.close()
         assert kept["id"] in reap_leaked(client, older_than_s=0)
+
+
+ORPHANING_WORKER = """
+import subprocess, sys
+# A bwrap whose parent dies before bwrap could tie itself to it (as a worker killed mid-start):
+# it stays behind under init.
+argv = ["bwrap", "--ro-bind", "/", "/", "--bind", sys.argv[1], "/srv", "--", "sleep", "300"]
+print(subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid, flush=True)
+"""
+
+
+def test_the_reaper_kills_a_dead_workers_orphaned_bwrap_and_spares_a_live_ones(tmp_path):
+    import os
+    import time
+
+    from sandboxes.reaper import reap_orphaned_processes
+
+    root = tmp_path / "sandboxes"
+    (root / "orphan").mkdir(parents=True)
+    (root / "live").mkdir()
+    out = subprocess.run([sys.executable, "-c", ORPHANING_WORKER, str(root / "orphan")], capture_output=True, text=True, timeout=30)
+    orphan = int(out.stdout)
+    live = subprocess.Popen(["bwrap", "--ro-bind", "/", "/", "--bind", str(root / "live"), "/srv", "--", "sleep", "300"])
+    try:
+        deadline = time.monotonic() + 10
+        while int(Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[1]) != 1:
+            assert time.monotonic() < deadline, "the orphaned bwrap was not adopted by init"
+            time.sleep(0.05)
+        assert reap_orphaned_processes(root) == [orphan]
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{orphan}").exists() and "Z" not in Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[0]:
+            assert time.monotonic() < deadline, f"orphaned bwrap {orphan} still running"
+            time.sleep(0.05)
+        assert live.poll() is None, "a live worker's sandbox was killed"
+    finally:
+        live.kill()
+        live.wait()
+        if Path(f"/proc/{orphan}").exists():
+            os.kill(orphan, 9)

@@ -1,0 +1,103 @@
+"""Pool children killed mid-job do not stall a worker: the next job starts within seconds. And a
+worker whose pool holds a received job and does not start it is wedged: it says so on the workers
+table (``shipyard workers``, the workers page), exits with status 75 so that a supervisor starts it
+again, and the job it held goes to another worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import select
+
+from orchestrator.context import Shipyard
+from orchestrator.settings import Settings
+from orchestrator.store.models import Job
+from orchestrator.watchdog import EXIT_WEDGED
+from tests.orchestrator.test_worker_processes import pool_children, wait_for_children
+from tests.pipeline.harness import ASSETS, ROOT, Worker, queue_ticket, register, running_worker, sample_repository, settings_env, wait_for_job
+from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
+from tests.web.logins import api_client
+
+CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
+
+
+def test_a_worker_whose_pool_never_starts_a_received_job_stops_visibly_and_the_job_runs_elsewhere(tmp_path, scrub_env):
+    settings = Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10)
+    ship = Shipyard.load(settings)
+    register(ship, sample_repository(tmp_path / "textkit"), "textkit")
+    wedged = Worker(ship.settings, concurrency=1)
+    try:
+        # Its only pool process stops taking work (as a pool that lost track of a process does):
+        # the worker still beats and takes the job's message, and never starts it.
+        (child,) = wait_for_children(wedged.proc.pid, 1)
+        wait_until(lambda: [w for w in ship.workers() if w["pid"] == wedged.proc.pid and w["status"] == "alive"], 30, "worker alive")
+        subprocess.run(["kill", "-STOP", str(child)], check=True)
+        job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTE)
+        queued_at = time.monotonic()
+        status = wedged.proc.wait(timeout=45)
+        stopped_after = time.monotonic() - queued_at
+    finally:
+        wedged.kill()
+        wedged.stop()
+    assert status == EXIT_WEDGED, wedged.log()
+    assert stopped_after < 35, f"the wedged worker exited {stopped_after:.0f} s after the job was queued"
+    (row,) = [w for w in ship.workers() if w["pid"] == wedged.proc.pid]
+    assert row["status"] == "wedged" and "did not start a received job" in row["stop_reason"], row
+    shown = subprocess.run([sys.executable, "-m", "orchestrator", "workers"], env=settings_env(ship.settings), cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "wedged" in shown and "did not start a received job" in " ".join(shown.split()), shown
+    print(f"wedged worker exited {stopped_after:.1f} s after the job was queued")
+    page = api_client(ship).get("/workers").text
+    assert 'data-status="wedged"' in page and "did not start a received job" in page, page
+    with running_worker(ship.settings) as healthy:
+        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=60, worker=healthy)
+    assert job["state"] == "awaiting_review", job["reason"]
+    print(f"job settled {time.monotonic() - queued_at:.1f} s after it was queued")
+    ship.store.dispose()
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not seen within {timeout} s: {what}")
+
+
+def test_a_worker_whose_pool_children_are_killed_mid_job_starts_the_next_job_within_seconds(tmp_path, scrub_env):
+    settings = Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10)
+    ship = Shipyard.load(settings)
+    register(ship, sample_repository(tmp_path / "textkit"), "textkit")
+    with running_worker(ship.settings, concurrency=2) as worker:
+        for i in range(2):
+            queue_ticket(ship, "textkit", f"{SLUG_TITLE} (killed {i})", SLUG_BODY, CASSETTE)
+        victims = wait_until(lambda: busy_children(ship, worker.proc.pid, 2), 60, "both pool children working a job")
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        later = queue_ticket(ship, "textkit", f"{SLUG_TITLE} (later)", SLUG_BODY, CASSETTE)
+        # Both killed jobs keep their lease for 10 s; the next job needs only a free pool slot.
+        wait_until(lambda: job_started(ship, later), 8, f"job {later} started by the worker whose children were killed")
+        print(f"next job started {time.monotonic() - killed_at:.1f} s after both pool children were killed")
+        job = wait_for_job(ship, later, {"awaiting_review", "blocked", "failed"}, timeout=60, worker=worker)
+        assert job["state"] == "awaiting_review", job["reason"]
+    ship.store.dispose()
+
+
+def busy_children(ship: Shipyard, worker_pid: int, count: int) -> list[int]:
+    """Pool children of the worker that hold a running job's lease (when there are ``count`` of them)."""
+    children = set(pool_children(worker_pid))
+    with ship.store.session() as s:
+        owners = s.scalars(select(Job.lease_owner).where(Job.state == "running", Job.lease_owner.is_not(None))).all()
+    busy = sorted(pid for pid in (int(o.split(":")[1]) for o in owners) if pid in children)
+    return busy if len(busy) >= count else []
+
+
+def job_started(ship: Shipyard, job_id: int) -> bool:
+    with ship.store.session() as s:
+        return s.get(Job, job_id).state != "queued"
