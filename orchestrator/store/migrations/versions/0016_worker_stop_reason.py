@@ -1,13 +1,13 @@
 """a worker's stop reason: a worker that stops itself because its pool wedged says so
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
