@@ -28,7 +28,7 @@ from orchestrator.store.db import forget_inherited_connections
 POLL_INTERVAL_S = 0.03
 """How often the embedded (filesystem) transport looks for new messages. A worker slot freed waits
 for the next poll before its next job, so at 0.1 s a no-op job (~100 ms) left slots idle a third
-of the time; a poll of an empty folder costs microseconds."""
+of the time. An idle worker's main process uses about 1% of a core at 0.03 s (0.5% at 0.1 s)."""
 
 log = logging.getLogger("shipyard.queue")
 
