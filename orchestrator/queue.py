@@ -26,8 +26,10 @@ from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
 from orchestrator.store.models import Job
 
-POLL_INTERVAL_S = 0.1
-"""How often the embedded (filesystem) transport looks for new messages."""
+POLL_INTERVAL_S = 0.03
+"""How often the embedded (filesystem) transport looks for new messages. A worker slot freed waits
+for the next poll before its next job, so at 0.1 s a no-op job (~100 ms) left slots idle a third
+of the time. An idle worker's main process uses about 1% of a core at 0.03 s (0.5% at 0.1 s)."""
 
 LOST_WORKER_WAIT_S = 1.0
 """How long the pool waits for the result of a child that died mid-job before it frees the job's slot."""
