@@ -137,7 +137,7 @@ class Chaos:
             self.workers.append(self.worker)
         return self.worker
 
-    def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 180) -> None:
+    def kill_randomly(self, kills: int, redis_restart_at: int | None = None, cap_s: float = 300) -> None:
         """``kills`` SIGKILLs at random moments 0.5–2.5 s apart (within ``cap_s``): half of them a pool
         child in the middle of a job, the others the whole group or the main process. Whenever fewer
         than two jobs wait (in the first two thirds), two more are queued, so that the kills land on

@@ -88,8 +88,13 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     try:
         head = _snapshot(services, state, sandbox, cfg, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     except OversizedFile as exc:
-        services.recorder.attempt_finished(attempt, "oversized_file", str(exc))
-        return {"attempt": attempt, "outcome": "blocked", "reason": str(exc)}
+        if result.stop_reason not in STOPS_THE_JOB:
+            services.recorder.attempt_finished(attempt, "oversized_file", str(exc))
+            return {"attempt": attempt, "outcome": "blocked", "reason": str(exc)}
+        # What stopped the attempt comes first: a full disk is why the workspace holds a big file.
+        reason = f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}; {exc}"
+        services.recorder.attempt_finished(attempt, result.stop_reason, reason)
+        return {"attempt": attempt, "outcome": "blocked", "reason": reason}
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
     if result.provider is None and _ignored_review(services, state, head, result.stop_reason):
         return _no_change_for_review(services, state, cfg, attempt)
