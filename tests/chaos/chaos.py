@@ -141,12 +141,14 @@ class Chaos:
         """``kills`` SIGKILLs at random moments 0.5–2.5 s apart (within ``cap_s``): half of them a pool
         child in the middle of a job, the others the whole group or the main process. Whenever fewer
         than two jobs wait (in the first two thirds), two more are queued, so that the kills land on
-        work in flight."""
+        work in flight; later, a pool-child kill with nothing waiting queues them too (else it
+        would wait for work that never comes)."""
         deadline = time.monotonic() + cap_s
         plan = kill_plan(kills, self.rng)
         done = wave = 0
         while done < kills and time.monotonic() < deadline:
-            if done < kills * 2 // 3 and self.waiting() < 2:  # the last third drains the backlog
+            waiting = self.waiting()
+            if (done < kills * 2 // 3 and waiting < 2) or (plan[done] == "busy_child" and waiting == 0):
                 wave += 1
                 for i in range(2):
                     self._enqueue(f"slugify leaves repeated dashes (wave {wave}, {i})", CASSETTE)
