@@ -3,7 +3,8 @@
 
 Prints per broker: enqueue rate, drain rate, dispatch latency p50/p99 (message sent → job
 started), orchestration overhead per job (a no-op job runs no sandbox command, so its whole run
-is overhead: clone, graph, checkpoints, store writes), worker RSS. Target: the embedded default
+is overhead: clone, graph, checkpoints, store writes), worker RSS, and how long the idle worker
+takes to exit after SIGTERM (a deploy or scale-down waits that long per worker). Target: the embedded default
 drains ≥ 10 jobs/s on 2 cores.
 
     .venv/bin/python bench/queue_bench.py [--tickets 1000] [--repeats 1] [--redis redis://127.0.0.1:6379/15]
@@ -83,6 +84,9 @@ def run_once(tickets: int, broker_url: str | None, workdir: Path) -> dict:
         enqueued = time.monotonic()
         rss = _drain(ship, worker, tickets, timeout=max(300.0, tickets * 1.0))
         drained = time.monotonic()
+        time.sleep(1.0)  # idle, as a worker is when it is scaled down
+        worker.stop()
+        stopped = time.monotonic()
     finally:
         worker.stop()
     latency, overhead = _job_timings(ship)
@@ -94,6 +98,7 @@ def run_once(tickets: int, broker_url: str | None, workdir: Path) -> dict:
         "latency_p99_ms": percentile(latency, 0.99) * 1000,
         "overhead_p50_ms": percentile(overhead, 0.5) * 1000,
         "rss_mb": rss,
+        "stop_s": stopped - drained - 1.0,
     }
 
 
@@ -160,6 +165,7 @@ def main() -> None:
             f" p99 {statistics.median(r['latency_p99_ms'] for r in runs):.0f} ms"
             f"  overhead/job p50 {statistics.median(r['overhead_p50_ms'] for r in runs):.0f} ms"
             f"  worker RSS {max(r['rss_mb'] for r in runs):.0f} MB"
+            f"  idle exit on SIGTERM {statistics.median(r['stop_s'] for r in runs):.1f} s"
         )
     embedded = statistics.median(r["drain_per_s"] for r in results["embedded"])
     redis_figure = statistics.median(r["drain_per_s"] for r in results["redis"])

@@ -46,6 +46,7 @@ def make_celery(settings: Settings) -> Celery:
         for sub in ("messages", "processed", "control"):
             (settings.queue_dir / sub).mkdir(parents=True, exist_ok=True)
         app.conf.broker_url = "filesystem://"
+        app.conf.broker_transport = "orchestrator.embedded_transport:Transport"
         app.conf.broker_transport_options = {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),

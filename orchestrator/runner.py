@@ -33,7 +33,7 @@ from orchestrator.redaction import egress_redactor
 from orchestrator.retention import keep_diffs
 from orchestrator.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
-from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN, busy
+from orchestrator.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN
 from orchestrator.store import Store
 from orchestrator.store.models import Job, JobState, utcnow
 from sandboxes.base import SandboxError
@@ -105,7 +105,7 @@ class JobRunner:
                 return job.state
             StoreRecorder(self.store, job_id, self.redactor).event(
                 "started", f"taken by {self.owner.rsplit(':', 1)[0]} (priority {priority})")
-            with busy(), self._heartbeat(job_id) as lost:
+            with self._heartbeat(job_id) as lost:
                 state = self._advance(job_id, decision, lost)
         finally:
             jobs.release_lease(self.store, job_id, self.owner)

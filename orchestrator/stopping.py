@@ -8,14 +8,12 @@ turns a stop into an ordinary error the agent could carry on after.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from typing import Any, Callable
 
 SHUTTING_DOWN = threading.Event()
 """Set in a worker process when it was asked to stop (SIGTERM)."""
-_BUSY = threading.Event()
 
 
 class JobStopped(BaseException):
@@ -34,25 +32,18 @@ class WorkerStopping(JobStopped):
     pass
 
 
-class busy:
-    """Marks the process as working a job (a SIGTERM then stops the job instead of the process)."""
-
-    def __enter__(self) -> None:
-        _BUSY.set()
-
-    def __exit__(self, *_exc: Any) -> None:
-        _BUSY.clear()
-
-
 def install_sigterm_handler() -> None:
-    """In a worker pool process: SIGTERM stops the current job at its next check; idle, the process exits."""
+    """In a worker pool process: SIGTERM stops the current job at its next check, and nothing else.
+
+    The process exits when the worker's pool closes (it sends each child an end-of-work message).
+    An idle child exiting at once would die holding the pool's task-queue lock (it waits for its
+    next task with the lock taken), and the worker's main process would then wait for that lock
+    forever at exit."""
     if threading.current_thread() is not threading.main_thread():
         return
 
     def on_sigterm(_signum, _frame) -> None:
         SHUTTING_DOWN.set()
-        if not _BUSY.is_set():
-            os._exit(0)
 
     signal.signal(signal.SIGTERM, on_sigterm)
 

@@ -55,6 +55,30 @@ def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(sh
         assert len(s.scalars(select(PullRequest)).all()) == 1
 
 
+INELIGIBLE = Path(__file__).resolve().parents[2] / "orchestrator" / "demo_assets" / "cassettes" / "rotate-keys.yml"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signalled", ["main process", "process group"])
+def test_a_worker_whose_pool_has_run_jobs_exits_within_30_s_of_sigterm(ship, signalled):
+    # Pool children that have worked wait for their next task holding the pool's task-queue lock:
+    # one that exited on SIGTERM took the lock with it, and the main process hung at exit for ever.
+    job_ids = [queue_ticket(ship, "textkit", f"rotate the keys ({i})", "x", INELIGIBLE) for i in range(6)]
+    with running_worker(ship.settings) as worker:
+        for job_id in job_ids:
+            assert wait_for_job(ship, job_id, {"blocked", "failed"}, timeout=120, worker=worker)["state"] == "blocked"
+        time.sleep(1)  # idle, waiting for work
+        if signalled == "main process":
+            os.kill(worker.proc.pid, signal.SIGTERM)
+        else:
+            os.killpg(worker.proc.pid, signal.SIGTERM)  # systemd's and the harness's way
+        try:
+            code = worker.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the worker did not exit within 30 s of SIGTERM ({signalled}):\n{worker.log()}")
+    assert code == 0, worker.log()
+
+
 @pytest.mark.slow
 def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_removed(ship):
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
