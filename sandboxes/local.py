@@ -142,7 +142,9 @@ class LocalSandboxProvider:
         if os.geteuid() == 0 and not shutil.which("setpriv"):
             return "setpriv (util-linux) is needed to drop root inside bwrap"
         self.bwrap = path
-        with tempfile.TemporaryDirectory(dir=self.root) as probe:
+        # Signed like a sandbox: a worker killed during the trial leaves it to the reaper.
+        with tempfile.TemporaryDirectory(prefix="probe-", dir=self.root) as probe:
+            (Path(probe) / "owner").write_text(f"{socket.gethostname()}:{os.getpid()}\n")
             argv = self.bwrap_argv(Path(probe), Path(probe), "/", network=False) + ["true"]
             try:
                 proc = subprocess.run(argv, capture_output=True, timeout=20, env={"PATH": BASE_PATH})

@@ -7,7 +7,7 @@ worker on another host is judged by age alone). Its workspace directory goes wit
 disk quota filesystem unmounted and its image deleted.
 
 Host-process sandboxes (bwrap, plain) leave no container: ``reap_leaked_dirs`` finds their
-directories (``local-<12 hex>-…``) under the provider's root, with the owner (``<host>:<pid>``)
+directories (``local-<12 hex>-…``, and ``probe-…`` of the trial run that checks bwrap) under the provider's root, with the owner (``<host>:<pid>``)
 each one records in ``owner``. One is leaked when that owner is a dead process on this host, or,
 with no owner recorded, when it is older than the threshold; a directory owned on another host is
 left to that host. Its disk and its cgroup (if any) go with it.
@@ -87,7 +87,8 @@ def reap_leaked(
     return removed
 
 
-LOCAL_SANDBOX_DIR = re.compile(r"(local-[0-9a-f]{12})-[^/]+")
+# A host-process sandbox, or the trial run that checks bwrap works (no cgroup of its own).
+LOCAL_SANDBOX_DIR = re.compile(r"(local-[0-9a-f]{12}|probe)-[^/]+")
 CGROUP_PARENTS = (Path("/sys/fs/cgroup/shipyard"), Path("/sys/fs/cgroup/pids/shipyard"), Path("/sys/fs/cgroup/memory/shipyard"))
 
 

@@ -208,8 +208,13 @@ class Chaos:
         self.report.settle_s = time.monotonic() - started
 
     def sandbox_dirs(self) -> list[str]:
+        """Whatever is left in the sandbox root (sandboxes, trial runs, disk images) and every
+        filesystem still mounted under the data directory."""
         root = self.ship.settings.data_dir / "sandboxes"
-        return sorted(p.name for p in root.iterdir() if p.name.startswith("local-")) if root.is_dir() else []
+        left = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+        marker = f"{self.ship.settings.data_dir}/"
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if marker in line.split()[1] + "/"]
+        return left + [f"mounted: {m}" for m in mounts]
 
     def stop_workers(self) -> None:
         for worker in self.workers:

@@ -89,3 +89,53 @@ def test_the_reaper_kills_a_dead_workers_orphaned_bwrap_and_spares_a_live_ones(t
         live.wait()
         if Path(f"/proc/{orphan}").exists():
             os.kill(orphan, 9)
+
+
+SLOW_BWRAP = """#!/bin/sh
+touch {started}
+sleep 300
+exec {bwrap} "$@"
+"""
+
+
+def test_a_worker_killed_while_it_checks_bwrap_leaves_nothing_after_the_sweep(tmp_path):
+    """The trial run that checks bwrap works has a directory in the sandbox root like any sandbox;
+    a worker killed during it (here: while a slow bwrap starts) leaves it signed, and the sweep removes it."""
+    import os
+    import shutil
+    import signal
+    import socket
+    import time
+
+    from sandboxes.reaper import reap_leaked_dirs
+
+    real = shutil.which("bwrap")
+    assert real, "bwrap is not installed"
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "bwrap").write_text(SLOW_BWRAP.format(bwrap=real, started=tmp_path / "started"))
+    (slow / "bwrap").chmod(0o755)
+    root = tmp_path / "data" / "sandboxes"
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from sandboxes.local import LocalSandboxProvider; LocalSandboxProvider(sys.argv[1])",
+         str(root)], cwd=Path(__file__).resolve().parents[2], start_new_session=True,
+        env={**os.environ, "PATH": f"{slow}:{os.environ['PATH']}"})
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists():
+            assert worker.poll() is None and time.monotonic() < deadline, "the trial run never started"
+            time.sleep(0.05)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        left = sorted(p.name for p in root.iterdir())
+        assert left, "the killed worker left nothing to reap"
+
+        # A live process's trial is spared; the dead one's goes, and nothing else is left in the root.
+        live = root / "probe-live"
+        live.mkdir()
+        (live / "owner").write_text(f"{socket.gethostname()}:{os.getpid()}\n")
+        reap_leaked_dirs(root, older_than_s=3600)
+        assert sorted(p.name for p in root.iterdir()) == ["probe-live"], f"left after the sweep (was {left})"
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
