@@ -21,8 +21,10 @@ def jobs_gc(
     days: Optional[float] = typer.Option(None, min=0, help="Keep directories of jobs finished less than this many days ago "
                                                            "(default: SHIPYARD_RETAIN_JOB_DIRS_DAYS)"),
 ) -> None:
-    """Remove the working directories and checkpoints of jobs that finished longer ago than the retention; prints what was freed."""
+    """Remove the working directories and checkpoints of jobs that finished longer ago than the retention, and
+    finished jobs' refs left on their forges; prints what was freed."""
     from orchestrator.checkpoint_retention import collect_checkpoints
+    from orchestrator.job_refs import sweep_job_refs
     from orchestrator.retention import collect_job_dirs
 
     ship = _ship()
@@ -38,6 +40,9 @@ def jobs_gc(
                   "their diffs, events, gate reports and pull requests stay in the store", highlight=False)  # fmt: skip
     console.print(f"checkpoints: {sum(t.rows for t in threads)} row(s), {_size(sum(t.bytes for t in threads))} "
                   f"from {len(threads)} finished job(s)", highlight=False)  # fmt: skip
+    for ref in sweep_job_refs(ship.settings, ship.store):
+        console.print(f"job {ref.job_id}: removed refs/shipyard/jobs/{ref.job_id} from {escape(ref.repository)}'s forge",
+                      highlight=False)
 
 
 def jobs_priority(

@@ -177,9 +177,10 @@ GC_INTERVAL_S = 600.0
 
 
 def collect_job_dirs(settings: Settings, store: Store) -> list:
-    """Remove finished jobs' directories and checkpoints past ``retain_job_dirs_days``; returns the
-    directories freed."""
+    """Remove finished jobs' directories and checkpoints past ``retain_job_dirs_days``, and the job
+    refs finished jobs left on their forges; returns the directories freed."""
     from orchestrator.checkpoint_retention import collect_checkpoints
+    from orchestrator.job_refs import sweep_job_refs
     from orchestrator.retention import collect_job_dirs as collect
 
     freed = collect(store, settings.jobs_dir, settings.retain_job_dirs_days)
@@ -189,6 +190,10 @@ def collect_job_dirs(settings: Settings, store: Store) -> list:
     if threads:
         log.info("retention: removed the checkpoints of %d finished job(s), %d rows, %d bytes",
                  len(threads), sum(f.rows for f in threads), sum(f.bytes for f in threads))  # fmt: skip
+    refs = sweep_job_refs(settings, store)
+    if refs:
+        log.info("retention: removed the job refs of %d finished job(s) from their forges: %s",
+                 len(refs), ", ".join(f"{r.repository} job {r.job_id}" for r in refs))
     return freed
 
 

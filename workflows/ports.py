@@ -49,6 +49,17 @@ def job_ref(job_id: int) -> str:
     return f"{JOB_REFS}/{int(job_id)}"
 
 
+def job_ids_of_refs(listing: str) -> list[int]:
+    """Job ids from ``git ls-remote``/``for-each-ref`` lines (``<sha> <ref>`` or ``<ref>``) naming job refs."""
+    found = set()
+    for line in listing.splitlines():
+        name = line.split()[-1] if line.split() else ""
+        tail = name.removeprefix(f"{JOB_REFS}/")
+        if tail != name and tail.isdigit() and tail.isascii():
+            found.add(int(tail))
+    return sorted(found)
+
+
 class Forge(Protocol):
     """Where branches are pushed and pull requests live (local git, GitHub)."""
 
@@ -72,6 +83,10 @@ class Forge(Protocol):
 
     def delete_job_ref(self, repo: str, job_id: int) -> None:
         """Remove the job's hidden ref from the forge. Idempotent (absent is fine)."""
+        ...
+
+    def job_ref_ids(self, repo: str) -> list[int]:
+        """The ids of the jobs whose hidden refs the forge holds (names that are not a job id are skipped)."""
         ...
 
     def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:

@@ -19,6 +19,8 @@ Required — :class:`workflows.ports.Forge` (``repo`` is the repository row's ``
   name; None when the forge has none.
 - ``delete_job_ref(repo, job_id)`` — idempotent; called once the job is final
   (``orchestrator/job_refs.py``).
+- ``job_ref_ids(repo) -> [job_id]`` — the job refs the forge holds; the sweep deletes those of
+  final jobs (one re-created by a snapshot push still in flight when its job was cancelled).
 - ``open_pull_request(repo, *, branch, base, title, body, draft=False) -> PullRequestInfo`` —
   idempotent: when a PR is already open for ``branch``, update it and return it.
 - ``update_pull_request(repo, number, *, body)``, ``close_pull_request(repo, number)`` — idempotent.

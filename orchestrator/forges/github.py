@@ -21,7 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from orchestrator.forges.base import CHECK_NAME
 from orchestrator.forges.local import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import ChecksRefused, PullRequestInfo, job_ref
+from workflows.ports import JOB_REFS, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
 class GitHubSettings(BaseSettings):
@@ -158,6 +158,11 @@ class GitHubForge:
             git = GitRepo(Path(scratch))
             if self._git(git, "ls-remote", self._clone_url(repo), ref).strip():
                 self._git(git, "push", "-q", self._clone_url(repo), f":{ref}")
+
+    def job_ref_ids(self, repo: str) -> list[int]:
+        with tempfile.TemporaryDirectory() as scratch:
+            run_git(["init", "-q", "--bare", scratch])
+            return job_ids_of_refs(self._git(GitRepo(Path(scratch)), "ls-remote", self._clone_url(repo), f"{JOB_REFS}/*"))
 
     # -- REST -----------------------------------------------------------------------------------
     def _repo(self, repo: str):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from orchestrator.store import Store
 from orchestrator.store.models import PullRequest, utcnow
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import MergeRefused, PullRequestInfo, job_ref
+from workflows.ports import JOB_REFS, MergeRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
 class ForgeError(RuntimeError):
@@ -96,6 +96,12 @@ class LocalForge:
             run_git(["update-ref", "-d", job_ref(job_id)], cwd=Path(repo))
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot remove {job_ref(job_id)}: {exc}") from None
+
+    def job_ref_ids(self, repo: str) -> list[int]:
+        try:
+            return job_ids_of_refs(run_git(["for-each-ref", "--format=%(refname)", f"{JOB_REFS}/"], cwd=Path(repo)))
+        except GitError as exc:
+            raise ForgeError(f"{repo}: cannot list {JOB_REFS}: {exc}") from None
 
     def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
         with self.store.session() as s:

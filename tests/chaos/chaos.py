@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from orchestrator import jobs
 from orchestrator.backlog import add_ticket
 from orchestrator.context import Shipyard
+from orchestrator.job_refs import sweep_job_refs
 from orchestrator.queue import child_pids
 from orchestrator.watchdog import EXIT_WEDGED
 from orchestrator.store.models import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
@@ -73,6 +74,8 @@ class ChaosReport:
     """Workers that stopped themselves because their pool left a received job unstarted (exit status 75)."""
     settle_s: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
+    refs_swept: int = 0
+    """Job refs of final jobs that only the periodic sweep removed (their worker died before it could)."""
 
 
 def kill_plan(kills: int, rng: random.Random) -> list[str]:
@@ -252,7 +255,24 @@ class Chaos:
             problems.append(f"duplicate branches: {branches}")
         problems += self._leaked_processes()
         problems += [f"leaked sandbox directory {name}" for name in self.sandbox_dirs()]
+        problems += self._job_refs()
         return problems
+
+    def _job_refs(self) -> list[str]:
+        """A job waiting for a person keeps its last commit on the forge (any host resumes it); after
+        one round of the periodic sweep, no finished job's ref is left."""
+        self.report.refs_swept = len(sweep_job_refs(self.ship.settings, self.ship.store))
+        listing = run_git(["for-each-ref", "--format=%(refname) %(objectname)", "refs/shipyard/jobs"], cwd=self.repo)
+        refs = dict(line.split() for line in listing.splitlines())
+        problems = []
+        with self.ship.store.session() as s:
+            for job in s.scalars(select(Job)):
+                saved = refs.pop(f"refs/shipyard/jobs/{job.id}", None)
+                if job.job_state.is_final and saved:
+                    problems.append(f"job {job.id} is {job.state} and its ref is still on the forge")
+                elif not job.job_state.is_final and job.head_sha and saved != job.head_sha:
+                    problems.append(f"job {job.id} waits at {job.head_sha[:10]} but the forge holds {saved}")
+        return problems + [f"job ref of no job: {ref}" for ref in refs]
 
     def _leaked_processes(self, timeout: float = 20) -> list[str]:
         """Sandbox processes of this deployment still running after every worker stopped."""

@@ -40,9 +40,17 @@ def test_a_job_ref_carries_the_commits_to_another_host_is_no_branch_and_is_delet
     assert GitRepo(git_b).show_file(sha, "app.py") == b"def add(a, b):\n    return a + b\n"
     assert forge.fetch_job_ref(REPO, git_b, 43) is None  # a job that saved nothing
 
+    # The sweep's listing: job ids only, whatever else sits under refs/shipyard/jobs.
+    forge.push_job_ref(REPO, git_a, 7, base)
+    run_git(["update-ref", "refs/shipyard/jobs/notes", base], cwd=bare)
+    assert forge.job_ref_ids(REPO) == [7, 42]
+    run_git(["update-ref", "-d", "refs/shipyard/jobs/notes"], cwd=bare)
+
     forge.delete_job_ref(REPO, 42)
     forge.delete_job_ref(REPO, 42)  # idempotent
+    forge.delete_job_ref(REPO, 7)
     assert run_git(["for-each-ref", "refs/shipyard"], cwd=bare).strip() == ""
+    assert forge.job_ref_ids(REPO) == []
 
 
 def test_job_ref_pushes_keep_the_token_out_of_the_git_dir_and_errors(forge: GitHubForge, emulator: State, tmp_path: Path):

@@ -140,6 +140,40 @@ def test_a_job_the_sweep_fails_after_too_many_recoveries_loses_its_job_ref(ship)
     assert ref_sha(repo, ref) is None
 
 
+def test_the_sweep_and_jobs_gc_remove_job_refs_that_finished_jobs_left_on_the_forge(ship, monkeypatch):
+    """A snapshot push still in flight when its job was cancelled re-creates the ref the cancel removed,
+    and a worker killed right after never removes it again: the periodic sweep (and `jobs gc`) does.
+    Refs of jobs still active, of jobs this deployment does not know, or not named by a job id stay."""
+    from typer.testing import CliRunner
+
+    from orchestrator.cli import app as cli_app
+    from orchestrator.queue import collect_job_dirs
+
+    cancelled, repo, cancelled_ref = saved_job(ship)
+    ship.cancel(cancelled)
+    assert ref_sha(repo, cancelled_ref) is None
+    run_git(["update-ref", cancelled_ref, "main"], cwd=repo)  # the push that was in flight lands
+    waiting, _, waiting_ref = saved_job(ship)
+    failed, _, failed_ref = saved_job(ship)
+    with ship.store.session() as s:
+        s.execute(update(Job).where(Job.id == failed).values(state="failed", finished_at=utcnow()))
+    for foreign in ("refs/shipyard/jobs/99999", "refs/shipyard/jobs/notes"):
+        run_git(["update-ref", foreign, "main"], cwd=repo)
+
+    collect_job_dirs(ship.settings, ship.store)  # the workers' and web's periodic clean-up
+    assert ref_sha(repo, cancelled_ref) is None
+    assert ref_sha(repo, waiting_ref) and ref_sha(repo, failed_ref) is None
+    assert ref_sha(repo, "refs/shipyard/jobs/99999") and ref_sha(repo, "refs/shipyard/jobs/notes")
+
+    run_git(["update-ref", failed_ref, "main"], cwd=repo)
+    monkeypatch.setenv("SHIPYARD_DATA_DIR", str(ship.settings.data_dir))
+    monkeypatch.setenv("SHIPYARD_SANDBOX_BACKEND", "local")
+    result = CliRunner().invoke(cli_app, ["jobs", "gc"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"job {failed}: removed refs/shipyard/jobs/{failed} from textkit's forge" in result.output, result.output
+    assert ref_sha(repo, failed_ref) is None and ref_sha(repo, waiting_ref)
+
+
 def test_a_worker_that_cannot_rebuild_the_working_copy_fails_the_job_with_the_reason(tmp_path, ship):
     """The checkpoint names commits that neither this host nor the forge has (the ref was deleted by hand)."""
     from orchestrator.runner import JobRunner
