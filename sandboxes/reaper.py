@@ -7,10 +7,11 @@ worker on another host is judged by age alone). Its workspace directory goes wit
 disk quota filesystem unmounted and its image deleted.
 
 Host-process sandboxes (bwrap, plain) leave no container: ``reap_leaked_dirs`` finds their
-directories (``local-<12 hex>-…``, and ``probe-…`` of the trial run that checks bwrap) under the provider's root, with the owner (``<host>:<pid>``)
-each one records in ``owner``. One is leaked when that owner is a dead process on this host, or,
-with no owner recorded, when it is older than the threshold; a directory owned on another host is
-left to that host. Its disk and its cgroup (if any) go with it.
+directories (``local-<12 hex>-…``, and ``probe-…`` of the trial run that checks bwrap) under the
+provider's root, with the owner (``<host>:<pid>``) each one records in ``owner``. One is leaked
+when that owner is a dead process on this host, or, with no owner recorded, when it is older than
+the threshold; a directory owned on another host is left to that host. Its disk and its cgroup
+(if any) go with it.
 """
 
 from __future__ import annotations
