@@ -52,8 +52,8 @@ def job_ref(job_id: int) -> str:
 def job_ids_of_refs(listing: str) -> list[int]:
     """Job ids from ``git ls-remote``/``for-each-ref`` lines (``<sha> <ref>`` or ``<ref>``) naming job refs."""
     found = set()
-    for line in listing.splitlines():
-        name = line.split()[-1] if line.split() else ""
+    for fields in map(str.split, listing.splitlines()):
+        name = fields[-1] if fields else ""
         tail = name.removeprefix(f"{JOB_REFS}/")
         if tail != name and tail.isdigit() and tail.isascii():
             found.add(int(tail))

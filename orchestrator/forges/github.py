@@ -8,8 +8,10 @@ argv or a log line), and every error message is scrubbed of it before it leaves 
 from __future__ import annotations
 
 import base64
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -150,19 +152,23 @@ class GitHubForge:
         self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+{ref}:{ref}")
         return git.rev_parse(ref)
 
+    @contextlib.contextmanager
+    def _scratch_git(self) -> Iterator[GitRepo]:
+        """An empty bare repository to run git against the forge from (no job's git dir needed)."""
+        with tempfile.TemporaryDirectory() as scratch:
+            run_git(["init", "-q", "--bare", scratch])
+            yield GitRepo(Path(scratch))
+
     def delete_job_ref(self, repo: str, job_id: int) -> None:
         """Deleted by a push of nothing to it (deleting an absent ref is not an error: ``ls-remote`` first)."""
         ref = job_ref(job_id)
-        with tempfile.TemporaryDirectory() as scratch:
-            run_git(["init", "-q", "--bare", scratch])
-            git = GitRepo(Path(scratch))
+        with self._scratch_git() as git:
             if self._git(git, "ls-remote", self._clone_url(repo), ref).strip():
                 self._git(git, "push", "-q", self._clone_url(repo), f":{ref}")
 
     def job_ref_ids(self, repo: str) -> list[int]:
-        with tempfile.TemporaryDirectory() as scratch:
-            run_git(["init", "-q", "--bare", scratch])
-            return job_ids_of_refs(self._git(GitRepo(Path(scratch)), "ls-remote", self._clone_url(repo), f"{JOB_REFS}/*"))
+        with self._scratch_git() as git:
+            return job_ids_of_refs(self._git(git, "ls-remote", self._clone_url(repo), f"{JOB_REFS}/*"))
 
     # -- REST -----------------------------------------------------------------------------------
     def _repo(self, repo: str):

@@ -216,7 +216,8 @@ class Chaos:
         root = self.ship.settings.data_dir / "sandboxes"
         left = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
         marker = f"{self.ship.settings.data_dir}/"
-        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines() if marker in line.split()[1] + "/"]
+        mounted = (line.split()[1] for line in Path("/proc/mounts").read_text().splitlines())
+        mounts = [m for m in mounted if f"{m}/".startswith(marker)]
         return left + [f"mounted: {m}" for m in mounts]
 
     def stop_workers(self) -> None:
