@@ -19,7 +19,7 @@ from agents import prompts
 from agents.accounting import UsageRecord, estimate_prompt_tokens
 from agents.budget import BudgetExhausted, BudgetGuard
 from agents.catalogue import spec_of
-from agents.context import HistoryCompactor
+from agents.context_window import HistoryCompactor
 from agents.loopguard import LoopGuard
 from agents.metered import metered_invoke
 from agents.observers import CallRecorder

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
-from agents.context import truncate_middle
+from agents.context_window import truncate_middle
 from sandboxes.base import Sandbox
 
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from orchestrator.backlog import add_ticket  # noqa: E402
-from orchestrator.context import Shipyard  # noqa: E402
+from orchestrator.domain.backlog import add_ticket  # noqa: E402
+from orchestrator.deployment import Shipyard  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
-from orchestrator.store.models import Event, Job, JobState  # noqa: E402
+from orchestrator.store.tables import Event, Job, JobState  # noqa: E402
 from tests.pipeline.harness import Worker, register, sample_repository  # noqa: E402
 
 NO_OP_CASSETTE = """name: no-op

@@ -37,8 +37,8 @@ from sandboxes.base import SandboxSpec  # noqa: E402
 from sandboxes.local import LocalSandboxProvider  # noqa: E402
 from workflows.repo_config import load_repo_config  # noqa: E402
 
-SAMPLE = ROOT / "orchestrator" / "demo_assets" / "sample_repo"
-TRUNCATE_CASSETTE = ROOT / "orchestrator" / "demo_assets" / "cassettes" / "add-truncate.yml"
+SAMPLE = ROOT / "orchestrator" / "demo" / "assets" / "sample_repo"
+TRUNCATE_CASSETTE = ROOT / "orchestrator" / "demo" / "assets" / "cassettes" / "add-truncate.yml"
 
 
 class Recorder:

@@ -15,10 +15,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from orchestrator import accounts
-from orchestrator.context import Shipyard
+from orchestrator.domain import accounts
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job, Repository, Ticket
+from orchestrator.store.tables import Job, Repository, Ticket
 from orchestrator.web import create_app
 
 STATES = ["merged", "closed", "blocked", "failed", "queued", "running", "awaiting_review"]

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from orchestrator.eval.instances import EvalError
-from orchestrator.eval.report import to_markdown
+from orchestrator.eval.scorecard import to_markdown
 from orchestrator.eval.run import run_eval
 
 

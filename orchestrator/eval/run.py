@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator import views
-from orchestrator.backlog import add_ticket, register_repository
-from orchestrator.context import Shipyard
+from orchestrator.reporting import job_views as views
+from orchestrator.domain.backlog import add_ticket, register_repository
+from orchestrator.deployment import Shipyard
 from orchestrator.eval.instances import EvalError, EvalInstance, load_instances, repo_source
-from orchestrator.sandboxing import resolve_backend, sandbox_provider
+from orchestrator.worker.sandboxing import resolve_backend, sandbox_provider
 from orchestrator.settings import Settings
-from orchestrator.worker_process import start_worker, stop_worker
-from orchestrator.store.models import JobState
+from orchestrator.worker.process_group import start_worker, stop_worker
+from orchestrator.store.tables import JobState
 from sandboxes.base import SandboxSpec
 from workflows.gates.evidence_check import pytest_plugin_env
 from workflows.gitops import GitRepo, run_git
@@ -130,7 +130,7 @@ def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) ->
 def run_eval(jsonl: Path, *, data_dir: Path, cassettes: Path | None = None, sandbox_backend: str = "auto",
              models_file: Path | None = None, timeout_s: float = 1800, label: str = "") -> dict:
     """Run every task once with one model configuration; returns the report (``report.summarize``)."""
-    from orchestrator.eval.report import summarize
+    from orchestrator.eval.scorecard import summarize
 
     instances = load_instances(jsonl)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local_git import ForgeError
 
 
 class ForgeConfigError(ForgeError):
@@ -14,7 +14,7 @@ def make_forge(settings, repo_row, job_id: int, *, store):
     """The forge of ``repo_row`` (a store ``Repository``) for job ``job_id``, behind the egress redactor.
 
     ``settings`` is the deployment's ``Settings``; GitHub credentials come from ``SHIPYARD_GITHUB_*``."""
-    from orchestrator.forges.egress import RedactingForge
+    from orchestrator.forges.redacting import RedactingForge
     from orchestrator.redaction import egress_redactor
 
     return RedactingForge(_backend_forge(settings, repo_row, job_id, store=store), egress_redactor(settings))
@@ -23,7 +23,7 @@ def make_forge(settings, repo_row, job_id: int, *, store):
 def _backend_forge(settings, repo_row, job_id: int, *, store):
     if repo_row.forge == "github":
         return github_forge()
-    from orchestrator.forges.local import LocalForge
+    from orchestrator.forges.local_git import LocalForge
 
     return LocalForge(store, job_id, repo_row.base_branch)
 

@@ -20,8 +20,8 @@ from github import Auth, Github, GithubException, GithubRetry, RateLimitExceeded
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestrator.forges.base import CHECK_NAME
-from orchestrator.forges.local import ForgeError, MergeRefusedError
+from orchestrator.forges.protocol import CHECK_NAME
+from orchestrator.forges.local_git import ForgeError, MergeRefusedError
 from workflows.gitops import GitError, GitRepo, run_git
 from workflows.ports import JOB_REFS, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from orchestrator.store.models import Job, JobState, Repository, Ticket
+from orchestrator.store.tables import Job, JobState, Repository, Ticket
 
 NEEDS_INFO = "shipyard:needs-info"
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from orchestrator import jobs
-from orchestrator.backlog import TRIGGER_LABEL
+from orchestrator.domain import jobs
+from orchestrator.domain.backlog import TRIGGER_LABEL
 from orchestrator.intake.github_sender import sender_problem
-from orchestrator.queue_policy import PRIORITY_LABEL, priority_name
-from orchestrator.store.models import Event, Job, JobState, Repository, Ticket
+from orchestrator.domain.scheduling import PRIORITY_LABEL, priority_name
+from orchestrator.store.tables import Event, Job, JobState, Repository, Ticket
 
 HANDLED_ACTIONS = frozenset({"unlabeled", "edited", "closed"})
 

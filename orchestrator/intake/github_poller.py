@@ -16,12 +16,12 @@ import time
 from github import GithubException
 from sqlalchemy import select
 
-from orchestrator import jobs
-from orchestrator.backlog import TRIGGER_LABEL, requeue_problem
+from orchestrator.domain import jobs
+from orchestrator.domain.backlog import TRIGGER_LABEL, requeue_problem
 from orchestrator.forges.github import GitHubForge, GitHubSettings
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local_git import ForgeError
 from orchestrator.intake.github_sender import permission_problem
-from orchestrator.store.models import Event, Job, JobState, Repository, Ticket
+from orchestrator.store.tables import Event, Job, JobState, Repository, Ticket
 
 ACTIVE = [state.value for state in JobState if not state.is_final]
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -164,7 +164,7 @@ def _message(body) -> str:
 def run_poller(ship, *, interval: float, once: bool, say) -> None:
     """Poll every ``interval`` seconds (once with ``once``), printing each queued job. A failed
     round is reported and the next one tried (only ``once`` raises)."""
-    from orchestrator.reverts import record_reverts
+    from orchestrator.domain.reverts import record_reverts
 
     poller = GitHubPoller(ship)
     while True:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from orchestrator.jobs import JobError
-from orchestrator.store.models import Job, PullRequest, Repository, Ticket
+from orchestrator.domain.jobs import JobError
+from orchestrator.store.tables import Job, PullRequest, Repository, Ticket
 
 COMMAND = "/shipyard"
 HANDLED_EVENTS = frozenset({"pull_request", "pull_request_review", "issue_comment"})

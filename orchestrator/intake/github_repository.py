@@ -7,9 +7,9 @@ import re
 
 from sqlalchemy import select
 
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local_git import ForgeError
 from orchestrator.store import Store
-from orchestrator.store.models import Repository
+from orchestrator.store.tables import Repository
 
 _FULL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 

@@ -7,7 +7,7 @@ webhook's ``author_association`` check applies.
 
 from __future__ import annotations
 
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local_git import ForgeError
 
 RANKS = ("none", "read", "triage", "write", "maintain", "admin")
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.syntax import Syntax
 
-from orchestrator.backlog import is_git_url, register_repository, store_repository_config
+from orchestrator.domain.backlog import is_git_url, register_repository, store_repository_config
 from orchestrator.onboarding.detect import propose
 from orchestrator.onboarding.doctor import DoctorReport
 from orchestrator.onboarding.inspect import committed_tree
@@ -40,7 +40,7 @@ def onboard_github(store: Store, location: str, *, name: str | None, base_branch
     from orchestrator.forges import github_forge
     from orchestrator.intake.github_repository import register_github_repository
     from orchestrator.onboarding.inspect import tree_at
-    from orchestrator.store.models import Repository
+    from orchestrator.store.tables import Repository
     from workflows.gitops import GitRepo
 
     console.print(register_github_repository(store, location, name=name, base_branch=base_branch), highlight=False)

@@ -17,10 +17,10 @@ from typing import Callable
 from sqlalchemy import select
 
 from orchestrator.onboarding.inspect import InspectError, fetch_branch, tracked_paths
-from orchestrator.sandboxing import sandbox_provider
+from orchestrator.worker.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
 from orchestrator.store import Store
-from orchestrator.store.models import Repository
+from orchestrator.store.tables import Repository
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
@@ -141,7 +141,7 @@ def _fetch(url: str, branch: str, scratch: Path) -> tuple[GitRepo, str]:
 def _fetch_github(full: str, branch: str, scratch: Path, report: DoctorReport) -> tuple[GitRepo, str]:
     """Fetch over HTTPS with the configured credentials, then check their permissions on ``full``."""
     from orchestrator.forges import ForgeConfigError, github_forge
-    from orchestrator.forges.local import ForgeError
+    from orchestrator.forges.local_git import ForgeError
     from orchestrator.onboarding.github_access import app_findings, token_findings
 
     try:

@@ -1,8 +1,8 @@
 """The store: tickets, jobs and their ledgers (SQLAlchemy 2; SQLite by default, Postgres by URL)."""
 
-from orchestrator.store.accounts import ApiToken, User, WebSession
+from orchestrator.store.account_tables import ApiToken, User, WebSession
 from orchestrator.store.db import Store
-from orchestrator.store.models import (
+from orchestrator.store.tables import (
     Attempt,
     Event,
     GateResult,

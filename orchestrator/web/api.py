@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
 
-from orchestrator.jobs import GATE_OF_STATE, JobError
-from orchestrator.outcomes import outcome_metrics
-from orchestrator.store.models import JobState
-from orchestrator.views import job_detail, list_jobs, review_inbox
+from orchestrator.domain.jobs import GATE_OF_STATE, JobError
+from orchestrator.reporting.outcomes import outcome_metrics
+from orchestrator.store.tables import JobState
+from orchestrator.reporting.job_views import job_detail, list_jobs, review_inbox
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.read_models import (
     BadParameter,
@@ -35,7 +35,7 @@ def api_jobs(request: Request) -> Any:
     """Jobs newest first (``sort=oldest``: oldest first), ``limit`` per page (default 100, at most 1000), filtered by ``state``, ``repo``,
     ``label``, ``model``, ``q`` (title words), ``since``/``until`` (YYYY-MM-DD); ``X-Next-Cursor``
     (when present) is the next page's ``?cursor=``."""
-    from orchestrator.views import MAX_PAGE
+    from orchestrator.reporting.job_views import MAX_PAGE
     from orchestrator.web.paging import checked_page
 
     try:
@@ -89,7 +89,7 @@ def _bounded(name: str, value: str | None, *, default: int, top: int) -> int:
 @router.get("/api/outcomes/weekly")
 def api_outcomes_weekly(request: Request, weeks: str | None = None, format: str = "json") -> Any:
     """Finished jobs per ISO week (real-model work): outcomes, spend, cost per merged PR; ``format=csv`` too."""
-    from orchestrator.trends import as_csv, weekly
+    from orchestrator.reporting.trends import as_csv, weekly
 
     try:
         weeks_ = weekly(request.app.state.ship.store, _bounded("weeks", weeks, default=12, top=104))
@@ -106,7 +106,7 @@ def api_outcomes_weekly(request: Request, weeks: str | None = None, format: str 
 @router.get("/api/outcomes/report")
 def api_outcomes_report(request: Request, days: str | None = None, format: str = "json") -> Any:
     """The sprint report (the last ``days`` days, default 14, against the ones before) as JSON, Markdown or HTML."""
-    from orchestrator.sprint_report import last_days, sprint_report, to_html, to_markdown
+    from orchestrator.reporting.sprint_report import last_days, sprint_report, to_html, to_markdown
 
     try:
         n = _bounded("days", days, default=14, top=366)

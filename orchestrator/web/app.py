@@ -14,10 +14,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.redaction import Redactor, egress_redactor
 from orchestrator.web import api, auth, github_login, github_webhook, live, login, pages, prometheus
-from orchestrator.web.egress import RedactingMiddleware
+from orchestrator.web.egress_middleware import RedactingMiddleware
 from orchestrator.web.formatting import install_filters
 from orchestrator.web.signing import FormSigner
 

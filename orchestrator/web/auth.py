@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from orchestrator import accounts
-from orchestrator.accounts import Principal
+from orchestrator.domain import accounts
+from orchestrator.domain.accounts import Principal
 from orchestrator.settings import Settings
 
 SESSION_COOKIE = "shipyard_session"

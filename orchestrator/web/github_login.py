@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator import accounts
+from orchestrator.domain import accounts
 from orchestrator.web.auth import SESSION_COOKIE
 from orchestrator.web.pages import error_page
 

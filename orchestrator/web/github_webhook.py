@@ -19,15 +19,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from orchestrator.backlog import (
+from orchestrator.domain.backlog import (
     TRIGGER_LABEL, claim_delivery, claim_event, issue_event_key, pull_event_key, requeue_problem, upsert_external_ticket,
 )
 from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change, is_priority_change
 from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
-from orchestrator.jobs import create_job_in
-from orchestrator.store.models import Event, Job, Repository, WebhookDelivery, WebhookEvent
+from orchestrator.domain.jobs import create_job_in
+from orchestrator.store.tables import Event, Job, Repository, WebhookDelivery, WebhookEvent
 
 router = APIRouter()
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})

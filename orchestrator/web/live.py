@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.store import Store
-from orchestrator.store.models import Event, Job, JobState, ModelUsage
+from orchestrator.store.tables import Event, Job, JobState, ModelUsage
 from orchestrator.web.read_models import job_status
 
 router = APIRouter()

@@ -6,16 +6,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.jobs import GATE_OF_STATE, JobError
-from orchestrator.outcomes import outcome_metrics
-from orchestrator.store.models import JobState
-from orchestrator.views import commits_diff, job_detail, list_jobs, review_inbox
+from orchestrator.domain.jobs import GATE_OF_STATE, JobError
+from orchestrator.reporting.outcomes import outcome_metrics
+from orchestrator.store.tables import JobState
+from orchestrator.reporting.job_views import commits_diff, job_detail, list_jobs, review_inbox
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.diff_view import checked_view, diff_files
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
 from orchestrator.web.queue_overview import queue_overview
-from orchestrator.web.svg_chart import bar_chart
+from orchestrator.reporting.charts import bar_chart
 from orchestrator.web.read_models import (
     STATES,
     BadParameter,
@@ -266,8 +266,8 @@ def reviews_page(request: Request) -> Response:
 
 @router.get("/workers", response_class=HTMLResponse)
 def workers_page(request: Request) -> Response:
-    from orchestrator.queue import sweep_interval_s
-    from orchestrator.workers import dead_after_s
+    from orchestrator.worker.celery_app import sweep_interval_s
+    from orchestrator.worker.heartbeats import dead_after_s
 
     ship = request.app.state.ship
     interval = sweep_interval_s(ship.settings)
@@ -284,7 +284,7 @@ def outcomes_page(request: Request, days: str | None = None) -> Response:
         return error_page(request, 400, str(exc))
     from datetime import datetime, timedelta, timezone
 
-    from orchestrator.trends import breakdown, weekly
+    from orchestrator.reporting.trends import breakdown, weekly
 
     store = request.app.state.ship.store
     metrics = outcome_metrics(store, since)

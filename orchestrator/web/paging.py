@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from orchestrator.views import JobFilter
+from orchestrator.reporting.job_views import JobFilter
 from orchestrator.web.read_models import BadParameter, checked_state
 
 DEFAULT_LIMIT = 50

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import func, select
 
-from orchestrator.outcomes import OutcomeFigures, outcome_metrics
-from orchestrator.store.models import Job, JobState
+from orchestrator.reporting.outcomes import OutcomeFigures, outcome_metrics
+from orchestrator.store.tables import Job, JobState
 
 router = APIRouter()
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

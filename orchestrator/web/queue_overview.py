@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from orchestrator.store import Store
-from orchestrator.store.models import Attempt, Event, Job, JobState
-from orchestrator.views import _aware
+from orchestrator.store.tables import Attempt, Event, Job, JobState
+from orchestrator.reporting.job_views import _aware
 
 FINAL = [s.value for s in JobState if s.is_final]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 
-from orchestrator.jobs import DECISIONS, JobError
+from orchestrator.domain.jobs import DECISIONS, JobError
 from orchestrator.store import Store
 from sqlalchemy import select
 
-from orchestrator.store.models import Job, JobState, Review
+from orchestrator.store.tables import Job, JobState, Review
 
 STATES = [s.value for s in JobState]
 

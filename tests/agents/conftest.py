@@ -18,7 +18,7 @@ from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
 
-DEMO_ASSETS = Path(__file__).resolve().parents[2] / "orchestrator" / "demo_assets"
+DEMO_ASSETS = Path(__file__).resolve().parents[2] / "orchestrator" / "demo" / "assets"
 SAMPLE_REPO = DEMO_ASSETS / "sample_repo"
 
 

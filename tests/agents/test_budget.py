@@ -12,7 +12,7 @@ from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from agents.providers import make_chat_model
 from agents.scripted import ScriptedChatModel
-from agents.triage import triage_ticket
+from agents.ticket_triage import triage_ticket
 from tests.agents.conftest import DEMO_ASSETS
 from tests.agents.emulators import OpenAIEmulator, Reply
 

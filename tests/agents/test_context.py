@@ -7,7 +7,7 @@ import json
 from pydantic import SecretStr
 
 from agents.catalogue import ModelSpec
-from agents.context import HistoryCompactor, truncate_middle
+from agents.context_window import HistoryCompactor, truncate_middle
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from agents.providers import make_chat_model

@@ -10,12 +10,12 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
 from agents.catalogue import ModelSpec
-from agents.context import HistoryCompactor
+from agents.context_window import HistoryCompactor
 from agents.credentials import ProviderSecrets
-from agents.plan import PlanError, write_plan
+from agents.plan_writer import PlanError, write_plan
 from agents.providers import make_chat_model
 from agents.resilience import ProviderUnavailable, RetryPolicy
-from agents.triage import TriageError, triage_ticket
+from agents.ticket_triage import TriageError, triage_ticket
 from tests.agents.emulators import OpenAIEmulator, Reply
 
 SECRETS = ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-messy")})

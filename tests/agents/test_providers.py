@@ -10,9 +10,9 @@ from agents.cassette import load_cassette
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets, SecretsError, load_secrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
-from agents.plan import write_plan
+from agents.plan_writer import write_plan
 from agents.providers import ProviderError, make_chat_model
-from agents.triage import TriageError, triage_ticket
+from agents.ticket_triage import TriageError, triage_ticket
 from tests.agents.conftest import DEMO_ASSETS
 from tests.agents.emulators import AnthropicEmulator, OllamaEmulator, OpenAIEmulator, Reply, replies_from_cassette
 

@@ -8,10 +8,10 @@ from agents.cassette import load_cassette
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
-from agents.plan import write_plan
+from agents.plan_writer import write_plan
 from agents.record import CassetteRecording
 from agents.router import ModelRouter
-from agents.triage import triage_ticket
+from agents.ticket_triage import triage_ticket
 from sandboxes.base import SandboxSpec
 from tests.agents.conftest import DEMO_ASSETS, SAMPLE_REPO, fill_workspace
 from tests.agents.emulators import OpenAIEmulator, Reply, replies_from_cassette

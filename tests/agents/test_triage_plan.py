@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from agents.cassette import load_cassette, parse_cassette
-from agents.plan import PlanError, write_plan
+from agents.plan_writer import PlanError, write_plan
 from agents.repomap import build_repo_map
 from agents.scripted import ScriptedChatModel
-from agents.triage import TriageError, triage_ticket
+from agents.ticket_triage import TriageError, triage_ticket
 from tests.agents.conftest import DEMO_ASSETS, SAMPLE_REPO
 
 CASSETTES = DEMO_ASSETS / "cassettes"

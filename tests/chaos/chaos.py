@@ -17,13 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from orchestrator import jobs
-from orchestrator.backlog import add_ticket
-from orchestrator.context import Shipyard
-from orchestrator.job_refs import sweep_job_refs
-from orchestrator.queue import child_pids
-from orchestrator.watchdog import EXIT_WEDGED
-from orchestrator.store.models import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
+from orchestrator.domain import jobs
+from orchestrator.domain.backlog import add_ticket
+from orchestrator.deployment import Shipyard
+from orchestrator.housekeeping.forge_refs import sweep_job_refs
+from orchestrator.worker.celery_app import child_pids
+from orchestrator.worker.watchdog import EXIT_WEDGED
+from orchestrator.store.tables import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
 from tests.pipeline.harness import ASSETS, Worker
 from workflows.gitops import run_git
 

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from tests.chaos.chaos import Chaos, RedisServer
 from tests.conftest import free_port

@@ -14,7 +14,7 @@ import pytest
 from orchestrator.eval.instances import EvalError, load_instances
 
 ROOT = Path(__file__).resolve().parents[2]
-EVAL = ROOT / "orchestrator" / "demo_assets" / "eval"
+EVAL = ROOT / "orchestrator" / "demo" / "assets" / "eval"
 
 EXPECTED = {
     "instances": 5, "resolved": 3, "resolved_rate": 0.6, "prs_opened": 3, "prs_failing_hidden_tests": 1,

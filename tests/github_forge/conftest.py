@@ -9,14 +9,14 @@ from typing import Iterator
 
 import pytest
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.forges.github import GitHubForge, GitHubSettings
-from orchestrator.github_emulator.app import State
-from orchestrator.github_emulator.server import EmulatorError, serve_emulator as emulator_server
+from orchestrator.emulators.github.asgi import State
+from orchestrator.emulators.github.server import EmulatorError, serve_emulator as emulator_server
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job
+from orchestrator.store.tables import Job
 from workflows.gitops import run_git
 
 TOKEN = "github_pat_11EMULATORtoken0123456789abcdef"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
-from orchestrator.store.models import Event, PullRequest
+from orchestrator.deployment import Shipyard
+from orchestrator.store.tables import Event, PullRequest
 from tests.github_forge.conftest import queue_labelled_issue, serve_emulator
 from tests.github_forge.test_pipeline_github import REPO, emulator_sha
 from tests.github_forge.test_resilience import _app_key

@@ -15,7 +15,7 @@ with warnings.catch_warnings():
     from githubkit_schemas.latest.models import Installation
 
 from orchestrator.forges.github import GitHubForge, GitHubSettings
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 from orchestrator.onboarding.github_access import app_findings, token_findings
 from tests.github_forge.conftest import REPO, TOKEN
 from tests.github_forge.test_init_and_factory import SHIPYARD, _env

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from orchestrator.forges import make_forge
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 from orchestrator.redaction import egress_redactor
 from orchestrator.settings import Settings
 from tests.github_forge.conftest import REPO, TOKEN

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.forges.github import GitHubForge, GitHubSettings
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local_git import ForgeError
 from tests.github_forge.conftest import REPO, TOKEN
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 from workflows.gitops import GitRepo, run_git
 from workflows.ports import MergeRefused
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from orchestrator.forges import ForgeConfigError, make_forge
 from orchestrator.forges.github import GitHubForge
-from orchestrator.forges.local import LocalForge
+from orchestrator.forges.local_git import LocalForge
 from orchestrator.settings import Settings
 from orchestrator.store import Store
-from orchestrator.store.models import Repository
+from orchestrator.store.tables import Repository
 from tests.github_forge.conftest import TOKEN
 
 SHIPYARD = str(Path(sys.executable).with_name("shipyard"))
@@ -76,9 +76,9 @@ def test_make_forge_picks_by_repository(emulator, tmp_path: Path, monkeypatch):
 
 
 def test_a_github_job_without_credentials_is_blocked_with_the_setting_to_give(tmp_path: Path, monkeypatch, scrub_env):
-    from orchestrator.context import Shipyard
-    from orchestrator.runner import JobRunner
-    from orchestrator.store.models import Job, Ticket
+    from orchestrator.deployment import Shipyard
+    from orchestrator.worker.job_runner import JobRunner
+    from orchestrator.store.tables import Job, Ticket
 
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local"))
     with ship.store.session() as s:

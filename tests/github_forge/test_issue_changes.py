@@ -3,7 +3,7 @@ queued job, an edit while queued updates the ticket's text."""
 
 from __future__ import annotations
 
-from orchestrator.store.models import Job, Ticket
+from orchestrator.store.tables import Job, Ticket
 from tests.web.conftest import client, ship  # noqa: F401 - fixtures
 from tests.web.test_webhook import deliver, github_repo, jobs_of, labeled  # noqa: F401 - fixture
 
@@ -68,7 +68,7 @@ def _relabel(number: int, action: str, label: str, labels_after: list[str], at: 
 
 
 def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_runs(client, ship, github_repo):  # noqa: F811
-    from orchestrator.queue_policy import claim_next
+    from orchestrator.domain.scheduling import claim_next
 
     first, second, third = (deliver(client, labeled(number=n), delivery=f"q-{n}").json()["job_id"] for n in (7, 8, 9))
     urgent = deliver(client, _relabel(9, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"],

@@ -8,8 +8,8 @@ import pytest
 from github import Auth, Github
 
 from orchestrator.forges.github import GitHubForge
-from orchestrator.forges.local import ForgeError
-from orchestrator.github_emulator.app import State
+from orchestrator.forges.local_git import ForgeError
+from orchestrator.emulators.github.asgi import State
 from tests.github_forge.conftest import REPO, TOKEN
 from workflows.gitops import GitRepo, run_git
 

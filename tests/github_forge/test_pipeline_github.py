@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 from github import Auth, Github
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
-from orchestrator.store.models import Event, Job, PullRequest, Ticket
+from orchestrator.store.tables import Event, Job, PullRequest, Ticket
 from tests.github_forge.conftest import TOKEN, serve_emulator
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 from tests.github_forge.webhook_payloads import issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job

@@ -14,11 +14,11 @@ import pytest
 from github import Auth, Github
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
-from orchestrator.store.models import Event, Job, Ticket
+from orchestrator.store.tables import Event, Job, Ticket
 from tests.github_forge.test_pipeline_github import HUMAN, REPO, assert_no_token, github  # noqa: F401 - fixture
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ROOT, running_worker, settings_env, wait_for_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from orchestrator.forges.github import GitHubSettings
 from orchestrator.intake.github_poller import GitHubPoller
-from orchestrator.store.models import Repository
+from orchestrator.store.tables import Repository
 from tests.github_forge.conftest import REPO, TOKEN
 from tests.web.conftest import ship  # noqa: F401 - fixture
 from tests.web.test_webhook import jobs_of
@@ -82,8 +82,8 @@ def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancel
 
 
 def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not_once_it_runs(ship, emulator):  # noqa: F811
-    from orchestrator.queue_policy import claim_next
-    from orchestrator.store.models import Job
+    from orchestrator.domain.scheduling import claim_next
+    from orchestrator.store.tables import Job
 
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from orchestrator.forges.github import GitHubForge, GitHubSettings
-from orchestrator.forges.local import ForgeError
+from orchestrator.forges.local_git import ForgeError
 from tests.github_forge.conftest import REPO
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 
 
 def test_secondary_rate_limit_and_500_are_retried(forge: GitHubForge, emulator: State):

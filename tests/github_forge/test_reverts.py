@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.forges.github import GitHubForge
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 from orchestrator.intake.github_repository import register_github_repository
-from orchestrator.outcomes import outcome_metrics
-from orchestrator.reverts import record_reverts
+from orchestrator.reporting.outcomes import outcome_metrics
+from orchestrator.domain.reverts import record_reverts
 from orchestrator.settings import Settings
-from orchestrator.store.models import Event, Job, Repository, Ticket
+from orchestrator.store.tables import Event, Job, Repository, Ticket
 from tests.github_forge.conftest import REPO, TOKEN
 from workflows.gitops import GitRepo, run_git
 

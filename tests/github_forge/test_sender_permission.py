@@ -32,7 +32,7 @@ def test_permission_check_failure_is_named(client, ship, github_repo, emulator, 
 
 
 def test_a_priority_label_from_a_sender_without_write_does_not_move_the_job(client, ship, github_repo, emulator, monkeypatch):  # noqa: F811
-    from orchestrator.store.models import Job
+    from orchestrator.store.tables import Job
     from tests.github_forge.test_issue_changes import _relabel
 
     monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")

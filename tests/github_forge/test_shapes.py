@@ -16,7 +16,7 @@ with warnings.catch_warnings():
     from githubkit_schemas.latest.models import FullRepository, Issue, LabeledIssueEvent, PullRequest
 
 from orchestrator.forges.github import GitHubForge
-from orchestrator.github_emulator.app import State
+from orchestrator.emulators.github.asgi import State
 from tests.github_forge.conftest import REPO, TOKEN
 from tests.github_forge.webhook_payloads import issue_labeled, pr_comment, pull_closed, review_submitted
 from workflows.gitops import GitRepo

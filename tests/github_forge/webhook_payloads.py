@@ -4,8 +4,8 @@ sends them (``sender``, ``repository.full_name``, ``issue``/``pull_request``/``r
 
 from __future__ import annotations
 
-from orchestrator.github_emulator import shapes
-from orchestrator.github_emulator.app import State, _user, pull_json, repo_json
+from orchestrator.emulators.github import shapes
+from orchestrator.emulators.github.asgi import State, _user, pull_json, repo_json
 
 
 def _envelope(st: State, repo: str, action: str, sender: str) -> dict:

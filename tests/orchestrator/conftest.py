@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from tests.pipeline.harness import register, sample_repository
 

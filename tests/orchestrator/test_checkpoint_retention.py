@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from orchestrator.checkpoints import ticket_graph
-from orchestrator.cli import app as cli_app
-from orchestrator.context import Shipyard
-from orchestrator.queue import collect_job_dirs
-from orchestrator.runner import JobRunner
+from orchestrator.worker.checkpoints import ticket_graph
+from orchestrator.cli.main import app as cli_app
+from orchestrator.deployment import Shipyard
+from orchestrator.worker.celery_app import collect_job_dirs
+from orchestrator.worker.job_runner import JobRunner
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job, utcnow
+from orchestrator.store.tables import Job, utcnow
 from tests.pipeline.harness import ASSETS, queue_ticket, register, sample_repository
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from workflows.gitops import run_git

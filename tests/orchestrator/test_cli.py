@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.main import app
 from tests.orchestrator.gitrepo import make_repo
 
 

@@ -10,10 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.context import Shipyard
+from orchestrator.cli.main import app
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.workers import register_worker
+from orchestrator.worker.heartbeats import register_worker
 from tests.conftest import free_port
 from tests.orchestrator.gitrepo import make_repo
 from tests.web.store_rows import JobSpec, gate_report, insert_job

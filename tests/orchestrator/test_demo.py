@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.context import Shipyard
-from orchestrator.demo import _verdict
+from orchestrator.deployment import Shipyard
+from orchestrator.demo.walkthrough import _verdict
 from orchestrator.settings import Settings
 
 

@@ -8,15 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from orchestrator import views
-from orchestrator.context import Shipyard
+from orchestrator.reporting import job_views as views
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import Event, Job, PullRequest, utcnow
+from orchestrator.store.tables import Event, Job, PullRequest, utcnow
 from tests.pipeline.harness import ASSETS, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
-from orchestrator.backlog import add_ticket
-from orchestrator import jobs
-
+from orchestrator.domain.backlog import add_ticket
+from orchestrator.domain import jobs
 CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
 SETTLED = {"awaiting_review", "blocked", "failed"}
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.context import Shipyard
+from orchestrator.cli.main import app
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job, Repository, Ticket
+from orchestrator.store.tables import Job, Repository, Ticket
 from tests.web.logins import api_client
 
 

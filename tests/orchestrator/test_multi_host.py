@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from orchestrator import views
-from orchestrator.context import Shipyard
+from orchestrator.reporting import job_views as views
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.queue import MAX_RECOVERIES, recover_stale_jobs
-from orchestrator.store.models import Job, PullRequest, utcnow
+from orchestrator.worker.celery_app import MAX_RECOVERIES, recover_stale_jobs
+from orchestrator.store.tables import Job, PullRequest, utcnow
 from tests.orchestrator.test_stopping import wait_for_event
 from tests.pipeline.harness import Worker, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
@@ -146,8 +146,8 @@ def test_the_sweep_and_jobs_gc_remove_job_refs_that_finished_jobs_left_on_the_fo
     Refs of jobs still active, of jobs this deployment does not know, or not named by a job id stay."""
     from typer.testing import CliRunner
 
-    from orchestrator.cli import app as cli_app
-    from orchestrator.queue import collect_job_dirs
+    from orchestrator.cli.main import app as cli_app
+    from orchestrator.worker.celery_app import collect_job_dirs
 
     cancelled, repo, cancelled_ref = saved_job(ship)
     ship.cancel(cancelled)
@@ -176,7 +176,7 @@ def test_the_sweep_and_jobs_gc_remove_job_refs_that_finished_jobs_left_on_the_fo
 
 def test_a_worker_that_cannot_rebuild_the_working_copy_fails_the_job_with_the_reason(tmp_path, ship):
     """The checkpoint names commits that neither this host nor the forge has (the ref was deleted by hand)."""
-    from orchestrator.runner import JobRunner
+    from orchestrator.worker.job_runner import JobRunner
 
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, TWO_HOSTS)
     runner = JobRunner(ship.settings, ship.store)

@@ -8,12 +8,12 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from orchestrator import provider_wait
-from orchestrator.backlog import add_ticket, register_repository
-from orchestrator.jobs import JobError, create_job, pending_decision, record_decision
+from orchestrator.worker import provider_waits as provider_wait
+from orchestrator.domain.backlog import add_ticket, register_repository
+from orchestrator.domain.jobs import JobError, create_job, pending_decision, record_decision
 from orchestrator.settings import Settings
 from orchestrator.store import Store
-from orchestrator.store.models import Event, Job, JobState
+from orchestrator.store.tables import Event, Job, JobState
 from tests.agents.emulators import OpenAIEmulator, Reply
 from tests.conftest import free_port
 from tests.orchestrator.gitrepo import make_repo

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from orchestrator.backlog import add_ticket
-from orchestrator.cli import app as cli_app
-from orchestrator.context import Shipyard
-from orchestrator.queue_policy import claim_next, set_repository_cap
-from orchestrator.runner import JobRunner
+from orchestrator.domain.backlog import add_ticket
+from orchestrator.cli.main import app as cli_app
+from orchestrator.deployment import Shipyard
+from orchestrator.domain.scheduling import claim_next, set_repository_cap
+from orchestrator.worker.job_runner import JobRunner
 from orchestrator.settings import Settings
-from orchestrator.store.models import Event, Job
+from orchestrator.store.tables import Event, Job
 from tests.pipeline.harness import ASSETS, register, running_worker, sample_repository, wait_for_job
 from tests.web.logins import api_client
 from workflows.gitops import run_git
@@ -39,8 +39,7 @@ def enqueue(ship: Shipyard, repo: str, title: str, labels: tuple[str, ...] = (),
     ticket = add_ticket(ship.store, repo=repo, title=title, body="x", labels=["shipyard", *labels], cassette=QUICK)
     if dispatch:
         return ship.enqueue_ticket(ticket.id)[0]
-    from orchestrator import jobs
-
+    from orchestrator.domain import jobs
     return jobs.create_job(ship.store, ticket.id)[0]
 
 

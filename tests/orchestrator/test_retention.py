@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from orchestrator.cli import app as cli_app
-from orchestrator.sandboxing import sandbox_provider
-from orchestrator.store.models import Job, utcnow
+from orchestrator.cli.main import app as cli_app
+from orchestrator.worker.sandboxing import sandbox_provider
+from orchestrator.store.tables import Job, utcnow
 from tests.orchestrator.conftest import wait_until
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from sandboxes.base import SandboxSpec
@@ -97,9 +97,9 @@ def test_a_killed_workers_local_sandbox_directories_are_removed_by_the_next_swee
 
 def test_retention_and_the_reaper_remove_only_their_own_directories_and_follow_no_links(ship, tmp_path):
     """What an agent planted (links out of its workspace) and what is not a finished job's are left alone."""
-    from orchestrator import jobs
-    from orchestrator.backlog import add_ticket
-    from orchestrator.retention import collect_job_dirs
+    from orchestrator.domain import jobs
+    from orchestrator.domain.backlog import add_ticket
+    from orchestrator.housekeeping.retention import collect_job_dirs
     from sandboxes.reaper import reap_leaked_dirs
 
     outside = tmp_path / "precious"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from orchestrator import views
-from orchestrator.store.models import Job, PullRequest
+from orchestrator.reporting import job_views as views
+from orchestrator.store.tables import Job, PullRequest
 from tests.orchestrator.conftest import wait_until
 from tests.pipeline.harness import queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
@@ -55,7 +55,7 @@ def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(sh
         assert len(s.scalars(select(PullRequest)).all()) == 1
 
 
-INELIGIBLE = Path(__file__).resolve().parents[2] / "orchestrator" / "demo_assets" / "cassettes" / "rotate-keys.yml"
+INELIGIBLE = Path(__file__).resolve().parents[2] / "orchestrator" / "demo" / "assets" / "cassettes" / "rotate-keys.yml"
 
 
 @pytest.mark.slow

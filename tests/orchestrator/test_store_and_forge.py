@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from orchestrator.backlog import BacklogError, add_ticket, register_repository
-from orchestrator.forges.local import ForgeError, LocalForge, check_local_repository
-from orchestrator.jobs import JobError, create_job, record_decision
+from orchestrator.domain.backlog import BacklogError, add_ticket, register_repository
+from orchestrator.forges.local_git import ForgeError, LocalForge, check_local_repository
+from orchestrator.domain.jobs import JobError, create_job, record_decision
 from orchestrator.store import Store
-from orchestrator.store.models import Job, JobState, PullRequest
+from orchestrator.store.tables import Job, JobState, PullRequest
 from tests.orchestrator.gitrepo import head, make_repo
 from workflows.gitops import GitRepo, run_git
 
@@ -138,7 +138,7 @@ def test_migrations_match_the_models(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from orchestrator.store.models import Base
+    from orchestrator.store.tables import Base
 
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store.migrate()
@@ -148,7 +148,7 @@ def test_migrations_match_the_models(tmp_path):
 
 
 def test_cancelling_a_job_closes_the_pull_request_it_opened(tmp_path, scrub_env):
-    from orchestrator.context import Shipyard
+    from orchestrator.deployment import Shipyard
     from orchestrator.settings import Settings
 
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data"))

@@ -13,10 +13,10 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from orchestrator.backlog import add_ticket
-from orchestrator.context import Shipyard
+from orchestrator.domain.backlog import add_ticket
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job, Repository, Ticket
+from orchestrator.store.tables import Job, Repository, Ticket
 from orchestrator.web import create_app
 from tests.conftest import free_port
 from tests.web.store_rows import WEBHOOK_SECRET, sign

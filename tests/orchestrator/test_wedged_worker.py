@@ -13,10 +13,10 @@ import time
 
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job
-from orchestrator.watchdog import EXIT_WEDGED
+from orchestrator.store.tables import Job
+from orchestrator.worker.watchdog import EXIT_WEDGED
 from tests.orchestrator.test_worker_processes import pool_children, wait_for_children
 from tests.pipeline.harness import ASSETS, ROOT, Worker, queue_ticket, register, running_worker, sample_repository, settings_env, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE

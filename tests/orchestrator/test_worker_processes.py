@@ -11,9 +11,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import PullRequest
+from orchestrator.store.tables import PullRequest
 from tests.pipeline.harness import ASSETS, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 

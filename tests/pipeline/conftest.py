@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from tests.pipeline.harness import register, sample_repository
 

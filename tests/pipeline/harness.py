@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from orchestrator import views
-from orchestrator.backlog import add_ticket, register_repository
-from orchestrator.context import Shipyard
+from orchestrator.reporting import job_views as views
+from orchestrator.domain.backlog import add_ticket, register_repository
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from workflows.gitops import run_git
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSETS = ROOT / "orchestrator" / "demo_assets"
+ASSETS = ROOT / "orchestrator" / "demo" / "assets"
 
 
 def settings_env(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:

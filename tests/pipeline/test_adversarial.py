@@ -18,9 +18,9 @@ from typing import Callable
 import pytest
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import PullRequest
+from orchestrator.store.tables import PullRequest
 from tests.gates.samples import (
     calc_files,
     change_breaking_unrelated_test,

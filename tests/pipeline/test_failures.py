@@ -8,9 +8,9 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from orchestrator import views
-from orchestrator.backlog import BacklogError, add_ticket
-from orchestrator.store.models import PullRequest
+from orchestrator.reporting import job_views as views
+from orchestrator.domain.backlog import BacklogError, add_ticket
+from orchestrator.store.tables import PullRequest
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE

@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import select
 
 from agents.cassette import load_cassette
-from orchestrator.store.models import ModelUsage
+from orchestrator.store.tables import ModelUsage
 from tests.agents.emulators import OpenAIEmulator, Reply, replies_from_cassette
 from tests.pipeline.harness import ASSETS, ROOT, queue_ticket, running_worker, settings_env, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
@@ -74,7 +74,7 @@ def test_live_model_calls_are_priced_a_budget_pauses_the_job_and_approval_resume
 def test_shipyard_record_saves_a_live_run_that_replays_through_the_pipeline(make_ship, tmp_path):
     with OpenAIEmulator(live_replies()) as emulator:
         ship = make_ship(sandbox_backend="local", models_file=catalogue(tmp_path, emulator.base_url))
-        from orchestrator.backlog import add_ticket
+        from orchestrator.domain.backlog import add_ticket
 
         ticket = add_ticket(ship.store, repo="textkit", title=SLUG_TITLE, body=SLUG_BODY)
         cassette = tmp_path / "recorded.yml"

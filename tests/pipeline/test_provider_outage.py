@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import select
 
 from agents.health import PING
-from orchestrator.store.models import Job
+from orchestrator.store.tables import Job
 from tests.agents.emulators import OpenAIEmulator, Reply
 from tests.conftest import free_port
 from tests.pipeline.harness import queue_ticket, running_worker, wait_for_job

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from tests.gates.samples import calc_files, init_repo
 from tests.pipeline.harness import queue_ticket, register, running_worker, wait_for_job

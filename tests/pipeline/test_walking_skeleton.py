@@ -6,7 +6,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from orchestrator.store.models import PullRequest
+from orchestrator.store.tables import PullRequest
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from workflows.gitops import run_git
@@ -18,7 +18,7 @@ SLUG_BODY = "`slugify('Hello,  World!')` returns `hello---world`; it should be `
 
 def repo_file(ship, path: str, ref: str = "main") -> str:
     with ship.store.session() as s:
-        from orchestrator.store.models import Repository
+        from orchestrator.store.tables import Repository
 
         url = s.scalars(select(Repository.url)).one()
     return run_git(["show", f"{ref}:{path}"], cwd=url)

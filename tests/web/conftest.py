@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.web import create_app
 from tests.web.logins import api_client

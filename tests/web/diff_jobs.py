@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from orchestrator.store.models import Job
+from orchestrator.store.tables import Job
 
 GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from orchestrator import accounts
-from orchestrator.context import Shipyard
+from orchestrator.domain import accounts
+from orchestrator.deployment import Shipyard
 from orchestrator.web import create_app
 
 BASE_URL = "http://localhost"  # a host name the app answers to by default
@@ -30,8 +30,8 @@ def store_state(ship: Shipyard) -> dict:
     """What a request could change: jobs and their states, decisions, tickets, accounts, sessions, tokens."""
     from sqlalchemy import func, select
 
-    from orchestrator.store.accounts import ApiToken, User, WebSession
-    from orchestrator.store.models import Job, Review, Ticket
+    from orchestrator.store.account_tables import ApiToken, User, WebSession
+    from orchestrator.store.tables import Job, Review, Ticket
 
     with ship.store.session() as s:
         return {

@@ -18,10 +18,10 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import update
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import ModelUsage
-from orchestrator.workers import register_worker
+from orchestrator.store.tables import ModelUsage
+from orchestrator.worker.heartbeats import register_worker
 from tests.web.conftest import serving
 from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import JobSpec, gate_report, insert_job

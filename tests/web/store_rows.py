@@ -7,8 +7,8 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from orchestrator.context import Shipyard
-from orchestrator.store.models import Attempt, Event, GateResult, Job, ModelUsage, PullRequest, Repository, Ticket
+from orchestrator.deployment import Shipyard
+from orchestrator.store.tables import Attempt, Event, GateResult, Job, ModelUsage, PullRequest, Repository, Ticket
 
 WEBHOOK_SECRET = "test-webhook-secret"
 

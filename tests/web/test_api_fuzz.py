@@ -24,7 +24,7 @@ def _operations(ship):
 def _budget_decisions(ship) -> int:
     from sqlalchemy import func, select
 
-    from orchestrator.store.models import Review
+    from orchestrator.store.tables import Review
 
     with ship.store.session() as s:
         return s.scalar(select(func.count()).select_from(Review).where(Review.gate == "budget"))

@@ -8,7 +8,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from orchestrator.store.accounts import ApiToken
+from orchestrator.store.account_tables import ApiToken
 from orchestrator.web import create_app
 from orchestrator.web.signing import FormSigner
 from tests.web.logins import BASE_URL, PASSWORD, api_client, person, store_state, token_for
@@ -118,8 +118,7 @@ def test_log_in_and_log_out(ship, add_job):
 
 
 def test_api_tokens_are_shown_once_stored_hashed_and_revocable(ship):
-    from orchestrator import accounts
-
+    from orchestrator.domain import accounts
     token = token_for(ship, "ci", "viewer")
     with TestClient(create_app(ship), base_url=BASE_URL) as client:
         assert client.get("/api/jobs").status_code == 401
@@ -150,7 +149,7 @@ def test_wrong_passwords_are_throttled_per_account(ship):
 
 
 def test_authentication_off_on_loopback_still_checks_host_and_origin(tmp_path, scrub_env, add_job):
-    from orchestrator.context import Shipyard
+    from orchestrator.deployment import Shipyard
     from orchestrator.settings import Settings
     from tests.web.store_rows import JobSpec, insert_job
 

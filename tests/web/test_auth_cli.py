@@ -12,7 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.main import app
 from tests.conftest import free_port
 from tests.web.logins import PASSWORD
 
@@ -41,7 +41,7 @@ def test_users_add_and_token_from_the_command_line(shipyard, tmp_path):
     assert "role: one of viewer, reviewer, operator, admin" in shipyard("users", "add", "bob", "--role", "root", "--token-only", code=1)
     token = shipyard("users", "token", "rita").strip()
     assert token.startswith("shy_") and "rita" in shipyard("users", "list") and "reviewer" in shipyard("users", "list")
-    from orchestrator.context import Shipyard
+    from orchestrator.deployment import Shipyard
     from orchestrator.settings import Settings
     from orchestrator.web import create_app
     from fastapi.testclient import TestClient

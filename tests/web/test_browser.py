@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from orchestrator.store.models import Review
+from orchestrator.store.tables import Review
 from tests.web.logins import log_in_page
 from tests.web.store_rows import gate_report, set_state
 

@@ -58,6 +58,6 @@ def test_reject_asks_first_and_dismissing_records_nothing(page, live_server, shi
 
 
 def client_pending(ship, job_id):
-    from orchestrator.jobs import pending_decision
+    from orchestrator.domain.jobs import pending_decision
 
     return pending_decision(ship.store, job_id)

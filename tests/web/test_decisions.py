@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from orchestrator.store.models import Job, Review
+from orchestrator.store.tables import Job, Review
 
 
 def csrf_of(client, job_id: int) -> str:

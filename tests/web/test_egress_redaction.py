@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from tests.web.store_rows import JobSpec, insert_job
 from tests.web.logins import api_client

@@ -8,9 +8,9 @@ from typing import Iterator
 import httpx
 import pytest
 
-from orchestrator import accounts
-from orchestrator.context import Shipyard
-from orchestrator.github_emulator import serve_emulator
+from orchestrator.domain import accounts
+from orchestrator.deployment import Shipyard
+from orchestrator.emulators.github import serve_emulator
 from orchestrator.settings import Settings
 from tests.orchestrator.gitrepo import make_repo
 from tests.web.store_rows import WEBHOOK_SECRET

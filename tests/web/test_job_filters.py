@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from orchestrator.store.models import Attempt
+from orchestrator.store.tables import Attempt
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 
 

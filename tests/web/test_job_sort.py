@@ -7,7 +7,7 @@ import re
 
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
+from orchestrator.cli.main import app
 from tests.web.test_queue_page import job_ids
 
 

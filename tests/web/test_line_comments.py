@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from orchestrator.jobs import JobError, checked_line_comments
-from orchestrator.store.models import Review
+from orchestrator.domain.jobs import JobError, checked_line_comments
+from orchestrator.store.tables import Review
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 from tests.web.test_review_workspace import job_with_diff
 from workflows.nodes.human import review_feedback

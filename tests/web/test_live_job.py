@@ -9,7 +9,7 @@ import time
 
 from playwright.sync_api import expect
 
-from orchestrator.store.models import Event
+from orchestrator.store.tables import Event
 from tests.web.store_rows import set_state
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from orchestrator.store.models import PullRequest, Repository
+from orchestrator.store.tables import PullRequest, Repository
 from tests.pipeline.conftest import CASSETTES, make_ship  # noqa: F401 (fixture)
 from tests.pipeline.harness import queue_ticket, running_worker, wait_for_job
 from workflows.gitops import run_git

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.store.models import ModelUsage
-from orchestrator.trends import breakdown, weekly
+from orchestrator.cli.main import app
+from orchestrator.store.tables import ModelUsage
+from orchestrator.reporting.trends import breakdown, weekly
 from tests.web.store_rows import JobSpec, gate_report, insert_job
 
 WED = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # a Wednesday

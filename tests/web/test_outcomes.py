@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from orchestrator.context import Shipyard
-from orchestrator.outcomes import outcome_metrics
+from orchestrator.deployment import Shipyard
+from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.settings import Settings
 from tests.web.store_rows import JobSpec, gate_report, insert_job
 

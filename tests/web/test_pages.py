@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from orchestrator.store.models import Job, JobState, PullRequest
+from orchestrator.store.tables import Job, JobState, PullRequest
 from tests.web.store_rows import gate_report, set_state
 from tests.web.logins import api_client
 

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.jobs import mark_decision_applied, pending_decision
-from orchestrator.store.models import Attempt
+from orchestrator.cli.main import app
+from orchestrator.domain.jobs import mark_decision_applied, pending_decision
+from orchestrator.store.tables import Attempt
 
 
 def csrf_of(client, job_id: int) -> str:

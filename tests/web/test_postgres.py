@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from orchestrator.context import Shipyard
-from orchestrator.outcomes import outcome_metrics
+from orchestrator.deployment import Shipyard
+from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.settings import Settings
-from orchestrator.store.models import Repository
+from orchestrator.store.tables import Repository
 from tests.web.store_rows import WEBHOOK_SECRET, sign
 from tests.web.test_outcomes import fill_ledger
 from tests.web.logins import api_client

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from orchestrator.store.models import Job
+from orchestrator.store.tables import Job
 from orchestrator.web.diff_view import diff_files
 from tests.web.store_rows import gate_report
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.models import Job, Repository, Ticket
+from orchestrator.store.tables import Job, Repository, Ticket
 from tests.web.store_rows import set_state, sign
 from tests.web.logins import api_client
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from orchestrator.store.models import Review
+from orchestrator.store.tables import Review
 from tests.web.test_webhook import deliver
 
 
@@ -58,7 +58,7 @@ def _reply_on_issue(number: int, replier: str, author: str = "octocat") -> dict:
 
 
 def test_the_authors_reply_to_a_needs_info_issue_triages_it_again(client, ship, add_job):
-    from orchestrator.store.models import Job, Ticket
+    from orchestrator.store.tables import Job, Ticket
 
     blocked = add_job(state="blocked", repo="widgets", reason="not eligible for the agent: unclear")
     with ship.store.session() as s:

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from orchestrator.github_emulator.app import State
-from orchestrator.store.models import Job, Repository
+from orchestrator.emulators.github.asgi import State
+from orchestrator.store.tables import Job, Repository
 from tests.github_forge.webhook_payloads import issue_labeled
 from tests.web.store_rows import sign
 
@@ -83,8 +83,8 @@ def test_a_cancelled_ticket_is_queued_again_only_by_a_labelling_after_the_cancel
 
 
 def test_a_replayed_review_command_with_a_new_delivery_id_decides_nothing(client, ship, add_job):
-    from orchestrator import jobs
-    from orchestrator.store.models import Review
+    from orchestrator.domain import jobs
+    from orchestrator.store.tables import Review
     from tests.web.store_rows import set_state
     from tests.web.test_webhook import deliver as deliver_event
 

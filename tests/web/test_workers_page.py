@@ -8,7 +8,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from orchestrator.context import Shipyard
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.web.app import create_app
 from tests.orchestrator.test_stopping import SLOW

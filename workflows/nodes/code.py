@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from langchain_core.runnables import RunnableConfig
 
-from agents.context import HistoryCompactor
+from agents.context_window import HistoryCompactor
 from agents.loop import AgentLimits, AgentResult, run_coding_agent
 from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
@@ -17,7 +17,7 @@ from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TAB
 from workflows.gitops import GitRepo, OversizedFile
 from workflows.job_refs import save_job_commit
 from workflows.nodes import route, services_of
-from workflows.nodes.context import base_tree, instructions_of, repo_map_of
+from workflows.nodes.repo_briefing import base_tree, instructions_of, repo_map_of
 from workflows.nodes.human import provider_pause
 from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices

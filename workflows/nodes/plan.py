@@ -5,10 +5,10 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from agents.budget import BudgetExhausted
-from agents.plan import PlanError, write_plan
+from agents.plan_writer import PlanError, write_plan
 from agents.resilience import ProviderUnavailable
 from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.context import repo_map_of
+from workflows.nodes.repo_briefing import repo_map_of
 from workflows.nodes.human import provider_pause
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState

@@ -6,9 +6,9 @@ from langchain_core.runnables import RunnableConfig
 
 from agents.budget import BudgetExhausted
 from agents.resilience import ProviderUnavailable
-from agents.triage import TriageError, triage_ticket
+from agents.ticket_triage import TriageError, triage_ticket
 from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.context import repo_map_of
+from workflows.nodes.repo_briefing import repo_map_of
 from workflows.nodes.human import provider_pause
 from workflows.state import TicketState
 

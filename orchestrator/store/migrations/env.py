@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from orchestrator.store.models import Base
+from orchestrator.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,114 @@
+"""The control plane as the edges (CLI, web, worker) see it: settings, store, queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from celery import Celery
+
+from orchestrator.domain import jobs
+from orchestrator.worker.celery_app import dispatch, make_celery
+from orchestrator.redaction import egress_redactor, redact_logs
+from orchestrator.settings import Settings
+from orchestrator.store import Store
+
+
+@dataclass
+class Shipyard:
+    settings: Settings
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> "Shipyard":
+        settings = settings or Settings()
+        settings.ensure_dirs()
+        redact_logs(egress_redactor(settings))
+        ship = cls(settings)
+        ship.store.migrate()
+        return ship
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.db_url)
+
+    @cached_property
+    def celery(self) -> Celery:
+        return make_celery(self.settings)
+
+    def enqueue_ticket(self, ticket_id: int) -> tuple[int, bool]:
+        """Queue a job for the ticket (no-op if one is active); returns (job id, created)."""
+        job_id, created = jobs.create_job(self.store, ticket_id)
+        if created:
+            dispatch(self.celery, job_id)
+        return job_id, created
+
+    def jobs_for_recording(self, ticket_id: int) -> tuple[int, bool]:
+        """A job for a live-model recording run, worked in the calling process (not queued)."""
+        from orchestrator.store.tables import Ticket
+
+        with self.store.session() as s:
+            ticket = s.get(Ticket, ticket_id)
+            if ticket is None:
+                raise jobs.JobError(f"ticket {ticket_id} does not exist")
+            if ticket.cassette:
+                raise jobs.JobError(f"ticket {ticket_id} replays {ticket.cassette}; recording needs a ticket without a cassette")
+        return jobs.create_job(self.store, ticket_id)
+
+    def dispatch(self, job_id: int) -> None:
+        jobs.mark_dispatched(self.store, job_id)
+        dispatch(self.celery, job_id)
+
+    def decide(self, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli",
+               line_comments: list[dict] | None = None) -> str:
+        """Record a human decision and re-queue the job so its workflow resumes."""
+        gate = jobs.record_decision(self.store, job_id, decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer,
+                                    line_comments=line_comments)
+        self.dispatch(job_id)
+        return gate
+
+    def cancel(self, job_id: int) -> None:
+        """Cancel the job; a pull request it opened is closed with it and its job ref removed from the forge (a
+        running job stops at its next step)."""
+        from orchestrator.forges import make_forge
+        from orchestrator.housekeeping.forge_refs import forget_job_commits
+        from orchestrator.store.tables import Job, utcnow
+
+        jobs.cancel_job(self.store, job_id)
+        # A running job's worker removes it again once stopped (a snapshot in flight may re-create it).
+        forget_job_commits(self.settings, self.store, job_id)
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            pr = job.pull_request
+            if pr is None or pr.state != "open":
+                return
+            repo, number = job.ticket.repository.url, pr.number
+            forge = make_forge(self.settings, job.ticket.repository, job_id, store=self.store)
+            pr.state, pr.closed_at = "closed", utcnow()
+        forge.close_pull_request(repo, number)
+
+    def workers(self) -> list[dict]:
+        """Workers as their heartbeats show them (alive, dead, stopped), live first."""
+        from orchestrator.worker import heartbeats as workers
+        from orchestrator.worker.celery_app import sweep_interval_s
+
+        return workers.worker_rows(self.store, workers.dead_after_s(sweep_interval_s(self.settings)))
+
+    def no_worker_hint(self) -> str | None:
+        """A warning when work was left for a worker and no live worker is seen; else None."""
+        from orchestrator.worker.heartbeats import NO_WORKER_HINT
+
+        return None if any(w["status"] == "alive" for w in self.workers()) else NO_WORKER_HINT
+
+    def retry(self, job_id: int) -> int:
+        """A fresh job for the ticket of a finished job (blocked, failed, closed, cancelled)."""
+        with self.store.session() as s:
+            from orchestrator.store.tables import Job
+
+            job = s.get(Job, job_id)
+            if job is None:
+                raise jobs.JobError(f"job {job_id} does not exist")
+            if not job.job_state.is_final:
+                raise jobs.JobError(f"job {job_id} is {job.state}; only a finished job can be retried")
+            ticket_id = job.ticket_id
+        new_id, _ = self.enqueue_ticket(ticket_id)
+        return new_id

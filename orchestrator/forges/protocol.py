@@ -1,0 +1,80 @@
+"""The forge protocol: the workflow's ``Forge`` plus what a hosted forge adds (comments, checks).
+
+What a new forge implements (GitLab through python-gitlab would be one more file,
+``orchestrator/forges/gitlab.py``, and one branch in :func:`orchestrator.forges.make_forge`):
+
+Required — :class:`workflows.ports.Forge` (``repo`` is the repository row's ``url``: a path for
+``local``, ``owner/name`` for ``github``):
+
+- ``name`` — the value of ``Repository.forge`` it serves.
+- ``clone(repo, base_branch, dest_git_dir, worktree) -> sha`` — fetch the base branch into a bare
+  git dir kept apart from the work tree (the sandbox sees only the work tree); return the base SHA.
+- ``push_branch(repo, git_dir, branch, sha)`` — point ``branch`` at ``sha`` on the forge; force and
+  idempotent (a new attempt replaces the last one).
+- ``push_job_ref(repo, git_dir, job_id, sha)`` — point the job's hidden ref ``refs/shipyard/jobs/<id>``
+  (``workflows.ports.job_ref``) at ``sha``: force, idempotent. Not a branch (no ``refs/heads``), so
+  no branch list, clone or forge page shows it; its history carries the job's base and every
+  attempt's snapshot commit, so another host can resume the job (``workflows/job_refs.py``).
+- ``fetch_job_ref(repo, git_dir, job_id) -> sha | None`` — fetch it into ``git_dir`` under the same
+  name; None when the forge has none.
+- ``delete_job_ref(repo, job_id)`` — idempotent; called once the job is final
+  (``orchestrator/housekeeping/forge_refs.py``).
+- ``job_ref_ids(repo) -> [job_id]`` — the job refs the forge holds; the sweep deletes those of
+  final jobs (one re-created by a snapshot push still in flight when its job was cancelled).
+- ``open_pull_request(repo, *, branch, base, title, body, draft=False) -> PullRequestInfo`` —
+  idempotent: when a PR is already open for ``branch``, update it and return it.
+- ``update_pull_request(repo, number, *, body)``, ``close_pull_request(repo, number)`` — idempotent.
+- ``merge_pull_request(repo, number) -> merge_sha`` — idempotent (already merged: its merge
+  commit); a refusal a person can fix (protection, conflicts) raises ``MergeRefused`` carrying
+  the forge's own message; the job goes back to waiting for review.
+
+Optional — :class:`HostedForge`, looked up with ``getattr`` by the nodes that use them:
+
+- ``comment(repo, number, body)``; ``ask_author(repo, number, question)`` (triage's question, and
+  the ``shipyard:needs-info`` label).
+- ``report_check(repo, sha, *, conclusion, title, summary, uncovered) -> id`` — the gate as the
+  ``shipyard/gate`` check; ``ChecksRefused`` when the credentials may not publish checks.
+- ``mark_ready(repo, number)`` — a draft PR becomes ready for review (repositories with
+  ``pull_request.draft: true`` in ``.shipyard.yml``).
+
+Rules every forge keeps:
+
+- Errors are ``ForgeError`` with the forge's message and the repository/PR named; a missing or
+  invalid setting raises ``ForgeConfigError`` (the job is blocked with the setting to give).
+- Credentials stay in the orchestrator: never in a URL, a git config file, argv, a log, an event,
+  a PR body or the sandbox; error text is scrubbed of them.
+- Rate limits and 5xx are retried inside the forge; the workflow sees only success or a reason.
+- Intake (webhooks, polling) lives in ``orchestrator/intake``, not in the forge.
+- Tests drive it through its real client library against a local emulator of the forge's API
+  and git over HTTP (see ``orchestrator/emulators/github``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from workflows.ports import Forge, PullRequestInfo
+
+__all__ = ["Forge", "PullRequestInfo", "HostedForge", "CHECK_NAME"]
+
+CHECK_NAME = "shipyard/gate"
+"""Name of the check run a hosted forge shows on the pull request's head commit."""
+
+
+class HostedForge(Forge, Protocol):
+    """A forge with issue comments and check runs (GitHub)."""
+
+    def comment(self, repo: str, number: int, body: str) -> None:
+        """Post ``body`` on issue or pull request ``number``."""
+        ...
+
+    def report_check(
+        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str,
+        uncovered: dict[str, list[str]] | None = None,
+    ) -> int:
+        """Create the ``shipyard/gate`` check run on ``sha`` (annotating ``uncovered`` line ranges); returns its id."""
+        ...
+
+    def mark_ready(self, repo: str, number: int) -> None:
+        """Turn draft pull request ``number`` into one ready for review. Idempotent."""
+        ...
