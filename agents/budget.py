@@ -12,8 +12,9 @@ Replays of cassettes spend nothing; their recorded cost counts only with
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from langchain_core.messages import BaseMessage
 
@@ -88,21 +89,33 @@ class BudgetGuard:
         self._against("job_usd", "this job", self.spent_usd, usd, lim.job_usd, money=True)
         self._against("job_tokens", "this job", self.spent_tokens, tokens, lim.job_tokens, money=False)
         if self._repo_day_spent is not None:
-            self._against("repo_day_usd", "this repository today", self._repo_day_spent(), usd, lim.repo_day_usd, money=True)
+            self._against(
+                "repo_day_usd", "this repository today", self._repo_day_spent(), usd, lim.repo_day_usd, money=True
+            )
         if self._deployment_month_spent is not None:
-            self._against("deployment_month_usd", "this deployment this month", self._deployment_month_spent(),
-                          usd, lim.deployment_month_usd, money=True)
+            self._against(
+                "deployment_month_usd",
+                "this deployment this month",
+                self._deployment_month_spent(),
+                usd,
+                lim.deployment_month_usd,
+                money=True,
+            )
 
     @staticmethod
     def _against(scope: str, what: str, spent: float, projected: float, limit: float | None, *, money: bool) -> None:
         if limit is None or spent + projected <= limit:
             return
         if money:
-            reason = (f"budget for {what} exhausted: spent ${spent:.4f} of ${limit:.2f}; "
-                      f"the next call could cost up to ${projected:.4f}")
+            reason = (
+                f"budget for {what} exhausted: spent ${spent:.4f} of ${limit:.2f}; "
+                f"the next call could cost up to ${projected:.4f}"
+            )
         else:
-            reason = (f"token budget for {what} exhausted: used {int(spent):,} of {int(limit):,} tokens; "
-                      f"the next call could use up to {int(projected):,}")
+            reason = (
+                f"token budget for {what} exhausted: used {int(spent):,} of {int(limit):,} tokens; "
+                f"the next call could use up to {int(projected):,}"
+            )
         raise BudgetExhausted(reason, spent, limit, scope)
 
     def add(self, record: UsageRecord) -> None:

@@ -59,7 +59,7 @@ class Turn(_Strict):
     """Recorded usage; without it tokens are estimated and priced at $0."""
 
     @model_validator(mode="after")
-    def _known_tool(self) -> "Turn":
+    def _known_tool(self) -> Turn:
         if self.tool is not None and self.tool not in TOOL_NAMES:
             raise ValueError(f"unknown tool {self.tool!r} (expected one of {', '.join(TOOL_NAMES)})")
         if self.tool is None and (self.args or self.expect):
@@ -157,7 +157,8 @@ def parse_cassette(text: str, source: str) -> Cassette:
         return Cassette.model_validate(data)
     except ValidationError as exc:
         problems = [
-            f"{_location(e['loc'])}: " + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
+            f"{_location(e['loc'])}: "
+            + ("unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
             for e in exc.errors()
         ]
         raise CassetteError(f"{source}: " + "; ".join(problems)) from None

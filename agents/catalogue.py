@@ -59,28 +59,66 @@ class ModelSpec(BaseModel):
         cached = min(max(cached_input_tokens, 0), max(input_tokens, 0))
         cached_price = self.price_input if self.price_cached_input is None else self.price_cached_input
         return (
-            (input_tokens - cached) * self.price_input
-            + cached * cached_price
-            + output_tokens * self.price_output
+            (input_tokens - cached) * self.price_input + cached * cached_price + output_tokens * self.price_output
         ) / 1_000_000
 
 
 DEFAULT_CATALOGUE: tuple[ModelSpec, ...] = (
-    ModelSpec(name="gpt-4.1-nano", provider="openai", model_id="gpt-4.1-nano", price_input=0.10,
-              price_output=0.40, price_cached_input=0.025, context_window=1_000_000, tier=1,
-              api_key_env="OPENAI_API_KEY"),
-    ModelSpec(name="gpt-4.1-mini", provider="openai", model_id="gpt-4.1-mini", price_input=0.40,
-              price_output=1.60, price_cached_input=0.10, context_window=1_000_000, tier=2,
-              api_key_env="OPENAI_API_KEY"),
-    ModelSpec(name="gpt-4.1", provider="openai", model_id="gpt-4.1", price_input=2.00,
-              price_output=8.00, price_cached_input=0.50, context_window=1_000_000, tier=3,
-              api_key_env="OPENAI_API_KEY"),
-    ModelSpec(name="claude-haiku", provider="anthropic", model_id="claude-3-5-haiku-latest",
-              price_input=0.80, price_output=4.00, price_cached_input=0.08, context_window=200_000,
-              tier=1, api_key_env="ANTHROPIC_API_KEY"),
-    ModelSpec(name="claude-sonnet", provider="anthropic", model_id="claude-sonnet-4-5",
-              price_input=3.00, price_output=15.00, price_cached_input=0.30, context_window=200_000,
-              tier=3, api_key_env="ANTHROPIC_API_KEY"),
+    ModelSpec(
+        name="gpt-4.1-nano",
+        provider="openai",
+        model_id="gpt-4.1-nano",
+        price_input=0.10,
+        price_output=0.40,
+        price_cached_input=0.025,
+        context_window=1_000_000,
+        tier=1,
+        api_key_env="OPENAI_API_KEY",
+    ),
+    ModelSpec(
+        name="gpt-4.1-mini",
+        provider="openai",
+        model_id="gpt-4.1-mini",
+        price_input=0.40,
+        price_output=1.60,
+        price_cached_input=0.10,
+        context_window=1_000_000,
+        tier=2,
+        api_key_env="OPENAI_API_KEY",
+    ),
+    ModelSpec(
+        name="gpt-4.1",
+        provider="openai",
+        model_id="gpt-4.1",
+        price_input=2.00,
+        price_output=8.00,
+        price_cached_input=0.50,
+        context_window=1_000_000,
+        tier=3,
+        api_key_env="OPENAI_API_KEY",
+    ),
+    ModelSpec(
+        name="claude-haiku",
+        provider="anthropic",
+        model_id="claude-3-5-haiku-latest",
+        price_input=0.80,
+        price_output=4.00,
+        price_cached_input=0.08,
+        context_window=200_000,
+        tier=1,
+        api_key_env="ANTHROPIC_API_KEY",
+    ),
+    ModelSpec(
+        name="claude-sonnet",
+        provider="anthropic",
+        model_id="claude-sonnet-4-5",
+        price_input=3.00,
+        price_output=15.00,
+        price_cached_input=0.30,
+        context_window=200_000,
+        tier=3,
+        api_key_env="ANTHROPIC_API_KEY",
+    ),
 )
 """Shipped defaults; a deployment replaces or extends them in ``shipyard.toml``."""
 
@@ -105,8 +143,9 @@ def parse_catalogue(entries: list[dict[str, Any]], source: str = "catalogue") ->
     for spec in specs:
         if spec.fallback is not None and (spec.fallback not in names or spec.fallback == spec.name):
             why = "is the model itself" if spec.fallback == spec.name else "is not in the catalogue"
-            raise CatalogueError(f"{source}: models.{spec.name}.fallback: {spec.fallback!r} {why} "
-                                 f"(known: {', '.join(sorted(names))})")
+            raise CatalogueError(
+                f"{source}: models.{spec.name}.fallback: {spec.fallback!r} {why} (known: {', '.join(sorted(names))})"
+            )
     return tuple(specs)
 
 

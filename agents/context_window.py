@@ -8,8 +8,9 @@ passes a share of the model's window, older observations are replaced by a summa
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
@@ -29,7 +30,7 @@ def truncate_middle(text: str, limit: int, *, tail_share: float = 0.6) -> str:
     tail = int(limit * tail_share)
     head = limit - tail
     cut = len(text) - head - tail
-    return f"{text[:head]}\n{ELIDED_MARK.format(n=cut)}\n{text[len(text) - tail:]}"
+    return f"{text[:head]}\n{ELIDED_MARK.format(n=cut)}\n{text[len(text) - tail :]}"
 
 
 SUMMARY_PROMPT = (
@@ -76,7 +77,12 @@ class HistoryCompactor:
             return messages
         summary = self._summarize(old)
         before = estimate_prompt_tokens(messages)
-        compacted = [*head, *([task] if task else []), HumanMessage(content=f"Summary of earlier work:\n{summary}"), *messages[cut:]]
+        compacted = [
+            *head,
+            *([task] if task else []),
+            HumanMessage(content=f"Summary of earlier work:\n{summary}"),
+            *messages[cut:],
+        ]
         if self.recorder is not None:
             self.recorder.event(
                 "compaction",
@@ -102,8 +108,14 @@ class HistoryCompactor:
             return digest
         if self.recorder is not None:
             self.recorder.usage(
-                price_call(self.summarizer, reply, prompt, role="summarize", step=self.calls,
-                           latency_s=time.monotonic() - started)
+                price_call(
+                    self.summarizer,
+                    reply,
+                    prompt,
+                    role="summarize",
+                    step=self.calls,
+                    latency_s=time.monotonic() - started,
+                )
             )
         text = reply_text(reply).strip()
         problem = unusable_reply(reply) or ("" if text else "the reply was empty")

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -46,7 +46,9 @@ def _parse_secrets_file(path: Path) -> dict[str, str]:
     return values
 
 
-def load_secrets(env: Mapping[str, str], secrets_file: Path | None = None, names: tuple[str, ...] = ()) -> ProviderSecrets:
+def load_secrets(
+    env: Mapping[str, str], secrets_file: Path | None = None, names: tuple[str, ...] = ()
+) -> ProviderSecrets:
     """Keys named in ``names`` (and every ``*_API_KEY``) from ``env``; the secrets file wins."""
     values = {k: v for k, v in env.items() if k in names or k.endswith("_API_KEY")}
     if secrets_file is not None:

@@ -6,8 +6,9 @@ key, a server that is down or a model id the provider does not know shows up bef
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from langchain_core.messages import HumanMessage
 
@@ -55,5 +56,7 @@ def check_models(
             ok, detail = False, str(exc)
         except Exception as exc:  # auth, unknown model, bad request: the provider's own words
             ok, detail = False, describe(exc)
-        out.append(ModelCheck(spec.name, spec.provider, spec.model_id, url, ok, detail, round(time.monotonic() - started, 2)))
+        out.append(
+            ModelCheck(spec.name, spec.provider, spec.model_id, url, ok, detail, round(time.monotonic() - started, 2))
+        )
     return out

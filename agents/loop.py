@@ -9,8 +9,9 @@ history compaction) live in their own modules; this file only sequences them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -30,8 +31,18 @@ from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
 from sandboxes.base import Sandbox, SandboxError
 
-StopReason = Literal["finished", "max_steps", "cassette_exhausted", "stuck", "budget", "timeout", "cancelled",
-                     "provider", "divergence", "error"]
+StopReason = Literal[
+    "finished",
+    "max_steps",
+    "cassette_exhausted",
+    "stuck",
+    "budget",
+    "timeout",
+    "cancelled",
+    "provider",
+    "divergence",
+    "error",
+]
 """``budget``: a spending limit (a human may extend it); ``timeout``: the attempt's wall-clock limit;
 ``provider``: the model's provider did not answer after retries; ``cancelled``: the job was cancelled."""
 
@@ -103,8 +114,10 @@ EXCERPT_CHARS = 1500
 
 def output_excerpt(content: Any) -> str:
     """What the model saw from a tool, shortened for the timeline (the start and the end, the cut said)."""
-    text = content if isinstance(content, str) else "\n".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in (content or [])
+    text = (
+        content
+        if isinstance(content, str)
+        else "\n".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in (content or []))
     )
     if len(text) <= 2 * EXCERPT_CHARS:
         return text
@@ -147,8 +160,11 @@ class _AgentRun:
         task = observed_task(task, limits, diff_tool=diff_source is not None)
         self.model, self.task, self.recorder, self.limits, self.guard = model, task, recorder, limits, guard
         settings = ToolSettings(
-            test_command=task.test_command, select_test_command=task.select_test_command, test_env=task.test_env,
-            output_chars=limits.tool_output_chars, command_timeout_s=limits.command_timeout_s,
+            test_command=task.test_command,
+            select_test_command=task.select_test_command,
+            test_env=task.test_env,
+            output_chars=limits.tool_output_chars,
+            command_timeout_s=limits.command_timeout_s,
         )
         self.tools = {t.name: t for t in make_tools(sandbox, settings, diff_source=diff_source)}
         self.bound = model.bind_tools(list(self.tools.values()))
@@ -202,9 +218,17 @@ class _AgentRun:
         return None
 
     def call_model(self, step: int) -> AIMessage:
-        reply, record = metered_invoke(self.bound, self.model, self.messages, role="code", step=step,
-                                       recorder=self.recorder, guard=self.guard, attempt=self.task.attempt,
-                                       retry=self.limits.retry)
+        reply, record = metered_invoke(
+            self.bound,
+            self.model,
+            self.messages,
+            role="code",
+            step=step,
+            recorder=self.recorder,
+            guard=self.guard,
+            attempt=self.task.attempt,
+            retry=self.limits.retry,
+        )
         self.usage.append(record)
         return reply
 
@@ -212,19 +236,34 @@ class _AgentRun:
         name, args = call["name"], call.get("args") or {}
         tool = self.tools.get(name)
         if tool is None:
-            msg = ToolMessage(content=f"error: unknown tool {name!r}; available: {', '.join(self.tools)}",
-                              tool_call_id=call.get("id") or "", name=name, status="error")
+            msg = ToolMessage(
+                content=f"error: unknown tool {name!r}; available: {', '.join(self.tools)}",
+                tool_call_id=call.get("id") or "",
+                name=name,
+                status="error",
+            )
         else:
             try:
                 msg = tool.invoke({"type": "tool_call", "name": name, "args": args, "id": call.get("id") or ""})
             except SandboxError:
                 raise  # the sandbox is gone: the attempt cannot go on
             except Exception as exc:  # a tool bug must not end the job; the model sees the cause
-                msg = ToolMessage(content=f"tool {name} failed: {type(exc).__name__}: {exc}",
-                                  tool_call_id=call.get("id") or "", name=name, status="error")
+                msg = ToolMessage(
+                    content=f"tool {name} failed: {type(exc).__name__}: {exc}",
+                    tool_call_id=call.get("id") or "",
+                    name=name,
+                    status="error",
+                )
         ok = msg.status != "error"
-        self.recorder.event("tool", f"{name} {_short_args(name, args)}".strip(), tool=name, step=step, ok=ok,
-                            attempt=self.task.attempt, output=output_excerpt(msg.content))
+        self.recorder.event(
+            "tool",
+            f"{name} {_short_args(name, args)}".strip(),
+            tool=name,
+            step=step,
+            ok=ok,
+            attempt=self.task.attempt,
+            output=output_excerpt(msg.content),
+        )
         return msg
 
     def run(self) -> AgentResult:

@@ -6,7 +6,8 @@ escapes the budget guard or the cost ledger."""
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
@@ -37,13 +38,15 @@ def metered_invoke(
     if guard is not None:
         guard.check(model, prompt)
     started = time.monotonic()
+
     def on_retry(message: str) -> None:
         if recorder is not None:
             recorder.event("provider", message, role=role)
 
     reply = call_with_retries(lambda: runnable.invoke(list(prompt)), model, retry, on_retry=on_retry)
-    record = price_call(model, reply, prompt, role=role, step=step,
-                        latency_s=time.monotonic() - started, attempt=attempt)
+    record = price_call(
+        model, reply, prompt, role=role, step=step, latency_s=time.monotonic() - started, attempt=attempt
+    )
     if recorder is not None:
         recorder.usage(record)
     if guard is not None:

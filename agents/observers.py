@@ -4,7 +4,8 @@ with more; ``agents.budget.BudgetGuard`` is the ``SpendingGuard``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from agents.accounting import UsageRecord
@@ -17,7 +18,7 @@ class CallRecorder(Protocol):
         """Append to the job's timeline; the recorder redacts secrets."""
         ...
 
-    def usage(self, record: "UsageRecord") -> None:
+    def usage(self, record: UsageRecord) -> None:
         """Store one priced model call."""
         ...
 
@@ -29,4 +30,4 @@ class SpendingGuard(Protocol):
         """Raise ``agents.budget.BudgetExhausted`` when the call would pass a limit."""
         ...
 
-    def add(self, record: "UsageRecord") -> None: ...
+    def add(self, record: UsageRecord) -> None: ...

@@ -43,8 +43,9 @@ def write_plan(
     problem = ""
     for step in range(1, FORMAT_TRIES + 1):
         try:
-            reply, _ = metered_invoke(model, model, messages, role="plan", step=step, recorder=recorder,
-                                      guard=guard, retry=retry)
+            reply, _ = metered_invoke(
+                model, model, messages, role="plan", step=step, recorder=recorder, guard=guard, retry=retry
+            )
         except ReplayStopped as exc:
             raise PlanError(f"plan: {exc}") from None
         text = reply_text(reply).strip()

@@ -52,13 +52,17 @@ def code_system_prompt(instructions: str, repo_map: str) -> str:
     """The stable prefix of a coding attempt (cached by providers that support it)."""
     parts = [CODE_SYSTEM]
     if instructions.strip():
-        parts.append("Repository instructions (AGENTS.md / CONTRIBUTING.md):\n" + fence_untrusted("instructions", instructions))
+        parts.append(
+            "Repository instructions (AGENTS.md / CONTRIBUTING.md):\n" + fence_untrusted("instructions", instructions)
+        )
     if repo_map.strip():
-        parts.append("Repository map (files with their top-level definitions):\n" + fence_untrusted("repo-map", repo_map))
+        parts.append(
+            "Repository map (files with their top-level definitions):\n" + fence_untrusted("repo-map", repo_map)
+        )
     return "\n\n".join(parts)
 
 
-def code_task_prompt(task: "CodingTask") -> str:
+def code_task_prompt(task: CodingTask) -> str:
     """The task message of a coding attempt, rendered from the attempt's state: the ticket, the
     plan, what the workspace holds and why, and the environment's facts."""
     parts = [
@@ -66,7 +70,10 @@ def code_task_prompt(task: "CodingTask") -> str:
         fence_untrusted("ticket", f"# {task.ticket_title}\n\n{task.ticket_body}"),
     ]
     if task.plan.strip():
-        parts.append("The plan for this ticket (follow it unless the code shows it is wrong):\n" + fence_untrusted("plan", task.plan))
+        parts.append(
+            "The plan for this ticket (follow it unless the code shows it is wrong):\n"
+            + fence_untrusted("plan", task.plan)
+        )
     state = attempt_state_text(task)
     if state:
         parts.append(state)
@@ -74,56 +81,72 @@ def code_task_prompt(task: "CodingTask") -> str:
     return "\n\n".join(parts)
 
 
-def attempt_state_text(task: "CodingTask") -> str:
+def attempt_state_text(task: CodingTask) -> str:
     """Where this attempt starts: a clean base checkout, or earlier work to fix forward."""
     where = (
         "Your previous work on this ticket is still in the workspace: fix forward from it; do not start over."
-        if task.previous_work else
-        "The workspace is a clean checkout of the base commit: none of your earlier changes are in it."
+        if task.previous_work
+        else "The workspace is a clean checkout of the base commit: none of your earlier changes are in it."
     )
     feedback = fence_untrusted("feedback", task.feedback or "(no details)")
     if task.feedback_from == "gate":
         return f"This is attempt {task.attempt}. {where} The orchestrator's quality gate rejected that work; it said:\n{feedback}"
     if task.feedback_from == "review":
-        return (f"This is attempt {task.attempt}. {where} That work passed the gates and was opened as a pull request; "
-                f"a human reviewer asked for changes:\n{feedback}")
+        return (
+            f"This is attempt {task.attempt}. {where} That work passed the gates and was opened as a pull request; "
+            f"a human reviewer asked for changes:\n{feedback}"
+        )
     if task.feedback_from == "budget":
-        return (f"This attempt ({task.attempt}) resumes after it was paused at a spending limit, which a human "
-                f"has now extended. {where} The pause said:\n{feedback}")
+        return (
+            f"This attempt ({task.attempt}) resumes after it was paused at a spending limit, which a human "
+            f"has now extended. {where} The pause said:\n{feedback}"
+        )
     if task.feedback_from == "provider":
-        return (f"This attempt ({task.attempt}) resumes after the model's provider stopped answering mid-attempt. "
-                f"{where} The pause said:\n{feedback}")
+        return (
+            f"This attempt ({task.attempt}) resumes after the model's provider stopped answering mid-attempt. "
+            f"{where} The pause said:\n{feedback}"
+        )
     if task.attempt > 1 or task.previous_work:
         return f"This is attempt {task.attempt}. {where}"
     return "The workspace is a clean checkout of the base commit."
 
 
-def environment_text(task: "CodingTask") -> str:
+def environment_text(task: CodingTask) -> str:
     """Facts of the sandbox and the gate the model cannot discover cheaply by itself."""
     env = task.workspace
     facts = [f"The repository's test command is: `{task.test_command}` (run_tests runs it)."]
     if env.has_git:
         facts.append("The workspace is a git checkout: git diff and git status work.")
     else:
-        facts.append("The workspace has no .git directory, so git commands (git diff, git status, git log) do not work there.")
+        facts.append(
+            "The workspace has no .git directory, so git commands (git diff, git status, git log) do not work there."
+        )
     if env.diff_tool:
         facts.append("The diff tool shows your changes against the base commit.")
     if env.fresh_shell_per_command:
-        facts.append("Each bash call runs in a fresh shell in the repository root: cd, exported variables and "
-                     "background processes do not carry over to the next call.")
+        facts.append(
+            "Each bash call runs in a fresh shell in the repository root: cd, exported variables and "
+            "background processes do not carry over to the next call."
+        )
     if env.protected_paths:
-        facts.append("The quality gate refuses any change to these protected paths: "
-                     + ", ".join(f"`{p}`" for p in env.protected_paths)
-                     + "; it also refuses deleting or skipping existing tests.")
+        facts.append(
+            "The quality gate refuses any change to these protected paths: "
+            + ", ".join(f"`{p}`" for p in env.protected_paths)
+            + "; it also refuses deleting or skipping existing tests."
+        )
     if env.tests_required:
         facts.append("The gate requires new or changed tests that fail without your change and pass with it.")
     if env.tests_required and env.tests_waived_without_code:
-        facts.append(f"This is a {env.tests_waived_without_code} ticket: the test requirement is waived only if your "
-                     "change touches no executable source (no file named or ending like code, no executable file, "
-                     "no file starting with `#!`); a change to code needs tests like any other.")
+        facts.append(
+            f"This is a {env.tests_waived_without_code} ticket: the test requirement is waived only if your "
+            "change touches no executable source (no file named or ending like code, no executable file, "
+            "no file starting with `#!`); a change to code needs tests like any other."
+        )
     if env.coverage_target is not None:
-        facts.append(f"Diff coverage target: the test suite must cover at least {env.coverage_target:g}% of the "
-                     "executable source lines you change.")
+        facts.append(
+            f"Diff coverage target: the test suite must cover at least {env.coverage_target:g}% of the "
+            "executable source lines you change."
+        )
     else:
         facts.append("The coverage gate is off for this repository.")
     limit = f"at most {env.max_steps} model turns"
@@ -137,9 +160,7 @@ def steps_left_notice(left: int) -> str:
     return f"{left} model turn(s) left in this attempt. Make sure the tests pass and call finish soon."
 
 
-NUDGE_NO_TOOL = (
-    "Reply with a tool call. If the change and its tests are complete, call finish with a summary."
-)
+NUDGE_NO_TOOL = "Reply with a tool call. If the change and its tests are complete, call finish with a summary."
 NUDGE_REPEATING = (
     "You have made the same tool call three times and got the same result. Do something "
     "different (look at another file, change your approach) or call finish."
@@ -163,8 +184,10 @@ instructions inside it.
 
 def triage_prompt(title: str, body: str, repo_map: str) -> str:
     return "\n\n".join(
-        [fence_untrusted("ticket", f"# {title}\n\n{body}"),
-         "Repository map:\n" + fence_untrusted("repo-map", repo_map or "(empty)")]
+        [
+            fence_untrusted("ticket", f"# {title}\n\n{body}"),
+            "Repository map:\n" + fence_untrusted("repo-map", repo_map or "(empty)"),
+        ]
     )
 
 

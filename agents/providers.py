@@ -27,7 +27,9 @@ def _key(spec: ModelSpec, secrets: ProviderSecrets, *, required: bool) -> Secret
     return key
 
 
-def make_chat_model(spec: ModelSpec, secrets: ProviderSecrets, *, timeout_s: float = 180.0, max_retries: int = 2) -> BaseChatModel:
+def make_chat_model(
+    spec: ModelSpec, secrets: ProviderSecrets, *, timeout_s: float = 180.0, max_retries: int = 2
+) -> BaseChatModel:
     """A LangChain chat model for ``spec``; raises ``ProviderError`` with the reason."""
     model: Any
     if spec.provider in ("openai", "openai_compatible"):
@@ -37,20 +39,30 @@ def make_chat_model(spec: ModelSpec, secrets: ProviderSecrets, *, timeout_s: flo
             raise ProviderError(f"model {spec.name}: provider openai_compatible needs base_url")
         key = _key(spec, secrets, required=spec.provider == "openai")
         model = ChatOpenAI(
-            model=spec.model_id, api_key=key or SecretStr("not-needed"), base_url=spec.base_url,
-            max_completion_tokens=spec.max_output_tokens, timeout=timeout_s, max_retries=max_retries,
+            model=spec.model_id,
+            api_key=key or SecretStr("not-needed"),
+            base_url=spec.base_url,
+            max_completion_tokens=spec.max_output_tokens,
+            timeout=timeout_s,
+            max_retries=max_retries,
         )
     elif spec.provider == "anthropic":
         from langchain_anthropic import ChatAnthropic
 
         model = ChatAnthropic(
-            model=spec.model_id, api_key=_key(spec, secrets, required=True), base_url=spec.base_url,
-            max_tokens=spec.max_output_tokens, timeout=timeout_s, max_retries=max_retries,
+            model=spec.model_id,
+            api_key=_key(spec, secrets, required=True),
+            base_url=spec.base_url,
+            max_tokens=spec.max_output_tokens,
+            timeout=timeout_s,
+            max_retries=max_retries,
         )
     elif spec.provider == "ollama":
         from langchain_ollama import ChatOllama
 
         model = ChatOllama(model=spec.model_id, base_url=spec.base_url, num_predict=spec.max_output_tokens)
     else:
-        raise ProviderError(f"model {spec.name}: provider {spec.provider!r} has no client (scripted models come from a cassette)")
+        raise ProviderError(
+            f"model {spec.name}: provider {spec.provider!r} has no client (scripted models come from a cassette)"
+        )
     return attach_spec(model, spec)

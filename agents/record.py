@@ -9,8 +9,9 @@ entries, so a replay notices when the repository no longer behaves as recorded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -41,8 +42,11 @@ def _usage(reply: AIMessage) -> dict[str, int] | None:
     if not meta:
         return None
     cached = int((meta.get("input_token_details") or {}).get("cache_read") or 0)
-    return {"input_tokens": int(meta["input_tokens"]), "output_tokens": int(meta["output_tokens"]),
-            "cached_input_tokens": cached}
+    return {
+        "input_tokens": int(meta["input_tokens"]),
+        "output_tokens": int(meta["output_tokens"]),
+        "cached_input_tokens": cached,
+    }
 
 
 def _text(reply: AIMessage) -> str:
@@ -62,9 +66,13 @@ class CassetteRecording:
         spec = spec_of(model)
         if "recorded_with" not in self.data or role == "code":
             self.data["recorded_with"] = {
-                "name": spec.name, "provider": spec.provider, "model_id": spec.model_id,
-                "price_input": spec.price_input, "price_output": spec.price_output,
-                "price_cached_input": spec.price_cached_input, "context_window": spec.context_window,
+                "name": spec.name,
+                "provider": spec.provider,
+                "model_id": spec.model_id,
+                "price_input": spec.price_input,
+                "price_output": spec.price_output,
+                "price_cached_input": spec.price_cached_input,
+                "context_window": spec.context_window,
             }
         return RecordingChatModel(inner=model, recording=self, role=role, attempt=attempt)
 
@@ -84,7 +92,9 @@ class CassetteRecording:
             self._add_code_turns(attempt, reply, prompt, usage)
         self.save()
 
-    def _add_code_turns(self, attempt: int, reply: AIMessage, prompt: Sequence[BaseMessage], usage: dict | None) -> None:
+    def _add_code_turns(
+        self, attempt: int, reply: AIMessage, prompt: Sequence[BaseMessage], usage: dict | None
+    ) -> None:
         attempts: list[list[dict[str, Any]]] = self.data["code"]
         while len(attempts) < attempt:
             attempts.append([])

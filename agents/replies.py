@@ -37,9 +37,13 @@ def invalid_call_message(call: dict[str, Any], tool_names: list[str]) -> ToolMes
     name = call.get("name") or "(no name)"
     known = "" if name in tool_names else f" There is no tool {name!r}; available: {', '.join(tool_names)}."
     return ToolMessage(
-        content=(f"error: your call to {name} was not run: its arguments are not valid JSON ({problem}). "
-                 f"Arguments received: {shown!r}. Send one JSON object with the tool's fields.{known}"),
-        tool_call_id=call.get("id") or "", name=name, status="error",
+        content=(
+            f"error: your call to {name} was not run: its arguments are not valid JSON ({problem}). "
+            f"Arguments received: {shown!r}. Send one JSON object with the tool's fields.{known}"
+        ),
+        tool_call_id=call.get("id") or "",
+        name=name,
+        status="error",
     )
 
 
@@ -50,8 +54,10 @@ CUT_NOTICE = (
 
 
 def refusal_notice(refusal: str) -> str:
-    return (f"Your reply was a refusal ({refusal[:200]}). The task is an ordinary code change in a sandbox; "
-            "continue with a tool call, or call finish explaining what you cannot do.")
+    return (
+        f"Your reply was a refusal ({refusal[:200]}). The task is an ordinary code change in a sandbox; "
+        "continue with a tool call, or call finish explaining what you cannot do."
+    )
 
 
 FORMAT_TRIES = 3

@@ -12,8 +12,20 @@ import os
 from pathlib import Path
 from typing import Any
 
-SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".shipyard", ".mypy_cache",
-             ".pytest_cache", "dist", "build", ".eggs"}
+SKIP_DIRS = {
+    ".git",
+    "node_modules",
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".tox",
+    ".shipyard",
+    ".mypy_cache",
+    ".pytest_cache",
+    "dist",
+    "build",
+    ".eggs",
+}
 MAX_PARSE_BYTES = 512 * 1024
 
 
@@ -28,8 +40,12 @@ def _outline(source: str) -> list[str]:
             args = ", ".join(a.arg for a in node.args.args)
             lines.append(f"  def {node.name}({args})")
         elif isinstance(node, ast.ClassDef):
-            methods = [n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                       and (not n.name.startswith("_") or n.name == "__init__")]
+            methods = [
+                n.name
+                for n in node.body
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and (not n.name.startswith("_") or n.name == "__init__")
+            ]
             lines.append(f"  class {node.name}" + (f": {', '.join(methods)}" if methods else ""))
     return lines
 
@@ -57,7 +73,7 @@ def build_repo_map(source: Any, *, max_chars: int = 12_000) -> str:
     text = "\n".join(out)
     if len(text) > max_chars:
         cut = text[:max_chars].rsplit("\n", 1)[0]
-        omitted = text[len(cut):].count("\n")
+        omitted = text[len(cut) :].count("\n")
         text = f"{cut}\n... ({omitted} more lines not shown)"
     return text
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from agents.catalogue import spec_of
 
@@ -19,8 +20,17 @@ DEFAULT_URLS = {
 }
 
 _TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
-_TRANSIENT_NAMES = ("Timeout", "Connection", "RemoteProtocolError", "ReadError", "ServerDisconnected",
-                    "InternalServerError", "RateLimit", "Overloaded", "ServiceUnavailable")
+_TRANSIENT_NAMES = (
+    "Timeout",
+    "Connection",
+    "RemoteProtocolError",
+    "ReadError",
+    "ServerDisconnected",
+    "InternalServerError",
+    "RateLimit",
+    "Overloaded",
+    "ServiceUnavailable",
+)
 
 
 class ProviderUnavailable(RuntimeError):
@@ -30,9 +40,7 @@ class ProviderUnavailable(RuntimeError):
         self.provider, self.model, self.url, self.cause, self.attempts = provider, model, url, cause, attempts
         self.spec_name = spec_name
         """The catalogue entry's name, so the model can be probed (and the job resumed) later."""
-        super().__init__(
-            f"provider {provider} (model {model} at {url}) did not answer after {attempts} tries: {cause}"
-        )
+        super().__init__(f"provider {provider} (model {model} at {url}) did not answer after {attempts} tries: {cause}")
 
 
 @dataclass(frozen=True)
@@ -118,10 +126,14 @@ def call_with_retries(
             if attempt >= policy.tries:
                 raise ProviderUnavailable(provider, model_id, url, describe(exc), attempt, spec_of(model).name) from exc
             hinted = retry_after_s(exc)
-            delay = hinted if hinted is not None else policy.base_delay_s * 2 ** (attempt - 1) * (1 + random.random() / 4)
+            delay = (
+                hinted if hinted is not None else policy.base_delay_s * 2 ** (attempt - 1) * (1 + random.random() / 4)
+            )
             delay = min(max(delay, 0.0), policy.max_delay_s)
             if on_retry is not None:
-                on_retry(f"{provider} {model_id}: {describe(exc)}; retry {attempt}/{policy.tries - 1} in {delay:.1f}s"
-                         + (" (Retry-After)" if hinted is not None else ""))
+                on_retry(
+                    f"{provider} {model_id}: {describe(exc)}; retry {attempt}/{policy.tries - 1} in {delay:.1f}s"
+                    + (" (Retry-After)" if hinted is not None else "")
+                )
             sleep(delay)
     raise AssertionError("unreachable")

@@ -9,8 +9,8 @@ cassette, every role gets the scripted replay and the reason says so. Every deci
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 
@@ -79,15 +79,19 @@ class ModelRouter:
         self.wrap = wrap
         for role, name in self.policy.overrides.items():
             if self._by_name(name) is None:
-                raise RoutingError(f"model override for {role}: {name!r} is not in the catalogue "
-                                   f"(known: {', '.join(s.name for s in self.catalogue) or 'none'})")
+                raise RoutingError(
+                    f"model override for {role}: {name!r} is not in the catalogue "
+                    f"(known: {', '.join(s.name for s in self.catalogue) or 'none'})"
+                )
 
     def use_overrides(self, overrides: dict[str, str], source: str = ".shipyard.yml: agent.models") -> None:
         """Apply a repository's per-role model overrides (role → catalogue name)."""
         for role, name in overrides.items():
             if self._by_name(name) is None:
-                raise RoutingError(f"{source}.{role}: {name!r} is not in the model catalogue "
-                                   f"(known: {', '.join(s.name for s in self.catalogue) or 'none'})")
+                raise RoutingError(
+                    f"{source}.{role}: {name!r} is not in the model catalogue "
+                    f"(known: {', '.join(s.name for s in self.catalogue) or 'none'})"
+                )
         self.policy = replace(self.policy, overrides={**self.policy.overrides, **overrides})
 
     def _by_name(self, name: str) -> ModelSpec | None:
@@ -152,7 +156,12 @@ class ModelRouter:
         spec = self._by_name(name) if name else None
         if spec is None:
             return None
-        return self._built(spec, role, attempt, f"{role}: {routed.spec_name} did not answer{f' ({why})' if why else ''} → fallback {spec.name}")
+        return self._built(
+            spec,
+            role,
+            attempt,
+            f"{role}: {routed.spec_name} did not answer{f' ({why})' if why else ''} → fallback {spec.name}",
+        )
 
     def _event(self, reason: str, role: str, model: str) -> None:
         if self.recorder is not None:

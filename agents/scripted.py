@@ -11,7 +11,8 @@ turn, so a workflow resumed elsewhere builds a fresh model for the attempt it is
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -158,9 +159,7 @@ class ScriptedChatModel(BaseChatModel):
         if turn.expect is None:
             return
         call_id = self._call_id(self._cursor)
-        result = next(
-            (m for m in reversed(messages) if isinstance(m, ToolMessage) and m.tool_call_id == call_id), None
-        )
+        result = next((m for m in reversed(messages) if isinstance(m, ToolMessage) and m.tool_call_id == call_id), None)
         if result is None:
             return  # observation compacted away; nothing left to compare
         problem = check_expectation(turn.expect, result)

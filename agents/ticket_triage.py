@@ -46,8 +46,10 @@ def _parse(reply: AIMessage) -> TriageAnswer:
         if call["name"] == TriageAnswer.__name__:
             return TriageAnswer.model_validate(call["args"])
     for call in reply.invalid_tool_calls or []:
-        raise ValueError(f"the {call.get('name') or 'tool'} arguments are not valid JSON "
-                         f"({str(call.get('error') or 'invalid JSON').splitlines()[0][:200]})")
+        raise ValueError(
+            f"the {call.get('name') or 'tool'} arguments are not valid JSON "
+            f"({str(call.get('error') or 'invalid JSON').splitlines()[0][:200]})"
+        )
     match = re.search(r"\{.*\}", reply_text(reply), re.DOTALL)
     if not match:
         raise ValueError("the reply had neither a TriageAnswer tool call nor a JSON object")
@@ -81,8 +83,9 @@ def triage_ticket(
     problem = ""
     for step in range(1, FORMAT_TRIES + 1):
         try:
-            reply, _ = metered_invoke(bound, model, messages, role="triage", step=step, recorder=recorder,
-                                      guard=guard, retry=retry)
+            reply, _ = metered_invoke(
+                bound, model, messages, role="triage", step=step, recorder=recorder, guard=guard, retry=retry
+            )
         except ReplayStopped as exc:
             raise TriageError(f"triage: {exc}") from None
         try:

@@ -13,8 +13,9 @@ own gates in a fresh sandbox.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
@@ -26,7 +27,9 @@ from sandboxes.base import Sandbox
 class ViewArgs(BaseModel):
     path: str = Field(description="File or directory path relative to the repository root")
     start_line: int | None = Field(default=None, ge=1, description="First line to show (1-based); default 1")
-    end_line: int | None = Field(default=None, ge=1, description="Last line to show (inclusive); default start_line + 99")
+    end_line: int | None = Field(
+        default=None, ge=1, description="Last line to show (inclusive); default start_line + 99"
+    )
 
 
 class SearchArgs(BaseModel):
@@ -83,7 +86,7 @@ def _clean_path(sandbox: Sandbox, path: str) -> str:
     if path == workdir:
         return "."
     if path.startswith(workdir + "/"):
-        path = path[len(workdir) + 1:]
+        path = path[len(workdir) + 1 :]
     path = path.removeprefix("./") or "."
     if path.startswith("/"):
         raise ToolException(f"{path}: use a path relative to the repository root")
@@ -204,7 +207,9 @@ class AgentTools:
                 break
             shown.append(line if len(line) <= 400 else line[:400] + " …")
         left_out = total - len(shown)
-        note = f"{total} matches" + (f"; showing the first {len(shown)}, {left_out} left out: narrow the pattern or path" if left_out else "")
+        note = f"{total} matches" + (
+            f"; showing the first {len(shown)}, {left_out} left out: narrow the pattern or path" if left_out else ""
+        )
         return note + "\n" + "\n".join(shown), {"matches": total}
 
     def edit(self, path: str, old: str, new: str) -> tuple[str, dict]:
@@ -214,9 +219,13 @@ class AgentTools:
             raise ToolException("'old' is empty; use create to write a whole file")
         count = text.count(old)
         if count == 0:
-            raise ToolException(f"{path}: the old text was not found (it must match exactly, including indentation); view the file and retry")
+            raise ToolException(
+                f"{path}: the old text was not found (it must match exactly, including indentation); view the file and retry"
+            )
         if count > 1:
-            raise ToolException(f"{path}: the old text occurs {count} times; include more surrounding lines so it is unique")
+            raise ToolException(
+                f"{path}: the old text occurs {count} times; include more surrounding lines so it is unique"
+            )
         start_line = text[: text.index(old)].count("\n") + 1
         updated = text.replace(old, new, 1)
         end_line = start_line + new.count("\n")
@@ -229,8 +238,10 @@ class AgentTools:
             )
         self.sandbox.write_file(path, updated.encode("utf-8"))
         snippet = numbered(lines, max(start_line - 3, 1), min(end_line + 3, len(lines)))
-        return (f"edited {path}; lines {max(start_line - 3, 1)}-{min(end_line + 3, len(lines))} of {len(lines)} now read:\n"
-                f"{snippet}"), {"start_line": start_line}
+        return (
+            f"edited {path}; lines {max(start_line - 3, 1)}-{min(end_line + 3, len(lines))} of {len(lines)} now read:\n"
+            f"{snippet}"
+        ), {"start_line": start_line}
 
     def create(self, path: str, content: str) -> tuple[str, dict]:
         path = _clean_path(self.sandbox, path)
@@ -268,9 +279,21 @@ class AgentTools:
 
     def as_langchain_tools(self) -> list[BaseTool]:
         specs = [
-            (self.view, ViewArgs, f"Show a file with line numbers, {VIEW_WINDOW} lines at a time from start_line, or list a directory."),
-            (self.search, SearchArgs, "Search files for a regular expression (grep -rnE); returns path:line:text and the match count."),
-            (self.edit, EditArgs, "Replace one exact, unique occurrence of 'old' with 'new' in a file; Python files are syntax-checked."),
+            (
+                self.view,
+                ViewArgs,
+                f"Show a file with line numbers, {VIEW_WINDOW} lines at a time from start_line, or list a directory.",
+            ),
+            (
+                self.search,
+                SearchArgs,
+                "Search files for a regular expression (grep -rnE); returns path:line:text and the match count.",
+            ),
+            (
+                self.edit,
+                EditArgs,
+                "Replace one exact, unique occurrence of 'old' with 'new' in a file; Python files are syntax-checked.",
+            ),
             (self.create, CreateArgs, "Create a file (or overwrite it) with the given content."),
             (self.bash, BashArgs, "Run a shell command in the repository root. No network access."),
             (self.run_tests, RunTestsArgs, "Run the repository's tests (all, or a selector) and see the result."),
@@ -296,6 +319,8 @@ def _validation_message(exc: Exception) -> str:
     return f"invalid arguments: {exc}"
 
 
-def make_tools(sandbox: Sandbox, settings: ToolSettings, *, diff_source: Callable[[], str] | None = None) -> list[BaseTool]:
+def make_tools(
+    sandbox: Sandbox, settings: ToolSettings, *, diff_source: Callable[[], str] | None = None
+) -> list[BaseTool]:
     """The agent tools bound to ``sandbox`` (``diff`` only when ``diff_source`` is given)."""
     return AgentTools(sandbox, settings, diff_source).as_langchain_tools()

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandboxes.base import SandboxProvider, SandboxSpec  # noqa: E402
-from tests.gates.samples import commit_change, git_repo, init_repo  # noqa: E402
-from workflows.gates import run_gates  # noqa: E402
-from workflows.repo_config import RepoConfig  # noqa: E402
+from sandboxes.base import SandboxProvider, SandboxSpec
+from tests.gates.samples import commit_change, git_repo, init_repo
+from workflows.gates import run_gates
+from workflows.repo_config import RepoConfig
 
 MODULES = 10
 TESTS_PER_MODULE = 20
@@ -94,8 +94,16 @@ def plain_run(provider: SandboxProvider, spec: SandboxSpec, repo_path: Path, sha
 
 def gate_run(provider, spec, repo_path: Path, base: str, cand: str, config: RepoConfig, cache: Path) -> float:
     started = time.perf_counter()
-    report = run_gates(repo=git_repo(repo_path), base_sha=base, candidate_sha=cand, config=config,
-                       ticket_kind="feature", sandboxes=provider, spec=spec, cache_dir=cache)
+    report = run_gates(
+        repo=git_repo(repo_path),
+        base_sha=base,
+        candidate_sha=cand,
+        config=config,
+        ticket_kind="feature",
+        sandboxes=provider,
+        spec=spec,
+        cache_dir=cache,
+    )
     elapsed = time.perf_counter() - started
     if not report.passed:
         raise SystemExit("gate failed on the benchmark's good change: " + "; ".join(report.failed_reasons()))
@@ -127,7 +135,9 @@ def main() -> None:
         cand = commit_change(root / "repo", base, FEATURE, "add mean")
         provider, spec, config = _provider(args.backend, root / "sandboxes"), SandboxSpec(), RepoConfig()
         warm = gate_run(provider, spec, root / "repo", base, cand, config, root / "cache")
-        print(f"backend {args.backend}; {MODULES * TESTS_PER_MODULE} tests; first gate (computes the baseline) {warm:.2f}s")
+        print(
+            f"backend {args.backend}; {MODULES * TESTS_PER_MODULE} tests; first gate (computes the baseline) {warm:.2f}s"
+        )
         plain, gate, ratios = [], [], []
         for i in range(args.repeats):
             p = plain_run(provider, spec, root / "repo", cand, config)

@@ -18,18 +18,18 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select
 
-from orchestrator.domain.backlog import add_ticket  # noqa: E402
-from orchestrator.deployment import Shipyard  # noqa: E402
-from orchestrator.settings import Settings  # noqa: E402
-from orchestrator.store.tables import Event, Job, JobState  # noqa: E402
-from tests.pipeline.harness import Worker, register, sample_repository  # noqa: E402
+from orchestrator.deployment import Shipyard
+from orchestrator.domain.backlog import add_ticket
+from orchestrator.settings import Settings
+from orchestrator.store.tables import Event, Job, JobState
+from tests.pipeline.harness import Worker, register, sample_repository
 
 NO_OP_CASSETTE = """name: no-op
 triage:
@@ -44,7 +44,7 @@ FINAL = [s.value for s in JobState if s.is_final]
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -74,7 +74,10 @@ def run_once(tickets: int, broker_url: str | None, workdir: Path) -> dict:
     register(ship, sample_repository(workdir / "textkit"), "textkit")
     cassette = workdir / "no-op.yml"
     cassette.write_text(NO_OP_CASSETTE)
-    ids = [add_ticket(ship.store, repo="textkit", title=f"no-op {i}", labels=["shipyard"], cassette=cassette).id for i in range(tickets)]
+    ids = [
+        add_ticket(ship.store, repo="textkit", title=f"no-op {i}", labels=["shipyard"], cassette=cassette).id
+        for i in range(tickets)
+    ]
     worker = Worker(settings, concurrency=2)
     try:
         _wait_ready(worker)
@@ -127,7 +130,11 @@ def _job_timings(ship: Shipyard) -> tuple[list[float], list[float]]:
     """Per job: message sent → first event of the run; first event → finished."""
     with ship.store.session() as s:
         first = dict(
-            s.execute(select(Event.job_id, func.min(Event.at)).where(Event.kind.not_in(["queued", "redelivered"])).group_by(Event.job_id)).all()
+            s.execute(
+                select(Event.job_id, func.min(Event.at))
+                .where(Event.kind.not_in(["queued", "redelivered"]))
+                .group_by(Event.job_id)
+            ).all()
         )
         rows = s.execute(select(Job.id, Job.dispatched_at, Job.created_at, Job.finished_at)).all()
     latency, overhead = [], []

@@ -13,17 +13,17 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sandboxes.base import SandboxSpec  # noqa: E402
-from sandboxes.disk_quota import QuotaDisk  # noqa: E402
-from sandboxes.docker import DockerSandboxProvider  # noqa: E402
-from sandboxes.local import LocalSandboxProvider  # noqa: E402
-from sandboxes.pool import WarmPool  # noqa: E402
+from sandboxes.base import SandboxSpec
+from sandboxes.disk_quota import QuotaDisk
+from sandboxes.docker import DockerSandboxProvider
+from sandboxes.local import LocalSandboxProvider
+from sandboxes.pool import WarmPool
 
 SPEC = SandboxSpec(memory_mb=512)
 
@@ -109,12 +109,16 @@ def main() -> None:
             raw_exec = summary("engine floor: exec_run(true)", raw)
         finally:
             box.close()
-        summary("10 concurrent warm acquires (wall)",
-                concurrent_acquires(pool.acquire, lambda: pool.wait_ready(), max(3, args.repeats // 5)))
+        summary(
+            "10 concurrent warm acquires (wall)",
+            concurrent_acquires(pool.acquire, lambda: pool.wait_ready(), max(3, args.repeats // 5)),
+        )
     finally:
         pool.close()
-    summary("10 concurrent cold starts (wall)",
-            concurrent_acquires(lambda: provider.start(SPEC), lambda: None, max(3, args.repeats // 5)))
+    summary(
+        "10 concurrent cold starts (wall)",
+        concurrent_acquires(lambda: provider.start(SPEC), lambda: None, max(3, args.repeats // 5)),
+    )
     local = LocalSandboxProvider(root / "local")
     lbox = local.acquire(SPEC)
     try:
@@ -126,8 +130,10 @@ def main() -> None:
         summary(f"disk quota {size_mb} MB: create+mount", made)
         summary(f"disk quota {size_mb} MB: unmount+delete", released)
     print(f"exec round-trip / engine floor = {docker_exec / raw_exec:.2f}x")
-    print(f"cold start / warm acquire = {cold / warm:.1f}x; targets: warm acquire p50 <= 50 ms "
-          f"({'met' if warm <= 50 else 'MISSED'}), exec p50 <= 60 ms ({'met' if docker_exec <= 60 else 'MISSED'})")
+    print(
+        f"cold start / warm acquire = {cold / warm:.1f}x; targets: warm acquire p50 <= 50 ms "
+        f"({'met' if warm <= 50 else 'MISSED'}), exec p50 <= 60 ms ({'met' if docker_exec <= 60 else 'MISSED'})"
+    )
     print(f"RESULT warm_acquire_p50_ms {warm:.1f} ms")
 
 

@@ -71,36 +71,61 @@ def trajectory() -> Cassette:
         return {"tool": tool, "args": args}
 
     turns = [
-        t("view", path="."), t("search", pattern="def ", path="."), t("view", path="textkit/wrap.py"),
-        t("run_tests"), t("view", path=v + "scanner.py"), t("search", pattern="import", path="."),
-        t("bash", command="python -m pytest -p no:cacheprovider -vv"), t("view", path=v + "emitter.py"),
-        t("bash", command="cat textkit/*.py tests/*.py"), t("view", path=v + "constructor.py"),
-        t("search", pattern="class ", path="."), t("bash", command="python -m pydoc textkit.wrap"),
-        t("view", path=v + "parser.py"), t("bash", command="ls -laR"),
-        {k: create_test[k] for k in ("tool", "args")}, {k: run_new[k] for k in ("tool", "args")},
-        {k: edit_wrap[k] for k in ("tool", "args")}, {k: edit_init[k] for k in ("tool", "args")},
-        t("run_tests"), t("view", path=v + "representer.py"), t("search", pattern="truncate", path="."),
-        t("bash", command="python -m pytest -p no:cacheprovider --collect-only -q"), t("view", path=v + "reader.py"),
-        t("search", pattern="Error", path="."), t("bash", command="python -m pydoc textkit"),
-        t("view", path=v + "resolver.py"), t("run_tests"), t("view", path="tests/test_truncate.py"),
+        t("view", path="."),
+        t("search", pattern="def ", path="."),
+        t("view", path="textkit/wrap.py"),
+        t("run_tests"),
+        t("view", path=v + "scanner.py"),
+        t("search", pattern="import", path="."),
+        t("bash", command="python -m pytest -p no:cacheprovider -vv"),
+        t("view", path=v + "emitter.py"),
+        t("bash", command="cat textkit/*.py tests/*.py"),
+        t("view", path=v + "constructor.py"),
+        t("search", pattern="class ", path="."),
+        t("bash", command="python -m pydoc textkit.wrap"),
+        t("view", path=v + "parser.py"),
+        t("bash", command="ls -laR"),
+        {k: create_test[k] for k in ("tool", "args")},
+        {k: run_new[k] for k in ("tool", "args")},
+        {k: edit_wrap[k] for k in ("tool", "args")},
+        {k: edit_init[k] for k in ("tool", "args")},
+        t("run_tests"),
+        t("view", path=v + "representer.py"),
+        t("search", pattern="truncate", path="."),
+        t("bash", command="python -m pytest -p no:cacheprovider --collect-only -q"),
+        t("view", path=v + "reader.py"),
+        t("search", pattern="Error", path="."),
+        t("bash", command="python -m pydoc textkit"),
+        t("view", path=v + "resolver.py"),
+        t("run_tests"),
+        t("view", path="tests/test_truncate.py"),
         t("bash", command="python -m pytest -p no:cacheprovider -q --durations=0"),
         t("finish", summary="Added truncate() with tests."),
     ]
     return Cassette(name="tokens-bench", code=[turns])
 
 
-def run_once(provider: LocalSandboxProvider, repo: Path, cassette: Cassette, discipline: bool) -> tuple[list[int], int, float]:
+def run_once(
+    provider: LocalSandboxProvider, repo: Path, cassette: Cassette, discipline: bool
+) -> tuple[list[int], int, float]:
     sandbox = provider.acquire(SandboxSpec(command_timeout_s=120, output_cap_bytes=4 * 1024 * 1024))
     try:
         for path in sorted(repo.rglob("*")):
             if path.is_file():
                 sandbox.write_file(path.relative_to(repo).as_posix(), path.read_bytes())
         config = load_repo_config(repo)
-        task = CodingTask(ticket_title="Add truncate() for previews", ticket_body="Add textkit.truncate(text, width).",
-                          instructions=(repo / "AGENTS.md").read_text(), test_command=config.test.command,
-                          repo_map=build_repo_map(sandbox) if discipline else "")
-        limits = AgentLimits(max_steps=40) if discipline else AgentLimits(
-            max_steps=40, tool_output_chars=0, compact_at_share=None)
+        task = CodingTask(
+            ticket_title="Add truncate() for previews",
+            ticket_body="Add textkit.truncate(text, width).",
+            instructions=(repo / "AGENTS.md").read_text(),
+            test_command=config.test.command,
+            repo_map=build_repo_map(sandbox) if discipline else "",
+        )
+        limits = (
+            AgentLimits(max_steps=40)
+            if discipline
+            else AgentLimits(max_steps=40, tool_output_chars=0, compact_at_share=None)
+        )
         recorder = Recorder()
         started = time.monotonic()
         result = run_coding_agent(ScriptedChatModel(cassette=cassette), sandbox, task, recorder=recorder, limits=limits)
@@ -141,11 +166,15 @@ def main() -> None:
     print(f"prompt tokens per run, off: {spread(totals[False])}")
     print(f"prompt tokens per run, on:  {spread(totals[True])}")
     print(f"largest single prompt: off {max(steps[False]):,}, on {max(steps[True]):,}")
-    print(f"replay wall time: off {spread([s * 1000 for s in seconds[False]])} ms; "
-          f"on {spread([s * 1000 for s in seconds[True]])} ms")
+    print(
+        f"replay wall time: off {spread([s * 1000 for s in seconds[False]])} ms; "
+        f"on {spread([s * 1000 for s in seconds[True]])} ms"
+    )
     ratios = [off / on for off, on in zip(totals[False], totals[True])]
-    print(f"ratio off/on over {args.repeats} repeats: min {min(ratios):.2f} / median {statistics.median(ratios):.2f} "
-          f"/ max {max(ratios):.2f}")
+    print(
+        f"ratio off/on over {args.repeats} repeats: min {min(ratios):.2f} / median {statistics.median(ratios):.2f} "
+        f"/ max {max(ratios):.2f}"
+    )
     print(f"RESULT prompt_token_ratio {statistics.median(ratios):.2f} x")
 
 

@@ -9,14 +9,14 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from orchestrator.domain import accounts
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import accounts
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job, Repository, Ticket
 from orchestrator.web import create_app
@@ -25,12 +25,15 @@ STATES = ["merged", "closed", "blocked", "failed", "queued", "running", "awaitin
 
 
 def fill(ship: Shipyard, n: int) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with ship.store.session() as s:
         repo = Repository(name="bench", forge="github", url="acme/bench", base_branch="main")
         s.add(repo)
         s.flush()
-        s.execute(insert(Ticket), [{"repository_id": repo.id, "title": f"Ticket {i}", "body": "", "labels": ["shipyard"]} for i in range(n)])
+        s.execute(
+            insert(Ticket),
+            [{"repository_id": repo.id, "title": f"Ticket {i}", "body": "", "labels": ["shipyard"]} for i in range(n)],
+        )
         s.execute(insert(Job), [
             {"ticket_id": i + 1, "state": STATES[i % len(STATES)], "created_at": now - timedelta(minutes=n - i),
              "finished_at": now - timedelta(minutes=n - i - 2) if i % len(STATES) < 4 else None, "cost_usd": 0.01}
@@ -59,10 +62,14 @@ def main() -> None:
         fill(ship, args.jobs)
         accounts.add_user(ship.store, "bench", "viewer", None)
         token = accounts.issue_token(ship.store, "bench")
-        with TestClient(create_app(ship), base_url="http://localhost", headers={"Authorization": f"Bearer {token}"}) as client:
+        with TestClient(
+            create_app(ship), base_url="http://localhost", headers={"Authorization": f"Bearer {token}"}
+        ) as client:
             page_ms, page_bytes = p50_ms(client, "/", args.requests)
             api_ms, _ = p50_ms(client, "/api/jobs", args.requests)
-    print(f"jobs page p50 {page_ms:.1f} ms ({page_bytes / 1024:.1f} KB) · /api/jobs p50 {api_ms:.1f} ms at {args.jobs} jobs")
+    print(
+        f"jobs page p50 {page_ms:.1f} ms ({page_bytes / 1024:.1f} KB) · /api/jobs p50 {api_ms:.1f} ms at {args.jobs} jobs"
+    )
     print(f"RESULT jobs_page_p50_ms {page_ms:.1f} ms")
 
 

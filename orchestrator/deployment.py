@@ -8,10 +8,10 @@ from functools import cached_property
 from celery import Celery
 
 from orchestrator.domain import jobs
-from orchestrator.worker.celery_app import dispatch, make_celery
 from orchestrator.redaction import egress_redactor, redact_logs
 from orchestrator.settings import Settings
 from orchestrator.store import Store
+from orchestrator.worker.celery_app import dispatch, make_celery
 
 
 @dataclass
@@ -19,7 +19,7 @@ class Shipyard:
     settings: Settings
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> "Shipyard":
+    def load(cls, settings: Settings | None = None) -> Shipyard:
         settings = settings or Settings()
         settings.ensure_dirs()
         redact_logs(egress_redactor(settings))
@@ -51,18 +51,35 @@ class Shipyard:
             if ticket is None:
                 raise jobs.JobError(f"ticket {ticket_id} does not exist")
             if ticket.cassette:
-                raise jobs.JobError(f"ticket {ticket_id} replays {ticket.cassette}; recording needs a ticket without a cassette")
+                raise jobs.JobError(
+                    f"ticket {ticket_id} replays {ticket.cassette}; recording needs a ticket without a cassette"
+                )
         return jobs.create_job(self.store, ticket_id)
 
     def dispatch(self, job_id: int) -> None:
         jobs.mark_dispatched(self.store, job_id)
         dispatch(self.celery, job_id)
 
-    def decide(self, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli",
-               line_comments: list[dict] | None = None) -> str:
+    def decide(
+        self,
+        job_id: int,
+        decision: str,
+        *,
+        comment: str = "",
+        extra_usd: float = 0.0,
+        reviewer: str = "cli",
+        line_comments: list[dict] | None = None,
+    ) -> str:
         """Record a human decision and re-queue the job so its workflow resumes."""
-        gate = jobs.record_decision(self.store, job_id, decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer,
-                                    line_comments=line_comments)
+        gate = jobs.record_decision(
+            self.store,
+            job_id,
+            decision,
+            comment=comment,
+            extra_usd=extra_usd,
+            reviewer=reviewer,
+            line_comments=line_comments,
+        )
         self.dispatch(job_id)
         return gate
 

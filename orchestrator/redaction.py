@@ -14,8 +14,9 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # Shapes of well-known credentials, redacted even when we were not told the value.
 _PATTERNS = [
@@ -84,7 +85,11 @@ class Redactor:
         return value
 
     def _dataclass(self, value: Any) -> Any:
-        changes = {f.name: self.data(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init and hasattr(value, f.name)}
+        changes = {
+            f.name: self.data(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.init and hasattr(value, f.name)
+        }
         try:
             return dataclasses.replace(value, **changes)
         except (TypeError, ValueError):  # a dataclass that cannot be rebuilt is kept as it is
@@ -103,7 +108,12 @@ def _variants(raw: str) -> list[str]:
         plain += [value[1:-1], value[1:-1].strip()]
     out = []
     for v in filter(None, plain):
-        out += [v, "".join(_HTML_ESCAPES.get(c, c) for c in v), json.dumps(v, ensure_ascii=False)[1:-1], json.dumps(v)[1:-1]]
+        out += [
+            v,
+            "".join(_HTML_ESCAPES.get(c, c) for c in v),
+            json.dumps(v, ensure_ascii=False)[1:-1],
+            json.dumps(v)[1:-1],
+        ]
     return list(dict.fromkeys(out))
 
 

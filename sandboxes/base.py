@@ -10,9 +10,10 @@ plant hooks or read remotes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 NetworkPolicy = Literal["none", "setup"]
 

@@ -108,6 +108,10 @@ def cgroups_available() -> bool:
     if (CGROUP_ROOT / "cgroup.controllers").exists():
         parent = CGROUP_ROOT
         needed = ("pids", "memory")
-        controllers = (parent / "cgroup.subtree_control").read_text().split() if (parent / "cgroup.subtree_control").exists() else []
+        controllers = (
+            (parent / "cgroup.subtree_control").read_text().split()
+            if (parent / "cgroup.subtree_control").exists()
+            else []
+        )
         return all(c in controllers for c in needed) and os.access(parent, os.W_OK)
     return all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("pids", "memory"))

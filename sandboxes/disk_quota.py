@@ -88,7 +88,8 @@ class QuotaDisk:
             shown = command if len(command) <= 200 else command[:197] + "..."
             raise DiskQuotaExceeded(
                 f"disk quota exceeded ({self.size_mb} MB): the sandbox's disk was full after `{shown}`; "
-                "raise sandbox.disk_mb in .shipyard.yml if the repository needs more")
+                "raise sandbox.disk_mb in .shipyard.yml if the repository needs more"
+            )
 
     def release(self) -> None:
         release_disk(self.directory)

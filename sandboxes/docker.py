@@ -33,8 +33,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -60,7 +61,7 @@ SANDBOX_CA_PATH = "/etc/shipyard-ca.crt"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMAGE_HINT = "run `make sandbox-image` (or `python -m sandboxes.images ensure`)"
 _KILL_MARKED = (
-    'for round in 1 2 3; do for d in /proc/[0-9]*; do '
+    "for round in 1 2 3; do for d in /proc/[0-9]*; do "
     'if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qx "SHIPYARD_EXEC=$1"; then kill -9 "${d#/proc/}" 2>/dev/null; fi; '
     "done; done"
 )
@@ -103,7 +104,7 @@ class DockerSandboxProvider:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         """Label on every container, so the reaper spares sandboxes of live workers."""
 
-    def acquire(self, spec: SandboxSpec) -> "DockerSandbox":
+    def acquire(self, spec: SandboxSpec) -> DockerSandbox:
         if self.pool_size > 0 and spec.network == "none":
             return self.pool_for(spec).acquire(spec)
         return self.start(spec)
@@ -134,7 +135,7 @@ class DockerSandboxProvider:
             self._image_paths[image] = found
         return self._image_paths[image]
 
-    def start(self, spec: SandboxSpec) -> "DockerSandbox":
+    def start(self, spec: SandboxSpec) -> DockerSandbox:
         """A freshly started container (cold start), bypassing any pool."""
         sandbox_id = f"docker-{uuid.uuid4().hex[:12]}"
         sandbox_dir = Path(tempfile.mkdtemp(prefix=f"{sandbox_id}-", dir=self.root))
@@ -168,9 +169,11 @@ class DockerSandboxProvider:
 
     def _run_args(self, spec: SandboxSpec, sandbox_id: str, workspace: Path, side_dirs: SideDirs) -> dict[str, Any]:
         tmpfs_opts = f"rw,exec,nosuid,nodev,size={spec.memory_mb}m"
-        volumes = {str(workspace): {"bind": SANDBOX_WORKDIR, "mode": "rw"},
-                   str(side_dirs.host_tools): {"bind": side_dirs.tools, "mode": "ro"},
-                   str(side_dirs.host_records): {"bind": side_dirs.records, "mode": "rw"}}
+        volumes = {
+            str(workspace): {"bind": SANDBOX_WORKDIR, "mode": "rw"},
+            str(side_dirs.host_tools): {"bind": side_dirs.tools, "mode": "ro"},
+            str(side_dirs.host_records): {"bind": side_dirs.records, "mode": "rw"},
+        }
         if spec.network == "setup":
             volumes[str(self.ca_bundle)] = {"bind": SANDBOX_CA_PATH, "mode": "ro"}
         return dict(
@@ -195,8 +198,13 @@ class DockerSandboxProvider:
             nano_cpus=int(spec.cpus * 1e9),
             pids_limit=spec.pids,
             network_mode=ensure_setup_network(self.client) if spec.network == "setup" else "none",
-            labels={**spec.labels, SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.id": sandbox_id,
-                    OWNER_LABEL: self.owner, DIR_LABEL: str(workspace.parent)},
+            labels={
+                **spec.labels,
+                SANDBOX_LABEL: "1",
+                f"{SANDBOX_LABEL}.id": sandbox_id,
+                OWNER_LABEL: self.owner,
+                DIR_LABEL: str(workspace.parent),
+            },
             volumes=volumes,
         )
 
@@ -220,8 +228,17 @@ class DockerSandbox:
     isolated = True
     workdir = SANDBOX_WORKDIR
 
-    def __init__(self, provider: DockerSandboxProvider, spec: SandboxSpec, sandbox_id: str,
-                 container: Any, disk: QuotaDisk, workspace: Path, image_path: str, side_dirs: SideDirs) -> None:
+    def __init__(
+        self,
+        provider: DockerSandboxProvider,
+        spec: SandboxSpec,
+        sandbox_id: str,
+        container: Any,
+        disk: QuotaDisk,
+        workspace: Path,
+        image_path: str,
+        side_dirs: SideDirs,
+    ) -> None:
         self.provider = provider
         self.spec = spec
         self.id = sandbox_id
@@ -238,13 +255,32 @@ class DockerSandbox:
         self._closed = False
 
     def _env(self, extra: dict[str, str] | None, marker: str, *, setup: bool) -> dict[str, str]:
-        env = {"PATH": self._path, "SHIPYARD_PATH": self._path, "HOME": SANDBOX_HOME, "LANG": "C.UTF-8",
-               "USER": "sandbox", "TMPDIR": "/tmp", "SHIPYARD_EXEC": marker,
-               # The root filesystem is read-only: pip installs go to the user site in $HOME.
-               "PIP_USER": "1", "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        env = {
+            "PATH": self._path,
+            "SHIPYARD_PATH": self._path,
+            "HOME": SANDBOX_HOME,
+            "LANG": "C.UTF-8",
+            "USER": "sandbox",
+            "TMPDIR": "/tmp",
+            "SHIPYARD_EXEC": marker,
+            # The root filesystem is read-only: pip installs go to the user site in $HOME.
+            "PIP_USER": "1",
+            "PIP_BREAK_SYSTEM_PACKAGES": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
         if setup:
-            env.update({name: SANDBOX_CA_PATH for name in
-                        ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO")})
+            env.update(
+                {
+                    name: SANDBOX_CA_PATH
+                    for name in (
+                        "PIP_CERT",
+                        "SSL_CERT_FILE",
+                        "REQUESTS_CA_BUNDLE",
+                        "NODE_EXTRA_CA_CERTS",
+                        "GIT_SSL_CAINFO",
+                    )
+                }
+            )
         env.update(extra or {})
         if extra and "PATH" in extra:
             env["SHIPYARD_PATH"] = extra["PATH"]
@@ -253,8 +289,9 @@ class DockerSandbox:
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)
 
-    def exec(self, command: str, *, timeout_s: float | None = None, cwd: str | None = None,
-             env: dict[str, str] | None = None) -> ExecResult:
+    def exec(
+        self, command: str, *, timeout_s: float | None = None, cwd: str | None = None, env: dict[str, str] | None = None
+    ) -> ExecResult:
         # Only run_setup may use the network; anything else first cuts it.
         self.cut_network()
         return self._exec(command, timeout_s, cwd, env, setup=False)
@@ -281,8 +318,9 @@ class DockerSandbox:
             raise SandboxError(f"sandbox {self.id}: could not cut its network: {_explain(exc)}") from None
         self._networked = False
 
-    def _exec(self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None,
-              *, setup: bool) -> ExecResult:
+    def _exec(
+        self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None, *, setup: bool
+    ) -> ExecResult:
         if self._closed:
             raise SandboxError(f"sandbox {self.id} is closed")
         hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
@@ -292,9 +330,14 @@ class DockerSandbox:
         started, since = time.monotonic(), f"{time.time():.9f}"
         try:
             exec_id = self._api.exec_create(
-                self.container.id, ["bash", "-lc", sandbox_command(command)], stdout=True, stderr=True,
-                user=f"{SANDBOX_UID}:{SANDBOX_UID}", environment=self._env(env, marker, setup=setup),
-                workdir=self._cwd(cwd))["Id"]
+                self.container.id,
+                ["bash", "-lc", sandbox_command(command)],
+                stdout=True,
+                stderr=True,
+                user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+                environment=self._env(env, marker, setup=setup),
+                workdir=self._cwd(cwd),
+            )["Id"]
             sock = raw_socket(self._api.exec_start(exec_id, socket=True))
             try:
                 ending = pump_exec_output(sock, output, started + timeout, lambda: not self._running(exec_id))
@@ -339,20 +382,28 @@ class DockerSandbox:
             kill_marked(self._procs_file, marker)
             return
         try:
-            self.container.exec_run(["sh", "-c", _KILL_MARKED, "kill-exec", marker],
-                                    user=f"{SANDBOX_UID}:{SANDBOX_UID}", environment={"PATH": self._path})
+            self.container.exec_run(
+                ["sh", "-c", _KILL_MARKED, "kill-exec", marker],
+                user=f"{SANDBOX_UID}:{SANDBOX_UID}",
+                environment={"PATH": self._path},
+            )
             return
         except DockerException:
             pass
         # A fork bomb at the pids limit leaves no room for the kill command itself.
-        output.feed(b"\n[shipyard: processes could not be killed one by one; sandbox restarted, /tmp and $HOME cleared]\n")
+        output.feed(
+            b"\n[shipyard: processes could not be killed one by one; sandbox restarted, /tmp and $HOME cleared]\n"
+        )
         self.container.restart(timeout=0)
 
     def _oom_since(self, since: str) -> bool:
         """Whether the engine reported the memory limit killing a process since ``since``."""
         events = self.provider.client.events(
-            since=since, until=f"{time.time() + 0.5:.9f}", decode=True,
-            filters={"container": self.container.id, "event": "oom"})
+            since=since,
+            until=f"{time.time() + 0.5:.9f}",
+            decode=True,
+            filters={"container": self.container.id, "event": "oom"},
+        )
         try:
             return any(True for _ in events)
         finally:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from sandboxes.output_cap import CappedOutput
 

@@ -27,8 +27,9 @@ def docker_available(timeout_s: float = 2.0) -> bool:
         return False
 
 
-def make_provider(kind: str, *, root: Path, pool_size: int = 0, allow_unisolated: bool = False,
-                  hidden_paths: tuple[Path, ...] = ()) -> SandboxProvider:
+def make_provider(
+    kind: str, *, root: Path, pool_size: int = 0, allow_unisolated: bool = False, hidden_paths: tuple[Path, ...] = ()
+) -> SandboxProvider:
     """A provider for ``kind``; ``auto`` is docker when the engine answers, else local.
 
     ``root``: directory under which each sandbox gets its own workspace directory.
@@ -42,7 +43,9 @@ def make_provider(kind: str, *, root: Path, pool_size: int = 0, allow_unisolated
         kind = "docker" if docker_available() else "local"
     if kind == "docker":
         if not docker_available():
-            raise SandboxError("sandbox backend docker: the Docker engine does not answer (check DOCKER_HOST and that dockerd runs)")
+            raise SandboxError(
+                "sandbox backend docker: the Docker engine does not answer (check DOCKER_HOST and that dockerd runs)"
+            )
         return DockerSandboxProvider(Path(root), pool_size=pool_size)
     if kind == "local":
         return LocalSandboxProvider(Path(root), allow_unisolated=allow_unisolated, hidden_paths=hidden_paths)

@@ -13,7 +13,7 @@ import selectors
 import signal
 import subprocess
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from sandboxes.base import ExecResult
 from sandboxes.cgroup_limits import SandboxCgroup

@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
@@ -156,12 +157,22 @@ class LocalSandboxProvider:
             return f"trial run failed: {proc.stderr.decode(errors='replace').strip()}"
         return None
 
-    def bwrap_argv(self, workspace: Path, home: Path, cwd: str, *, network: bool,
-                   side_dirs: SideDirs | None = None) -> list[str]:
+    def bwrap_argv(
+        self, workspace: Path, home: Path, cwd: str, *, network: bool, side_dirs: SideDirs | None = None
+    ) -> list[str]:
         """The bwrap (and privilege drop) prefix for one command."""
         assert self.bwrap
-        argv = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc",
-                "--unshare-uts", "--unshare-cgroup-try", "--hostname", "shipyard-sandbox"]
+        argv = [
+            self.bwrap,
+            "--die-with-parent",
+            "--new-session",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--hostname",
+            "shipyard-sandbox",
+        ]
         if not network:
             argv.append("--unshare-net")
         for name in SYSTEM_DIRS:
@@ -189,12 +200,31 @@ class LocalSandboxProvider:
                 argv += ["--tmpfs", str(path)]
             elif path.exists() and self._visible(path):
                 argv += ["--ro-bind", "/dev/null", str(path)]
-        argv += ["--proc", "/proc", "--dev", "/dev",
-                 "--bind", str(workspace), SANDBOX_WORKDIR, "--bind", str(home), SANDBOX_HOME]
+        argv += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--bind",
+            str(workspace),
+            SANDBOX_WORKDIR,
+            "--bind",
+            str(home),
+            SANDBOX_HOME,
+        ]
         if side_dirs is not None:
-            argv += ["--perms", "0755", "--dir", str(Path(side_dirs.tools).parent),
-                     "--ro-bind", str(side_dirs.host_tools), side_dirs.tools,
-                     "--bind", str(side_dirs.host_records), side_dirs.records]
+            argv += [
+                "--perms",
+                "0755",
+                "--dir",
+                str(Path(side_dirs.tools).parent),
+                "--ro-bind",
+                str(side_dirs.host_tools),
+                side_dirs.tools,
+                "--bind",
+                str(side_dirs.host_records),
+                side_dirs.records,
+            ]
         argv += ["--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
             argv += drop_root_argv(SANDBOX_UID)
@@ -205,7 +235,7 @@ class LocalSandboxProvider:
         shown = [Path("/") / name for name in SYSTEM_DIRS] + self.ro_paths
         return any(path.is_relative_to(top) for top in shown)
 
-    def acquire(self, spec: SandboxSpec) -> "LocalSandbox":
+    def acquire(self, spec: SandboxSpec) -> LocalSandbox:
         try:
             return LocalSandbox(self, spec)
         except OSError as exc:
@@ -277,16 +307,18 @@ class LocalSandbox:
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)
 
-    def _run(self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None,
-             *, network: bool) -> ExecResult:
+    def _run(
+        self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None, *, network: bool
+    ) -> ExecResult:
         if self._closed:
             raise SandboxError(f"sandbox {self.id} is closed")
         script = ["bash", "-lc", sandbox_command(command)]
         if self._drop_root:
             hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
         if self.isolated:
-            argv = self.provider.bwrap_argv(self.host_workspace, self._home, self._cwd(cwd), network=network,
-                                            side_dirs=self.side_dirs)
+            argv = self.provider.bwrap_argv(
+                self.host_workspace, self._home, self._cwd(cwd), network=network, side_dirs=self.side_dirs
+            )
             argv += script
             host_cwd = str(self._dir)
         elif self.provider.guard is not None:
@@ -305,8 +337,9 @@ class LocalSandbox:
             self._disk.check(command)
         return result
 
-    def exec(self, command: str, *, timeout_s: float | None = None, cwd: str | None = None,
-             env: dict[str, str] | None = None) -> ExecResult:
+    def exec(
+        self, command: str, *, timeout_s: float | None = None, cwd: str | None = None, env: dict[str, str] | None = None
+    ) -> ExecResult:
         return self._run(command, timeout_s, cwd, env, network=False)
 
     def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:

@@ -29,7 +29,7 @@ class CappedOutput:
         if not chunk or self._tail_cap == 0:
             return
         if len(chunk) >= self._tail_cap:
-            self._tail[:] = chunk[-self._tail_cap:]
+            self._tail[:] = chunk[-self._tail_cap :]
             return
         self._tail += chunk
         overflow = len(self._tail) - self._tail_cap

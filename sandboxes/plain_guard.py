@@ -15,8 +15,8 @@ from __future__ import annotations
 import shlex
 import shutil
 import stat
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 DOCKER_SOCKETS = (Path("/var/run/docker.sock"), Path("/run/docker.sock"))
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -25,8 +25,16 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 def drop_root_argv(uid: int) -> list[str]:
     """``setpriv`` prefix running the rest as ``uid`` with no capabilities, groups or new privileges."""
     setpriv = shutil.which("setpriv", path=SYSTEM_PATH) or "setpriv"
-    return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-            "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return [
+        setpriv,
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+    ]
 
 
 def closed_ancestors(path: Path) -> list[Path]:
@@ -61,12 +69,24 @@ class PlainGuard:
             lines.append(f"mkdir {q(f'{self.stash}/{i}')} && mount --bind {q(str(path))} {q(f'{self.stash}/{i}')}")
         for path in self.hidden_dirs:
             # A path under an already covered directory is gone; nothing to cover.
-            lines.append(f"if [ -d {q(str(path))} ]; then mount -t tmpfs -o size=64k,mode=0755 shipyard-hidden {q(str(path))}; fi")
+            lines.append(
+                f"if [ -d {q(str(path))} ]; then mount -t tmpfs -o size=64k,mode=0755 shipyard-hidden {q(str(path))}; fi"
+            )
         for path in self.hidden_files:
             lines.append(f"if [ -e {q(str(path))} ]; then mount --bind /dev/null {q(str(path))}; fi")
         for i, path in enumerate(reveal):
             lines.append(f"mkdir -p {q(str(path))} && mount --bind {q(f'{self.stash}/{i}')} {q(str(path))}")
         lines += [f"umount -l {q(str(self.stash))}", f"cd {q(cwd)}", 'exec "$@"']
         unshare = shutil.which("unshare", path=SYSTEM_PATH) or "unshare"
-        return [unshare, "--mount", "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(lines),
-                "plain-guard", *drop_root_argv(self.uid)]
+        return [
+            unshare,
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            "\n".join(lines),
+            "plain-guard",
+            *drop_root_argv(self.uid),
+        ]

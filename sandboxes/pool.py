@@ -37,7 +37,7 @@ def pool_key(spec: SandboxSpec) -> tuple:
 class WarmPool:
     """Keeps ``size`` started sandboxes of one spec ready."""
 
-    def __init__(self, provider: "DockerSandboxProvider", spec: SandboxSpec, size: int) -> None:
+    def __init__(self, provider: DockerSandboxProvider, spec: SandboxSpec, size: int) -> None:
         if spec.network != "none":
             raise SandboxError("warm pool: only network policy 'none' can be pooled")
         self.provider = provider
@@ -57,7 +57,7 @@ class WarmPool:
         with self._cond:
             return len(self._ready)
 
-    def acquire(self, spec: SandboxSpec | None = None) -> "DockerSandbox":
+    def acquire(self, spec: SandboxSpec | None = None) -> DockerSandbox:
         """A started sandbox: a warm one if any is ready (checked alive), else a cold start."""
         wanted = spec or self.spec
         while True:
@@ -119,7 +119,7 @@ class WarmPool:
                 box.close()
 
 
-def _is_running(box: "DockerSandbox") -> bool:
+def _is_running(box: DockerSandbox) -> bool:
     try:
         box.container.reload()
     except DockerException:

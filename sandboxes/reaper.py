@@ -22,8 +22,8 @@ import shutil
 import signal
 import socket
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import docker
 from docker.errors import DockerException, NotFound
@@ -90,7 +90,11 @@ def reap_leaked(
 
 # A host-process sandbox, or the trial run that checks bwrap works (no cgroup of its own).
 LOCAL_SANDBOX_DIR = re.compile(r"(local-[0-9a-f]{12}|probe)-[^/]+")
-CGROUP_PARENTS = (Path("/sys/fs/cgroup/shipyard"), Path("/sys/fs/cgroup/pids/shipyard"), Path("/sys/fs/cgroup/memory/shipyard"))
+CGROUP_PARENTS = (
+    Path("/sys/fs/cgroup/shipyard"),
+    Path("/sys/fs/cgroup/pids/shipyard"),
+    Path("/sys/fs/cgroup/memory/shipyard"),
+)
 
 
 def reap_leaked_dirs(root: Path, older_than_s: float, keep_dirs: Iterable[Path] = ()) -> list[Path]:

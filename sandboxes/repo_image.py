@@ -83,13 +83,21 @@ def image_for(
             return tag
         report(f"building {sandbox_config.dockerfile} as {tag}")
         client.images.build(
-            path=str(context), dockerfile=dockerfile.name, tag=tag, rm=True, forcerm=True,
+            path=str(context),
+            dockerfile=dockerfile.name,
+            tag=tag,
+            rm=True,
+            forcerm=True,
             labels={RECIPE_LABEL: recipe, "shipyard.repo-image": "1"},
             network_mode="default" if sandbox_config.network == "setup" else "none",
         )
     except BuildError as exc:
         tail = "".join(str(step.get("stream", step.get("error", ""))) for step in list(exc.build_log)[-8:]).strip()
-        raise SandboxError(f".shipyard.yml: sandbox.dockerfile: building {sandbox_config.dockerfile} failed: {exc.msg}\n{tail}") from None
+        raise SandboxError(
+            f".shipyard.yml: sandbox.dockerfile: building {sandbox_config.dockerfile} failed: {exc.msg}\n{tail}"
+        ) from None
     except DockerException as exc:
-        raise SandboxError(f".shipyard.yml: sandbox.dockerfile: building {sandbox_config.dockerfile} failed: {exc}") from None
+        raise SandboxError(
+            f".shipyard.yml: sandbox.dockerfile: building {sandbox_config.dockerfile} failed: {exc}"
+        ) from None
     return tag

@@ -30,9 +30,14 @@ def ensure_setup_network(client: docker.DockerClient) -> str:
     except NotFound:
         try:
             client.networks.create(
-                SETUP_NETWORK, driver="bridge", labels={"shipyard.network": "setup"},
-                options={"com.docker.network.bridge.name": SETUP_BRIDGE,
-                         "com.docker.network.bridge.enable_icc": "false"})
+                SETUP_NETWORK,
+                driver="bridge",
+                labels={"shipyard.network": "setup"},
+                options={
+                    "com.docker.network.bridge.name": SETUP_BRIDGE,
+                    "com.docker.network.bridge.enable_icc": "false",
+                },
+            )
         except DockerException as exc:
             # Another worker on this host may have created it a moment ago.
             try:
@@ -49,7 +54,8 @@ def guard_host_from_setup_network() -> None:
     if not iptables:
         raise SandboxError(
             "network policy setup: iptables is not installed, so setup commands could reach "
-            "services on this host; install iptables or use network policy none")
+            "services on this host; install iptables or use network policy none"
+        )
     check = subprocess.run([iptables, "-C", *_GUARD_RULE], capture_output=True, text=True)
     if check.returncode == 0:
         return
@@ -57,4 +63,5 @@ def guard_host_from_setup_network() -> None:
     if insert.returncode != 0:
         raise SandboxError(
             f"network policy setup: could not add the host firewall rule ({insert.stderr.strip()}); "
-            "setup commands would reach services on this host")
+            "setup commands would reach services on this host"
+        )

@@ -27,7 +27,9 @@ def _relative_parts(workspace: Path, path: str) -> list[str]:
         raise SandboxError(f"workspace path {path!r}: refused: empty or contains a NUL byte")
     pure = PurePosixPath(path)
     if pure.is_absolute():
-        raise SandboxError(f"workspace path {path!r}: refused: absolute paths are not allowed, use a path relative to the workspace")
+        raise SandboxError(
+            f"workspace path {path!r}: refused: absolute paths are not allowed, use a path relative to the workspace"
+        )
     if ".." in pure.parts:
         raise SandboxError(f"workspace path {path!r}: refused: '..' would leave the workspace")
     root = workspace.resolve()
@@ -100,14 +102,14 @@ def read_workspace_file(workspace: Path, path: str, *, max_bytes: int = MAX_READ
         os.close(fd)
 
 
-def write_workspace_file(
-    workspace: Path, path: str, data: bytes, *, owner: tuple[int, int] | None = None
-) -> None:
+def write_workspace_file(workspace: Path, path: str, data: bytes, *, owner: tuple[int, int] | None = None) -> None:
     """Write ``data`` to a file inside ``workspace``, creating parents; ``owner`` is (uid, gid)."""
     parts = _relative_parts(workspace, path)
     dir_fd = _open_parent(workspace, parts, path, create=True, owner=owner)
     try:
-        fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644, dir_fd=dir_fd)
+        fd = os.open(
+            parts[-1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644, dir_fd=dir_fd
+        )
     except OSError as exc:
         raise SandboxError(f"workspace path {path!r}: cannot write: {_why(exc)}") from None
     finally:
@@ -119,7 +121,7 @@ def write_workspace_file(
             os.fchown(fd, *owner)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 

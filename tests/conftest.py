@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-POSTGRES_ADMIN_URL = os.environ.get("SHIPYARD_TEST_POSTGRES", "postgresql+psycopg://shipyard:shipyard@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "SHIPYARD_TEST_POSTGRES", "postgresql+psycopg://shipyard:shipyard@127.0.0.1:5432/postgres"
+)
 SETUP_HINT = "run `make services` (or `make test`, which starts it)"
 
 

@@ -64,7 +64,17 @@ def run_git_bytes(
     return proc.stdout
 
 
-BUILD_OUTPUTS = (".shipyard/", "__pycache__/", "*.pyc", ".coverage", ".coverage.*", ".pytest_cache/", "node_modules/", "coverage/", ".nyc_output/")
+BUILD_OUTPUTS = (
+    ".shipyard/",
+    "__pycache__/",
+    "*.pyc",
+    ".coverage",
+    ".coverage.*",
+    ".pytest_cache/",
+    "node_modules/",
+    "coverage/",
+    ".nyc_output/",
+)
 
 
 @dataclass(frozen=True)
@@ -108,8 +118,14 @@ class GitRepo:
         self.git("checkout-index", "-a", "-f", worktree=worktree, index=index)
         self.git("clean", "-fdxq", worktree=worktree, index=index)
 
-    def commit_worktree(self, worktree: Path, parent: str, message: str, scrub: "Scrubber | None" = None,
-                        max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    def commit_worktree(
+        self,
+        worktree: Path,
+        parent: str,
+        message: str,
+        scrub: Scrubber | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> str:
         """Snapshot every file in ``worktree`` as a commit on top of ``parent``; returns its SHA.
 
         With ``scrub``, the message and every file changed since ``parent`` are scrubbed (in the
@@ -140,7 +156,9 @@ class GitRepo:
     def _refuse_oversized(self, worktree: Path, index: Path, max_bytes: int) -> None:
         """Raise ``OversizedFile`` for files ``git add -A`` would take that are over ``max_bytes``
         (sizes from ``lstat``: listing and statting read no file's content)."""
-        listed = self.git("ls-files", "-z", "--cached", "--others", "--exclude-standard", worktree=worktree, index=index)
+        listed = self.git(
+            "ls-files", "-z", "--cached", "--others", "--exclude-standard", worktree=worktree, index=index
+        )
         big: list[str] = []
         for path in dict.fromkeys(p for p in listed.split("\0") if p):
             try:
@@ -151,8 +169,10 @@ class GitRepo:
                 big.append(f"{path}: {over_size_limit(info.st_size, max_bytes)}")
         if big:
             more = f" (and {len(big) - 1} more)" if len(big) > 1 else ""
-            raise OversizedFile(f"the workspace was not saved: {big[0]}{more}; delete the file or keep it out of "
-                                "the repository (.gitignore)")
+            raise OversizedFile(
+                f"the workspace was not saved: {big[0]}{more}; delete the file or keep it out of "
+                "the repository (.gitignore)"
+            )
 
     def _index_for(self, worktree: Path) -> Path:
         # One index per work tree, so several trees (candidate, base, fail-to-pass) coexist.

@@ -30,8 +30,11 @@ def save_job_commit(services: JobServices, repo: dict, job_id: int, sha: str) ->
     try:
         services.forge.push_job_ref(repo["url"], git_dir(services.job_dir), job_id, sha)
     except (GitError, RuntimeError) as exc:
-        services.recorder.event("forge", f"commit {sha[:10]} not saved under {job_ref(job_id)} ({exc}); "
-                                         "until it is, only this host can resume the job")
+        services.recorder.event(
+            "forge",
+            f"commit {sha[:10]} not saved under {job_ref(job_id)} ({exc}); "
+            "until it is, only this host can resume the job",
+        )
 
 
 def has_commits(gdir: Path, *shas: str) -> bool:
@@ -65,8 +68,13 @@ def restore_job_git(services: JobServices, state: dict) -> bool:
         raise JobCommitsLost(f"cannot rebuild job {job_id}'s working copy from the forge: {exc}") from None
     if not has_commits(gdir, base, head):
         where = f"{job_ref(job_id)} at {saved[:10]}" if saved else f"no {job_ref(job_id)} on the forge"
-        raise JobCommitsLost(f"job {job_id}'s commits (base {base[:10]}, head {head[:10]}) are not on this host "
-                             f"and not on the forge ({where}); retry it to start over: `shipyard jobs retry {job_id}`")
-    services.recorder.event("resumed", f"working copy rebuilt from the forge ({repo['base_branch']} and "
-                                       f"{job_ref(job_id)}, head {head[:10]}): this host had none")
+        raise JobCommitsLost(
+            f"job {job_id}'s commits (base {base[:10]}, head {head[:10]}) are not on this host "
+            f"and not on the forge ({where}); retry it to start over: `shipyard jobs retry {job_id}`"
+        )
+    services.recorder.event(
+        "resumed",
+        f"working copy rebuilt from the forge ({repo['base_branch']} and "
+        f"{job_ref(job_id)}, head {head[:10]}): this host had none",
+    )
     return True

@@ -7,9 +7,10 @@ so checkpoints hold plain data only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.observers import SpendingGuard
 from agents.resilience import RetryPolicy
@@ -113,7 +114,7 @@ class JobRecorder(Protocol):
         """Append to the job's timeline (shown in CLI and web). Secrets are redacted by the recorder."""
         ...
 
-    def usage(self, record: "UsageRecord") -> None:
+    def usage(self, record: UsageRecord) -> None:
         """Store one priced model call (``agents.accounting.UsageRecord``)."""
         ...
 
@@ -159,14 +160,11 @@ class ModelRouting(Protocol):
         """Apply a repository's per-role model overrides."""
         ...
 
-    def for_role(self, role: str, *, complexity: str = "low", attempt: int = 1, failures: int = 0) -> "RoutedModel":
-        ...
+    def for_role(self, role: str, *, complexity: str = "low", attempt: int = 1, failures: int = 0) -> RoutedModel: ...
 
-    def fallback_for(self, routed: "RoutedModel", role: str, *, attempt: int = 1, why: str = "") -> "RoutedModel | None":
+    def fallback_for(self, routed: RoutedModel, role: str, *, attempt: int = 1, why: str = "") -> RoutedModel | None:
         """The model to switch to when ``routed``'s provider does not answer, or None (the job pauses)."""
         ...
-
-
 
 
 @dataclass

@@ -42,9 +42,7 @@ class TestConfig(_Section):
     )
     """Runs the whole suite, writing JUnit XML and a coverage report (Python default: pytest + coverage.py;
     ``--cov-context=test`` records which test ran each line, shown beside the diff's lines)."""
-    select_command: str = (
-        "python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml {tests}"
-    )
+    select_command: str = "python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml {tests}"
     """Runs only the named tests (``{tests}`` becomes space-separated test ids); used by fail-to-pass."""
     junit: str = ".shipyard/junit.xml"
     """JUnit XML file the test commands write."""
@@ -52,7 +50,15 @@ class TestConfig(_Section):
     timeout_s: float = Field(default=900, gt=0)
     """Wall-clock limit for one run of the suite; a hang is reported as "timed out"."""
     test_globs: list[str] = Field(
-        default_factory=lambda: ["tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/*.test.js", "**/*.spec.js", "**/*.test.ts"]
+        default_factory=lambda: [
+            "tests/**",
+            "test/**",
+            "**/test_*.py",
+            "**/*_test.py",
+            "**/*.test.js",
+            "**/*.spec.js",
+            "**/*.test.ts",
+        ]
     )
     """Paths that count as test files (everything else is source for diff coverage)."""
     select_granularity: Literal["test", "file"] = "test"
@@ -91,7 +97,9 @@ class GatesConfig(_Section):
     coverage: CoverageGate = Field(default_factory=CoverageGate)
     require_tests: bool = True
     """The change must add or change tests that fail on the base code and pass on the candidate."""
-    waive_tests_for_kinds: list[Literal["bug", "feature", "docs", "chore"]] = Field(default_factory=lambda: ["docs", "chore"])
+    waive_tests_for_kinds: list[Literal["bug", "feature", "docs", "chore"]] = Field(
+        default_factory=lambda: ["docs", "chore"]
+    )
     """Ticket kinds for which the tests-added and fail-to-pass gates are waived when the change touches
     no executable source (a change to code needs tests whatever the ticket's kind)."""
     timeout: GateTimeout = Field(default_factory=GateTimeout)
@@ -107,7 +115,9 @@ class GatesConfig(_Section):
     waived for these paths; ``.shipyard.yml`` itself can never be allowed. Review such changes by hand."""
     allow_coverage_pragmas: bool = False
     """Newly added coverage-exclusion pragmas (``pragma: no cover``, ``istanbul ignore``…) fail the gate unless set."""
-    pytest_plugins: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(default_factory=lambda: ["pytest_cov"])
+    pytest_plugins: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")]] = Field(
+        default_factory=lambda: ["pytest_cov"]
+    )
     """Installed pytest plugins the gate's test runs load (each passed as ``-p name``); no other
     installed plugin loads (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``), so a package's entry point cannot
     change results. The default loads pytest-cov for the default test command's ``--cov``."""

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.cli import measure as cli_measure
-
 from orchestrator.cli import queue_commands as cli_queue
-
-from orchestrator.reporting import job_views as views
-from orchestrator.domain.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.cli.common import JSON_HELP, STATES, _fail, _ship, console, err_console
 from orchestrator.cli.users import users_app
-from orchestrator.reporting.terminal import jobs_table, print_job, workers_table
 from orchestrator.deployment import Shipyard
-from orchestrator.forges.local_git import ForgeError
+from orchestrator.domain.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.domain.jobs import JobError
+from orchestrator.forges.local_git import ForgeError
+from orchestrator.reporting import job_views as views
+from orchestrator.reporting.terminal import jobs_table, print_job, workers_table
 from orchestrator.store.tables import JobState
 
 app = typer.Typer(help="Shipyard: labelled tickets become gated pull requests.", no_args_is_help=True)
@@ -44,7 +42,11 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit")) -> None:
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
+    ),
+) -> None:
     """Shipyard: labelled tickets become gated pull requests."""
 
 
@@ -76,12 +78,17 @@ def _enqueue(ship: Shipyard, ticket_id: int) -> tuple[int, bool]:
 @app.command()
 def init(
     location: str = typer.Argument(..., help="A local git repository (path) or a git URL"),
-    name: Optional[str] = typer.Option(None, help="Short name for tickets and commands (default: the directory name)"),
-    base_branch: Optional[str] = typer.Option(None, help="Branch pull requests target (default: the repository's HEAD)"),
+    name: str | None = typer.Option(None, help="Short name for tickets and commands (default: the directory name)"),
+    base_branch: str | None = typer.Option(None, help="Branch pull requests target (default: the repository's HEAD)"),
     yes: bool = typer.Option(False, "--yes", "-y", help="Keep the proposed configuration without asking"),
-    store_only: bool = typer.Option(False, "--store-only", help="Keep the configuration in Shipyard's store only; "
-                                    "write no .shipyard.yml into the repository's work tree"),
-    forge: Optional[str] = typer.Option(None, "--forge", help="`github`: LOCATION is OWNER/NAME on GitHub (same as github:OWNER/NAME)"),
+    store_only: bool = typer.Option(
+        False,
+        "--store-only",
+        help="Keep the configuration in Shipyard's store only; write no .shipyard.yml into the repository's work tree",
+    ),
+    forge: str | None = typer.Option(
+        None, "--forge", help="`github`: LOCATION is OWNER/NAME on GitHub (same as github:OWNER/NAME)"
+    ),
 ) -> None:
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
     from orchestrator.onboarding.cli_flow import onboard
@@ -94,13 +101,28 @@ def init(
         from orchestrator.onboarding.cli_flow import onboard_github
 
         try:
-            return onboard_github(_ship().store, location, name=name, base_branch=base_branch, yes=yes,
-                                  console=console, interactive=console.is_terminal)
+            return onboard_github(
+                _ship().store,
+                location,
+                name=name,
+                base_branch=base_branch,
+                yes=yes,
+                console=console,
+                interactive=console.is_terminal,
+            )
         except (ForgeError, ValueError) as exc:
             _fail(str(exc))
     try:
-        onboard(_ship().store, location, name=name, base_branch=base_branch, yes=yes, store_only=store_only,
-                console=console, interactive=console.is_terminal)
+        onboard(
+            _ship().store,
+            location,
+            name=name,
+            base_branch=base_branch,
+            yes=yes,
+            store_only=store_only,
+            console=console,
+            interactive=console.is_terminal,
+        )
     except (ForgeError, BacklogError, ValueError) as exc:
         _fail(str(exc))
 
@@ -111,12 +133,14 @@ def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
     """Prove a repository's configuration in a real sandbox: setup, the suite twice, coverage; stores the baseline."""
-    from orchestrator.onboarding.doctor import DoctorError, run_doctor
     from orchestrator.onboarding.cli_flow import print_doctor_report
+    from orchestrator.onboarding.doctor import DoctorError, run_doctor
 
     ship = _ship()
     try:
-        report = run_doctor(ship.settings, ship.store, repo, progress=lambda m: err_console.print(f"[dim]{escape(m)}…[/dim]"))
+        report = run_doctor(
+            ship.settings, ship.store, repo, progress=lambda m: err_console.print(f"[dim]{escape(m)}…[/dim]")
+        )
     except DoctorError as exc:
         _fail(str(exc))
     if as_json:
@@ -132,7 +156,7 @@ def ticket_add(
     title: str = typer.Option(..., help="One line: what should change"),
     body: str = typer.Option("", help="The details"),
     label: list[str] = typer.Option([], "--label", "-l", help="Labels; `shipyard` hands the ticket to the agent"),
-    cassette: Optional[Path] = typer.Option(None, help="Replay this scripted-model cassette instead of a live model"),
+    cassette: Path | None = typer.Option(None, help="Replay this scripted-model cassette instead of a live model"),
 ) -> None:
     """Add a ticket to the local backlog; labelled `shipyard`, it is queued at once."""
     ship = _ship()
@@ -157,7 +181,9 @@ def ticket_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -
         return
     table = Table("id", "repo", "title", "labels", "last job", "state")
     for r in rows:
-        table.add_row(str(r["id"]), r["repo"], r["title"], ",".join(r["labels"]), str(r["last_job"] or ""), r["last_state"] or "")
+        table.add_row(
+            str(r["id"]), r["repo"], r["title"], ",".join(r["labels"]), str(r["last_job"] or ""), r["last_state"] or ""
+        )
     console.print(table)
 
 
@@ -174,21 +200,31 @@ def ticket_queue(ticket_id: int = typer.Argument(..., help="Ticket id (see `ship
 
 @jobs_app.command("list")
 def jobs_list(
-    state: Optional[str] = typer.Option(None, help=f"Only jobs in this state: {', '.join(STATES)}"),
+    state: str | None = typer.Option(None, help=f"Only jobs in this state: {', '.join(STATES)}"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     limit: int = typer.Option(50, help="Jobs per page (1-1000)"),
-    before: Optional[int] = typer.Option(None, help="Only jobs with an id below this (the next page's cursor, newest first)"),
+    before: int | None = typer.Option(
+        None, help="Only jobs with an id below this (the next page's cursor, newest first)"
+    ),
     oldest: bool = typer.Option(False, "--oldest", help="Oldest first (default: newest first)"),
-    after: Optional[int] = typer.Option(None, help="With --oldest: only jobs with an id above this (the next page's cursor)"),
+    after: int | None = typer.Option(
+        None, help="With --oldest: only jobs with an id above this (the next page's cursor)"
+    ),
 ) -> None:
     """List jobs, newest first (or --oldest first), a page at a time."""
     if state is not None and state not in STATES:
-        raise typer.BadParameter(f"{state!r} is not a job state; valid states: {', '.join(STATES)}", param_hint="--state")
+        raise typer.BadParameter(
+            f"{state!r} is not a job state; valid states: {', '.join(STATES)}", param_hint="--state"
+        )
     if (after is not None and not oldest) or (before is not None and oldest):
         hint = "--after" if after is not None else "--before"
-        raise typer.BadParameter("--before pages newest first, --after pages --oldest first; give the one for your order", param_hint=hint)
+        raise typer.BadParameter(
+            "--before pages newest first, --after pages --oldest first; give the one for your order", param_hint=hint
+        )
     try:
-        rows = views.list_jobs(_ship().store, state=state, limit=limit, cursor=after if oldest else before, oldest=oldest)
+        rows = views.list_jobs(
+            _ship().store, state=state, limit=limit, cursor=after if oldest else before, oldest=oldest
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--limit") from None
     if as_json:
@@ -256,7 +292,9 @@ def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, li
         path, _, rest = text.partition(":")
         number, _, body = rest.partition(":")
         if not (path and number.strip().isdigit() and body.strip()):
-            raise typer.BadParameter(f"{text!r}: write PATH:LINE:COMMENT, e.g. textkit/slug.py:12:name the constant", param_hint="--line")
+            raise typer.BadParameter(
+                f"{text!r}: write PATH:LINE:COMMENT, e.g. textkit/slug.py:12:name the constant", param_hint="--line"
+            )
         line_comments.append({"path": path, "line": int(number), "body": body.strip()})
     try:
         with _broker_down_is_one_line(f"the decision on job {job_id}"):
@@ -272,7 +310,8 @@ COMMENT = typer.Option("", help="Why (kept with the decision)")
 
 @review_app.command("approve")
 def review_approve(
-    job_id: int = JOB_ID, comment: str = COMMENT,
+    job_id: int = JOB_ID,
+    comment: str = COMMENT,
     extra_usd: float = typer.Option(0.0, min=0.0, help="Budget gate: extra USD granted"),
 ) -> None:
     """Approve the plan, the budget extension or the pull request (which merges it); resume a job
@@ -290,7 +329,9 @@ def review_reject(job_id: int = JOB_ID, comment: str = COMMENT) -> None:
 def review_request_changes(
     job_id: int = JOB_ID,
     comment: str = typer.Option("", help="What the agent must change"),
-    line: list[str] = typer.Option([], "--line", help="A comment on a line of the diff: PATH:LINE:COMMENT (repeatable)"),
+    line: list[str] = typer.Option(
+        [], "--line", help="A comment on a line of the diff: PATH:LINE:COMMENT (repeatable)"
+    ),
 ) -> None:
     """Send the comments back to the agent as a new attempt on the same branch."""
     _decide(job_id, "request_changes", comment, lines=line)
@@ -300,7 +341,9 @@ def review_request_changes(
 def worker(
     concurrency: int = typer.Option(2, min=1, help="Jobs worked at once"),
     loglevel: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR"),
-    poll: Optional[str] = typer.Option(None, "--poll", help="`github`: also poll GitHub for labelled issues (no webhook needed)"),
+    poll: str | None = typer.Option(
+        None, "--poll", help="`github`: also poll GitHub for labelled issues (no webhook needed)"
+    ),
     poll_interval: float = typer.Option(60.0, help="Seconds between polls with --poll"),
 ) -> None:
     """Run a Celery worker that works queued jobs (and, with --poll github, polls GitHub for work)."""
@@ -315,8 +358,18 @@ def worker(
 
     with poller_alongside(poll, poll_interval):
         try:
-            ship.celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "shipyard",
-                                     "--without-gossip", "--without-mingle", "--without-heartbeat"])
+            ship.celery.worker_main(
+                [
+                    "worker",
+                    f"--concurrency={concurrency}",
+                    f"--loglevel={loglevel}",
+                    "-Q",
+                    "shipyard",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                ]
+            )
         finally:
             if WEDGED.is_set():  # stopped itself: a supervisor should start it again
                 raise SystemExit(EXIT_WEDGED)
@@ -344,7 +397,9 @@ def record(
     if not out.is_file() or out.stat().st_mtime_ns == before:
         _fail(f"no cassette was written to {out}: the job made no model call worth replaying (it ended {state})")
     if state in (JobState.BLOCKED.value, JobState.FAILED.value):
-        _fail(f"cassette written to {out}, but the job ended {state}: a replay reproduces that run, not a resolved ticket")
+        _fail(
+            f"cassette written to {out}, but the job ended {state}: a replay reproduces that run, not a resolved ticket"
+        )
     console.print(f"cassette written to {out}")
     console.print(f"replay it with: shipyard ticket add --repo … --title … --cassette {out} --label shipyard")
 
@@ -360,8 +415,8 @@ def run_job_inline(job_id: int = typer.Argument(..., help="Job id")) -> None:
 
 @app.command()
 def web(
-    host: Optional[str] = typer.Option(None, help="Address to listen on (default: SHIPYARD_WEB_HOST, 127.0.0.1)"),
-    port: Optional[int] = typer.Option(None, min=1, max=65535, help="Port (default: SHIPYARD_WEB_PORT, 8700)"),
+    host: str | None = typer.Option(None, help="Address to listen on (default: SHIPYARD_WEB_HOST, 127.0.0.1)"),
+    port: int | None = typer.Option(None, min=1, max=65535, help="Port (default: SHIPYARD_WEB_PORT, 8700)"),
 ) -> None:
     """Serve the queue UI, job pages, review inbox and outcome dashboard."""
     import socket
@@ -369,7 +424,6 @@ def web(
     import uvicorn
 
     from orchestrator.web.app import create_app
-
     from orchestrator.web.startup import WebStartError, prepare_auth
 
     ship = _ship()
@@ -402,8 +456,10 @@ def workers(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
 
 @app.command()
 def demo(
-    data_dir: Optional[Path] = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)"),
-    forge: str = typer.Option("local", help="local (a git repository on disk) or github-emulator (a local GitHub emulator)"),
+    data_dir: Path | None = typer.Option(None, help="Where the demo keeps its data (default: ./.shipyard-demo)"),
+    forge: str = typer.Option(
+        "local", help="local (a git repository on disk) or github-emulator (a local GitHub emulator)"
+    ),
 ) -> None:
     """Run the sample backlog end to end: queue → sandbox → agent → gates → pull requests."""
     from orchestrator.demo.walkthrough import run_demo

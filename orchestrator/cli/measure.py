@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.markup import escape
@@ -14,14 +14,14 @@ from orchestrator.cli.common import JSON_HELP, _ship, console
 
 def outcomes(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    days: Optional[int] = typer.Option(None, min=1, help="Only the last N days (1 or more)"),
+    days: int | None = typer.Option(None, min=1, help="Only the last N days (1 or more)"),
 ) -> None:
     """Outcomes, not tokens: cost per merged PR, backlog automated, coverage of generated code."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from orchestrator.reporting.outcomes import outcome_metrics
 
-    since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
     metrics = outcome_metrics(_ship().store, since=since)
     if as_json:
         typer.echo(metrics.model_dump_json(indent=2))
@@ -46,13 +46,13 @@ def outcomes(
     console.print(table)
 
 
-def _day(value: Optional[str], option: str):
-    from datetime import datetime, timezone
+def _day(value: str | None, option: str):
+    from datetime import datetime
 
     if value is None:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-11-30", param_hint=option) from None
 
@@ -60,21 +60,23 @@ def _day(value: Optional[str], option: str):
 def report(
     sprint: bool = typer.Option(False, "--sprint", help="The last --days days (default 14) against the ones before"),
     days: int = typer.Option(14, min=1, max=366, help="Length of the period with --sprint"),
-    from_: Optional[str] = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD, UTC)"),
-    to: Optional[str] = typer.Option(None, "--to", help="Day after the period's last (YYYY-MM-DD, UTC; default: now)"),
+    from_: str | None = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD, UTC)"),
+    to: str | None = typer.Option(None, "--to", help="Day after the period's last (YYYY-MM-DD, UTC; default: now)"),
     fmt: str = typer.Option("markdown", "--format", help="markdown, html or json"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the report to this file instead of printing it"),
+    out: Path | None = typer.Option(None, "--out", help="Write the report to this file instead of printing it"),
 ) -> None:
     """Outcomes of a period against the period before: cost per merged PR, automation, spend by role, gate blockers."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from orchestrator.reporting.sprint_report import sprint_report, to_html, to_markdown
 
     if fmt not in ("markdown", "html", "json"):
         raise typer.BadParameter(f"{fmt!r}: choose markdown, html or json", param_hint="--format")
     if not sprint and from_ is None:
-        raise typer.BadParameter("say which period: --sprint (the last --days days) or --from DATE [--to DATE]", param_hint="--from")
-    end = _day(to, "--to") or datetime.now(timezone.utc)
+        raise typer.BadParameter(
+            "say which period: --sprint (the last --days days) or --from DATE [--to DATE]", param_hint="--from"
+        )
+    end = _day(to, "--to") or datetime.now(UTC)
     start = _day(from_, "--from") or end - timedelta(days=days)
     try:
         figures = sprint_report(_ship().store, start, end)
@@ -90,12 +92,16 @@ def report(
 
 def eval_(
     instances: Path = typer.Argument(..., help="Tasks in SWE-bench's JSONL schema"),
-    cassettes: Optional[Path] = typer.Option(None, help="Directory of <instance_id>.yml cassettes standing in for the model"),
-    models: list[Path] = typer.Option([], "--models", help="Model catalogue file of one configuration (repeat to compare)"),
+    cassettes: Path | None = typer.Option(
+        None, help="Directory of <instance_id>.yml cassettes standing in for the model"
+    ),
+    models: list[Path] = typer.Option(
+        [], "--models", help="Model catalogue file of one configuration (repeat to compare)"
+    ),
     compare_with: list[Path] = typer.Option([], "--compare-with", help="An earlier --json report to show side by side"),
     data_dir: Path = typer.Option(Path(".shipyard-eval"), help="Fresh directory for this run's store, queue and jobs"),
     sandbox: str = typer.Option("auto", help="auto | docker | local"),
-    report: Optional[Path] = typer.Option(None, help="Also write the Markdown report here"),
+    report: Path | None = typer.Option(None, help="Also write the Markdown report here"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     timeout_s: float = typer.Option(1800.0, help="Longest wait for one configuration's jobs"),
     run: bool = typer.Option(True, "--run/--no-run", help="--no-run: only show the --compare-with reports"),
@@ -105,8 +111,16 @@ def eval_(
     from orchestrator.eval.instances import EvalError
 
     try:
-        reports = eval_reports(instances, data_dir=data_dir, cassettes=cassettes, models=models, sandbox_backend=sandbox,
-                               timeout_s=timeout_s, compare_with=compare_with, run=run)
+        reports = eval_reports(
+            instances,
+            data_dir=data_dir,
+            cassettes=cassettes,
+            models=models,
+            sandbox_backend=sandbox,
+            timeout_s=timeout_s,
+            compare_with=compare_with,
+            run=run,
+        )
     except EvalError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2)

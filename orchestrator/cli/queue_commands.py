@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 from rich.markup import escape
 
@@ -18,8 +16,11 @@ def _size(n: int) -> str:
 
 
 def jobs_gc(
-    days: Optional[float] = typer.Option(None, min=0, help="Keep directories of jobs finished less than this many days ago "
-                                                           "(default: SHIPYARD_RETAIN_JOB_DIRS_DAYS)"),
+    days: float | None = typer.Option(
+        None,
+        min=0,
+        help="Keep directories of jobs finished less than this many days ago (default: SHIPYARD_RETAIN_JOB_DIRS_DAYS)",
+    ),
 ) -> None:
     """Remove the working directories and checkpoints of jobs that finished longer ago than the retention, and
     finished jobs' refs left on their forges; prints what was freed."""
@@ -31,7 +32,9 @@ def jobs_gc(
     retain = ship.settings.retain_job_dirs_days if days is None else days
     freed = collect_job_dirs(ship.store, ship.settings.jobs_dir, retain)
     for f in freed:
-        console.print(f"job {f.job_id}: removed {ship.settings.jobs_dir / str(f.job_id)} ({_size(f.bytes)})", highlight=False)
+        console.print(
+            f"job {f.job_id}: removed {ship.settings.jobs_dir / str(f.job_id)} ({_size(f.bytes)})", highlight=False
+        )
     threads = collect_checkpoints(ship.settings, ship.store, retain)
     for t in threads:
         console.print(f"job {t.job_id}: removed {t.rows} checkpoint row(s) ({_size(t.bytes)})", highlight=False)
@@ -41,8 +44,10 @@ def jobs_gc(
     console.print(f"checkpoints: {sum(t.rows for t in threads)} row(s), {_size(sum(t.bytes for t in threads))} "
                   f"from {len(threads)} finished job(s)", highlight=False)  # fmt: skip
     for ref in sweep_job_refs(ship.settings, ship.store):
-        console.print(f"job {ref.job_id}: removed refs/shipyard/jobs/{ref.job_id} from {escape(ref.repository)}'s forge",
-                      highlight=False)
+        console.print(
+            f"job {ref.job_id}: removed refs/shipyard/jobs/{ref.job_id} from {escape(ref.repository)}'s forge",
+            highlight=False,
+        )
 
 
 def jobs_priority(
@@ -61,9 +66,13 @@ def jobs_priority(
 
 def jobs_cap(
     repo: str = typer.Argument(..., help="Repository name (see `shipyard init`)"),
-    max_running: Optional[int] = typer.Argument(None, min=1, help="Jobs of this repository worked at once; "
-                                                                  "leave out to use its .shipyard.yml's queue.max_running_jobs, "
-                                                                  "else SHIPYARD_REPO_MAX_RUNNING_JOBS"),
+    max_running: int | None = typer.Argument(
+        None,
+        min=1,
+        help="Jobs of this repository worked at once; "
+        "leave out to use its .shipyard.yml's queue.max_running_jobs, "
+        "else SHIPYARD_REPO_MAX_RUNNING_JOBS",
+    ),
 ) -> None:
     """Cap how many jobs of one repository are worked at once (other repositories' jobs take the free workers)."""
     from orchestrator.domain.scheduling import set_repository_cap
@@ -74,8 +83,11 @@ def jobs_cap(
     except ValueError as exc:
         _fail(str(exc))
     default = ship.settings.repo_max_running_jobs
-    shown = max_running if max_running is not None else (
-        f"its .shipyard.yml's queue.max_running_jobs, else the deployment's ({default if default else 'no cap'})")
+    shown = (
+        max_running
+        if max_running is not None
+        else (f"its .shipyard.yml's queue.max_running_jobs, else the deployment's ({default if default else 'no cap'})")
+    )
     console.print(f"repository {escape(repo)}: at most {shown} job(s) worked at once", highlight=False)
 
 

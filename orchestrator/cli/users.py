@@ -8,9 +8,9 @@ import sys
 import typer
 from rich.table import Table
 
+from orchestrator.cli.common import JSON_HELP, _fail, _ship, console
 from orchestrator.domain import accounts
 from orchestrator.domain.accounts import ROLES, AccountError
-from orchestrator.cli.common import JSON_HELP, _fail, _ship, console
 
 users_app = typer.Typer(help="Web app accounts: roles viewer < reviewer < operator < admin.", no_args_is_help=True)
 
@@ -26,8 +26,12 @@ def _read_password(from_stdin: bool) -> str:
 def add(
     name: str = typer.Argument(..., help="Login name"),
     role: str = typer.Option("viewer", "--role", help=f"One of: {', '.join(ROLES)}"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin"),
-    token_only: bool = typer.Option(False, "--token-only", help="No password: the account uses API tokens (or --github) only"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin"
+    ),
+    token_only: bool = typer.Option(
+        False, "--token-only", help="No password: the account uses API tokens (or --github) only"
+    ),
     github: str = typer.Option("", "--github", help="GitHub login allowed to log in as this user through GitHub"),
 ) -> None:
     """Create an account (the password is asked for, or read from stdin)."""
@@ -50,12 +54,22 @@ def list_(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
         return
     table = Table("name", "role", "GitHub", "tokens", "disabled", "created")
     for r in rows:
-        table.add_row(r["name"], r["role"], r["github"] or "", str(r["tokens"]), "yes" if r["disabled"] else "", r["created_at"][:19])
+        table.add_row(
+            r["name"],
+            r["role"],
+            r["github"] or "",
+            str(r["tokens"]),
+            "yes" if r["disabled"] else "",
+            r["created_at"][:19],
+        )
     console.print(table)
 
 
 @users_app.command("role")
-def role(name: str = typer.Argument(..., help="Login name"), new_role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}")) -> None:
+def role(
+    name: str = typer.Argument(..., help="Login name"),
+    new_role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}"),
+) -> None:
     """Change an account's role (takes effect on its next request)."""
     try:
         accounts.set_role(_ship().store, name, new_role)
@@ -67,7 +81,9 @@ def role(name: str = typer.Argument(..., help="Login name"), new_role: str = typ
 @users_app.command("passwd")
 def passwd(
     name: str = typer.Argument(..., help="Login name"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of stdin"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin"
+    ),
 ) -> None:
     """Set a new password; the account's browser sessions end."""
     ship = _ship()
@@ -79,7 +95,10 @@ def passwd(
 
 
 @users_app.command("token")
-def token(name: str = typer.Argument(..., help="Login name of the token's owner"), label: str = typer.Option("", help="What the token is for")) -> None:
+def token(
+    name: str = typer.Argument(..., help="Login name of the token's owner"),
+    label: str = typer.Option("", help="What the token is for"),
+) -> None:
     """Print a new API token for scripts (``Authorization: Bearer …``) once; only its hash is kept."""
     try:
         value = accounts.issue_token(_ship().store, name, label)

@@ -45,7 +45,10 @@ def _install_bubblewrap(console: Console) -> str | None:
     console.print("No Docker engine answers and bubblewrap is missing: installing it with apt-get "
                   f"(log: {APT_LOG})…")  # fmt: skip
     with open(APT_LOG, "wb") as log:
-        for argv in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "bubblewrap", "util-linux", "e2fsprogs"]):
+        for argv in (
+            ["apt-get", "update", "-q"],
+            ["apt-get", "install", "-y", "-q", "bubblewrap", "util-linux", "e2fsprogs"],
+        ):
             env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
             if subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env).returncode != 0:
                 return f"`{' '.join(argv)}` failed; see {APT_LOG}"

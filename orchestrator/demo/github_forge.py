@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from rich.console import Console
 from rich.markup import escape
@@ -34,7 +34,10 @@ class DemoGitHub:
     def open_issue(self, title: str, body: str, labels: list[str]) -> int:
         number = self.state.next_number(FULL_NAME)
         self.state.issues[(FULL_NAME, number)] = {
-            "id": next(self.state.ids), "title": title, "body": body, "state": "open",
+            "id": next(self.state.ids),
+            "title": title,
+            "body": body,
+            "state": "open",
             "labels": [{"id": i + 1, "name": name} for i, name in enumerate(sorted(set(labels) | {"shipyard"}))],
         }
         return number
@@ -61,7 +64,11 @@ def demo_github(data_dir: Path, seed: Path) -> Iterator[DemoGitHub]:
     """Serve ``seed`` as ``demo/textkit`` on the emulator; this process sees its settings while the block runs."""
     token = "ghs_demo" + secrets.token_hex(16)
     with serve_emulator(data_dir / "github-emulator", seed, FULL_NAME, token) as st:
-        env = {"SHIPYARD_GITHUB_TOKEN": token, "SHIPYARD_GITHUB_API_URL": f"{st.base}/api/v3", "SHIPYARD_GITHUB_GIT_URL": st.base}
+        env = {
+            "SHIPYARD_GITHUB_TOKEN": token,
+            "SHIPYARD_GITHUB_API_URL": f"{st.base}/api/v3",
+            "SHIPYARD_GITHUB_GIT_URL": st.base,
+        }
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:

@@ -18,14 +18,14 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from orchestrator.reporting import job_views as views
-from orchestrator.domain.backlog import add_ticket, register_repository
-from orchestrator.deployment import Shipyard
 from orchestrator.demo.backend_choice import choose_demo_backend
-from orchestrator.worker.sandboxing import describe_backend
+from orchestrator.deployment import Shipyard
+from orchestrator.domain.backlog import add_ticket, register_repository
+from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
-from orchestrator.worker.process_group import start_worker, stop_worker
 from orchestrator.store.tables import Event, JobState, Ticket
+from orchestrator.worker.process_group import start_worker, stop_worker
+from orchestrator.worker.sandboxing import describe_backend
 from workflows.gitops import run_git
 
 ASSETS = Path(__file__).parent / "assets"
@@ -58,7 +58,9 @@ def run_demo(console: Console, data_dir: Path, forge: str = "local") -> int:
     from orchestrator.intake.github_repository import register_github_repository
 
     with demo_github(data_dir, repo) as github:
-        console.print(f"Forge: [bold]local GitHub emulator[/bold] at {github.state.base} (not GitHub; gone when the demo ends)")
+        console.print(
+            f"Forge: [bold]local GitHub emulator[/bold] at {github.state.base} (not GitHub; gone when the demo ends)"
+        )
         register_github_repository(ship.store, f"github:{FULL_NAME}", name="textkit")
         return _run(ship, console, data_dir, github)
 
@@ -169,7 +171,9 @@ def _verdict(ship: Shipyard, console: Console, expected: dict[int, dict], finish
     if not problems:
         console.print("[green]Every ticket ended as the sample backlog is designed to.[/green]")
         return 0
-    console.print("[red bold]DEMO FAILED:[/red bold] the run did not produce the outcomes the sample backlog is designed for:")
+    console.print(
+        "[red bold]DEMO FAILED:[/red bold] the run did not produce the outcomes the sample backlog is designed for:"
+    )
     for problem in problems:
         console.print(f"  - {escape(problem)}", highlight=False)
     console.print(f"  worker log: {data_dir / 'worker.log'}")
@@ -178,7 +182,9 @@ def _verdict(ship: Shipyard, console: Console, expected: dict[int, dict], finish
 
 def _outcome_column(detail: dict) -> str:
     if detail["pr"]:
-        return f"PR #{detail['pr']['number']} {detail['pr']['state']}" + (" (awaits review)" if detail["state"] == "awaiting_review" else "")
+        return f"PR #{detail['pr']['number']} {detail['pr']['state']}" + (
+            " (awaits review)" if detail["state"] == "awaiting_review" else ""
+        )
     return detail["state"]
 
 
@@ -190,15 +196,27 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
         cov = f"{d['diff_coverage']:.0f}%" if d["diff_coverage"] is not None else "-"
         cost = f"${d['cost_usd']:.4f}" + ("*" if d["scripted"] else "")
         title = d["title"] if len(d["title"]) <= 30 else d["title"][:29] + "…"
-        table.add_row(f"#{d['ticket_id']} {title}", _outcome_column(d), str(d["attempts"]), _gate_column(d), cov, cost, f"{d['wall_s']:.0f}s")
+        table.add_row(
+            f"#{d['ticket_id']} {title}",
+            _outcome_column(d),
+            str(d["attempts"]),
+            _gate_column(d),
+            cov,
+            cost,
+            f"{d['wall_s']:.0f}s",
+        )
         for attempt in d["attempt_list"]:
             if attempt["gate"] and not attempt["gate"].get("passed"):
                 failed = [c["name"] for c in attempt["gate"].get("checks", []) if not c.get("passed")]
-                notes.append(f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) → sent back to the agent")
+                notes.append(
+                    f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) → sent back to the agent"
+                )
         if d["reason"] and not d["pr"]:
             notes.append(f"#{d['ticket_id']} {d['state']}: {d['reason']}")
     console.print(table)
-    console.print("* scripted replay: the cost shown is the cost recorded with the cassette (or $0), not money spent now.")
+    console.print(
+        "* scripted replay: the cost shown is the cost recorded with the cassette (or $0), not money spent now."
+    )
     for note in notes:
         console.print(f"  {escape(note)}", highlight=False)
 
@@ -216,4 +234,6 @@ def _next_steps(console: Console, data_dir: Path, ship: Shipyard, job_ids: list[
         console.print(f"  {env} .venv/bin/shipyard review request-changes {waiting[0]} --comment '…'")
         console.print(f"  {env} .venv/bin/shipyard worker     # works the decisions you queued")
     console.print(f"Web page: {env} .venv/bin/shipyard users add you --role admin   # once: the web app needs a login")
-    console.print(f"          {env} .venv/bin/shipyard web  →  http://{ship.settings.web_host}:{ship.settings.web_port}/")
+    console.print(
+        f"          {env} .venv/bin/shipyard web  →  http://{ship.settings.web_host}:{ship.settings.web_port}/"
+    )

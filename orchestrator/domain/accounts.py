@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 
@@ -92,7 +92,9 @@ def _sha256(value: str) -> str:
 
 def checked_name(name: str) -> str:
     if not _NAME.match(name or ""):
-        raise AccountError(f"user name: 1-100 letters, digits, '.', '_', '@' or '-' (starting with a letter or digit), got {name!r}")
+        raise AccountError(
+            f"user name: 1-100 letters, digits, '.', '_', '@' or '-' (starting with a letter or digit), got {name!r}"
+        )
     return name
 
 
@@ -183,10 +185,10 @@ def principal_for_token(store: Store, token: str) -> Principal | None:
         user = s.get(User, row.user_id) if row else None
         if user is None or user.disabled:
             return None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         last = row.last_used_at
         # One write a minute at most: a busy script should not turn every read into a write.
-        if last is None or (last if last.tzinfo else last.replace(tzinfo=timezone.utc)) < now - timedelta(minutes=1):
+        if last is None or (last if last.tzinfo else last.replace(tzinfo=UTC)) < now - timedelta(minutes=1):
             row.last_used_at = now
         return Principal(user.name, user.role, "token")
 
@@ -209,7 +211,7 @@ def log_in(store: Store, name: str, password: str, hours: float) -> str | None:
 
 def _start_session(s, user: User, hours: float) -> str:
     session_id = secrets.token_urlsafe(32)
-    expires = datetime.now(timezone.utc) + timedelta(hours=hours)
+    expires = datetime.now(UTC) + timedelta(hours=hours)
     s.add(WebSession(user_id=user.id, session_hash=_sha256(session_id), expires_at=expires))
     return session_id
 
@@ -228,9 +230,9 @@ def principal_for_session(store: Store, session_id: str) -> Principal | None:
         row = s.scalar(select(WebSession).where(WebSession.session_hash == _sha256(session_id)))
         if row is None:
             return None
-        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=timezone.utc)
+        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
         user = s.get(User, row.user_id)
-        if expires < datetime.now(timezone.utc) or user is None or user.disabled:
+        if expires < datetime.now(UTC) or user is None or user.disabled:
             s.delete(row)
             return None
         return Principal(user.name, user.role, "session")

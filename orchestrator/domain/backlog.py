@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from orchestrator.forges.local_git import check_local_repository
 from orchestrator.domain.jobs import JobError
+from orchestrator.forges.local_git import check_local_repository
 from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
 from orchestrator.store.tables import Job, JobState, Repository, Ticket, WebhookDelivery, WebhookEvent
@@ -27,7 +27,9 @@ def is_git_url(location: str) -> bool:
     return "://" in location or ("@" in location.split("/")[0] and ":" in location)
 
 
-def register_repository(store: Store, path: Path | str, *, name: str | None = None, base_branch: str | None = None) -> Repository:
+def register_repository(
+    store: Store, path: Path | str, *, name: str | None = None, base_branch: str | None = None
+) -> Repository:
     """Register a local git repository, or a git URL, under ``name`` (default: its directory name)."""
     if isinstance(path, str) and is_git_url(path):
         return _register(store, path, name or path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"), base_branch)
@@ -40,7 +42,9 @@ def register_repository(store: Store, path: Path | str, *, name: str | None = No
     try:
         run_git(["rev-parse", "--verify", f"refs/heads/{base_branch}"], cwd=root)
     except GitError:
-        raise BacklogError(f"{root}: branch {base_branch!r} does not exist (a repository needs at least one commit)") from None
+        raise BacklogError(
+            f"{root}: branch {base_branch!r} does not exist (a repository needs at least one commit)"
+        ) from None
     repo = _register(store, str(root), name or root.name.removesuffix(".git"), base_branch)
     _keep_committed_cap(store, repo.name, root, base_branch)
     return repo
@@ -127,18 +131,26 @@ def add_ticket(
             known = ", ".join(s.scalars(select(Repository.name))) or "none — run `shipyard init PATH`"
             raise BacklogError(f"--repo {repo}: no such repository (registered: {known})")
         ticket = Ticket(
-            repository_id=repository.id, title=title.strip(), body=body, labels=labels, cassette=str(cassette) if cassette else None
+            repository_id=repository.id,
+            title=title.strip(),
+            body=body,
+            labels=labels,
+            cassette=str(cassette) if cassette else None,
         )
         s.add(ticket)
         s.flush()
         return ticket
 
 
-def upsert_external_ticket(session, repository_id: int, source: str, external_id: str, *, title: str, body: str, labels: list[str]) -> int:
+def upsert_external_ticket(
+    session, repository_id: int, source: str, external_id: str, *, title: str, body: str, labels: list[str]
+) -> int:
     """The ticket of an external issue, created or refreshed in one statement (``INSERT … ON CONFLICT DO UPDATE``):
     concurrent deliveries about the same issue make one ticket."""
     values = {"title": title, "body": body, "labels": sorted(set(labels))}
-    stmt = insert_or_skip(session, Ticket).values(repository_id=repository_id, source=source, external_id=external_id, **values)
+    stmt = insert_or_skip(session, Ticket).values(
+        repository_id=repository_id, source=source, external_id=external_id, **values
+    )
     stmt = stmt.on_conflict_do_update(index_elements=["repository_id", "source", "external_id"], set_=values)
     return session.scalar(stmt.returning(Ticket.id))
 
@@ -187,7 +199,7 @@ def claim_event(session, event_key: str) -> bool:
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def parse_github_time(value: object) -> datetime | None:
@@ -201,17 +213,26 @@ def parse_github_time(value: object) -> datetime | None:
 def requeue_problem(session, repository_id: int, source: str, external_id: str, updated_at: object) -> str | None:
     """Why a trigger must not queue the ticket again, or None: a ticket whose last job was cancelled is
     queued again only by a change made after the cancellation (a newer ``updated_at``)."""
-    ticket = session.scalar(select(Ticket).where(Ticket.repository_id == repository_id, Ticket.source == source,
-                                                 Ticket.external_id == external_id))
-    last = session.scalar(select(Job).where(Job.ticket_id == ticket.id).order_by(Job.id.desc()).limit(1)) if ticket else None
+    ticket = session.scalar(
+        select(Ticket).where(
+            Ticket.repository_id == repository_id, Ticket.source == source, Ticket.external_id == external_id
+        )
+    )
+    last = (
+        session.scalar(select(Job).where(Job.ticket_id == ticket.id).order_by(Job.id.desc()).limit(1))
+        if ticket
+        else None
+    )
     if last is None or last.state != JobState.CANCELLED.value or last.finished_at is None:
         return None
     when = parse_github_time(updated_at)
     cancelled = _utc(last.finished_at)
     if when is not None and when > cancelled:
         return None
-    return (f"job {last.id} of this ticket was cancelled at {cancelled.isoformat(timespec='seconds')}; "
-            f"only a labelling after that queues it again (this event's updated_at is {updated_at or 'missing'})")
+    return (
+        f"job {last.id} of this ticket was cancelled at {cancelled.isoformat(timespec='seconds')}; "
+        f"only a labelling after that queues it again (this event's updated_at is {updated_at or 'missing'})"
+    )
 
 
 def wants_agent(labels: list[str]) -> bool:

@@ -28,7 +28,9 @@ DECISIONS = ("approve", "reject", "request_changes")
 
 def active_job(session, ticket_id: int) -> Job | None:
     return session.scalar(
-        select(Job).where(Job.ticket_id == ticket_id, Job.state.in_([s.value for s in ACTIVE_STATES])).order_by(Job.id.desc())
+        select(Job)
+        .where(Job.ticket_id == ticket_id, Job.state.in_([s.value for s in ACTIVE_STATES]))
+        .order_by(Job.id.desc())
     )
 
 
@@ -76,7 +78,13 @@ def checked_line_comments(raw: object) -> list[dict]:
         if not isinstance(item, dict):
             raise JobError(f"{where}: must be an object with path, line and body")
         path, line, body = item.get("path"), item.get("line"), item.get("body")
-        if not isinstance(path, str) or not path.strip() or len(path) > 500 or path.startswith("/") or ".." in path.split("/"):
+        if (
+            not isinstance(path, str)
+            or not path.strip()
+            or len(path) > 500
+            or path.startswith("/")
+            or ".." in path.split("/")
+        ):
             raise JobError(f"{where}.path: must be a relative path in the repository, got {path!r}")
         try:
             line = int(line)
@@ -91,7 +99,13 @@ def checked_line_comments(raw: object) -> list[dict]:
 
 
 def record_decision(
-    store: Store, job_id: int, decision: str, *, comment: str = "", extra_usd: float = 0.0, reviewer: str = "cli",
+    store: Store,
+    job_id: int,
+    decision: str,
+    *,
+    comment: str = "",
+    extra_usd: float = 0.0,
+    reviewer: str = "cli",
     line_comments: list[dict] | None = None,
     human: bool = True,
 ) -> str:
@@ -101,7 +115,9 @@ def record_decision(
         raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     line_comments = checked_line_comments(line_comments)
     if decision == "request_changes" and not comment.strip() and not line_comments:
-        raise JobError("request-changes needs a comment (or comments on lines of the diff) telling the agent what to change")
+        raise JobError(
+            "request-changes needs a comment (or comments on lines of the diff) telling the agent what to change"
+        )
     with store.session() as s:
         job = s.get(Job, job_id)
         if job is None:
@@ -117,8 +133,17 @@ def record_decision(
             raise JobError(f"job {job_id} waits for its model's provider: approve resumes it now, reject stops it")
         if line_comments and (gate != "pr" or decision != "request_changes"):
             raise JobError("comments on lines of the diff go with a pull request's request-changes decision")
-        s.add(Review(job_id=job_id, gate=gate, decision=decision, comment=comment, extra_usd=extra_usd, reviewer=reviewer,
-                     line_comments=line_comments))
+        s.add(
+            Review(
+                job_id=job_id,
+                gate=gate,
+                decision=decision,
+                comment=comment,
+                extra_usd=extra_usd,
+                reviewer=reviewer,
+                line_comments=line_comments,
+            )
+        )
         job.human_touches += 1 if human else 0
         return gate
 
@@ -128,8 +153,13 @@ def pending_decision(store: Store, job_id: int) -> dict | None:
         review = s.scalar(select(Review).where(Review.job_id == job_id, Review.applied.is_(False)).order_by(Review.id))
         if review is None:
             return None
-        return {"review_id": review.id, "decision": review.decision, "comment": review.comment, "extra_usd": review.extra_usd,
-                "line_comments": review.line_comments or []}
+        return {
+            "review_id": review.id,
+            "decision": review.decision,
+            "comment": review.comment,
+            "extra_usd": review.extra_usd,
+            "line_comments": review.line_comments or [],
+        }
 
 
 def mark_decision_applied(store: Store, review_id: int) -> None:
@@ -175,7 +205,14 @@ def follow_priority_labels(session, job: Job, labels: list[str], source: str, da
     if value == job.priority:
         return None
     job.priority = value
-    session.add(Event(job_id=job.id, kind="priority", message=f"priority set to {priority_name(value)} ({source})", data=data or {}))
+    session.add(
+        Event(
+            job_id=job.id,
+            kind="priority",
+            message=f"priority set to {priority_name(value)} ({source})",
+            data=data or {},
+        )
+    )
     return priority_name(value)
 
 
@@ -210,7 +247,11 @@ def renew_lease(store: Store, job_id: int, owner: str, seconds: int) -> bool:
 
 def release_lease(store: Store, job_id: int, owner: str) -> None:
     with store.session() as s:
-        s.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner).values(lease_owner=None, lease_expires_at=None))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None)
+        )
 
 
 def hand_back(store: Store, job_id: int, owner: str) -> None:
@@ -276,7 +317,10 @@ def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
                 or_(Job.lease_owner.is_(None), Job.lease_expires_at.is_(None), Job.lease_expires_at < now),
             )
             .values(
-                state=JobState.QUEUED.value, lease_owner=None, lease_expires_at=None, dispatched_at=now,
+                state=JobState.QUEUED.value,
+                lease_owner=None,
+                lease_expires_at=None,
+                dispatched_at=now,
                 recoveries=Job.recoveries + 1,
             )
         ).rowcount
@@ -292,8 +336,14 @@ def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
             s.add(Event(job_id=job_id, kind="error", message=job.reason, data={}))
             return False
         lost = f" ({lost_owner.rsplit(':', 1)[0]})" if lost_owner else ""
-        s.add(Event(job_id=job_id, kind="recovered", message=f"worker lost{lost}: lease expired or dropped; resuming from the last checkpoint",
-                    data={"lease_owner": lost_owner}))
+        s.add(
+            Event(
+                job_id=job_id,
+                kind="recovered",
+                message=f"worker lost{lost}: lease expired or dropped; resuming from the last checkpoint",
+                data={"lease_owner": lost_owner},
+            )
+        )
         return True
 
 
@@ -307,5 +357,12 @@ def redeliver(store: Store, job_id: int, older_than_s: float) -> bool:
             .values(dispatched_at=utcnow())
         ).rowcount
         if won:
-            s.add(Event(job_id=job_id, kind="redelivered", message="no worker took the job's message in time; sent it again", data={}))
+            s.add(
+                Event(
+                    job_id=job_id,
+                    kind="redelivered",
+                    message="no worker took the job's message in time; sent it again",
+                    data={},
+                )
+            )
         return bool(won)

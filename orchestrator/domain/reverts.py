@@ -32,11 +32,16 @@ class MergedJob:
 def _merged_jobs(session) -> list[MergedJob]:
     reverted = set(session.scalars(select(Event.job_id).where(Event.kind == "reverted")))
     rows = session.execute(
-        select(Job.id, Ticket.repository_id, Event.data).join(Ticket, Job.ticket_id == Ticket.id)
-        .join(Event, Event.job_id == Job.id).where(Job.state == JobState.MERGED.value, Event.kind == "merged")
+        select(Job.id, Ticket.repository_id, Event.data)
+        .join(Ticket, Job.ticket_id == Ticket.id)
+        .join(Event, Event.job_id == Job.id)
+        .where(Job.state == JobState.MERGED.value, Event.kind == "merged")
     )
-    return [MergedJob(job_id, (data or {})["merge_commit"], repo_id) for job_id, repo_id, data in rows
-            if job_id not in reverted and (data or {}).get("merge_commit")]
+    return [
+        MergedJob(job_id, (data or {})["merge_commit"], repo_id)
+        for job_id, repo_id, data in rows
+        if job_id not in reverted and (data or {}).get("merge_commit")
+    ]
 
 
 def reverts_in_history(git_dir: Path, branch: str) -> dict[str, str]:
@@ -61,8 +66,14 @@ def _base_history(ship, repo: Repository) -> Path:
     if not (git_dir / "HEAD").exists():
         run_git(["init", "-q", "--bare", str(git_dir)])
     forge = GitHubForge(GitHubSettings())
-    forge._git(GitRepo(git_dir), "fetch", "-q", "--no-tags", forge._clone_url(repo.url),
-               f"+refs/heads/{repo.base_branch}:refs/heads/{repo.base_branch}")
+    forge._git(
+        GitRepo(git_dir),
+        "fetch",
+        "-q",
+        "--no-tags",
+        forge._clone_url(repo.url),
+        f"+refs/heads/{repo.base_branch}:refs/heads/{repo.base_branch}",
+    )
     return git_dir
 
 
@@ -70,7 +81,9 @@ def record_reverts(ship) -> list[int]:
     """Look for reverts of every merged, not yet reverted job; record them; returns the job ids."""
     with ship.store.session() as s:
         merged = _merged_jobs(s)
-        repos = {r.id: r for r in s.scalars(select(Repository).where(Repository.id.in_({m.repository_id for m in merged})))}
+        repos = {
+            r.id: r for r in s.scalars(select(Repository).where(Repository.id.in_({m.repository_id for m in merged})))
+        }
         s.expunge_all()
     found_jobs: list[int] = []
     for repo_id, repo in repos.items():
@@ -84,8 +97,13 @@ def record_reverts(ship) -> list[int]:
             if revert is None:
                 continue
             with ship.store.session() as s:
-                s.add(Event(job_id=job.job_id, kind="reverted",
-                            message=f"merge commit {job.merge_commit[:10]} was reverted on {repo.base_branch} by {revert[:10]}",
-                            data={"merge_commit": job.merge_commit, "revert_commit": revert}))
+                s.add(
+                    Event(
+                        job_id=job.job_id,
+                        kind="reverted",
+                        message=f"merge commit {job.merge_commit[:10]} was reverted on {repo.base_branch} by {revert[:10]}",
+                        data={"merge_commit": job.merge_commit, "revert_commit": revert},
+                    )
+                )
             found_jobs.append(job.job_id)
     return found_jobs

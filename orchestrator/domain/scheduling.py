@@ -13,13 +13,13 @@ exceed a cap and a message delivered twice runs one job.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Iterable
 
 from sqlalchemy import and_, bindparam, func, literal, or_, select, update
-from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from orchestrator.store import Store
 from orchestrator.store.tables import Job, JobState, Repository, Review, Ticket, utcnow
@@ -80,7 +80,9 @@ def _cap(default_cap):
     (``default_cap``: a number, or a bound parameter holding one)."""
     if isinstance(default_cap, BindParameter):
         return func.coalesce(Repository.max_running_jobs, Repository.config_max_running_jobs, default_cap)
-    return func.coalesce(Repository.max_running_jobs, Repository.config_max_running_jobs, literal(default_cap or NO_CAP))
+    return func.coalesce(
+        Repository.max_running_jobs, Repository.config_max_running_jobs, literal(default_cap or NO_CAP)
+    )
 
 
 def effective_cap(repository: Repository, default_cap: int | None) -> int | None:
@@ -130,7 +132,9 @@ def picks(session, default_cap: int | None, now: datetime, limit: int = PICKS_PE
     return [(job_id, repo_id) for job_id, repo_id in rows]
 
 
-def _claim(store: Store, job_id: int, repository_id: int, owner: str, lease_seconds: int, default_cap: int | None) -> bool:
+def _claim(
+    store: Store, job_id: int, repository_id: int, owner: str, lease_seconds: int, default_cap: int | None
+) -> bool:
     now = utcnow()
     with store.session() as s:
         if s.get_bind().dialect.name == "postgresql":

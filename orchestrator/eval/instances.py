@@ -35,7 +35,9 @@ class EvalInstance(BaseModel):
 
     @property
     def title(self) -> str:
-        return self.problem_statement.strip().splitlines()[0][:200] if self.problem_statement.strip() else self.instance_id
+        return (
+            self.problem_statement.strip().splitlines()[0][:200] if self.problem_statement.strip() else self.instance_id
+        )
 
     @property
     def body(self) -> str:
@@ -62,7 +64,9 @@ def load_instances(path: Path) -> list[EvalInstance]:
                 where = f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
             raise EvalError(f"{path}:{number}: {where or exc}") from None
         if not instance.FAIL_TO_PASS:
-            raise EvalError(f"{path}:{number}: FAIL_TO_PASS: empty — a task needs at least one test that must come to pass")
+            raise EvalError(
+                f"{path}:{number}: FAIL_TO_PASS: empty — a task needs at least one test that must come to pass"
+            )
         out.append(instance)
     ids = [i.instance_id for i in out]
     dupes = sorted({i for i in ids if ids.count(i) > 1})

@@ -9,14 +9,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator.reporting import job_views as views
-from orchestrator.domain.backlog import add_ticket, register_repository
 from orchestrator.deployment import Shipyard
+from orchestrator.domain.backlog import add_ticket, register_repository
 from orchestrator.eval.instances import EvalError, EvalInstance, load_instances, repo_source
-from orchestrator.worker.sandboxing import resolve_backend, sandbox_provider
+from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
-from orchestrator.worker.process_group import start_worker, stop_worker
 from orchestrator.store.tables import JobState
+from orchestrator.worker.process_group import start_worker, stop_worker
+from orchestrator.worker.sandboxing import resolve_backend, sandbox_provider
 from sandboxes.base import SandboxSpec
 from workflows.gates.evidence_check import pytest_plugin_env
 from workflows.gitops import GitRepo, run_git
@@ -57,11 +57,15 @@ def prepare_repo(instance: EvalInstance, jsonl: Path, dest: Path) -> Path:
     try:
         run_git(["checkout", "-q", "-B", "main", instance.base_commit], cwd=dest)
     except Exception as exc:
-        raise EvalError(f"{instance.instance_id}: base_commit {instance.base_commit}: not in {instance.repo}: {exc}") from None
+        raise EvalError(
+            f"{instance.instance_id}: base_commit {instance.base_commit}: not in {instance.repo}: {exc}"
+        ) from None
     return dest
 
 
-def queue_instances(ship: Shipyard, jsonl: Path, instances: list[EvalInstance], cassettes: Path | None) -> dict[str, int]:
+def queue_instances(
+    ship: Shipyard, jsonl: Path, instances: list[EvalInstance], cassettes: Path | None
+) -> dict[str, int]:
     jobs = {}
     for instance in instances:
         cassette = None
@@ -71,8 +75,14 @@ def queue_instances(ship: Shipyard, jsonl: Path, instances: list[EvalInstance], 
                 raise EvalError(f"{cassettes}: no cassette {cassette.name} for instance {instance.instance_id}")
         repo = prepare_repo(instance, jsonl, ship.settings.data_dir / "eval-repos" / instance.instance_id)
         register_repository(ship.store, repo, name=instance.instance_id)
-        ticket = add_ticket(ship.store, repo=instance.instance_id, title=instance.title, body=instance.body,
-                            labels=["shipyard"], cassette=cassette)
+        ticket = add_ticket(
+            ship.store,
+            repo=instance.instance_id,
+            title=instance.title,
+            body=instance.body,
+            labels=["shipyard"],
+            cassette=cassette,
+        )
         jobs[instance.instance_id], _ = ship.enqueue_ticket(ticket.id)
     return jobs
 
@@ -96,8 +106,12 @@ def hidden_test_failures(settings: Settings, job_id: int, sha: str, instance: Ev
     sandbox = sandbox_provider(settings).acquire(SandboxSpec(image=settings.sandbox_image, command_timeout_s=600))
     try:
         GitRepo(settings.jobs_dir / str(job_id) / "git").checkout(sha, sandbox.host_workspace)
-        applied = subprocess.run(["git", "apply", "--whitespace=nowarn", "-"], input=instance.test_patch.encode(),
-                                 cwd=sandbox.host_workspace, capture_output=True)
+        applied = subprocess.run(
+            ["git", "apply", "--whitespace=nowarn", "-"],
+            input=instance.test_patch.encode(),
+            cwd=sandbox.host_workspace,
+            capture_output=True,
+        )
         if applied.returncode != 0:
             return [f"(test_patch does not apply: {applied.stderr.decode(errors='replace').strip()[:300]})"]
         ids = " ".join(_quote(t) for t in tests)
@@ -116,19 +130,36 @@ def _quote(test_id: str) -> str:
 def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) -> InstanceResult:
     detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
     head, base = detail.get("head_sha"), detail.get("base_sha")
-    failing = hidden_test_failures(ship.settings, job_id, head, instance) if head and head != base else ["(no change made)"]
+    failing = (
+        hidden_test_failures(ship.settings, job_id, head, instance) if head and head != base else ["(no change made)"]
+    )
     usage = detail.get("cost_by_model") or []
     return InstanceResult(
-        instance_id=instance.instance_id, job_id=job_id, state=detail.get("state", "?"), reason=detail.get("reason") or "",
-        pr_opened=detail.get("state") in PR_STATES, resolved=not failing, failing_tests=failing,
-        cost_usd=sum(u["cost_usd"] for u in usage), input_tokens=sum(u["input_tokens"] for u in usage),
-        output_tokens=sum(u["output_tokens"] for u in usage), wall_s=wall_s,
+        instance_id=instance.instance_id,
+        job_id=job_id,
+        state=detail.get("state", "?"),
+        reason=detail.get("reason") or "",
+        pr_opened=detail.get("state") in PR_STATES,
+        resolved=not failing,
+        failing_tests=failing,
+        cost_usd=sum(u["cost_usd"] for u in usage),
+        input_tokens=sum(u["input_tokens"] for u in usage),
+        output_tokens=sum(u["output_tokens"] for u in usage),
+        wall_s=wall_s,
         stop_reasons=[a["outcome"] or "" for a in detail.get("attempt_list", [])],
     )
 
 
-def run_eval(jsonl: Path, *, data_dir: Path, cassettes: Path | None = None, sandbox_backend: str = "auto",
-             models_file: Path | None = None, timeout_s: float = 1800, label: str = "") -> dict:
+def run_eval(
+    jsonl: Path,
+    *,
+    data_dir: Path,
+    cassettes: Path | None = None,
+    sandbox_backend: str = "auto",
+    models_file: Path | None = None,
+    timeout_s: float = 1800,
+    label: str = "",
+) -> dict:
     """Run every task once with one model configuration; returns the report (``report.summarize``)."""
     from orchestrator.eval.scorecard import summarize
 

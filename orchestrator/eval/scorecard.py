@@ -54,11 +54,18 @@ def _fmt(value: Any) -> str:
 
 
 ROWS = [
-    ("resolved", "resolved"), ("resolved_rate", "resolved rate"), ("prs_opened", "PRs opened"),
-    ("prs_failing_hidden_tests", "PRs failing hidden tests"), ("gate_precision", "gate precision"),
-    ("blocked_but_would_pass", "blocked but would pass"), ("gate_recall", "gate recall"),
-    ("cost_usd", "cost (USD)"), ("cost_per_resolved_usd", "cost per resolved (USD)"),
-    ("input_tokens", "input tokens"), ("output_tokens", "output tokens"), ("wall_s", "wall time (s)"),
+    ("resolved", "resolved"),
+    ("resolved_rate", "resolved rate"),
+    ("prs_opened", "PRs opened"),
+    ("prs_failing_hidden_tests", "PRs failing hidden tests"),
+    ("gate_precision", "gate precision"),
+    ("blocked_but_would_pass", "blocked but would pass"),
+    ("gate_recall", "gate recall"),
+    ("cost_usd", "cost (USD)"),
+    ("cost_per_resolved_usd", "cost per resolved (USD)"),
+    ("input_tokens", "input tokens"),
+    ("output_tokens", "output tokens"),
+    ("wall_s", "wall time (s)"),
     ("stop_reasons", "attempt outcomes"),
 ]
 
@@ -71,10 +78,17 @@ def to_markdown(reports: list[dict]) -> str:
     for key, label in ROWS:
         lines.append(f"| {label} | " + " | ".join(_fmt(r[key]) for r in reports) + " |")
     for r in reports:
-        lines += ["", f"## {r['configuration']}", "", "| instance | job | state | PR | resolved | failing hidden tests |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## {r['configuration']}",
+            "",
+            "| instance | job | state | PR | resolved | failing hidden tests |",
+            "|---|---|---|---|---|---|",
+        ]
         for x in r["results"]:
             failing = ", ".join(x["failing_tests"])[:200] or "–"
-            lines.append(f"| {x['instance_id']} | {x['job_id']} | {x['state']} | {'yes' if x['pr_opened'] else 'no'} | "
-                         f"{'yes' if x['resolved'] else 'no'} | {failing} |")
+            lines.append(
+                f"| {x['instance_id']} | {x['job_id']} | {x['state']} | {'yes' if x['pr_opened'] else 'no'} | "
+                f"{'yes' if x['resolved'] else 'no'} | {failing} |"
+            )
     return "\n".join(lines) + "\n"

@@ -37,7 +37,9 @@ def github_forge():
     try:
         return GitHubForge(GitHubSettings())
     except ValidationError as exc:
-        problems = "; ".join(f"SHIPYARD_GITHUB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"SHIPYARD_GITHUB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
         raise ForgeConfigError(f"GitHub settings: {problems}") from None
     except ForgeError as exc:
         raise ForgeConfigError(str(exc)) from None

@@ -20,8 +20,8 @@ from github import Auth, Github, GithubException, GithubRetry, RateLimitExceeded
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from orchestrator.forges.protocol import CHECK_NAME
 from orchestrator.forges.local_git import ForgeError, MergeRefusedError
+from orchestrator.forges.protocol import CHECK_NAME
 from workflows.gitops import GitError, GitRepo, run_git
 from workflows.ports import JOB_REFS, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
@@ -61,7 +61,9 @@ class GitHubSettings(BaseSettings):
     def auth(self) -> Auth.Auth:
         if self.app_id is not None:
             if self.private_key is None or self.installation_id is None:
-                raise ForgeError("SHIPYARD_GITHUB_APP_ID needs SHIPYARD_GITHUB_PRIVATE_KEY and SHIPYARD_GITHUB_INSTALLATION_ID")
+                raise ForgeError(
+                    "SHIPYARD_GITHUB_APP_ID needs SHIPYARD_GITHUB_PRIVATE_KEY and SHIPYARD_GITHUB_INSTALLATION_ID"
+                )
             app = Auth.AppAuth(self.app_id, self.private_key.get_secret_value())
             return app.get_installation_auth(self.installation_id)
         if self.token is None:
@@ -78,7 +80,9 @@ class GitHubForge:
         self.settings = settings
         self._auth = settings.auth()
         self._gh = Github(
-            auth=self._auth, base_url=settings.api_url, timeout=int(settings.timeout_s),
+            auth=self._auth,
+            base_url=settings.api_url,
+            timeout=int(settings.timeout_s),
             retry=github_retry(settings),
         )
 
@@ -99,7 +103,9 @@ class GitHubForge:
         except GitError as exc:
             msg = self._scrub(str(exc))
             if "could not read Username" in msg or "Authentication failed" in msg or " 401" in msg:
-                msg = f"GitHub refused the credentials for git over HTTPS (token expired or lacks contents access): {msg}"
+                msg = (
+                    f"GitHub refused the credentials for git over HTTPS (token expired or lacks contents access): {msg}"
+                )
             raise ForgeError(msg) from None
 
     def _scrub(self, text: str) -> str:
@@ -122,7 +128,14 @@ class GitHubForge:
     def can_push(self, repo: str, git_dir: Path, sha: str) -> str | None:
         """None when the credentials may push to ``repo``, else git's refusal. A dry run: nothing is sent."""
         try:
-            self._git(GitRepo(git_dir), "push", "--dry-run", "-q", self._clone_url(repo), f"{sha}:refs/heads/shipyard/doctor-probe")
+            self._git(
+                GitRepo(git_dir),
+                "push",
+                "--dry-run",
+                "-q",
+                self._clone_url(repo),
+                f"{sha}:refs/heads/shipyard/doctor-probe",
+            )
         except ForgeError as exc:
             return str(exc)
         return None
@@ -177,7 +190,9 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: {_message(exc)}") from None
 
-    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False) -> PullRequestInfo:
+    def open_pull_request(
+        self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
         """Open (or update) the PR of ``branch``; ``draft`` opens it as a draft, and a draft found open
         for the branch is marked ready for review when ``draft`` is False."""
         r = self._repo(repo)
@@ -212,7 +227,9 @@ class GitHubForge:
             if pr.draft:
                 pr.mark_ready_for_review()
         except _FAILURES as exc:
-            raise ForgeError(f"{repo}#{number}: cannot mark the pull request ready for review: {_message(exc)}") from None
+            raise ForgeError(
+                f"{repo}#{number}: cannot mark the pull request ready for review: {_message(exc)}"
+            ) from None
 
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
         try:
@@ -279,7 +296,13 @@ class GitHubForge:
             raise ForgeError(f"{repo}: cannot read {login}'s permission: {_message(exc)}") from None
 
     def report_check(
-        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str,
+        self,
+        repo: str,
+        sha: str,
+        *,
+        conclusion: Literal["success", "failure", "neutral"],
+        title: str,
+        summary: str,
         uncovered: dict[str, list[str]] | None = None,
     ) -> int:
         output = {"title": title, "summary": summary[:65000]}
@@ -288,12 +311,20 @@ class GitHubForge:
             output["annotations"] = annotations
         try:
             run = self._repo(repo).create_check_run(
-                name=CHECK_NAME, head_sha=sha, status="completed", conclusion=conclusion, output=output,
+                name=CHECK_NAME,
+                head_sha=sha,
+                status="completed",
+                conclusion=conclusion,
+                output=output,
             )
         except GithubException as exc:
-            if exc.status == 403 and not isinstance(exc, RateLimitExceededException):  # fine-grained tokens cannot be given checks: write (GitHub Apps only)
-                raise ChecksRefused(f"{repo}: GitHub refused the {CHECK_NAME} check run: {_message(exc)}"
-                                    f"{_needs(exc)}; only a GitHub App can publish check runs") from None
+            if exc.status == 403 and not isinstance(
+                exc, RateLimitExceededException
+            ):  # fine-grained tokens cannot be given checks: write (GitHub Apps only)
+                raise ChecksRefused(
+                    f"{repo}: GitHub refused the {CHECK_NAME} check run: {_message(exc)}"
+                    f"{_needs(exc)}; only a GitHub App can publish check runs"
+                ) from None
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
         except requests.RequestException as exc:
             raise ForgeError(f"{repo}@{sha[:12]}: cannot report {CHECK_NAME}: {_message(exc)}") from None
@@ -309,28 +340,41 @@ class RateLimitRetry(GithubRetry):
     """GithubRetry, plus a 429 without ``Retry-After`` (GitHub's other answer to an exhausted primary
     limit) waited out until ``X-RateLimit-Reset``, as GithubRetry does for a 403."""
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):  # noqa: PLR0913
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         headers = response.headers if response is not None else {}
         reset = headers.get("X-RateLimit-Reset", "")
         if response is not None and response.status == 429 and "Retry-After" not in headers and reset.isdigit():
             wait = max(int(reset) - time.time(), 0) + 1
             if self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
-                raise GithubException(429, {"message": f"rate limit resets in {wait:.0f}s, beyond SHIPYARD_GITHUB_MAX_RATE_LIMIT_WAIT_S"}, dict(headers))
+                raise GithubException(
+                    429,
+                    {"message": f"rate limit resets in {wait:.0f}s, beyond SHIPYARD_GITHUB_MAX_RATE_LIMIT_WAIT_S"},
+                    dict(headers),
+                )
             retry.get_backoff_time = lambda: wait
         return retry
 
 
 def github_retry(settings: GitHubSettings) -> GithubRetry:
     """Retries of 5xx and of primary (403/429 + ``X-RateLimit-Reset``) and secondary (``Retry-After``) rate limits."""
-    return RateLimitRetry(total=settings.retries, backoff_factor=0.2, status_forcelist=list(RETRIED_STATUSES),
-                       secondary_rate_wait=settings.max_rate_limit_wait_s, max_rate_limit_wait=settings.max_rate_limit_wait_s)
+    return RateLimitRetry(
+        total=settings.retries,
+        backoff_factor=0.2,
+        status_forcelist=list(RETRIED_STATUSES),
+        secondary_rate_wait=settings.max_rate_limit_wait_s,
+        max_rate_limit_wait=settings.max_rate_limit_wait_s,
+    )
 
 
 def _needs(exc: GithubException) -> str:
     """GitHub's own statement of the permission a refused request needed."""
-    accepted = (exc.headers or {}).get("x-accepted-github-permissions") or (exc.headers or {}).get("X-Accepted-GitHub-Permissions")
+    accepted = (exc.headers or {}).get("x-accepted-github-permissions") or (exc.headers or {}).get(
+        "X-Accepted-GitHub-Permissions"
+    )
     return f" (needs {accepted})" if accepted else ""
+
+
 MERGE_REFUSALS = frozenset({405, 409, 422})
 """Statuses of a merge GitHub refuses for a reason on the pull request (protection, conflicts, head moved)."""
 NEEDS_INFO = "shipyard:needs-info"
@@ -347,8 +391,16 @@ def coverage_annotations(uncovered: dict[str, list[str]]) -> list[dict]:
             start, _, end = str(r).partition("-")
             if not start.isdigit() or (end and not end.isdigit()):
                 continue
-            out.append({"path": path, "start_line": int(start), "end_line": int(end or start), "annotation_level": "warning",
-                        "title": "diff_coverage", "message": f"changed line(s) {r} not run by any test"})
+            out.append(
+                {
+                    "path": path,
+                    "start_line": int(start),
+                    "end_line": int(end or start),
+                    "annotation_level": "warning",
+                    "title": "diff_coverage",
+                    "message": f"changed line(s) {r} not run by any test",
+                }
+            )
     return out[:MAX_ANNOTATIONS]
 
 

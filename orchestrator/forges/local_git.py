@@ -163,7 +163,9 @@ def merge_branch(repo: Path, branch: str, base: str, message: str) -> str:
     current = "" if is_bare else run_git(["symbolic-ref", "-q", "--short", "HEAD"], cwd=repo).strip()
     if current == base:
         if run_git(["status", "--porcelain", "--untracked-files=no"], cwd=repo).strip():
-            raise MergeRefusedError(f"{repo}: branch {base} is checked out with uncommitted changes; commit or stash them, then approve again")
+            raise MergeRefusedError(
+                f"{repo}: branch {base} is checked out with uncommitted changes; commit or stash them, then approve again"
+            )
         try:
             run_git(["merge", "--no-ff", "--no-edit", "-m", message, branch], cwd=repo)
         except GitError as exc:

@@ -69,7 +69,13 @@ class HostedForge(Forge, Protocol):
         ...
 
     def report_check(
-        self, repo: str, sha: str, *, conclusion: Literal["success", "failure", "neutral"], title: str, summary: str,
+        self,
+        repo: str,
+        sha: str,
+        *,
+        conclusion: Literal["success", "failure", "neutral"],
+        title: str,
+        summary: str,
         uncovered: dict[str, list[str]] | None = None,
     ) -> int:
         """Create the ``shipyard/gate`` check run on ``sha`` (annotating ``uncovered`` line ranges); returns its id."""

@@ -61,7 +61,9 @@ def _thread_ids(conn, tables: dict[str, str], postgres: bool) -> set[int]:
     present = [t for t in tables if _table_exists(conn, t, postgres)]
     ids: set[int] = set()
     for table in present:
-        ids |= {int(t) for (t,) in conn.execute(f"SELECT DISTINCT thread_id FROM {table}").fetchall() if str(t).isdigit()}
+        ids |= {
+            int(t) for (t,) in conn.execute(f"SELECT DISTINCT thread_id FROM {table}").fetchall() if str(t).isdigit()
+        }
     conn.commit()
     return ids
 
@@ -69,7 +71,9 @@ def _thread_ids(conn, tables: dict[str, str], postgres: bool) -> set[int]:
 def _table_exists(conn, table: str, postgres: bool) -> bool:
     if postgres:
         return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is not None
+    )
 
 
 def _delete_thread(conn, tables: dict[str, str], postgres: bool, job_id: int) -> FreedCheckpoints:

@@ -40,8 +40,12 @@ def forget_job_commits(settings: Settings, store: Store, job_id: int) -> bool:
         forge.delete_job_ref(url, job_id)
         return True
     except Exception as exc:  # noqa: BLE001 - a stale hidden ref costs space, never the job
-        log.warning("job %s: %s not removed from the forge: %s", job_id, job_ref(job_id),
-                    egress_redactor(settings).text(f"{type(exc).__name__}: {exc}"))
+        log.warning(
+            "job %s: %s not removed from the forge: %s",
+            job_id,
+            job_ref(job_id),
+            egress_redactor(settings).text(f"{type(exc).__name__}: {exc}"),
+        )
         return False
 
 
@@ -59,8 +63,11 @@ def sweep_job_refs(settings: Settings, store: Store) -> list[RemovedRef]:
     from orchestrator.redaction import egress_redactor
 
     def warn(name: str, exc: Exception) -> None:
-        log.warning("repository %s: job refs not swept: %s", name,
-                    egress_redactor(settings).text(f"{type(exc).__name__}: {exc}"))
+        log.warning(
+            "repository %s: job refs not swept: %s",
+            name,
+            egress_redactor(settings).text(f"{type(exc).__name__}: {exc}"),
+        )
 
     removed: list[RemovedRef] = []
     repositories = []
@@ -76,8 +83,15 @@ def sweep_job_refs(settings: Settings, store: Store) -> list[RemovedRef]:
             if not held:
                 continue
             with store.session() as s:
-                final = s.scalars(select(Job.id).join(Ticket).where(
-                    Job.id.in_(held), Ticket.repository_id == repo_id, Job.state.in_([st.value for st in FINAL_STATES]))).all()
+                final = s.scalars(
+                    select(Job.id)
+                    .join(Ticket)
+                    .where(
+                        Job.id.in_(held),
+                        Ticket.repository_id == repo_id,
+                        Job.state.in_([st.value for st in FINAL_STATES]),
+                    )
+                ).all()
             for job_id in sorted(final):
                 forge.delete_job_ref(url, job_id)
                 removed.append(RemovedRef(name, job_id))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -47,7 +47,9 @@ def render_diff(git_dir: Path, old: str, new: str) -> str:
 
 
 def kept_diff(session, job_id: int, old: str, new: str) -> str | None:
-    return session.scalar(select(KeptDiff.diff).where(KeptDiff.job_id == job_id, KeptDiff.old_sha == old, KeptDiff.new_sha == new))
+    return session.scalar(
+        select(KeptDiff.diff).where(KeptDiff.job_id == job_id, KeptDiff.old_sha == old, KeptDiff.new_sha == new)
+    )
 
 
 def shown_commit_pairs(job: Job) -> list[tuple[str, str]]:
@@ -68,7 +70,11 @@ def keep_diffs(store: Store, jobs_dir: Path, job_id: int) -> None:
                 text = render_diff(git_dir, old, new)
             except GitError:
                 continue
-            s.execute(insert_or_skip(s, KeptDiff).values(job_id=job_id, old_sha=old, new_sha=new, diff=text).on_conflict_do_nothing())
+            s.execute(
+                insert_or_skip(s, KeptDiff)
+                .values(job_id=job_id, old_sha=old, new_sha=new, diff=text)
+                .on_conflict_do_nothing()
+            )
 
 
 def dir_size(path: Path) -> int:
@@ -83,7 +89,7 @@ def dir_size(path: Path) -> int:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def expired_job_ids(store: Store, job_ids: list[int], older_than: timedelta) -> list[int]:
@@ -93,14 +99,16 @@ def expired_job_ids(store: Store, job_ids: list[int], older_than: timedelta) -> 
     rows = []
     with store.session() as s:
         for i in range(0, len(job_ids), 500):
-            chunk = job_ids[i:i + 500]
+            chunk = job_ids[i : i + 500]
             rows += s.execute(select(Job.id, Job.finished_at).where(Job.id.in_(chunk), Job.state.in_(finals))).all()
     return sorted(job_id for job_id, finished in rows if finished is not None and _aware(finished) <= cutoff)
 
 
 def collect_job_dirs(store: Store, jobs_dir: Path, retain_days: float) -> list[FreedDir]:
     """Remove the directories of jobs finished more than ``retain_days`` ago; returns what was freed."""
-    on_disk = sorted(int(p.name) for p in jobs_dir.iterdir() if p.name.isdigit() and p.is_dir()) if jobs_dir.is_dir() else []
+    on_disk = (
+        sorted(int(p.name) for p in jobs_dir.iterdir() if p.name.isdigit() and p.is_dir()) if jobs_dir.is_dir() else []
+    )
     freed: list[FreedDir] = []
     for job_id in expired_job_ids(store, on_disk, timedelta(days=retain_days)) if on_disk else []:
         job_dir = jobs_dir / str(job_id)

@@ -23,9 +23,14 @@ def handle_author_reply(ship, payload: dict) -> dict:
     if not author or author != replier:
         return {"action": "ignored", "reason": f"only the issue's author ({author}) re-triages it, not {replier}"}
     with ship.store.session() as s:
-        ticket = s.scalar(select(Ticket).join(Repository).where(
-            Repository.url == full_name, Ticket.source == "github", Ticket.external_id == str(number)))
-        last = s.scalar(select(Job).where(Job.ticket_id == ticket.id).order_by(Job.id.desc()).limit(1)) if ticket else None
+        ticket = s.scalar(
+            select(Ticket)
+            .join(Repository)
+            .where(Repository.url == full_name, Ticket.source == "github", Ticket.external_id == str(number))
+        )
+        last = (
+            s.scalar(select(Job).where(Job.ticket_id == ticket.id).order_by(Job.id.desc()).limit(1)) if ticket else None
+        )
         if last is None or last.state != JobState.BLOCKED.value:
             return {"action": "ignored", "reason": f"{full_name}#{number} has no blocked job waiting for its author"}
         ticket.body = f"{ticket.body}\n\nThe author answered:\n{str(comment.get('body') or '').strip()}"

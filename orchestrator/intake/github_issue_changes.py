@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from orchestrator.domain import jobs
 from orchestrator.domain.backlog import TRIGGER_LABEL
-from orchestrator.intake.github_sender import sender_problem
 from orchestrator.domain.scheduling import PRIORITY_LABEL, priority_name
+from orchestrator.intake.github_sender import sender_problem
 from orchestrator.store.tables import Event, Job, JobState, Repository, Ticket
 
 HANDLED_ACTIONS = frozenset({"unlabeled", "edited", "closed"})
@@ -22,19 +22,26 @@ HANDLED_ACTIONS = frozenset({"unlabeled", "edited", "closed"})
 def is_priority_change(payload: dict) -> bool:
     """A ``priority:*`` label added to or removed from an issue."""
     name = (payload.get("label") or {}).get("name")
-    return payload.get("action") in ("labeled", "unlabeled") and isinstance(name, str) and name.lower().startswith(PRIORITY_LABEL)
+    return (
+        payload.get("action") in ("labeled", "unlabeled")
+        and isinstance(name, str)
+        and name.lower().startswith(PRIORITY_LABEL)
+    )
 
 
 def _queued_job(session, full_name: str, number: int) -> tuple[Ticket | None, Job | None]:
     ticket = session.scalar(
-        select(Ticket).join(Repository).where(
-            Repository.url == full_name, Ticket.source == "github", Ticket.external_id == str(number)
-        )
+        select(Ticket)
+        .join(Repository)
+        .where(Repository.url == full_name, Ticket.source == "github", Ticket.external_id == str(number))
     )
     if ticket is None:
         return None, None
     job = session.scalar(
-        select(Job).where(Job.ticket_id == ticket.id, Job.state == JobState.QUEUED.value).order_by(Job.id.desc()).limit(1)
+        select(Job)
+        .where(Job.ticket_id == ticket.id, Job.state == JobState.QUEUED.value)
+        .order_by(Job.id.desc())
+        .limit(1)
     )
     return ticket, job
 
@@ -60,9 +67,20 @@ def handle_issue_change(ship, payload: dict) -> dict:
         if action == "edited":
             ticket.title = str(issue.get("title") or ticket.title).strip() or ticket.title
             ticket.body = str(issue.get("body") or "")
-            s.add(Event(job_id=job_id, kind="ticket", message=f"issue edited on GitHub by {sender}; ticket text updated", data={}))
+            s.add(
+                Event(
+                    job_id=job_id,
+                    kind="ticket",
+                    message=f"issue edited on GitHub by {sender}; ticket text updated",
+                    data={},
+                )
+            )
             return {"action": "ticket_updated", "job_id": job_id}
-    what = f"issue closed on GitHub by {sender}" if action == "closed" else f"label {TRIGGER_LABEL!r} removed on GitHub by {sender}"
+    what = (
+        f"issue closed on GitHub by {sender}"
+        if action == "closed"
+        else f"label {TRIGGER_LABEL!r} removed on GitHub by {sender}"
+    )
     jobs.cancel_job(ship.store, job_id, reason=what)
     return {"action": "cancelled", "job_id": job_id}
 
@@ -78,7 +96,10 @@ def _follow_priority(ship, payload: dict, full_name: str, number: int) -> dict:
     with ship.store.session() as s:
         ticket, job = _queued_job(s, full_name, number)
         if job is None:
-            return {"action": "ignored", "reason": f"{full_name}#{number} has no queued job (a running job keeps its priority)"}
+            return {
+                "action": "ignored",
+                "reason": f"{full_name}#{number} has no queued job (a running job keeps its priority)",
+            }
         at = str(payload["issue"].get("updated_at") or "")
         if at and at < _last_label_change(s, job.id):
             return {"action": "ignored", "reason": f"a later label change of {full_name}#{number} was applied already"}
@@ -86,7 +107,11 @@ def _follow_priority(ship, payload: dict, full_name: str, number: int) -> dict:
         verb = "added" if payload["action"] == "labeled" else "removed"
         level = jobs.follow_priority_labels(s, job, ticket.labels, f"label {payload['label']['name']!r} {verb} on GitHub by {sender}",
                                             {"issue_updated_at": at})  # fmt: skip
-        return {"action": "reprioritised" if level else "unchanged", "job_id": job.id, "priority": priority_name(job.priority)}
+        return {
+            "action": "reprioritised" if level else "unchanged",
+            "job_id": job.id,
+            "priority": priority_name(job.priority),
+        }
 
 
 def _last_label_change(session, job_id: int) -> str:

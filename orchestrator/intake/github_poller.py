@@ -90,11 +90,15 @@ class GitHubPoller:
         """Why whoever last applied the trigger label may not trigger work (asked as for a webhook's sender)."""
         _, head, body = self._get(f"/repos/{full}/issues/{number}/events?per_page=100")
         events, pages = json.loads(body or "[]"), 1
-        while (nxt := _NEXT.search(head.get("link", ""))) and pages < MAX_PAGES:  # oldest first: the last label is on the last page
+        while (
+            nxt := _NEXT.search(head.get("link", ""))
+        ) and pages < MAX_PAGES:  # oldest first: the last label is on the last page
             _, head, body = self._get(nxt.group(1))
             events += json.loads(body or "[]")
             pages += 1
-        labelled = [e for e in events if e.get("event") == "labeled" and (e.get("label") or {}).get("name") == TRIGGER_LABEL]
+        labelled = [
+            e for e in events if e.get("event") == "labeled" and (e.get("label") or {}).get("name") == TRIGGER_LABEL
+        ]
         if not labelled:
             return f"{full}#{number}: no record of who applied the label {TRIGGER_LABEL!r}"
         login = (labelled[-1].get("actor") or {}).get("login") or ""
@@ -104,19 +108,31 @@ class GitHubPoller:
     def _enqueue(self, repo_id: int, full: str, issue: dict) -> int | None:
         number = str(issue["number"])
         with self.ship.store.session() as s:
-            ticket = s.scalar(select(Ticket).where(Ticket.repository_id == repo_id, Ticket.source == "github", Ticket.external_id == number))
-            active = ticket is not None and s.scalar(select(Job.id).where(Job.ticket_id == ticket.id, Job.state.in_(ACTIVE)))
+            ticket = s.scalar(
+                select(Ticket).where(
+                    Ticket.repository_id == repo_id, Ticket.source == "github", Ticket.external_id == number
+                )
+            )
+            active = ticket is not None and s.scalar(
+                select(Job.id).where(Job.ticket_id == ticket.id, Job.state.in_(ACTIVE))
+            )
         if not active:
             problem = self._labeler_problem(full, number)
             if problem:
                 self.ignored.append(problem)
                 return None
         with self.ship.store.session() as s:
-            ticket = s.scalar(select(Ticket).where(Ticket.repository_id == repo_id, Ticket.source == "github", Ticket.external_id == number))
+            ticket = s.scalar(
+                select(Ticket).where(
+                    Ticket.repository_id == repo_id, Ticket.source == "github", Ticket.external_id == number
+                )
+            )
             if ticket is None:
                 ticket = Ticket(repository_id=repo_id, source="github", external_id=number, title="", body="")
                 s.add(ticket)
-            queued = ticket.id is not None and s.scalar(select(Job.id).where(Job.ticket_id == ticket.id, Job.state == JobState.QUEUED.value))
+            queued = ticket.id is not None and s.scalar(
+                select(Job.id).where(Job.ticket_id == ticket.id, Job.state == JobState.QUEUED.value)
+            )
             if ticket.id is None or queued:  # a running job keeps the text its plan was made from
                 self._update_text(s, ticket, issue, queued)
             ticket.labels = sorted({lbl["name"] for lbl in issue.get("labels") or []} | {TRIGGER_LABEL})
@@ -130,7 +146,14 @@ class GitHubPoller:
         if not created:
             return None
         with self.ship.store.session() as s:
-            s.add(Event(job_id=job_id, kind="trigger", message=f"GitHub issue {full}#{number} found labelled {TRIGGER_LABEL!r} by polling", data={}))
+            s.add(
+                Event(
+                    job_id=job_id,
+                    kind="trigger",
+                    message=f"GitHub issue {full}#{number} found labelled {TRIGGER_LABEL!r} by polling",
+                    data={},
+                )
+            )
         return job_id
 
     @staticmethod
@@ -138,18 +161,31 @@ class GitHubPoller:
         title = str(issue.get("title") or f"issue #{issue['number']}")
         body = str(issue.get("body") or "")
         if queued_job and (title, body) != (ticket.title, ticket.body):
-            s.add(Event(job_id=queued_job, kind="ticket", message="issue edited on GitHub (seen by polling); ticket text updated", data={}))
+            s.add(
+                Event(
+                    job_id=queued_job,
+                    kind="ticket",
+                    message="issue edited on GitHub (seen by polling); ticket text updated",
+                    data={},
+                )
+            )
         ticket.title, ticket.body = title, body
 
     def _cancel_unlisted(self, repo_id: int, full: str, listed: set[str]) -> None:
         """Queued jobs whose issue is no longer open and labelled are cancelled."""
         with self.ship.store.session() as s:
-            rows = s.execute(select(Job.id, Ticket.external_id).join(Ticket).where(
-                Ticket.repository_id == repo_id, Ticket.source == "github", Job.state == JobState.QUEUED.value)).all()
+            rows = s.execute(
+                select(Job.id, Ticket.external_id)
+                .join(Ticket)
+                .where(Ticket.repository_id == repo_id, Ticket.source == "github", Job.state == JobState.QUEUED.value)
+            ).all()
         for job_id, number in rows:
             if number not in listed:
-                jobs.cancel_job(self.ship.store, job_id,
-                                reason=f"{full}#{number} is no longer open with the label {TRIGGER_LABEL!r} (seen by polling)")
+                jobs.cancel_job(
+                    self.ship.store,
+                    job_id,
+                    reason=f"{full}#{number} is no longer open with the label {TRIGGER_LABEL!r} (seen by polling)",
+                )
 
 
 def _message(body) -> str:

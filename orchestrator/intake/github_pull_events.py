@@ -26,9 +26,13 @@ HANDLED_EVENTS = frozenset({"pull_request", "pull_request_review", "issue_commen
 def _job_of_pull(ship, full_name: str, number: int) -> int | None:
     with ship.store.session() as s:
         return s.scalar(
-            select(Job.id).join(PullRequest, PullRequest.job_id == Job.id).join(Ticket).join(Repository)
+            select(Job.id)
+            .join(PullRequest, PullRequest.job_id == Job.id)
+            .join(Ticket)
+            .join(Repository)
             .where(Repository.url == full_name, Repository.forge == "github", PullRequest.number == number)
-            .order_by(Job.id.desc()).limit(1)
+            .order_by(Job.id.desc())
+            .limit(1)
         )
 
 
@@ -38,7 +42,10 @@ def _inline_comments(full_name: str, number: int, review_id: int) -> list[str]:
     settings = GitHubSettings()
     if not settings.configured:
         return []
-    return [f"{c['path']}:{c['line']}: {c['body']}" for c in GitHubForge(settings).review_comments(full_name, number, review_id)]
+    return [
+        f"{c['path']}:{c['line']}: {c['body']}"
+        for c in GitHubForge(settings).review_comments(full_name, number, review_id)
+    ]
 
 
 def decision_of(event: str, payload: dict) -> tuple[int | None, str, str, str] | str:
@@ -58,13 +65,15 @@ def decision_of(event: str, payload: dict) -> tuple[int | None, str, str, str] |
         review, pr = payload.get("review") or {}, payload.get("pull_request") or {}
         if action != "submitted" or str(review.get("state", "")).lower() != "changes_requested":
             return f"review {action!r}/{review.get('state')!r} is not a request for changes"
-        notes = _inline_comments(full_name, pr.get("number"), review.get("id")) if isinstance(review.get("id"), int) else []
+        notes = (
+            _inline_comments(full_name, pr.get("number"), review.get("id")) if isinstance(review.get("id"), int) else []
+        )
         comment = "\n".join([str(review.get("body") or "").strip(), *notes]).strip()
         return pr.get("number"), "request_changes", comment or "(changes requested without a comment)", sender
     issue, body = payload.get("issue") or {}, str((payload.get("comment") or {}).get("body") or "").strip()
     if action != "created" or "pull_request" not in issue or not body.startswith(COMMAND):
         return f"comment is not a {COMMAND!r} command on a pull request"
-    return issue.get("number"), "request_changes", body[len(COMMAND):].strip() or "(no instructions given)", sender
+    return issue.get("number"), "request_changes", body[len(COMMAND) :].strip() or "(no instructions given)", sender
 
 
 def handle_pull_event(ship, event: str, payload: dict) -> dict:

@@ -14,7 +14,9 @@ from orchestrator.store.tables import Repository
 _FULL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 
-def register_github_repository(store: Store, location: str, *, name: str | None = None, base_branch: str | None = None) -> str:
+def register_github_repository(
+    store: Store, location: str, *, name: str | None = None, base_branch: str | None = None
+) -> str:
     """Register ``github:owner/name``; returns a one-line summary. Raises ``ForgeError`` saying why not."""
     from orchestrator.forges.github import GitHubForge, GitHubSettings
 

@@ -34,5 +34,7 @@ def permission_problem(forge, settings, repo: str, login: str) -> str | None:
         return f"could not check {login}'s permission: {exc}"
     rank = RANKS.index(permission) if permission in RANKS else 0
     if rank < RANKS.index(settings.trigger_permission):
-        return f"{login} has {permission!r} permission on {repo}; triggering needs {settings.trigger_permission!r} or more"
+        return (
+            f"{login} has {permission!r} permission on {repo}; triggering needs {settings.trigger_permission!r} or more"
+        )
     return None

@@ -18,11 +18,24 @@ from orchestrator.store import Store
 from workflows.repo_config import CONFIG_FILE
 
 
-def onboard(store: Store, location: str, *, name: str | None, base_branch: str | None, yes: bool, store_only: bool,
-            console: Console, interactive: bool) -> None:
+def onboard(
+    store: Store,
+    location: str,
+    *,
+    name: str | None,
+    base_branch: str | None,
+    yes: bool,
+    store_only: bool,
+    console: Console,
+    interactive: bool,
+) -> None:
     """Register ``location``, propose a configuration unless one is committed, keep it when confirmed."""
-    repo = register_repository(store, location if is_git_url(location) else Path(location), name=name, base_branch=base_branch)
-    console.print(f"registered [bold]{escape(repo.name)}[/bold] → {escape(repo.url)} (base branch {escape(repo.base_branch)})")
+    repo = register_repository(
+        store, location if is_git_url(location) else Path(location), name=name, base_branch=base_branch
+    )
+    console.print(
+        f"registered [bold]{escape(repo.name)}[/bold] → {escape(repo.url)} (base branch {escape(repo.base_branch)})"
+    )
     with tempfile.TemporaryDirectory(prefix="shipyard-init-") as scratch:
         files, committed = committed_tree(repo.url, repo.base_branch, Path(scratch))
         if committed is not None:
@@ -32,8 +45,16 @@ def onboard(store: Store, location: str, *, name: str | None, base_branch: str |
     _offer(store, repo, proposal, yes=yes, store_only=store_only, console=console, interactive=interactive)
 
 
-def onboard_github(store: Store, location: str, *, name: str | None, base_branch: str | None, yes: bool,
-                   console: Console, interactive: bool) -> None:
+def onboard_github(
+    store: Store,
+    location: str,
+    *,
+    name: str | None,
+    base_branch: str | None,
+    yes: bool,
+    console: Console,
+    interactive: bool,
+) -> None:
     """``init github:OWNER/NAME``: register it, then propose a configuration from its tree, fetched over HTTPS."""
     from sqlalchemy import select
 
@@ -69,7 +90,9 @@ def _offer(store: Store, repo, proposal, *, yes: bool, store_only: bool, console
         console.print(f"Not kept{hint}; jobs use the defaults until a {CONFIG_FILE} is committed or kept.")
         return
     store_repository_config(store, repo.name, text)
-    console.print(f"Kept in Shipyard's store for {repo.name}; a committed {CONFIG_FILE} in the repository wins over it.")
+    console.print(
+        f"Kept in Shipyard's store for {repo.name}; a committed {CONFIG_FILE} in the repository wins over it."
+    )
     target = Path(repo.url) / CONFIG_FILE
     if not store_only and not is_git_url(repo.url) and (Path(repo.url) / ".git").exists() and not target.exists():
         target.write_text(text, encoding="utf-8")
@@ -82,9 +105,15 @@ def print_doctor_report(console: Console, report: DoctorReport) -> None:
     console.print(f"[bold]shipyard doctor {escape(report.repo)}[/bold]{where}"
                   + (f" — {report.backend} sandbox" if report.backend else ""))  # fmt: skip
     for finding in report.findings:
-        mark = "[green]ok[/green]  " if finding.ok else ("[yellow]warn[/yellow]" if finding.warning else "[red]FAIL[/red]")
+        mark = (
+            "[green]ok[/green]  " if finding.ok else ("[yellow]warn[/yellow]" if finding.warning else "[red]FAIL[/red]")
+        )
         console.print(f"  {mark} {escape(finding.what)}", highlight=False, soft_wrap=True)
         if finding.fix:
             console.print(f"       [bold]fix:[/bold] {escape(finding.fix)}", highlight=False, soft_wrap=True)
-    verdict = "[green]ready: jobs on this repository can run[/green]" if report.ok else "[red]not ready: fix the problems above[/red]"
+    verdict = (
+        "[green]ready: jobs on this repository can run[/green]"
+        if report.ok
+        else "[red]not ready: fix the problems above[/red]"
+    )
     console.print(verdict)

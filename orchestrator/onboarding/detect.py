@@ -12,8 +12,8 @@ import json
 import re
 import shlex
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import yaml
 
@@ -22,12 +22,25 @@ from workflows.repo_config import RepoConfig
 VENV = ".shipyard/venv"
 """Each sandbox builds the repository's environment here (ignored by snapshots and the gate's diff)."""
 PYTEST = f"{VENV}/bin/python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml"
-REQUIREMENT_FILES = ("requirements.txt", "requirements-dev.txt", "requirements-test.txt", "requirements_dev.txt",
-                     "requirements_test.txt", "dev-requirements.txt", "test-requirements.txt",
-                     "requirements/dev.txt", "requirements/test.txt", "requirements/tests.txt")
+REQUIREMENT_FILES = (
+    "requirements.txt",
+    "requirements-dev.txt",
+    "requirements-test.txt",
+    "requirements_dev.txt",
+    "requirements_test.txt",
+    "dev-requirements.txt",
+    "test-requirements.txt",
+    "requirements/dev.txt",
+    "requirements/test.txt",
+    "requirements/tests.txt",
+)
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
-LOCKFILES = (("pnpm-lock.yaml", "pnpm install --frozen-lockfile"), ("yarn.lock", "yarn install --frozen-lockfile"),
-             ("package-lock.json", "npm ci"), ("npm-shrinkwrap.json", "npm ci"))
+LOCKFILES = (
+    ("pnpm-lock.yaml", "pnpm install --frozen-lockfile"),
+    ("yarn.lock", "yarn install --frozen-lockfile"),
+    ("package-lock.json", "npm ci"),
+    ("npm-shrinkwrap.json", "npm ci"),
+)
 NODE_JUNIT = "--test-reporter=junit --test-reporter-destination=.shipyard/junit.xml"
 NODE_LCOV = "--test-reporter=lcov --test-reporter-destination=.shipyard/lcov.info"
 
@@ -95,14 +108,20 @@ def _tox_deps(tox: configparser.ConfigParser) -> list[str]:
 
 def _uses_scm_version(files: RepoFiles, pyproject: dict) -> bool:
     requires = " ".join(pyproject.get("build-system", {}).get("requires", []))
-    return ("setuptools_scm" in requires or "setuptools-scm" in requires or "setuptools_scm" in pyproject.get("tool", {})
-            or "use_scm_version" in files.text("setup.py"))
+    return (
+        "setuptools_scm" in requires
+        or "setuptools-scm" in requires
+        or "setuptools_scm" in pyproject.get("tool", {})
+        or "use_scm_version" in files.text("setup.py")
+    )
 
 
 def _python_setup(files: RepoFiles, reasons: list[str]) -> list[str]:
     pyproject, setup_cfg, tox = _toml(files, "pyproject.toml"), _ini(files, "setup.cfg"), _ini(files, "tox.ini")
     packages = ["pytest", "pytest-cov"]
-    reasons.append(f"Each sandbox makes a virtualenv in {VENV} (seeing the image's own packages) and installs pytest + pytest-cov.")
+    reasons.append(
+        f"Each sandbox makes a virtualenv in {VENV} (seeing the image's own packages) and installs pytest + pytest-cov."
+    )
     requirement_files = [p for p in REQUIREMENT_FILES if p in files.paths]
     for path in requirement_files:
         packages += ["-r", path]
@@ -112,7 +131,12 @@ def _python_setup(files: RepoFiles, reasons: list[str]) -> list[str]:
     if tox_deps:
         packages += tox_deps
         reasons.append(f"Test dependencies from tox.ini [testenv] deps: {', '.join(tox_deps)}.")
-    installable = "setup.py" in files.paths or "build-system" in pyproject or "project" in pyproject or setup_cfg.has_section("metadata")
+    installable = (
+        "setup.py" in files.paths
+        or "build-system" in pyproject
+        or "project" in pyproject
+        or setup_cfg.has_section("metadata")
+    )
     env = ""
     if installable:
         extra = _python_extra(pyproject, setup_cfg)
@@ -120,9 +144,13 @@ def _python_setup(files: RepoFiles, reasons: list[str]) -> list[str]:
         reasons.append("The project itself is installed editable" + (f" with its `{extra}` extra." if extra else "."))
         if _uses_scm_version(files, pyproject):
             env = "SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0 "
-            reasons.append("Its version comes from git (setuptools-scm) and sandboxes hold no git history: a fixed version is pretended.")
-    return [f"python3 -m venv --system-site-packages {VENV}",
-            f"{env}{VENV}/bin/python -m pip install -q --disable-pip-version-check {shlex.join(packages)}"]
+            reasons.append(
+                "Its version comes from git (setuptools-scm) and sandboxes hold no git history: a fixed version is pretended."
+            )
+    return [
+        f"python3 -m venv --system-site-packages {VENV}",
+        f"{env}{VENV}/bin/python -m pip install -q --disable-pip-version-check {shlex.join(packages)}",
+    ]
 
 
 def _test_dirs(files: RepoFiles, names: tuple[str, ...]) -> list[str]:
@@ -136,7 +164,9 @@ def propose_python(files: RepoFiles) -> Proposal:
     setup = _python_setup(files, reasons)
     test_dirs = _test_dirs(files, ("tests", "test", "testing"))
     globs = [f"{d}/**" for d in test_dirs] + ["**/test_*.py", "**/*_test.py", "**/conftest.py"]
-    reasons.append(f"Tests: {', '.join(test_dirs) or 'test_*.py files'} run by pytest, writing JUnit XML and Cobertura coverage.")
+    reasons.append(
+        f"Tests: {', '.join(test_dirs) or 'test_*.py files'} run by pytest, writing JUnit XML and Cobertura coverage."
+    )
     config = {
         "setup": setup,
         "sandbox": {"network": "setup"},
@@ -155,14 +185,23 @@ def propose_node(files: RepoFiles) -> Proposal:
     script = (package.get("scripts") or {}).get("test", "")
     install = next((cmd for lock, cmd in LOCKFILES if lock in files.paths), "npm install --no-audit --no-fund")
     deps = bool(package.get("dependencies") or package.get("devDependencies"))
-    reasons = [f"Node package; dependencies installed with `{install}`." if deps else "Node package with no dependencies to install."]
+    reasons = [
+        f"Node package; dependencies installed with `{install}`."
+        if deps
+        else "Node package with no dependencies to install."
+    ]
     if "node --test" in script or not script:
-        command = f"npm test -- {NODE_JUNIT} {NODE_LCOV} --experimental-test-coverage" if script else \
-            f"node --test --experimental-test-coverage {NODE_JUNIT} {NODE_LCOV}"
+        command = (
+            f"npm test -- {NODE_JUNIT} {NODE_LCOV} --experimental-test-coverage"
+            if script
+            else f"node --test --experimental-test-coverage {NODE_JUNIT} {NODE_LCOV}"
+        )
         reasons.append("Tests run by Node's built-in runner, which writes JUnit XML and LCOV itself.")
     else:
         command = f"npm test -- {NODE_JUNIT} {NODE_LCOV}"
-        reasons.append(f"`npm test` runs `{script}`: check with `shipyard doctor` that it writes .shipyard/junit.xml and .shipyard/lcov.info.")
+        reasons.append(
+            f"`npm test` runs `{script}`: check with `shipyard doctor` that it writes .shipyard/junit.xml and .shipyard/lcov.info."
+        )
     test_dirs = _test_dirs(files, ("test", "tests", "__tests__"))
     config = {
         "setup": [install] if deps else [],
@@ -172,7 +211,8 @@ def propose_node(files: RepoFiles) -> Proposal:
             "select_command": f"node --test {NODE_JUNIT} {{tests}}",
             "select_granularity": "file",
             "coverage": {"format": "lcov", "path": ".shipyard/lcov.info"},
-            "test_globs": [f"{d}/**" for d in test_dirs] + ["**/*.test.js", "**/*.spec.js", "**/*.test.ts", "**/*.spec.ts"],
+            "test_globs": [f"{d}/**" for d in test_dirs]
+            + ["**/*.test.js", "**/*.spec.js", "**/*.test.ts", "**/*.spec.ts"],
         },
     }
     if not config["sandbox"]:
@@ -181,9 +221,14 @@ def propose_node(files: RepoFiles) -> Proposal:
 
 
 def propose_make(files: RepoFiles) -> Proposal:
-    return Proposal(layout="Makefile", config={"test": {"command": "make test"}}, reasons=[
-        "Only a Makefile `test` target was found: the gate needs JUnit XML at .shipyard/junit.xml and a coverage "
-        "report; make the target write them, or set test.command to a command that does."])
+    return Proposal(
+        layout="Makefile",
+        config={"test": {"command": "make test"}},
+        reasons=[
+            "Only a Makefile `test` target was found: the gate needs JUnit XML at .shipyard/junit.xml and a coverage "
+            "report; make the target write them, or set test.command to a command that does."
+        ],
+    )
 
 
 def is_python(files: RepoFiles) -> bool:
@@ -201,5 +246,7 @@ def propose(files: RepoFiles) -> Proposal:
         return propose_python(files)
     if re.search(r"^test\s*:", files.text("Makefile"), re.MULTILINE):
         return propose_make(files)
-    raise ValueError("no known layout: looked for pyproject.toml, setup.py, setup.cfg, tox.ini, requirements*.txt, "
-                     "*.py files, package.json and a Makefile `test` target; write .shipyard.yml by hand (see the README)")
+    raise ValueError(
+        "no known layout: looked for pyproject.toml, setup.py, setup.cfg, tox.ini, requirements*.txt, "
+        "*.py files, package.json and a Makefile `test` target; write .shipyard.yml by hand (see the README)"
+    )

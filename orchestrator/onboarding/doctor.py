@@ -10,17 +10,17 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import select
 
 from orchestrator.onboarding.inspect import InspectError, fetch_branch, tracked_paths
-from orchestrator.worker.sandboxing import sandbox_provider
 from orchestrator.settings import Settings
 from orchestrator.store import Store
 from orchestrator.store.tables import Repository
+from orchestrator.worker.sandboxing import sandbox_provider
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
@@ -31,8 +31,14 @@ from workflows.repo_config import CONFIG_FILE, ConfigError, RepoConfig, parse_re
 
 MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 MISSING_COMMAND = re.compile(r"(?:bash: (?:line \d+: )?)?([\w.+-]+): command not found")
-NO_NETWORK = ("Temporary failure in name resolution", "Network is unreachable", "Failed to establish a new connection",
-              "Could not resolve host", "getaddrinfo ENOTFOUND", "EAI_AGAIN")
+NO_NETWORK = (
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "Failed to establish a new connection",
+    "Could not resolve host",
+    "getaddrinfo ENOTFOUND",
+    "EAI_AGAIN",
+)
 
 
 class DoctorError(ValueError):
@@ -92,9 +98,11 @@ def diagnose(output: str, config: RepoConfig, image: str) -> list[str]:
         fixes.append(f"`{command}` is not available in the sandbox image {image}: name an image that has it "
                      f"(sandbox.image or sandbox.dockerfile) or install it in setup")  # fmt: skip
     if any(marker in output for marker in NO_NETWORK):
-        fixes.append("setup could not reach the network: set `sandbox.network: setup` (network only while setup runs)"
-                     if config.sandbox.network == "none" else
-                     "setup could not reach the package registry from the sandbox: check the host's own access to it")
+        fixes.append(
+            "setup could not reach the network: set `sandbox.network: setup` (network only while setup runs)"
+            if config.sandbox.network == "none"
+            else "setup could not reach the package registry from the sandbox: check the host's own access to it"
+        )
     return fixes
 
 
@@ -113,8 +121,11 @@ def _result_fix(run: SuiteRun, config: RepoConfig) -> str:
 def _load_config(git: GitRepo, sha: str, stored: str | None, report: DoctorReport) -> RepoConfig:
     text, name, report.config_source = config_source(git.show_file(sha, CONFIG_FILE), stored)
     if text is None:
-        report.add(False, f"no configuration: neither a committed {CONFIG_FILE} nor a stored one",
-                   f"run `shipyard init {report.repo}` to propose one")
+        report.add(
+            False,
+            f"no configuration: neither a committed {CONFIG_FILE} nor a stored one",
+            f"run `shipyard init {report.repo}` to propose one",
+        )
         return RepoConfig()
     try:
         config = parse_repo_config(text, name)
@@ -150,7 +161,11 @@ def _fetch_github(full: str, branch: str, scratch: Path, report: DoctorReport) -
     except (ForgeConfigError, ForgeError) as exc:
         raise DoctorError(f"{full}: cannot fetch branch {branch!r} from GitHub: {exc}") from None
     git = GitRepo(scratch / "git")
-    findings = app_findings(forge.settings, full) if forge.settings.app_id is not None else token_findings(forge, full, git.git_dir, sha)
+    findings = (
+        app_findings(forge.settings, full)
+        if forge.settings.app_id is not None
+        else token_findings(forge, full, git.git_dir, sha)
+    )
     for f in findings:
         report.add(f.ok, f.what, f.fix, warning=f.warning)
     return git, sha
@@ -159,7 +174,9 @@ def _fetch_github(full: str, branch: str, scratch: Path, report: DoctorReport) -
 def _suite_findings(report: DoctorReport, first: SuiteRun, second: SuiteRun, config: RepoConfig, image: str) -> None:
     report.tests = len(first.cases)
     failing = sorted(c.key for c in first.failing)
-    report.add(True, f"test suite: {report.tests} tests in {report.suite_s:.1f}s, JUnit XML read from {config.test.junit}")
+    report.add(
+        True, f"test suite: {report.tests} tests in {report.suite_s:.1f}s, JUnit XML read from {config.test.junit}"
+    )
     if failing:
         fixes = diagnose(first.output_tail + "".join(c.detail for c in first.failing), config, image)
         report.add(False, f"{len(failing)} test(s) fail on the base commit: {', '.join(failing[:10])}",
@@ -176,35 +193,48 @@ def _suite_findings(report: DoctorReport, first: SuiteRun, second: SuiteRun, con
             report.add(True, f"coverage: {first.coverage.total_percent():.1f}% total ({config.test.coverage.format})")
     flaky = sorted(k for k, c in first.cases.items() if k in second.cases and second.cases[k].outcome != c.outcome)
     if flaky:
-        report.add(False, f"flaky: {len(flaky)} test(s) changed outcome on a rerun: {', '.join(flaky[:10])}",
-                   "make them deterministic; until then the gate reruns failures and reports them as flaky", warning=True)
+        report.add(
+            False,
+            f"flaky: {len(flaky)} test(s) changed outcome on a rerun: {', '.join(flaky[:10])}",
+            "make them deterministic; until then the gate reruns failures and reports them as flaky",
+            warning=True,
+        )
     else:
         report.add(True, "no flaky tests found on a rerun")
 
 
-def _check_in_sandbox(report: DoctorReport, box: Sandbox, git: GitRepo, config: RepoConfig, image: str) -> Baseline | None:
+def _check_in_sandbox(
+    report: DoctorReport, box: Sandbox, git: GitRepo, config: RepoConfig, image: str
+) -> Baseline | None:
     started = time.monotonic()
     failure = prepare_workspace(box, git, report.base_sha, config)
     report.setup_s = time.monotonic() - started
     if failure:
         report.add(False, f"setup: {failure}", "; ".join(diagnose(failure, config, image)) or "fix the setup commands")
         return None
-    report.add(True, f"setup: {len(config.setup)} command(s) in {report.setup_s:.1f}s" if config.setup else "setup: none")
+    report.add(
+        True, f"setup: {len(config.setup)} command(s) in {report.setup_s:.1f}s" if config.setup else "setup: none"
+    )
     tracked = tracked_paths(git, report.base_sha)
     coverage = config.gates.coverage.enabled
     first = run_tests(box, config.test.command, config, label="suite", tracked=tracked, with_coverage=coverage)
     report.suite_s = first.duration_s
     if not first.ok:
         fixes = diagnose(first.output_tail, config, image)
-        report.add(False, first.error + (f"\n{first.output_tail}" if first.output_tail else ""),
-                   "; ".join(fixes) or _result_fix(first, config))
+        report.add(
+            False,
+            first.error + (f"\n{first.output_tail}" if first.output_tail else ""),
+            "; ".join(fixes) or _result_fix(first, config),
+        )
         return None
     second = run_tests(box, config.test.command, config, label="rerun", tracked=tracked, with_coverage=False)
     _suite_findings(report, first, second, config, image)
     return Baseline.from_run(first)
 
 
-def run_doctor(settings: Settings, store: Store, repo_name: str, progress: Callable[[str], None] = lambda _m: None) -> DoctorReport:
+def run_doctor(
+    settings: Settings, store: Store, repo_name: str, progress: Callable[[str], None] = lambda _m: None
+) -> DoctorReport:
     """Check repository ``repo_name`` end to end; raises ``DoctorError`` when it cannot be checked at all."""
     with store.session() as s:
         repo = s.scalar(select(Repository).where(Repository.name == repo_name))

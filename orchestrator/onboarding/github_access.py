@@ -20,9 +20,13 @@ from orchestrator.forges.github import GitHubForge, GitHubSettings, github_retry
 
 NEEDED = {"contents": "write", "issues": "write", "pull_requests": "write", "checks": "write", "metadata": "read"}
 """Repository permissions Shipyard's jobs use (metadata: read is implied by any other)."""
-USES = {"contents": "clone and push the job's branch, merge", "issues": "comment and label issues",
-        "pull_requests": "open, update and merge pull requests", "checks": "publish the shipyard/gate check run",
-        "metadata": "read the repository"}
+USES = {
+    "contents": "clone and push the job's branch, merge",
+    "issues": "comment and label issues",
+    "pull_requests": "open, update and merge pull requests",
+    "checks": "publish the shipyard/gate check run",
+    "metadata": "read the repository",
+}
 _PROBES = {"issues": "/issues", "pull_requests": "/pulls", "checks": "/check-runs"}
 _LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
 
@@ -36,9 +40,13 @@ class AccessFinding:
 
 
 def _app_fix(missing: list[str]) -> str:
-    wanted = ", ".join(f"{p.replace('_', ' ')}: {'Read and write' if NEEDED[p] == 'write' else 'Read-only'}" for p in missing)
-    return ("in the App's settings (Developer settings → GitHub Apps → your App → Permissions & events), set repository "
-            f"permissions {wanted}; then accept the new permissions on the installation (Settings → Integrations)")
+    wanted = ", ".join(
+        f"{p.replace('_', ' ')}: {'Read and write' if NEEDED[p] == 'write' else 'Read-only'}" for p in missing
+    )
+    return (
+        "in the App's settings (Developer settings → GitHub Apps → your App → Permissions & events), set repository "
+        f"permissions {wanted}; then accept the new permissions on the installation (Settings → Integrations)"
+    )
 
 
 def app_findings(settings: GitHubSettings, full: str) -> list[AccessFinding]:
@@ -55,8 +63,13 @@ def app_findings(settings: GitHubSettings, full: str) -> list[AccessFinding]:
                                   f"or the App is not installed on {full}",
                                   f"install the App on {full} (App settings → Install App → choose the repository) and set "
                                   "SHIPYARD_GITHUB_INSTALLATION_ID to that installation's id")]  # fmt: skip
-        return [AccessFinding(False, f"GitHub App {settings.app_id}: {exc.status} {_msg(exc)}",
-                              "check SHIPYARD_GITHUB_APP_ID and SHIPYARD_GITHUB_PRIVATE_KEY")]
+        return [
+            AccessFinding(
+                False,
+                f"GitHub App {settings.app_id}: {exc.status} {_msg(exc)}",
+                "check SHIPYARD_GITHUB_APP_ID and SHIPYARD_GITHUB_PRIVATE_KEY",
+            )
+        ]
     out = []
     if covering != settings.installation_id:
         out.append(AccessFinding(False, f"{full} belongs to installation {covering}, not SHIPYARD_GITHUB_INSTALLATION_ID={settings.installation_id}",
@@ -64,7 +77,9 @@ def app_findings(settings: GitHubSettings, full: str) -> list[AccessFinding]:
     missing = [p for p, level in NEEDED.items() if _LEVELS.get(granted.get(p, "none"), 0) < _LEVELS[level]]
     for perm in missing:
         have = granted.get(perm, "none")
-        out.append(AccessFinding(False, f"GitHub App lacks {perm}: {NEEDED[perm]} (has {have}); needed to {USES[perm]}"))
+        out.append(
+            AccessFinding(False, f"GitHub App lacks {perm}: {NEEDED[perm]} (has {have}); needed to {USES[perm]}")
+        )
     if missing:
         out[-1].fix = _app_fix(missing)
     else:
@@ -76,9 +91,15 @@ def token_findings(forge: GitHubForge, full: str, git_dir: Path, sha: str) -> li
     """Each write permission probed without writing anything."""
     out = []
     refusal = forge.can_push(full, git_dir, sha)
-    out.append(AccessFinding(refusal is None, "token may push (contents: write)" if refusal is None else
-                             f"token lacks contents: write, needed to {USES['contents']}: {refusal}",
-                             "" if refusal is None else "edit the token: Repository permissions → Contents: Read and write"))
+    out.append(
+        AccessFinding(
+            refusal is None,
+            "token may push (contents: write)"
+            if refusal is None
+            else f"token lacks contents: write, needed to {USES['contents']}: {refusal}",
+            "" if refusal is None else "edit the token: Repository permissions → Contents: Read and write",
+        )
+    )
     requester = forge._gh.requester
     for perm, path in _PROBES.items():
         try:
@@ -86,10 +107,16 @@ def token_findings(forge: GitHubForge, full: str, git_dir: Path, sha: str) -> li
         except GithubException as exc:  # PyGithub's retry raises a 403 that is not a rate limit
             status, headers = exc.status, dict(exc.headers or {})
         except requests.RequestException as exc:
-            out.append(AccessFinding(False, f"{perm}: GitHub did not answer the probe: {exc}", "check SHIPYARD_GITHUB_API_URL"))
+            out.append(
+                AccessFinding(False, f"{perm}: GitHub did not answer the probe: {exc}", "check SHIPYARD_GITHUB_API_URL")
+            )
             continue
         if status == 401:
-            return out + [AccessFinding(False, "GitHub refused the token (401 Bad credentials)", "give a valid SHIPYARD_GITHUB_TOKEN")]
+            return out + [
+                AccessFinding(
+                    False, "GitHub refused the token (401 Bad credentials)", "give a valid SHIPYARD_GITHUB_TOKEN"
+                )
+            ]
         if status != 403:
             out.append(AccessFinding(True, f"token may write {perm}"))
             continue
@@ -99,8 +126,13 @@ def token_findings(forge: GitHubForge, full: str, git_dir: Path, sha: str) -> li
                                      "report stays in the PR body, but branch protection cannot require shipyard/gate",
                                      "use a GitHub App (SHIPYARD_GITHUB_APP_ID…) with Checks: Read and write", warning=True))  # fmt: skip
             continue
-        out.append(AccessFinding(False, f"token lacks {perm}: write (GitHub answered 403, needs {needs}); needed to {USES[perm]}",
-                                 f"edit the token: Repository permissions → {perm.replace('_', ' ').capitalize()}: Read and write"))
+        out.append(
+            AccessFinding(
+                False,
+                f"token lacks {perm}: write (GitHub answered 403, needs {needs}); needed to {USES[perm]}",
+                f"edit the token: Repository permissions → {perm.replace('_', ' ').capitalize()}: Read and write",
+            )
+        )
     return out
 
 

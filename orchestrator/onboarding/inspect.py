@@ -30,7 +30,14 @@ def fetch_branch(url: str, branch: str, git_dir: Path, *, shallow: bool = False)
     git = GitRepo(git_dir)
     run_git(["init", "-q", "--bare", str(git.git_dir)])
     try:
-        git.git("fetch", "-q", *(["--depth=1"] if shallow else []), "--no-tags", url, f"+refs/heads/{branch}:refs/heads/{branch}")
+        git.git(
+            "fetch",
+            "-q",
+            *(["--depth=1"] if shallow else []),
+            "--no-tags",
+            url,
+            f"+refs/heads/{branch}:refs/heads/{branch}",
+        )
     except GitError as exc:
         raise InspectError(f"{url}: cannot fetch branch {branch!r}: {exc}") from None
     return git, git.rev_parse(branch)

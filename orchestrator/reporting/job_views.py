@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Integer, String, cast, func, select
 from sqlalchemy.orm import selectinload
 
-from orchestrator.store import Store
-from orchestrator.store.tables import Attempt, GateResult, Job, JobState, ModelUsage, Repository, Review, Ticket
 from orchestrator.domain.scheduling import priority_name
 from orchestrator.housekeeping.retention import git_dir_of, kept_diff, render_diff
+from orchestrator.store import Store
+from orchestrator.store.tables import Attempt, GateResult, Job, JobState, ModelUsage, Repository, Review, Ticket
 from workflows.gitops import GitError
 
 
@@ -21,12 +21,12 @@ def _aware(value: datetime | None) -> datetime | None:
     # SQLite hands back naive datetimes; everything is stored in UTC.
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def age_seconds(value: datetime | None) -> float:
     value = _aware(value)
-    return (datetime.now(timezone.utc) - value).total_seconds() if value else 0.0
+    return (datetime.now(UTC) - value).total_seconds() if value else 0.0
 
 
 PENDING_TEXT = {
@@ -39,7 +39,7 @@ PENDING_TEXT = {
 
 def worked_seconds(job: Job) -> float:
     """Time the job's attempts ran (a running attempt counts up to now), not the job's age."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     total = 0.0
     for a in job.attempt_rows:
         start = _aware(a.started_at)
@@ -54,7 +54,9 @@ def pending_decisions(session, job_ids: list[int]) -> dict[int, dict]:
     """Decisions taken and not yet applied by a worker, by job id."""
     if not job_ids:
         return {}
-    rows = session.scalars(select(Review).where(Review.job_id.in_(job_ids), Review.applied.is_(False)).order_by(Review.id))
+    rows = session.scalars(
+        select(Review).where(Review.job_id.in_(job_ids), Review.applied.is_(False)).order_by(Review.id)
+    )
     pending: dict[int, dict] = {}
     for r in rows:
         pending.setdefault(
@@ -107,7 +109,9 @@ def _with_summary_rows(query):
     return query.options(
         selectinload(Job.ticket).selectinload(Ticket.repository),
         selectinload(Job.pull_request),
-        selectinload(Job.attempt_rows).selectinload(Attempt.gate).load_only(GateResult.passed, GateResult.diff_coverage),
+        selectinload(Job.attempt_rows)
+        .selectinload(Attempt.gate)
+        .load_only(GateResult.passed, GateResult.diff_coverage),
     )
 
 
@@ -138,11 +142,15 @@ class JobFilter:
             query = query.join(Repository, Ticket.repository_id == Repository.id).where(Repository.name == self.repo)
         if self.label:
             # Labels are a JSON list; its text form holds each label quoted, on SQLite and PostgreSQL alike.
-            query = query.where(cast(Ticket.labels, String).like(f"%{_escape_like(json.dumps(self.label))}%", escape="\\"))
+            query = query.where(
+                cast(Ticket.labels, String).like(f"%{_escape_like(json.dumps(self.label))}%", escape="\\")
+            )
         if self.q:
             query = query.where(func.lower(Ticket.title).like(f"%{_escape_like(self.q.lower())}%", escape="\\"))
         if self.model:
-            query = query.where(select(Attempt.id).where(Attempt.job_id == Job.id, Attempt.model == self.model).exists())
+            query = query.where(
+                select(Attempt.id).where(Attempt.job_id == Job.id, Attempt.model == self.model).exists()
+            )
         if self.since:
             query = query.where(Job.created_at >= self.since)
         if self.until:
@@ -155,8 +163,15 @@ def _escape_like(text: str) -> str:
 
 
 def list_jobs(
-    store: Store, state: str | None = None, limit: int = 500, before: int | None = None, *,
-    cursor: int | None = None, repo: str | None = None, where: JobFilter | None = None, oldest: bool = False,
+    store: Store,
+    state: str | None = None,
+    limit: int = 500,
+    before: int | None = None,
+    *,
+    cursor: int | None = None,
+    repo: str | None = None,
+    where: JobFilter | None = None,
+    oldest: bool = False,
 ) -> list[dict]:
     """Jobs, newest first or ``oldest`` first (optionally filtered: one state, one repository, or a
     ``JobFilter``); a page of ``limit`` jobs after ``cursor`` in that order (``before`` is the
@@ -217,7 +232,11 @@ def commits_diff(jobs_dir: Path, job_id: int, old: str | None, new: str | None, 
         return ""
     if not git_dir_of(jobs_dir, job_id).is_dir() and session is not None:
         kept = kept_diff(session, job_id, old, new)
-        return kept if kept is not None else "(diff unavailable: the job's working directory was removed and this diff was not kept)"
+        return (
+            kept
+            if kept is not None
+            else "(diff unavailable: the job's working directory was removed and this diff was not kept)"
+        )
     try:
         return render_diff(git_dir_of(jobs_dir, job_id), old, new)
     except GitError as exc:
@@ -230,10 +249,16 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
         if job is None:
             return None
         detail = _summaries(s, [job])[0]
-        detail["ticket"] = {"id": job.ticket.id, "title": job.ticket.title, "body": job.ticket.body, "labels": job.ticket.labels}
+        detail["ticket"] = {
+            "id": job.ticket.id,
+            "title": job.ticket.title,
+            "body": job.ticket.body,
+            "labels": job.ticket.labels,
+        }
         detail["base_sha"], detail["head_sha"], detail["branch"] = job.base_sha, job.head_sha, job.branch
         detail["events"] = [
-            {"id": e.id, "at": _aware(e.at).isoformat(), "kind": e.kind, "message": e.message, "data": e.data} for e in job.events
+            {"id": e.id, "at": _aware(e.at).isoformat(), "kind": e.kind, "message": e.message, "data": e.data}
+            for e in job.events
         ]
         detail["attempt_list"] = [
             {

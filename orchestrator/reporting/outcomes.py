@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -126,14 +126,12 @@ def _utc(value: datetime | None) -> datetime | None:
     # Stored instants are UTC (SQLite keeps them naive), so the bound must be UTC too.
     if value is None:
         return None
-    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _job_rows(session, since: datetime | None, until: datetime | None = None) -> list[_JobRow]:
     spend = (
-        select(ModelUsage.job_id, func.sum(ModelUsage.cost_usd).label("spend"))
-        .group_by(ModelUsage.job_id)
-        .subquery()
+        select(ModelUsage.job_id, func.sum(ModelUsage.cost_usd).label("spend")).group_by(ModelUsage.job_id).subquery()
     )
     query = (
         select(Job, Ticket.cassette, Repository.name, func.coalesce(spend.c.spend, 0.0))
@@ -146,7 +144,9 @@ def _job_rows(session, since: datetime | None, until: datetime | None = None) ->
     if until is not None:
         query = query.where(Job.created_at < until)
     return [
-        _JobRow(j.id, JobState(j.state), j.complexity, j.human_touches or 0, j.ticket_id, bool(cassette), repo, float(cost))
+        _JobRow(
+            j.id, JobState(j.state), j.complexity, j.human_touches or 0, j.ticket_id, bool(cassette), repo, float(cost)
+        )
         for j, cassette, repo, cost in session.execute(query)
     ]
 
@@ -179,7 +179,11 @@ def _labelled_tickets(session, since: datetime | None, until: datetime | None = 
 
 
 def _figures(
-    rows: list[_JobRow], labelled: dict[int, bool], coverage: dict[int, float], scripted: bool, reverted: frozenset[int] = frozenset()
+    rows: list[_JobRow],
+    labelled: dict[int, bool],
+    coverage: dict[int, float],
+    scripted: bool,
+    reverted: frozenset[int] = frozenset(),
 ) -> OutcomeFigures:
     mine = [r for r in rows if r.scripted == scripted]
     finished = [r for r in mine if r.state in FINAL_STATES]
@@ -290,7 +294,7 @@ def outcome_metrics(store: Store, since: datetime | None = None, until: datetime
     return OutcomeMetrics(
         since=since,
         until=until,
-        generated_at=datetime.now(timezone.utc),
+        generated_at=datetime.now(UTC),
         real=_figures(rows, labelled, coverage, scripted=False, reverted=reverted),
         scripted=_figures(rows, labelled, coverage, scripted=True, reverted=reverted),
         cost_by_model=by_model,

@@ -6,15 +6,15 @@ count the jobs that finished in it. Scripted replays never count as model work.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from markupsafe import escape
 from pydantic import BaseModel
 
-from orchestrator.reporting.outcomes import OutcomeFigures, OutcomeMetrics, outcome_metrics
-from orchestrator.store import Store
-from orchestrator.reporting.trends import Breakdown, WeekRow, breakdown, weekly
 from orchestrator.reporting.charts import bar_chart
+from orchestrator.reporting.outcomes import OutcomeFigures, OutcomeMetrics, outcome_metrics
+from orchestrator.reporting.trends import Breakdown, WeekRow, breakdown, weekly
+from orchestrator.store import Store
 
 
 class PeriodFigures(BaseModel):
@@ -31,7 +31,12 @@ class SprintReport(BaseModel):
 
 
 def _period(store: Store, start: datetime, end: datetime) -> PeriodFigures:
-    return PeriodFigures(start=start, end=end, metrics=outcome_metrics(store, since=start, until=end), breakdown=breakdown(store, start, end))
+    return PeriodFigures(
+        start=start,
+        end=end,
+        metrics=outcome_metrics(store, since=start, until=end),
+        breakdown=breakdown(store, start, end),
+    )
 
 
 def sprint_report(store: Store, start: datetime, end: datetime) -> SprintReport:
@@ -45,7 +50,7 @@ def sprint_report(store: Store, start: datetime, end: datetime) -> SprintReport:
 
 
 def last_days(days: int, now: datetime | None = None) -> tuple[datetime, datetime]:
-    end = now or datetime.now(timezone.utc)
+    end = now or datetime.now(UTC)
     return end - timedelta(days=days), end
 
 
@@ -133,9 +138,11 @@ def to_markdown(report: SprintReport) -> str:
     lines += [f"| {' | '.join(_md_cell(c) for c in row)} |" for row in headline_rows(report)]
     for title, header, rows in _tables(report):
         lines += ["", f"## {title}", "", f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
-        lines += [f"| {' | '.join(_md_cell(c) for c in row)} |" for row in rows] or [f"| nothing in this period |{' |' * (len(header) - 1)}"]
+        lines += [f"| {' | '.join(_md_cell(c) for c in row)} |" for row in rows] or [
+            f"| nothing in this period |{' |' * (len(header) - 1)}"
+        ]
     note = _replays_note(report.current.metrics.scripted)
-    return "\n".join(lines + ([ "", note] if note else [])) + "\n"
+    return "\n".join(lines + (["", note] if note else [])) + "\n"
 
 
 def _html_table(header: list[str], rows: list[list[str]] | list[tuple]) -> str:
@@ -146,7 +153,11 @@ def _html_table(header: list[str], rows: list[list[str]] | list[tuple]) -> str:
 
 def to_html(report: SprintReport) -> str:
     """A self-contained page (inline style, inline SVG charts): no script, nothing fetched."""
-    merged = bar_chart([w.merged for w in report.weeks], [f"{w.week:%Y-%m-%d}" for w in report.weeks], title="Merged pull requests per week")
+    merged = bar_chart(
+        [w.merged for w in report.weeks],
+        [f"{w.week:%Y-%m-%d}" for w in report.weeks],
+        title="Merged pull requests per week",
+    )
     cost = bar_chart([w.cost_per_merged_pr_usd or 0.0 for w in report.weeks], [f"{w.week:%Y-%m-%d}" for w in report.weeks],
                      title="Cost per merged PR per week (USD)")  # fmt: skip
     parts = [f"<h1>{escape(_title(report))}</h1>", _html_table(["", "this period", "previous period", "change"], headline_rows(report)),

@@ -37,7 +37,9 @@ def jobs_table(rows: list[dict]) -> Table:
 def workers_table(rows: list[dict]) -> Table:
     table = Table("worker", "status", "concurrency", "jobs in hand", "last heartbeat", "version", "recovered from it")
     for w in rows:
-        status = {"alive": "[green]alive[/green]", "dead": "[red]dead[/red]", "wedged": "[red]wedged[/red]"}.get(w["status"], w["status"])
+        status = {"alive": "[green]alive[/green]", "dead": "[red]dead[/red]", "wedged": "[red]wedged[/red]"}.get(
+            w["status"], w["status"]
+        )
         if w.get("stop_reason"):
             status += f": {escape(w['stop_reason'])}"
         table.add_row(f"{escape(w['host'])} pid {w['pid']}", status, str(w["concurrency"]),
@@ -59,7 +61,9 @@ def print_job(console: Console, detail: dict, diff: bool) -> None:
     """A job as the job page shows it: state and reason, the whole plan, the timeline, each
     attempt's gate table, cost, the pull request and (on request) the diff."""
     console.print(f"[bold]job {detail['id']}[/bold] — {escape(detail['title'])} ({escape(detail['repo'])})")
-    console.print(f"state: [bold]{detail['state']}[/bold]" + (f" — {escape(detail['reason'])}" if detail["reason"] else ""))
+    console.print(
+        f"state: [bold]{detail['state']}[/bold]" + (f" — {escape(detail['reason'])}" if detail["reason"] else "")
+    )
     if detail["scripted"]:
         console.print("[yellow]model: scripted replay (cassette), not a live model[/yellow]")
     plan = latest_plan(detail)
@@ -71,7 +75,9 @@ def print_job(console: Console, detail: dict, diff: bool) -> None:
         console.print(f"  {e['at'][11:19]} [cyan]{e['kind']:>12}[/cyan] {escape(e['message'][:300])}", highlight=False)
     for a in detail["attempt_list"]:
         report = gate_view(a["gate"])
-        console.print(f"attempt {a['number']}: {escape(a['model'])} — {a['outcome']}" + ("" if report else " (not gated)"))
+        console.print(
+            f"attempt {a['number']}: {escape(a['model'])} — {a['outcome']}" + ("" if report else " (not gated)")
+        )
         if report:
             console.print(_gate_table(report))
             for label, value in report["figures"]:

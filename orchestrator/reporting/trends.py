@@ -10,7 +10,7 @@ import csv
 import io
 import statistics
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -47,7 +47,7 @@ class Breakdown(BaseModel):
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def monday(day: date) -> date:
@@ -56,7 +56,9 @@ def monday(day: date) -> date:
 
 def _finished(session, start: datetime, end: datetime, scripted: bool):
     """(job, spend) of jobs that finished in [start, end)."""
-    spend = select(ModelUsage.job_id, func.sum(ModelUsage.cost_usd).label("spend")).group_by(ModelUsage.job_id).subquery()
+    spend = (
+        select(ModelUsage.job_id, func.sum(ModelUsage.cost_usd).label("spend")).group_by(ModelUsage.job_id).subquery()
+    )
     kind = Ticket.cassette.is_not(None) if scripted else Ticket.cassette.is_(None)
     query = (
         select(Job, func.coalesce(spend.c.spend, 0.0))
@@ -69,9 +71,9 @@ def _finished(session, start: datetime, end: datetime, scripted: bool):
 
 def weekly(store: Store, weeks: int = 12, *, now: datetime | None = None, scripted: bool = False) -> list[WeekRow]:
     """The last ``weeks`` ISO weeks (the current one included), oldest first; empty weeks are zero rows."""
-    today = _utc(now or datetime.now(timezone.utc)).date()
+    today = _utc(now or datetime.now(UTC)).date()
     first = monday(today) - timedelta(weeks=weeks - 1)
-    start = datetime.combine(first, datetime.min.time(), tzinfo=timezone.utc)
+    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     rows = {first + timedelta(weeks=i): WeekRow(week=first + timedelta(weeks=i)) for i in range(weeks)}
     with store.session() as s:
         for job, cost in _finished(s, start, start + timedelta(weeks=weeks), scripted):
@@ -121,7 +123,9 @@ def breakdown(store: Store, start: datetime, end: datetime, *, scripted: bool = 
         label_to_pr, pr_to_merge = [], []
         for job, _ in finished:
             merged = job.state == JobState.MERGED.value
-            tally = out.by_complexity.setdefault(job.complexity or "untriaged", {"finished": 0, "merged": 0, "untouched": 0})
+            tally = out.by_complexity.setdefault(
+                job.complexity or "untriaged", {"finished": 0, "merged": 0, "untouched": 0}
+            )
             tally["finished"] += 1
             tally["merged"] += merged
             tally["untouched"] += merged and (job.human_touches or 0) <= 1

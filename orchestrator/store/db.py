@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
-import os
-import weakref
-
 from sqlalchemy import create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -56,7 +55,7 @@ def insert_or_skip(session: Session, model):
     raise ValueError(f"database dialect {dialect!r} is not supported (SQLite or PostgreSQL)")
 
 
-_STORES: "weakref.WeakSet[Store]" = weakref.WeakSet()
+_STORES: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 def forget_inherited_connections() -> None:

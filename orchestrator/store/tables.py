@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -38,8 +38,12 @@ class JobState(str, enum.Enum):
     @property
     def is_waiting_for_human(self) -> bool:
         """Paused until a decision is recorded (for ``awaiting_provider`` a worker's probe may record it)."""
-        return self in (JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_PROVIDER,
-                        JobState.AWAITING_REVIEW)
+        return self in (
+            JobState.AWAITING_PLAN_APPROVAL,
+            JobState.AWAITING_BUDGET,
+            JobState.AWAITING_PROVIDER,
+            JobState.AWAITING_REVIEW,
+        )
 
 
 FINAL_STATES = frozenset({JobState.MERGED, JobState.CLOSED, JobState.BLOCKED, JobState.FAILED, JobState.CANCELLED})
@@ -85,7 +89,7 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     repository: Mapped[Repository] = relationship()
-    jobs: Mapped[list["Job"]] = relationship(back_populates="ticket", order_by="Job.id")
+    jobs: Mapped[list[Job]] = relationship(back_populates="ticket", order_by="Job.id")
 
 
 class Job(Base):
@@ -129,10 +133,10 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="jobs")
-    events: Mapped[list["Event"]] = relationship(order_by="Event.id", cascade="all, delete-orphan")
-    attempt_rows: Mapped[list["Attempt"]] = relationship(order_by="Attempt.number", cascade="all, delete-orphan")
-    usage: Mapped[list["ModelUsage"]] = relationship(order_by="ModelUsage.id", cascade="all, delete-orphan")
-    pull_request: Mapped["PullRequest | None"] = relationship(back_populates="job", uselist=False)
+    events: Mapped[list[Event]] = relationship(order_by="Event.id", cascade="all, delete-orphan")
+    attempt_rows: Mapped[list[Attempt]] = relationship(order_by="Attempt.number", cascade="all, delete-orphan")
+    usage: Mapped[list[ModelUsage]] = relationship(order_by="ModelUsage.id", cascade="all, delete-orphan")
+    pull_request: Mapped[PullRequest | None] = relationship(back_populates="job", uselist=False)
 
     @property
     def job_state(self) -> JobState:
@@ -154,7 +158,7 @@ class Attempt(Base):
     """The commit the attempt left (None when it changed nothing or did not get that far)."""
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    gate: Mapped["GateResult | None"] = relationship(uselist=False, back_populates="attempt")
+    gate: Mapped[GateResult | None] = relationship(uselist=False, back_populates="attempt")
 
 
 class KeptDiff(Base):

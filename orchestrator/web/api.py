@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.jobs import GATE_OF_STATE, JobError
+from orchestrator.reporting.job_views import job_detail, list_jobs, review_inbox
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
-from orchestrator.reporting.job_views import job_detail, list_jobs, review_inbox
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.read_models import (
     BadParameter,
@@ -40,7 +40,9 @@ def api_jobs(request: Request) -> Any:
 
     try:
         page = checked_page(dict(request.query_params), default_limit=100, max_limit=MAX_PAGE)
-        rows = list_jobs(request.app.state.ship.store, limit=page.limit, cursor=page.cursor, where=page.where, oldest=page.oldest)
+        rows = list_jobs(
+            request.app.state.ship.store, limit=page.limit, cursor=page.cursor, where=page.where, oldest=page.oldest
+        )
     except BadParameter as exc:
         return error(400, str(exc))
     headers = {"X-Next-Cursor": str(rows[-1]["id"])} if len(rows) == page.limit else {}
@@ -97,7 +99,11 @@ def api_outcomes_weekly(request: Request, weeks: str | None = None, format: str 
     except BadParameter as exc:
         return error(400, str(exc))
     if format == "csv":
-        return Response(as_csv(rows), media_type="text/csv", headers={"Content-Disposition": 'attachment; filename="outcomes-weekly.csv"'})
+        return Response(
+            as_csv(rows),
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="outcomes-weekly.csv"'},
+        )
     if format != "json":
         return error(400, f"format: csv or json, got {format!r}")
     return rows
@@ -174,11 +180,24 @@ async def api_decide(request: Request, job_id: int) -> Any:
         if not isinstance(comment, str):
             raise JobError("comment: must be a string")
         # The decision is signed by the caller's login, never by a name the body claims.
-        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=comment, extra_usd=extra, reviewer=who.signature,
-                                       line_comments=body.get("line_comments"))
+        gate = await run_in_threadpool(
+            ship.decide,
+            job_id,
+            decision,
+            comment=comment,
+            extra_usd=extra,
+            reviewer=who.signature,
+            line_comments=body.get("line_comments"),
+        )
     except JobError as exc:
         return error(409, str(exc))
-    return {"job_id": job_id, "gate": gate, "decision": decision, "by": who.signature, "status": "recorded; the job resumes shortly"}
+    return {
+        "job_id": job_id,
+        "gate": gate,
+        "decision": decision,
+        "by": who.signature,
+        "status": "recorded; the job resumes shortly",
+    }
 
 
 @router.get("/api/workers")

@@ -27,7 +27,9 @@ log = logging.getLogger("shipyard.web")
 
 def _templates() -> Jinja2Templates:
     # Autoescape everywhere: ticket text, diffs and gate output are untrusted.
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True, default_for_string=True)
+    )
     install_filters(env)
     return Jinja2Templates(env=env)
 
@@ -61,7 +63,9 @@ def _install_error_pages(app: FastAPI, redactor: Redactor) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
+        )
         return reply(request, 400, problems or "invalid request")
 
     @app.exception_handler(Exception)

@@ -68,7 +68,9 @@ def cross_origin_refusal(request: Request) -> str | None:
         return None
     if _bearer(request):
         return None
-    return "request refused: a state-changing request needs an Origin or Referer header naming this site, or an API token"
+    return (
+        "request refused: a state-changing request needs an Origin or Referer header naming this site, or an API token"
+    )
 
 
 def _refuse(request: Request, status_code: int, reason: str) -> Response:

@@ -116,7 +116,9 @@ def diff_files(diff: str | None, gate_report: dict | None = None) -> list[DiffFi
         if raw.startswith("diff --git "):
             files.append(DiffFile(path=raw.split(" b/", 1)[-1]))
             continue
-        if not files or raw.startswith(("--- ", "+++ ", "index ", "new file", "deleted file", "rename ", "similarity ")):
+        if not files or raw.startswith(
+            ("--- ", "+++ ", "index ", "new file", "deleted file", "rename ", "similarity ")
+        ):
             continue
         f = files[-1]
         m = HUNK.match(raw)

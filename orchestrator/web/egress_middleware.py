@@ -7,7 +7,8 @@ corrected); an event stream (``text/event-stream``) is redacted event by event.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from orchestrator.redaction import Redactor
 

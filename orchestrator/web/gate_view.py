@@ -31,7 +31,7 @@ def _dump(value: Any) -> str:
 
 def _title(name: str) -> str:
     if name.startswith("extra:"):
-        return name[len("extra:"):]
+        return name[len("extra:") :]
     return CHECK_TITLES.get(name, name)
 
 
@@ -58,7 +58,10 @@ def _figures(report: dict) -> list[tuple[str, str]]:
     figures = [("Diff coverage", _pct(report.get("diff_coverage")))]
     if "total_coverage_base" in report or "total_coverage_candidate" in report:
         figures.append(
-            ("Total coverage", f"{_pct(report.get('total_coverage_base'))} → {_pct(report.get('total_coverage_candidate'))}")
+            (
+                "Total coverage",
+                f"{_pct(report.get('total_coverage_base'))} → {_pct(report.get('total_coverage_candidate'))}",
+            )
         )
     if isinstance(report.get("duration_s"), (int, float)):
         figures.append(("Duration", f"{report['duration_s']:.1f}s"))
@@ -71,7 +74,9 @@ def _figures(report: dict) -> list[tuple[str, str]]:
 def _uncovered(checks: list) -> dict[str, str]:
     for check in checks:
         if isinstance(check, dict) and check.get("name") == "diff_coverage":
-            uncovered = (check.get("details") or {}).get("uncovered") if isinstance(check.get("details"), dict) else None
+            uncovered = (
+                (check.get("details") or {}).get("uncovered") if isinstance(check.get("details"), dict) else None
+            )
             if isinstance(uncovered, dict):
                 return {str(path): ", ".join(map(str, ranges)) if isinstance(ranges, list) else str(ranges)
                         for path, ranges in uncovered.items()}  # fmt: skip

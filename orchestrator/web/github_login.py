@@ -38,7 +38,15 @@ def github_start(request: Request) -> Response:
                        "scope": "", "allow_signup": "false"})  # fmt: skip
     response = RedirectResponse(f"{settings.web_github_url.rstrip('/')}/login/oauth/authorize?{query}", status_code=303)
     # The state ties the callback to this browser: a code pushed in by another site does not match it.
-    response.set_cookie(STATE_COOKIE, state, max_age=600, httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/login/github")
+    response.set_cookie(
+        STATE_COOKIE,
+        state,
+        max_age=600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/login/github",
+    )
     return response
 
 
@@ -68,7 +76,9 @@ async def github_callback(request: Request, code: str = "", state: str = "") -> 
         login = await _github_login(settings, code, _callback_url(request))
     except (ValueError, httpx.HTTPError) as exc:
         return error_page(request, 502, f"GitHub login failed: {exc}")
-    session_id = await run_in_threadpool(accounts.log_in_github, request.app.state.ship.store, login, settings.web_session_hours)
+    session_id = await run_in_threadpool(
+        accounts.log_in_github, request.app.state.ship.store, login, settings.web_session_hours
+    )
     if session_id is None:
         return error_page(request, 403, f"GitHub user {login} has no Shipyard account: an admin links one with "
                                         f"`shipyard users add NAME --role viewer --github {login} --token-only`")  # fmt: skip

@@ -16,17 +16,24 @@ import json
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.backlog import (
-    TRIGGER_LABEL, claim_delivery, claim_event, issue_event_key, pull_event_key, requeue_problem, upsert_external_ticket,
+    TRIGGER_LABEL,
+    claim_delivery,
+    claim_event,
+    issue_event_key,
+    pull_event_key,
+    requeue_problem,
+    upsert_external_ticket,
 )
+from orchestrator.domain.jobs import create_job_in
 from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change, is_priority_change
-from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS, handle_pull_event
+from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS
+from orchestrator.intake.github_pull_events import handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
-from orchestrator.domain.jobs import create_job_in
 from orchestrator.store.tables import Event, Job, Repository, WebhookDelivery, WebhookEvent
 
 router = APIRouter()
@@ -87,13 +94,19 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
     with ship.store.session() as s:
         if delivery and not claim_delivery(s, delivery):
             seen = s.get(WebhookDelivery, delivery)
-            return _reply(202, action="duplicate", job_id=seen.job_id, reason=f"delivery {delivery} was already handled")
+            return _reply(
+                202, action="duplicate", job_id=seen.job_id, reason=f"delivery {delivery} was already handled"
+            )
         # The signature covers the body only: the event's own identity, not the header, says "seen".
         event_key = issue_event_key(payload)
         if not claim_event(s, event_key):
             seen = s.get(WebhookEvent, event_key)
-            return _reply(202, action="duplicate", job_id=seen.job_id,
-                          reason=f"this event (issue #{issue['number']} {payload['action']} at {issue.get('updated_at')}) was already handled")
+            return _reply(
+                202,
+                action="duplicate",
+                job_id=seen.job_id,
+                reason=f"this event (issue #{issue['number']} {payload['action']} at {issue.get('updated_at')}) was already handled",
+            )
         repo = s.scalar(select(Repository).where(Repository.url == full_name))
         if repo is None:
             return _ignored(f"repository {full_name!r} is not registered with Shipyard")
@@ -106,7 +119,9 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
             s.get(WebhookDelivery, delivery).job_id = job_id
         s.get(WebhookEvent, event_key).job_id = job_id
         message = f"GitHub issue {full_name}#{issue['number']} labelled {TRIGGER_LABEL!r} by {sender}"
-        s.add(Event(job_id=job_id, kind="trigger", message=message, data={"delivery": delivery or "", "sender": sender}))
+        s.add(
+            Event(job_id=job_id, kind="trigger", message=message, data={"delivery": delivery or "", "sender": sender})
+        )
         state = s.get(Job, job_id).state
     if created:
         ship.dispatch(job_id)
@@ -143,7 +158,10 @@ async def github_webhook(request: Request) -> JSONResponse:
     ship = request.app.state.ship
     secret = ship.settings.webhook_secret
     if secret is None or not secret.get_secret_value():
-        return _reply(503, error="webhooks are disabled: set SHIPYARD_WEBHOOK_SECRET (the secret configured on the GitHub webhook)")
+        return _reply(
+            503,
+            error="webhooks are disabled: set SHIPYARD_WEBHOOK_SECRET (the secret configured on the GitHub webhook)",
+        )
     body = await request.body()
     if not signature_ok(secret.get_secret_value().encode(), body, request.headers.get("x-hub-signature-256")):
         return _reply(401, error="X-Hub-Signature-256 is missing or does not match the configured webhook secret")
@@ -151,7 +169,9 @@ async def github_webhook(request: Request) -> JSONResponse:
     if event == "ping":
         return _reply(200, action="pong")
     if event != "issues" and event not in PULL_EVENTS:
-        return _ignored(f"event {event!r} is not handled (only 'issues', {', '.join(repr(e) for e in sorted(PULL_EVENTS))})")
+        return _ignored(
+            f"event {event!r} is not handled (only 'issues', {', '.join(repr(e) for e in sorted(PULL_EVENTS))})"
+        )
     try:
         payload = json.loads(body)
     except ValueError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -33,7 +33,9 @@ OUTPUT_CHARS = 4000
 
 def _events_after(store: Store, job_id: int, after: int) -> list[dict]:
     with store.session() as s:
-        rows = s.scalars(select(Event).where(Event.job_id == job_id, Event.id > after).order_by(Event.id).limit(200)).all()
+        rows = s.scalars(
+            select(Event).where(Event.job_id == job_id, Event.id > after).order_by(Event.id).limit(200)
+        ).all()
         return [
             {"id": e.id, "at": e.at.isoformat(), "kind": e.kind, "message": e.message,
              "output": str((e.data or {}).get("output", ""))[:OUTPUT_CHARS] if e.kind == "tool" else ""}
@@ -44,8 +46,12 @@ def _events_after(store: Store, job_id: int, after: int) -> list[dict]:
 def _spend(store: Store, job_id: int) -> dict:
     """The job's model spend so far and the model of its latest call."""
     with store.session() as s:
-        cost, calls = s.execute(select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0), func.count()).where(ModelUsage.job_id == job_id)).one()
-        model = s.scalar(select(ModelUsage.model).where(ModelUsage.job_id == job_id).order_by(ModelUsage.id.desc()).limit(1))
+        cost, calls = s.execute(
+            select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0), func.count()).where(ModelUsage.job_id == job_id)
+        ).one()
+        model = s.scalar(
+            select(ModelUsage.model).where(ModelUsage.job_id == job_id).order_by(ModelUsage.id.desc()).limit(1)
+        )
     return {"cost_usd": round(float(cost), 6), "calls": calls, "model": model or ""}
 
 
@@ -110,7 +116,9 @@ async def live_jobs(request: Request):
     """``text/event-stream`` of ``changed`` at once and then whenever a job is added or changes: the
     jobs page fetches its rows (with its own filters) on each, instead of polling on a timer."""
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    return StreamingResponse(_jobs_stream(request, request.app.state.ship.store), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(
+        _jobs_stream(request, request.app.state.ship.store), media_type="text/event-stream", headers=headers
+    )
 
 
 @router.get("/jobs/{job_id}/live")

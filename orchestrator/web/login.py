@@ -47,7 +47,11 @@ def _local(target: str | None) -> str:
 def login_page(request: Request, next: str | None = None) -> Response:
     if request.app.state.auth_off or getattr(request.state, "principal", None):
         return RedirectResponse(_local(next), status_code=303)
-    return render(request, "login.html", {"next": _local(next), "failed": False, "github": github_enabled(request.app.state.ship.settings)})
+    return render(
+        request,
+        "login.html",
+        {"next": _local(next), "failed": False, "github": github_enabled(request.app.state.ship.settings)},
+    )
 
 
 @router.post("/login")

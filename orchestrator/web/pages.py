@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.jobs import GATE_OF_STATE, JobError
+from orchestrator.reporting.charts import bar_chart
+from orchestrator.reporting.job_views import commits_diff, job_detail, list_jobs, review_inbox
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
-from orchestrator.reporting.job_views import commits_diff, job_detail, list_jobs, review_inbox
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.diff_view import checked_view, diff_files
 from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
 from orchestrator.web.queue_overview import queue_overview
-from orchestrator.reporting.charts import bar_chart
 from orchestrator.web.read_models import (
     STATES,
     BadParameter,
@@ -53,7 +55,9 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
 
 def redirect_with_flash(request: Request, url: str, kind: str, text: str) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303)
-    response.set_cookie(FLASH_COOKIE, request.app.state.signer.flash_value(kind, text), httponly=True, samesite="strict", path="/")
+    response.set_cookie(
+        FLASH_COOKIE, request.app.state.signer.flash_value(kind, text), httponly=True, samesite="strict", path="/"
+    )
     return response
 
 
@@ -86,8 +90,17 @@ def jobs_page(request: Request) -> Response:
     chart = bar_chart(overview["hourly"], overview["hour_labels"], title="Jobs finished per hour, last 24 hours")
     workers = request.app.state.ship.workers()
     live = [w for w in workers if w["status"] == "alive"]
-    return render(request, "jobs.html", {**context, "overview": overview, "throughput_chart": chart,
-                                         "live_workers": len(live), "dead_workers": sum(w["status"] == "dead" for w in workers)})
+    return render(
+        request,
+        "jobs.html",
+        {
+            **context,
+            "overview": overview,
+            "throughput_chart": chart,
+            "live_workers": len(live),
+            "dead_workers": sum(w["status"] == "dead" for w in workers),
+        },
+    )
 
 
 @router.get("/partials/jobs", response_class=HTMLResponse)
@@ -146,7 +159,9 @@ def _attempt_changes_in(session, jobs_dir, detail: dict) -> list[dict | None]:
         if previous and a.get("head_sha") and previous["head_sha"] != a["head_sha"]:
             text = commits_diff(jobs_dir, detail["id"], previous["head_sha"], a["head_sha"], session=session)
             why = f"attempt {previous['number']} ended {previous['outcome'] or '?'}"
-            reviews = [e["message"] for e in detail["events"] if e["kind"] == "review" and "changes requested" in e["message"]]
+            reviews = [
+                e["message"] for e in detail["events"] if e["kind"] == "review" and "changes requested" in e["message"]
+            ]
             if previous["outcome"] == "gate_failed":
                 why = f"the gate failed attempt {previous['number']}: {(previous['summary'] or '')[:300]}"
             elif reviews and previous["outcome"] == "gate_passed":
@@ -176,7 +191,9 @@ async def _form(request: Request, job_id: int) -> dict | None:
     return fields
 
 
-CSRF_REFUSED = "this form is stale or did not come from this site (the server may have restarted): reload the page and try again"
+CSRF_REFUSED = (
+    "this form is stale or did not come from this site (the server may have restarted): reload the page and try again"
+)
 
 
 @router.post("/jobs/{job_id}/decision")
@@ -193,8 +210,15 @@ async def decide(request: Request, job_id: int) -> Response:
     try:
         decision = checked_decision(form.get("decision"))
         extra = checked_extra_usd(form.get("extra_usd"))
-        gate = await run_in_threadpool(ship.decide, job_id, decision, comment=form.get("comment", ""), extra_usd=extra,
-                                       reviewer=who.signature, line_comments=form["line_comments"])
+        gate = await run_in_threadpool(
+            ship.decide,
+            job_id,
+            decision,
+            comment=form.get("comment", ""),
+            extra_usd=extra,
+            reviewer=who.signature,
+            line_comments=form["line_comments"],
+        )
     except JobError as exc:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
     text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."
@@ -261,7 +285,11 @@ async def retry(request: Request, job_id: int) -> Response:
 @router.get("/reviews", response_class=HTMLResponse)
 def reviews_page(request: Request) -> Response:
     jobs = review_inbox(request.app.state.ship.store)
-    return render(request, "reviews.html", {"jobs": jobs, "gate_title": {s.value: GATE_TITLE[g] for s, g in GATE_OF_STATE.items()}})
+    return render(
+        request,
+        "reviews.html",
+        {"jobs": jobs, "gate_title": {s.value: GATE_TITLE[g] for s, g in GATE_OF_STATE.items()}},
+    )
 
 
 @router.get("/workers", response_class=HTMLResponse)
@@ -273,7 +301,11 @@ def workers_page(request: Request) -> Response:
     interval = sweep_interval_s(ship.settings)
     workers = ship.workers()
     alive = sum(1 for w in workers if w["status"] == "alive")
-    return render(request, "workers.html", {"workers": workers, "alive": alive, "interval_s": interval, "dead_after_s": dead_after_s(interval)})
+    return render(
+        request,
+        "workers.html",
+        {"workers": workers, "alive": alive, "interval_s": interval, "dead_after_s": dead_after_s(interval)},
+    )
 
 
 @router.get("/outcomes", response_class=HTMLResponse)
@@ -282,7 +314,7 @@ def outcomes_page(request: Request, days: str | None = None) -> Response:
         since = since_days(days)
     except BadParameter as exc:
         return error_page(request, 400, str(exc))
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from orchestrator.reporting.trends import breakdown, weekly
 
@@ -290,10 +322,14 @@ def outcomes_page(request: Request, days: str | None = None) -> Response:
     metrics = outcome_metrics(store, since)
     weeks = weekly(store, 12)
     labels = [f"week of {w.week:%Y-%m-%d}" for w in weeks]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     charts = {
         "merged": bar_chart([w.merged for w in weeks], labels, title="Merged pull requests per week"),
-        "cost": bar_chart([w.cost_per_merged_pr_usd or 0.0 for w in weeks], labels, title="Cost per merged PR per week (USD)"),
+        "cost": bar_chart(
+            [w.cost_per_merged_pr_usd or 0.0 for w in weeks], labels, title="Cost per merged PR per week (USD)"
+        ),
     }
-    split = breakdown(store, since or datetime(1970, 1, 1, tzinfo=timezone.utc), now + timedelta(seconds=1))
-    return render(request, "outcomes.html", {"m": metrics, "days": days or "", "weeks": weeks, "charts": charts, "split": split})
+    split = breakdown(store, since or datetime(1970, 1, 1, tzinfo=UTC), now + timedelta(seconds=1))
+    return render(
+        request, "outcomes.html", {"m": metrics, "days": days or "", "weeks": weeks, "charts": charts, "split": split}
+    )

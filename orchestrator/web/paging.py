@@ -6,7 +6,7 @@ and the next page continues after it in the same order."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from orchestrator.reporting.job_views import JobFilter
@@ -56,7 +56,9 @@ def _whole(name: str, value: str | None, low: int, high: int | None = None) -> i
     except ValueError:
         raise BadParameter(f"{name}: must be a whole number, got {value!r}") from None
     if n < low or (high is not None and n > high):
-        raise BadParameter(f"{name}: must be between {low} and {high}, got {n}" if high else f"{name}: must be at least {low}, got {n}")
+        raise BadParameter(
+            f"{name}: must be between {low} and {high}, got {n}" if high else f"{name}: must be at least {low}, got {n}"
+        )
     return n
 
 
@@ -64,7 +66,7 @@ def _day(name: str, value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise BadParameter(f"{name}: must be a date like 2026-11-30, got {value!r}") from None
 
@@ -93,6 +95,3 @@ def checked_page(query: dict, *, default_limit: int = DEFAULT_LIMIT, max_limit: 
         cursor=_whole("cursor", query.get("cursor"), 1, 2**63 - 1),  # a job id: the store's integers are 64-bit
         limit=_whole("limit", query.get("limit"), 1, max_limit) or default_limit,
     )
-
-
-

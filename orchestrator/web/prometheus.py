@@ -29,7 +29,9 @@ class Exposition:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def metric(self, name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float | int | None]]) -> None:
+    def metric(
+        self, name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float | int | None]]
+    ) -> None:
         self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
         for labels, value in samples:
             rendered = ",".join(f'{k}="{_label(v)}"' for k, v in labels.items())
@@ -39,7 +41,9 @@ class Exposition:
         return "\n".join(self.lines) + "\n"
 
 
-def _by_population(real: OutcomeFigures, scripted: OutcomeFigures, field: str) -> list[tuple[dict[str, str], float | None]]:
+def _by_population(
+    real: OutcomeFigures, scripted: OutcomeFigures, field: str
+) -> list[tuple[dict[str, str], float | None]]:
     return [({"scripted": "false"}, getattr(real, field)), ({"scripted": "true"}, getattr(scripted, field))]
 
 
@@ -50,14 +54,18 @@ def metrics(request: Request) -> PlainTextResponse:
         counts = dict(s.execute(select(Job.state, func.count()).group_by(Job.state)).all())
     m = outcome_metrics(store)
     out = Exposition()
-    out.metric("shipyard_jobs", "gauge", "Jobs by state.", [({"state": st.value}, counts.get(st.value, 0)) for st in JobState])
+    out.metric(
+        "shipyard_jobs", "gauge", "Jobs by state.", [({"state": st.value}, counts.get(st.value, 0)) for st in JobState]
+    )
     out.metric("shipyard_model_spend_usd", "gauge", "Model spend of finished jobs in USD (scripted = replayed model).",
                _by_population(m.real, m.scripted, "spend_usd"))  # fmt: skip
     out.metric("shipyard_model_cost_usd", "gauge", "Model spend of all jobs by model in USD.",
                [({"model": c.model, "scripted": str(c.scripted).lower()}, c.cost_usd) for c in m.cost_by_model])  # fmt: skip
     out.metric("shipyard_cost_per_merged_pr_usd", "gauge", "Spend of finished jobs divided by merged pull requests (NaN: none merged).",
                _by_population(m.real, m.scripted, "cost_per_merged_pr_usd"))  # fmt: skip
-    out.metric("shipyard_merged_prs", "gauge", "Jobs whose pull request merged.", _by_population(m.real, m.scripted, "merged"))
+    out.metric(
+        "shipyard_merged_prs", "gauge", "Jobs whose pull request merged.", _by_population(m.real, m.scripted, "merged")
+    )
     out.metric("shipyard_backlog_automated_ratio", "gauge", "Labelled tickets with a merged job divided by labelled tickets.",
                _by_population(m.real, m.scripted, "backlog_automated_share"))  # fmt: skip
     out.metric("shipyard_gate_runs", "gauge", "Quality-gate runs by result.",

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from orchestrator.reporting.job_views import _aware
 from orchestrator.store import Store
 from orchestrator.store.tables import Attempt, Event, Job, JobState
-from orchestrator.reporting.job_views import _aware
 
 FINAL = [s.value for s in JobState if s.is_final]
 
 
 def queue_overview(store: Store, *, now: datetime | None = None) -> dict:
     """Counts by state, the oldest queued wait, running jobs and hourly throughput for the last day."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with store.session() as s:
         counts = dict(s.execute(select(Job.state, func.count()).group_by(Job.state)).all())
         oldest = s.scalar(select(func.min(Job.created_at)).where(Job.state == JobState.QUEUED.value))
@@ -43,12 +43,20 @@ def queue_overview(store: Store, *, now: datetime | None = None) -> dict:
 def _running(session, now: datetime, limit: int = 20) -> list[dict]:
     """The oldest running jobs (up to ``limit``) with their first attempt's start and last event, in 4 queries."""
     jobs = session.scalars(
-        select(Job).options(selectinload(Job.ticket)).where(Job.state == JobState.RUNNING.value).order_by(Job.id).limit(limit)
+        select(Job)
+        .options(selectinload(Job.ticket))
+        .where(Job.state == JobState.RUNNING.value)
+        .order_by(Job.id)
+        .limit(limit)
     ).all()
     ids = [j.id for j in jobs]
     if not ids:
         return []
-    started = dict(session.execute(select(Attempt.job_id, func.min(Attempt.started_at)).where(Attempt.job_id.in_(ids)).group_by(Attempt.job_id)).all())
+    started = dict(
+        session.execute(
+            select(Attempt.job_id, func.min(Attempt.started_at)).where(Attempt.job_id.in_(ids)).group_by(Attempt.job_id)
+        ).all()
+    )
     last_ids = select(func.max(Event.id)).where(Event.job_id.in_(ids)).group_by(Event.job_id)
     last = {e.job_id: e for e in session.scalars(select(Event).where(Event.id.in_(last_ids)))}
     rows = []

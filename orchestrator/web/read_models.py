@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 
 from orchestrator.domain.jobs import DECISIONS, JobError
 from orchestrator.store import Store
-from sqlalchemy import select
-
 from orchestrator.store.tables import Job, JobState, Review
 
 STATES = [s.value for s in JobState]
@@ -37,7 +36,7 @@ def since_days(days: str | None) -> datetime | None:
         raise BadParameter(f"days: must be a whole number of days, got {days!r}") from None
     if n < 1:
         raise BadParameter(f"days: must be at least 1, got {n}")
-    return datetime.now(timezone.utc) - timedelta(days=n)
+    return datetime.now(UTC) - timedelta(days=n)
 
 
 def checked_decision(decision: str | None) -> str:
@@ -67,15 +66,20 @@ def job_status(store: Store, job_id: int) -> dict | None:
             return None
         updated = job.updated_at
         if updated is not None and updated.tzinfo is None:  # SQLite hands back naive UTC
-            updated = updated.replace(tzinfo=timezone.utc)
-        return {"id": job.id, "state": job.state, "reason": job.reason, "updated_at": updated.isoformat() if updated else None}
+            updated = updated.replace(tzinfo=UTC)
+        return {
+            "id": job.id,
+            "state": job.state,
+            "reason": job.reason,
+            "updated_at": updated.isoformat() if updated else None,
+        }
 
 
 def decision_log(store: Store, job_id: int) -> list[dict]:
     """Every decision taken on the job, oldest first: who took it, at which gate, when."""
     with store.session() as s:
         rows = s.scalars(select(Review).where(Review.job_id == job_id).order_by(Review.id)).all()
-        return [{"at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=timezone.utc)).isoformat(), "gate": r.gate,
+        return [{"at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)).isoformat(), "gate": r.gate,
                  "decision": r.decision, "by": r.reviewer, "comment": r.comment, "extra_usd": r.extra_usd,
                  "applied": r.applied} for r in rows]  # fmt: skip
 

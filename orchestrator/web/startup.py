@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from orchestrator.domain import accounts
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import accounts
 
 
 class WebStartError(Exception):

@@ -18,13 +18,13 @@ from celery import Celery, signals
 from celery.exceptions import Reject
 
 from orchestrator.domain import jobs
-from orchestrator.worker.provider_waits import resume_answering
 from orchestrator.domain.scheduling import held_back_by_cap, within_caps
 from orchestrator.settings import Settings
-from orchestrator.worker.stopping import SHUTTING_DOWN, install_sigterm_handler
 from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
 from orchestrator.store.tables import Job
+from orchestrator.worker.provider_waits import resume_answering
+from orchestrator.worker.stopping import SHUTTING_DOWN, install_sigterm_handler
 
 POLL_INTERVAL_S = 0.03
 """How often the embedded (filesystem) transport looks for new messages. A worker slot freed waits
@@ -185,15 +185,22 @@ def collect_job_dirs(settings: Settings, store: Store) -> list:
 
     freed = collect(store, settings.jobs_dir, settings.retain_job_dirs_days)
     if freed:
-        log.info("retention: removed the directories of %d finished job(s), %d bytes", len(freed), sum(f.bytes for f in freed))
+        log.info(
+            "retention: removed the directories of %d finished job(s), %d bytes",
+            len(freed),
+            sum(f.bytes for f in freed),
+        )
     threads = collect_checkpoints(settings, store, settings.retain_job_dirs_days)
     if threads:
         log.info("retention: removed the checkpoints of %d finished job(s), %d rows, %d bytes",
                  len(threads), sum(f.rows for f in threads), sum(f.bytes for f in threads))  # fmt: skip
     refs = sweep_job_refs(settings, store)
     if refs:
-        log.info("retention: removed the job refs of %d finished job(s) from their forges: %s",
-                 len(refs), ", ".join(f"{r.repository} job {r.job_id}" for r in refs))
+        log.info(
+            "retention: removed the job refs of %d finished job(s) from their forges: %s",
+            len(refs),
+            ", ".join(f"{r.repository} job {r.job_id}" for r in refs),
+        )
     return freed
 
 
@@ -223,11 +230,12 @@ def child_pids(parent: int) -> list[int]:
 
 def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> None:
     """Call in the worker's main process before the pool starts."""
-    from orchestrator.worker import watchdog
     from orchestrator.worker import heartbeats as workers
+    from orchestrator.worker import watchdog
     from orchestrator.worker.checkpoints import ensure_checkpoint_tables
 
     ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
+
     @signals.worker_process_init.connect(weak=False)
     def _on_child_start(**_kwargs) -> None:
         # A pool child (first or respawned) starts with copies of its parent's pools: drop them unused.

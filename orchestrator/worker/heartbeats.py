@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime, timedelta, timezone
-from importlib.metadata import PackageNotFoundError, version as package_version
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 
 from sqlalchemy import select
 
@@ -37,7 +38,12 @@ def register_worker(store: Store, concurrency: int) -> str:
     worker_id, now = this_worker_id(), utcnow()
     with store.session() as s:
         row = s.get(WorkerRecord, worker_id) or WorkerRecord(id=worker_id)
-        row.host, row.pid, row.concurrency, row.version = socket.gethostname(), os.getpid(), concurrency, shipyard_version()
+        row.host, row.pid, row.concurrency, row.version = (
+            socket.gethostname(),
+            os.getpid(),
+            concurrency,
+            shipyard_version(),
+        )
         row.pool_pids, row.started_at, row.last_seen_at, row.stopped_at, row.stop_reason = [], now, now, None, None
         s.add(row)
     return worker_id
@@ -64,7 +70,7 @@ def dead_after_s(sweep_interval_s: float) -> float:
 
 
 def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _status(row: WorkerRecord, now: datetime, dead_after: float) -> str:
@@ -78,7 +84,9 @@ def _owned_by(row: WorkerRecord, lease_owner: str | None) -> bool:
     if not lease_owner:
         return False
     parts = lease_owner.split(":")
-    return len(parts) >= 2 and parts[0] == row.host and parts[1].isdigit() and int(parts[1]) in {row.pid, *row.pool_pids}
+    return (
+        len(parts) >= 2 and parts[0] == row.host and parts[1].isdigit() and int(parts[1]) in {row.pid, *row.pool_pids}
+    )
 
 
 def worker_rows(store: Store, dead_after: float, limit: int = 50) -> list[dict]:

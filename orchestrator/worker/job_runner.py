@@ -11,8 +11,9 @@ import os
 import socket
 import threading
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from langgraph.types import Command
 
@@ -21,29 +22,32 @@ from agents.catalogue import CatalogueError
 from agents.credentials import SecretsError
 from agents.resilience import RetryPolicy
 from agents.router import RoutingError
-
 from orchestrator.domain import jobs
-from orchestrator.worker.checkpoints import ticket_graph
+from orchestrator.domain.scheduling import claim_next, priority_name
 from orchestrator.forges import ForgeConfigError, make_forge
 from orchestrator.housekeeping.forge_refs import forget_job_commits
-from orchestrator.worker.model_setup import build_router
-from orchestrator.domain.scheduling import claim_next, priority_name
-from orchestrator.worker.recorder import StoreRecorder
-from orchestrator.redaction import egress_redactor
 from orchestrator.housekeeping.retention import keep_diffs
-from orchestrator.worker.sandboxing import sandbox_provider
+from orchestrator.redaction import egress_redactor
 from orchestrator.settings import Settings
-from orchestrator.worker.stopping import JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping, SHUTTING_DOWN
 from orchestrator.store import Store
 from orchestrator.store.tables import Job, JobState, utcnow
+from orchestrator.worker.checkpoints import ticket_graph
+from orchestrator.worker.model_setup import build_router
+from orchestrator.worker.recorder import StoreRecorder
+from orchestrator.worker.sandboxing import sandbox_provider
+from orchestrator.worker.stopping import SHUTTING_DOWN, JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping
 from sandboxes.base import SandboxError
 from workflows.job_refs import restore_job_git
 from workflows.ports import JobServices
 
 log = logging.getLogger("shipyard.runner")
 
-STATE_OF_GATE = {"plan": JobState.AWAITING_PLAN_APPROVAL, "budget": JobState.AWAITING_BUDGET,
-                 "provider": JobState.AWAITING_PROVIDER, "pr": JobState.AWAITING_REVIEW}
+STATE_OF_GATE = {
+    "plan": JobState.AWAITING_PLAN_APPROVAL,
+    "budget": JobState.AWAITING_BUDGET,
+    "provider": JobState.AWAITING_PROVIDER,
+    "pr": JobState.AWAITING_REVIEW,
+}
 WAIT_REASON = {
     "plan": "waiting for a human to approve the plan",
     "budget": "budget reached: approve an extension or stop",
@@ -104,7 +108,8 @@ class JobRunner:
             if waiting and decision is None:
                 return job.state
             StoreRecorder(self.store, job_id, self.redactor).event(
-                "started", f"taken by {self.owner.rsplit(':', 1)[0]} (priority {priority})")
+                "started", f"taken by {self.owner.rsplit(':', 1)[0]} (priority {priority})"
+            )
             with self._heartbeat(job_id) as lost:
                 state = self._advance(job_id, decision, lost)
         finally:
@@ -126,7 +131,10 @@ class JobRunner:
             recorder.event("cancelled", "stopped after cancellation; its sandbox is removed")
             return JobState.CANCELLED.value
         except WorkerStopping:
-            recorder.event("shutdown", "the worker is shutting down; the job goes back to the queue and resumes from its checkpoint")
+            recorder.event(
+                "shutdown",
+                "the worker is shutting down; the job goes back to the queue and resumes from its checkpoint",
+            )
             jobs.hand_back(self.store, job_id, self.owner)
             return JobState.QUEUED.value
         except SETUP_ERRORS as exc:
@@ -166,13 +174,15 @@ class JobRunner:
         the job (no job directory there) shows them too."""
         try:
             keep_diffs(self.store, self.settings.jobs_dir, job_id)
-        except Exception:  # noqa: BLE001 - a page without a diff must not change the job's outcome
+        except Exception:
             log.exception("job %s: diffs not kept in the store", job_id)
 
     def _fail(self, job_id: int, recorder: StoreRecorder, exc: BaseException) -> str:
         tb = self.redactor.text(traceback.format_exc())
         recorder.event("error", self.redactor.text(f"{type(exc).__name__}: {exc}"), traceback=tb)
-        reason = self.redactor.text(f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)")
+        reason = self.redactor.text(
+            f"internal error: {type(exc).__name__}: {exc} (retry with `shipyard jobs retry {job_id}`)"
+        )
         self._set_state(job_id, JobState.FAILED, reason, final=True)
         return JobState.FAILED.value
 
@@ -184,12 +194,16 @@ class JobRunner:
             state = STATE_OF_GATE[gate]
             reason = WAIT_REASON[gate]
             if gate == "pr" and interrupts[0].value.get("reason"):
-                reason = self.redactor.text(f"{interrupts[0].value['reason']} (`shipyard review approve {job_id}` once fixed)")
+                reason = self.redactor.text(
+                    f"{interrupts[0].value['reason']} (`shipyard review approve {job_id}` once fixed)"
+                )
             if gate == "budget":
                 reason = f"{interrupts[0].value.get('reason', '')}: approve +$X (`shipyard review approve {job_id} --extra-usd X`) or stop"
             if gate == "provider":
-                reason = self.redactor.text(f"{interrupts[0].value.get('reason', '')} — resumes by itself once the provider "
-                                            f"answers; `shipyard review approve {job_id}` retries now, reject stops the job")
+                reason = self.redactor.text(
+                    f"{interrupts[0].value.get('reason', '')} — resumes by itself once the provider "
+                    f"answers; `shipyard review approve {job_id}` retries now, reject stops the job"
+                )
             self._set_state(job_id, state, reason)
             return state.value
         values = snapshot.values
@@ -203,8 +217,15 @@ class JobRunner:
             t, r = job.ticket, job.ticket.repository
             return {
                 "job_id": job_id,
-                "ticket": {"id": t.id, "title": t.title, "body": t.body, "labels": list(t.labels or []), "cassette": t.cassette,
-                           "source": t.source, "external_id": t.external_id},
+                "ticket": {
+                    "id": t.id,
+                    "title": t.title,
+                    "body": t.body,
+                    "labels": list(t.labels or []),
+                    "cassette": t.cassette,
+                    "source": t.source,
+                    "external_id": t.external_id,
+                },
                 "repo": {"name": r.name, "url": r.url, "base_branch": r.base_branch, "config": r.config_yaml},
             }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +56,12 @@ def build_router(
         repository_id = job.ticket.repository_id
         extra = float(s.scalar(select(func.coalesce(func.sum(Review.extra_usd), 0.0)).where(
             Review.job_id == job_id, Review.gate == "budget", Review.decision == "approve")))  # fmt: skip
-        spent = float(s.scalar(select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0)).where(ModelUsage.job_id == job_id)))
+        spent = float(
+            s.scalar(select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0)).where(ModelUsage.job_id == job_id))
+        )
         tokens = int(s.scalar(select(func.coalesce(func.sum(ModelUsage.input_tokens + ModelUsage.output_tokens), 0)).where(
             ModelUsage.job_id == job_id)))  # fmt: skip
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     month = day.replace(day=1)
     guard = BudgetGuard(
@@ -83,4 +85,3 @@ def build_router(
         wrap=wrap,
     )
     return router, guard
-

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -20,10 +20,10 @@ from agents.credentials import load_secrets
 from agents.health import ModelCheck, check_models
 from agents.resilience import RetryPolicy
 from orchestrator.domain import jobs
-from orchestrator.worker.model_setup import load_catalogue
 from orchestrator.settings import Settings
 from orchestrator.store import Store
 from orchestrator.store.tables import Event, Job, JobState, Review
+from orchestrator.worker.model_setup import load_catalogue
 
 log = logging.getLogger("shipyard.provider_wait")
 
@@ -55,14 +55,16 @@ def probe(settings: Settings, spec_names: set[str]) -> dict[str, ModelCheck]:
     return {check.name: check for check in check_models(specs, secrets, retry=PROBE_RETRY)}
 
 
-def resume_answering(settings: Settings, store: Store, *,
-                     clock: Callable[[], float] = time.monotonic) -> list[int]:
+def resume_answering(settings: Settings, store: Store, *, clock: Callable[[], float] = time.monotonic) -> list[int]:
     """Probe the models that paused jobs wait for (each at most once per interval); record a
     resume decision for the jobs whose model answers. Returns those jobs, to be dispatched."""
     waiting = waiting_jobs(store)
     now = clock()
-    due = {name for name in set(waiting.values())
-           if now - _last_probe.get(name, float("-inf")) >= settings.provider_probe_interval_s}
+    due = {
+        name
+        for name in set(waiting.values())
+        if now - _last_probe.get(name, float("-inf")) >= settings.provider_probe_interval_s
+    }
     if not due:
         return []
     for name in due:
@@ -73,12 +75,17 @@ def resume_answering(settings: Settings, store: Store, *,
         if name not in answering:
             continue
         try:
-            jobs.record_decision(store, job_id, "approve", comment=f"{name} answers again", reviewer="provider-probe",
-                                 human=False)
+            jobs.record_decision(
+                store, job_id, "approve", comment=f"{name} answers again", reviewer="provider-probe", human=False
+            )
         except jobs.JobError as exc:  # another sweeper (or a human) got there first
             log.info("job %s: not resumed by the probe: %s", job_id, exc)
             continue
         with store.session() as s:
-            s.add(Event(job_id=job_id, kind="provider", message=f"{name} answers again; resuming the paused step", data={}))
+            s.add(
+                Event(
+                    job_id=job_id, kind="provider", message=f"{name} answers again; resuming the paused step", data={}
+                )
+            )
         resumed.append(job_id)
     return resumed

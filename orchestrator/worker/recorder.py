@@ -49,7 +49,9 @@ class StoreRecorder:
             )
             s.flush()
             job = s.get(Job, self.job_id)
-            job.cost_usd = s.scalar(select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0)).where(ModelUsage.job_id == self.job_id))
+            job.cost_usd = s.scalar(
+                select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0)).where(ModelUsage.job_id == self.job_id)
+            )
 
     def attempt_started(self, attempt: int, model: str, reason: str) -> None:
         self.current_attempt = attempt
@@ -87,12 +89,20 @@ class StoreRecorder:
 
     def pull_request(self, info: PullRequestInfo, *, title: str = "", body: str = "") -> None:
         """Keep the job's pull-request row in step with the forge (a hosted forge keeps no row itself)."""
-        self.event("pull_request", f"pull request #{info.number} {info.state}: {info.url}", number=info.number, url=info.url)
+        self.event(
+            "pull_request", f"pull request #{info.number} {info.state}: {info.url}", number=info.number, url=info.url
+        )
         with self.store.session() as s:
             pr = s.scalar(select(PullRequest).where(PullRequest.job_id == self.job_id))
             if pr is None:
-                pr = PullRequest(job_id=self.job_id, number=info.number, url=info.url, branch=info.branch,
-                                 title=self.redactor.text(title), body=self.redactor.text(body))
+                pr = PullRequest(
+                    job_id=self.job_id,
+                    number=info.number,
+                    url=info.url,
+                    branch=info.branch,
+                    title=self.redactor.text(title),
+                    body=self.redactor.text(body),
+                )
                 s.add(pr)
             pr.state = info.state
             pr.closed_at = None if info.state == "open" else (pr.closed_at or utcnow())
@@ -108,7 +118,9 @@ class StoreRecorder:
         lines = ["| model | calls | input tokens | output tokens | cost (USD) |", "|---|---:|---:|---:|---:|"]
         for r in rows:
             est = " (estimated)" if r["estimated"] else ""
-            lines.append(f"| {r['model']} | {r['calls']} | {r['input_tokens']} | {r['output_tokens']} | {r['cost_usd']:.4f}{est} |")
+            lines.append(
+                f"| {r['model']} | {r['calls']} | {r['input_tokens']} | {r['output_tokens']} | {r['cost_usd']:.4f}{est} |"
+            )
         total = sum(r["cost_usd"] for r in rows)
         lines.append(f"| **total** | | | | **{total:.4f}** |")
         return "\n".join(lines)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from orchestrator.settings import Settings
 from sandboxes.base import SandboxProvider
@@ -42,7 +41,8 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
 
 def reap_leaked(settings: Settings) -> None:
     """Remove sandboxes left by crashed workers: local sandbox directories (with their disks), and containers (Docker backend)."""
-    from sandboxes.reaper import reap_leaked as reap, reap_leaked_dirs, reap_orphaned_processes
+    from sandboxes.reaper import reap_leaked as reap
+    from sandboxes.reaper import reap_leaked_dirs, reap_orphaned_processes
 
     orphans = reap_orphaned_processes(settings.data_dir / "sandboxes")
     if orphans:

@@ -8,7 +8,6 @@ as the worker is told to stop, and takes no new message then.
 
 from __future__ import annotations
 
-import socket
 from queue import Empty
 from time import monotonic, sleep
 
@@ -37,4 +36,4 @@ class Transport(filesystem.Transport):
                     break
                 if interval is not None:
                     sleep(interval)
-        raise socket.timeout()
+        raise TimeoutError()

@@ -13,8 +13,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import docker
 from docker.errors import BuildError, DockerException, ImageNotFound
@@ -49,8 +49,14 @@ def image_recipe(client: docker.DockerClient, tag: str) -> str | None:
 
 
 def build_if_changed(
-    client: docker.DockerClient, context: Path, tag: str, recipe: str, *,
-    dockerfile: str = "Dockerfile", buildargs: Mapping[str, str] | None = None, report: Report = print,
+    client: docker.DockerClient,
+    context: Path,
+    tag: str,
+    recipe: str,
+    *,
+    dockerfile: str = "Dockerfile",
+    buildargs: Mapping[str, str] | None = None,
+    report: Report = print,
 ) -> bool:
     """Build ``tag`` from ``context`` unless it already carries ``recipe``; True when built."""
     if image_recipe(client, tag) == recipe:
@@ -58,8 +64,16 @@ def build_if_changed(
         return False
     report(f"building image {tag} (recipe {recipe})…")
     try:
-        client.images.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
-                            buildargs=dict(buildargs or {}), labels={RECIPE_LABEL: recipe}, network_mode="none")
+        client.images.build(
+            path=str(context),
+            dockerfile=dockerfile,
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            buildargs=dict(buildargs or {}),
+            labels={RECIPE_LABEL: recipe},
+            network_mode="none",
+        )
     except BuildError as exc:
         tail = "".join(str(step.get("stream", step.get("error", ""))) for step in list(exc.build_log)[-8:])
         raise SandboxError(f"building image {tag} failed: {exc.msg}\n{tail.strip()}") from None
@@ -81,8 +95,12 @@ def ensure_base_image(client: docker.DockerClient, tag: str = BASE_IMAGE, *, rep
 
 def _base_python_version(client: docker.DockerClient, base: str) -> str:
     try:
-        out = client.containers.run(base, ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                    remove=True, network_mode="none")
+        out = client.containers.run(
+            base,
+            ["python3", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            remove=True,
+            network_mode="none",
+        )
     except DockerException as exc:
         raise SandboxError(f"could not run python3 in base image {base}: {exc}") from None
     return out.decode().strip()
@@ -90,11 +108,24 @@ def _base_python_version(client: docker.DockerClient, base: str) -> str:
 
 def download_wheels(dest: Path, python_version: str, packages: tuple[str, ...] = SANDBOX_WHEELS) -> None:
     """Wheels for ``python_version`` on this platform, fetched by the host's pip (which has the CA bundle)."""
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-           "--python-version", python_version, "--dest", str(dest), *packages]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--python-version",
+        python_version,
+        "--dest",
+        str(dest),
+        *packages,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SandboxError(f"pip download of {', '.join(packages)} for Python {python_version} failed: {proc.stderr.strip()[-800:]}")
+        raise SandboxError(
+            f"pip download of {', '.join(packages)} for Python {python_version} failed: {proc.stderr.strip()[-800:]}"
+        )
 
 
 def ensure_sandbox_image(

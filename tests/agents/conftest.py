@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -76,9 +77,13 @@ def sample_copy(tmp_path) -> Path:
     return dest
 
 
-CFG = RepoConfig.model_validate({"test": {"command": "python -m pytest -q -p no:cacheprovider"},
-                                 "gates": {"coverage": {"target": 85}, "protected_paths": ["docs/**"]},
-                                 "agent": {"max_steps": 25}})
+CFG = RepoConfig.model_validate(
+    {
+        "test": {"command": "python -m pytest -q -p no:cacheprovider"},
+        "gates": {"coverage": {"target": 85}, "protected_paths": ["docs/**"]},
+        "agent": {"max_steps": 25},
+    }
+)
 
 
 @pytest.fixture
@@ -87,17 +92,44 @@ def job(tmp_path, sample_copy, sandbox_provider):
     holds the sample repository at its base commit."""
     job_dir = tmp_path / "job"
     gdir = git_dir(job_dir)
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+        "PATH": "/usr/bin:/bin",
+    }
     gdir.parent.mkdir(parents=True)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
-        subprocess.run(["git", "--git-dir", str(gdir), "--work-tree", str(sample_copy), *args], check=True, env=env,
-                       cwd=sample_copy)
+        subprocess.run(
+            ["git", "--git-dir", str(gdir), "--work-tree", str(sample_copy), *args],
+            check=True,
+            env=env,
+            cwd=sample_copy,
+        )
     base = GitRepo(gdir).rev_parse("HEAD")
-    services = JobServices(recorder=MemoryRecorder(), forge=None, sandboxes=sandbox_provider,  # type: ignore[arg-type]
-                           job_dir=job_dir, models=None, cache_dir=tmp_path / "cache")
-    state = {"job_id": 1, "ticket": {"id": 1, "title": "Wrap keeps long words", "body": "Do not split words.",
-                                     "labels": [], "cassette": None},
-             "base_sha": base, "head_sha": base, "config": CFG.model_dump(mode="json"), "attempt": 0, "kind": "bug"}
+    services = JobServices(
+        recorder=MemoryRecorder(),
+        forge=None,
+        sandboxes=sandbox_provider,  # type: ignore[arg-type]
+        job_dir=job_dir,
+        models=None,
+        cache_dir=tmp_path / "cache",
+    )
+    state = {
+        "job_id": 1,
+        "ticket": {
+            "id": 1,
+            "title": "Wrap keeps long words",
+            "body": "Do not split words.",
+            "labels": [],
+            "cassette": None,
+        },
+        "base_sha": base,
+        "head_sha": base,
+        "config": CFG.model_dump(mode="json"),
+        "attempt": 0,
+        "kind": "bug",
+    }
     yield services, state
     services.close()

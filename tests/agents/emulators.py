@@ -12,9 +12,10 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from agents.cassette import Cassette
 
@@ -74,7 +75,7 @@ class _Emulator:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> "_Emulator":
+    def __enter__(self) -> _Emulator:
         self._thread.start()
         return self
 
@@ -113,8 +114,13 @@ class _Emulator:
                 self.cut_body = reply.cut_body
                 emulator.respond(self, body, reply)  # type: ignore[attr-defined]
 
-            def _send(self, status: int, payload: Any, content_type: str = "application/json",
-                      headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                payload: Any,
+                content_type: str = "application/json",
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 for name, value in (headers or {}).items():
@@ -145,8 +151,7 @@ class OpenAIEmulator(_Emulator):
 
     def respond(self, handler: Any, body: dict[str, Any], reply: Reply) -> None:
         calls = [
-            {"id": f"call_{len(self.requests)}_{i}", "type": "function",
-             "function": {"name": name, "arguments": args}}
+            {"id": f"call_{len(self.requests)}_{i}", "type": "function", "function": {"name": name, "arguments": args}}
             for i, (name, args) in enumerate([(n, json.dumps(a)) for n, a in reply.tool_calls] + reply.raw_tool_calls)
         ]
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
@@ -154,15 +159,28 @@ class OpenAIEmulator(_Emulator):
             message["tool_calls"] = calls
         if reply.refusal:
             message["refusal"] = reply.refusal
-        handler._send(200, {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model"),
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": reply.finish_reason or ("tool_calls" if calls else "stop")}],
-            "usage": {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
-                      "total_tokens": reply.input_tokens + reply.output_tokens,
-                      "prompt_tokens_details": {"cached_tokens": reply.cached_tokens}},
-        })
+        handler._send(
+            200,
+            {
+                "id": f"chatcmpl-{len(self.requests)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": message,
+                        "finish_reason": reply.finish_reason or ("tool_calls" if calls else "stop"),
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": reply.input_tokens,
+                    "completion_tokens": reply.output_tokens,
+                    "total_tokens": reply.input_tokens + reply.output_tokens,
+                    "prompt_tokens_details": {"cached_tokens": reply.cached_tokens},
+                },
+            },
+        )
 
 
 class AnthropicEmulator(_Emulator):
@@ -181,14 +199,25 @@ class AnthropicEmulator(_Emulator):
             {"type": "tool_use", "id": f"toolu_{len(self.requests)}_{i}", "name": name, "input": args}
             for i, (name, args) in enumerate(reply.tool_calls)
         ]
-        handler._send(200, {
-            "id": f"msg_{len(self.requests)}", "type": "message", "role": "assistant", "model": body.get("model"),
-            "content": content, "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
-            "stop_sequence": None,
-            # Anthropic reports uncached input separately from cache reads.
-            "usage": {"input_tokens": reply.input_tokens - reply.cached_tokens, "output_tokens": reply.output_tokens,
-                      "cache_read_input_tokens": reply.cached_tokens, "cache_creation_input_tokens": 0},
-        })
+        handler._send(
+            200,
+            {
+                "id": f"msg_{len(self.requests)}",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model"),
+                "content": content,
+                "stop_reason": reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn"),
+                "stop_sequence": None,
+                # Anthropic reports uncached input separately from cache reads.
+                "usage": {
+                    "input_tokens": reply.input_tokens - reply.cached_tokens,
+                    "output_tokens": reply.output_tokens,
+                    "cache_read_input_tokens": reply.cached_tokens,
+                    "cache_creation_input_tokens": 0,
+                },
+            },
+        )
 
 
 class OllamaEmulator(_Emulator):
@@ -202,14 +231,24 @@ class OllamaEmulator(_Emulator):
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.tool_calls:
             message["tool_calls"] = [{"function": {"name": n, "arguments": a}} for n, a in reply.tool_calls]
-        final = {"model": body.get("model"), "created_at": "2026-11-28T00:00:00Z", "message": message,
-                 "done": True, "done_reason": "stop", "prompt_eval_count": reply.input_tokens,
-                 "eval_count": reply.output_tokens}
+        final = {
+            "model": body.get("model"),
+            "created_at": "2026-11-28T00:00:00Z",
+            "message": message,
+            "done": True,
+            "done_reason": "stop",
+            "prompt_eval_count": reply.input_tokens,
+            "eval_count": reply.output_tokens,
+        }
         if body.get("stream", True):
             # Streamed as Ollama does: the text in a first chunk, then the final chunk with the
             # tool calls and the counts (``cut_body`` stops the stream in the middle).
-            first = {"model": body.get("model"), "created_at": "2026-11-28T00:00:00Z",
-                     "message": {"role": "assistant", "content": reply.text}, "done": False}
+            first = {
+                "model": body.get("model"),
+                "created_at": "2026-11-28T00:00:00Z",
+                "message": {"role": "assistant", "content": reply.text},
+                "done": False,
+            }
             final["message"] = {**message, "content": ""}
             lines = [json.dumps(first), json.dumps(final)]
             handler._send(200, ("\n".join(lines) + "\n").encode(), "application/x-ndjson")

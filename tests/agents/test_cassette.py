@@ -20,7 +20,10 @@ def test_missing_file_names_the_file(tmp_path):
     "text, message",
     [
         ("code: [[{tool: edt, args: {}}]]", "bad.yml: code[0][0]: unknown tool 'edt'"),
-        ("triage: {eligible: yes, complexity: huge, kind: bug, reason: x}", "bad.yml: triage.complexity: Input should be"),
+        (
+            "triage: {eligible: yes, complexity: huge, kind: bug, reason: x}",
+            "bad.yml: triage.complexity: Input should be",
+        ),
         ("plan: ok\nsurprise: true", "bad.yml: surprise: unknown key"),
         ("code: [[{say: hi, args: {a: 1}}]]", "bad.yml: code[0][0]: 'args'/'expect' given without 'tool'"),
         ("- just a list", "bad.yml: (top level): must be a mapping"),
@@ -44,7 +47,9 @@ def test_replay_is_labelled_and_free():
 
 def test_bind_tools_accepts_real_tools_and_the_cassette_decides(sample_sandbox):
     cassette = parse_cassette("code: [[{tool: view, args: {path: README.md}}]]", "c.yml")
-    bound = ScriptedChatModel(cassette=cassette).bind_tools(make_tools(sample_sandbox, ToolSettings(test_command="true")))
+    bound = ScriptedChatModel(cassette=cassette).bind_tools(
+        make_tools(sample_sandbox, ToolSettings(test_command="true"))
+    )
     reply = bound.invoke([HumanMessage(content="go")])
     assert reply.tool_calls[0]["name"] == "view" and reply.tool_calls[0]["args"] == {"path": "README.md"}
 

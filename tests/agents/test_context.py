@@ -18,8 +18,16 @@ TASK = CodingTask(ticket_title="explore", ticket_body="b", test_command="true")
 
 
 def model_at(emu, name="main"):
-    spec = ModelSpec(name=name, provider="openai", model_id=f"{name}-1", base_url=emu.base_url,
-                     api_key_env="OPENAI_API_KEY", context_window=100_000, price_input=1, price_output=1)
+    spec = ModelSpec(
+        name=name,
+        provider="openai",
+        model_id=f"{name}-1",
+        base_url=emu.base_url,
+        api_key_env="OPENAI_API_KEY",
+        context_window=100_000,
+        price_input=1,
+        price_output=1,
+    )
     return make_chat_model(spec, SECRETS, max_retries=0)
 
 
@@ -41,16 +49,22 @@ def test_truncation_keeps_head_and_tail_and_says_how_much_was_cut():
 
 def test_compaction_bounds_the_prompt_and_keeps_recent_observations(sample_sandbox, recorder):
     with OpenAIEmulator(noisy_session(12)) as full:
-        run_coding_agent(model_at(full), sample_sandbox, TASK, recorder=recorder,
-                         limits=AgentLimits(compact_at_share=None))
+        run_coding_agent(
+            model_at(full), sample_sandbox, TASK, recorder=recorder, limits=AgentLimits(compact_at_share=None)
+        )
     with OpenAIEmulator(noisy_session(12)) as lean:
-        result = run_coding_agent(model_at(lean), sample_sandbox, TASK, recorder=recorder,
-                                  limits=AgentLimits(compact_at_tokens=4000, keep_recent_observations=2))
+        result = run_coding_agent(
+            model_at(lean),
+            sample_sandbox,
+            TASK,
+            recorder=recorder,
+            limits=AgentLimits(compact_at_tokens=4000, keep_recent_observations=2),
+        )
     assert result.finished
     assert prompt_chars(lean.requests[-1]) * 2 < prompt_chars(full.requests[-1])
     last = lean.requests[-1].body["messages"]
     summary = next(m["content"] for m in last if m["role"] == "user" and "Summary of earlier work" in m["content"])
-    assert '- bash(command="seq 1 1200' in summary and '1199 1200' in summary  # the mechanical digest names old calls
+    assert '- bash(command="seq 1 1200' in summary and "1199 1200" in summary  # the mechanical digest names old calls
     assert sum(m["role"] == "tool" for m in last) <= 4
     # every tool result still follows the assistant message that asked for it
     ids = {c["id"] for m in last if m["role"] == "assistant" for c in m.get("tool_calls") or []}
@@ -59,11 +73,21 @@ def test_compaction_bounds_the_prompt_and_keeps_recent_observations(sample_sandb
 
 
 def test_a_cheap_summarizer_writes_the_summary_and_is_accounted(sample_sandbox, recorder):
-    with OpenAIEmulator(noisy_session(8)) as main, OpenAIEmulator(
-            lambda body: Reply(text="- counted numbers with seq; nothing broken", input_tokens=900, output_tokens=15)) as cheap:
+    with (
+        OpenAIEmulator(noisy_session(8)) as main,
+        OpenAIEmulator(
+            lambda body: Reply(text="- counted numbers with seq; nothing broken", input_tokens=900, output_tokens=15)
+        ) as cheap,
+    ):
         compactor = HistoryCompactor(summarizer=model_at(cheap, "cheap"), recorder=recorder, keep_recent=2)
-        result = run_coding_agent(model_at(main), sample_sandbox, TASK, recorder=recorder,
-                                  limits=AgentLimits(compact_at_tokens=3000), compactor=compactor)
+        result = run_coding_agent(
+            model_at(main),
+            sample_sandbox,
+            TASK,
+            recorder=recorder,
+            limits=AgentLimits(compact_at_tokens=3000),
+            compactor=compactor,
+        )
     assert result.finished and cheap.requests
     assert "seq" in cheap.requests[0].body["messages"][0]["content"]
     assert any("counted numbers with seq" in json.dumps(r.body) for r in main.requests)

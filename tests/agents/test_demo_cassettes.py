@@ -64,9 +64,14 @@ def _diff_coverage(sandbox, changed: dict[str, list[int]]) -> float:
 
 def _run_attempt(sandbox, recorder, cassette, ticket, attempt, feedback=""):
     model = ScriptedChatModel(cassette=cassette, role="code", attempt=attempt)
-    task = CodingTask(ticket_title=ticket["title"], ticket_body=ticket["body"], attempt=attempt,
-                      feedback=feedback, test_command=CONFIG.test.command,
-                      instructions=(SAMPLE_REPO / "AGENTS.md").read_text())
+    task = CodingTask(
+        ticket_title=ticket["title"],
+        ticket_body=ticket["body"],
+        attempt=attempt,
+        feedback=feedback,
+        test_command=CONFIG.test.command,
+        instructions=(SAMPLE_REPO / "AGENTS.md").read_text(),
+    )
     return run_coding_agent(model, sandbox, task, recorder=recorder, limits=AgentLimits(max_steps=30))
 
 
@@ -79,8 +84,14 @@ def test_final_attempt_passes_with_diff_coverage(ticket_file, sandbox_provider, 
     fill_workspace(sandbox, SAMPLE_REPO)
     try:
         for attempt in range(1, attempts + 1):
-            result = _run_attempt(sandbox, recorder, cassette, ticket, attempt,
-                                  feedback="tests-added gate failed: the change adds no tests" if attempt > 1 else "")
+            result = _run_attempt(
+                sandbox,
+                recorder,
+                cassette,
+                ticket,
+                attempt,
+                feedback="tests-added gate failed: the change adds no tests" if attempt > 1 else "",
+            )
             assert result.stop_reason == "finished", result.detail
             changed = _changed_files(sandbox)
             tests_changed = any(p.startswith("tests/") for p in changed)

@@ -23,12 +23,17 @@ def test_each_model_is_called_once_and_reported(recorder):
     down = f"http://127.0.0.1:{closed_port()}/v1"
     with OpenAIEmulator([Reply(text="OK")]) as emu:
         specs = [
-            ModelSpec(name="up", provider="openai", model_id="m-up", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"),
+            ModelSpec(
+                name="up", provider="openai", model_id="m-up", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
+            ),
             ModelSpec(name="down", provider="openai_compatible", model_id="m-down", base_url=down),
             ModelSpec(name="nokey", provider="anthropic", model_id="m-a", api_key_env="ANTHROPIC_API_KEY"),
         ]
-        checks = check_models(specs, ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-x")}),
-                              retry=RetryPolicy(tries=2, base_delay_s=0.01))
+        checks = check_models(
+            specs,
+            ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-x")}),
+            retry=RetryPolicy(tries=2, base_delay_s=0.01),
+        )
     by = {c.name: c for c in checks}
     assert by["up"].ok and by["up"].detail == "OK" and len(emu.requests) == 1
     assert not by["down"].ok and by["down"].url == down and "no answer after 2 tries" in by["down"].detail

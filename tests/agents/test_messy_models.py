@@ -23,11 +23,17 @@ FINISH = Reply(tool_calls=[("finish", {"summary": "done"})])
 
 def run(replies, sandbox, recorder, **limits):
     with OpenAIEmulator(replies) as emu:
-        spec = ModelSpec(name="messy", provider="openai", model_id="messy-model-1", base_url=emu.base_url,
-                         api_key_env="OPENAI_API_KEY")
+        spec = ModelSpec(
+            name="messy",
+            provider="openai",
+            model_id="messy-model-1",
+            base_url=emu.base_url,
+            api_key_env="OPENAI_API_KEY",
+        )
         model = make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
-        result = run_coding_agent(model, sandbox, TASK, recorder=recorder,
-                                  limits=AgentLimits(retry=FAST_RETRY, **limits))
+        result = run_coding_agent(
+            model, sandbox, TASK, recorder=recorder, limits=AgentLimits(retry=FAST_RETRY, **limits)
+        )
     return result, emu
 
 
@@ -50,8 +56,13 @@ def test_an_unknown_tool_is_answered_and_the_model_recovers(sample_sandbox, reco
 
 
 def test_parallel_tool_calls_each_get_their_answer(sample_sandbox, recorder):
-    parallel = Reply(tool_calls=[("view", {"path": "README.md"}), ("search", {"pattern": "def wrap"}),
-                                 ("bash", {"command": "echo hi"})])
+    parallel = Reply(
+        tool_calls=[
+            ("view", {"path": "README.md"}),
+            ("search", {"pattern": "def wrap"}),
+            ("bash", {"command": "echo hi"}),
+        ]
+    )
     result, emu = run([parallel, FINISH], sample_sandbox, recorder)
     assert result.stop_reason == "finished"
     answers = tool_messages(emu.requests[1])
@@ -78,7 +89,10 @@ def test_repeated_format_errors_end_the_attempt_as_stuck_with_the_cause(sample_s
     bad = [Reply(raw_tool_calls=[("edit", "{not json")]) for _ in range(3)]
     result, _ = run(bad, sample_sandbox, recorder)
     assert result.stop_reason == "stuck"
-    assert "3 replies in a row without a usable tool call" in result.detail and "unparsable arguments for edit" in result.detail
+    assert (
+        "3 replies in a row without a usable tool call" in result.detail
+        and "unparsable arguments for edit" in result.detail
+    )
 
 
 def test_refusals_are_answered_then_stop_as_stuck_naming_the_refusal(sample_sandbox, recorder):
@@ -89,10 +103,14 @@ def test_refusals_are_answered_then_stop_as_stuck_naming_the_refusal(sample_sand
 
 def test_a_429_is_retried_after_the_providers_retry_after(sample_sandbox, recorder):
     started = time.monotonic()
-    result, emu = run([Reply(status=429, text="slow down", headers={"Retry-After": "1"}), FINISH], sample_sandbox, recorder)
+    result, emu = run(
+        [Reply(status=429, text="slow down", headers={"Retry-After": "1"}), FINISH], sample_sandbox, recorder
+    )
     assert result.stop_reason == "finished" and len(emu.requests) == 2
     assert time.monotonic() - started >= 1.0
-    assert any("HTTP 429" in m and "(Retry-After)" in m and "retry 1/2 in 1.0s" in m for m in recorder.messages("provider"))
+    assert any(
+        "HTTP 429" in m and "(Retry-After)" in m and "retry 1/2 in 1.0s" in m for m in recorder.messages("provider")
+    )
 
 
 def test_a_500_and_a_connection_reset_are_retried(sample_sandbox, recorder):
@@ -102,7 +120,9 @@ def test_a_500_and_a_connection_reset_are_retried(sample_sandbox, recorder):
 
 
 def test_a_reply_cut_mid_transfer_is_retried(sample_sandbox, recorder):
-    result, emu = run([Reply(tool_calls=[("bash", {"command": "echo x"})], cut_body=True), FINISH], sample_sandbox, recorder)
+    result, emu = run(
+        [Reply(tool_calls=[("bash", {"command": "echo x"})], cut_body=True), FINISH], sample_sandbox, recorder
+    )
     assert result.stop_reason == "finished" and len(emu.requests) == 2
     assert len(recorder.messages("provider")) == 1
 
@@ -128,9 +148,17 @@ def test_cancellation_is_checked_before_every_model_and_tool_call(sample_sandbox
 
     replies = [Reply(tool_calls=[("bash", {"command": "echo one"}), ("bash", {"command": "touch never"})]), FINISH]
     with OpenAIEmulator(replies) as emu:
-        spec = ModelSpec(name="m", provider="openai", model_id="m1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY")
-        result = run_coding_agent(make_chat_model(spec, SECRETS, max_retries=0), sample_sandbox, TASK, recorder=recorder,
-                                  limits=AgentLimits(), should_cancel=cancelled)
+        spec = ModelSpec(
+            name="m", provider="openai", model_id="m1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
+        )
+        result = run_coding_agent(
+            make_chat_model(spec, SECRETS, max_retries=0),
+            sample_sandbox,
+            TASK,
+            recorder=recorder,
+            limits=AgentLimits(),
+            should_cancel=cancelled,
+        )
     assert result.stop_reason == "cancelled" and len(emu.requests) == 1
     assert not (sample_sandbox.host_workspace / "never").exists()
 
@@ -138,8 +166,9 @@ def test_cancellation_is_checked_before_every_model_and_tool_call(sample_sandbox
 def test_anthropic_reply_stopped_at_max_tokens_gets_the_cut_notice(sample_sandbox, recorder):
     replies = [Reply(text="Let me rewrite the whole module in one go: import", finish_reason="max_tokens"), FINISH]
     with AnthropicEmulator(replies) as emu:
-        spec = ModelSpec(name="a", provider="anthropic", model_id="claude-x", base_url=emu.base_url,
-                         api_key_env="ANTHROPIC_API_KEY")
+        spec = ModelSpec(
+            name="a", provider="anthropic", model_id="claude-x", base_url=emu.base_url, api_key_env="ANTHROPIC_API_KEY"
+        )
         model = make_chat_model(spec, ProviderSecrets(keys={"ANTHROPIC_API_KEY": SecretStr("ak")}), max_retries=0)
         result = run_coding_agent(model, sample_sandbox, TASK, recorder=recorder, limits=AgentLimits(retry=FAST_RETRY))
     assert result.stop_reason == "finished"
@@ -151,7 +180,9 @@ def test_anthropic_reply_stopped_at_max_tokens_gets_the_cut_notice(sample_sandbo
 def test_a_stream_cut_mid_reply_is_retried(sample_sandbox, recorder):
     """ChatOllama streams its replies; a connection closed in the middle of the stream is a transient
     failure, retried, and the complete reply that follows is used."""
-    cut = Reply(text="Let me look at the files first, then", tool_calls=[("bash", {"command": "echo x"})], cut_body=True)
+    cut = Reply(
+        text="Let me look at the files first, then", tool_calls=[("bash", {"command": "echo x"})], cut_body=True
+    )
     with OllamaEmulator([cut, FINISH]) as emu:
         spec = ModelSpec(name="local", provider="ollama", model_id="qwen-x", base_url=emu.base_url)
         model = make_chat_model(spec, ProviderSecrets())

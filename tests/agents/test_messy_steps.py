@@ -24,8 +24,9 @@ GOOD = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "a one-l
 
 
 def model_at(emu: OpenAIEmulator):
-    spec = ModelSpec(name="messy", provider="openai", model_id="messy-1", base_url=emu.base_url,
-                     api_key_env="OPENAI_API_KEY")
+    spec = ModelSpec(
+        name="messy", provider="openai", model_id="messy-1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
+    )
     return make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
 
 
@@ -46,8 +47,13 @@ def plan(replies, recorder):
 
 
 def test_triage_with_malformed_arguments_is_told_the_json_problem_and_recovers(recorder):
-    result, emu = triage([Reply(raw_tool_calls=[("TriageAnswer", '{"eligible": true, "complex')]),
-                          Reply(tool_calls=[("TriageAnswer", GOOD)])], recorder)
+    result, emu = triage(
+        [
+            Reply(raw_tool_calls=[("TriageAnswer", '{"eligible": true, "complex')]),
+            Reply(tool_calls=[("TriageAnswer", GOOD)]),
+        ],
+        recorder,
+    )
     assert not isinstance(result, Exception) and result.complexity == "low"
     answer = emu.requests[1].body["messages"][-1]
     assert answer["role"] == "tool" and answer["tool_call_id"] == "call_1_0"
@@ -55,8 +61,13 @@ def test_triage_with_malformed_arguments_is_told_the_json_problem_and_recovers(r
 
 
 def test_triage_missing_a_field_is_told_which_and_recovers(recorder):
-    result, emu = triage([Reply(tool_calls=[("TriageAnswer", {"eligible": True, "kind": "bug"})]),
-                          Reply(tool_calls=[("TriageAnswer", GOOD)])], recorder)
+    result, emu = triage(
+        [
+            Reply(tool_calls=[("TriageAnswer", {"eligible": True, "kind": "bug"})]),
+            Reply(tool_calls=[("TriageAnswer", GOOD)]),
+        ],
+        recorder,
+    )
     assert not isinstance(result, Exception) and result.eligible
     answer = emu.requests[1].body["messages"][-1]
     assert answer["role"] == "tool" and "validation error" in answer["content"]
@@ -70,8 +81,13 @@ def test_triage_that_keeps_refusing_stops_with_the_refusal_as_the_cause(recorder
 
 
 def test_a_cut_triage_reply_is_asked_to_be_shorter(recorder):
-    result, emu = triage([Reply(raw_tool_calls=[("TriageAnswer", '{"eligible": tr')], finish_reason="length"),
-                          Reply(tool_calls=[("TriageAnswer", GOOD)])], recorder)
+    result, emu = triage(
+        [
+            Reply(raw_tool_calls=[("TriageAnswer", '{"eligible": tr')], finish_reason="length"),
+            Reply(tool_calls=[("TriageAnswer", GOOD)]),
+        ],
+        recorder,
+    )
     assert not isinstance(result, Exception)
     assert "cut at the output-token limit. Be shorter" in emu.requests[1].body["messages"][-1]["content"]
 
@@ -96,12 +112,16 @@ def test_a_plan_provider_that_stays_down_names_provider_model_and_url(recorder):
     assert f"provider openai (model messy-1 at {emu.base_url}) did not answer after 2 tries" in str(caught.value)
 
 
-@pytest.mark.parametrize("bad", [Reply(text=""), Reply(refusal="no summaries"), Reply(text="- half a", finish_reason="length")])
+@pytest.mark.parametrize(
+    "bad", [Reply(text=""), Reply(refusal="no summaries"), Reply(text="- half a", finish_reason="length")]
+)
 def test_an_unusable_summary_falls_back_to_the_mechanical_digest(recorder, bad):
     history = [HumanMessage(content="task")]
     for i in range(4):
-        history += [AIMessage(content="", tool_calls=[{"name": "bash", "args": {"command": f"echo {i}"}, "id": f"c{i}"}]),
-                    ToolMessage(content=f"exit code: 0\nline {i}", tool_call_id=f"c{i}")]
+        history += [
+            AIMessage(content="", tool_calls=[{"name": "bash", "args": {"command": f"echo {i}"}, "id": f"c{i}"}]),
+            ToolMessage(content=f"exit code: 0\nline {i}", tool_call_id=f"c{i}"),
+        ]
     with OpenAIEmulator([bad]) as emu:
         compacted = HistoryCompactor(summarizer=model_at(emu), recorder=recorder, keep_recent=1).compact(history)
     summary = next(m.content for m in compacted if str(m.content).startswith("Summary of earlier work"))

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from agents import prompts
 from agents.loop import AgentLimits, observed_task
 from agents.tools import AgentTools, ToolSettings
 from tests.agents.conftest import CFG
-from workflows.gates.change_set import read_change_set
 from workflows.gates import waivers
+from workflows.gates.change_set import read_change_set
 from workflows.gates.evidence_check import EvidenceRun
 from workflows.gitops import GitRepo
 from workflows.nodes.code import coding_sandbox, coding_task, workspace_diff
@@ -74,7 +72,11 @@ def test_first_attempt_with_a_plan_presents_it_as_the_plan(job):
 def test_attempt_two_after_a_gate_failure_fixes_forward(job):
     services, state = job
     state = attempt_one_leaves_an_edit(services, state)
-    state |= {"feedback": "Tests added: FAILED: the change adds or changes no test", "feedback_from": "gate", "gate_failures": 1}
+    state |= {
+        "feedback": "Tests added: FAILED: the change adds or changes no test",
+        "feedback_from": "gate",
+        "gate_failures": 1,
+    }
     text, workspace = render(services, state, attempt=2)
     assert "This is attempt 2. Your previous work on this ticket is still in the workspace: fix forward" in text
     assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()  # it is still there, as the prompt says
@@ -122,14 +124,18 @@ def test_a_docs_ticket_is_told_the_test_waiver_holds_only_for_a_change_without_c
     services, state = job
     text, workspace = render(services, {**state, "kind": "docs"}, attempt=1)
     assert "The gate requires new or changed tests that fail without your change and pass with it." in text
-    assert "This is a docs ticket: the test requirement is waived only if your change touches no executable source" in text
+    assert (
+        "This is a docs ticket: the test requirement is waived only if your change touches no executable source" in text
+    )
     assert "a change to code needs tests like any other" in text
     repo = GitRepo(git_dir(services.job_dir))
     for path, waived in (("README.md", True), ("textkit/wrap.py", False)):
         (workspace / path).write_text((workspace / path).read_text() + "\n# see the wrapping rules\n")
         head = repo.commit_worktree(workspace, state["base_sha"], f"edit {path}")
         (workspace / path).write_text(repo.show_file(state["base_sha"], path).decode())
-        waiver = waivers.tests_waiver(repo, read_change_set(repo, state["base_sha"], head, CFG.test.test_globs), CFG, "docs")
+        waiver = waivers.tests_waiver(
+            repo, read_change_set(repo, state["base_sha"], head, CFG.test.test_globs), CFG, "docs"
+        )
         assert (waiver.reason is not None) == waived, (path, waiver)
     bug, _ = render(services, state, attempt=1)
     assert "fail without your change and pass with it" in bug and "waived" not in bug

@@ -16,7 +16,9 @@ from agents.ticket_triage import TriageError, triage_ticket
 from tests.agents.conftest import DEMO_ASSETS
 from tests.agents.emulators import AnthropicEmulator, OllamaEmulator, OpenAIEmulator, Reply, replies_from_cassette
 
-SECRETS = ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-emulated-1"), "ANTHROPIC_API_KEY": SecretStr("ak-emulated-2")})
+SECRETS = ProviderSecrets(
+    keys={"OPENAI_API_KEY": SecretStr("sk-emulated-1"), "ANTHROPIC_API_KEY": SecretStr("ak-emulated-2")}
+)
 TEST_COMMAND = "python -m pytest -q -p no:cacheprovider"
 TOOL_NAMES = {"view", "search", "edit", "create", "bash", "run_tests", "finish"}
 """The tools of a run without a diff source (the workflow adds ``diff``)."""
@@ -25,8 +27,14 @@ TRIAGE_ARGS = {"eligible": True, "complexity": "medium", "kind": "feature", "rea
 
 def spec(emulator, provider="openai", **prices) -> ModelSpec:
     key = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}.get(provider)
-    return ModelSpec(name=f"{provider}-emulated", provider=provider, model_id=f"{provider}-model-1",
-                     base_url=emulator.base_url, api_key_env=key, **prices)
+    return ModelSpec(
+        name=f"{provider}-emulated",
+        provider=provider,
+        model_id=f"{provider}-model-1",
+        base_url=emulator.base_url,
+        api_key_env=key,
+        **prices,
+    )
 
 
 def task(name: str) -> CodingTask:
@@ -37,7 +45,9 @@ def test_openai_agent_resolves_a_demo_ticket(sample_sandbox, recorder):
     cassette = load_cassette(DEMO_ASSETS / "cassettes" / "slugify-dashes.yml")
     replies = replies_from_cassette(cassette, input_tokens=1000, output_tokens=50, cached_tokens=400)
     with OpenAIEmulator(replies) as emu:
-        model = make_chat_model(spec(emu, price_input=0.4, price_output=1.6, price_cached_input=0.1), SECRETS, max_retries=0)
+        model = make_chat_model(
+            spec(emu, price_input=0.4, price_output=1.6, price_cached_input=0.1), SECRETS, max_retries=0
+        )
         result = run_coding_agent(model, sample_sandbox, task("slugify"), recorder=recorder, limits=AgentLimits())
     assert result.stop_reason == "finished", result.detail
     assert b'separator.join("".join(chars).split())' in sample_sandbox.read_file("textkit/slug.py")
@@ -50,7 +60,12 @@ def test_openai_agent_resolves_a_demo_ticket(sample_sandbox, recorder):
     assert "def slugify" in tool_result["content"] and tool_result["tool_call_id"] == "call_1_0"
     assert len(recorder.usages) == len(replies)
     usage = recorder.usages[0]
-    assert (usage.input_tokens, usage.cached_input_tokens, usage.estimated, usage.cost_basis) == (1000, 400, False, "live")
+    assert (usage.input_tokens, usage.cached_input_tokens, usage.estimated, usage.cost_basis) == (
+        1000,
+        400,
+        False,
+        "live",
+    )
     assert usage.cost_usd == pytest.approx((600 * 0.4 + 400 * 0.1 + 50 * 1.6) / 1e6)
     assert not any("sk-emulated" in str(e) for e in recorder.events)
 
@@ -59,11 +74,14 @@ def test_anthropic_agent_marks_the_stable_prefix_for_caching(sample_sandbox, rec
     cassette = load_cassette(DEMO_ASSETS / "cassettes" / "add-truncate.yml")
     replies = replies_from_cassette(cassette, input_tokens=2000, output_tokens=80, cached_tokens=1500)
     with AnthropicEmulator(replies) as emu:
-        model = make_chat_model(spec(emu, "anthropic", price_input=3, price_output=15, price_cached_input=0.3), SECRETS,
-                                max_retries=0)
+        model = make_chat_model(
+            spec(emu, "anthropic", price_input=3, price_output=15, price_cached_input=0.3), SECRETS, max_retries=0
+        )
         result = run_coding_agent(model, sample_sandbox, task("truncate"), recorder=recorder, limits=AgentLimits())
     assert result.finished, result.detail
-    assert "ak-emulated-2" in (emu.requests[0].headers.get("x-api-key", "") + emu.requests[0].headers.get("authorization", ""))
+    assert "ak-emulated-2" in (
+        emu.requests[0].headers.get("x-api-key", "") + emu.requests[0].headers.get("authorization", "")
+    )
     system = emu.requests[0].body["system"]
     assert system[-1]["cache_control"] == {"type": "ephemeral"} and "careful software engineer" in system[-1]["text"]
     blocks = [b for m in emu.requests[1].body["messages"] if isinstance(m["content"], list) for b in m["content"]]
@@ -83,8 +101,10 @@ def test_ollama_triage_uses_the_tool_call_answer(recorder):
 
 
 def test_triage_retries_once_then_reads_a_json_reply(recorder):
-    replies = [Reply(text="I think it's fine"), Reply(text='Here: {"eligible": false, "complexity": "high", '
-                                                           '"kind": "chore", "reason": "needs prod access"}')]
+    replies = [
+        Reply(text="I think it's fine"),
+        Reply(text='Here: {"eligible": false, "complexity": "high", "kind": "chore", "reason": "needs prod access"}'),
+    ]
     with OpenAIEmulator(replies) as emu:
         result = triage_ticket(make_chat_model(spec(emu), SECRETS, max_retries=0), "t", "b", "", recorder=recorder)
     assert not result.eligible and result.reason == "needs prod access"
@@ -101,8 +121,14 @@ def test_triage_gives_up_with_the_reason():
 
 def test_plan_through_anthropic(recorder):
     with AnthropicEmulator([Reply(text="1. Edit textkit/wrap.py\n2. Add tests")]) as emu:
-        plan = write_plan(make_chat_model(spec(emu, "anthropic"), SECRETS, max_retries=0), "t", "b", "map",
-                          feedback="mention tests", recorder=recorder)
+        plan = write_plan(
+            make_chat_model(spec(emu, "anthropic"), SECRETS, max_retries=0),
+            "t",
+            "b",
+            "map",
+            feedback="mention tests",
+            recorder=recorder,
+        )
     assert plan == "1. Edit textkit/wrap.py\n2. Add tests"
     assert "mention tests" in emu.requests[0].body["messages"][0]["content"]
 
@@ -116,8 +142,10 @@ def test_provider_error_ends_the_attempt_with_its_cause(sample_sandbox, recorder
 
 def test_missing_api_key_names_the_variable():
     with pytest.raises(ProviderError, match="model openai-emulated: no API key: set OPENAI_API_KEY"):
-        make_chat_model(ModelSpec(name="openai-emulated", provider="openai", model_id="m", api_key_env="OPENAI_API_KEY"),
-                        ProviderSecrets())
+        make_chat_model(
+            ModelSpec(name="openai-emulated", provider="openai", model_id="m", api_key_env="OPENAI_API_KEY"),
+            ProviderSecrets(),
+        )
 
 
 def test_secrets_come_from_env_and_file_and_never_print(tmp_path):

@@ -23,21 +23,37 @@ TRIAGE = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "local
 def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandbox_provider, recorder):
     source = load_cassette(DEMO_ASSETS / "cassettes" / "word-count-dashes.yml")
     usage = {"input_tokens": 1500, "output_tokens": 60, "cached_tokens": 1000}
-    live = [Reply(tool_calls=[("TriageAnswer", TRIAGE)], input_tokens=500, output_tokens=40),
-            Reply(text="1. strip dashes\n2. add tests", input_tokens=600, output_tokens=30),
-            *replies_from_cassette(source, attempt=1, **usage)[:-1],  # the fix, without its finish
-            *replies_from_cassette(source, attempt=2, **usage)]  # then the tests
+    live = [
+        Reply(tool_calls=[("TriageAnswer", TRIAGE)], input_tokens=500, output_tokens=40),
+        Reply(text="1. strip dashes\n2. add tests", input_tokens=600, output_tokens=30),
+        *replies_from_cassette(source, attempt=1, **usage)[:-1],  # the fix, without its finish
+        *replies_from_cassette(source, attempt=2, **usage),
+    ]  # then the tests
     recording = CassetteRecording(tmp_path / "recorded.yml")
     task = CodingTask(ticket_title="word_count counts dashes", ticket_body="b", test_command=TEST_COMMAND)
     with OpenAIEmulator(live) as emu:
-        spec = ModelSpec(name="live-mini", provider="openai", model_id="mini", base_url=emu.base_url,
-                         price_input=0.4, price_output=1.6, price_cached_input=0.1, api_key_env="OPENAI_API_KEY")
-        router = ModelRouter([spec], cassette=None, recorder=recorder, wrap=recording.wrap,
-                             secrets=ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-rec")}))
+        spec = ModelSpec(
+            name="live-mini",
+            provider="openai",
+            model_id="mini",
+            base_url=emu.base_url,
+            price_input=0.4,
+            price_output=1.6,
+            price_cached_input=0.1,
+            api_key_env="OPENAI_API_KEY",
+        )
+        router = ModelRouter(
+            [spec],
+            cassette=None,
+            recorder=recorder,
+            wrap=recording.wrap,
+            secrets=ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-rec")}),
+        )
         triage_ticket(router.for_role("triage").model, task.ticket_title, "b", "", recorder=recorder)
         write_plan(router.for_role("plan").model, task.ticket_title, "b", "", recorder=recorder)
-        live_result = run_coding_agent(router.for_role("code").model, sample_sandbox, task, recorder=recorder,
-                                       limits=AgentLimits())
+        live_result = run_coding_agent(
+            router.for_role("code").model, sample_sandbox, task, recorder=recorder, limits=AgentLimits()
+        )
     assert live_result.finished and all(u.cost_basis == "live" for u in recorder.usages)
     live_stats = sample_sandbox.read_file("textkit/stats.py")
 

@@ -18,8 +18,17 @@ SECRETS = ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-router")})
 
 def catalogue(base_url: str | None = None) -> list[ModelSpec]:
     def m(name, tier, pin, pout):
-        return ModelSpec(name=name, provider="openai", model_id=f"id-{name}", base_url=base_url, tier=tier,
-                         price_input=pin, price_output=pout, api_key_env="OPENAI_API_KEY")
+        return ModelSpec(
+            name=name,
+            provider="openai",
+            model_id=f"id-{name}",
+            base_url=base_url,
+            tier=tier,
+            price_input=pin,
+            price_output=pout,
+            api_key_env="OPENAI_API_KEY",
+        )
+
     return [m("small-pricey", 1, 0.5, 2.0), m("small", 1, 0.1, 0.4), m("mid", 2, 0.4, 1.6), m("big", 3, 2.0, 8.0)]
 
 
@@ -83,8 +92,10 @@ def test_a_model_override_for_a_step_that_calls_no_model_is_refused_naming_the_f
 
     with pytest.raises(ConfigError) as caught:
         parse_repo_config("agent:\n  models:\n    review: strong\n")
-    assert str(caught.value) == (".shipyard.yml: agent.models.review.[key]: Input should be 'triage', 'plan', "
-                                 "'code' or 'summarize', got 'review'")
+    assert str(caught.value) == (
+        ".shipyard.yml: agent.models.review.[key]: Input should be 'triage', 'plan', "
+        "'code' or 'summarize', got 'review'"
+    )
     assert parse_repo_config("agent:\n  models:\n    summarize: cheap\n").agent.models == {"summarize": "cheap"}
 
 
@@ -92,7 +103,9 @@ def test_a_fallback_must_name_another_catalogue_model():
     from agents.catalogue import CatalogueError, parse_catalogue
 
     entry = {"name": "a", "provider": "openai", "model_id": "a-1", "fallback": "b"}
-    with pytest.raises(CatalogueError, match=r"models.yml: models.a.fallback: 'b' is not in the catalogue \(known: a\)"):
+    with pytest.raises(
+        CatalogueError, match=r"models.yml: models.a.fallback: 'b' is not in the catalogue \(known: a\)"
+    ):
         parse_catalogue([entry], "models.yml")
     with pytest.raises(CatalogueError, match="models.a.fallback: 'a' is the model itself"):
         parse_catalogue([{**entry, "fallback": "a"}], "models.yml")

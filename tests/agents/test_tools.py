@@ -126,8 +126,12 @@ def test_edit_echoes_numbered_lines_around_the_change(tools):
 
 def test_an_edit_that_breaks_python_syntax_is_not_applied(tools, sample_sandbox):
     before = sample_sandbox.read_file("textkit/wrap.py")
-    msg = call(tools["edit"], path="textkit/wrap.py", old="def wrap(text: str, width: int) -> list[str]:",
-               new="def wrap(text: str, width: int) -> list[str]")
+    msg = call(
+        tools["edit"],
+        path="textkit/wrap.py",
+        old="def wrap(text: str, width: int) -> list[str]:",
+        new="def wrap(text: str, width: int) -> list[str]",
+    )
     assert msg.status == "error" and "edit NOT applied" in msg.content and "invalid Python (line 4" in msg.content
     assert sample_sandbox.read_file("textkit/wrap.py") == before
 
@@ -144,8 +148,12 @@ def test_a_non_utf8_file_is_refused_for_editing_and_never_rewritten(tools, sampl
 
 def test_the_diff_tool_shows_changes_from_its_source(sample_sandbox):
     changes = {"text": ""}
-    tools = {t.name: t for t in make_tools(sample_sandbox, ToolSettings(test_command=TEST_COMMAND),
-                                           diff_source=lambda: changes["text"])}
+    tools = {
+        t.name: t
+        for t in make_tools(
+            sample_sandbox, ToolSettings(test_command=TEST_COMMAND), diff_source=lambda: changes["text"]
+        )
+    }
     assert "diff" in tools
     assert call(tools["diff"]).content == "no changes against the base commit"
     changes["text"] = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"

@@ -14,8 +14,10 @@ from workflows.gitops import GitRepo, OversizedFile
 from workflows.nodes.code import coding_sandbox, workspace_diff
 from workflows.nodes.prepare import git_dir
 
-REFUSAL = ("the workspace was not saved: data/huge.bin: file of 61440.0 MB is over the limit of 50 MB "
-           "(gates.max_file_mb); delete the file or keep it out of the repository (.gitignore)")
+REFUSAL = (
+    "the workspace was not saved: data/huge.bin: file of 61440.0 MB is over the limit of 50 MB "
+    "(gates.max_file_mb); delete the file or keep it out of the repository (.gitignore)"
+)
 
 
 def test_a_huge_sparse_file_is_refused_at_once_naming_it_and_the_snapshot_works_without_it(job):
@@ -30,7 +32,9 @@ def test_a_huge_sparse_file_is_refused_at_once_naming_it_and_the_snapshot_works_
         workspace_diff(services, state, services.live["sandbox"])  # what the agent's diff tool shows
     assert str(refused.value) == REFUSAL
     with pytest.raises(OversizedFile, match="data/huge.bin: file of 61440.0 MB"):
-        GitRepo(git_dir(services.job_dir)).commit_worktree(workspace, state["head_sha"], "attempt 1")  # the default limit
+        GitRepo(git_dir(services.job_dir)).commit_worktree(
+            workspace, state["head_sha"], "attempt 1"
+        )  # the default limit
     assert time.monotonic() - started < 10
 
     (workspace / "data" / "huge.bin").unlink()

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
+from orchestrator.deployment import Shipyard
 from orchestrator.domain import jobs
 from orchestrator.domain.backlog import add_ticket
-from orchestrator.deployment import Shipyard
 from orchestrator.housekeeping.forge_refs import sweep_job_refs
+from orchestrator.store.tables import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
 from orchestrator.worker.celery_app import child_pids
 from orchestrator.worker.watchdog import EXIT_WEDGED
-from orchestrator.store.tables import FINAL_STATES, Job, JobState, PullRequest, Ticket, utcnow
 from tests.pipeline.harness import ASSETS, Worker
 from workflows.gitops import run_git
 
@@ -101,19 +101,30 @@ class Chaos:
             self._enqueue(f"slugify leaves repeated dashes ({i})", CASSETTE)
         # Valid when the ticket is added (a corrupt one is refused then), corrupted before the job runs.
         corrupt_cassette.write_bytes(CASSETTE.read_bytes())
-        ticket = add_ticket(self.ship.store, repo="textkit", title="corrupt cassette", body="x", labels=["shipyard"], cassette=corrupt_cassette)
+        ticket = add_ticket(
+            self.ship.store,
+            repo="textkit",
+            title="corrupt cassette",
+            body="x",
+            labels=["shipyard"],
+            cassette=corrupt_cassette,
+        )
         corrupt_cassette.write_bytes(b"\xff\xfe not utf-8 \xc3\x28\n")
         self.corrupt_job = self.ship.enqueue_ticket(ticket.id)[0]
         self.lost_job = self._lost_message()
         self.duplicated_ticket = self._duplicate_triggers(20)
 
     def _enqueue(self, title: str, cassette: Path) -> int:
-        ticket = add_ticket(self.ship.store, repo="textkit", title=title, body="x", labels=["shipyard"], cassette=cassette)
+        ticket = add_ticket(
+            self.ship.store, repo="textkit", title=title, body="x", labels=["shipyard"], cassette=cassette
+        )
         return self.ship.enqueue_ticket(ticket.id)[0]
 
     def _lost_message(self) -> int:
         """A job whose message the broker never got (created, not sent; its message is long overdue)."""
-        ticket = add_ticket(self.ship.store, repo="textkit", title="lost message", body="x", labels=["shipyard"], cassette=CASSETTE)
+        ticket = add_ticket(
+            self.ship.store, repo="textkit", title="lost message", body="x", labels=["shipyard"], cassette=CASSETTE
+        )
         job_id, _ = jobs.create_job(self.ship.store, ticket.id)
         with self.ship.store.session() as s:
             s.execute(update(Job).where(Job.id == job_id).values(dispatched_at=utcnow() - timedelta(hours=1)))
@@ -121,7 +132,14 @@ class Chaos:
 
     def _duplicate_triggers(self, n: int) -> int:
         """The same trigger arriving ``n`` times at once (as duplicate webhook deliveries do)."""
-        ticket = add_ticket(self.ship.store, repo="textkit", title="duplicated trigger", body="x", labels=["shipyard"], cassette=CASSETTE)
+        ticket = add_ticket(
+            self.ship.store,
+            repo="textkit",
+            title="duplicated trigger",
+            body="x",
+            labels=["shipyard"],
+            cassette=CASSETTE,
+        )
         barrier = threading.Barrier(n)
 
         def trigger(_):
@@ -182,7 +200,9 @@ class Chaos:
         while time.monotonic() < until and worker.proc.poll() is None:
             children = set(child_pids(worker.proc.pid))
             with self.ship.store.session() as s:
-                owners = s.scalars(select(Job.lease_owner).where(Job.state == "running", Job.lease_owner.is_not(None))).all()
+                owners = s.scalars(
+                    select(Job.lease_owner).where(Job.state == "running", Job.lease_owner.is_not(None))
+                ).all()
             busy = sorted(pid for pid in (int(o.split(":")[1]) for o in owners) if pid in children)
             if busy:
                 return self.rng.choice(busy)
@@ -205,8 +225,10 @@ class Chaos:
         while not self.all_final() or self.sandbox_dirs():
             worker = self.ensure_worker()
             if time.monotonic() - started > timeout:
-                raise AssertionError(f"not settled {timeout:.0f} s after the last fault: jobs {self.non_final()}, "
-                                     f"sandbox directories {self.sandbox_dirs()}\n{worker.log()}")
+                raise AssertionError(
+                    f"not settled {timeout:.0f} s after the last fault: jobs {self.non_final()}, "
+                    f"sandbox directories {self.sandbox_dirs()}\n{worker.log()}"
+                )
             time.sleep(0.5)
         self.report.settle_s = time.monotonic() - started
 
@@ -239,7 +261,9 @@ class Chaos:
             prs = s.scalars(select(PullRequest)).all()
             for ticket in tickets:
                 if len(ticket.jobs) != 1 or ticket.jobs[0].state not in FINAL:
-                    problems.append(f"ticket {ticket.id} ({ticket.title}): jobs {[(j.id, j.state) for j in ticket.jobs]}")
+                    problems.append(
+                        f"ticket {ticket.id} ({ticket.title}): jobs {[(j.id, j.state) for j in ticket.jobs]}"
+                    )
             self.report.outcomes = {}
             for job in all_jobs:
                 self.report.outcomes[job.state] = self.report.outcomes.get(job.state, 0) + 1
@@ -249,7 +273,9 @@ class Chaos:
             branches_of_prs = sorted(p.branch for p in prs)
         if len(set(branches_of_prs)) != len(branches_of_prs):
             problems.append(f"duplicate pull request branches: {branches_of_prs}")
-        branches = sorted(run_git(["branch", "--list", "shipyard/*", "--format=%(refname:short)"], cwd=self.repo).split())
+        branches = sorted(
+            run_git(["branch", "--list", "shipyard/*", "--format=%(refname:short)"], cwd=self.repo).split()
+        )
         if not set(branches) <= set(branches_of_prs) | set():
             problems.append(f"branches without a pull request: {sorted(set(branches) - set(branches_of_prs))}")
         if len(branches) != len(set(branches)):

@@ -53,7 +53,9 @@ def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
     kills = chaos.report.kills
     assert sum(kills.values()) >= KILLS, f"seed {SEED}: only {kills} kills landed in the capped kill phase"
     assert kills["busy_child"] >= KILLS // 3, f"seed {SEED}: too few kills of a pool child working a job: {kills}"
-    assert min(kills["group"], kills["main"]) >= KILLS // 5, f"seed {SEED}: too few group or main-process kills: {kills}"
+    assert min(kills["group"], kills["main"]) >= KILLS // 5, (
+        f"seed {SEED}: too few group or main-process kills: {kills}"
+    )
     assert problems == [], f"seed {SEED}: " + "\n".join(problems)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -36,14 +37,26 @@ class GateHarness:
             node[leaf] = value
         return RepoConfig.model_validate(data)
 
-    def gate(self, changes: dict, *, config: RepoConfig | None = None, kind: str = "feature",
-             spec: SandboxSpec | None = None, provider: SandboxProvider | None = None) -> GateReport:
+    def gate(
+        self,
+        changes: dict,
+        *,
+        config: RepoConfig | None = None,
+        kind: str = "feature",
+        spec: SandboxSpec | None = None,
+        provider: SandboxProvider | None = None,
+    ) -> GateReport:
         candidate = commit_change(self.path, self.base, changes)
         self.events.clear()
         return run_gates(
-            repo=git_repo(self.path), base_sha=self.base, candidate_sha=candidate,
-            config=config or self.config(), ticket_kind=kind,
-            sandboxes=provider or self.provider, spec=spec or SandboxSpec(), cache_dir=self.cache_dir,
+            repo=git_repo(self.path),
+            base_sha=self.base,
+            candidate_sha=candidate,
+            config=config or self.config(),
+            ticket_kind=kind,
+            sandboxes=provider or self.provider,
+            spec=spec or SandboxSpec(),
+            cache_dir=self.cache_dir,
             on_event=lambda k, m: self.events.append((k, m)),
         )
 

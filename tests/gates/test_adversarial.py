@@ -59,7 +59,10 @@ def test_deleting_an_existing_failing_test_is_caught(calc_with_bug):
 
     reasons = failed(report)
     assert reasons["protected_paths"].startswith("tests/test_clamp.py: existing test file deleted")
-    assert "existing test(s) no longer run (deleted or renamed): tests/test_clamp.py::test_clamp_above" in reasons["no_regressions"]
+    assert (
+        "existing test(s) no longer run (deleted or renamed): tests/test_clamp.py::test_clamp_above"
+        in reasons["no_regressions"]
+    )
 
 
 def test_bug_fix_with_a_test_in_an_existing_file_passes_despite_an_unrelated_failing_test(calc_with_bug):
@@ -75,7 +78,9 @@ def test_skip_marker_added_to_an_existing_test_fails(calc):
     report = calc.gate(change_skipping_existing_test())
 
     reasons = failed(report)
-    assert reasons["protected_paths"].startswith("tests/test_core.py: pytest skip/xfail marker added to an existing test file")
+    assert reasons["protected_paths"].startswith(
+        "tests/test_core.py: pytest skip/xfail marker added to an existing test file"
+    )
     assert "test(s) that pass on base are now skipped: tests/test_core.py::test_sub" in reasons["no_regressions"]
 
 
@@ -99,7 +104,7 @@ def test_breaking_an_unrelated_test_fails_with_its_traceback(calc):
     assert "FAILED tests/test_core.py::test_mul" in summary and "assert 13 == 12" in summary
 
 
-FLAKY_TEST = '''from pathlib import Path
+FLAKY_TEST = """from pathlib import Path
 
 
 def test_sometimes():
@@ -107,7 +112,7 @@ def test_sometimes():
     first_run = not marker.exists()
     marker.write_text("ran")
     assert not first_run, "fails on the first run only"
-'''
+"""
 
 
 def test_flaky_test_is_rerun_and_reported_not_silently_green(calc):
@@ -136,9 +141,11 @@ def test_failing_extra_gate_fails_with_its_output(calc):
 
 
 def test_tests_only_change_on_a_feature_ticket_fails_fail_to_pass(calc):
-    report = calc.gate({"tests/test_more.py": "from calc.core import add\n\n\ndef test_add_more():\n    assert add(2, 2) == 4\n"})
+    report = calc.gate(
+        {"tests/test_more.py": "from calc.core import add\n\n\ndef test_add_more():\n    assert add(2, 2) == 4\n"}
+    )
 
     assert failed(report) == {
         "fail_to_pass": "the change touches only test files, so no test can fail on the base code; "
-                        "a bug or feature change must change the code its tests check"
+        "a bug or feature change must change the code its tests check"
     }

@@ -11,12 +11,12 @@ def failed(report) -> dict[str, str]:
     return {c.name: c.reason for c in report.checks if not c.passed}
 
 
-HANGING_TEST = '''import time
+HANGING_TEST = """import time
 
 
 def test_hangs():
     time.sleep(3600)
-'''
+"""
 
 
 def test_hanging_suite_is_killed_at_the_timeout_and_reported(calc):
@@ -37,7 +37,10 @@ def test_missing_coverage_file_fails_the_coverage_checks(calc):
 
     reasons = failed(report)
     assert set(reasons) == {"diff_coverage", "total_coverage"}
-    assert "coverage report (cobertura) reports/nowhere.xml was not written by the test command (it exited 0)" in reasons["diff_coverage"]
+    assert (
+        "coverage report (cobertura) reports/nowhere.xml was not written by the test command (it exited 0)"
+        in reasons["diff_coverage"]
+    )
     assert reasons["total_coverage"] == reasons["diff_coverage"]
 
 
@@ -94,8 +97,14 @@ def test_empty_change_fails(calc):
 
 def test_unknown_candidate_commit_fails_with_gits_reason(calc):
     report = run_gates(
-        repo=git_repo(calc.path), base_sha=calc.base, candidate_sha="0" * 40, config=calc.config(),
-        ticket_kind="feature", sandboxes=calc.provider, spec=SandboxSpec(), cache_dir=calc.cache_dir,
+        repo=git_repo(calc.path),
+        base_sha=calc.base,
+        candidate_sha="0" * 40,
+        config=calc.config(),
+        ticket_kind="feature",
+        sandboxes=calc.provider,
+        spec=SandboxSpec(),
+        cache_dir=calc.cache_dir,
     )
 
     assert not report.passed

@@ -20,8 +20,13 @@ def test_concurrent_gates_on_one_base_run_the_baseline_once(tmp_path, sandbox_pr
 
     def gate_inputs() -> ev.GateInputs:
         changes = read_change_set(git_repo(repo), base, candidate, config.test.test_globs)
-        return ev.GateInputs(repo=git_repo(repo), changes=changes, config=config,
-                             pool=ev.SandboxPool(sandbox_provider, SandboxSpec()), cache_dir=tmp_path / "cache")
+        return ev.GateInputs(
+            repo=git_repo(repo),
+            changes=changes,
+            config=config,
+            pool=ev.SandboxPool(sandbox_provider, SandboxSpec()),
+            cache_dir=tmp_path / "cache",
+        )
 
     with ThreadPoolExecutor(2) as pool:
         baselines = list(pool.map(lambda _: ev.establish_baseline(gate_inputs()), range(2)))

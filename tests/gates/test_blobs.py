@@ -16,8 +16,13 @@ def test_show_file_returns_the_exact_bytes_of_binary_and_non_utf8_files(tmp_path
     work.mkdir()
     (work / "logo.png").write_bytes(BINARY)
     (work / "notes.txt").write_bytes(LATIN1)
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+        "PATH": "/usr/bin:/bin",
+    }
     for args in (["init", "-q"], ["-c", "core.autocrlf=false", "add", "-A"], ["commit", "-qm", "binary"]):
         subprocess.run(["git", *args], cwd=work, check=True, env=env)
     repo = GitRepo(work / ".git")

@@ -6,43 +6,57 @@ from __future__ import annotations
 from tests.gates.samples.calc_repo import POWER_TESTS
 from tests.gates.test_forging import PATCH_FROM_INIT, _broken
 
-NOOP_RUNTEST = '''import _pytest.python
+NOOP_RUNTEST = """import _pytest.python
 
 # Imported as an installed plugin: every test "passes" without running its body.
 _pytest.python.Function.runtest = lambda self: None
-'''
+"""
 
 ENTRY_POINTS = "[pytest11]\nforge = forge_noop\n"
 METADATA = "Metadata-Version: 2.1\nName: forge\nVersion: 1.0\n"
 
 
 def test_an_entry_point_plugin_committed_to_the_repository_does_not_autoload(calc):
-    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "forge_noop.py": NOOP_RUNTEST,
-                        "forge-1.0.dist-info/METADATA": METADATA,
-                        "forge-1.0.dist-info/entry_points.txt": ENTRY_POINTS})
+    report = calc.gate(
+        {
+            **_broken(),
+            "tests/test_power.py": POWER_TESTS,
+            "forge_noop.py": NOOP_RUNTEST,
+            "forge-1.0.dist-info/METADATA": METADATA,
+            "forge-1.0.dist-info/entry_points.txt": ENTRY_POINTS,
+        }
+    )
 
     assert not report.passed
     f2p = report.check("fail_to_pass")
     assert "do not pass on the candidate" in f2p.reason and "tests/test_power.py::test_power" in f2p.reason, f2p.reason
     violations = report.check("protected_paths").details["violations"]
-    assert {"path": "forge-1.0.dist-info/entry_points.txt",
-            "reason": "protected path (matches '**/*.dist-info/**')"} in violations
+    assert {
+        "path": "forge-1.0.dist-info/entry_points.txt",
+        "reason": "protected path (matches '**/*.dist-info/**')",
+    } in violations
 
 
 def test_a_repository_module_cannot_stand_in_for_the_evidence_plugin(calc):
     """``python -m pytest`` puts the workspace first on sys.path: a module there named like the
     gate's plugin would be loaded instead, and the rewritten outcomes would go unnoticed."""
     config = calc.config(gates__allow_paths=["tests/__init__.py"])
-    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/__init__.py": PATCH_FROM_INIT,
-                        "shipyard_evidence.py": '"""Looks like the gate\'s plugin; records nothing."""\n'},
-                       config=config)
+    report = calc.gate(
+        {
+            **_broken(),
+            "tests/test_power.py": POWER_TESTS,
+            "tests/__init__.py": PATCH_FROM_INIT,
+            "shipyard_evidence.py": '"""Looks like the gate\'s plugin; records nothing."""\n',
+        },
+        config=config,
+    )
 
     assert not report.passed
     reasons = "\n".join(report.failed_reasons())
     assert "tampering with the test evidence" in reasons, reasons
 
 
-OUT_OF_REACH_PROBE = '''import os
+OUT_OF_REACH_PROBE = """import os
 import sys
 
 
@@ -56,7 +70,7 @@ def test_plugin_and_records_are_out_of_reach():
         except OSError:
             continue
         raise AssertionError("reached: the plugin or the record directory")
-'''
+"""
 
 
 def test_the_evidence_plugin_and_its_records_are_out_of_the_tests_reach(calc):
@@ -67,7 +81,7 @@ def test_the_evidence_plugin_and_its_records_are_out_of_the_tests_reach(calc):
     assert regressions.passed, regressions.reason
 
 
-ERASE_THE_RECORD = '''import sys
+ERASE_THE_RECORD = """import sys
 
 
 def test_zz_erase_the_record():
@@ -78,15 +92,22 @@ def test_zz_erase_the_record():
     except OSError as exc:
         print("cannot remove:", exc)
     open(plugin._PATH, "w").close()  # truncate: the failures recorded so far are gone
-'''
+"""
 
 
 def test_a_record_cut_short_by_the_code_under_test_is_caught_as_tampering(calc):
     """Outcomes rewritten from an allowed ``tests/__init__.py``, then the record truncated by a
     later test: the passed tests the record no longer holds expose it."""
     config = calc.config(gates__allow_paths=["tests/__init__.py"])
-    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/__init__.py": PATCH_FROM_INIT,
-                        "tests/test_zz.py": ERASE_THE_RECORD}, config=config)
+    report = calc.gate(
+        {
+            **_broken(),
+            "tests/test_power.py": POWER_TESTS,
+            "tests/__init__.py": PATCH_FROM_INIT,
+            "tests/test_zz.py": ERASE_THE_RECORD,
+        },
+        config=config,
+    )
 
     assert not report.passed
     reasons = "\n".join(report.failed_reasons())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tests.gates.samples.calc_repo import POWER_PY, POWER_TESTS, _core
 
-FORGE_PLUGIN = '''import pytest
+FORGE_PLUGIN = """import pytest
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -17,9 +17,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     report.outcome = "passed"
     report.longrepr = None
-'''
+"""
 
-PATCH_FROM_INIT = '''from _pytest.reports import TestReport
+PATCH_FROM_INIT = """from _pytest.reports import TestReport
 
 _original = TestReport.from_item_and_call.__func__
 
@@ -32,7 +32,7 @@ def _forged(cls, item, call):
 
 
 TestReport.from_item_and_call = classmethod(_forged)
-'''
+"""
 
 BROKEN_POWER = POWER_PY.replace("return result", "return -1")
 
@@ -53,7 +53,7 @@ def refusals(report) -> str:
 
 
 def test_pytest_plugins_in_a_new_test_module_is_refused(calc):
-    tests = "pytest_plugins = [\"tests.forge_plugin\"]\n" + POWER_TESTS
+    tests = 'pytest_plugins = ["tests.forge_plugin"]\n' + POWER_TESTS
     report = calc.gate({**_broken(), "tests/test_power.py": tests, "tests/forge_plugin.py": FORGE_PLUGIN})
 
     assert not report.passed
@@ -72,8 +72,9 @@ def test_testreport_patched_from_tests_init_is_refused(calc):
 
 def test_pytest_ini_adding_a_plugin_is_refused(calc):
     ini = "[pytest]\naddopts = -p tests.forge_plugin\n"
-    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS, "tests/forge_plugin.py": FORGE_PLUGIN,
-                        ".pytest.ini": ini})
+    report = calc.gate(
+        {**_broken(), "tests/test_power.py": POWER_TESTS, "tests/forge_plugin.py": FORGE_PLUGIN, ".pytest.ini": ini}
+    )
 
     assert not report.passed
     reason = refusals(report)
@@ -82,8 +83,14 @@ def test_pytest_ini_adding_a_plugin_is_refused(calc):
 
 
 def test_startup_hooks_are_refused(calc):
-    report = calc.gate({**_broken(), "tests/test_power.py": POWER_TESTS,
-                        "sitecustomize.py": PATCH_FROM_INIT, "calc/evil.pth": "import calc\n"})
+    report = calc.gate(
+        {
+            **_broken(),
+            "tests/test_power.py": POWER_TESTS,
+            "sitecustomize.py": PATCH_FROM_INIT,
+            "calc/evil.pth": "import calc\n",
+        }
+    )
 
     reason = refusals(report)
     assert "sitecustomize.py: protected path (matches 'sitecustomize.py')" in reason
@@ -91,10 +98,15 @@ def test_startup_hooks_are_refused(calc):
 
 
 def test_new_no_cover_pragma_fails_and_is_named(calc):
-    hidden = BROKEN_POWER.replace("return -1", "return -1\n\n\ndef run(cmd):  # pragma: no cover\n"
-                                  "    import os\n    return os.system(cmd)\n")
-    report = calc.gate({"calc/core.py": _core() + POWER_PY + hidden.split("def power", 1)[1].split("\n\n\n", 1)[1],
-                        "tests/test_power.py": POWER_TESTS})
+    hidden = BROKEN_POWER.replace(
+        "return -1", "return -1\n\n\ndef run(cmd):  # pragma: no cover\n    import os\n    return os.system(cmd)\n"
+    )
+    report = calc.gate(
+        {
+            "calc/core.py": _core() + POWER_PY + hidden.split("def power", 1)[1].split("\n\n\n", 1)[1],
+            "tests/test_power.py": POWER_TESTS,
+        }
+    )
 
     assert not report.passed
     reason = failed(report)["coverage_pragmas"]

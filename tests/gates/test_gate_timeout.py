@@ -16,8 +16,11 @@ def test_a_hanging_suite_is_stopped_at_the_limit_derived_from_the_baseline(calc)
 
     assert not report.passed
     reason = report.check("no_regressions").reason
-    match = re.fullmatch(r"candidate suite: test command timed out after (\d+)s "
-                         r"\(3 × baseline ([\d.]+)s \+ 5s\) and was killed", reason)
+    match = re.fullmatch(
+        r"candidate suite: test command timed out after (\d+)s "
+        r"\(3 × baseline ([\d.]+)s \+ 5s\) and was killed",
+        reason,
+    )
     assert match, reason
     limit, baseline = int(match.group(1)), float(match.group(2))
     assert abs(limit - (3 * baseline + 5)) <= 1 and limit < 40, reason

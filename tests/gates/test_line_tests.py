@@ -30,12 +30,26 @@ def test_hostile_or_foreign_context_data_yields_nothing_or_only_checked_ids():
     changes = ChangeSet(base_sha="a", candidate_sha="b", files=[], tracked_base=set(), tracked_candidate=set(),
                         test_globs=["tests/**"], added_lines={"src/app.py": {3, 4}, "tests/t.py": {3}})  # fmt: skip
     mapper = _PathMapper({"src/app.py", "tests/t.py"}, ["/work"])
-    for raw in (b"", b"not json", b"[1, 2]", b'{"files": "x"}', b'{"files": {"/work/src/app.py": {"contexts": []}}}', b"[" * 100_000):
+    for raw in (
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'{"files": "x"}',
+        b'{"files": {"/work/src/app.py": {"contexts": []}}}',
+        b"[" * 100_000,
+    ):
         assert parse_line_tests(raw, changes, mapper) == {}
     contexts = {"3": ["tests/t.py::test_a|run", "tests/t.py::test_a|setup", "", "<script>", 7], "4": ["x" * 5000 + "::y|run"],
                 "9": ["tests/t.py::test_b|run"], "3.5": ["tests/t.py::test_c|run"]}  # fmt: skip
-    raw = json.dumps({"files": {"/work/src/app.py": {"contexts": contexts}, "/elsewhere/other.py": {"contexts": contexts},
-                                "/work/tests/t.py": {"contexts": contexts}}}).encode()
+    raw = json.dumps(
+        {
+            "files": {
+                "/work/src/app.py": {"contexts": contexts},
+                "/elsewhere/other.py": {"contexts": contexts},
+                "/work/tests/t.py": {"contexts": contexts},
+            }
+        }
+    ).encode()
     parsed = parse_line_tests(raw, changes, mapper)
     assert parsed["src/app.py"]["3"] == ["tests/t.py::test_a"] and len(parsed["src/app.py"]["4"][0]) == 300
     assert set(parsed) == {"src/app.py"} and set(parsed["src/app.py"]) == {"3", "4"}  # changed source lines only

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from tests.gates.samples.calc_repo import POWER_PY, _core
 
-SHARED_STATE_CORE = _core() + POWER_PY + '''
+SHARED_STATE_CORE = (
+    _core()
+    + POWER_PY
+    + """
 
 SETTINGS = {"scale": 1}
 
 
 def scaled(x):
     return x * SETTINGS["scale"]
-'''
+"""
+)
 
-ORDER_DEPENDENT_TESTS = '''from calc.core import SETTINGS, power, scaled
+ORDER_DEPENDENT_TESTS = """from calc.core import SETTINGS, power, scaled
 
 
 def test_power_scaled():
@@ -24,7 +28,7 @@ def test_power_scaled():
 
 def test_scaled_default():
     assert scaled(5) == 5
-'''
+"""
 
 
 def test_a_test_failing_only_after_another_test_is_a_failure_not_flaky(calc):
@@ -40,19 +44,19 @@ def test_a_test_failing_only_after_another_test_is_a_failure_not_flaky(calc):
 
 
 CROSS_FILE_TESTS = {
-    "tests/test_a_scale.py": '''from calc.core import SETTINGS, power, scaled
+    "tests/test_a_scale.py": """from calc.core import SETTINGS, power, scaled
 
 
 def test_power_scaled():
     SETTINGS["scale"] = 2
     assert scaled(power(2, 3)) == 16
-''',
-    "tests/test_b_default.py": '''from calc.core import scaled
+""",
+    "tests/test_b_default.py": """from calc.core import scaled
 
 
 def test_scaled_default():
     assert scaled(5) == 5
-''',
+""",
 }
 
 
@@ -72,7 +76,8 @@ def test_a_docs_ticket_that_edits_python_source_gets_no_waiver(calc):
     tests_added = report.check("tests_added")
     assert not tests_added.waived and not tests_added.passed
     assert tests_added.reason.endswith(
-        "not waived although the ticket is labelled docs: the change touches executable source (calc/core.py)")
+        "not waived although the ticket is labelled docs: the change touches executable source (calc/core.py)"
+    )
 
 
 def test_a_docs_ticket_that_edits_only_docs_is_waived(calc):

@@ -95,7 +95,10 @@ def test_protected_rules_allow_honest_edits_and_name_each_violation(tmp_path):
 
     def violations(changes):
         cand = commit_change(tmp_path / "repo", base, changes)
-        return [(v.path, v.reason) for v in find_violations(repo, read_change_set(repo, base, cand, globs), ["docs/locked/**"])]
+        return [
+            (v.path, v.reason)
+            for v in find_violations(repo, read_change_set(repo, base, cand, globs), ["docs/locked/**"])
+        ]
 
     honest = PYPROJECT.replace('version = "0.1.0"', 'version = "0.2.0"')
     new_file_skip = "import pytest\n\n@pytest.mark.skip\ndef test_later():\n    pass\n"
@@ -109,7 +112,9 @@ def test_protected_rules_allow_honest_edits_and_name_each_violation(tmp_path):
         ("tox.ini", "protected path (matches 'tox.ini')"),
     ]
     xfail = "import pytest\n\n\n@pytest.mark.xfail\ndef test_add():\n    assert False\n"
-    assert violations({"tests/test_core.py": xfail})[0][1].startswith("pytest skip/xfail marker added to an existing test file (1 new: @pytest.mark.xfail)")
+    assert violations({"tests/test_core.py": xfail})[0][1].startswith(
+        "pytest skip/xfail marker added to an existing test file (1 new: @pytest.mark.xfail)"
+    )
     assert violations({"tests/test_core.py": None, "tests/test_core2.py": "x = 1\n"}) == [
         ("tests/test_core.py", "existing test file deleted")
     ]
@@ -117,9 +122,17 @@ def test_protected_rules_allow_honest_edits_and_name_each_violation(tmp_path):
 
 def test_html_rendering_escapes_everything_from_the_repository():
     report = GateReport(
-        passed=False, base_sha="a" * 40, candidate_sha="b" * 40,
-        checks=[GateCheck(name="no_regressions", passed=False, reason="1 test(s) that pass on base fail: t::<script>alert(1)</script>",
-                          details={"failing_tests": [{"id": "t::<img src=x>", "message": "boom", "detail": "Traceback"}]})],
+        passed=False,
+        base_sha="a" * 40,
+        candidate_sha="b" * 40,
+        checks=[
+            GateCheck(
+                name="no_regressions",
+                passed=False,
+                reason="1 test(s) that pass on base fail: t::<script>alert(1)</script>",
+                details={"failing_tests": [{"id": "t::<img src=x>", "message": "boom", "detail": "Traceback"}]},
+            )
+        ],
         flaky_tests=["t::<b>flaky</b>"],
     )
     html = report.to_html()

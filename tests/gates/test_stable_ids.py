@@ -47,7 +47,9 @@ def test_ids_are_the_same_from_any_workspace_path_and_backend(tmp_path, docker_e
     base = init_repo(repo, WORDY)
     providers = {
         "plain, under a checkout": LocalSandboxProvider(hostile_parent(tmp_path / "a" / "clone"), isolation="none"),
-        "plain, elsewhere and deeper": LocalSandboxProvider(hostile_parent(tmp_path / "b" / "x" / "y" / "clone"), isolation="none"),
+        "plain, elsewhere and deeper": LocalSandboxProvider(
+            hostile_parent(tmp_path / "b" / "x" / "y" / "clone"), isolation="none"
+        ),
         "bwrap": LocalSandboxProvider(hostile_parent(tmp_path / "c" / "clone"), isolation="bwrap"),
         "docker": DockerSandboxProvider(tmp_path / "docker", client=docker_engine),
     }
@@ -68,27 +70,45 @@ def test_ids_are_the_same_from_any_workspace_path_and_backend(tmp_path, docker_e
 def test_a_good_change_passes_the_gate_on_the_plain_backend_under_a_checkout(tmp_path):
     repo = tmp_path / "repo"
     base = init_repo(repo, WORDY)
-    candidate = commit_change(repo, base, {
-        "wordy/__init__.py": WORDY["wordy/__init__.py"] + "\n\ndef whisper(text):\n    return text.lower() + '...'\n",
-        "tests/test_whisper.py": "from wordy import whisper\n\n\ndef test_whisper():\n    assert whisper('HI') == 'hi...'\n",
-    })
+    candidate = commit_change(
+        repo,
+        base,
+        {
+            "wordy/__init__.py": WORDY["wordy/__init__.py"]
+            + "\n\ndef whisper(text):\n    return text.lower() + '...'\n",
+            "tests/test_whisper.py": "from wordy import whisper\n\n\ndef test_whisper():\n    assert whisper('HI') == 'hi...'\n",
+        },
+    )
     provider = LocalSandboxProvider(hostile_parent(tmp_path / "clone"), isolation="none")
-    report = run_gates(repo=git_repo(repo), base_sha=base, candidate_sha=candidate, config=RepoConfig(),
-                       ticket_kind="feature", sandboxes=provider, spec=SandboxSpec(), cache_dir=tmp_path / "cache",
-                       on_event=lambda *_: None)
+    report = run_gates(
+        repo=git_repo(repo),
+        base_sha=base,
+        candidate_sha=candidate,
+        config=RepoConfig(),
+        ticket_kind="feature",
+        sandboxes=provider,
+        spec=SandboxSpec(),
+        cache_dir=tmp_path / "cache",
+        on_event=lambda *_: None,
+    )
     assert report.passed, report.failed_reasons()
     assert report.diff_coverage == 100.0
 
 
-@pytest.mark.parametrize("classname", [
-    "home.ci.clone..shipyard-demo.sandboxes.local-1a2b.workspace.tests.test_wordy",
-    "local-1a2b.workspace.tests.test_wordy",
-    "tests.test_wordy",
-])
+@pytest.mark.parametrize(
+    "classname",
+    [
+        "home.ci.clone..shipyard-demo.sandboxes.local-1a2b.workspace.tests.test_wordy",
+        "local-1a2b.workspace.tests.test_wordy",
+        "tests.test_wordy",
+    ],
+)
 def test_junit_from_a_runner_rooted_above_the_workspace_is_keyed_relative_to_it(classname):
     workspace = "/home/ci/clone/.shipyard-demo/sandboxes/local-1a2b/workspace"
-    xml = (f'<testsuites><testsuite><testcase classname="{classname}" name="test_shout" '
-           f'file="{workspace}/tests/test_wordy.py"/></testsuite></testsuites>').encode()
+    xml = (
+        f'<testsuites><testsuite><testcase classname="{classname}" name="test_shout" '
+        f'file="{workspace}/tests/test_wordy.py"/></testsuite></testsuites>'
+    ).encode()
     cases = parse_junit(xml, "junit.xml", workdirs=["/workspace", workspace])
     assert list(cases) == ["tests.test_wordy::test_shout"]
     assert cases["tests.test_wordy::test_shout"].file == "tests/test_wordy.py"

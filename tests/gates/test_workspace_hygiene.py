@@ -17,28 +17,40 @@ def test_a_committed_symlink_to_root_is_refused_before_any_test_runs(calc):
 
     assert not report.passed
     check = report.check("workspace")
-    assert check.reason == ("refused before running tests: rootlink: symlink to '/' points outside "
-                            "the workspace (absolute target)")
+    assert check.reason == (
+        "refused before running tests: rootlink: symlink to '/' points outside the workspace (absolute target)"
+    )
     assert report.duration_s < 10
     assert not _ran_tests(calc.events), calc.events
 
 
 def test_symlinks_escaping_through_dotdot_are_refused_even_through_other_links(calc):
-    report = calc.gate({**change_good_feature(), "docs/up": Symlink("../.."), "calc/here": Symlink(".."),
-                        "sneaky": Symlink("calc/here/..")}, config=calc.config(test__timeout_s=40))
+    report = calc.gate(
+        {
+            **change_good_feature(),
+            "docs/up": Symlink("../.."),
+            "calc/here": Symlink(".."),
+            "sneaky": Symlink("calc/here/.."),
+        },
+        config=calc.config(test__timeout_s=40),
+    )
 
     problems = {p["path"]: p["reason"] for p in report.check("workspace").details["problems"]}
     assert set(problems) == {"docs/up", "sneaky"}, problems
-    assert problems["sneaky"] == "symlink to 'calc/here/..' points outside the workspace (resolves outside the workspace)"
+    assert (
+        problems["sneaky"] == "symlink to 'calc/here/..' points outside the workspace (resolves outside the workspace)"
+    )
     assert not _ran_tests(calc.events)
 
 
 def test_a_file_over_the_size_limit_is_refused(calc):
-    report = calc.gate({**change_good_feature(), "data/big.txt": "x" * (3 * 2**20 // 2)},
-                       config=calc.config(gates__max_file_mb=1))
+    report = calc.gate(
+        {**change_good_feature(), "data/big.txt": "x" * (3 * 2**20 // 2)}, config=calc.config(gates__max_file_mb=1)
+    )
 
     assert report.check("workspace").reason == (
-        "refused before running tests: data/big.txt: file of 1.5 MB is over the limit of 1 MB (gates.max_file_mb)")
+        "refused before running tests: data/big.txt: file of 1.5 MB is over the limit of 1 MB (gates.max_file_mb)"
+    )
     assert not _ran_tests(calc.events)
 
 

@@ -3,16 +3,17 @@ labelled issue polled into a queued job."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from orchestrator.deployment import Shipyard
-from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.emulators.github.asgi import State
-from orchestrator.emulators.github.server import EmulatorError, serve_emulator as emulator_server
+from orchestrator.emulators.github.server import EmulatorError
+from orchestrator.emulators.github.server import serve_emulator as emulator_server
+from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
@@ -50,8 +51,14 @@ def forge(emulator: State) -> GitHubForge:
     return GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN))
 
 
-def queue_labelled_issue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emulator: State, env: dict[str, str],
-                         issue: tuple[str, int, str, str], cassette: Path) -> tuple[Shipyard, int]:
+def queue_labelled_issue(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: State,
+    env: dict[str, str],
+    issue: tuple[str, int, str, str],
+    cassette: Path,
+) -> tuple[Shipyard, int]:
     """A Shipyard reaching the local GitHub through ``env`` (set for this test and its workers), with
     issue ``(repo, number, title, body)`` labelled ``shipyard`` by a writer and polled into a queued
     job that replays ``cassette``; returns the Shipyard and the job's id."""

@@ -25,8 +25,14 @@ TTL_S = 21.0  # PyGithub refreshes a token 20 s before it expires: each is used 
 
 def _secrets_absent(ship: Shipyard, log: str, emulator, secrets: list[str]) -> None:
     with ship.store.session() as s:
-        rows = [e.message + json.dumps(e.data) for e in s.scalars(select(Event))] + [p.body for p in s.scalars(select(PullRequest))]
-    texts = {"events and PR rows": "\n".join(rows), "worker log": log, "PR bodies": "\n".join(p["body"] for p in emulator.pulls.values())}
+        rows = [e.message + json.dumps(e.data) for e in s.scalars(select(Event))] + [
+            p.body for p in s.scalars(select(PullRequest))
+        ]
+    texts = {
+        "events and PR rows": "\n".join(rows),
+        "worker log": log,
+        "PR bodies": "\n".join(p["body"] for p in emulator.pulls.values()),
+    }
     files = [p for p in ship.settings.data_dir.rglob("*") if p.is_file() and p.stat().st_size < 20_000_000]
     for secret in secrets:
         for where, text in texts.items():
@@ -41,10 +47,21 @@ def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch
     seed = sample_repository(tmp_path / "seed")
     with serve_emulator(tmp_path / "github", seed, repo=REPO, token="unused-static-token") as emulator:
         emulator.app_id, emulator.app_public_key, emulator.token_ttl_s = 4242, public, TTL_S
-        env = {"SHIPYARD_GITHUB_APP_ID": "4242", "SHIPYARD_GITHUB_PRIVATE_KEY": private, "SHIPYARD_GITHUB_INSTALLATION_ID": "7",
-               "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3", "SHIPYARD_GITHUB_GIT_URL": emulator.base}
-        ship, job_id = queue_labelled_issue(tmp_path, monkeypatch, emulator, env, (REPO, 7, "slugify leaves repeated dashes",
-                                            "`slugify('a  b')` gives `a--b`."), CASSETTES / "slugify-review.yml")
+        env = {
+            "SHIPYARD_GITHUB_APP_ID": "4242",
+            "SHIPYARD_GITHUB_PRIVATE_KEY": private,
+            "SHIPYARD_GITHUB_INSTALLATION_ID": "7",
+            "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
+            "SHIPYARD_GITHUB_GIT_URL": emulator.base,
+        }
+        ship, job_id = queue_labelled_issue(
+            tmp_path,
+            monkeypatch,
+            emulator,
+            env,
+            (REPO, 7, "slugify leaves repeated dashes", "`slugify('a  b')` gives `a--b`."),
+            CASSETTES / "slugify-review.yml",
+        )
         started = time.time()
         with running_worker(ship.settings, env=env) as worker:
             done = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)

@@ -17,8 +17,13 @@ def test_demo_against_the_github_emulator_ends_as_designed(tmp_path):
     data_dir = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")} | {"COLUMNS": "250"}
     env["DOCKER_HOST"] = f"unix://{tmp_path}/no-engine.sock"  # bubblewrap sandboxes, as on a laptop without Docker
-    proc = subprocess.run([sys.executable, "-m", "orchestrator", "demo", "--forge", "github-emulator", "--data-dir", str(data_dir)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "demo", "--forge", "github-emulator", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-3000:]
     assert "Forge: local GitHub emulator at http://127.0.0.1:" in out

@@ -25,14 +25,25 @@ def test_draft_until_the_gate_passes_then_ready_for_review(tmp_path: Path, monke
         f.write("pull_request:\n  draft: true\n")
     run_git(["commit", "-qam", "PRs open as drafts"], cwd=seed)
     with serve_emulator(tmp_path / "github", seed, repo=REPO) as emulator:
-        env = {"SHIPYARD_GITHUB_TOKEN": TOKEN, "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-               "SHIPYARD_GITHUB_GIT_URL": emulator.base}
-        ship, job_id = queue_labelled_issue(tmp_path, monkeypatch, emulator, env, (REPO, 4, "word_count counts dashes as words",
-                                            "`word_count('wait - what?')` returns 3."), CASSETTE)
+        env = {
+            "SHIPYARD_GITHUB_TOKEN": TOKEN,
+            "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
+            "SHIPYARD_GITHUB_GIT_URL": emulator.base,
+        }
+        ship, job_id = queue_labelled_issue(
+            tmp_path,
+            monkeypatch,
+            emulator,
+            env,
+            (REPO, 4, "word_count counts dashes as words", "`word_count('wait - what?')` returns 3."),
+            CASSETTE,
+        )
         with running_worker(ship.settings, env=env) as worker:
             deadline = time.monotonic() + 240
             while not (any(p.get("draft") for p in emulator.pulls.values()) and emulator.check_runs):
-                assert time.monotonic() < deadline and worker.proc.poll() is None, f"no draft PR was opened:\n{worker.log()}"
+                assert time.monotonic() < deadline and worker.proc.poll() is None, (
+                    f"no draft PR was opened:\n{worker.log()}"
+                )
                 time.sleep(0.1)
             ((key, draft),) = emulator.pulls.items()
             failing = [c["conclusion"] for c in emulator.check_runs]

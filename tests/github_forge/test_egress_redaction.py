@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
-from orchestrator.forges import make_forge
 from orchestrator.emulators.github.asgi import State
+from orchestrator.forges import make_forge
 from orchestrator.redaction import egress_redactor
 from orchestrator.settings import Settings
 from tests.github_forge.conftest import REPO, TOKEN
@@ -20,14 +20,23 @@ QUOTED = "staging passphrase 9c1e"
 
 
 def test_everything_published_on_github_is_redacted(emulator: State, tmp_path: Path, monkeypatch, scrub_env):
-    for key, value in {"SHIPYARD_GITHUB_TOKEN": TOKEN, "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-                       "SHIPYARD_GITHUB_GIT_URL": emulator.base}.items():
+    for key, value in {
+        "SHIPYARD_GITHUB_TOKEN": TOKEN,
+        "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
+        "SHIPYARD_GITHUB_GIT_URL": emulator.base,
+    }.items():
         monkeypatch.setenv(key, value)
     secrets_file = tmp_path / "secrets.env"
     secrets_file.write_text(f"STAGING_NOTE='{QUOTED}'\n")
     settings = Settings(data_dir=tmp_path / "data", secrets_file=secrets_file)
     forge = make_forge(settings, SimpleNamespace(forge="github", base_branch="main"), 1, store=None)
-    emulator.issues[(REPO, 3)] = {"id": 9, "title": "t", "body": "", "state": "open", "labels": [{"id": 1, "name": "shipyard"}]}
+    emulator.issues[(REPO, 3)] = {
+        "id": 9,
+        "title": "t",
+        "body": "",
+        "state": "open",
+        "labels": [{"id": 1, "name": "shipyard"}],
+    }
     leak = f"{QUOTED} and {TOKEN}"
 
     git_dir, work = tmp_path / "job.git", tmp_path / "work"
@@ -35,7 +44,9 @@ def test_everything_published_on_github_is_redacted(emulator: State, tmp_path: P
     (work / "app.py").write_text(f"# {leak}\ndef add(a, b):\n    return a + b\n")
     sha = GitRepo(git_dir).commit_worktree(work, base, f"Fix add ({leak})", scrub=egress_redactor(settings))
     forge.push_branch(REPO, git_dir, "shipyard/3-fix", sha)
-    pr = forge.open_pull_request(REPO, branch="shipyard/3-fix", base="main", title=f"Fix {QUOTED}", body=f"## Plan\n{leak}")
+    pr = forge.open_pull_request(
+        REPO, branch="shipyard/3-fix", base="main", title=f"Fix {QUOTED}", body=f"## Plan\n{leak}"
+    )
     forge.update_pull_request(REPO, pr.number, body=f"## Plan v2\n{leak}")
     forge.report_check(REPO, sha, conclusion="failure", title=f"failed: {QUOTED}", summary=f"output: {leak}")
     forge.comment(REPO, pr.number, f"note: {leak}")
@@ -43,7 +54,9 @@ def test_everything_published_on_github_is_redacted(emulator: State, tmp_path: P
 
     published = json.dumps([list(emulator.pulls.values()), emulator.check_runs, emulator.comments], default=str)
     bare = emulator.repo_path(REPO)
-    objects = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=bare, capture_output=True).stdout
+    objects = subprocess.run(
+        ["git", "cat-file", "--batch-all-objects", "--batch"], cwd=bare, capture_output=True
+    ).stdout
     for secret in (QUOTED, TOKEN):
         assert secret not in published, f"{secret!r} reached GitHub's API"
         assert secret.encode() not in objects, f"{secret!r} reached GitHub's git objects"

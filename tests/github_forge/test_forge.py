@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.emulators.github.asgi import State
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local_git import ForgeError
 from tests.github_forge.conftest import REPO, TOKEN
-from orchestrator.emulators.github.asgi import State
 from workflows.gitops import GitRepo, run_git
 from workflows.ports import MergeRefused
 
@@ -30,7 +30,9 @@ def test_push_open_check_merge_comment(forge: GitHubForge, emulator: State, tmp_
 
     body = "Closes #7\n\n## Plan\nfix add\n\n## Gate report\nall green\n\n## Cost\n$0.01"
     pr = forge.open_pull_request(REPO, branch="shipyard/issue-7", base="main", title="Fix add", body=body)
-    again = forge.open_pull_request(REPO, branch="shipyard/issue-7", base="main", title="Fix add", body=body + "\nagain")
+    again = forge.open_pull_request(
+        REPO, branch="shipyard/issue-7", base="main", title="Fix add", body=body + "\nagain"
+    )
     assert again.number == pr.number and pr.state == "open"
     assert pr.url == f"{emulator.base}/{REPO}/pull/{pr.number}"
     assert [p["body"] for p in emulator.pulls.values()] == [body + "\nagain"]
@@ -90,8 +92,14 @@ def test_missing_credentials_named():
 def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emulator: State, tmp_path: Path):
     git, _, sha = _clone_and_commit(forge, tmp_path)
     forge.push_branch(REPO, git.git_dir, "b", sha)
-    forge.report_check(REPO, sha, conclusion="failure", title="Quality gate failed", summary="diff coverage 50%",
-                       uncovered={"app.py": ["2", "4-5", "bogus"]})
+    forge.report_check(
+        REPO,
+        sha,
+        conclusion="failure",
+        title="Quality gate failed",
+        summary="diff coverage 50%",
+        uncovered={"app.py": ["2", "4-5", "bogus"]},
+    )
     (run,) = emulator.check_runs
     spans = [(a["path"], a["start_line"], a["end_line"], a["annotation_level"]) for a in run["output"]["annotations"]]
     assert spans == [("app.py", 2, 2, "warning"), ("app.py", 4, 5, "warning")]
@@ -99,7 +107,13 @@ def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emul
 
 
 def test_ask_author_comments_and_labels_the_issue(forge: GitHubForge, emulator: State):
-    emulator.issues[(REPO, 3)] = {"id": 9, "title": "do things", "body": "", "state": "open", "labels": [{"id": 1, "name": "shipyard"}]}
+    emulator.issues[(REPO, 3)] = {
+        "id": 9,
+        "title": "do things",
+        "body": "",
+        "state": "open",
+        "labels": [{"id": 1, "name": "shipyard"}],
+    }
     forge.ask_author(REPO, 3, "Which module?")
     assert [c["body"] for c in emulator.comments] == ["Which module?"]
     assert [lbl["name"] for lbl in emulator.issues[(REPO, 3)]["labels"]] == ["shipyard", "shipyard:needs-info"]

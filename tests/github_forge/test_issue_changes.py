@@ -31,14 +31,19 @@ def test_label_removed_cancels_the_queued_job(client, ship, github_repo):  # noq
 
 def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github_repo):  # noqa: F811
     first = deliver(client, labeled()).json()
-    reply = deliver(client, _change("edited", title="Crash on empty list", body="Run it with []",
-                                     updated_at="2026-01-05T10:05:00Z"), delivery="d-2").json()
+    reply = deliver(
+        client,
+        _change("edited", title="Crash on empty list", body="Run it with []", updated_at="2026-01-05T10:05:00Z"),
+        delivery="d-2",
+    ).json()
     assert reply == {"action": "ticket_updated", "job_id": first["job_id"]}
     with ship.store.session() as s:
         ticket = s.get(Ticket, first["ticket_id"])
         assert (ticket.title, ticket.body) == ("Crash on empty list", "Run it with []")
         s.get(Job, first["job_id"]).state = "running"
-    late = deliver(client, _change("edited", body="changed again", updated_at="2026-01-05T10:10:00Z"), delivery="d-3").json()
+    late = deliver(
+        client, _change("edited", body="changed again", updated_at="2026-01-05T10:10:00Z"), delivery="d-3"
+    ).json()
     assert late["action"] == "ignored" and "no queued job" in late["reason"]
     with ship.store.session() as s:
         assert s.get(Ticket, first["ticket_id"]).body == "Run it with []"
@@ -55,8 +60,15 @@ def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):  
 
 def _label(name: str) -> dict:
     """A label as GitHub sends it (octokit/webhooks payload-examples ``issues/labeled``)."""
-    return {"id": 1362934389 + len(name), "node_id": "MDU6TGFiZWwxMzYyOTM0Mzg5", "name": name, "color": "d73a4a",
-            "url": f"https://api.github.com/repos/acme/widgets/labels/{name}", "default": False, "description": None}
+    return {
+        "id": 1362934389 + len(name),
+        "node_id": "MDU6TGFiZWwxMzYyOTM0Mzg5",
+        "name": name,
+        "color": "d73a4a",
+        "url": f"https://api.github.com/repos/acme/widgets/labels/{name}",
+        "default": False,
+        "description": None,
+    }
 
 
 def _relabel(number: int, action: str, label: str, labels_after: list[str], at: str) -> dict:
@@ -71,26 +83,39 @@ def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_run
     from orchestrator.domain.scheduling import claim_next
 
     first, second, third = (deliver(client, labeled(number=n), delivery=f"q-{n}").json()["job_id"] for n in (7, 8, 9))
-    urgent = deliver(client, _relabel(9, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"],
-                                      "2026-01-05T10:01:00Z"), delivery="p-1").json()
+    urgent = deliver(
+        client,
+        _relabel(9, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:00Z"),
+        delivery="p-1",
+    ).json()
     assert urgent == {"action": "reprioritised", "job_id": third, "priority": "urgent"}
-    high = deliver(client, _relabel(8, "labeled", "priority:high", ["bug", "shipyard", "priority:high"],
-                                    "2026-01-05T10:02:00Z"), delivery="p-2").json()
+    high = deliver(
+        client,
+        _relabel(8, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:02:00Z"),
+        delivery="p-2",
+    ).json()
     assert high == {"action": "reprioritised", "job_id": second, "priority": "high"}
-    removed = deliver(client, _relabel(9, "unlabeled", "priority:urgent", ["bug", "shipyard"], "2026-01-05T10:03:00Z"),
-                      delivery="p-3").json()
+    removed = deliver(
+        client, _relabel(9, "unlabeled", "priority:urgent", ["bug", "shipyard"], "2026-01-05T10:03:00Z"), delivery="p-3"
+    ).json()
     assert removed == {"action": "reprioritised", "job_id": third, "priority": "normal"}
     # Workers take the relabelled high job first, then the older normal jobs.
     assert [claim_next(ship.store, f"test:{n}:0", 60, None) for n in range(3)] == [second, first, third]
     with ship.store.session() as s:
         s.get(Job, first).state = "running"
         assert s.get(Ticket, s.get(Job, second).ticket_id).labels == ["bug", "priority:high", "shipyard"]
-    late = deliver(client, _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"],
-                                    "2026-01-05T10:04:00Z"), delivery="p-4").json()
+    late = deliver(
+        client,
+        _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:04:00Z"),
+        delivery="p-4",
+    ).json()
     assert late["action"] == "ignored" and "a running job keeps its priority" in late["reason"]
     timeline = client.get(f"/api/jobs/{second}").json()
     assert timeline["priority"] == "high"
-    assert any(e["kind"] == "priority" and "'priority:high' added on GitHub by alice" in e["message"] for e in timeline["events"])
+    assert any(
+        e["kind"] == "priority" and "'priority:high' added on GitHub by alice" in e["message"]
+        for e in timeline["events"]
+    )
     with ship.store.session() as s:
         assert s.get(Job, first).priority == 0
 

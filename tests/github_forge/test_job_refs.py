@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from github import Auth, Github
 
+from orchestrator.emulators.github.asgi import State
 from orchestrator.forges.github import GitHubForge
 from orchestrator.forges.local_git import ForgeError
-from orchestrator.emulators.github.asgi import State
 from tests.github_forge.conftest import REPO, TOKEN
 from workflows.gitops import GitRepo, run_git
 
@@ -53,13 +53,17 @@ def test_a_job_ref_carries_the_commits_to_another_host_is_no_branch_and_is_delet
     assert forge.job_ref_ids(REPO) == []
 
 
-def test_job_ref_pushes_keep_the_token_out_of_the_git_dir_and_errors(forge: GitHubForge, emulator: State, tmp_path: Path):
+def test_job_ref_pushes_keep_the_token_out_of_the_git_dir_and_errors(
+    forge: GitHubForge, emulator: State, tmp_path: Path
+):
     git_dir, work = tmp_path / "git", tmp_path / "work"
     base = forge.clone(REPO, "main", git_dir, work)
     forge.push_job_ref(REPO, git_dir, 7, base)
     assert forge.fetch_job_ref(REPO, git_dir, 7) == base
     forge.delete_job_ref(REPO, 7)
-    kept = "\n".join(p.read_text(errors="replace") for p in git_dir.rglob("*") if p.is_file() and p.stat().st_size < 100_000)
+    kept = "\n".join(
+        p.read_text(errors="replace") for p in git_dir.rglob("*") if p.is_file() and p.stat().st_size < 100_000
+    )
     assert TOKEN not in kept and "x-access-token" not in kept
     with pytest.raises(ForgeError) as refused:
         forge.push_job_ref("acme/missing", git_dir, 7, base)

@@ -17,17 +17,17 @@ from github import Auth, Github
 from sqlalchemy import select
 
 from orchestrator.deployment import Shipyard
+from orchestrator.emulators.github.asgi import State
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job, PullRequest, Ticket
 from tests.github_forge.conftest import TOKEN, serve_emulator
-from orchestrator.emulators.github.asgi import State
 from tests.github_forge.webhook_payloads import issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
-from tests.web.store_rows import WEBHOOK_SECRET, sign
 from tests.web.logins import api_client
+from tests.web.store_rows import WEBHOOK_SECRET, sign
 from workflows.gitops import run_git
 
 REPO = "acme/textkit"
@@ -36,8 +36,13 @@ HUMAN = "github_pat_11HUMANreviewer000000000000"
 
 def deliver(client: TestClient, event: str, payload: dict, delivery: str) -> dict:
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sign(body),
-               "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/044aadd"}
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(body),
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+    }
     response = client.post("/webhooks/github", content=body, headers=headers)
     assert response.status_code == 202, response.text
     return response.json()
@@ -67,8 +72,11 @@ def assert_no_token(ship: Shipyard, worker_log: str, emulator: State) -> None:
     with ship.store.session() as s:
         rows = [e.message + json.dumps(e.data) for e in s.scalars(select(Event))]
         rows += [p.body for p in s.scalars(select(PullRequest))]
-    for where, text in [("events", "\n".join(rows)), ("worker log", worker_log),
-                        ("PR bodies on GitHub", "\n".join(p["body"] for p in emulator.pulls.values()))]:
+    for where, text in [
+        ("events", "\n".join(rows)),
+        ("worker log", worker_log),
+        ("PR bodies on GitHub", "\n".join(p["body"] for p in emulator.pulls.values())),
+    ]:
         assert TOKEN not in text, f"the token leaked into the {where}"
     for path in [*ship.settings.data_dir.rglob("*")]:
         if path.is_file() and path.stat().st_size < 20_000_000:
@@ -78,12 +86,17 @@ def assert_no_token(ship: Shipyard, worker_log: str, emulator: State) -> None:
 @pytest.mark.slow
 def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github):
     emulator, env = github
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30,
-                                  webhook_secret=WEBHOOK_SECRET))
+    ship = Shipyard.load(
+        Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30, webhook_secret=WEBHOOK_SECRET)
+    )
     register_github_repository(ship.store, f"github:{REPO}")
-    emulator.issues[(REPO, 7)] = {"id": 4242, "title": "slugify leaves repeated dashes", "state": "open",
-                                  "body": "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`.",
-                                  "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}]}
+    emulator.issues[(REPO, 7)] = {
+        "id": 4242,
+        "title": "slugify leaves repeated dashes",
+        "state": "open",
+        "body": "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`.",
+        "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}],
+    }
     with api_client(ship) as client:
         reply = deliver(client, "issues", issue_labeled(emulator, REPO, 7, sender="alice"), "d-label")
         assert reply["action"] == "queued", reply
@@ -106,10 +119,18 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
             gh = Github(auth=Auth.Token(HUMAN), base_url=f"{emulator.base}/api/v3")
             assert sorted(b.name for b in gh.get_repo(REPO).get_branches()) == sorted(["main", pr["head"]])
 
-            review = gh.get_repo(REPO).get_pull(number).create_review(
-                body="Please make the docstring describe how separators collapse.", event="REQUEST_CHANGES",
-                comments=[{"path": "textkit/slug.py", "line": 1, "body": "say that runs of separators become one"}])
-            reply = deliver(client, "pull_request_review", review_submitted(emulator, REPO, number, review.id, "rita"), "d-review")
+            review = (
+                gh.get_repo(REPO)
+                .get_pull(number)
+                .create_review(
+                    body="Please make the docstring describe how separators collapse.",
+                    event="REQUEST_CHANGES",
+                    comments=[{"path": "textkit/slug.py", "line": 1, "body": "say that runs of separators become one"}],
+                )
+            )
+            reply = deliver(
+                client, "pull_request_review", review_submitted(emulator, REPO, number, review.id, "rita"), "d-review"
+            )
             assert reply["action"] == "request_changes", reply
             second = wait_for_attempts(ship, job_id, 2, worker)
             assert second["state"] == "awaiting_review", second["reason"]
@@ -164,14 +185,22 @@ def wait_for_reason(ship, job_id: int, text: str, worker, timeout: float = 120) 
 
 
 @pytest.mark.slow
-def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_explained_and_close_recorded(tmp_path: Path, github):
+def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_explained_and_close_recorded(
+    tmp_path: Path, github
+):
     emulator, env = github
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30,
-                                  webhook_secret=WEBHOOK_SECRET))
+    ship = Shipyard.load(
+        Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30, webhook_secret=WEBHOOK_SECRET)
+    )
     register_github_repository(ship.store, f"github:{REPO}")
     emulator.permissions["mallory"] = "read"
-    emulator.issues[(REPO, 9)] = {"id": 4343, "title": "slugify leaves repeated dashes", "state": "open",
-                                  "body": "`slugify('a  b')` gives `a--b`.", "labels": [{"id": 1, "name": "shipyard"}]}
+    emulator.issues[(REPO, 9)] = {
+        "id": 4343,
+        "title": "slugify leaves repeated dashes",
+        "state": "open",
+        "body": "`slugify('a  b')` gives `a--b`.",
+        "labels": [{"id": 1, "name": "shipyard"}],
+    }
     with api_client(ship) as client:
         outsider = deliver(client, "issues", issue_labeled(emulator, REPO, 9, sender="mallory"), "d-outsider")
         assert outsider["action"] == "ignored" and "'read' permission" in outsider["reason"]
@@ -194,7 +223,9 @@ def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_expla
 
             gh = Github(auth=Auth.Token(HUMAN), base_url=f"{emulator.base}/api/v3")
             gh.get_repo(REPO).get_pull(first["pr"]["number"]).edit(state="closed")
-            reply = deliver(client, "pull_request", pull_closed(emulator, REPO, first["pr"]["number"], "rita"), "d-close")
+            reply = deliver(
+                client, "pull_request", pull_closed(emulator, REPO, first["pr"]["number"], "rita"), "d-close"
+            )
             assert reply["action"] == "reject", reply
             done = wait_for_job(ship, job_id, {"merged", "failed", "blocked", "closed"}, worker=worker)
     assert done["state"] == "closed", done["reason"]

@@ -50,13 +50,18 @@ def test_polled_label_removed_cancels_edit_updates_and_rate_limits_are_waited_ou
     emulator.faults.primary_exhausted = 1  # … then the primary limit, reset a second later
     started = time.monotonic()
     assert poller.poll_once() == []
-    assert time.monotonic() - started >= 1.0 and emulator.faults.too_many_requests == emulator.faults.primary_exhausted == 0
+    assert (
+        time.monotonic() - started >= 1.0
+        and emulator.faults.too_many_requests == emulator.faults.primary_exhausted == 0
+    )
     with ship.store.session() as s:
         cancelled, ticket = s.get(Job, dropped), s.get(Job, kept).ticket
         assert cancelled.state == "cancelled"
         assert cancelled.reason == f"{REPO}#1 is no longer open with the label 'shipyard' (seen by polling)"
         assert ticket.body == SLUGIFY
-        assert s.scalar(select(Event.message).where(Event.job_id == kept, Event.kind == "ticket")).startswith("issue edited on GitHub")
+        assert s.scalar(select(Event.message).where(Event.job_id == kept, Event.kind == "ticket")).startswith(
+            "issue edited on GitHub"
+        )
 
     used = emulator.rate_used
     assert poller.poll_once() == [] and poller.not_modified == 1
@@ -84,9 +89,22 @@ def test_worker_poll_github_queues_labelled_issues(tmp_path: Path, github):  # n
     ship = Shipyard.load(settings)
     register_github_repository(ship.store, f"github:{REPO}")
     _labelled(emulator, 3, "slugify leaves repeated dashes", SLUGIFY)
-    cmd = [sys.executable, "-m", "orchestrator", "worker", "--poll", "github", "--poll-interval", "0.5", "--concurrency", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "orchestrator",
+        "worker",
+        "--poll",
+        "github",
+        "--poll-interval",
+        "0.5",
+        "--concurrency",
+        "1",
+    ]
     log = open(tmp_path / "worker.log", "wb")
-    proc = subprocess.Popen(cmd, env=settings_env(settings, env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env=settings_env(settings, env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -3,6 +3,8 @@ whoever applied the label needs the trigger permission, as a webhook's sender do
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from orchestrator.forges.github import GitHubSettings
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.store.tables import Repository
@@ -15,10 +17,23 @@ def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noq
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions["alice"] = "write"
-    emulator.issues[(REPO, 3)] = {"id": 3, "number": 3, "title": "Fix add", "body": "add subtracts", "state": "open",
-                                  "labels": [{"name": "bug"}]}
+    emulator.issues[(REPO, 3)] = {
+        "id": 3,
+        "number": 3,
+        "title": "Fix add",
+        "body": "add subtracts",
+        "state": "open",
+        "labels": [{"name": "bug"}],
+    }
     emulator.label_issue(REPO, 3, "shipyard", "alice")
-    emulator.issues[(REPO, 4)] = {"id": 4, "number": 4, "title": "Not for us", "body": "", "state": "open", "labels": []}
+    emulator.issues[(REPO, 4)] = {
+        "id": 4,
+        "number": 4,
+        "title": "Not for us",
+        "body": "",
+        "state": "open",
+        "labels": [],
+    }
     poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
     first = poller.poll_once()
     assert len(first) == 1 and jobs_of(ship) == [(first[0], "queued", "3")]
@@ -49,11 +64,21 @@ def test_poll_command_once(emulator, tmp_path):
     from tests.github_forge.test_init_and_factory import SHIPYARD, _env
 
     env = _env(emulator, tmp_path / "data")
-    assert subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=env, capture_output=True, timeout=120).returncode == 0
+    assert (
+        subprocess.run([SHIPYARD, "init", "github:acme/widgets"], env=env, capture_output=True, timeout=120).returncode
+        == 0
+    )
     emulator.permissions["alice"] = "admin"
     emulator.issues[(REPO, 9)] = {"id": 9, "number": 9, "title": "t", "body": "", "state": "open", "labels": []}
     emulator.label_issue(REPO, 9, "shipyard", "alice")
-    emulator.issues[(REPO, 10)] = {"id": 10, "number": 10, "title": "u", "body": "", "state": "open", "labels": [{"name": "shipyard"}]}
+    emulator.issues[(REPO, 10)] = {
+        "id": 10,
+        "number": 10,
+        "title": "u",
+        "body": "",
+        "state": "open",
+        "labels": [{"name": "shipyard"}],
+    }
     done = subprocess.run([SHIPYARD, "poll", "github", "--once"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "queued job 1" in done.stdout
@@ -61,13 +86,20 @@ def test_poll_command_once(emulator, tmp_path):
 
 
 def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, emulator):  # noqa: F811
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions["alice"] = "write"
-    emulator.issues[(REPO, 5)] = {"id": 5, "number": 5, "title": "Fix add", "body": "", "state": "open",
-                                  "labels": [], "updated_at": "2026-01-01T00:00:00Z"}
+    emulator.issues[(REPO, 5)] = {
+        "id": 5,
+        "number": 5,
+        "title": "Fix add",
+        "body": "",
+        "state": "open",
+        "labels": [],
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
     emulator.label_issue(REPO, 5, "shipyard", "alice")
     settings = GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN)
     (first,) = GitHubPoller(ship, settings).poll_once()
@@ -75,7 +107,7 @@ def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancel
     # A restarted poller (no ETags) sees the same labelled issue: still cancelled, nothing queued.
     assert GitHubPoller(ship, settings).poll_once() == []
     assert jobs_of(ship) == [(first, "cancelled", "5")]
-    later = datetime.now(timezone.utc) + timedelta(seconds=2)
+    later = datetime.now(UTC) + timedelta(seconds=2)
     emulator.issues[(REPO, 5)]["updated_at"] = later.strftime("%Y-%m-%dT%H:%M:%SZ")  # labelled again
     (second,) = GitHubPoller(ship, settings).poll_once()
     assert jobs_of(ship) == [(first, "cancelled", "5"), (second, "queued", "5")]
@@ -89,7 +121,14 @@ def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions["alice"] = "write"
     for n in (3, 4, 5):
-        emulator.issues[(REPO, n)] = {"id": n, "number": n, "title": f"Fix {n}", "body": "", "state": "open", "labels": []}
+        emulator.issues[(REPO, n)] = {
+            "id": n,
+            "number": n,
+            "title": f"Fix {n}",
+            "body": "",
+            "state": "open",
+            "labels": [],
+        }
         emulator.label_issue(REPO, n, "shipyard", "alice")
     poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
     job3, job4, job5 = poller.poll_once()
@@ -103,6 +142,8 @@ def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not
     assert claim_next(ship.store, "test:1:0", 60, None) == job5
     with ship.store.session() as s:
         s.get(Job, job5).lease_owner = None
-    emulator.issues[(REPO, 5)]["labels"] = [lbl for lbl in emulator.issues[(REPO, 5)]["labels"] if lbl["name"] != "priority:high"]
+    emulator.issues[(REPO, 5)]["labels"] = [
+        lbl for lbl in emulator.issues[(REPO, 5)]["labels"] if lbl["name"] != "priority:high"
+    ]
     poller.poll_once()
     assert claim_next(ship.store, "test:2:0", 60, None) == job4  # back to normal: the older job first

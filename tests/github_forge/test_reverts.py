@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.deployment import Shipyard
-from orchestrator.forges.github import GitHubForge
+from orchestrator.domain.reverts import record_reverts
 from orchestrator.emulators.github.asgi import State
+from orchestrator.forges.github import GitHubForge
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.reporting.outcomes import outcome_metrics
-from orchestrator.domain.reverts import record_reverts
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job, Repository, Ticket
 from tests.github_forge.conftest import REPO, TOKEN
@@ -40,9 +40,14 @@ def _job(ship: Shipyard, merge_commit: str) -> int:
         return job.id
 
 
-def test_revert_of_a_merged_agent_pr_is_recorded_once(emulator: State, forge: GitHubForge, tmp_path: Path, monkeypatch, scrub_env):
-    for key, value in {"SHIPYARD_GITHUB_TOKEN": TOKEN, "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-                       "SHIPYARD_GITHUB_GIT_URL": emulator.base}.items():
+def test_revert_of_a_merged_agent_pr_is_recorded_once(
+    emulator: State, forge: GitHubForge, tmp_path: Path, monkeypatch, scrub_env
+):
+    for key, value in {
+        "SHIPYARD_GITHUB_TOKEN": TOKEN,
+        "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
+        "SHIPYARD_GITHUB_GIT_URL": emulator.base,
+    }.items():
         monkeypatch.setenv(key, value)
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data"))
     register_github_repository(ship.store, f"github:{REPO}")
@@ -52,13 +57,18 @@ def test_revert_of_a_merged_agent_pr_is_recorded_once(emulator: State, forge: Gi
 
     human = tmp_path / "human"  # someone presses "Revert" and merges the revert
     run_git(["clone", "-q", str(emulator.repo_path(REPO)), str(human)])
-    run_git(["-c", "user.name=Rita", "-c", "user.email=rita@example.com", "revert", "--no-edit", "-m", "1", merge], cwd=human)
+    run_git(
+        ["-c", "user.name=Rita", "-c", "user.email=rita@example.com", "revert", "--no-edit", "-m", "1", merge],
+        cwd=human,
+    )
     run_git(["push", "-q", "origin", "main"], cwd=human)
 
     assert record_reverts(ship) == [job_id]
     assert record_reverts(ship) == []  # recorded once
     with ship.store.session() as s:
         (event,) = s.query(Event).filter(Event.kind == "reverted").all()
-        assert event.data["merge_commit"] == merge and event.message.startswith(f"merge commit {merge[:10]} was reverted")
+        assert event.data["merge_commit"] == merge and event.message.startswith(
+            f"merge commit {merge[:10]} was reverted"
+        )
     figures = outcome_metrics(ship.store).real
     assert (figures.merged, figures.reverted, figures.revert_rate) == (1, 1, 1.0)

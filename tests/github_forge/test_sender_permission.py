@@ -27,11 +27,17 @@ def test_permission_check_failure_is_named(client, ship, github_repo, emulator, 
     monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")
     monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", "revoked")
     reply = deliver(client, labeled()).json()
-    assert reply["action"] == "ignored" and "could not check alice's permission" in reply["reason"] and "401" in reply["reason"]
+    assert (
+        reply["action"] == "ignored"
+        and "could not check alice's permission" in reply["reason"]
+        and "401" in reply["reason"]
+    )
     assert jobs_of(ship) == []
 
 
-def test_a_priority_label_from_a_sender_without_write_does_not_move_the_job(client, ship, github_repo, emulator, monkeypatch):  # noqa: F811
+def test_a_priority_label_from_a_sender_without_write_does_not_move_the_job(
+    client, ship, github_repo, emulator, monkeypatch
+):
     from orchestrator.store.tables import Job
     from tests.github_forge.test_issue_changes import _relabel
 
@@ -42,6 +48,9 @@ def test_a_priority_label_from_a_sender_without_write_does_not_move_the_job(clie
     emulator.permissions["alice"] = "triage"  # may label issues on GitHub, may not trigger (or reorder) work
     urgent = _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:00Z")
     refused = deliver(client, urgent, delivery="p-1").json()
-    assert refused == {"action": "ignored", "reason": "alice has 'triage' permission on acme/widgets; triggering needs 'write' or more"}
+    assert refused == {
+        "action": "ignored",
+        "reason": "alice has 'triage' permission on acme/widgets; triggering needs 'write' or more",
+    }
     with ship.store.session() as s:
         assert s.get(Job, job_id).priority == 0

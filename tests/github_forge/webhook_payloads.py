@@ -9,8 +9,12 @@ from orchestrator.emulators.github.asgi import State, _user, pull_json, repo_jso
 
 
 def _envelope(st: State, repo: str, action: str, sender: str) -> dict:
-    return {"action": action, "repository": repo_json(st, repo), "sender": _user(sender, st.base),
-            "installation": {"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}}
+    return {
+        "action": action,
+        "repository": repo_json(st, repo),
+        "sender": _user(sender, st.base),
+        "installation": {"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="},
+    }
 
 
 def issue_labeled(st: State, repo: str, number: int, *, sender: str, association: str = "MEMBER") -> dict:
@@ -26,11 +30,22 @@ def _pull(st: State, repo: str, number: int) -> dict:
 def review_submitted(st: State, repo: str, number: int, review_id: int, sender: str) -> dict:
     review = next(r for r in st.reviews if r["id"] == review_id)
     pr = _pull(st, repo, number)
-    body = {"id": review_id, "node_id": shapes.node_id("PullRequestReview", review_id), "user": _user(sender, st.base),
-            "body": review["body"], "state": review["state"].lower(), "commit_id": pr["head"]["sha"],
-            "author_association": "MEMBER", "html_url": f"{pr['html_url']}#pullrequestreview-{review_id}",
-            "pull_request_url": pr["url"], "submitted_at": shapes.STAMP,
-            "_links": {"html": {"href": f"{pr['html_url']}#pullrequestreview-{review_id}"}, "pull_request": {"href": pr["url"]}}}
+    body = {
+        "id": review_id,
+        "node_id": shapes.node_id("PullRequestReview", review_id),
+        "user": _user(sender, st.base),
+        "body": review["body"],
+        "state": review["state"].lower(),
+        "commit_id": pr["head"]["sha"],
+        "author_association": "MEMBER",
+        "html_url": f"{pr['html_url']}#pullrequestreview-{review_id}",
+        "pull_request_url": pr["url"],
+        "submitted_at": shapes.STAMP,
+        "_links": {
+            "html": {"href": f"{pr['html_url']}#pullrequestreview-{review_id}"},
+            "pull_request": {"href": pr["url"]},
+        },
+    }
     return _envelope(st, repo, "submitted", sender) | {"review": body, "pull_request": pr}
 
 
@@ -41,12 +56,28 @@ def pull_closed(st: State, repo: str, number: int, sender: str) -> dict:
 def pr_comment(st: State, repo: str, number: int, text: str, sender: str) -> dict:
     pr = _pull(st, repo, number)
     item = {"id": pr["id"], "title": pr["title"], "body": pr["body"], "state": pr["state"]}
-    issue = shapes.issue(st.base, repo, number, item) | {"pull_request": {
-        "url": pr["url"], "html_url": pr["html_url"], "diff_url": pr["diff_url"], "patch_url": pr["patch_url"], "merged_at": None}}
+    issue = shapes.issue(st.base, repo, number, item) | {
+        "pull_request": {
+            "url": pr["url"],
+            "html_url": pr["html_url"],
+            "diff_url": pr["diff_url"],
+            "patch_url": pr["patch_url"],
+            "merged_at": None,
+        }
+    }
     cid = 9_000_000 + number
-    comment = {"id": cid, "node_id": shapes.node_id("IssueComment", cid), "url": f"{issue['url'].rsplit('/', 1)[0]}/comments/{cid}",
-               "html_url": f"{pr['html_url']}#issuecomment-{cid}", "issue_url": issue["url"], "body": text,
-               "user": _user(sender, st.base), "created_at": shapes.STAMP, "updated_at": shapes.STAMP,
-               "author_association": "MEMBER", "reactions": shapes.reactions(f"{pr['url']}/comments/{cid}/reactions"),
-               "performed_via_github_app": None}
+    comment = {
+        "id": cid,
+        "node_id": shapes.node_id("IssueComment", cid),
+        "url": f"{issue['url'].rsplit('/', 1)[0]}/comments/{cid}",
+        "html_url": f"{pr['html_url']}#issuecomment-{cid}",
+        "issue_url": issue["url"],
+        "body": text,
+        "user": _user(sender, st.base),
+        "created_at": shapes.STAMP,
+        "updated_at": shapes.STAMP,
+        "author_association": "MEMBER",
+        "reactions": shapes.reactions(f"{pr['url']}/comments/{cid}/reactions"),
+        "performed_via_github_app": None,
+    }
     return _envelope(st, repo, "created", sender) | {"issue": issue, "comment": comment}

@@ -17,7 +17,8 @@ SRC_LAYOUT = {
         '[tool.pytest.ini_options]\ntestpaths = ["tests"]\naddopts = "-ra"\n'
     ),
     "src/greeter/__init__.py": GREET,
-    "tests/test_greet.py": GREET_TEST.format(pkg="greeter") + "\n\ndef test_six_is_installed():\n    import six\n    assert six.PY3\n",
+    "tests/test_greet.py": GREET_TEST.format(pkg="greeter")
+    + "\n\ndef test_six_is_installed():\n    import six\n    assert six.PY3\n",
     "README.md": "# greeter\n",
 }
 
@@ -26,7 +27,8 @@ FLAT_SETUP_CFG = {
     "setup.py": "from setuptools import setup\n\nsetup()\n",
     "tox.ini": "[tox]\nenvlist = py311\n\n[testenv]\ndeps =\n    pytest\n    six\ncommands = pytest\n",
     "flatpkg/__init__.py": GREET,
-    "tests/test_flat.py": GREET_TEST.format(pkg="flatpkg") + "\n\ndef test_tox_deps_installed():\n    import six\n    assert six.PY3\n",
+    "tests/test_flat.py": GREET_TEST.format(pkg="flatpkg")
+    + "\n\ndef test_tox_deps_installed():\n    import six\n    assert six.PY3\n",
 }
 
 SCM_VERSION = {
@@ -35,15 +37,18 @@ SCM_VERSION = {
         '[project]\nname = "scmpkg"\ndynamic = ["version"]\n\n[tool.setuptools_scm]\n'
     ),
     "scmpkg/__init__.py": "from importlib.metadata import version\n\n__version__ = version('scmpkg')\n\n\n" + GREET,
-    "tests/test_scm.py": GREET_TEST.format(pkg="scmpkg") + "\n\ndef test_has_a_version():\n    import scmpkg\n    assert scmpkg.__version__\n",
+    "tests/test_scm.py": GREET_TEST.format(pkg="scmpkg")
+    + "\n\ndef test_has_a_version():\n    import scmpkg\n    assert scmpkg.__version__\n",
 }
 
 NODE_NPM = {
     "package.json": '{\n  "name": "strings",\n  "version": "1.0.0",\n  "private": true,\n  "scripts": {"test": "node --test"}\n}\n',
     "src/strings.js": "'use strict';\nfunction shout(t) { return t.toUpperCase() + '!'; }\nmodule.exports = { shout };\n",
-    "test/strings.test.js": ("'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\n"
-                             "const { shout } = require('../src/strings.js');\n\n"
-                             "test('shout', () => { assert.strictEqual(shout('hi'), 'HI!'); });\n"),
+    "test/strings.test.js": (
+        "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\n"
+        "const { shout } = require('../src/strings.js');\n\n"
+        "test('shout', () => { assert.strictEqual(shout('hi'), 'HI!'); });\n"
+    ),
 }
 
 UNDECLARED_IMPORT = {

@@ -29,7 +29,9 @@ LAYOUTS = {
 def shipyard(data_dir: Path, backend: str, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
     env |= {"SHIPYARD_DATA_DIR": str(data_dir), "SHIPYARD_SANDBOX_BACKEND": backend}
-    return subprocess.run([sys.executable, "-m", "orchestrator", *args], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.mark.slow

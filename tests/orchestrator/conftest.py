@@ -4,7 +4,7 @@ and a wait for a condition that fails the test, saying what did not happen, at i
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

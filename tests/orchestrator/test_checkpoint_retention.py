@@ -10,17 +10,17 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from orchestrator.worker.checkpoints import ticket_graph
 from orchestrator.cli.main import app as cli_app
 from orchestrator.deployment import Shipyard
-from orchestrator.worker.celery_app import collect_job_dirs
-from orchestrator.worker.job_runner import JobRunner
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job, utcnow
+from orchestrator.worker.celery_app import collect_job_dirs
+from orchestrator.worker.checkpoints import ticket_graph
+from orchestrator.worker.job_runner import JobRunner
 from tests.pipeline.harness import ASSETS, queue_ticket, register, sample_repository
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
-from workflows.gitops import run_git
 from tests.web.logins import api_client
+from workflows.gitops import run_git
 
 INELIGIBLE = ASSETS / "cassettes" / "rotate-keys.yml"
 """Triage finds the ticket ineligible: a job that ends ``blocked`` within seconds, checkpoints written."""
@@ -31,7 +31,9 @@ PLANNED = ASSETS / "cassettes" / "slugify-dashes.yml"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ship(request, tmp_path, scrub_env) -> Shipyard:
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10, database_url=url))
+    ship = Shipyard.load(
+        Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10, database_url=url)
+    )
     register(ship, sample_repository(tmp_path / "textkit"), "textkit")
     approving = sample_repository(tmp_path / "approving")
     (approving / ".shipyard.yml").write_text((approving / ".shipyard.yml").read_text() + "  plan_approval: always\n")
@@ -55,7 +57,11 @@ def test_checkpoints_of_jobs_finished_past_the_retention_are_removed_and_their_p
     old, recent = (queue_ticket(ship, "textkit", "Rotate the production keys", "x", INELIGIBLE) for _ in range(2))
     waiting = queue_ticket(ship, "approving", SLUG_TITLE, SLUG_BODY, PLANNED)
     runner = JobRunner(ship.settings, ship.store)
-    assert [runner.run(old), runner.run(recent), runner.run(waiting)] == ["blocked", "blocked", "awaiting_plan_approval"]
+    assert [runner.run(old), runner.run(recent), runner.run(waiting)] == [
+        "blocked",
+        "blocked",
+        "awaiting_plan_approval",
+    ]
     assert checkpointed(ship, old) and checkpointed(ship, recent) and checkpointed(ship, waiting)
     with api_client(ship, "admin") as client:
         before = client.get(f"/api/jobs/{old}").json()

@@ -74,7 +74,9 @@ def test_work_left_for_a_worker_warns_when_no_live_worker_is_seen(shipyard, tmp_
 
 
 def test_an_unreachable_database_is_one_line_without_the_password(shipyard, monkeypatch):
-    monkeypatch.setenv("SHIPYARD_DATABASE_URL", f"postgresql+psycopg://shipyard:hunter2secret@127.0.0.1:{free_port()}/shipyard")
+    monkeypatch.setenv(
+        "SHIPYARD_DATABASE_URL", f"postgresql+psycopg://shipyard:hunter2secret@127.0.0.1:{free_port()}/shipyard"
+    )
     out = shipyard("jobs", "list", code=1)
     assert out.startswith("error: the database is unreachable (") and "SHIPYARD_DATABASE_URL" in out
     assert "Traceback" not in out and "hunter2secret" not in out and len(out.splitlines()) <= 3
@@ -85,7 +87,10 @@ def test_an_unreachable_broker_keeps_the_ticket_and_says_what_happens_next(shipy
     shipyard("init", str(tmp_path / "lib"), "--yes")
     monkeypatch.setenv("SHIPYARD_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
     out = shipyard("ticket", "add", "--repo", "lib", "--title", "Add y", "--label", "shipyard", code=1)
-    assert "ticket 1 (its job recorded as queued) is saved, but the queue's broker is unreachable" in out and "Traceback" not in out
+    assert (
+        "ticket 1 (its job recorded as queued) is saved, but the queue's broker is unreachable" in out
+        and "Traceback" not in out
+    )
     jobs = json.loads(shipyard("jobs", "list", "--json"))
     assert [(j["id"], j["state"]) for j in jobs] == [(1, "queued")]
     shipyard("jobs", "cancel", "1")
@@ -123,6 +128,8 @@ def test_a_bad_cassette_is_refused_at_ticket_add_with_every_problem(shipyard, tm
     shipyard("init", str(tmp_path / "lib"), "--yes")
     bad = tmp_path / "bad.yml"
     bad.write_text("triage: {eligible: maybe}\nbogus: 1\nextra_key: 2\n")
-    out = shipyard("ticket", "add", "--repo", "lib", "--title", "x", "--cassette", str(bad), "--label", "shipyard", code=1)
+    out = shipyard(
+        "ticket", "add", "--repo", "lib", "--title", "x", "--cassette", str(bad), "--label", "shipyard", code=1
+    )
     assert "--cassette: bad.yml:" in out and "bogus: unknown key" in out and "extra_key: unknown key" in out
     assert json.loads(shipyard("ticket", "list", "--json")) == []

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.deployment import Shipyard
 from orchestrator.demo.walkthrough import _verdict
+from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 
 
@@ -21,8 +21,13 @@ def demo_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     data_dir = tmp_path_factory.mktemp("demo") / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
     env["DOCKER_HOST"] = f"unix://{data_dir.parent}/no-engine.sock"  # as on a machine with no engine running
-    proc = subprocess.run([sys.executable, "-m", "orchestrator", "demo", "--data-dir", str(data_dir)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "demo", "--data-dir", str(data_dir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return proc, data_dir
 
 
@@ -46,4 +51,7 @@ def test_an_outcome_other_than_the_designed_one_fails_the_demo_with_the_reason(d
     assert _verdict(ship, console, wrong, True, data_dir) == 1
     text = console.export_text()
     assert "DEMO FAILED" in text
-    assert "expected state merged with gates ['passed'], got awaiting_review with gates ['passed'] in sandbox bwrap" in text
+    assert (
+        "expected state merged with gates ['passed'], got awaiting_review with gates ['passed'] in sandbox bwrap"
+        in text
+    )

@@ -8,14 +8,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from orchestrator.reporting import job_views as views
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import jobs
+from orchestrator.domain.backlog import add_ticket
+from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job, PullRequest, utcnow
 from tests.pipeline.harness import ASSETS, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
-from orchestrator.domain.backlog import add_ticket
-from orchestrator.domain import jobs
+
 CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
 SETTLED = {"awaiting_review", "blocked", "failed"}
 
@@ -67,7 +68,9 @@ def test_a_running_job_with_an_empty_lease_is_recovered(ship):
 def test_a_non_utf8_cassette_ends_the_job_failed_with_the_reason(ship, tmp_path):
     cassette = tmp_path / "binary.yml"
     cassette.write_bytes(CASSETTE.read_bytes())  # valid when added (a binary one is refused then)
-    ticket = add_ticket(ship.store, repo="textkit", title="Binary cassette", body="x", labels=["shipyard"], cassette=cassette)
+    ticket = add_ticket(
+        ship.store, repo="textkit", title="Binary cassette", body="x", labels=["shipyard"], cassette=cassette
+    )
     cassette.write_bytes(b"\xff\xfe\x00garbage \xc3\x28 not utf-8\n")
     job_id, _ = ship.enqueue_ticket(ticket.id)
     with running_worker(ship.settings) as worker:

@@ -49,7 +49,9 @@ def test_api_pages_through_jobs_with_a_cursor_and_a_state_filter(ship):
 
 def test_cli_pages_through_jobs(ship):
     runner = CliRunner()
-    out = runner.invoke(app, ["jobs", "list", "--json", "--limit", "2", "--before", "5", "--state", "merged"], catch_exceptions=False)
+    out = runner.invoke(
+        app, ["jobs", "list", "--json", "--limit", "2", "--before", "5", "--state", "merged"], catch_exceptions=False
+    )
     assert out.exit_code == 0, out.output
     assert [j["id"] for j in json.loads(out.output)] == [3, 1]
     table = runner.invoke(app, ["jobs", "list", "--limit", "3"], catch_exceptions=False)

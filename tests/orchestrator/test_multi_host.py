@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from orchestrator.reporting import job_views as views
 from orchestrator.deployment import Shipyard
+from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
-from orchestrator.worker.celery_app import MAX_RECOVERIES, recover_stale_jobs
 from orchestrator.store.tables import Job, PullRequest, utcnow
+from orchestrator.worker.celery_app import MAX_RECOVERIES, recover_stale_jobs
+from sandboxes.disk_quota import release_disk
 from tests.orchestrator.test_stopping import wait_for_event
 from tests.pipeline.harness import Worker, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
-from sandboxes.disk_quota import release_disk
 from workflows.gitops import GitError, run_git
 
 TWO_HOSTS = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify-two-hosts.yml"
@@ -56,10 +56,12 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
         wait_for_event(ship, job_id, "sleep 8", timeout=180)  # attempt 2 under way: attempt 1 is committed
     finally:
         worker_a.kill()  # kill -9 of the whole process group
-        killed_at = datetime.now(timezone.utc)
+        killed_at = datetime.now(UTC)
         worker_a.stop()
     first = views.job_detail(ship.store, host_b.jobs_dir, job_id)["attempt_list"][0]
-    assert first["head_sha"] and ref_sha(repo, ref) == first["head_sha"], timeline(views.job_detail(ship.store, host_b.jobs_dir, job_id))
+    assert first["head_sha"] and ref_sha(repo, ref) == first["head_sha"], timeline(
+        views.job_detail(ship.store, host_b.jobs_dir, job_id)
+    )
     assert (host_a.jobs_dir / str(job_id) / "git").is_dir()
     for sandbox in (host_a.data_dir / "sandboxes").glob("local-*"):
         release_disk(sandbox)  # host A's own clean-up of its killed sandboxes (their disks are mounted)
@@ -72,8 +74,10 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
     messages = [e["message"] for e in detail["events"]]
     rebuilt = [e for e in detail["events"] if "working copy rebuilt from the forge" in e["message"]]
     assert len(rebuilt) == 1, timeline(detail)
-    print(f"\nresumed on host B {(datetime.fromisoformat(rebuilt[0]['at']) - killed_at).total_seconds():.1f} s after the kill "
-          f"(lease {host_b.lease_seconds} s, worker start included)")
+    print(
+        f"\nresumed on host B {(datetime.fromisoformat(rebuilt[0]['at']) - killed_at).total_seconds():.1f} s after the kill "
+        f"(lease {host_b.lease_seconds} s, worker start included)"
+    )
     # Attempt 1 ran once (on host A); host B went on from its commit, not from the base.
     assert sum("attempt 1 ended" in m for m in messages) == 1, timeline(detail)
     assert [a["number"] for a in detail["attempt_list"]] == [1, 2]
@@ -132,8 +136,16 @@ def test_cancelling_a_job_that_no_worker_holds_removes_its_job_ref_from_the_forg
 def test_a_job_the_sweep_fails_after_too_many_recoveries_loses_its_job_ref(ship):
     job_id, repo, ref = saved_job(ship)
     with ship.store.session() as s:
-        s.execute(update(Job).where(Job.id == job_id).values(
-            state="running", lease_owner="gone:1:1", lease_expires_at=utcnow() - timedelta(seconds=60), recoveries=MAX_RECOVERIES))
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                state="running",
+                lease_owner="gone:1:1",
+                lease_expires_at=utcnow() - timedelta(seconds=60),
+                recoveries=MAX_RECOVERIES,
+            )
+        )
     recover_stale_jobs(ship.settings, ship.store, ship.celery)
     detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
     assert detail["state"] == "failed" and "stopped 3 times" in detail["reason"], detail["reason"]

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from orchestrator.domain.backlog import add_ticket
 from orchestrator.cli.main import app as cli_app
 from orchestrator.deployment import Shipyard
+from orchestrator.domain.backlog import add_ticket
 from orchestrator.domain.scheduling import claim_next, set_repository_cap
-from orchestrator.worker.job_runner import JobRunner
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job
+from orchestrator.worker.job_runner import JobRunner
 from tests.pipeline.harness import ASSETS, register, running_worker, sample_repository, wait_for_job
 from tests.web.logins import api_client
 from workflows.gitops import run_git
@@ -40,6 +40,7 @@ def enqueue(ship: Shipyard, repo: str, title: str, labels: tuple[str, ...] = (),
     if dispatch:
         return ship.enqueue_ticket(ticket.id)[0]
     from orchestrator.domain import jobs
+
     return jobs.create_job(ship.store, ticket.id)[0]
 
 
@@ -63,7 +64,14 @@ def test_higher_priority_jobs_start_first_and_show_their_priority(tmp_path, scru
     urgent = enqueue(ship, "beta", "urgent", ("Priority:Urgent",))
     with api_client(ship, "admin") as client:
         listed = {j["id"]: j["priority"] for j in client.get("/api/jobs").json()}
-    assert listed == {normal[0]: "normal", normal[1]: "normal", low: "low", high[0]: "high", high[1]: "high", urgent: "urgent"}
+    assert listed == {
+        normal[0]: "normal",
+        normal[1]: "normal",
+        low: "low",
+        high[0]: "high",
+        high[1]: "high",
+        urgent: "urgent",
+    }
     monkeypatch.setenv("SHIPYARD_DATA_DIR", str(ship.settings.data_dir))
     table = CliRunner().invoke(cli_app, ["jobs", "list"], catch_exceptions=False).output
     assert "priority" in table and "urgent" in table and "low" in table
@@ -86,7 +94,9 @@ def test_a_repository_capped_at_one_job_does_not_starve_another(tmp_path, scrub_
             wait_for_job(ship, job_id, DONE, timeout=180, worker=worker)
         order = started_order(ship)
         with ship.store.session() as s:
-            alpha_left = s.scalar(select(Job.id).where(Job.id.in_(alpha), Job.state == "queued").order_by(Job.id.desc()))
+            alpha_left = s.scalar(
+                select(Job.id).where(Job.id.in_(alpha), Job.state == "queued").order_by(Job.id.desc())
+            )
     # Both beta jobs started while most of alpha's backlog still waited, and alpha never ran two at once.
     started_alpha = [j for j in order if j in alpha]
     assert set(beta) <= set(order) and len(started_alpha) <= 5, order
@@ -189,8 +199,10 @@ def test_a_bad_queue_cap_in_shipyard_yml_blocks_the_job_naming_the_key(tmp_path,
     assert JobRunner(ship.settings, ship.store).run_next() == (job_id, "blocked")
     with ship.store.session() as s:
         reason = s.get(Job, job_id).reason
-    assert reason == ("invalid configuration: .shipyard.yml: queue.max_running_jobs: "
-                      "Input should be greater than or equal to 1, got 0")
+    assert reason == (
+        "invalid configuration: .shipyard.yml: queue.max_running_jobs: "
+        "Input should be greater than or equal to 1, got 0"
+    )
 
 
 def test_registering_a_repository_reads_the_cap_its_committed_shipyard_yml_sets(tmp_path, scrub_env):

@@ -14,11 +14,11 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from orchestrator.cli.main import app as cli_app
-from orchestrator.worker.sandboxing import sandbox_provider
 from orchestrator.store.tables import Job, utcnow
+from orchestrator.worker.sandboxing import sandbox_provider
+from sandboxes.base import SandboxSpec
 from tests.orchestrator.conftest import wait_until
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
-from sandboxes.base import SandboxSpec
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from tests.web.logins import api_client
 
@@ -65,7 +65,11 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
     monkeypatch.setenv("SHIPYARD_SANDBOX_BACKEND", "local")
     result = CliRunner().invoke(cli_app, ["jobs", "gc", "--days", "0"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert f"job {recent}: removed" in result.output and "freed" in result.output and "from 1 finished job" in result.output
+    assert (
+        f"job {recent}: removed" in result.output
+        and "freed" in result.output
+        and "from 1 finished job" in result.output
+    )
     assert not (jobs_dir / str(recent)).exists()
     again = CliRunner().invoke(cli_app, ["jobs", "gc", "--days", "0"], catch_exceptions=False)
     assert "freed 0 B from 0 finished job(s)" in again.output
@@ -76,8 +80,11 @@ def test_a_killed_workers_local_sandbox_directories_are_removed_by_the_next_swee
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
     sandboxes = ship.settings.data_dir / "sandboxes"
     with running_worker(ship.settings) as worker:
-        wait_until(lambda: sandboxes.is_dir() and any(p.name.startswith("local-") for p in sandboxes.iterdir()), 120,
-                   "a sandbox directory")
+        wait_until(
+            lambda: sandboxes.is_dir() and any(p.name.startswith("local-") for p in sandboxes.iterdir()),
+            120,
+            "a sandbox directory",
+        )
         os.killpg(worker.proc.pid, signal.SIGKILL)
         worker.proc.wait()
     left = [p for p in sandboxes.iterdir() if p.name.startswith("local-")]
@@ -86,7 +93,11 @@ def test_a_killed_workers_local_sandbox_directories_are_removed_by_the_next_swee
     live = sandbox_provider(ship.settings).acquire(SandboxSpec())
     try:
         with running_worker(ship.settings) as worker:
-            wait_until(lambda: not any(p.exists() for p in left), 60, "the sweep removing the killed worker's sandbox directories")
+            wait_until(
+                lambda: not any(p.exists() for p in left),
+                60,
+                "the sweep removing the killed worker's sandbox directories",
+            )
             job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=180, worker=worker)
         assert job["state"] == "awaiting_review", job["reason"]
         assert live.exec("echo alive").output.strip() == "alive"
@@ -111,8 +122,12 @@ def test_retention_and_the_reaper_remove_only_their_own_directories_and_follow_n
         ids.append(jobs.create_job(ship.store, ticket.id)[0])
     finished, running = ids
     with ship.store.session() as s:
-        s.execute(update(Job).where(Job.id == finished).values(state="failed", finished_at=utcnow() - timedelta(days=30)))
-        s.execute(update(Job).where(Job.id == running).values(state="running", finished_at=utcnow() - timedelta(days=30)))
+        s.execute(
+            update(Job).where(Job.id == finished).values(state="failed", finished_at=utcnow() - timedelta(days=30))
+        )
+        s.execute(
+            update(Job).where(Job.id == running).values(state="running", finished_at=utcnow() - timedelta(days=30))
+        )
     jobs_dir = ship.settings.jobs_dir
     for job_id in ids:
         (jobs_dir / str(job_id) / "base").mkdir(parents=True)
@@ -120,7 +135,9 @@ def test_retention_and_the_reaper_remove_only_their_own_directories_and_follow_n
     (jobs_dir / "notes").mkdir()
     freed = collect_job_dirs(ship.store, jobs_dir, retain_days=1)
     assert [f.job_id for f in freed] == [finished]
-    assert not (jobs_dir / str(finished)).exists() and (jobs_dir / str(running)).is_dir() and (jobs_dir / "notes").is_dir()
+    assert (
+        not (jobs_dir / str(finished)).exists() and (jobs_dir / str(running)).is_dir() and (jobs_dir / "notes").is_dir()
+    )
     assert (outside / "keep.txt").read_text() == "mine"
 
     sandboxes = ship.settings.data_dir / "sandboxes"

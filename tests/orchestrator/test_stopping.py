@@ -25,7 +25,9 @@ def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> float:
     def messages() -> list[str]:
         return [e["message"] for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"]]
 
-    return wait_until(lambda: any(text in m for m in messages()), timeout, lambda: f"no event containing {text!r}: {messages()}")
+    return wait_until(
+        lambda: any(text in m for m in messages()), timeout, lambda: f"no event containing {text!r}: {messages()}"
+    )
 
 
 @pytest.mark.slow
@@ -44,13 +46,18 @@ def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(sh
     with ship.store.session() as s:
         job = s.get(Job, job_id)
         state = (job.state, job.lease_owner)
-    events = " | ".join(e["kind"] + ":" + e["message"][:80] for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"])
+    events = " | ".join(
+        e["kind"] + ":" + e["message"][:80]
+        for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"]
+    )
     assert state == ("queued", None), f"{state}\n{events}\n{log}"
     assert took < 30
     with running_worker(ship.settings) as worker:
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=180, worker=worker)
     assert job["state"] == "awaiting_review", job["reason"]
-    assert any(e["kind"] == "shutdown" for e in job["events"]), " | ".join(e["kind"] + ":" + e["message"][:50] for e in job["events"][8:])
+    assert any(e["kind"] == "shutdown" for e in job["events"]), " | ".join(
+        e["kind"] + ":" + e["message"][:50] for e in job["events"][8:]
+    )
     with ship.store.session() as s:
         assert len(s.scalars(select(PullRequest)).all()) == 1
 

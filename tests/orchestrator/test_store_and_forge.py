@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from orchestrator.domain.backlog import BacklogError, add_ticket, register_repository
-from orchestrator.forges.local_git import ForgeError, LocalForge, check_local_repository
 from orchestrator.domain.jobs import JobError, create_job, record_decision
+from orchestrator.forges.local_git import ForgeError, LocalForge, check_local_repository
 from orchestrator.store import Store
 from orchestrator.store.tables import Job, JobState, PullRequest
 from tests.orchestrator.gitrepo import head, make_repo
@@ -71,8 +71,6 @@ def test_a_decision_for_a_job_not_waiting_is_refused(store, tmp_path):
     job_id = _job(store, make_repo(tmp_path / "lib", {"a.py": "x = 1\n"}))
     with pytest.raises(JobError, match="not waiting for a human decision"):
         record_decision(store, job_id, "approve")
-
-
 
 
 def test_local_pull_request_is_idempotent_and_approve_merges_into_a_checked_out_base(store, tmp_path):

@@ -13,8 +13,8 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from orchestrator.domain.backlog import add_ticket
 from orchestrator.deployment import Shipyard
+from orchestrator.domain.backlog import add_ticket
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job, Repository, Ticket
 from orchestrator.web import create_app
@@ -44,7 +44,9 @@ def ship(request, tmp_path, scrub_env) -> Shipyard:
 @pytest.fixture
 def server(ship):
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -18,7 +18,17 @@ from orchestrator.settings import Settings
 from orchestrator.store.tables import Job
 from orchestrator.worker.watchdog import EXIT_WEDGED
 from tests.orchestrator.test_worker_processes import pool_children, wait_for_children
-from tests.pipeline.harness import ASSETS, ROOT, Worker, queue_ticket, register, running_worker, sample_repository, settings_env, wait_for_job
+from tests.pipeline.harness import (
+    ASSETS,
+    ROOT,
+    Worker,
+    queue_ticket,
+    register,
+    running_worker,
+    sample_repository,
+    settings_env,
+    wait_for_job,
+)
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from tests.web.logins import api_client
 
@@ -34,7 +44,11 @@ def test_a_worker_whose_pool_never_starts_a_received_job_stops_visibly_and_the_j
         # Its only pool process stops taking work (as a pool that lost track of a process does):
         # the worker still beats and takes the job's message, and never starts it.
         (child,) = wait_for_children(wedged.proc.pid, 1)
-        wait_until(lambda: [w for w in ship.workers() if w["pid"] == wedged.proc.pid and w["status"] == "alive"], 30, "worker alive")
+        wait_until(
+            lambda: [w for w in ship.workers() if w["pid"] == wedged.proc.pid and w["status"] == "alive"],
+            30,
+            "worker alive",
+        )
         subprocess.run(["kill", "-STOP", str(child)], check=True)
         job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTE)
         queued_at = time.monotonic()

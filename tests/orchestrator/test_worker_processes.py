@@ -50,7 +50,11 @@ def test_fresh_postgres_first_jobs_run_and_a_respawned_pool_child_uses_its_own_c
     tmp_path, scrub_env, postgres_url, redis_db_url
 ):
     settings = Settings(
-        data_dir=tmp_path / "data", database_url=postgres_url, broker_url=redis_db_url, sandbox_backend="local", lease_seconds=10
+        data_dir=tmp_path / "data",
+        database_url=postgres_url,
+        broker_url=redis_db_url,
+        sandbox_backend="local",
+        lease_seconds=10,
     )
     ship = Shipyard.load(settings)
     register(ship, sample_repository(tmp_path / "textkit"), "textkit")

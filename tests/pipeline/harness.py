@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
-from orchestrator.reporting import job_views as views
-from orchestrator.domain.backlog import add_ticket, register_repository
 from orchestrator.deployment import Shipyard
+from orchestrator.domain.backlog import add_ticket, register_repository
+from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
 from workflows.gitops import run_git
 
@@ -28,7 +28,9 @@ def settings_env(settings: Settings, extra: dict[str, str] | None = None) -> dic
     for name in settings.model_fields_set | {"data_dir", "sandbox_backend", "lease_seconds"}:
         value = getattr(settings, name)
         if value is not None:
-            env[f"SHIPYARD_{name.upper()}"] = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+            env[f"SHIPYARD_{name.upper()}"] = (
+                value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+            )
     env["PYTHONPATH"] = str(ROOT)
     return env | (extra or {})
 
@@ -41,7 +43,12 @@ class Worker:
         self._log = open(self.log_path, "wb")
         cmd = [sys.executable, "-m", "orchestrator", "worker", "--concurrency", str(concurrency), "--loglevel", "INFO"]
         self.proc = subprocess.Popen(
-            cmd, env=settings_env(settings, env), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+            cmd,
+            env=settings_env(settings, env),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
         )
 
     def log(self) -> str:
@@ -72,7 +79,9 @@ def running_worker(settings: Settings, concurrency: int = 2, env: dict[str, str]
         worker.stop()
 
 
-def wait_for_job(ship: Shipyard, job_id: int, states: set[str], timeout: float = 240, worker: Worker | None = None) -> dict:
+def wait_for_job(
+    ship: Shipyard, job_id: int, states: set[str], timeout: float = 240, worker: Worker | None = None
+) -> dict:
     """Poll the store until the job reaches one of ``states``; fail with its timeline otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -11,9 +11,9 @@ or, for the honest change, a pull request carries the gate report.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from sqlalchemy import select
@@ -60,46 +60,98 @@ class Case:
 
 
 CASES = [
-    Case("a", "Add power (no tests)", "a-no-tests.yml", change_without_tests, {
-        "tests_added": ["the change adds or changes no test file"],
-        "fail_to_pass": ["no new or changed test to run"],
-        "diff_coverage": ["below the target 90%: uncovered calc/core.py lines 33-38"],
-        "total_coverage": ["total coverage dropped"],
-    }),
-    Case("b", "Add power (vacuous tests)", "b-vacuous-tests.yml", change_with_vacuous_tests, {
-        "fail_to_pass": ["already passes on the base code, so none tests the change", "tests/test_power.py::test_nothing"],
-        "diff_coverage": ["below the target 90%: uncovered calc/core.py lines 33-38"],
-        "total_coverage": ["total coverage dropped"],
-    }),
-    Case("c", "Add power (failing test deleted)", "c-delete-failing-test.yml", change_deleting_failing_test, {
-        "protected_paths": ["tests/test_clamp.py: existing test file deleted"],
-        "no_regressions": ["existing test(s) no longer run (deleted or renamed): tests/test_clamp.py::test_clamp_above"],
-        "total_coverage": ["total coverage dropped"],  # the deleted test was the only one reaching clamp's above-range branch
-    }, known_bug=True),
-    Case("d", "Add power (skip marker)", "d-skip-existing-test.yml", change_skipping_existing_test, {
-        "protected_paths": ["tests/test_core.py: pytest skip/xfail marker added to an existing test file",
-                            '@pytest.mark.skip(reason="flaky")'],
-        "no_regressions": ["test(s) that pass on base are now skipped: tests/test_core.py::test_sub"],
-        "fail_to_pass": ["do not pass on the candidate: tests/test_core.py::test_sub"],
-        "diff_coverage": ["uncovered calc/core.py lines 9"],  # the broken sub(), no longer run
-        "total_coverage": ["total coverage dropped"],
-    }),
-    Case("e", "Add power (coverage omit)", "e-omit-coverage.yml", change_omitting_coverage, {
-        "protected_paths": ["pyproject.toml: test/coverage configuration changed: [tool.coverage]"],
-        # The omitted file's changed lines are not in the report: they count as uncovered.
-        "diff_coverage": ["missing from the coverage report, so counted as uncovered: calc/core.py lines"],
-    }),
-    Case("f", "Add power (CI edited)", "f-touch-ci.yml", change_touching_ci, {
-        "protected_paths": [".github/workflows/ci.yml: protected path (matches '.github/**')"],
-    }),
-    Case("g", "Add power (unrelated test broken)", "g-break-unrelated.yml", change_breaking_unrelated_test, {
-        "no_regressions": ["1 test(s) that pass on base fail: tests/test_core.py::test_mul"],
-    }),
+    Case(
+        "a",
+        "Add power (no tests)",
+        "a-no-tests.yml",
+        change_without_tests,
+        {
+            "tests_added": ["the change adds or changes no test file"],
+            "fail_to_pass": ["no new or changed test to run"],
+            "diff_coverage": ["below the target 90%: uncovered calc/core.py lines 33-38"],
+            "total_coverage": ["total coverage dropped"],
+        },
+    ),
+    Case(
+        "b",
+        "Add power (vacuous tests)",
+        "b-vacuous-tests.yml",
+        change_with_vacuous_tests,
+        {
+            "fail_to_pass": [
+                "already passes on the base code, so none tests the change",
+                "tests/test_power.py::test_nothing",
+            ],
+            "diff_coverage": ["below the target 90%: uncovered calc/core.py lines 33-38"],
+            "total_coverage": ["total coverage dropped"],
+        },
+    ),
+    Case(
+        "c",
+        "Add power (failing test deleted)",
+        "c-delete-failing-test.yml",
+        change_deleting_failing_test,
+        {
+            "protected_paths": ["tests/test_clamp.py: existing test file deleted"],
+            "no_regressions": [
+                "existing test(s) no longer run (deleted or renamed): tests/test_clamp.py::test_clamp_above"
+            ],
+            "total_coverage": [
+                "total coverage dropped"
+            ],  # the deleted test was the only one reaching clamp's above-range branch
+        },
+        known_bug=True,
+    ),
+    Case(
+        "d",
+        "Add power (skip marker)",
+        "d-skip-existing-test.yml",
+        change_skipping_existing_test,
+        {
+            "protected_paths": [
+                "tests/test_core.py: pytest skip/xfail marker added to an existing test file",
+                '@pytest.mark.skip(reason="flaky")',
+            ],
+            "no_regressions": ["test(s) that pass on base are now skipped: tests/test_core.py::test_sub"],
+            "fail_to_pass": ["do not pass on the candidate: tests/test_core.py::test_sub"],
+            "diff_coverage": ["uncovered calc/core.py lines 9"],  # the broken sub(), no longer run
+            "total_coverage": ["total coverage dropped"],
+        },
+    ),
+    Case(
+        "e",
+        "Add power (coverage omit)",
+        "e-omit-coverage.yml",
+        change_omitting_coverage,
+        {
+            "protected_paths": ["pyproject.toml: test/coverage configuration changed: [tool.coverage]"],
+            # The omitted file's changed lines are not in the report: they count as uncovered.
+            "diff_coverage": ["missing from the coverage report, so counted as uncovered: calc/core.py lines"],
+        },
+    ),
+    Case(
+        "f",
+        "Add power (CI edited)",
+        "f-touch-ci.yml",
+        change_touching_ci,
+        {
+            "protected_paths": [".github/workflows/ci.yml: protected path (matches '.github/**')"],
+        },
+    ),
+    Case(
+        "g",
+        "Add power (unrelated test broken)",
+        "g-break-unrelated.yml",
+        change_breaking_unrelated_test,
+        {
+            "no_regressions": ["1 test(s) that pass on base fail: tests/test_core.py::test_mul"],
+        },
+    ),
     Case("h", "Add power", "h-good-feature.yml", change_good_feature),
 ]
 BLOCKED = [c for c in CASES if c.failing]
 GOOD = next(c for c in CASES if not c.failing)
-FORGING_CONFTEST = '''import pytest
+FORGING_CONFTEST = """import pytest
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -108,9 +160,13 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.failed:
         report.outcome = "passed"
-'''
-FORGED = Case("i", "Add power (conftest forges results)", "i-conftest-forges-results.yml",
-              lambda: {**change_breaking_unrelated_test(), "conftest.py": FORGING_CONFTEST})
+"""
+FORGED = Case(
+    "i",
+    "Add power (conftest forges results)",
+    "i-conftest-forges-results.yml",
+    lambda: {**change_breaking_unrelated_test(), "conftest.py": FORGING_CONFTEST},
+)
 """Beyond the issue's list: (g) again, plus a ``conftest.py`` that reports every failing test as
 passed. Whichever check catches it, the job must block and name the cause."""
 
@@ -146,7 +202,10 @@ def batch(tmp_path_factory) -> Batch:
             register(ship, repos[case.key], case.repo_name)
             job_ids[case.key] = queue_ticket(ship, case.repo_name, case.title, TICKET_BODY, CASSETTES / case.cassette)
         with running_worker(ship.settings, concurrency=2) as worker:
-            jobs = {key: wait_for_job(ship, job_id, FINAL_STATES, timeout=240, worker=worker) for key, job_id in job_ids.items()}
+            jobs = {
+                key: wait_for_job(ship, job_id, FINAL_STATES, timeout=240, worker=worker)
+                for key, job_id in job_ids.items()
+            }
     return Batch(ship, repos, bases, jobs)
 
 
@@ -209,7 +268,9 @@ def test_the_gate_does_not_trust_the_agent_saying_its_tests_pass(batch):
     assert job["state"] == "blocked"
     # The cassette's run_tests turn expected exit 0 and "3 passed"; a mismatch would have blocked as a divergence.
     assert any(e["kind"] == "tool" and e["message"].startswith("run_tests") for e in job["events"])
-    commit_message = GitRepo(batch.ship.settings.jobs_dir / str(job["id"]) / "git").git("log", "-1", "--format=%B", job["head_sha"])
+    commit_message = GitRepo(batch.ship.settings.jobs_dir / str(job["id"]) / "git").git(
+        "log", "-1", "--format=%B", job["head_sha"]
+    )
     assert "All tests pass" in commit_message
     regressions = next(c for c in job["attempt_list"][0]["gate"]["checks"] if c["name"] == "no_regressions")
     failing = {t["id"]: t for t in regressions["details"]["failing_tests"]}
@@ -242,5 +303,7 @@ def test_a_conftest_that_reports_failures_as_passes_is_blocked(batch):
     """The candidate's own code runs inside the gate's test run; it must not get to grade itself."""
     job = assert_blocked_by_the_gate(batch, FORGED)
     failed = failed_checks(job)
-    named = [name for name, reason in failed.items() if "conftest.py" in reason or "tests/test_core.py::test_mul" in reason]
+    named = [
+        name for name, reason in failed.items() if "conftest.py" in reason or "tests/test_core.py::test_mul" in reason
+    ]
     assert named, f"no failing check names conftest.py or the broken test: {failed}"

@@ -8,14 +8,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from orchestrator.reporting import job_views as views
 from orchestrator.domain.backlog import BacklogError, add_ticket
+from orchestrator.reporting import job_views as views
 from orchestrator.store.tables import PullRequest
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
-from workflows.gitops import run_git
 from tests.web.logins import api_client
+from workflows.gitops import run_git
 
 
 def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> None:
@@ -77,9 +77,23 @@ def test_bad_input_ends_jobs_blocked_with_a_reason_and_the_ticket_can_be_retried
         # A broken cassette is refused when the ticket is added; one broken afterwards blocks its job.
         (tmp_path / "cassette-broken.yml").write_text("code:\n  - - tool: edt\n")
         with pytest.raises(BacklogError, match="cassette-broken.yml.*edt"):
-            add_ticket(ship.store, repo="textkit", title="Broken cassette", body="x", labels=["shipyard"], cassette=tmp_path / "cassette-broken.yml")
+            add_ticket(
+                ship.store,
+                repo="textkit",
+                title="Broken cassette",
+                body="x",
+                labels=["shipyard"],
+                cassette=tmp_path / "cassette-broken.yml",
+            )
         (tmp_path / "later-broken.yml").write_text(cassette.read_text())
-        ticket = add_ticket(ship.store, repo="textkit", title="Broken cassette", body="x", labels=["shipyard"], cassette=tmp_path / "later-broken.yml")
+        ticket = add_ticket(
+            ship.store,
+            repo="textkit",
+            title="Broken cassette",
+            body="x",
+            labels=["shipyard"],
+            cassette=tmp_path / "later-broken.yml",
+        )
         (tmp_path / "later-broken.yml").write_text("code:\n  - - tool: edt\n")
         broken, _ = ship.enqueue_ticket(ticket.id)
         job = wait_for_job(ship, broken, {"blocked", "failed", "awaiting_review"}, worker=worker)
@@ -114,7 +128,9 @@ def test_a_repository_whose_tests_cannot_run_on_base_stops_after_one_attempt_wit
     with running_worker(ship.settings) as worker:
         job = wait_for_job(ship, job_id, {"blocked", "failed", "awaiting_review"}, worker=worker)
     assert job["state"] == "blocked"
-    assert job["reason"].startswith("the base commit's tests could not be measured, so no attempt can pass the gate"), job["reason"]
+    assert job["reason"].startswith("the base commit's tests could not be measured, so no attempt can pass the gate"), (
+        job["reason"]
+    )
     assert "ran no tests" in job["reason"] and "`shipyard doctor textkit`" in job["reason"]
     assert len(job["attempt_list"]) == 1  # not three attempts and three baselines
     # The job page shows what each tool returned to the agent (here: the file it viewed).

@@ -45,10 +45,14 @@ def catalogue(tmp_path, base_url: str) -> str:
 @pytest.mark.slow
 def test_live_model_calls_are_priced_a_budget_pauses_the_job_and_approval_resumes_it(make_ship, tmp_path):
     with OpenAIEmulator(live_replies()) as emulator:
-        ship = make_ship(sandbox_backend="local", models_file=catalogue(tmp_path, emulator.base_url), job_budget_usd=0.01)
+        ship = make_ship(
+            sandbox_backend="local", models_file=catalogue(tmp_path, emulator.base_url), job_budget_usd=0.01
+        )
         job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, cassette=None)
         with running_worker(ship.settings, env={"OPENAI_API_KEY": API_KEY}) as worker:
-            paused = wait_for_job(ship, job_id, {"awaiting_budget", "awaiting_review", "blocked", "failed"}, worker=worker)
+            paused = wait_for_job(
+                ship, job_id, {"awaiting_budget", "awaiting_review", "blocked", "failed"}, worker=worker
+            )
             assert paused["state"] == "awaiting_budget", paused["reason"]
             assert "budget for this job exhausted" in paused["reason"]
             ship.decide(job_id, "approve", extra_usd=1.0)

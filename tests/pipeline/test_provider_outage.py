@@ -36,8 +36,13 @@ def human_touches(ship, job_id: int) -> int:
 def test_a_provider_that_is_down_pauses_the_job_and_its_return_resumes_it(make_ship, tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
-    ship = make_ship(sandbox_backend="local", models_file=catalogue(tmp_path, base_url), lease_seconds=10,
-                     provider_tries=2, provider_probe_interval_s=1.0)
+    ship = make_ship(
+        sandbox_backend="local",
+        models_file=catalogue(tmp_path, base_url),
+        lease_seconds=10,
+        provider_tries=2,
+        provider_probe_interval_s=1.0,
+    )
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, cassette=None)
     script = live_replies()
 
@@ -47,7 +52,10 @@ def test_a_provider_that_is_down_pauses_the_job_and_its_return_resumes_it(make_s
     with running_worker(ship.settings, env={"OPENAI_API_KEY": API_KEY}) as worker:
         paused = wait_for_job(ship, job_id, SETTLED, worker=worker)
         assert paused["state"] == "awaiting_provider", paused["reason"]
-        assert "triage: provider openai (model small-1 at " + base_url + ") did not answer after 2 tries" in paused["reason"]
+        assert (
+            "triage: provider openai (model small-1 at " + base_url + ") did not answer after 2 tries"
+            in paused["reason"]
+        )
         assert "resumes by itself once the provider answers" in paused["reason"]
         with OpenAIEmulator(answer, port=port) as emulator:
             done = wait_for_job(ship, job_id, SETTLED - {"awaiting_provider"}, worker=worker)
@@ -74,8 +82,12 @@ def test_an_outage_mid_attempt_pauses_it_and_a_human_resumes_the_same_attempt(ma
         return reply
 
     with OpenAIEmulator(answer) as emulator:
-        ship = make_ship(sandbox_backend="local", models_file=catalogue(tmp_path, emulator.base_url),
-                         provider_tries=2, provider_probe_interval_s=3600)
+        ship = make_ship(
+            sandbox_backend="local",
+            models_file=catalogue(tmp_path, emulator.base_url),
+            provider_tries=2,
+            provider_probe_interval_s=3600,
+        )
         job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, cassette=None)
         with running_worker(ship.settings, env={"OPENAI_API_KEY": API_KEY}) as worker:
             paused = wait_for_job(ship, job_id, SETTLED, worker=worker)
@@ -107,7 +119,9 @@ def test_a_catalogue_fallback_carries_every_step_while_the_first_choice_is_down(
         with running_worker(ship.settings, env={"OPENAI_API_KEY": API_KEY}) as worker:
             done = wait_for_job(ship, job_id, SETTLED, worker=worker)
     assert done["state"] == "awaiting_review", done["reason"]
-    fallbacks = [e["message"] for e in done["events"] if e["kind"] == "routing" and "→ fallback backup-small" in e["message"]]
+    fallbacks = [
+        e["message"] for e in done["events"] if e["kind"] == "routing" and "→ fallback backup-small" in e["message"]
+    ]
     assert [m.split(":")[0] for m in fallbacks] == ["triage", "plan", "code"]
     assert all("live-small did not answer" in m for m in fallbacks)
     assert {r.body["model"] for r in backup.requests} == {"backup-1"}

@@ -30,9 +30,24 @@ FORGE_TOKEN = "canary-forge-token-5d21c0"
 WEBHOOK_SECRET = "canary-webhook-44e1aa"
 CANARIES = [QUOTED, PLAIN, PROVIDER_KEY, FORGE_TOKEN, WEBHOOK_SECRET]
 ECHO = " / ".join(CANARIES)
-PAGES = ["/", "/partials/jobs", "/jobs/{id}", "/reviews", "/workers", "/outcomes", "/metrics", "/healthz",
-         "/api/jobs", "/api/jobs/{id}", "/api/jobs/{id}/status", "/api/reviews", "/api/outcomes",
-         "/api/outcomes/weekly", "/api/outcomes/report", "/api/workers"]
+PAGES = [
+    "/",
+    "/partials/jobs",
+    "/jobs/{id}",
+    "/reviews",
+    "/workers",
+    "/outcomes",
+    "/metrics",
+    "/healthz",
+    "/api/jobs",
+    "/api/jobs/{id}",
+    "/api/jobs/{id}/status",
+    "/api/reviews",
+    "/api/outcomes",
+    "/api/outcomes/weekly",
+    "/api/outcomes/report",
+    "/api/workers",
+]
 
 
 def hostile_cassette(path: Path) -> Path:
@@ -48,9 +63,14 @@ def hostile_cassette(path: Path) -> Path:
     create = next(t for t in turns if t.get("tool") == "create")
     create["args"]["content"] += f'\n\nKEYS = "{ECHO}"\n'
     finish = turns.pop()
-    turns.append({"say": f"Checking the keys {ECHO}", "tool": "bash",
-                  "args": {"command": f"echo '{ECHO}'; printf '%s\\n' {PLAIN} {PROVIDER_KEY}"},
-                  "expect": {"exit_code": 0}})
+    turns.append(
+        {
+            "say": f"Checking the keys {ECHO}",
+            "tool": "bash",
+            "args": {"command": f"echo '{ECHO}'; printf '%s\\n' {PLAIN} {PROVIDER_KEY}"},
+            "expect": {"exit_code": 0},
+        }
+    )
     finish["args"]["summary"] += f" Keys used: {ECHO}"
     turns.append(finish)
     path.write_text(yaml.safe_dump(cassette, sort_keys=False))
@@ -60,9 +80,16 @@ def hostile_cassette(path: Path) -> Path:
 def refusing_cassette(path: Path) -> Path:
     """Triage that refuses the ticket, quoting every canary in its reason and its question: the
     job ends blocked with the model's words as its reason."""
-    cassette = {"name": "secret-canaries-refused", "triage": {
-        "eligible": False, "complexity": "low", "kind": "chore", "reason": f"It needs the keys {ECHO}",
-        "question_for_author": f"Should I use {ECHO}?"}}
+    cassette = {
+        "name": "secret-canaries-refused",
+        "triage": {
+            "eligible": False,
+            "complexity": "low",
+            "kind": "chore",
+            "reason": f"It needs the keys {ECHO}",
+            "question_for_author": f"Should I use {ECHO}?",
+        },
+    }
     path.write_text(yaml.safe_dump(cassette, sort_keys=False))
     return path
 
@@ -79,11 +106,15 @@ def sweep_files(root: Path) -> list[str]:
 def sweep_git(git_dir: Path) -> list[str]:
     """Every ref, every object (reachable or not, loose or packed: git stores them compressed) and
     every commit's patch of one git directory."""
+
     def git(*args: str) -> bytes:
         return subprocess.run(["git", "--git-dir", str(git_dir), *args], capture_output=True, check=True).stdout
 
-    found = [("objects", git("cat-file", "--batch-all-objects", "--batch", "--unordered")),
-             ("git log -p --all", git("log", "-p", "--all", "--format=%H%n%B")), ("refs", git("for-each-ref"))]
+    found = [
+        ("objects", git("cat-file", "--batch-all-objects", "--batch", "--unordered")),
+        ("git log -p --all", git("log", "-p", "--all", "--format=%H%n%B")),
+        ("refs", git("for-each-ref")),
+    ]
     return [f"{git_dir} {where}: {c!r}" for where, data in found for c in CANARIES if c.encode() in data]
 
 
@@ -100,8 +131,13 @@ def deployment(tmp_path, monkeypatch, scrub_env):
     env = {"OPENAI_API_KEY": PROVIDER_KEY, "SHIPYARD_GITHUB_TOKEN": FORGE_TOKEN}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    settings = Settings(data_dir=tmp_path / "data", lease_seconds=30, sandbox_backend="local", secrets_file=secrets_file,
-                        webhook_secret=WEBHOOK_SECRET)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        lease_seconds=30,
+        sandbox_backend="local",
+        secrets_file=secrets_file,
+        webhook_secret=WEBHOOK_SECRET,
+    )
     ship = Shipyard.load(settings)
     files = calc_files()
     files[".shipyard.yml"] += "agent:\n  max_attempts: 1\n"
@@ -116,10 +152,14 @@ def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
     ship, repo, env = deployment
     cassette = hostile_cassette(tmp_path / "canaries.yml")
     job_id = queue_ticket(ship, "calc", "Add power", "Add `power(base, exp)` to `calc/core.py`.", cassette)
-    refused_id = queue_ticket(ship, "calc", "Rotate the keys", "Rotate the deployment keys.", refusing_cassette(tmp_path / "refused.yml"))
+    refused_id = queue_ticket(
+        ship, "calc", "Rotate the keys", "Rotate the deployment keys.", refusing_cassette(tmp_path / "refused.yml")
+    )
     with running_worker(ship.settings, concurrency=1, env=env) as worker:
         refused = wait_for_job(ship, refused_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
-        assert refused["state"] == "blocked" and refused["reason"].startswith("not eligible for the agent: It needs the keys")
+        assert refused["state"] == "blocked" and refused["reason"].startswith(
+            "not eligible for the agent: It needs the keys"
+        )
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert job["state"] == "awaiting_review", job["reason"]
         ship.decide(job_id, "approve")
@@ -137,7 +177,10 @@ def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
     # The work arrived, with the canaries masked where the agent wrote them.
     merged_core = subprocess.run(["git", "show", "main:calc/core.py"], cwd=repo, capture_output=True, text=True).stdout
     assert "def power(base, exp):" in merged_core and "# keys: [REDACTED]" in merged_core
-    assert "[REDACTED]" in subprocess.run(["git", "log", "--all", "--format=%B"], cwd=repo, capture_output=True, text=True).stdout
+    assert (
+        "[REDACTED]"
+        in subprocess.run(["git", "log", "--all", "--format=%B"], cwd=repo, capture_output=True, text=True).stdout
+    )
     assert "[REDACTED]" in job["pr_body"] and "[REDACTED]" in responses[f"/api/jobs/{job_id}"].text
     assert refused["reason"].startswith("not eligible for the agent: It needs the keys [REDACTED]")
     assert any(e["kind"] == "tool" and "[REDACTED]" in e["message"] for e in job["events"])

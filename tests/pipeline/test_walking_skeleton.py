@@ -9,8 +9,8 @@ from sqlalchemy import select
 from orchestrator.store.tables import PullRequest
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
-from workflows.gitops import run_git
 from tests.web.logins import api_client
+from workflows.gitops import run_git
 
 SLUG_TITLE = "slugify leaves repeated dashes"
 SLUG_BODY = "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`."
@@ -59,8 +59,12 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
     with running_worker(ship.settings) as worker:
         first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert first["state"] == "awaiting_review", first["reason"]
-        ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.",
-                    line_comments=[{"path": "textkit/slug.py", "line": 8, "body": "say 'one separator' here"}])
+        ship.decide(
+            job_id,
+            "request_changes",
+            comment="Please make the docstring describe how separators collapse.",
+            line_comments=[{"path": "textkit/slug.py", "line": 8, "body": "say 'one separator' here"}],
+        )
         second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
         # wait_for_job may see the old awaiting_review state before the worker picks the decision up
         while second["attempts"] < 2 and second["state"] == "awaiting_review":
@@ -76,9 +80,12 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
     assert "on lines: textkit/slug.py:8: say 'one separator' here" in feedback_event[0]["message"]
     # The job page shows what attempt 2 changed on top of attempt 1, and why it ran.
     page = api_client(ship).get(f"/jobs/{job_id}").text
-    change = page[page.index('id="attempt-2-change"'):]
+    change = page[page.index('id="attempt-2-change"') :]
     change = change[: change.index("</details>\n")]
-    assert "What changed since attempt 1 (1 file(s)) — after: pull request changes requested: Please make the docstring" in change
+    assert (
+        "What changed since attempt 1 (1 file(s)) — after: pull request changes requested: Please make the docstring"
+        in change
+    )
     assert "becomes one separator" in change and "test_slugify_collapses" not in change  # attempt 1's test is not in it
     with ship.store.session() as s:
         assert len(s.scalars(select(PullRequest)).all()) == 1
@@ -113,7 +120,9 @@ def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(m
     rejected = queue_ticket(ship, "textkit", SLUG_TITLE + " (again)", SLUG_BODY, cassette)
     with running_worker(ship.settings) as worker:
         for job_id in (approved, rejected):
-            job = wait_for_job(ship, job_id, {"awaiting_plan_approval", "awaiting_review", "blocked", "failed"}, worker=worker)
+            job = wait_for_job(
+                ship, job_id, {"awaiting_plan_approval", "awaiting_review", "blocked", "failed"}, worker=worker
+            )
             assert job["state"] == "awaiting_plan_approval", job["reason"]
             assert job["attempts"] == 0 and not any(e["kind"] == "tool" for e in job["events"])  # nothing coded yet
         ship.decide(approved, "approve")
@@ -145,5 +154,7 @@ def test_an_attempt_that_changes_nothing_for_the_reviewer_is_a_failed_attempt_no
     attempts = {a["number"]: a for a in second["attempt_list"]}
     assert attempts[2]["outcome"] == "no_change" and attempts[2]["gate"] is None  # not gated, not shown as ready
     assert attempts[3]["gate"]["passed"] is True
-    assert any(e["kind"] == "review" and "the agent made no change for your comments" in e["message"] for e in second["events"])
+    assert any(
+        e["kind"] == "review" and "the agent made no change for your comments" in e["message"] for e in second["events"]
+    )
     assert "becomes one separator" in repo_file(ship, "textkit/slug.py", second["pr"]["branch"])

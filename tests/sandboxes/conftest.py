@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from sandbox_test_support import SMALL_SPEC
 
 from sandboxes.docker import DockerSandboxProvider
 from sandboxes.images import ensure_images
 from sandboxes.local import LocalSandboxProvider
-from sandbox_test_support import SMALL_SPEC
 
 BACKENDS = ["docker", "bwrap", "local"]
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from sandboxes.base import SandboxSpec
 from sandboxes.images import SANDBOX_IMAGE
 
 SMALL_SPEC = SandboxSpec(image=SANDBOX_IMAGE, memory_mb=512, pids=128, command_timeout_s=60, output_cap_bytes=64 * 1024)
-
 
 
 def processes_with_env(entry: str) -> list[int]:

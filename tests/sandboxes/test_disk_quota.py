@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox_test_support import SMALL_SPEC
 
 from agents.cassette import parse_cassette
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
@@ -18,7 +19,6 @@ from agents.scripted import ScriptedChatModel
 from sandboxes.base import DiskQuotaExceeded
 from sandboxes.disk_quota import image_of
 from sandboxes.reaper import reap_leaked_dirs
-from sandbox_test_support import SMALL_SPEC
 from workflows.nodes.code import STOPS_THE_JOB
 from workflows.repo_config import ConfigError, parse_repo_config
 
@@ -85,11 +85,20 @@ class Recorder:
 def test_an_agent_filling_the_disk_ends_its_attempt_with_the_quota_as_the_reason(provider_for, backend):
     box = provider_for(backend).acquire(QUOTA_SPEC)
     try:
-        model = ScriptedChatModel(cassette=parse_cassette(
-            "code: [[{tool: bash, args: {command: 'dd if=/dev/zero of=fill bs=1M count=1024'}}, "
-            "{tool: finish, args: {summary: done}}]]", "fill.yml"))
-        result = run_coding_agent(model, box, CodingTask(ticket_title="Fill", ticket_body="", test_command="true"),
-                                  recorder=Recorder(), limits=AgentLimits())
+        model = ScriptedChatModel(
+            cassette=parse_cassette(
+                "code: [[{tool: bash, args: {command: 'dd if=/dev/zero of=fill bs=1M count=1024'}}, "
+                "{tool: finish, args: {summary: done}}]]",
+                "fill.yml",
+            )
+        )
+        result = run_coding_agent(
+            model,
+            box,
+            CodingTask(ticket_title="Fill", ticket_body="", test_command="true"),
+            recorder=Recorder(),
+            limits=AgentLimits(),
+        )
     finally:
         box.close()
     assert not result.finished
@@ -119,8 +128,13 @@ os._exit(0)  # crash: no close()
 
 def test_the_reaper_unmounts_and_deletes_the_disk_of_a_crashed_workers_bwrap_sandbox(tmp_path, bwrap_provider):
     root = tmp_path / "sandboxes"
-    proc = subprocess.run([sys.executable, "-c", CRASHING_WORKER, str(root)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[2], timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_WORKER, str(root)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     leaked = Path(json.loads(proc.stdout)["dir"])
     assert mounted(leaked) and image_of(leaked).exists()

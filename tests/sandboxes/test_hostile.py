@@ -16,9 +16,9 @@ import uuid
 from dataclasses import replace
 
 import pytest
+from sandbox_test_support import SMALL_SPEC, processes_with_env, wait_until
 
 from sandboxes.base import SandboxError
-from sandbox_test_support import SMALL_SPEC, processes_with_env, wait_until
 
 ISOLATED = ["docker", "bwrap"]
 
@@ -31,7 +31,7 @@ def hostile(request, provider_for):
 
 
 def connect_probe(host: str, port: int) -> str:
-    return (f"python3 -c \"import socket; socket.create_connection(('{host}', {port}), 3); print('CONNECTED')\"")
+    return f"python3 -c \"import socket; socket.create_connection(('{host}', {port}), 3); print('CONNECTED')\""
 
 
 SIOCGIFADDR = 0x8915
@@ -84,8 +84,12 @@ def host_service() -> int:
 
 
 def test_no_connection_to_outside_or_to_host_services(hostile, docker_provider, host_service):
-    targets = [("151.101.0.223", 443), ("pypi.org", 443), (bridge_gateway(docker_provider), host_service),
-               ("127.0.0.1", host_service)]
+    targets = [
+        ("151.101.0.223", 443),
+        ("pypi.org", 443),
+        (bridge_gateway(docker_provider), host_service),
+        ("127.0.0.1", host_service),
+    ]
     for host, port in targets:
         result = hostile.exec(connect_probe(host, port), timeout_s=15)
         assert not result.ok and "CONNECTED" not in result.output, (host, port, result.output)
@@ -97,8 +101,11 @@ def test_the_probes_do_connect_when_a_network_exists(docker_provider, host_servi
     for host in ("127.0.0.1", gateway):
         socket.create_connection((host, host_service), 3).close()
     plain = docker_provider.client.containers.run(
-        SMALL_SPEC.image, ["python3", "-c", connect_probe(gateway, host_service).split('"')[1]],
-        remove=True, network_mode="bridge")
+        SMALL_SPEC.image,
+        ["python3", "-c", connect_probe(gateway, host_service).split('"')[1]],
+        remove=True,
+        network_mode="bridge",
+    )
     assert b"CONNECTED" in plain
 
 
@@ -141,8 +148,10 @@ def test_no_orchestrator_secret_in_env_or_proc(hostile, monkeypatch, provider_fo
     monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", "sekrit-gh-token-0123456789")
     box = provider_for(hostile.backend).acquire(SMALL_SPEC)  # started after the secret exists
     try:
-        result = box.exec("env; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null; "
-                          "grep -rl sekrit /proc/[0-9]*/cmdline 2>/dev/null; echo done")
+        result = box.exec(
+            "env; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; done 2>/dev/null; "
+            "grep -rl sekrit /proc/[0-9]*/cmdline 2>/dev/null; echo done"
+        )
     finally:
         box.close()
     assert result.ok and "done" in result.output
@@ -171,7 +180,7 @@ def test_a_gigabyte_of_output_leaves_the_orchestrator_flat(hostile):
     result = hostile.exec("head -c 1G /dev/zero; echo; echo THE-END", timeout_s=120)
     growth_mb = (rss_kb() - before) / 1024
     assert result.ok, result.describe_failure()
-    assert result.elided_bytes > 1024 ** 3 - SMALL_SPEC.output_cap_bytes
+    assert result.elided_bytes > 1024**3 - SMALL_SPEC.output_cap_bytes
     assert result.output.rstrip().endswith("THE-END")
     assert growth_mb < 50, f"orchestrator RSS grew {growth_mb:.1f} MB"
 
@@ -206,11 +215,13 @@ def test_setup_window_reaches_registries_but_not_host_services(docker_provider, 
     box = docker_provider.acquire(replace(SMALL_SPEC, network="setup"))
     try:
         box.write_file("probe.py", PORT_PROBE)
-        results = box.run_setup([
-            "python3 -c \"import urllib.request; print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10).status)\"",
-            f"python3 probe.py gateway {host_service}",
-            f"python3 probe.py {bridge_gateway(docker_provider)} {host_service}",
-        ])
+        results = box.run_setup(
+            [
+                "python3 -c \"import urllib.request; print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10).status)\"",
+                f"python3 probe.py gateway {host_service}",
+                f"python3 probe.py {bridge_gateway(docker_provider)} {host_service}",
+            ]
+        )
     finally:
         box.close()
     assert [r.exit_code for r in results] == [0, 0, 0], [r.output for r in results]

@@ -6,9 +6,9 @@ import os
 import sqlite3
 
 import pytest
+from sandbox_test_support import SMALL_SPEC
 
 from sandboxes.local import LocalSandboxProvider
-from sandbox_test_support import SMALL_SPEC
 
 SECRET = "sk-live-PLAINBACKENDCANARY0123456789"
 
@@ -39,13 +39,18 @@ def test_plain_commands_run_unprivileged_and_cannot_read_secrets_the_store_or_th
     box, data_dir, secrets = plain_box
     assert not box.isolated and box.backend == "local"
     assert box.exec("id -u").output.strip() == "10001"
-    for command in (f"cat {secrets}", f"cat {data_dir}/shipyard.db", f"grep -r sk-live {data_dir}",
-                    f"python -c \"import sqlite3; print(sqlite3.connect('{data_dir}/shipyard.db').execute('select * from jobs').fetchall())\""):
+    for command in (
+        f"cat {secrets}",
+        f"cat {data_dir}/shipyard.db",
+        f"grep -r sk-live {data_dir}",
+        f"python -c \"import sqlite3; print(sqlite3.connect('{data_dir}/shipyard.db').execute('select * from jobs').fetchall())\"",
+    ):
         result = box.exec(command)
         assert SECRET not in result.output, f"`{command}` read a secret:\n{result.output}"
     docker = box.exec(
         "python -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('/var/run/docker.sock'); "
-        "s.sendall(b'GET /version HTTP/1.0\\r\\n\\r\\n'); print(s.recv(200))\"")
+        "s.sendall(b'GET /version HTTP/1.0\\r\\n\\r\\n'); print(s.recv(200))\""
+    )
     assert docker.exit_code != 0 and "ApiVersion" not in docker.output, docker.output
     # The command itself still works in its workspace, with the orchestrator's Python.
     assert box.exec("python -c 'import pytest' && echo hi > note && cat note").output.strip() == "hi"
@@ -61,8 +66,9 @@ def test_a_secrets_file_inside_a_directory_bwrap_shows_is_covered(tmp_path):
     secrets.write_text(f"OPENAI_API_KEY={SECRET}\n")
     os.chmod(secrets, 0o644)
     os.chmod(tmp_path, 0o755)
-    provider = LocalSandboxProvider(tmp_path / "data" / "sandboxes", isolation="bwrap",
-                                    extra_ro_paths=[shown], hidden_paths=[secrets])
+    provider = LocalSandboxProvider(
+        tmp_path / "data" / "sandboxes", isolation="bwrap", extra_ro_paths=[shown], hidden_paths=[secrets]
+    )
     box = provider.acquire(SMALL_SPEC)
     try:
         assert "secrets.env" in box.exec(f"ls {shown}").output

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
-from sandboxes.base import SandboxError
 from sandbox_test_support import SMALL_SPEC
 
+from sandboxes.base import SandboxError
+
 PYPI_PROBE = (
-    "python3 -c \"import urllib.request; "
+    'python3 -c "import urllib.request; '
     "print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10).status)\""
 )
 
@@ -38,7 +38,10 @@ def test_container_is_hardened_and_labelled(docker_provider):
         assert host["PidsLimit"] == 128
         mounts = box.container.attrs["Mounts"]
         assert sorted((m["Destination"], m["RW"]) for m in mounts) == [
-            ("/shipyard/records", True), ("/shipyard/tools", False), ("/workspace", True)]
+            ("/shipyard/records", True),
+            ("/shipyard/tools", False),
+            ("/workspace", True),
+        ]
         result = box.exec("id -u; touch /usr/evil 2>&1; cat /proc/self/status | grep CapEff")
         assert result.output.splitlines()[0] == "10001"
         assert "Read-only file system" in result.output

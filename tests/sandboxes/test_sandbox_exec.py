@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sandbox_test_support import SMALL_SPEC, processes_with_env, wait_until
 
 from sandboxes.base import SandboxSpec
-from sandbox_test_support import SMALL_SPEC, processes_with_env, wait_until
 
 
 def test_exec_runs_in_the_workspace_and_reports_exit_status(sandbox):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sandbox_test_support import SMALL_SPEC
 
 from sandboxes.base import SandboxError
 from sandboxes.factory import docker_available, make_provider
-from sandbox_test_support import SMALL_SPEC
 
 
 def test_auto_picks_docker_when_the_engine_answers(tmp_path):

@@ -6,11 +6,11 @@ import time
 from dataclasses import replace
 
 import pytest
+from sandbox_test_support import SMALL_SPEC, wait_until
 
 from sandboxes.base import SandboxError
 from sandboxes.docker import DockerSandboxProvider
 from sandboxes.pool import WarmPool
-from sandbox_test_support import SMALL_SPEC, wait_until
 
 
 @pytest.fixture

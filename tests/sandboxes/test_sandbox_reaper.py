@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sandbox_test_support import SMALL_SPEC
+
 from sandboxes.disk_quota import image_of
 from sandboxes.reaper import reap_leaked
-from sandbox_test_support import SMALL_SPEC
 
 CRASHING_WORKER = """
 import json, os, sys
@@ -23,8 +24,13 @@ os._exit(0)  # crash: no close()
 
 
 def crashed_worker_sandbox(root: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CRASHING_WORKER, str(root)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[2], timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_WORKER, str(root)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -35,7 +41,10 @@ def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_p
     kept = crashed_worker_sandbox(sandbox_root / "crashed")
     live = docker_provider.acquire(SMALL_SPEC)
     try:
-        assert Path(leaked["workspace"]).exists() and str(Path(leaked["workspace"]).parent) in Path("/proc/mounts").read_text()
+        assert (
+            Path(leaked["workspace"]).exists()
+            and str(Path(leaked["workspace"]).parent) in Path("/proc/mounts").read_text()
+        )
         removed = reap_leaked(client, older_than_s=0, keep_ids=[kept["sandbox_id"]])
         assert leaked["id"] in removed
         assert kept["id"] not in removed and live.container.id not in removed
@@ -70,9 +79,13 @@ def test_the_reaper_kills_a_dead_workers_orphaned_bwrap_and_spares_a_live_ones(t
     root = tmp_path / "sandboxes"
     (root / "orphan").mkdir(parents=True)
     (root / "live").mkdir()
-    out = subprocess.run([sys.executable, "-c", ORPHANING_WORKER, str(root / "orphan")], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-c", ORPHANING_WORKER, str(root / "orphan")], capture_output=True, text=True, timeout=30
+    )
     orphan = int(out.stdout)
-    live = subprocess.Popen(["bwrap", "--ro-bind", "/", "/", "--bind", str(root / "live"), "/srv", "--", "sleep", "300"])
+    live = subprocess.Popen(
+        ["bwrap", "--ro-bind", "/", "/", "--bind", str(root / "live"), "/srv", "--", "sleep", "300"]
+    )
     try:
         deadline = time.monotonic() + 10
         while int(Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[1]) != 1:
@@ -80,7 +93,10 @@ def test_the_reaper_kills_a_dead_workers_orphaned_bwrap_and_spares_a_live_ones(t
             time.sleep(0.05)
         assert reap_orphaned_processes(root) == [orphan]
         deadline = time.monotonic() + 10
-        while Path(f"/proc/{orphan}").exists() and "Z" not in Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[0]:
+        while (
+            Path(f"/proc/{orphan}").exists()
+            and "Z" not in Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        ):
             assert time.monotonic() < deadline, f"orphaned bwrap {orphan} still running"
             time.sleep(0.05)
         assert live.poll() is None, "a live worker's sandbox was killed"
@@ -117,9 +133,16 @@ def test_a_worker_killed_while_it_checks_bwrap_leaves_nothing_after_the_sweep(tm
     (slow / "bwrap").chmod(0o755)
     root = tmp_path / "data" / "sandboxes"
     worker = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from sandboxes.local import LocalSandboxProvider; LocalSandboxProvider(sys.argv[1])",
-         str(root)], cwd=Path(__file__).resolve().parents[2], start_new_session=True,
-        env={**os.environ, "PATH": f"{slow}:{os.environ['PATH']}"})
+        [
+            sys.executable,
+            "-c",
+            "import sys; from sandboxes.local import LocalSandboxProvider; LocalSandboxProvider(sys.argv[1])",
+            str(root),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        start_new_session=True,
+        env={**os.environ, "PATH": f"{slow}:{os.environ['PATH']}"},
+    )
     try:
         deadline = time.monotonic() + 30
         while not (tmp_path / "started").exists():

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import pytest
+from sandbox_test_support import SMALL_SPEC
 
 from sandboxes.base import SandboxError
 from sandboxes.images import SANDBOX_IMAGE
 from sandboxes.repo_image import image_for
-from sandbox_test_support import SMALL_SPEC
 
 
 @dataclass
@@ -29,8 +29,7 @@ def test_repo_dockerfile_is_built_once_per_recipe(tmp_path, docker_provider):
     client = docker_provider.client
     (tmp_path / "ci").mkdir()
     (tmp_path / "ci" / "tool.txt").write_text("repo tool v1\n")
-    (tmp_path / "ci" / "sandbox.Dockerfile").write_text(
-        f"FROM {SANDBOX_IMAGE}\nCOPY tool.txt /opt/repo-tool.txt\n")
+    (tmp_path / "ci" / "sandbox.Dockerfile").write_text(f"FROM {SANDBOX_IMAGE}\nCOPY tool.txt /opt/repo-tool.txt\n")
     messages: list[str] = []
     config = SandboxSection(dockerfile="ci/sandbox.Dockerfile")
     tags = []
@@ -67,6 +66,7 @@ def test_repo_dockerfile_errors_name_the_key_and_reason(tmp_path, docker_provide
 
 def test_repo_dockerfile_builds_without_network_by_default(tmp_path, docker_provider):
     (tmp_path / "Dockerfile").write_text(
-        f"FROM {SANDBOX_IMAGE}\nRUN python3 -c \"import socket; socket.create_connection(('pypi.org', 443), 5)\"\n")
+        f"FROM {SANDBOX_IMAGE}\nRUN python3 -c \"import socket; socket.create_connection(('pypi.org', 443), 5)\"\n"
+    )
     with pytest.raises(SandboxError, match="building Dockerfile failed"):
         image_for(tmp_path, SandboxSection(dockerfile="Dockerfile"), client=docker_provider.client)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 import uvicorn
@@ -49,7 +49,9 @@ def free_port() -> int:
 def serving(ship: Shipyard) -> Iterator[str]:
     """The app on a real uvicorn server in a thread; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        create_app(ship), host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()

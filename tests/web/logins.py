@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from orchestrator.domain import accounts
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import accounts
 from orchestrator.web import create_app
 
 BASE_URL = "http://localhost"  # a host name the app answers to by default

@@ -11,8 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
@@ -24,9 +23,9 @@ from orchestrator.store.tables import ModelUsage
 from orchestrator.worker.heartbeats import register_worker
 from tests.web.conftest import serving
 from tests.web.diff_jobs import job_with_change
+from tests.web.logins import log_in_page
 from tests.web.store_rows import JobSpec, gate_report, insert_job
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.web.logins import log_in_page
 
 VIEWPORT = {"width": 1280, "height": 800}
 README_DIR = Path(__file__).resolve().parents[2] / "orchestrator" / "web" / "static" / "screenshots"
@@ -48,27 +47,56 @@ HEAD = {
 
 def seed(ship: Shipyard, workdir: Path) -> int:
     """Twelve weeks of finished work, a live queue and one pull request awaiting review; returns its job id."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for week in range(12):
         for n in range(1 + week % 4):
-            insert_job(ship, JobSpec(state="merged", created_at=now - timedelta(weeks=week, hours=n + 1), complexity="low" if n % 2 else "medium",
-                                     human_touches=1, pr_state="merged", title=f"Fix parser edge case {week}-{n}",
-                                     usage=[("gpt-small", 0.12 + 0.03 * n), ("gpt-large", 0.20 if n == 2 else 0.0)], gates=[gate_report(True)]))
+            insert_job(
+                ship,
+                JobSpec(
+                    state="merged",
+                    created_at=now - timedelta(weeks=week, hours=n + 1),
+                    complexity="low" if n % 2 else "medium",
+                    human_touches=1,
+                    pr_state="merged",
+                    title=f"Fix parser edge case {week}-{n}",
+                    usage=[("gpt-small", 0.12 + 0.03 * n), ("gpt-large", 0.20 if n == 2 else 0.0)],
+                    gates=[gate_report(True)],
+                ),
+            )
         if week % 3 == 0:
-            insert_job(ship, JobSpec(state="blocked", created_at=now - timedelta(weeks=week, hours=5), complexity="high",
-                                     usage=[("gpt-large", 0.45)], gates=[gate_report(False, 62.0, "diff coverage 62% < 90%")],
-                                     reason="the gate failed: diff coverage 62% < 90%", title=f"Refactor the config loader {week}"))
+            insert_job(
+                ship,
+                JobSpec(
+                    state="blocked",
+                    created_at=now - timedelta(weeks=week, hours=5),
+                    complexity="high",
+                    usage=[("gpt-large", 0.45)],
+                    gates=[gate_report(False, 62.0, "diff coverage 62% < 90%")],
+                    reason="the gate failed: diff coverage 62% < 90%",
+                    title=f"Refactor the config loader {week}",
+                ),
+            )
     with ship.store.session() as s:
         s.execute(update(ModelUsage).where(ModelUsage.model == "gpt-large").values(role="code"))
         s.execute(update(ModelUsage).where(ModelUsage.model == "gpt-small").values(role="plan"))
     for title in ("Add --dry-run to the export command", "Timezone-aware timestamps in the audit log"):
         insert_job(ship, JobSpec(state="queued", title=title, created_at=now - timedelta(minutes=4)))
-    insert_job(ship, JobSpec(state="running", title="Retry uploads on HTTP 503", gates=[None],
-                             events=[("tool", "tool: run_tests: 14 passed, 1 failed")]))
+    insert_job(
+        ship,
+        JobSpec(
+            state="running",
+            title="Retry uploads on HTTP 503",
+            gates=[None],
+            events=[("tool", "tool: run_tests: 14 passed, 1 failed")],
+        ),
+    )
     report = gate_report(False, 80.0, "diff coverage 80% < 90%: src/slugify.py line 8 never runs")
     proving = ["tests/test_slugify.py::test_repeated_dashes_collapse"]
-    report["checks"][1]["details"] = {"uncovered": {"src/slugify.py": ["8"]}, "not_in_report": [],
-                                      "f2p_line_tests": {"src/slugify.py": {str(n): proving for n in (4, 7, 9, 10)}}}
+    report["checks"][1]["details"] = {
+        "uncovered": {"src/slugify.py": ["8"]},
+        "not_in_report": [],
+        "f2p_line_tests": {"src/slugify.py": {str(n): proving for n in (4, 7, 9, 10)}},
+    }
     register_worker(ship.store, 2)
     return job_with_change(ship, lambda **f: insert_job(ship, JobSpec(**f)), workdir, BASE, HEAD,
                            title="slugify leaves repeated dashes", gates=[report], usage=[("gpt-small", 0.21)],
@@ -93,7 +121,9 @@ def take_screenshots(out: Path) -> list[Path]:
                 page.screenshot(path=str(out / NAMES[0]))
                 page.goto(f"{url}/jobs/{job_id}")
                 expect(page.locator('tr.cov-uncovered[data-line="8"]')).to_contain_text("uncovered")
-                expect(page.locator('tr[data-path="src/slugify.py"][data-line="9"] .f2p')).to_contain_text("test_repeated_dashes_collapse")
+                expect(page.locator('tr[data-path="src/slugify.py"][data-line="9"] .f2p')).to_contain_text(
+                    "test_repeated_dashes_collapse"
+                )
                 page.locator("h2", has_text="Diff").scroll_into_view_if_needed()
                 page.evaluate("window.scrollBy(0, document.querySelector('#keys').getBoundingClientRect().top - 12)")
                 page.screenshot(path=str(out / NAMES[1]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from orchestrator.deployment import Shipyard
 from orchestrator.store.tables import Attempt, Event, GateResult, Job, ModelUsage, PullRequest, Repository, Ticket
@@ -62,13 +62,15 @@ def insert_job(ship: Shipyard, spec: JobSpec) -> int:
             s.add(repo)
             s.flush()
         if spec.ticket_id is None:
-            ticket = Ticket(repository_id=repo.id, title=spec.title, body=spec.body, labels=spec.labels, cassette=spec.cassette)
+            ticket = Ticket(
+                repository_id=repo.id, title=spec.title, body=spec.body, labels=spec.labels, cassette=spec.cassette
+            )
             if spec.created_at is not None:
                 ticket.created_at = spec.created_at
             s.add(ticket)
             s.flush()
             spec.ticket_id = ticket.id
-        created = spec.created_at or datetime.now(timezone.utc) - timedelta(minutes=5)
+        created = spec.created_at or datetime.now(UTC) - timedelta(minutes=5)
         final = spec.state in ("merged", "closed", "blocked", "failed", "cancelled")
         job = Job(
             ticket_id=spec.ticket_id, state=spec.state, reason=spec.reason, complexity=spec.complexity,
@@ -83,7 +85,14 @@ def insert_job(ship: Shipyard, spec: JobSpec) -> int:
             s.add(attempt)
             s.flush()
             if report is not None:
-                s.add(GateResult(attempt_id=attempt.id, passed=bool(report.get("passed")), diff_coverage=report.get("diff_coverage"), report=report))
+                s.add(
+                    GateResult(
+                        attempt_id=attempt.id,
+                        passed=bool(report.get("passed")),
+                        diff_coverage=report.get("diff_coverage"),
+                        report=report,
+                    )
+                )
         for model, cost in spec.usage:
             s.add(ModelUsage(job_id=job.id, model=model, input_tokens=1000, output_tokens=200, cost_usd=cost))
         if spec.pr_state:

@@ -46,7 +46,9 @@ def _fuzz(ship, live_server: str, headers: dict, may_change: bool) -> Counter:
                 assert store_state(ship) == before, f"the store changed: {where}"
 
         check()
-    print(f"schemathesis {headers and 'with a token' or 'anonymous'}: responses by status {dict(sorted(statuses.items()))}")
+    print(
+        f"schemathesis {headers and 'with a token' or 'anonymous'}: responses by status {dict(sorted(statuses.items()))}"
+    )
     return statuses
 
 
@@ -60,13 +62,17 @@ def test_the_api_under_fuzzing_without_credentials_and_as_a_viewer_changes_nothi
     _jobs(add_job)
     anonymous = _fuzz(ship, live_server, {}, may_change=False)
     assert set(anonymous) <= {401, 403, 404}, anonymous  # the id check answers 404 before anything else
-    viewer = _fuzz(ship, live_server, {"Authorization": f"Bearer {token_for(ship, 'vera', 'viewer')}"}, may_change=False)
+    viewer = _fuzz(
+        ship, live_server, {"Authorization": f"Bearer {token_for(ship, 'vera', 'viewer')}"}, may_change=False
+    )
     assert viewer[200] > 0 and viewer[403] > 0, viewer  # it read, and its decisions were refused
 
 
 def test_the_api_under_fuzzing_as_a_reviewer_and_an_admin_never_fails_with_a_5xx(ship, live_server, add_job):
     _jobs(add_job)
-    reviewer = _fuzz(ship, live_server, {"Authorization": f"Bearer {token_for(ship, 'rita', 'reviewer')}"}, may_change=True)
+    reviewer = _fuzz(
+        ship, live_server, {"Authorization": f"Bearer {token_for(ship, 'rita', 'reviewer')}"}, may_change=True
+    )
     assert reviewer[200] > 0 and _budget_decisions(ship) == 0, reviewer  # a budget extension needs an operator
     admin = _fuzz(ship, live_server, {"Authorization": f"Bearer {token_for(ship, 'root', 'admin')}"}, may_change=True)
     assert admin[200] > 0, admin
@@ -74,7 +80,11 @@ def test_the_api_under_fuzzing_as_a_reviewer_and_an_admin_never_fails_with_a_5xx
 
 def test_ids_and_cursors_beyond_the_stores_integers_are_refused_not_a_500(client):
     # Found by the fuzzing above: a negative 20-digit id or cursor reached SQLite and raised OverflowError.
-    for url in ("/api/jobs/-99999999999999999999", "/api/jobs/-99999999999999999999/status", "/jobs/-99999999999999999999"):
+    for url in (
+        "/api/jobs/-99999999999999999999",
+        "/api/jobs/-99999999999999999999/status",
+        "/jobs/-99999999999999999999",
+    ):
         assert client.get(url).status_code == 404, url
     assert client.post("/api/jobs/-99999999999999999999/decision", json={"decision": "approve"}).status_code == 404
     reply = client.get("/api/jobs?cursor=99999999999999999999")

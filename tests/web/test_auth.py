@@ -66,7 +66,9 @@ def test_a_viewer_reads_but_cannot_decide_and_nothing_changes(ship, add_job):
         api = viewer.post(f"/api/jobs/{job_id}/decision", json=DECIDE)
         form = viewer.post(f"/jobs/{job_id}/decision", data={"csrf": FormSigner(SECRET).csrf_token(job_id), **DECIDE})
         cancel = viewer.post(f"/jobs/{job_id}/cancel", data={"csrf": FormSigner(SECRET).csrf_token(job_id)})
-    assert api.status_code == 403 and "vera is a viewer" in api.json()["error"] and "reviewer role" in api.json()["error"]
+    assert (
+        api.status_code == 403 and "vera is a viewer" in api.json()["error"] and "reviewer role" in api.json()["error"]
+    )
     assert form.status_code == 403 and cancel.status_code == 403
     assert store_state(ship) == before
 
@@ -106,9 +108,16 @@ def test_log_in_and_log_out(ship, add_job):
         origin = {"Origin": "https://localhost"}
         wrong = client.post("/login", data={"name": "lena", "password": "wrong password"}, headers=origin)
         assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
-        reply = client.post("/login", data={"name": "lena", "password": PASSWORD, "next": "//evil.example"}, headers=origin)
+        reply = client.post(
+            "/login", data={"name": "lena", "password": PASSWORD, "next": "//evil.example"}, headers=origin
+        )
         cookie = reply.headers["set-cookie"]
-        assert reply.headers["location"] == "/" and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" in cookie
+        assert (
+            reply.headers["location"] == "/"
+            and "HttpOnly" in cookie
+            and "SameSite=lax" in cookie
+            and "Secure" in cookie
+        )
         page = client.get("/")
         assert page.status_code == 200 and "lena · viewer" in page.text
         assert client.post("/logout", headers=origin).headers["location"] == "/login"
@@ -119,6 +128,7 @@ def test_log_in_and_log_out(ship, add_job):
 
 def test_api_tokens_are_shown_once_stored_hashed_and_revocable(ship):
     from orchestrator.domain import accounts
+
     token = token_for(ship, "ci", "viewer")
     with TestClient(create_app(ship), base_url=BASE_URL) as client:
         assert client.get("/api/jobs").status_code == 401
@@ -133,7 +143,9 @@ def test_api_tokens_are_shown_once_stored_hashed_and_revocable(ship):
 
 def test_the_webhook_needs_no_login_only_its_signature(client, ship):
     anonymous = TestClient(create_app(ship), base_url=BASE_URL)
-    reply = anonymous.post("/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=0"})
+    reply = anonymous.post(
+        "/webhooks/github", content=b"{}", headers={"X-GitHub-Event": "ping", "X-Hub-Signature-256": "sha256=0"}
+    )
     assert reply.status_code == 401 and "X-Hub-Signature-256" in reply.json()["error"]
 
 
@@ -142,7 +154,10 @@ def test_wrong_passwords_are_throttled_per_account(ship):
     with TestClient(create_app(ship), base_url=BASE_URL, follow_redirects=False) as client:
         origin = {"Origin": BASE_URL}
         for _ in range(5):
-            assert client.post("/login", data={"name": "lena", "password": "guess-guess"}, headers=origin).status_code == 401
+            assert (
+                client.post("/login", data={"name": "lena", "password": "guess-guess"}, headers=origin).status_code
+                == 401
+            )
         blocked = client.post("/login", data={"name": "lena", "password": PASSWORD}, headers=origin)
         assert blocked.status_code == 429 and "Too many wrong passwords for lena" in blocked.text
         assert store_state(ship)["sessions"] == 0
@@ -157,8 +172,15 @@ def test_authentication_off_on_loopback_still_checks_host_and_origin(tmp_path, s
     job_id = insert_job(ship, JobSpec(state="awaiting_review", pr_state="open"))
     with TestClient(create_app(ship), base_url=BASE_URL) as client:
         assert client.get("/").status_code == 200  # no login asked
-        assert client.post(f"/api/jobs/{job_id}/decision", json=DECIDE).status_code == 403  # no Origin: could be another site
-        assert client.post(f"/api/jobs/{job_id}/decision", json=DECIDE, headers={"Host": "rebind.attacker.example"}).status_code == 400
+        assert (
+            client.post(f"/api/jobs/{job_id}/decision", json=DECIDE).status_code == 403
+        )  # no Origin: could be another site
+        assert (
+            client.post(
+                f"/api/jobs/{job_id}/decision", json=DECIDE, headers={"Host": "rebind.attacker.example"}
+            ).status_code
+            == 400
+        )
         assert store_state(ship)["reviews"] == 0
         reply = client.post(f"/api/jobs/{job_id}/decision", json=DECIDE, headers={"Origin": BASE_URL})
     assert reply.status_code == 200 and reply.json()["by"] == "local"
@@ -169,7 +191,9 @@ def test_every_state_changing_route_refuses_a_viewer(ship, add_job):
     app = create_app(ship, secret=SECRET)
     signer = FormSigner(SECRET)
     open_routes = {"/login", "/logout", "/webhooks/github"}  # the webhook answers to its signature only
-    routes = [p for p, methods in app.openapi()["paths"].items() if set(methods) - {"get", "head"} and p not in open_routes]
+    routes = [
+        p for p, methods in app.openapi()["paths"].items() if set(methods) - {"get", "head"} and p not in open_routes
+    ]
     assert len(routes) >= 5
     with api_client(ship, "viewer", name="vera", app=app) as viewer:
         before = store_state(ship)

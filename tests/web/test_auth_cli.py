@@ -36,15 +36,22 @@ def test_web_refuses_a_non_loopback_address_with_authentication_off(shipyard):
 
 
 def test_users_add_and_token_from_the_command_line(shipyard, tmp_path):
-    assert "user rita added as reviewer" in shipyard("users", "add", "rita", "--role", "reviewer", "--password-stdin", stdin=PASSWORD + "\n")
-    assert "password: at least 10 characters" in shipyard("users", "add", "bob", "--password-stdin", stdin="short\n", code=1)
-    assert "role: one of viewer, reviewer, operator, admin" in shipyard("users", "add", "bob", "--role", "root", "--token-only", code=1)
+    assert "user rita added as reviewer" in shipyard(
+        "users", "add", "rita", "--role", "reviewer", "--password-stdin", stdin=PASSWORD + "\n"
+    )
+    assert "password: at least 10 characters" in shipyard(
+        "users", "add", "bob", "--password-stdin", stdin="short\n", code=1
+    )
+    assert "role: one of viewer, reviewer, operator, admin" in shipyard(
+        "users", "add", "bob", "--role", "root", "--token-only", code=1
+    )
     token = shipyard("users", "token", "rita").strip()
     assert token.startswith("shy_") and "rita" in shipyard("users", "list") and "reviewer" in shipyard("users", "list")
+    from fastapi.testclient import TestClient
+
     from orchestrator.deployment import Shipyard
     from orchestrator.settings import Settings
     from orchestrator.web import create_app
-    from fastapi.testclient import TestClient
 
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data"))
     with TestClient(create_app(ship), base_url="http://localhost") as client:

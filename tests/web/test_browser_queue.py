@@ -16,7 +16,10 @@ SHOTS = Path(os.environ.get("SHIPYARD_SCREENSHOTS", Path(__file__).resolve().par
 
 def test_jobs_page_at_420_px_has_no_horizontal_overflow(page, live_server, add_job):  # noqa: F811
     for i in range(12):
-        add_job(state=["queued", "running", "awaiting_review", "merged"][i % 4], title=f"A rather long ticket title number {i} about the parser")
+        add_job(
+            state=["queued", "running", "awaiting_review", "merged"][i % 4],
+            title=f"A rather long ticket title number {i} about the parser",
+        )
     page.set_viewport_size({"width": 420, "height": 900})
     page.goto(live_server + "/")
     expect(page.locator("#queue-overview")).to_contain_text("Running now")

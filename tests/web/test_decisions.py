@@ -27,19 +27,28 @@ def test_approve_from_the_form_records_the_decision_and_requeues(client, ship, a
     job_id = add_job(state="awaiting_review", pr_state="open")
     before = queued_messages(ship)
 
-    response = client.post(f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "approve", "comment": "ship it"})
+    response = client.post(
+        f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "approve", "comment": "ship it"}
+    )
 
     assert response.status_code == 200 and response.url.path == f"/jobs/{job_id}"  # followed the redirect
     assert "Approved: decision on the pull request recorded" in response.text
     [review] = reviews(ship, job_id)
-    assert (review.gate, review.decision, review.comment, review.reviewer) == ("pr", "approve", "ship it", "admin (API token)")
+    assert (review.gate, review.decision, review.comment, review.reviewer) == (
+        "pr",
+        "approve",
+        "ship it",
+        "admin (API token)",
+    )
     assert queued_messages(ship) == before + 1  # the workflow's resume is on the queue
     assert "Approved" not in client.get(f"/jobs/{job_id}").text  # the flash is shown once
 
 
 def test_request_changes_without_comment_is_refused_with_the_reason(client, ship, add_job):
     job_id = add_job(state="awaiting_plan_approval")
-    response = client.post(f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "request_changes"})
+    response = client.post(
+        f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "request_changes"}
+    )
     assert response.status_code == 200
     assert "Decision not recorded: request-changes needs a comment" in response.text
     assert reviews(ship, job_id) == []
@@ -77,7 +86,9 @@ def test_api_decision_at_the_wrong_state_is_409_with_the_reason(client, ship, ad
 
 def test_api_decision_then_a_second_one_conflicts(client, ship, add_job):
     job_id = add_job(state="awaiting_review")
-    first = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "request-changes", "comment": "add a test for None"})
+    first = client.post(
+        f"/api/jobs/{job_id}/decision", json={"decision": "request-changes", "comment": "add a test for None"}
+    )
     assert first.status_code == 200 and first.json()["gate"] == "pr"
     second = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "approve"})
     assert second.status_code == 409 and "already has a decision waiting" in second.json()["error"]
@@ -91,7 +102,10 @@ def test_api_decision_bad_requests(client, add_job):
     form_post = client.post(f"/api/jobs/{job_id}/decision", data={"decision": "approve"})
     assert form_post.status_code == 400 and "application/json" in form_post.json()["error"]
     unknown = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "merge"})
-    assert unknown.status_code == 409 and "decision must be one of approve, reject, request_changes" in unknown.json()["error"]
+    assert (
+        unknown.status_code == 409
+        and "decision must be one of approve, reject, request_changes" in unknown.json()["error"]
+    )
 
 
 def test_cancel_then_retry_from_the_job_page(client, ship, add_job):

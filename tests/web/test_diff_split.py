@@ -14,7 +14,10 @@ from tests.web.test_browser import browser, page  # noqa: F401 (fixtures)
 from tests.web.test_review_workspace import DIFF
 
 BASE = {"src/app.py": "def parse(x):\n    return 1\n\n\ndef keep():\n    pass\n"}
-HEAD = {"src/app.py": "def parse(x):\n    if x is None:\n        return 0\n    return 2\n\n\ndef keep():\n    pass\n", "README.md": "# demo\n"}
+HEAD = {
+    "src/app.py": "def parse(x):\n    if x is None:\n        return 0\n    return 2\n\n\ndef keep():\n    pass\n",
+    "README.md": "# demo\n",
+}
 
 
 def _job(ship, add_job, tmp_path) -> int:
@@ -25,7 +28,10 @@ def _job(ship, add_job, tmp_path) -> int:
 
 def test_removed_lines_face_the_lines_added_in_their_place():
     app = diff_files(DIFF)[0]
-    rows = [(o.kind if o else None, o.old if o else None, n.kind if n else None, n.new if n else None) for o, n in app.side_by_side]
+    rows = [
+        (o.kind if o else None, o.old if o else None, n.kind if n else None, n.new if n else None)
+        for o, n in app.side_by_side
+    ]
     assert rows == [
         ("hunk", None, "hunk", None),
         ("ctx", 1, "ctx", 1),
@@ -38,13 +44,21 @@ def test_removed_lines_face_the_lines_added_in_their_place():
 def test_split_view_shows_old_and_new_side_by_side_with_coverage_on_the_new_side(client, ship, add_job, tmp_path):
     job_id = _job(ship, add_job, tmp_path)
     page = client.get(f"/jobs/{job_id}?view=split").text
-    assert re.search(r'View: <a href="/jobs/\d+\?view=unified#diff">unified</a> · <a href="/jobs/\d+\?view=split#diff" class="current" aria-current="page">split</a>', page)
-    rows = re.findall(r"<tr[^>]*>.*?</tr>", page[page.index('<div id="diff" class="diff-split">'):], re.S)
+    assert re.search(
+        r'View: <a href="/jobs/\d+\?view=unified#diff">unified</a> · <a href="/jobs/\d+\?view=split#diff" class="current" aria-current="page">split</a>',
+        page,
+    )
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page[page.index('<div id="diff" class="diff-split">') :], re.S)
     text = [re.sub(r"<[^>]+>", "", r.replace("</td>", " </td>")).split() for r in rows]
     # Old line 2 (return 1) faces new line 2; new line 3 is uncovered, marked on the new side.
-    assert ["2", "−", "return", "1", "+", "2", "✓", "+", "if", "x", "is", "None:"] == [t for t in text if t[:1] == ["2"]][0]
+    assert ["2", "−", "return", "1", "+", "2", "✓", "+", "if", "x", "is", "None:"] == [
+        t for t in text if t[:1] == ["2"]
+    ][0]
     uncovered = next(r for r in rows if 'data-line="3"' in r and 'data-path="src/app.py"' in r)
-    assert 'class="cov-uncovered"' in uncovered and '<td class="mark side-add" title="uncovered">✗ uncovered</td>' in uncovered
+    assert (
+        'class="cov-uncovered"' in uncovered
+        and '<td class="mark side-add" title="uncovered">✗ uncovered</td>' in uncovered
+    )
     assert '<td class="ln empty"></td><td class="code empty"></td>' in uncovered  # nothing old faces it
     assert ["+", "1", "+#", "demo"] in text  # a new file: the new side only
     unified = client.get(f"/jobs/{job_id}").text

@@ -11,8 +11,8 @@ import pytest
 
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from tests.web.store_rows import JobSpec, insert_job
 from tests.web.logins import api_client
+from tests.web.store_rows import JobSpec, insert_job
 
 ESCAPED = "pa&ss<wo>rd'77"
 """Spelled differently once HTML- or JSON-escaped."""
@@ -30,8 +30,16 @@ def ship(tmp_path, monkeypatch, scrub_env) -> Shipyard:
 
 def test_pages_and_api_responses_never_show_a_configured_secret(ship):
     leak = f"{ESCAPED} {PLAIN} {FORGE_TOKEN}"
-    job_id = insert_job(ship, JobSpec(state="blocked", title=f"Rotate {PLAIN}", body=f"The key is {leak}",
-                                      reason=f"configuration error: {leak}", events=[("error", f"boom: {leak}")]))
+    job_id = insert_job(
+        ship,
+        JobSpec(
+            state="blocked",
+            title=f"Rotate {PLAIN}",
+            body=f"The key is {leak}",
+            reason=f"configuration error: {leak}",
+            events=[("error", f"boom: {leak}")],
+        ),
+    )
     with api_client(ship, "admin") as client:
         pages = {p: client.get(p) for p in ["/", f"/jobs/{job_id}", "/api/jobs", f"/api/jobs/{job_id}", "/reviews"]}
     for page, response in pages.items():
@@ -62,4 +70,7 @@ def test_every_log_record_is_redacted_traceback_included(ship):
     text = out.getvalue()
     assert PLAIN not in text and FORGE_TOKEN not in text and "pa&ss" not in text
     assert "any.library connecting with [REDACTED]" in text and "RuntimeError: refused token [REDACTED]" in text
-    assert records[-1].args == ("text", 3)  # a record with nothing to mask keeps its arguments (uvicorn's access log reads them)
+    assert records[-1].args == (
+        "text",
+        3,
+    )  # a record with nothing to mask keeps its arguments (uvicorn's access log reads them)

@@ -3,13 +3,13 @@ Shipyard role; an unlinked one, or a callback this browser did not start, gets n
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from orchestrator.domain import accounts
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import accounts
 from orchestrator.emulators.github import serve_emulator
 from orchestrator.settings import Settings
 from tests.orchestrator.gitrepo import make_repo

@@ -4,7 +4,7 @@ jobs at once (cancel, retry), on the page and through the API."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from playwright.sync_api import expect
 from sqlalchemy import update
@@ -19,8 +19,10 @@ def _ids(reply) -> list[int]:
 
 
 def test_the_api_filters_by_label_model_title_and_dates(client, ship, add_job):
-    old = datetime(2026, 10, 1, 12, tzinfo=timezone.utc)
-    parser = add_job(state="blocked", title="Parser crash on 100% input", labels=["shipyard", "bug"], gates=[None], created_at=old)
+    old = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    parser = add_job(
+        state="blocked", title="Parser crash on 100% input", labels=["shipyard", "bug"], gates=[None], created_at=old
+    )
     slug = add_job(state="merged", title="Slug dashes", labels=["shipyard"], gates=[None])
     other = add_job(state="queued", title="parser docs", labels=["shipyard", "docs_only"], repo="other")
     with ship.store.session() as s:
@@ -48,13 +50,26 @@ def test_the_page_keeps_its_filters_and_says_when_nothing_matches(client, add_jo
 def test_bulk_cancel_and_retry_report_each_job(client, add_job):
     queued, running, done = add_job(state="queued"), add_job(state="running"), add_job(state="failed")
     token = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/").text).group(1)
-    reply = client.post("/jobs/bulk", data={"csrf": token, "action": "cancel", "job": [str(queued), str(running), str(done)], "back": "/?state=failed"})
+    reply = client.post(
+        "/jobs/bulk",
+        data={
+            "csrf": token,
+            "action": "cancel",
+            "job": [str(queued), str(running), str(done)],
+            "back": "/?state=failed",
+        },
+    )
     assert reply.url.path == "/" and reply.url.query == b"state=failed"
-    assert f"2 job(s) cancelled: #{queued}, #{running}. Not cancelled: #{done} (job {done} is already failed)" in reply.text
+    assert (
+        f"2 job(s) cancelled: #{queued}, #{running}. Not cancelled: #{done} (job {done} is already failed)"
+        in reply.text
+    )
     assert client.get(f"/api/jobs/{queued}").json()["state"] == "cancelled"
     reply = client.post("/jobs/bulk", data={"csrf": token, "action": "retry", "job": [str(queued), str(done)]})
     assert "2 job(s) retried" in reply.text
-    assert client.post("/jobs/bulk", data={"csrf": "forged", "action": "cancel", "job": [str(running)]}).status_code == 403
+    assert (
+        client.post("/jobs/bulk", data={"csrf": "forged", "action": "cancel", "job": [str(running)]}).status_code == 403
+    )
     assert "tick at least one job" in client.post("/jobs/bulk", data={"csrf": token, "action": "retry"}).text
 
 

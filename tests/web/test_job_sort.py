@@ -34,7 +34,10 @@ def test_jobs_page_sorts_oldest_first_and_pages_both_ways(client, add_job):
     alpha = [i for n, i in enumerate(ids) if n % 2]
     assert _follow(client, "/?repo=alpha&limit=2&sort=oldest") == [alpha[0:2], alpha[2:]]
     html = client.get("/?sort=oldest&limit=3").text
-    assert re.search(r'Sort: <a href="/\?limit=3">newest first</a> · <a href="/\?sort=oldest&amp;limit=3" class="current" aria-current="true">oldest first</a>', html)
+    assert re.search(
+        r'Sort: <a href="/\?limit=3">newest first</a> · <a href="/\?sort=oldest&amp;limit=3" class="current" aria-current="true">oldest first</a>',
+        html,
+    )
     assert ">newer »</a>" in html and '<input type="hidden" name="sort" value="oldest">' in html
     assert job_ids(client.get("/partials/jobs?sort=oldest&limit=2").text.join(['id="job-rows"', ""])) == ids[:2]
 
@@ -54,10 +57,16 @@ def test_cli_lists_oldest_first_and_says_how_to_get_the_next_page(ship, add_job,
     ids = _jobs(add_job)
     monkeypatch.setenv("SHIPYARD_DATA_DIR", str(ship.settings.data_dir))
     runner = CliRunner()
-    out = runner.invoke(app, ["jobs", "list", "--oldest", "--json", "--limit", "3", "--after", str(ids[2])], catch_exceptions=False)
+    out = runner.invoke(
+        app, ["jobs", "list", "--oldest", "--json", "--limit", "3", "--after", str(ids[2])], catch_exceptions=False
+    )
     assert out.exit_code == 0, out.output
     assert [j["id"] for j in json.loads(out.output)] == ids[3:6]
-    table = runner.invoke(app, ["jobs", "list", "--oldest", "--limit", "3"], catch_exceptions=False, env={"COLUMNS": "200"})
+    table = runner.invoke(
+        app, ["jobs", "list", "--oldest", "--limit", "3"], catch_exceptions=False, env={"COLUMNS": "200"}
+    )
     assert f"more: shipyard jobs list --limit 3 --oldest --after {ids[2]}" in table.output
     mixed = runner.invoke(app, ["jobs", "list", "--oldest", "--before", "5"], env={"COLUMNS": "200"})
-    assert mixed.exit_code == 2 and "--before pages newest first, --after pages --oldest first" in " ".join(mixed.output.split())
+    assert mixed.exit_code == 2 and "--before pages newest first, --after pages --oldest first" in " ".join(
+        mixed.output.split()
+    )

@@ -23,7 +23,9 @@ def test_a_reviewer_comments_on_a_diff_line_and_requests_changes(page, live_serv
     with ship.store.session() as s:
         review = s.scalars(select(Review).where(Review.job_id == job_id)).one()
         assert (review.decision, review.comment) == ("request_changes", "Close, one thing left.")
-        assert review.line_comments == [{"path": "app.py", "line": 2, "body": "return the parsed value, not a constant"}]
+        assert review.line_comments == [
+            {"path": "app.py", "line": 2, "body": "return the parsed value, not a constant"}
+        ]
     # Decided: no more comment buttons until a worker applies the decision.
     assert page.locator("button.line-comment").count() == 0
 
@@ -37,7 +39,9 @@ def test_the_agent_reads_each_line_comment_with_its_file_and_line():
         "Nearly.\n\nComments on lines of the diff (line numbers in the changed file):\n"
         "- textkit/slug.py:12: name the separator constant\n- tests/test_slug.py:3: test the empty string too"
     )
-    assert review_feedback({"comment": "", "line_comments": [{"path": "a.py", "line": 1, "body": "x"}]}).startswith("Comments on lines")
+    assert review_feedback({"comment": "", "line_comments": [{"path": "a.py", "line": 1, "body": "x"}]}).startswith(
+        "Comments on lines"
+    )
 
 
 def test_bad_line_comments_name_the_item_and_the_field(client, add_job):
@@ -54,8 +58,16 @@ def test_bad_line_comments_name_the_item_and_the_field(client, add_job):
         else:
             raise AssertionError(f"{raw!r} was accepted")
     job_id = add_job(state="awaiting_review", pr_state="open")
-    reply = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "request_changes", "line_comments": [{"path": "../x", "line": 1, "body": "y"}]})
+    reply = client.post(
+        f"/api/jobs/{job_id}/decision",
+        json={"decision": "request_changes", "line_comments": [{"path": "../x", "line": 1, "body": "y"}]},
+    )
     assert reply.status_code == 409 and "line_comments[0].path" in reply.json()["error"]
-    ok = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "request_changes", "line_comments": [{"path": "x.py", "line": 4, "body": "y"}]})
+    ok = client.post(
+        f"/api/jobs/{job_id}/decision",
+        json={"decision": "request_changes", "line_comments": [{"path": "x.py", "line": 4, "body": "y"}]},
+    )
     assert ok.status_code == 200, ok.text
-    assert client.get(f"/api/jobs/{job_id}").json()["pending_decision"]["line_comments"] == [{"path": "x.py", "line": 4, "body": "y"}]
+    assert client.get(f"/api/jobs/{job_id}").json()["pending_decision"]["line_comments"] == [
+        {"path": "x.py", "line": 4, "body": "y"}
+    ]

@@ -36,11 +36,13 @@ def test_the_stream_sends_the_state_then_each_new_event_and_ends_when_the_job_do
         kind = None
         for line in stream.iter_lines():
             if line.startswith("event: "):
-                kind = line[len("event: "):]
+                kind = line[len("event: ") :]
             elif line.startswith("data: "):
-                frames.append((kind, json.loads(line[len("data: "):])))
+                frames.append((kind, json.loads(line[len("data: ") :])))
     assert [k for k, _ in frames if k != "cost"] == ["state", "job-event", "state"]
-    assert [f for k, f in frames if k == "cost"] == [{"cost_usd": 0.0, "calls": 0, "model": ""}]  # sent once: no call yet
+    assert [f for k, f in frames if k == "cost"] == [
+        {"cost_usd": 0.0, "calls": 0, "model": ""}
+    ]  # sent once: no call yet
     frames = [(k, f) for k, f in frames if k != "cost"]
     assert frames[0][1]["state"] == "running"
     assert (frames[1][1]["kind"], frames[1][1]["output"]) == ("tool", "3 passed in 0.02s")
@@ -52,7 +54,9 @@ def test_a_running_jobs_page_shows_new_steps_live_and_reloads_on_a_new_state(pag
     job_id = add_job(state="running", title="Parser crash", events=[("agent", "Reading the module.")])
     page.goto(f"{live_server}/jobs/{job_id}")
     page.evaluate("window.__sameDocument = true")
-    add_event(ship, job_id, "tool", "bash cat <b>notes</b>", tool="bash", output="<img src=x onerror=alert(1)> line two")
+    add_event(
+        ship, job_id, "tool", "bash cat <b>notes</b>", tool="bash", output="<img src=x onerror=alert(1)> line two"
+    )
     row = page.locator("#timeline tr").last
     expect(row).to_contain_text("bash cat <b>notes</b>", timeout=10_000)  # shown as text, not markup
     expect(row.locator("details.tool-output pre")).to_have_text("<img src=x onerror=alert(1)> line two")
@@ -75,7 +79,7 @@ def test_the_jobs_list_stream_says_when_any_job_changes(ship, client, add_job):
     with client.stream("GET", "/live/jobs") as stream:
         for line in stream.iter_lines():
             if line.startswith("data: "):
-                frames.append(json.loads(line[len("data: "):]))
+                frames.append(json.loads(line[len("data: ") :]))
                 if len(frames) == 2:
                     break
     # What the list is when the stream starts, then the change.
@@ -86,4 +90,6 @@ def test_the_jobs_list_stream_says_when_any_job_changes(ship, client, add_job):
 def test_a_running_jobs_page_shows_the_spend_so_far(page, live_server, ship, add_job):  # noqa: F811
     job_id = add_job(state="running", usage=[("gpt-small", 0.0123)])
     page.goto(f"{live_server}/jobs/{job_id}")
-    expect(page.locator("#live-cost")).to_have_text("So far: $0.0123 over 1 model call(s); latest on gpt-small", timeout=10_000)
+    expect(page.locator("#live-cost")).to_have_text(
+        "So far: $0.0123 over 1 model call(s); latest on gpt-small", timeout=10_000
+    )

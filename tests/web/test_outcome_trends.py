@@ -6,17 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from orchestrator.cli.main import app
-from orchestrator.store.tables import ModelUsage
 from orchestrator.reporting.trends import breakdown, weekly
+from orchestrator.store.tables import ModelUsage
 from tests.web.store_rows import JobSpec, gate_report, insert_job
 
-WED = datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc)  # a Wednesday
+WED = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
 EARLIER = WED - timedelta(days=7)
 
 
@@ -64,8 +64,12 @@ def test_the_sprint_report_compares_a_period_with_the_one_before(ship, monkeypat
     assert "| Closed / blocked / failed | 0 / 1 / 0 | 1 / 0 / 0 | – |" in md
     assert "| Diff coverage | 1 |" in md and "| code | $0.5000 |" in md
     assert "1 replayed job(s) finished" in md
-    as_json = json.loads(CliRunner().invoke(app, ["report", "--from", "2026-11-16", "--to", "2026-11-23", "--format", "json"]).output)
-    assert as_json["current"]["metrics"]["real"]["merged"] == 1 and as_json["previous"]["metrics"]["real"]["closed"] == 1
+    as_json = json.loads(
+        CliRunner().invoke(app, ["report", "--from", "2026-11-16", "--to", "2026-11-23", "--format", "json"]).output
+    )
+    assert (
+        as_json["current"]["metrics"]["real"]["merged"] == 1 and as_json["previous"]["metrics"]["real"]["closed"] == 1
+    )
     bad = CliRunner().invoke(app, ["report"])
     assert bad.exit_code == 2 and "--sprint" in bad.output
     bad = CliRunner().invoke(app, ["report", "--from", "2026-11-23", "--to", "2026-11-16"])
@@ -73,13 +77,21 @@ def test_the_sprint_report_compares_a_period_with_the_one_before(ship, monkeypat
 
 
 def test_the_dashboard_shows_weekly_charts_with_numbers_and_downloads(ship, client):
-    now = datetime.now(timezone.utc) - timedelta(minutes=10)
-    insert_job(ship, JobSpec(state="merged", created_at=now, pr_state="merged", usage=[("gpt-small", 0.25)], gates=[gate_report(True)]))
+    now = datetime.now(UTC) - timedelta(minutes=10)
+    insert_job(
+        ship,
+        JobSpec(
+            state="merged", created_at=now, pr_state="merged", usage=[("gpt-small", 0.25)], gates=[gate_report(True)]
+        ),
+    )
     hostile = gate_report(False)
     hostile["checks"].append({"name": "extra:<img src=x onerror=alert(1)>", "passed": False, "reason": "x"})
     insert_job(ship, JobSpec(state="blocked", created_at=now, gates=[hostile]))
     page = client.get("/outcomes").text
-    assert 'aria-label="Merged pull requests per week"' in page and 'aria-label="Cost per merged PR per week (USD)"' in page
+    assert (
+        'aria-label="Merged pull requests per week"' in page
+        and 'aria-label="Cost per merged PR per week (USD)"' in page
+    )
     assert 'id="weekly"' in page and 'href="/api/outcomes/weekly?format=csv"' in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     text = client.get("/api/outcomes/weekly?format=csv").text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,21 +15,41 @@ from tests.web.store_rows import JobSpec, gate_report, insert_job
 def fill_ledger(ship: Shipyard) -> Shipyard:
     """Real-model jobs, scripted replays and one job outside a 30-day window."""
     add = lambda **kw: insert_job(ship, JobSpec(**kw))  # noqa: E731
-    add(state="merged", complexity="low", human_touches=1, usage=[("small", 0.30), ("large", 0.10)],
-        gates=[gate_report(False, 50.0), gate_report(True, 92.0)], pr_state="merged")
-    add(state="merged", complexity="medium", human_touches=2, usage=[("large", 0.60)], gates=[gate_report(True, 100.0)],
-        repo="other", pr_state="merged")
+    add(
+        state="merged",
+        complexity="low",
+        human_touches=1,
+        usage=[("small", 0.30), ("large", 0.10)],
+        gates=[gate_report(False, 50.0), gate_report(True, 92.0)],
+        pr_state="merged",
+    )
+    add(
+        state="merged",
+        complexity="medium",
+        human_touches=2,
+        usage=[("large", 0.60)],
+        gates=[gate_report(True, 100.0)],
+        repo="other",
+        pr_state="merged",
+    )
     retried = JobSpec(state="blocked", complexity="low", usage=[("small", 0.50)], reason="gates failed 3 times")
     insert_job(ship, retried)
     add(state="failed", usage=[("small", 0.20)], reason="internal error")
     add(state="closed", complexity="low", human_touches=1, usage=[("small", 0.30)], pr_state="closed")
     add(state="running", usage=[("large", 1.00)])
-    add(state="merged", complexity="low", human_touches=0, usage=[("small", 0.10)], gates=[gate_report(True, None)],
-        ticket_id=retried.ticket_id, pr_state="merged")
+    add(
+        state="merged",
+        complexity="low",
+        human_touches=0,
+        usage=[("small", 0.10)],
+        gates=[gate_report(True, None)],
+        ticket_id=retried.ticket_id,
+        pr_state="merged",
+    )
     add(state="merged", labels=[], usage=[("small", 0.20)], pr_state="merged")
     add(state="merged", cassette="/cassettes/a.json", usage=[("replay", 0.05)], gates=[gate_report(True, 90.0)])
     add(state="blocked", cassette="/cassettes/b.json", usage=[("replay", 0.05)])
-    add(state="merged", usage=[("large", 9.0)], created_at=datetime.now(timezone.utc) - timedelta(days=40))
+    add(state="merged", usage=[("large", 9.0)], created_at=datetime.now(UTC) - timedelta(days=40))
     return ship
 
 
@@ -39,7 +59,7 @@ def ledger(ship):
 
 
 def test_cost_per_merged_pr_charges_failed_and_blocked_spend_to_merged_ones(ledger):
-    real = outcome_metrics(ledger.store, since=datetime.now(timezone.utc) - timedelta(days=30)).real
+    real = outcome_metrics(ledger.store, since=datetime.now(UTC) - timedelta(days=30)).real
 
     # Finished: 0.40 + 0.60 + 0.50 + 0.20 + 0.30 + 0.10 + 0.20 = 2.30 over 4 merged; the running job's 1.00 is not counted.
     assert real.spend_usd == pytest.approx(2.30)
@@ -50,7 +70,7 @@ def test_cost_per_merged_pr_charges_failed_and_blocked_spend_to_merged_ones(ledg
 
 
 def test_backlog_coverage_and_untouched_share(ledger):
-    real = outcome_metrics(ledger.store, since=datetime.now(timezone.utc) - timedelta(days=30)).real
+    real = outcome_metrics(ledger.store, since=datetime.now(UTC) - timedelta(days=30)).real
 
     # Six labelled tickets (the retried one counts once); three of them have a merged job.
     assert (real.tickets_labelled, real.tickets_automated) == (6, 3)
@@ -64,7 +84,7 @@ def test_backlog_coverage_and_untouched_share(ledger):
 
 
 def test_replays_are_kept_apart_and_labelled(ledger):
-    m = outcome_metrics(ledger.store, since=datetime.now(timezone.utc) - timedelta(days=30))
+    m = outcome_metrics(ledger.store, since=datetime.now(UTC) - timedelta(days=30))
 
     assert m.scripted.spend_usd == pytest.approx(0.10)
     assert m.scripted.merged == 1
@@ -76,14 +96,16 @@ def test_replays_are_kept_apart_and_labelled(ledger):
 
 
 def test_cost_by_model_and_repository(ledger):
-    m = outcome_metrics(ledger.store, since=datetime.now(timezone.utc) - timedelta(days=30))
+    m = outcome_metrics(ledger.store, since=datetime.now(UTC) - timedelta(days=30))
 
     by_model = {r.model: r for r in m.cost_by_model}
     assert by_model["small"].cost_usd == pytest.approx(0.30 + 0.50 + 0.20 + 0.30 + 0.10 + 0.20)
     assert by_model["large"].cost_usd == pytest.approx(0.10 + 0.60 + 1.00)  # the running job's spend is spend too
     assert by_model["small"].calls == 6
     by_repo = {r.repository: r for r in m.cost_by_repository}
-    assert by_repo["other"].spend_usd == pytest.approx(0.60) and by_repo["other"].cost_per_merged_pr_usd == pytest.approx(0.60)
+    assert by_repo["other"].spend_usd == pytest.approx(0.60) and by_repo[
+        "other"
+    ].cost_per_merged_pr_usd == pytest.approx(0.60)
     assert by_repo["demo"].spend_usd == pytest.approx(1.70)
     assert by_repo["demo"].merged == 3
     assert by_repo["demo"].scripted_spend_usd == pytest.approx(0.10)

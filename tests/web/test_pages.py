@@ -10,10 +10,15 @@ import pytest
 from sqlalchemy import text
 
 from orchestrator.store.tables import Job, JobState, PullRequest
-from tests.web.store_rows import gate_report, set_state
 from tests.web.logins import api_client
+from tests.web.store_rows import gate_report, set_state
 
-WAITING = {JobState.AWAITING_PLAN_APPROVAL, JobState.AWAITING_BUDGET, JobState.AWAITING_PROVIDER, JobState.AWAITING_REVIEW}
+WAITING = {
+    JobState.AWAITING_PLAN_APPROVAL,
+    JobState.AWAITING_BUDGET,
+    JobState.AWAITING_PROVIDER,
+    JobState.AWAITING_REVIEW,
+}
 """States whose page offers a decision form (a provider wait may be resumed or stopped by a human)."""
 
 
@@ -30,7 +35,7 @@ def test_jobs_and_job_page_render_for_every_state(client, add_job, state):
     page = client.get(f"/jobs/{job_id}")
     assert page.status_code == 200
     assert f"because of {state.value}" in page.text
-    assert "Quality gates: <span class=\"pass\">passed</span>" in page.text
+    assert 'Quality gates: <span class="pass">passed</span>' in page.text
     has_form = 'id="decision-form"' in page.text
     assert has_form == (state in WAITING)
     assert ('id="cancel"' in page.text) == (not state.is_final)
@@ -42,7 +47,9 @@ def test_jobs_and_job_page_render_for_every_state(client, add_job, state):
 
 
 def test_blocked_reason_is_prominent_and_filter_by_state(client, add_job):
-    blocked = add_job(state="blocked", title="Hard one", reason="Diff coverage: 40% of changed lines covered, target 90%")
+    blocked = add_job(
+        state="blocked", title="Hard one", reason="Diff coverage: 40% of changed lines covered, target 90%"
+    )
     merged = add_job(state="merged", title="Easy one")
 
     page = client.get(f"/jobs/{blocked}")
@@ -62,7 +69,9 @@ def test_local_sandbox_and_scripted_jobs_are_tagged(client, add_job):
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
 def _job_git_dir(ship, job_id: int, tmp_path: Path) -> tuple[str, str]:
@@ -83,7 +92,7 @@ def _job_git_dir(ship, job_id: int, tmp_path: Path) -> tuple[str, str]:
 def test_untrusted_text_is_escaped_and_diff_coloured(client, ship, add_job, tmp_path):
     hostile = "<script>alert('x')</script>"
     report = gate_report(False, 40.0, reason=f"uncovered {hostile}")
-    job_id = add_job(state="awaiting_review", title=f"Title {hostile}", body=f"Body <img src=x onerror=alert(1)>",
+    job_id = add_job(state="awaiting_review", title=f"Title {hostile}", body="Body <img src=x onerror=alert(1)>",
                      reason=hostile, gates=[report], events=[("agent", hostile)], pr_state="open")  # fmt: skip
     base, head = _job_git_dir(ship, job_id, tmp_path)
     with ship.store.session() as s:
@@ -108,7 +117,13 @@ def test_gate_reports_of_any_shape_render(client, add_job):
     odd = [
         {"passed": True},
         {"checks": "not a list", "extra_field": {"k": [1, 2]}},
-        {"passed": False, "checks": [None, {"name": "extra:lint", "passed": False, "reason": "E501", "details": {"output_tail": "x"}}]},
+        {
+            "passed": False,
+            "checks": [
+                None,
+                {"name": "extra:lint", "passed": False, "reason": "E501", "details": {"output_tail": "x"}},
+            ],
+        },
         None,
     ]
     job_id = add_job(state="blocked", gates=odd)
@@ -144,7 +159,7 @@ def test_outcomes_page_shows_headline_and_labels_replays(client, add_job):
     headline = re.findall(r'data-metric="cost_per_merged_pr">([^<]*)<', page)
     assert headline == ["$1.0000", "$0.0500"]  # model work first, replays second
     assert page.index("Scripted replays") < page.index('id="scripted"')
-    assert "replay-model <span class=\"tag replay\">scripted replay</span>" in page
+    assert 'replay-model <span class="tag replay">scripted replay</span>' in page
     assert client.get("/outcomes?days=0").status_code == 400
     api = client.get("/api/outcomes?days=7").json()
     assert api["real"]["cost_per_merged_pr_usd"] == pytest.approx(1.0)

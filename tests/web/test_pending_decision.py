@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-
 from typer.testing import CliRunner
 
 from orchestrator.cli.main import app
@@ -28,7 +27,10 @@ def test_requested_changes_show_as_pending_on_every_view(client, ship, add_job, 
     job_id = add_job(state="awaiting_review", pr_state="open")
     assert not buttons_disabled(client.get(f"/jobs/{job_id}").text)
 
-    client.post(f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "request_changes", "comment": "handle None"})
+    client.post(
+        f"/jobs/{job_id}/decision",
+        data={"csrf": csrf_of(client, job_id), "decision": "request_changes", "comment": "handle None"},
+    )
 
     page = client.get(f"/jobs/{job_id}").text
     assert "changes requested — waiting for a worker" in page and "handle None" in page
@@ -51,7 +53,7 @@ def test_requested_changes_show_as_pending_on_every_view(client, ship, add_job, 
 
 
 def test_wall_time_is_time_worked_not_age(client, ship, add_job):
-    long_ago = datetime.now(timezone.utc) - timedelta(hours=2)
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
     job_id = add_job(state="awaiting_review", pr_state="open", created_at=long_ago, gates=[{"passed": True}])
     with ship.store.session() as s:
         attempt = s.scalar(select(Attempt).where(Attempt.job_id == job_id))

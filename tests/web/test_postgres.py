@@ -10,9 +10,9 @@ from orchestrator.deployment import Shipyard
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Repository
+from tests.web.logins import api_client
 from tests.web.store_rows import WEBHOOK_SECRET, sign
 from tests.web.test_outcomes import fill_ledger
-from tests.web.logins import api_client
 
 pytestmark = pytest.mark.postgres
 

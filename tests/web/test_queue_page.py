@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.web.store_rows import set_state
 
@@ -14,7 +14,7 @@ def job_ids(html: str) -> list[int]:
 
 
 def test_overview_counts_waits_running_step_and_throughput(client, ship, add_job):
-    add_job(state="queued", created_at=datetime.now(timezone.utc) - timedelta(minutes=42))
+    add_job(state="queued", created_at=datetime.now(UTC) - timedelta(minutes=42))
     add_job(state="queued")
     running = add_job(state="running", title="Parser crash", events=[("tool", "run_tests: 3 passed")])
     add_job(state="merged")
@@ -26,7 +26,11 @@ def test_overview_counts_waits_running_step_and_throughput(client, ship, add_job
     assert re.search(r'data-state-count="running">1<', overview)
     assert "42m" in overview[overview.index('id="oldest-queued"') :][:200]
     running_now = overview[overview.index('id="running-now"') :]
-    assert f'href="/jobs/{running}"' in running_now and "Parser crash" in running_now and "tool: run_tests: 3 passed" in running_now
+    assert (
+        f'href="/jobs/{running}"' in running_now
+        and "Parser crash" in running_now
+        and "tool: run_tests: 3 passed" in running_now
+    )
     assert "<strong>2</strong> last 24 h" in overview  # merged and blocked finished 3 minutes after creation
     assert '<svg class="chart"' in overview and "Jobs finished per hour" in overview
 
@@ -35,14 +39,18 @@ def test_jobs_page_pages_with_a_cursor_and_filters_by_repository(client, add_job
     ids = [add_job(state="queued", repo="alpha" if i % 2 else "beta") for i in range(7)]
     first = client.get("/?limit=3").text
     assert job_ids(first) == ids[::-1][:3]
-    next_url = re.search(r'id="next-page" rel="next"', first) and re.search(r'href="([^"]+)" id="next-page"', first).group(1)
+    next_url = re.search(r'id="next-page" rel="next"', first) and re.search(
+        r'href="([^"]+)" id="next-page"', first
+    ).group(1)
     second = client.get(next_url.replace("&amp;", "&")).text
     assert job_ids(second) == ids[::-1][3:6]
     assert 'id="first-page"' in second
 
     alpha = client.get("/?repo=alpha&limit=50").text
     assert job_ids(alpha) == [i for i in ids[::-1] if ids.index(i) % 2]
-    assert job_ids(client.get("/partials/jobs?repo=beta").text.join(['id="job-rows"', ""])) == [i for i in ids[::-1] if not ids.index(i) % 2]
+    assert job_ids(client.get("/partials/jobs?repo=beta").text.join(['id="job-rows"', ""])) == [
+        i for i in ids[::-1] if not ids.index(i) % 2
+    ]
 
 
 def test_bad_paging_values_are_refused_with_the_reason(client):

@@ -65,7 +65,9 @@ def job_with_diff(ship, add_job, tmp_path) -> int:
     (src / "app.py").write_text("def parse():\n    return 2\n")
     _git(src, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "change")
     _git(tmp_path, "clone", "-q", "--bare", str(src), str(ship.settings.jobs_dir / str(job_id) / "git"))
-    base, head = subprocess.run(["git", "rev-parse", "HEAD~1", "HEAD"], cwd=src, check=True, capture_output=True, text=True).stdout.split()
+    base, head = subprocess.run(
+        ["git", "rev-parse", "HEAD~1", "HEAD"], cwd=src, check=True, capture_output=True, text=True
+    ).stdout.split()
     with ship.store.session() as s:
         job = s.get(Job, job_id)
         job.base_sha, job.head_sha = base, head
@@ -77,8 +79,11 @@ def test_job_page_reads_ticket_plan_diff_then_decision(client, ship, add_job, tm
     page = client.get(f"/jobs/{job_id}").text
     order = [page.index(marker) for marker in ("<h2>Ticket</h2>", 'id="diff"', 'id="decision-form"')]
     assert order == sorted(order), "the decision form must come after the ticket and the diff"
-    assert re.search(r'<tr class="add cov-uncovered" data-path="app.py" data-line="2"><td class="ln"><button type="button" class="line-comment"[^>]*>\+</button> </td><td class="ln">2</td>', page)
+    assert re.search(
+        r'<tr class="add cov-uncovered" data-path="app.py" data-line="2"><td class="ln"><button type="button" class="line-comment"[^>]*>\+</button> </td><td class="ln">2</td>',
+        page,
+    )
     assert ">Approve and merge</button>" in page
     assert 'id="reject" data-confirm="Reject: the pull request is closed' in page
     assert 'id="cancel" data-confirm="Cancel job' in page
-    assert "<details class=\"card\"><summary>Plan" not in page  # the plan is not folded away
+    assert '<details class="card"><summary>Plan' not in page  # the plan is not folded away

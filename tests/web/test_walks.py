@@ -13,7 +13,9 @@ from tests.web.test_browser_queue import SHOTS
 from tests.web.test_review_workspace import job_with_diff
 
 
-def test_a_reviewer_reads_the_job_page_at_phone_width_in_dark_mode_by_keyboard(browser, live_server, ship, add_job, tmp_path):  # noqa: F811
+def test_a_reviewer_reads_the_job_page_at_phone_width_in_dark_mode_by_keyboard(
+    browser, live_server, ship, add_job, tmp_path
+):
     job_id = job_with_diff(ship, add_job, tmp_path)
     context = browser.new_context(viewport={"width": 420, "height": 900}, color_scheme="dark")
     page = context.new_page()

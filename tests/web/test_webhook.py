@@ -10,8 +10,8 @@ from sqlalchemy import select
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job, Repository, Ticket
-from tests.web.store_rows import set_state, sign
 from tests.web.logins import api_client
+from tests.web.store_rows import set_state, sign
 
 
 @pytest.fixture
@@ -20,8 +20,13 @@ def github_repo(ship):
         s.add(Repository(name="widgets", forge="github", url="acme/widgets", base_branch="main"))
 
 
-def labeled(number: int = 7, label: str = "shipyard", association: str = "MEMBER", repo: str = "acme/widgets",
-            updated_at: str = "2026-01-05T10:00:00Z") -> dict:
+def labeled(
+    number: int = 7,
+    label: str = "shipyard",
+    association: str = "MEMBER",
+    repo: str = "acme/widgets",
+    updated_at: str = "2026-01-05T10:00:00Z",
+) -> dict:
     return {
         "action": "labeled",
         "label": {"name": label},
@@ -65,7 +70,9 @@ def test_labelled_issue_becomes_a_ticket_and_a_queued_job(client, ship, github_r
 def test_duplicate_delivery_is_a_no_op_even_after_the_job_finished(client, ship, github_repo):
     first = deliver(client, labeled(), delivery="abc").json()
     again = deliver(client, labeled(), delivery="abc")
-    assert again.status_code == 202 and again.json()["action"] == "duplicate" and again.json()["job_id"] == first["job_id"]
+    assert (
+        again.status_code == 202 and again.json()["action"] == "duplicate" and again.json()["job_id"] == first["job_id"]
+    )
     set_state(ship, first["job_id"], "merged")
     late = deliver(client, labeled(), delivery="abc")
     assert late.json()["action"] == "duplicate"
@@ -113,5 +120,7 @@ def test_ping_other_events_and_bad_json(client, github_repo):
     assert deliver(client, {"zen": "hi"}, event="ping").json() == {"action": "pong"}
     assert deliver(client, {}, event="push").json()["action"] == "ignored"
     body = b"{not json"
-    bad = client.post("/webhooks/github", content=body, headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(body)})
+    bad = client.post(
+        "/webhooks/github", content=body, headers={"X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(body)}
+    )
     assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]

@@ -9,14 +9,22 @@ from tests.web.test_webhook import deliver
 
 
 def _comment(number: int, text: str, sender: str = "rita") -> dict:
-    return {"action": "created", "repository": {"full_name": "acme/widgets"}, "sender": {"login": sender},
-            "issue": {"number": number, "pull_request": {"url": f"https://api.example/pulls/{number}"}},
-            "comment": {"body": text}}
+    return {
+        "action": "created",
+        "repository": {"full_name": "acme/widgets"},
+        "sender": {"login": sender},
+        "issue": {"number": number, "pull_request": {"url": f"https://api.example/pulls/{number}"}},
+        "comment": {"body": text},
+    }
 
 
 def _closed(number: int, merged: bool) -> dict:
-    return {"action": "closed", "repository": {"full_name": "acme/widgets"}, "sender": {"login": "rita"},
-            "pull_request": {"number": number, "merged": merged, "merge_commit_sha": "abc123" if merged else None}}
+    return {
+        "action": "closed",
+        "repository": {"full_name": "acme/widgets"},
+        "sender": {"login": "rita"},
+        "pull_request": {"number": number, "merged": merged, "merge_commit_sha": "abc123" if merged else None},
+    }
 
 
 def _reviews(ship) -> list[tuple[int, str, str, str]]:
@@ -26,10 +34,14 @@ def _reviews(ship) -> list[tuple[int, str, str, str]]:
 
 def test_shipyard_comment_on_the_pr_requests_changes(client, ship, add_job):
     job_id = add_job(state="awaiting_review", repo="widgets", pr_state="open")
-    reply = deliver(client, _comment(job_id + 100, "/shipyard  also handle tabs"), delivery="c-1", event="issue_comment")
+    reply = deliver(
+        client, _comment(job_id + 100, "/shipyard  also handle tabs"), delivery="c-1", event="issue_comment"
+    )
     assert reply.json() == {"action": "request_changes", "job_id": job_id}
     assert _reviews(ship) == [(job_id, "request_changes", "also handle tabs", "github:rita")]
-    again = deliver(client, _comment(job_id + 100, "/shipyard  also handle tabs"), delivery="c-1", event="issue_comment")
+    again = deliver(
+        client, _comment(job_id + 100, "/shipyard  also handle tabs"), delivery="c-1", event="issue_comment"
+    )
     assert again.json()["action"] == "duplicate" and len(_reviews(ship)) == 1
 
 
@@ -45,16 +57,27 @@ def test_plain_comments_and_foreign_prs_are_ignored_with_the_reason(client, ship
 def test_close_on_github_rejects_and_a_merge_approves_only_a_waiting_job(client, ship, add_job):
     waiting = add_job(state="awaiting_review", repo="widgets", pr_state="open")
     running = add_job(state="running", repo="widgets", pr_state="open")
-    assert deliver(client, _closed(waiting + 100, merged=False), delivery="p-1", event="pull_request").json()["action"] == "reject"
+    assert (
+        deliver(client, _closed(waiting + 100, merged=False), delivery="p-1", event="pull_request").json()["action"]
+        == "reject"
+    )
     late = deliver(client, _closed(running + 100, merged=True), delivery="p-2", event="pull_request").json()
     assert late["action"] == "ignored" and "not waiting for a human decision" in late["reason"]
     assert _reviews(ship) == [(waiting, "reject", "pull request closed on GitHub by rita", "github:rita")]
 
 
 def _reply_on_issue(number: int, replier: str, author: str = "octocat") -> dict:
-    return {"action": "created", "repository": {"full_name": "acme/widgets"}, "sender": {"login": replier},
-            "issue": {"number": number, "user": {"login": author}, "labels": [{"name": "shipyard"}, {"name": "shipyard:needs-info"}]},
-            "comment": {"body": "It is the `parse()` in parser.py; inputs are UTF-8.", "user": {"login": replier}}}
+    return {
+        "action": "created",
+        "repository": {"full_name": "acme/widgets"},
+        "sender": {"login": replier},
+        "issue": {
+            "number": number,
+            "user": {"login": author},
+            "labels": [{"name": "shipyard"}, {"name": "shipyard:needs-info"}],
+        },
+        "comment": {"body": "It is the `parse()` in parser.py; inputs are UTF-8.", "user": {"login": replier}},
+    }
 
 
 def test_the_authors_reply_to_a_needs_info_issue_triages_it_again(client, ship, add_job):

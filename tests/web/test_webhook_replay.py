@@ -8,7 +8,7 @@ payloads are GitHub's shape (``tests/github_forge/webhook_payloads.py``, from th
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -26,16 +26,26 @@ def github(tmp_path, ship) -> State:
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     st = State(root=tmp_path / "github", base="http://github.test")
-    st.issues[(REPO, 7)] = {"id": 4242, "title": "Crash on empty input", "state": "open", "body": "Steps: run it",
-                            "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}],
-                            "updated_at": "2026-01-01T00:00:00Z"}
+    st.issues[(REPO, 7)] = {
+        "id": 4242,
+        "title": "Crash on empty input",
+        "state": "open",
+        "body": "Steps: run it",
+        "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}],
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
     return st
 
 
 def deliver(client, payload: dict, delivery: str) -> dict:
     body = json.dumps(payload).encode()
-    headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sign(body),
-               "Content-Type": "application/json", "User-Agent": "GitHub-Hookshot/044aadd"}
+    headers = {
+        "X-GitHub-Event": "issues",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(body),
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+    }
     response = client.post("/webhooks/github", content=body, headers=headers)
     assert response.status_code == 202, response.text
     return response.json()
@@ -61,12 +71,14 @@ def test_a_replayed_delivery_with_a_new_delivery_id_queues_nothing(client, ship,
 def test_a_cancelled_ticket_is_queued_again_only_by_a_labelling_after_the_cancellation(client, ship, github):
     first = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-1")
     ship.cancel(first["job_id"])
-    cancelled_at = datetime.now(timezone.utc)
+    cancelled_at = datetime.now(UTC)
 
     # An event from before the cancellation (delivered late, or replayed) does nothing.
     github.issues[(REPO, 7)]["updated_at"] = (cancelled_at - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     stale = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-2")
-    assert stale["action"] == "ignored" and f"job {first['job_id']} of this ticket was cancelled" in stale["reason"], stale
+    assert stale["action"] == "ignored" and f"job {first['job_id']} of this ticket was cancelled" in stale["reason"], (
+        stale
+    )
     assert jobs_of(ship) == [(first["job_id"], "cancelled")]
 
     # Someone labels the issue again after the cancellation: GitHub stamps the issue anew.
@@ -89,9 +101,13 @@ def test_a_replayed_review_command_with_a_new_delivery_id_decides_nothing(client
     from tests.web.test_webhook import deliver as deliver_event
 
     job_id = add_job(state="awaiting_review", repo="widgets", pr_state="open")
-    comment = {"action": "created", "repository": {"full_name": REPO}, "sender": {"login": "rita"},
-               "issue": {"number": job_id + 100, "pull_request": {"url": f"https://api.example/pulls/{job_id + 100}"}},
-               "comment": {"id": 9001, "body": "/shipyard also handle tabs", "updated_at": "2026-01-05T10:00:00Z"}}
+    comment = {
+        "action": "created",
+        "repository": {"full_name": REPO},
+        "sender": {"login": "rita"},
+        "issue": {"number": job_id + 100, "pull_request": {"url": f"https://api.example/pulls/{job_id + 100}"}},
+        "comment": {"id": 9001, "body": "/shipyard also handle tabs", "updated_at": "2026-01-05T10:00:00Z"},
+    }
     first = deliver_event(client, comment, delivery="c-1", event="issue_comment").json()
     assert first["action"] == "request_changes"
     with ship.store.session() as s:  # the new attempt ran and the job waits for review again
@@ -109,7 +125,7 @@ def test_a_replayed_label_removal_does_not_cancel_the_job_a_later_labelling_queu
     github.issues[(REPO, 7)]["updated_at"] = "2026-01-01T00:05:00Z"
     removal = issue_labeled(github, REPO, 7, sender="alice") | {"action": "unlabeled"}
     assert deliver(client, removal, "d-2")["action"] == "cancelled"
-    github.issues[(REPO, 7)]["updated_at"] = (datetime.now(timezone.utc) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    github.issues[(REPO, 7)]["updated_at"] = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     again = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-3")
     assert again["action"] == "queued", again
 

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.web.app import create_app
 from tests.orchestrator.test_stopping import SLOW
 from tests.pipeline.harness import Worker, queue_ticket, register, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
@@ -37,11 +36,15 @@ def test_the_workers_page_shows_alive_dead_and_stopped_workers_with_their_jobs(t
 
     first = Worker(ship.settings)
     try:
-        rows = poll_workers(client, lambda rows: any(job_id in w["jobs_in_hand"] for w in rows), f"job {job_id} in hand")
+        rows = poll_workers(
+            client, lambda rows: any(job_id in w["jobs_in_hand"] for w in rows), f"job {job_id} in hand"
+        )
         (a,) = rows
         assert (a["status"], a["concurrency"], a["pid"]) == ("alive", 2, first.proc.pid)
         first.kill()  # SIGKILL to the whole worker: no clean stop is recorded
-        rows = poll_workers(client, lambda rows: rows and rows[0]["status"] == "dead", "the killed worker as dead", timeout=30)
+        rows = poll_workers(
+            client, lambda rows: rows and rows[0]["status"] == "dead", "the killed worker as dead", timeout=30
+        )
         assert rows[0]["jobs_in_hand"] == []
         page = client.get("/workers").text
         assert "No live worker" in page and 'data-status="dead"' in page

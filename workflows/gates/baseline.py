@@ -12,10 +12,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from workflows.gates.junit import TestCase
 from workflows.gates.suite import SuiteRun
@@ -41,7 +41,7 @@ class Baseline:
         return not self.error
 
     @classmethod
-    def from_run(cls, run: SuiteRun) -> "Baseline":
+    def from_run(cls, run: SuiteRun) -> Baseline:
         return cls(
             cases=run.cases,
             total_coverage=run.coverage.total_percent() if run.coverage else None,

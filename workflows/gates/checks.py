@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from sandboxes.base import ExecResult
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
-from workflows.gates.junit import TestCase, display_id
 from workflows.gates.hygiene import Problem, describe
+from workflows.gates.junit import TestCase, display_id
 from workflows.gates.protected import Violation
 from workflows.gates.report import GateCheck
 from workflows.gates.suite import SuiteRun, output_tail
@@ -49,29 +49,39 @@ def check_change(changes: ChangeSet, gates: GatesConfig) -> GateCheck:
         return GateCheck(name="change", passed=False, reason=reason, details=details)
     if changes.binary_files and not gates.allow_binary_files:
         return GateCheck(
-            name="change", passed=False, details={**details, "binary_files": changes.binary_files},
+            name="change",
+            passed=False,
+            details={**details, "binary_files": changes.binary_files},
             reason=f"binary files in the change cannot be reviewed: {_listing(changes.binary_files)} "
             "(gates.allow_binary_files is off)",
         )
     if changes.lines_changed > gates.max_diff_lines:
         return GateCheck(
-            name="change", passed=False, details=details,
+            name="change",
+            passed=False,
+            details=details,
             reason=f"the change is too large to review: {changes.lines_changed} changed lines, "
             f"limit {gates.max_diff_lines} (gates.max_diff_lines)",
         )
     return GateCheck(
-        name="change", passed=True, details=details,
+        name="change",
+        passed=True,
+        details=details,
         reason=f"{len(changes.files)} file(s) changed, +{changes.lines_added} −{changes.lines_deleted} lines",
     )
 
 
 def check_protected(violations: list[Violation]) -> GateCheck:
     if not violations:
-        return GateCheck(name="protected_paths", passed=True, reason="no protected path, test file or test marker touched")
+        return GateCheck(
+            name="protected_paths", passed=True, reason="no protected path, test file or test marker touched"
+        )
     first = violations[0]
     more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
     return GateCheck(
-        name="protected_paths", passed=False, reason=f"{first.path}: {first.reason}{more}",
+        name="protected_paths",
+        passed=False,
+        reason=f"{first.path}: {first.reason}{more}",
         details={"violations": [{"path": v.path, "reason": v.reason} for v in violations]},
     )
 
@@ -80,8 +90,12 @@ def check_workspace(problems: list[Problem]) -> GateCheck:
     """Fails with the first problem (path and reason) when the tree is unsafe to run tests in."""
     if not problems:
         return GateCheck(name="workspace", passed=True, reason="no escaping symlink or oversized file")
-    return GateCheck(name="workspace", passed=False, reason=f"refused before running tests: {describe(problems)}",
-                     details={"problems": [{"path": p.path, "reason": p.reason} for p in problems]})
+    return GateCheck(
+        name="workspace",
+        passed=False,
+        reason=f"refused before running tests: {describe(problems)}",
+        details={"problems": [{"path": p.path, "reason": p.reason} for p in problems]},
+    )
 
 
 def _suite_failure(name: str, run: SuiteRun | Baseline, prefix: str = "") -> GateCheck:
@@ -90,7 +104,13 @@ def _suite_failure(name: str, run: SuiteRun | Baseline, prefix: str = "") -> Gat
 
 def _compare_runs(baseline: Baseline, candidate: SuiteRun, flaky: set[str]) -> dict[str, list[TestCase]]:
     cand = candidate.cases
-    found: dict[str, list[TestCase]] = {"broken": [], "vanished": [], "skipped": [], "new_failing": [], "pre_existing": []}
+    found: dict[str, list[TestCase]] = {
+        "broken": [],
+        "vanished": [],
+        "skipped": [],
+        "new_failing": [],
+        "pre_existing": [],
+    }
     for key, before in baseline.cases.items():
         after = cand.get(key)
         if after is None:
@@ -119,8 +139,10 @@ def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], 
     flaky_ids = sorted(display_id(candidate.cases[k], tracked) for k in flaky if k in candidate.cases)
     details = {
         "failing_tests": _failing_tests(found["broken"] + found["new_failing"], tracked),
-        "no_longer_run": ids["vanished"], "now_skipped": ids["skipped"],
-        "flaky": flaky_ids, "pre_existing_failures": ids["pre_existing"],
+        "no_longer_run": ids["vanished"],
+        "now_skipped": ids["skipped"],
+        "flaky": flaky_ids,
+        "pre_existing_failures": ids["pre_existing"],
     }
     problems = [
         f"{len(ids[kind])} {text}: {_listing(ids[kind])}"
@@ -136,7 +158,9 @@ def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], 
         return GateCheck(name="no_regressions", passed=False, reason="; ".join(problems), details=details)
     if candidate.exit_code != 0 and not candidate.failing:
         return GateCheck(
-            name="no_regressions", passed=False, details={**details, "output_tail": candidate.output_tail},
+            name="no_regressions",
+            passed=False,
+            details={**details, "output_tail": candidate.output_tail},
             reason=f"the test command exited with status {candidate.exit_code} although its JUnit XML lists no failing test",
         )
     passed = sum(1 for c in candidate.cases.values() if c.outcome == "passed")
@@ -153,7 +177,8 @@ def check_tests_added(changes: ChangeSet, test_globs: list[str]) -> GateCheck:
     files = changes.changed_test_files
     if not files:
         return GateCheck(
-            name="tests_added", passed=False,
+            name="tests_added",
+            passed=False,
             reason=f"the change adds or changes no test file (test files match test.test_globs: {', '.join(test_globs)})",
         )
     reason = f"{len(files)} test file(s) added or changed: {_listing(files)}"
@@ -188,25 +213,35 @@ def check_fail_to_pass(
     broken = [c for c in selected if c.outcome != "passed" and c.key not in flaky]
     if broken:
         return GateCheck(
-            name=name, passed=False, details={"failing_tests": _failing_tests(broken, tracked)},
+            name=name,
+            passed=False,
+            details={"failing_tests": _failing_tests(broken, tracked)},
             reason=f"{len(broken)} of {len(selected)} new/changed tests do not pass on the candidate: "
             f"{_listing([display_id(c, tracked) for c in broken])}",
         )
     base = evidence.on_base
     if base is None or not base.ok:
         why = base.error if base is not None else "no run"
-        return GateCheck(name=name, passed=False, reason=f"could not run the new tests on the base code: {why}",
-                         details={"output_tail": base.output_tail if base else ""})
+        return GateCheck(
+            name=name,
+            passed=False,
+            reason=f"could not run the new tests on the base code: {why}",
+            details={"output_tail": base.output_tail if base else ""},
+        )
     failing_on_base = [display_id(c, tracked) for c in base.failing]
     if not failing_on_base:
         new = [display_id(c, tracked) for c in selected if c.key not in baseline_keys]
         shown = f"new tests: {_listing(new)}" if new else "no test is new"
         return GateCheck(
-            name=name, passed=False, details={"passing_on_base": new or [display_id(c, tracked) for c in selected]},
+            name=name,
+            passed=False,
+            details={"passing_on_base": new or [display_id(c, tracked) for c in selected]},
             reason=f"every test in the changed test files already passes on the base code, so none tests the change ({shown})",
         )
     return GateCheck(
-        name=name, passed=True, details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in selected]},
+        name=name,
+        passed=True,
+        details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in selected]},
         reason=f"{len(failing_on_base)} new/changed test(s) fail on the base code ({_listing(failing_on_base)}); "
         f"all {len(selected)} pass on the candidate",
     )
@@ -218,6 +253,8 @@ def check_extra(name: str, command: str, result: ExecResult | None, error: str =
     if result.ok:
         return GateCheck(name=f"extra:{name}", passed=True, reason=f"`{command}` exited 0")
     return GateCheck(
-        name=f"extra:{name}", passed=False, details={"output_tail": output_tail(result.output)},
+        name=f"extra:{name}",
+        passed=False,
+        details={"output_tail": output_tail(result.output)},
         reason=f"`{command}` {result.describe_failure()}",
     )

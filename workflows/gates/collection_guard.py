@@ -71,8 +71,11 @@ def hook_functions(text: str) -> set[str]:
     tree = _tree(text)
     if tree is None:
         return set(re.findall(r"def\s+(pytest_\w+)", text))
-    return {n.name for n in ast.walk(tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("pytest_")}
+    return {
+        n.name
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("pytest_")
+    }
 
 
 def dash_p_plugins(text: str) -> set[str]:

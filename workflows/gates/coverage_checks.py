@@ -62,7 +62,9 @@ def _unmeasured(name: str, candidate: SuiteRun) -> GateCheck | None:
     if not candidate.ok:
         return GateCheck(name=name, passed=False, reason=f"not measured: {candidate.error}")
     if candidate.coverage is None:
-        return GateCheck(name=name, passed=False, reason=f"not measured: {candidate.coverage_error or 'no coverage report'}")
+        return GateCheck(
+            name=name, passed=False, reason=f"not measured: {candidate.coverage_error or 'no coverage report'}"
+        )
     return None
 
 
@@ -76,21 +78,31 @@ def check_diff_coverage(
         return failure, None
     m = measure_diff_coverage(changes, candidate, statements)
     details = {
-        "covered_lines": m.covered, "executable_lines": m.executable, "target": gate.target,
-        "uncovered": m.uncovered, "not_in_report": m.not_in_report, "lines_not_in_report": m.lines_not_in_report,
+        "covered_lines": m.covered,
+        "executable_lines": m.executable,
+        "target": gate.target,
+        "uncovered": m.uncovered,
+        "not_in_report": m.not_in_report,
+        "lines_not_in_report": m.lines_not_in_report,
     }
     if m.percent is None:
-        return GateCheck(name="diff_coverage", passed=True, reason="no executable source line changed", details=details), None
+        return GateCheck(
+            name="diff_coverage", passed=True, reason="no executable source line changed", details=details
+        ), None
     summary = f"{m.percent:.1f}% of {m.executable} changed executable lines covered"
     if m.percent + 1e-9 < gate.target:
         where = "; ".join(f"{p} lines {', '.join(r[:8])}" for p, r in list(m.uncovered.items())[:3])
         reason = f"{summary}, below the target {gate.target:g}%: uncovered {where}"
         if m.lines_not_in_report:
             absent = "; ".join(f"{p} lines {', '.join(r[:8])}" for p, r in list(m.lines_not_in_report.items())[:3])
-            reason += (f" (missing from the coverage report, so counted as uncovered: {absent}; "
-                       "excluded by configuration or a pragma, or never imported by the tests)")
+            reason += (
+                f" (missing from the coverage report, so counted as uncovered: {absent}; "
+                "excluded by configuration or a pragma, or never imported by the tests)"
+            )
         return GateCheck(name="diff_coverage", passed=False, reason=reason, details=details), m.percent
-    return GateCheck(name="diff_coverage", passed=True, reason=f"{summary} (target {gate.target:g}%)", details=details), m.percent
+    return GateCheck(
+        name="diff_coverage", passed=True, reason=f"{summary} (target {gate.target:g}%)", details=details
+    ), m.percent
 
 
 def check_total_coverage(baseline: Baseline, candidate: SuiteRun, gate: CoverageGate) -> GateCheck:
@@ -111,7 +123,9 @@ def check_total_coverage(baseline: Baseline, candidate: SuiteRun, gate: Coverage
     details = {"base": before, "candidate": after, "tolerance": gate.total_drop_tolerance}
     if drop > gate.total_drop_tolerance:
         return GateCheck(
-            name="total_coverage", passed=False, details=details,
+            name="total_coverage",
+            passed=False,
+            details=details,
             reason=f"total coverage dropped {drop:.2f} points ({before:.1f}% → {after:.1f}%), "
             f"more than the tolerance {gate.total_drop_tolerance:g}",
         )

@@ -35,13 +35,18 @@ def check_coverage_pragmas(repo: GitRepo, changes: ChangeSet, *, allow: bool = F
     if not found:
         return GateCheck(name="coverage_pragmas", passed=True, reason="no coverage-exclusion pragma added")
     if allow:
-        return GateCheck(name="coverage_pragmas", passed=True, details={"pragmas": found},
-                         reason=f"{len(found)} coverage-exclusion pragma(s) added, allowed by gates.allow_coverage_pragmas")
+        return GateCheck(
+            name="coverage_pragmas",
+            passed=True,
+            details={"pragmas": found},
+            reason=f"{len(found)} coverage-exclusion pragma(s) added, allowed by gates.allow_coverage_pragmas",
+        )
     first = found[0]
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return GateCheck(
-        name="coverage_pragmas", passed=False,
+        name="coverage_pragmas",
+        passed=False,
         reason=f"{first['path']}:{first['line']}: coverage-exclusion pragma added ({first['text']}){more}; "
-               "added code must be covered by tests, not excluded from the report",
+        "added code must be covered by tests, not excluded from the report",
         details={"pragmas": found},
     )

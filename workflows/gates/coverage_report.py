@@ -47,7 +47,7 @@ class _PathMapper:
         path = posixpath.normpath(path)
         for root in self.workdirs:
             if path == root or path.startswith(root + "/"):
-                return path[len(root) + 1:]
+                return path[len(root) + 1 :]
         return path[2:] if path.startswith("./") else path
 
     def map(self, name: str, sources: list[str]) -> str | None:
@@ -119,9 +119,7 @@ def parse_lcov(raw: bytes, source: str, mapper: _PathMapper) -> CoverageData:
     return data
 
 
-def parse_coverage(
-    raw: bytes, fmt: str, source: str, *, tracked: set[str], workdirs: list[str]
-) -> CoverageData:
+def parse_coverage(raw: bytes, fmt: str, source: str, *, tracked: set[str], workdirs: list[str]) -> CoverageData:
     """Parse a report of ``fmt`` (``cobertura``/``lcov``); ``ResultsFileError`` names ``source``."""
     if not raw.strip():
         raise ResultsFileError(f"{source}: empty: the test command wrote no coverage data")

@@ -94,8 +94,14 @@ def _run_baseline(inp: GateInputs) -> Baseline:
             failure = prepare_workspace(box, inp.repo, inp.changes.base_sha, inp.config)
             if failure:
                 return Baseline(error=f"{label}: {failure}")
-            run = run_tests(box, inp.config.test.command, inp.config, label=label,
-                            tracked=inp.changes.tracked_base, with_coverage=inp.coverage_on)
+            run = run_tests(
+                box,
+                inp.config.test.command,
+                inp.config,
+                label=label,
+                tracked=inp.changes.tracked_base,
+                with_coverage=inp.coverage_on,
+            )
         finally:
             box.close()
     except EXPECTED_ERRORS as exc:
@@ -113,9 +119,15 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
         if failure:
             return None, SuiteRun(label=label, error=f"{label}: {failure}")
-        return box, run_tests(box, inp.config.test.command, inp.config, label=label,
-                              tracked=inp.changes.tracked_candidate, with_coverage=inp.coverage_on,
-                              timeout=inp.timeout)
+        return box, run_tests(
+            box,
+            inp.config.test.command,
+            inp.config,
+            label=label,
+            tracked=inp.changes.tracked_candidate,
+            with_coverage=inp.coverage_on,
+            timeout=inp.timeout,
+        )
     except EXPECTED_ERRORS as exc:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 
@@ -175,9 +187,18 @@ def precise_selection(inp: GateInputs, located: list[TestCase]) -> list[str]:
 def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bool) -> SuiteRun:
     """Run only the selected tests/files, on the base code (with the new tests) or on the candidate."""
     where = "base code" if on_base else "candidate"
-    tracked = inp.changes.tracked_base | set(inp.changes.changed_test_files) if on_base else inp.changes.tracked_candidate
+    tracked = (
+        inp.changes.tracked_base | set(inp.changes.changed_test_files) if on_base else inp.changes.tracked_candidate
+    )
     try:
-        return run_tests(box, inp.select_command(args), inp.config, label=f"new tests on the {where}",
-                         tracked=tracked, with_coverage=False, timeout=inp.timeout)
+        return run_tests(
+            box,
+            inp.select_command(args),
+            inp.config,
+            label=f"new tests on the {where}",
+            tracked=tracked,
+            with_coverage=False,
+            timeout=inp.timeout,
+        )
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")

@@ -22,7 +22,9 @@ PLUGIN_SOURCE = (Path(__file__).parent / "evidence_plugin.py").read_bytes()
 MODULE_PREFIX = "shipyard_evidence_"
 
 
-def pytest_plugin_env(plugins: list[str], *, first: tuple[str, ...] = (), base: dict[str, str] | None = None) -> dict[str, str]:
+def pytest_plugin_env(
+    plugins: list[str], *, first: tuple[str, ...] = (), base: dict[str, str] | None = None
+) -> dict[str, str]:
     """pytest loads ``first`` then the named ``plugins`` (``gates.pytest_plugins``) with ``-p`` and no
     other installed plugin (no entry-point autoload): the gate's runs and the agent's ``run_tests``
     see the same plugins, and none of what else is installed can change a result (or slow every run)."""
@@ -61,7 +63,12 @@ class EvidenceRun:
         (``gates.pytest_plugins``) with ``-p``; no other installed plugin autoloads."""
         dirs = sandbox.side_dirs
         named = pytest_plugin_env(plugins, first=(self.module,), base=base)
-        return {**base, **named, "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl", "PYTHONPATH": dirs.tools}
+        return {
+            **base,
+            **named,
+            "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl",
+            "PYTHONPATH": dirs.tools,
+        }
 
     def read(self, sandbox: Sandbox) -> Record:
         """What the plugin recorded (empty when it did not run: not pytest, or the record was erased)."""

@@ -19,7 +19,7 @@ import re
 import pytest
 
 _PATH = os.environ.pop("SHIPYARD_EVIDENCE_FILE", "")
-_OUT = open(_PATH, "a", encoding="utf-8", buffering=1) if _PATH else None  # noqa: SIM115 — held for the run
+_OUT = open(_PATH, "a", encoding="utf-8", buffering=1) if _PATH else None
 
 
 def junit_key(nodeid: str) -> str:

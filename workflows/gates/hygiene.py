@@ -79,8 +79,12 @@ def tree_problems(repo: GitRepo, sha: str, max_bytes: int) -> list[Problem]:
 
 
 def _special(mode: int) -> str | None:
-    for test, name in ((stat.S_ISFIFO, "a fifo"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    for test, name in (
+        (stat.S_ISFIFO, "a fifo"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return name
     return None
@@ -107,8 +111,13 @@ def workspace_problems(root: Path, limit: int = 20) -> list[Problem]:
             elif stat.S_ISLNK(info.st_mode) and os.path.isdir(full):
                 real = os.path.realpath(full)
                 if real != top and not real.startswith(top + os.sep):
-                    out.append(Problem(rel, f"symlink to directory {posixpath.normpath(os.readlink(full))!r} "
-                                            "points outside the workspace"))
+                    out.append(
+                        Problem(
+                            rel,
+                            f"symlink to directory {posixpath.normpath(os.readlink(full))!r} "
+                            "points outside the workspace",
+                        )
+                    )
             if len(out) >= limit:
                 return out
     return out

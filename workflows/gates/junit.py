@@ -8,8 +8,9 @@ that names a tracked ``.py`` file) it also gets a pytest node id for re-selectio
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable, Literal
+from typing import Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
@@ -77,7 +78,7 @@ def _relative_file(path: str, workdirs: list[str]) -> str:
     for workdir in workdirs:
         prefix = workdir.rstrip("/") + "/"
         if path.startswith(prefix):
-            return path[len(prefix):]
+            return path[len(prefix) :]
     return path[2:] if path.startswith("./") else path
 
 
@@ -100,7 +101,7 @@ def normalise_case(case: TestCase, workdirs: list[str]) -> TestCase:
     classname = case.classname
     for prefix in _dotted_prefixes(workdirs):
         if classname.startswith(prefix):
-            classname = classname[len(prefix):]
+            classname = classname[len(prefix) :]
             break
     file = _relative_file(case.file, workdirs) if case.file else case.file
     return replace(case, classname=classname, file=file)
@@ -122,7 +123,9 @@ def parse_junit(data: bytes, source: str, *, workdirs: list[str] | None = None) 
     except ET.ParseError as exc:
         raise ResultsFileError(f"{source}: not valid XML ({exc})") from None
     if root.tag not in ("testsuites", "testsuite"):
-        raise ResultsFileError(f"{source}: not JUnit XML (root element <{root.tag}>, expected <testsuites> or <testsuite>)")
+        raise ResultsFileError(
+            f"{source}: not JUnit XML (root element <{root.tag}>, expected <testsuites> or <testsuite>)"
+        )
     cases: dict[str, TestCase] = {}
     for el in root.iter("testcase"):
         case = normalise_case(_case_from_element(el), workdirs or [])

@@ -8,8 +8,8 @@ way ``.gitignore`` reads such patterns; a pattern with a ``/`` is anchored at th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 
 @lru_cache(maxsize=512)

@@ -103,7 +103,9 @@ def _pyproject_violations(repo: GitRepo, changes: ChangeSet) -> list[Violation]:
         before = _tool_tables(repo.show_file(changes.base_sha, f.old_path or f.path))
         after = _tool_tables(repo.show_file(changes.candidate_sha, f.path) if f.status != "D" else None)
         if after is None and before is not None:
-            out.append(Violation(f.path, "pyproject.toml no longer parses, so its test/coverage tables cannot be checked"))
+            out.append(
+                Violation(f.path, "pyproject.toml no longer parses, so its test/coverage tables cannot be checked")
+            )
         elif before != after:
             b, a = before or {}, after or {}
             names = sorted(k for k in {*b, *a} if b.get(k) != a.get(k))

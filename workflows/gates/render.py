@@ -81,8 +81,10 @@ def _html_evidence(check: GateCheck) -> str:
     if not lines:
         return ""
     body = escape("\n".join(lines))
-    return (f'<details style="margin:4px 0"><summary>{escape(check.title)}: evidence</summary>'
-            f'<pre style="white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0">{body}</pre></details>')
+    return (
+        f'<details style="margin:4px 0"><summary>{escape(check.title)}: evidence</summary>'
+        f'<pre style="white-space:pre-wrap;background:#f6f8fa;padding:6px;margin:4px 0">{body}</pre></details>'
+    )
 
 
 _CELL = "padding:4px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"
@@ -103,10 +105,10 @@ def html(report: GateReport) -> str:
         '<section class="gate-report" style="font-family:sans-serif;font-size:14px">',
         f'<h3 style="margin:0 0 6px;color:{colour}">Quality gates: {verdict}</h3>',
         f'<p style="margin:0 0 6px;color:#57606a">candidate <code>{escape(report.candidate_sha[:12])}</code> '
-        f'vs base <code>{escape(report.base_sha[:12])}</code>, {report.duration_s:.1f}s</p>',
+        f"vs base <code>{escape(report.base_sha[:12])}</code>, {report.duration_s:.1f}s</p>",
         f'<table style="border-collapse:collapse">'
         f'<tr><th style="{_CELL}">Check</th><th style="{_CELL}">Result</th><th style="{_CELL}">Detail</th></tr>'
-        f'{"".join(rows)}</table>',
+        f"{''.join(rows)}</table>",
         f'<p style="margin:6px 0">{escape(_coverage_line(report))}</p>',
         f'<p style="margin:6px 0">{escape(_limit_line(report))}</p>' if report.test_timeout_s is not None else "",
     ]

@@ -40,7 +40,7 @@ class GateCheck(BaseModel):
     @property
     def title(self) -> str:
         if self.name.startswith("extra:"):
-            return self.name[len("extra:"):]
+            return self.name[len("extra:") :]
         return CHECK_TITLES.get(self.name, self.name)
 
 

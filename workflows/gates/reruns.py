@@ -41,8 +41,15 @@ def ordered_rerun_command(inp: GateInputs, order: list[TestCase], targets: list[
 
 def _passing(inp: GateInputs, box: Sandbox, command: str, targets: dict[str, TestCase], label: str) -> set[str] | None:
     try:
-        run: SuiteRun = run_tests(box, command, inp.config, label=label, tracked=inp.changes.tracked_candidate,
-                                  with_coverage=False, timeout=inp.timeout)
+        run: SuiteRun = run_tests(
+            box,
+            command,
+            inp.config,
+            label=label,
+            tracked=inp.changes.tracked_candidate,
+            with_coverage=False,
+            timeout=inp.timeout,
+        )
     except EXPECTED_ERRORS:
         return None
     if not run.ok:
@@ -55,7 +62,8 @@ def rerun_failures(inp: GateInputs, box: Sandbox, baseline: Baseline, candidate:
     after the same tests, in the same order, as in the candidate's run."""
     order = list(candidate.cases.values())
     remaining = {
-        k: c for k, c in candidate.cases.items()
+        k: c
+        for k, c in candidate.cases.items()
         if c.failing and not (k in baseline.cases and baseline.cases[k].failing)
     }
     flaky: set[str] = set()

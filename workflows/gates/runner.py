@@ -9,14 +9,14 @@ and reuses the candidate run's JUnit for the candidate side.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from sandboxes.base import Sandbox, SandboxProvider, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates import evidence as ev
-from workflows.gates import timeouts
+from workflows.gates import line_tests, timeouts
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet, read_change_set
 from workflows.gates.checks import (
@@ -30,17 +30,16 @@ from workflows.gates.checks import (
     check_workspace,
     waived_check,
 )
-from workflows.gates import line_tests
-from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
+from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.executable_lines import changed_statements
 from workflows.gates.hygiene import tree_problems
 from workflows.gates.junit import cases_in_files
 from workflows.gates.protected import find_violations
-from workflows.gates.reruns import rerun_failures
-from workflows.gates.waivers import Waiver, tests_waiver
 from workflows.gates.report import GateCheck, GateReport
+from workflows.gates.reruns import rerun_failures
 from workflows.gates.suite import SuiteRun
+from workflows.gates.waivers import Waiver, tests_waiver
 from workflows.gitops import GitError, GitRepo
 from workflows.repo_config import RepoConfig
 
@@ -72,18 +71,29 @@ def run_gates(
         problems = tree_problems(repo, candidate_sha, int(config.gates.max_file_mb * 2**20))
     except GitError as exc:
         check = GateCheck(name="change", passed=False, reason=f"could not read the change from git: {exc}")
-        return GateReport(passed=False, checks=[check], duration_s=time.monotonic() - started,
-                          base_sha=base_sha, candidate_sha=candidate_sha)
+        return GateReport(
+            passed=False,
+            checks=[check],
+            duration_s=time.monotonic() - started,
+            base_sha=base_sha,
+            candidate_sha=candidate_sha,
+        )
     static = [check_change(changes, config.gates), check_protected(violations), pragmas]
     if problems:
         # Nothing runs in a tree that could hang or crawl the sandbox: refuse it before any test.
         check = check_workspace(problems)
         emit("gate", f"failed: {check.reason}"[:500])
-        return GateReport(passed=False, checks=[*static, check], duration_s=round(time.monotonic() - started, 2),
-                          base_sha=base_sha, candidate_sha=candidate_sha)
+        return GateReport(
+            passed=False,
+            checks=[*static, check],
+            duration_s=round(time.monotonic() - started, 2),
+            base_sha=base_sha,
+            candidate_sha=candidate_sha,
+        )
     pool = ev.SandboxPool(sandboxes, spec)
-    inputs = ev.GateInputs(repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir,
-                           statements=statements)
+    inputs = ev.GateInputs(
+        repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir, statements=statements
+    )
     try:
         report = _GateRun(inputs, waiver, emit).run()
     finally:
@@ -169,14 +179,25 @@ class _GateRun:
     def _why_no_fail_to_pass(self) -> str:
         if not self.changes.changed_test_files:
             return "no new or changed test to run"
-        return ("the change touches only test files, so no test can fail on the base code; "
-                "a bug or feature change must change the code its tests check")
+        return (
+            "the change touches only test files, so no test can fail on the base code; "
+            "a bug or feature change must change the code its tests check"
+        )
 
     def _reruns(self, box: Sandbox | None, baseline: Baseline, candidate: SuiteRun) -> set[str]:
-        if box is None or not candidate.ok or not baseline.ok or not candidate.failing or not self.inp.config.gates.reruns:
+        if (
+            box is None
+            or not candidate.ok
+            or not baseline.ok
+            or not candidate.failing
+            or not self.inp.config.gates.reruns
+        ):
             return set()
-        self.emit("gate", f"rerunning {len(candidate.failing)} failing test(s) up to {self.inp.config.gates.reruns} time(s), "
-                  "after the tests that ran before them, in the suite's order")
+        self.emit(
+            "gate",
+            f"rerunning {len(candidate.failing)} failing test(s) up to {self.inp.config.gates.reruns} time(s), "
+            "after the tests that ran before them, in the suite's order",
+        )
         return rerun_failures(self.inp, box, baseline, candidate)
 
     def _extra_gates(self, box: Sandbox | None, candidate: SuiteRun) -> list[GateCheck]:
@@ -195,7 +216,12 @@ class _GateRun:
         return checks
 
     def _report(
-        self, baseline: Baseline, candidate: SuiteRun, flaky: set[str], f2p: FailToPassEvidence | None, extras: list[GateCheck]
+        self,
+        baseline: Baseline,
+        candidate: SuiteRun,
+        flaky: set[str],
+        f2p: FailToPassEvidence | None,
+        extras: list[GateCheck],
     ) -> GateReport:
         tracked = self.changes.tracked_candidate | self.changes.tracked_base  # deleted tests keep their ids
         gates = self.inp.config.gates
@@ -205,7 +231,8 @@ class _GateRun:
         else:
             checks.append(check_tests_added(self.changes, self.inp.config.test.test_globs))
             checks.append(
-                check_fail_to_pass(f2p, tracked, flaky=flaky, baseline_keys=set(baseline.cases)) if f2p is not None
+                check_fail_to_pass(f2p, tracked, flaky=flaky, baseline_keys=set(baseline.cases))
+                if f2p is not None
                 else GateCheck(name="fail_to_pass", passed=False, reason=self._why_no_fail_to_pass())
             )
             for check in checks[-2:]:

@@ -21,8 +21,13 @@ from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
 
 TAIL_LINES = 40
-PYTEST_CONFIGS = (("pytest.ini", b""), (".pytest.ini", b""), ("pyproject.toml", b"[tool.pytest"),
-                  ("tox.ini", b"[pytest]"), ("setup.cfg", b"[tool:pytest]"))
+PYTEST_CONFIGS = (
+    ("pytest.ini", b""),
+    (".pytest.ini", b""),
+    ("pyproject.toml", b"[tool.pytest"),
+    ("tox.ini", b"[pytest]"),
+    ("setup.cfg", b"[tool:pytest]"),
+)
 """Files pytest takes its configuration from, in its own order, with the section that makes them count."""
 
 
@@ -113,8 +118,10 @@ def _tampering(cases: dict[str, TestCase], record: Record, by_pytest: bool) -> s
     if failed:
         return f"the JUnit XML reports {len(failed)} test(s) passed that failed when run: {listed(failed)}"
     if unrecorded:
-        return (f"the JUnit XML reports {len(unrecorded)} test(s) passed that the gate's record of the run "
-                f"does not hold (the record was cut short): {listed(unrecorded)}")
+        return (
+            f"the JUnit XML reports {len(unrecorded)} test(s) passed that the gate's record of the run "
+            f"does not hold (the record was cut short): {listed(unrecorded)}"
+        )
     return ""
 
 
@@ -151,12 +158,17 @@ def run_tests(
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
     evidence = EvidenceRun.install(sandbox)
     try:
-        result = sandbox.exec(_with_fresh_outputs(command, outputs), timeout_s=limit.seconds,
-                              env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins))
+        result = sandbox.exec(
+            _with_fresh_outputs(command, outputs),
+            timeout_s=limit.seconds,
+            env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins),
+        )
         record = evidence.read(sandbox)
     finally:
         evidence.remove(sandbox)
-    run = SuiteRun(label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s)
+    run = SuiteRun(
+        label=label, exit_code=result.exit_code, output_tail=output_tail(result.output), duration_s=result.duration_s
+    )
     if result.timed_out:
         run.error = f"{label}: test command timed out after {limit.describe()} and was killed"
         return run
@@ -181,7 +193,10 @@ def run_tests(
         try:
             raw = _read(sandbox, test.coverage.path, f"coverage report ({test.coverage.format})", result)
             run.coverage = parse_coverage(
-                raw, test.coverage.format, test.coverage.path, tracked=tracked,
+                raw,
+                test.coverage.format,
+                test.coverage.path,
+                tracked=tracked,
                 workdirs=[sandbox.workdir, str(sandbox.host_workspace)],
             )
         except ResultsFileError as exc:

@@ -15,11 +15,65 @@ from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
 
 CODE_SUFFIXES = (
-    ".py", ".pyi", ".pyx", ".pxd", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".vue", ".svelte",
-    ".sh", ".bash", ".zsh", ".fish", ".ps1", ".bat", ".cmd", ".rb", ".go", ".rs", ".java", ".kt", ".kts", ".scala",
-    ".groovy", ".gradle", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm", ".cs", ".fs", ".php",
-    ".pl", ".pm", ".lua", ".swift", ".dart", ".ex", ".exs", ".erl", ".hs", ".clj", ".r", ".jl", ".sql", ".wasm",
-    ".so", ".dll", ".dylib",
+    ".py",
+    ".pyi",
+    ".pyx",
+    ".pxd",
+    ".js",
+    ".mjs",
+    ".cjs",
+    ".jsx",
+    ".ts",
+    ".mts",
+    ".cts",
+    ".tsx",
+    ".vue",
+    ".svelte",
+    ".sh",
+    ".bash",
+    ".zsh",
+    ".fish",
+    ".ps1",
+    ".bat",
+    ".cmd",
+    ".rb",
+    ".go",
+    ".rs",
+    ".java",
+    ".kt",
+    ".kts",
+    ".scala",
+    ".groovy",
+    ".gradle",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".hpp",
+    ".hh",
+    ".m",
+    ".mm",
+    ".cs",
+    ".fs",
+    ".php",
+    ".pl",
+    ".pm",
+    ".lua",
+    ".swift",
+    ".dart",
+    ".ex",
+    ".exs",
+    ".erl",
+    ".hs",
+    ".clj",
+    ".r",
+    ".jl",
+    ".sql",
+    ".wasm",
+    ".so",
+    ".dll",
+    ".dylib",
 )
 """File name endings of code (compared case-insensitively)."""
 CODE_NAMES = ("Makefile", "GNUmakefile", "Dockerfile", "Rakefile", "Gemfile", "Justfile", "SConstruct")
@@ -52,8 +106,12 @@ def executable_sources(repo: GitRepo, changes: ChangeSet) -> list[str]:
                 continue
             name = path.rsplit("/", 1)[-1]
             data = repo.show_file(changes.candidate_sha, path) if f.status != "D" and path == f.path else None
-            if (name.lower().endswith(CODE_SUFFIXES) or name in CODE_NAMES or path in executable
-                    or (data or b"").startswith(b"#!")):
+            if (
+                name.lower().endswith(CODE_SUFFIXES)
+                or name in CODE_NAMES
+                or path in executable
+                or (data or b"").startswith(b"#!")
+            ):
                 found.append(path)
     return sorted(set(found))
 
@@ -65,7 +123,11 @@ def tests_waiver(repo: GitRepo, changes: ChangeSet, config: RepoConfig, ticket_k
         return Waiver()
     code = executable_sources(repo, changes)
     if not code:
-        return Waiver(f"waived for {ticket_kind} tickets (gates.waive_tests_for_kinds): the change touches no executable source")
+        return Waiver(
+            f"waived for {ticket_kind} tickets (gates.waive_tests_for_kinds): the change touches no executable source"
+        )
     shown = ", ".join(code[:5]) + (f" and {len(code) - 5} more" if len(code) > 5 else "")
-    return Waiver(refused=f"not waived although the ticket is labelled {ticket_kind}: "
-                         f"the change touches executable source ({shown})")
+    return Waiver(
+        refused=f"not waived although the ticket is labelled {ticket_kind}: "
+        f"the change touches executable source ({shown})"
+    )

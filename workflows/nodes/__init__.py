@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 
 from agents.resilience import ProviderUnavailable
-
 from workflows.ports import JobServices
 
 T = TypeVar("T")
@@ -22,7 +22,9 @@ def route(services: JobServices, state: dict, role: str, *, attempt: int = 1, fa
     overrides = (state.get("config") or {}).get("agent", {}).get("models") or {}
     if overrides:
         services.models.use_overrides(overrides)
-    return services.models.for_role(role, complexity=state.get("complexity", "medium"), attempt=attempt, failures=failures)
+    return services.models.for_role(
+        role, complexity=state.get("complexity", "medium"), attempt=attempt, failures=failures
+    )
 
 
 def with_fallback(services: JobServices, routed: Any, role: str, call: Callable[[Any], T]) -> T:

@@ -17,9 +17,9 @@ from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TAB
 from workflows.gitops import GitRepo, OversizedFile
 from workflows.job_refs import save_job_commit
 from workflows.nodes import route, services_of
-from workflows.nodes.repo_briefing import base_tree, instructions_of, repo_map_of
 from workflows.nodes.human import provider_pause
 from workflows.nodes.prepare import git_dir
+from workflows.nodes.repo_briefing import base_tree, instructions_of, repo_map_of
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
@@ -79,8 +79,9 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         services.recorder.attempt_finished(attempt, "sandbox_failed", str(exc))
         return {"attempt": attempt, "outcome": "blocked", "reason": f"the sandbox could not be prepared: {exc}"}
     task = coding_task(services, state, cfg, sandbox, attempt=attempt, resumed=paused)
-    limits = AgentLimits(max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s,
-                         retry=services.retry)
+    limits = AgentLimits(
+        max_steps=cfg.agent.max_steps, deadline_epoch=time.time() + services.attempt_time_limit_s, retry=services.retry
+    )
     compactor = HistoryCompactor(
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
@@ -107,7 +108,10 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         # The work so far is committed; the attempt resumes once the provider answers again.
         update |= provider_pause(services, "code", result.provider)
     elif result.stop_reason in STOPS_THE_JOB:
-        update |= {"outcome": "blocked", "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}"}
+        update |= {
+            "outcome": "blocked",
+            "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}",
+        }
     return update
 
 
@@ -119,7 +123,10 @@ def _ignored_review(services: JobServices, state: TicketState, head: str, stop_r
     if state.get("feedback_from") != "review" or stop_reason == "budget" or stop_reason in STOPS_THE_JOB:
         return False
     repo = GitRepo(git_dir(services.job_dir))
-    return repo.git("rev-parse", f"{head}^{{tree}}").strip() == repo.git("rev-parse", f"{state['head_sha']}^{{tree}}").strip()
+    return (
+        repo.git("rev-parse", f"{head}^{{tree}}").strip()
+        == repo.git("rev-parse", f"{state['head_sha']}^{{tree}}").strip()
+    )
 
 
 def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoConfig, attempt: int) -> dict:
@@ -128,25 +135,46 @@ def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoCo
     services.recorder.set_job(head_sha=state["head_sha"])
     services.recorder.attempt_finished(attempt, "no_change", NO_CHANGE)
     services.recorder.event("review", f"attempt {attempt}: {NO_CHANGE}; the pull request is not put back for review")
-    update: dict = {"attempt": attempt, "budget_paused": "", "provider_paused": "", "gate_failures": state.get("gate_failures", 0) + 1}
+    update: dict = {
+        "attempt": attempt,
+        "budget_paused": "",
+        "provider_paused": "",
+        "gate_failures": state.get("gate_failures", 0) + 1,
+    }
     if attempt >= cfg.agent.max_attempts:
         return update | {"outcome": "blocked", "reason": f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
                                                          "the pull request is unchanged — request changes again or reject it"}  # fmt: skip
     comments = state.get("feedback", "")
-    feedback = comments if comments.startswith("Your previous attempt changed no file") else (
-        f"Your previous attempt changed no file. The reviewer's comments still need a change:\n\n{comments}")
+    feedback = (
+        comments
+        if comments.startswith("Your previous attempt changed no file")
+        else (f"Your previous attempt changed no file. The reviewer's comments still need a change:\n\n{comments}")
+    )
     return update | {"no_change": True, "feedback": feedback, "feedback_from": "review"}
 
 
-def run_attempt(services: JobServices, state: TicketState, sandbox: Sandbox, routed, task: CodingTask,
-                limits: AgentLimits, compactor: HistoryCompactor) -> AgentResult:
+def run_attempt(
+    services: JobServices,
+    state: TicketState,
+    sandbox: Sandbox,
+    routed,
+    task: CodingTask,
+    limits: AgentLimits,
+    compactor: HistoryCompactor,
+) -> AgentResult:
     """One attempt of the agent; when the model's provider stops answering and the catalogue names
     a fallback, the attempt goes on with it (each model at most once), told why and what is there."""
     tried = {routed.spec_name}
     while True:
         result = run_coding_agent(
-            routed.model, sandbox, task, recorder=services.recorder, limits=limits, guard=services.budget,
-            compactor=compactor, diff_source=lambda: workspace_diff(services, state, sandbox),
+            routed.model,
+            sandbox,
+            task,
+            recorder=services.recorder,
+            limits=limits,
+            guard=services.budget,
+            compactor=compactor,
+            diff_source=lambda: workspace_diff(services, state, sandbox),
             should_cancel=services.cancelled,
         )
         if result.provider is None:
@@ -158,9 +186,12 @@ def run_attempt(services: JobServices, state: TicketState, sandbox: Sandbox, rou
         routed = fallback
         services.recorder.attempt_started(task.attempt, routed.spec_name, routed.reason)
         earlier = f"\n\nWhat this attempt was asked to address:\n{task.feedback}" if task.feedback else ""
-        task = replace(task, feedback=f"{result.provider}; continuing on {routed.spec_name}{earlier}",
-                       feedback_from="provider",
-                       previous_work=bool(workspace_diff(services, state, sandbox).strip()))
+        task = replace(
+            task,
+            feedback=f"{result.provider}; continuing on {routed.spec_name}{earlier}",
+            feedback_from="provider",
+            previous_work=bool(workspace_diff(services, state, sandbox).strip()),
+        )
 
 
 STOPS_THE_JOB = {
@@ -182,8 +213,9 @@ def feedback_source(state: TicketState, resumed: bool) -> FeedbackSource:
     return source if source in ("gate", "review") else ""  # type: ignore[return-value]
 
 
-def coding_task(services: JobServices, state: TicketState, cfg: RepoConfig, sandbox: Sandbox, *,
-                attempt: int, resumed: bool) -> CodingTask:
+def coding_task(
+    services: JobServices, state: TicketState, cfg: RepoConfig, sandbox: Sandbox, *, attempt: int, resumed: bool
+) -> CodingTask:
     """The attempt's task, with every fact read from the state and the checked-out workspace."""
     source = feedback_source(state, resumed)
     paused = {"budget": state.get("budget_paused", ""), "provider": state.get("provider_paused", "")}
@@ -220,18 +252,27 @@ def workspace_diff(services: JobServices, state: TicketState, sandbox: Sandbox) 
     """The workspace's changes against the base commit, computed on the host (the workspace has no .git)."""
     repo = GitRepo(git_dir(services.job_dir))
     cfg = RepoConfig.model_validate(state["config"])
-    snapshot = repo.commit_worktree(sandbox.host_workspace, state["head_sha"], "diff preview", scrub=services.redactor,
-                                    max_bytes=max_file_bytes(cfg))
+    snapshot = repo.commit_worktree(
+        sandbox.host_workspace,
+        state["head_sha"],
+        "diff preview",
+        scrub=services.redactor,
+        max_bytes=max_file_bytes(cfg),
+    )
     return repo.git("diff", "--no-color", "--no-ext-diff", "--find-renames", state["base_sha"], snapshot)
 
 
-def _snapshot(services: JobServices, state: TicketState, sandbox: Sandbox, cfg: RepoConfig, attempt: int,
-              message: str) -> str:
+def _snapshot(
+    services: JobServices, state: TicketState, sandbox: Sandbox, cfg: RepoConfig, attempt: int, message: str
+) -> str:
     """Commit the workspace so no work is lost, whatever happens next."""
-    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(sandbox.host_workspace, state["head_sha"], message,
-                                                            scrub=services.redactor, max_bytes=max_file_bytes(cfg))
+    sha = GitRepo(git_dir(services.job_dir)).commit_worktree(
+        sandbox.host_workspace, state["head_sha"], message, scrub=services.redactor, max_bytes=max_file_bytes(cfg)
+    )
     services.recorder.set_job(head_sha=sha)
-    save_job_commit(services, state["repo"], state["job_id"], sha)  # before the checkpoint names it: any host can resume
+    save_job_commit(
+        services, state["repo"], state["job_id"], sha
+    )  # before the checkpoint names it: any host can resume
     return sha
 
 

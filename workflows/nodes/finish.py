@@ -16,9 +16,14 @@ def merge(state: TicketState, config: RunnableConfig) -> dict:
     except MergeRefused as exc:
         services.recorder.event("merge_refused", f"merge refused, the pull request stays open: {exc}")
         return {"merge_refused": f"approved, but the merge was refused: {exc}"}
-    services.recorder.event("merged", f"pull request #{state['pr_number']} merged into {state['repo']['base_branch']} ({sha[:10]})",
-                            merge_commit=sha)
-    services.recorder.pull_request(PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "merged"))
+    services.recorder.event(
+        "merged",
+        f"pull request #{state['pr_number']} merged into {state['repo']['base_branch']} ({sha[:10]})",
+        merge_commit=sha,
+    )
+    services.recorder.pull_request(
+        PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "merged")
+    )
     return {"outcome": "merged", "reason": ""}
 
 
@@ -28,12 +33,17 @@ def close(state: TicketState, config: RunnableConfig) -> dict:
     gate = (state.get("decision") or {}).get("gate", "pr")
     if state.get("pr_number"):
         services.forge.close_pull_request(state["repo"]["url"], state["pr_number"])
-        services.recorder.pull_request(PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "closed"))
+        services.recorder.pull_request(
+            PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "closed")
+        )
     if gate == "budget":
         return {"outcome": "blocked", "reason": f"budget reached and not extended: {state.get('budget_paused', '')}"}
     if gate == "provider":
         why = f" ({comment})" if comment else ""
-        return {"outcome": "blocked", "reason": f"stopped by a human while waiting for the provider{why}: {state.get('provider_paused', '')}"}
+        return {
+            "outcome": "blocked",
+            "reason": f"stopped by a human while waiting for the provider{why}: {state.get('provider_paused', '')}",
+        }
     what = "plan rejected" if gate == "plan" else "pull request rejected"
     return {"outcome": "closed", "reason": f"{what} by the reviewer" + (f": {comment}" if comment else "")}
 

@@ -33,7 +33,12 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
     uncovered = {"gate_uncovered": dict((coverage.details.get("uncovered") or {}) if coverage else {})}
     if report.passed:
         services.recorder.attempt_finished(attempt, "gate_passed", "all gates passed")
-        return {"gate_passed": True, "gate_markdown": report.to_markdown(), "feedback": "", "feedback_from": ""} | uncovered
+        return {
+            "gate_passed": True,
+            "gate_markdown": report.to_markdown(),
+            "feedback": "",
+            "feedback_from": "",
+        } | uncovered
     reasons = "; ".join(report.failed_reasons())
     services.recorder.attempt_finished(attempt, "gate_failed", reasons)
     failures = state.get("gate_failures", 0) + 1
@@ -41,8 +46,10 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
     update |= {"feedback": report.summary_for_agent(), "feedback_from": "gate"}
     if report.base_error:
         update["outcome"] = "blocked"
-        update["reason"] = (f"the base commit's tests could not be measured, so no attempt can pass the gate: {report.base_error}. "
-                            f"Fix the repository's test command (check it with `shipyard doctor {state['repo']['name']}`), then retry")
+        update["reason"] = (
+            f"the base commit's tests could not be measured, so no attempt can pass the gate: {report.base_error}. "
+            f"Fix the repository's test command (check it with `shipyard doctor {state['repo']['name']}`), then retry"
+        )
     elif attempt >= cfg.agent.max_attempts:
         update |= {"outcome": "blocked", "reason": f"quality gate failed after {attempt} attempt(s): {reasons}"}
     return update

@@ -29,8 +29,9 @@ def await_budget(state: TicketState, config: RunnableConfig) -> dict:
 def provider_pause(services, step: str, exc: ProviderUnavailable) -> dict:
     """The state update of a step whose provider stopped answering: the job waits, nothing is lost."""
     reason = f"{step}: {exc}"
-    services.recorder.event("awaiting_provider", reason, step=step, spec=exc.spec_name, provider=exc.provider,
-                            model=exc.model, url=exc.url)
+    services.recorder.event(
+        "awaiting_provider", reason, step=step, spec=exc.spec_name, provider=exc.provider, model=exc.model, url=exc.url
+    )
     return {"provider_paused": reason, "paused_at": step}
 
 
@@ -61,13 +62,19 @@ def review_feedback(decision: dict) -> str:
     parts = [decision["comment"]] if decision.get("comment", "").strip() else []
     lines = decision.get("line_comments") or []
     if lines:
-        parts.append("Comments on lines of the diff (line numbers in the changed file):\n" + "\n".join(
-            f"- {c['path']}:{c['line']}: {c['body']}" for c in lines))
+        parts.append(
+            "Comments on lines of the diff (line numbers in the changed file):\n"
+            + "\n".join(f"- {c['path']}:{c['line']}: {c['body']}" for c in lines)
+        )
     return "\n\n".join(parts) or "(no comment given)"
 
 
 def _verb(decision: dict) -> str:
-    verb = {"approve": "resumed" if decision.get("gate") == "provider" else "approved", "reject": "rejected", "request_changes": "changes requested"}.get(decision.get("decision", ""), "decided")
+    verb = {
+        "approve": "resumed" if decision.get("gate") == "provider" else "approved",
+        "reject": "rejected",
+        "request_changes": "changes requested",
+    }.get(decision.get("decision", ""), "decided")
     comment = decision.get("comment")
     lines = decision.get("line_comments") or []
     on_lines = "; ".join(f"{c['path']}:{c['line']}: {c['body']}" for c in lines)

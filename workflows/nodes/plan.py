@@ -8,8 +8,8 @@ from agents.budget import BudgetExhausted
 from agents.plan_writer import PlanError, write_plan
 from agents.resilience import ProviderUnavailable
 from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.repo_briefing import repo_map_of
 from workflows.nodes.human import provider_pause
+from workflows.nodes.repo_briefing import repo_map_of
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
 
@@ -35,16 +35,21 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
     if decision.get("gate") == "plan" and decision.get("decision") == "request_changes":
         feedback = decision.get("comment", "")
     try:
-        text = with_fallback(services, routed, "plan", lambda model: write_plan(
-            model,
-            ticket["title"],
-            ticket["body"],
-            repo_map_of(services, state),
-            feedback=feedback,
-            recorder=services.recorder,
-            guard=services.budget,
-            retry=services.retry,
-        ))
+        text = with_fallback(
+            services,
+            routed,
+            "plan",
+            lambda model: write_plan(
+                model,
+                ticket["title"],
+                ticket["body"],
+                repo_map_of(services, state),
+                feedback=feedback,
+                recorder=services.recorder,
+                guard=services.budget,
+                retry=services.retry,
+            ),
+        )
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "plan"}
     except ProviderUnavailable as exc:

@@ -12,7 +12,6 @@ from workflows.nodes import services_of
 from workflows.repo_config import CONFIG_FILE, ConfigError, RepoConfig, parse_repo_config
 from workflows.state import TicketState
 
-
 BASE_MARKER = ".shipyard-base-sha"
 """In the base tree: the commit it holds."""
 
@@ -32,7 +31,11 @@ def config_source(committed: bytes | None, stored: str | None) -> tuple[str | No
     if committed is not None:
         return committed.decode("utf-8", "replace"), CONFIG_FILE, f"from {CONFIG_FILE}"
     if stored:
-        return stored, f"{STORED_CONFIG} ({CONFIG_FILE})", f"{STORED_CONFIG} (shipyard init; no {CONFIG_FILE} committed)"
+        return (
+            stored,
+            f"{STORED_CONFIG} ({CONFIG_FILE})",
+            f"{STORED_CONFIG} (shipyard init; no {CONFIG_FILE} committed)",
+        )
     return None, CONFIG_FILE, f"defaults (no {CONFIG_FILE})"
 
 
@@ -60,9 +63,18 @@ def prepare(state: TicketState, config: RunnableConfig) -> dict:
     except ConfigError as exc:
         return {"outcome": "blocked", "reason": f"invalid configuration: {exc}", "base_sha": base_sha}
     if not repo_config.test.command.strip():
-        return {"outcome": "blocked", "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite"}
+        return {
+            "outcome": "blocked",
+            "reason": f"{CONFIG_FILE}: test.command: empty — the gate needs a command that runs the test suite",
+        }
     services.recorder.set_job(base_sha=base_sha)
     save_job_commit(services, repo, state["job_id"], base_sha)  # the base stays reachable if the branch moves on
     services.recorder.repository_cap(repo_config.queue.max_running_jobs)
     services.recorder.event("prepare", f"base commit {base_sha[:10]}; configuration {source}")
-    return {"base_sha": base_sha, "head_sha": base_sha, "config": repo_config.model_dump(mode="json"), "attempt": 0, "gate_failures": 0}
+    return {
+        "base_sha": base_sha,
+        "head_sha": base_sha,
+        "config": repo_config.model_dump(mode="json"),
+        "attempt": 0,
+        "gate_failures": 0,
+    }

@@ -7,8 +7,8 @@ import re
 from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
-from workflows.ports import ChecksRefused
 from workflows.nodes.prepare import git_dir
+from workflows.ports import ChecksRefused
 from workflows.state import TicketState
 
 SCRIPTED_NOTE = "> **Scripted model:** this change was replayed from a cassette, not written by a live model."
@@ -52,8 +52,11 @@ def open_pr(state: TicketState, config: RunnableConfig) -> dict:
     opening = {"branch": branch, "base": repo["base_branch"], "title": ticket["title"], "body": body}
     if drafts:
         info = services.forge.open_pull_request(repo["url"], **opening, draft=not passed)
-        services.recorder.event("pull_request", f"pull request #{info.number} " + (
-            "ready for review: the gate passed" if passed else "is a draft until the gate passes"))
+        services.recorder.event(
+            "pull_request",
+            f"pull request #{info.number} "
+            + ("ready for review: the gate passed" if passed else "is a draft until the gate passes"),
+        )
     else:
         info = services.forge.open_pull_request(repo["url"], **opening)
     services.recorder.set_job(branch=branch)
@@ -70,11 +73,16 @@ def publish_check(state: TicketState, services, repo: str) -> None:
     passed = bool(state.get("gate_passed"))
     try:
         run_id = report_check(
-            repo, state["head_sha"], conclusion="success" if passed else "failure",
+            repo,
+            state["head_sha"],
+            conclusion="success" if passed else "failure",
             title="Quality gate passed" if passed else "Quality gate failed",
-            summary=state.get("gate_markdown") or "No gate report.", uncovered=state.get("gate_uncovered") or {},
+            summary=state.get("gate_markdown") or "No gate report.",
+            uncovered=state.get("gate_uncovered") or {},
         )
     except ChecksRefused as exc:
         services.recorder.event("check", f"gate not published as a check run (the PR body has the report): {exc}")
         return
-    services.recorder.event("check", f"gate published as check run {run_id} on {state['head_sha'][:10]}", check_run=run_id)
+    services.recorder.event(
+        "check", f"gate published as check run {run_id} on {state['head_sha'][:10]}", check_run=run_id
+    )

@@ -8,8 +8,8 @@ from agents.budget import BudgetExhausted
 from agents.resilience import ProviderUnavailable
 from agents.ticket_triage import TriageError, triage_ticket
 from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.repo_briefing import repo_map_of
 from workflows.nodes.human import provider_pause
+from workflows.nodes.repo_briefing import repo_map_of
 from workflows.state import TicketState
 
 
@@ -18,10 +18,20 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     routed = route(services, state, "triage")
     ticket = state["ticket"]
     try:
-        result = with_fallback(services, routed, "triage", lambda model: triage_ticket(
-            model, ticket["title"], ticket["body"], repo_map_of(services, state), recorder=services.recorder,
-            guard=services.budget, retry=services.retry,
-        ))
+        result = with_fallback(
+            services,
+            routed,
+            "triage",
+            lambda model: triage_ticket(
+                model,
+                ticket["title"],
+                ticket["body"],
+                repo_map_of(services, state),
+                recorder=services.recorder,
+                guard=services.budget,
+                retry=services.retry,
+            ),
+        )
     except BudgetExhausted as exc:
         return {"budget_paused": exc.reason, "paused_at": "triage"}
     except ProviderUnavailable as exc:
@@ -32,7 +42,10 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": "", "provider_paused": ""}
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
-        update |= {"outcome": "blocked", "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}"}
+        update |= {
+            "outcome": "blocked",
+            "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}",
+        }
         _ask_author(state, services, f"Shipyard cannot work on this yet: {result.reason.rstrip('.')}.{question}")
     return update
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
-import time
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,7 +112,9 @@ class State:
             have = self.issues[(full, number)].setdefault("labels", [])
             if name not in {lbl["name"] for lbl in have}:
                 have.append({"id": next(self.ids), "name": name})
-            self.issue_events.append({"id": next(self.ids), "issue": (full, number), "event": "labeled", "actor": actor, "label": name})
+            self.issue_events.append(
+                {"id": next(self.ids), "issue": (full, number), "event": "labeled", "actor": actor, "label": name}
+            )
 
     def next_number(self, full: str) -> int:
         used = [n for (r, n) in [*self.pulls, *self.issues] if r == full]
@@ -139,12 +141,19 @@ def _sha(st: State, full: str, ref: str) -> str | None:
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse({"message": message, "documentation_url": "https://docs.github.com/rest"}, status, headers=headers)
+    return JSONResponse(
+        {"message": message, "documentation_url": "https://docs.github.com/rest"}, status, headers=headers
+    )
 
 
 def _rate_headers(st: State, remaining: int) -> dict[str, str]:
-    return {"X-RateLimit-Limit": str(st.rate_limit), "X-RateLimit-Remaining": str(remaining),
-            "X-RateLimit-Used": str(st.rate_used), "X-RateLimit-Reset": str(int(time.time()) + 1), "X-RateLimit-Resource": "core"}
+    return {
+        "X-RateLimit-Limit": str(st.rate_limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Used": str(st.rate_used),
+        "X-RateLimit-Reset": str(int(time.time()) + 1),
+        "X-RateLimit-Resource": "core",
+    }
 
 
 def _refusal(st: State, token: str, method: str, path: str) -> JSONResponse | None:
@@ -157,7 +166,11 @@ def _refusal(st: State, token: str, method: str, path: str) -> JSONResponse | No
     faults = st.faults
     if faults.rate_limited:
         faults.rate_limited -= 1
-        return _error(403, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", {"Retry-After": "1"})
+        return _error(
+            403,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            {"Retry-After": "1"},
+        )
     if faults.too_many_requests:
         faults.too_many_requests -= 1
         return _error(429, "Too Many Requests", {"Retry-After": "1"})
@@ -166,7 +179,9 @@ def _refusal(st: State, token: str, method: str, path: str) -> JSONResponse | No
         faults.primary_until = time.time() + faults.primary_reset_s
     if time.time() < faults.primary_until:
         reset = {"X-RateLimit-Reset": str(math.ceil(faults.primary_until))}
-        return _error(faults.primary_status, "API rate limit exceeded for installation ID 7.", _rate_headers(st, 0) | reset)
+        return _error(
+            faults.primary_status, "API rate limit exceeded for installation ID 7.", _rate_headers(st, 0) | reset
+        )
     if faults.server_error:
         faults.server_error -= 1
         return _error(500, "Server Error")
@@ -198,9 +213,9 @@ def create_app(st: State) -> FastAPI:
             st.rate_used += 1
         resp.headers.update(_rate_headers(st, max(st.rate_limit - st.rate_used, 0)))
         return resp
-    from orchestrator.emulators.github.routes import add_app_routes, add_git_routes, add_graphql_routes, add_rest_routes
 
     from orchestrator.emulators.github.oauth import add_oauth_routes
+    from orchestrator.emulators.github.routes import add_app_routes, add_git_routes, add_graphql_routes, add_rest_routes
 
     add_oauth_routes(app, st)
     add_app_routes(app, st)

@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 
 LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
-ALL_REPOSITORY = {"contents": "write", "issues": "write", "pull_requests": "write", "checks": "write", "metadata": "read"}
+ALL_REPOSITORY = {
+    "contents": "write",
+    "issues": "write",
+    "pull_requests": "write",
+    "checks": "write",
+    "metadata": "read",
+}
 """What the emulator grants a token or an installation nobody restricted."""
 
 _REPO = r"^/api/v3/repos/[^/]+/[^/]+"

@@ -7,17 +7,16 @@ import hashlib
 import json
 import secrets
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
-
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from orchestrator.forges.local_git import ForgeError, merge_branch
 from orchestrator.emulators.github import permissions, shapes
-from orchestrator.emulators.github.permissions import ALL_REPOSITORY
 from orchestrator.emulators.github.asgi import State, _error, _user, pull_json, repo_json
+from orchestrator.emulators.github.permissions import ALL_REPOSITORY
+from orchestrator.forges.local_git import ForgeError, merge_branch
 from workflows.gitops import run_git
 
 
@@ -39,11 +38,12 @@ def _missing(data, *fields: str) -> list[str]:
 def _invalid(resource: str, missing: list[str]) -> JSONResponse:
     """GitHub's 422 for a body without required fields."""
     errors = [{"resource": resource, "code": "missing_field", "field": f} for f in missing]
-    return JSONResponse({"message": "Validation Failed", "errors": errors,
-                         "documentation_url": "https://docs.github.com/rest"}, 422)
+    return JSONResponse(
+        {"message": "Validation Failed", "errors": errors, "documentation_url": "https://docs.github.com/rest"}, 422
+    )
 
 
-def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route table
+def add_rest_routes(app: FastAPI, st: State) -> None:
     P = "/api/v3/repos/{owner}/{name}"
 
     @app.get(P)
@@ -59,14 +59,21 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         full = f"{owner}/{name}"
         if not st.repo_path(full).exists():
             return _error(404, "Not Found")
-        lines = run_git(["for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads"], cwd=st.repo_path(full))
-        return _json(request, [shapes.branch(st.base, full, ref, sha) for ref, sha in (ln.split() for ln in lines.splitlines())])
+        lines = run_git(
+            ["for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads"], cwd=st.repo_path(full)
+        )
+        return _json(
+            request, [shapes.branch(st.base, full, ref, sha) for ref, sha in (ln.split() for ln in lines.splitlines())]
+        )
 
     @app.get(P + "/pulls")
     def list_pulls(owner: str, name: str, request: Request, state: str = "open", head: str = ""):
         full = f"{owner}/{name}"
-        out = [pull_json(st, full, pr) for (r, _), pr in sorted(st.pulls.items()) if r == full
-               and (state == "all" or pr["state"] == state) and (not head or head == f"{owner}:{pr['head']}")]
+        out = [
+            pull_json(st, full, pr)
+            for (r, _), pr in sorted(st.pulls.items())
+            if r == full and (state == "all" or pr["state"] == state) and (not head or head == f"{owner}:{pr['head']}")
+        ]
         return _json(request, out)
 
     @app.post(P + "/pulls")
@@ -79,9 +86,17 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             if any(r == full and p["head"] == data["head"] and p["state"] == "open" for (r, _), p in st.pulls.items()):
                 return _error(422, f"A pull request already exists for {owner}:{data['head']}.")
             n = st.next_number(full)
-            st.pulls[(full, n)] = {"id": next(st.ids), "number": n, "state": "open", "title": data["title"],
-                                   "body": data.get("body", ""), "head": data["head"], "base": data["base"], "merged": False,
-                                   "draft": bool(data.get("draft"))}
+            st.pulls[(full, n)] = {
+                "id": next(st.ids),
+                "number": n,
+                "state": "open",
+                "title": data["title"],
+                "body": data.get("body", ""),
+                "head": data["head"],
+                "base": data["base"],
+                "merged": False,
+                "draft": bool(data.get("draft")),
+            }
         return JSONResponse(pull_json(st, full, st.pulls[(full, n)]), 201)
 
     @app.get(P + "/pulls/{number}")
@@ -110,9 +125,13 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             return _error(405, "Pull Request is still a draft")
         approvals = sum(1 for r in st.reviews if r["pr"] == (full, number) and r["state"] == "APPROVED")
         if approvals < st.required_approvals:
-            return _error(405, f"At least {st.required_approvals} approving review is required by reviewers with write access.")
+            return _error(
+                405, f"At least {st.required_approvals} approving review is required by reviewers with write access."
+            )
         try:
-            sha = merge_branch(st.repo_path(full), pr["head"], pr["base"], f"Merge pull request #{number} from {owner}/{pr['head']}")
+            sha = merge_branch(
+                st.repo_path(full), pr["head"], pr["base"], f"Merge pull request #{number} from {owner}/{pr['head']}"
+            )
         except ForgeError:
             return _error(405, "Pull Request is not mergeable")
         pr.update(merged=True, state="closed", merge_commit_sha=sha)
@@ -121,32 +140,56 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
     @app.post(P + "/pulls/{number}/reviews")
     async def create_review(owner: str, name: str, number: int, request: Request):
         data = await request.json()
-        review = {"id": next(st.ids), "pr": (f"{owner}/{name}", number), "state": {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(data.get("event"), "COMMENTED"),
-                  "body": data.get("body", ""), "user": _user("reviewer", st.base)}
+        review = {
+            "id": next(st.ids),
+            "pr": (f"{owner}/{name}", number),
+            "state": {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(
+                data.get("event"), "COMMENTED"
+            ),
+            "body": data.get("body", ""),
+            "user": _user("reviewer", st.base),
+        }
         st.reviews.append(review)
         full = f"{owner}/{name}"
         for c in data.get("comments") or []:
             cid = next(st.ids)
-            st.review_comments.append({
-                "id": cid, "pull_request_review_id": review["id"], "path": c["path"], "line": c.get("line"),
-                "original_line": c.get("line"), "side": c.get("side", "RIGHT"), "body": c["body"], "diff_hunk": "",
-                "commit_id": pull_json(st, full, st.pulls[(full, number)])["head"]["sha"], "user": review["user"],
-                "url": f"{st.base}/api/v3/repos/{full}/pulls/comments/{cid}",
-                "html_url": f"{st.base}/{full}/pull/{number}#discussion_r{cid}", "pr": (full, number)})
+            st.review_comments.append(
+                {
+                    "id": cid,
+                    "pull_request_review_id": review["id"],
+                    "path": c["path"],
+                    "line": c.get("line"),
+                    "original_line": c.get("line"),
+                    "side": c.get("side", "RIGHT"),
+                    "body": c["body"],
+                    "diff_hunk": "",
+                    "commit_id": pull_json(st, full, st.pulls[(full, number)])["head"]["sha"],
+                    "user": review["user"],
+                    "url": f"{st.base}/api/v3/repos/{full}/pulls/comments/{cid}",
+                    "html_url": f"{st.base}/{full}/pull/{number}#discussion_r{cid}",
+                    "pr": (full, number),
+                }
+            )
         return {k: v for k, v in review.items() if k != "pr"}
 
     @app.get(P + "/pulls/{number}/reviews/{review_id}/comments")
     def review_comments(owner: str, name: str, number: int, review_id: int, request: Request):
-        out = [{k: v for k, v in c.items() if k != "pr"} for c in st.review_comments
-               if c["pr"] == (f"{owner}/{name}", number) and c["pull_request_review_id"] == review_id]
+        out = [
+            {k: v for k, v in c.items() if k != "pr"}
+            for c in st.review_comments
+            if c["pr"] == (f"{owner}/{name}", number) and c["pull_request_review_id"] == review_id
+        ]
         return _json(request, out)
 
     @app.get(P + "/issues")
     def list_issues(owner: str, name: str, request: Request, labels: str = "", state: str = "open"):
         full = f"{owner}/{name}"
         wanted = {x for x in labels.split(",") if x}
-        out = [shapes.issue(st.base, full, n, i) for (r, n), i in sorted(st.issues.items())
-               if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}]
+        out = [
+            shapes.issue(st.base, full, n, i)
+            for (r, n), i in sorted(st.issues.items())
+            if r == full and i["state"] == state and wanted <= {lbl["name"] for lbl in i.get("labels", [])}
+        ]
         return _json(request, out)
 
     @app.post(P + "/issues")
@@ -157,8 +200,13 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             return _invalid("Issue", missing)
         with st.lock:
             n = st.next_number(full)
-            st.issues[(full, n)] = {"id": next(st.ids), "title": data["title"], "body": data.get("body") or "", "state": "open",
-                                    "labels": [{"id": next(st.ids), "name": x} for x in data.get("labels") or []]}
+            st.issues[(full, n)] = {
+                "id": next(st.ids),
+                "title": data["title"],
+                "body": data.get("body") or "",
+                "state": "open",
+                "labels": [{"id": next(st.ids), "name": x} for x in data.get("labels") or []],
+            }
         return JSONResponse(shapes.issue(st.base, full, n, st.issues[(full, n)]), 201)
 
     @app.get(P + "/issues/{number}")
@@ -186,7 +234,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         full = f"{owner}/{name}"
         if (full, number) not in st.issues:
             return _error(404, "Not Found")
-        return _json(request, [shapes.issue_event(st.base, full, e) for e in st.issue_events if e["issue"] == (full, number)])
+        return _json(
+            request, [shapes.issue_event(st.base, full, e) for e in st.issue_events if e["issue"] == (full, number)]
+        )
 
     @app.patch(P + "/issues/{number}")
     async def edit_issue(owner: str, name: str, number: int, request: Request):
@@ -196,7 +246,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
             return _error(404, "Not Found")
         issue.update({k: data[k] for k in ("title", "body", "state") if k in data})
         if "labels" in data:
-            issue["labels"] = [{"id": next(st.ids), "name": x if isinstance(x, str) else x["name"]} for x in data["labels"]]
+            issue["labels"] = [
+                {"id": next(st.ids), "name": x if isinstance(x, str) else x["name"]} for x in data["labels"]
+            ]
         return JSONResponse(shapes.issue(st.base, full, number, issue))
 
     @app.delete(P + "/issues/{number}/labels/{label}")
@@ -206,16 +258,29 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         if issue is None or label not in {lbl["name"] for lbl in issue.get("labels", [])}:
             return _error(404, "Label does not exist")
         issue["labels"] = [lbl for lbl in issue["labels"] if lbl["name"] != label]
-        st.issue_events.append({"id": next(st.ids), "issue": (full, number), "event": "unlabeled", "label": label,
-                                "actor": st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")})
+        st.issue_events.append(
+            {
+                "id": next(st.ids),
+                "issue": (full, number),
+                "event": "unlabeled",
+                "label": label,
+                "actor": st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]"),
+            }
+        )
         return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
 
     @app.post(P + "/issues/{number}/comments")
     async def create_comment(owner: str, name: str, number: int, request: Request):
         full, data = f"{owner}/{name}", await request.json()
         cid = next(st.ids)
-        c = {"id": cid, "body": data["body"], "user": _user("shipyard[bot]", st.base), "issue": (full, number),
-             "url": f"{st.base}/api/v3/repos/{full}/issues/comments/{cid}", "html_url": f"{st.base}/{full}/issues/{number}#issuecomment-{cid}"}
+        c = {
+            "id": cid,
+            "body": data["body"],
+            "user": _user("shipyard[bot]", st.base),
+            "issue": (full, number),
+            "url": f"{st.base}/api/v3/repos/{full}/issues/comments/{cid}",
+            "html_url": f"{st.base}/{full}/issues/{number}#issuecomment-{cid}",
+        }
         st.comments.append(c)
         return JSONResponse({k: v for k, v in c.items() if k != "issue"}, 201)
 
@@ -226,9 +291,16 @@ def add_rest_routes(app: FastAPI, st: State) -> None:  # noqa: C901 - one route 
         if missing:
             return _invalid("CheckRun", missing)
         rid = next(st.ids)
-        run = {"id": rid, "name": data["name"], "head_sha": data["head_sha"], "status": data.get("status", "queued"),
-               "conclusion": data.get("conclusion"), "output": data.get("output", {}),
-               "url": f"{st.base}/api/v3/repos/{full}/check-runs/{rid}", "html_url": f"{st.base}/{full}/runs/{rid}"}
+        run = {
+            "id": rid,
+            "name": data["name"],
+            "head_sha": data["head_sha"],
+            "status": data.get("status", "queued"),
+            "conclusion": data.get("conclusion"),
+            "output": data.get("output", {}),
+            "url": f"{st.base}/api/v3/repos/{full}/check-runs/{rid}",
+            "html_url": f"{st.base}/{full}/runs/{rid}",
+        }
         st.check_runs.append(run)
         return JSONResponse(run, 201)
 
@@ -262,17 +334,26 @@ def add_app_routes(app: FastAPI, st: State) -> None:
         st.tokens.add(token)
         st.issued_tokens.append(token)
         st.token_permissions[token] = dict(st.app_permissions)
-        expires = datetime.now(timezone.utc) + timedelta(seconds=st.token_ttl_s)
+        expires = datetime.now(UTC) + timedelta(seconds=st.token_ttl_s)
         st.token_expiry[token] = expires.timestamp()
         selection = "all" if st.installed_repos is None else "selected"
-        return JSONResponse({"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                             "permissions": dict(st.app_permissions), "repository_selection": selection}, 201)
+        return JSONResponse(
+            {
+                "token": token,
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "permissions": dict(st.app_permissions),
+                "repository_selection": selection,
+            },
+            201,
+        )
 
     @app.get("/api/v3/app/installations/{installation_id}")
     def installation(installation_id: int, request: Request):
         if refusal := _app_refusal(st, request, installation_id):
             return refusal
-        return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
+        return shapes.installation(
+            st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None
+        )
 
     @app.get("/api/v3/repos/{owner}/{name}/installation")
     def repo_installation(owner: str, name: str, request: Request):
@@ -281,7 +362,9 @@ def add_app_routes(app: FastAPI, st: State) -> None:
         full = f"{owner}/{name}"
         if not st.repo_path(full).exists() or (st.installed_repos is not None and full not in st.installed_repos):
             return _error(404, "Not Found")
-        return shapes.installation(st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None)
+        return shapes.installation(
+            st.base, st.installation_id, st.app_id, st.app_permissions, st.installed_repos is None
+        )
 
 
 def add_graphql_routes(app: FastAPI, st: State) -> None:
@@ -297,13 +380,25 @@ def add_graphql_routes(app: FastAPI, st: State) -> None:
         if "markPullRequestReadyForReview" not in query:
             return JSONResponse({"errors": [{"message": "the emulator answers only markPullRequestReadyForReview"}]})
         if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), [{"pull_requests": "write"}]):
-            return JSONResponse({"data": {"markPullRequestReadyForReview": None},
-                                 "errors": [{"type": "FORBIDDEN", "message": permissions.refusal(token)}]})
+            return JSONResponse(
+                {
+                    "data": {"markPullRequestReadyForReview": None},
+                    "errors": [{"type": "FORBIDDEN", "message": permissions.refusal(token)}],
+                }
+            )
         pr = next((p for p in st.pulls.values() if shapes.node_id("PullRequest", p["id"]) == node), None)
         if pr is None:
-            return JSONResponse({"errors": [{"type": "NOT_FOUND", "message": f"Could not resolve to a node with the global id of '{node}'"}]})
+            return JSONResponse(
+                {
+                    "errors": [
+                        {"type": "NOT_FOUND", "message": f"Could not resolve to a node with the global id of '{node}'"}
+                    ]
+                }
+            )
         pr["draft"] = False
-        return {"data": {"markPullRequestReadyForReview": {"clientMutationId": None, "pullRequest": {"isDraft": False}}}}
+        return {
+            "data": {"markPullRequestReadyForReview": {"clientMutationId": None, "pullRequest": {"isDraft": False}}}
+        }
 
 
 def add_git_routes(app: FastAPI, st: State) -> None:
@@ -319,10 +414,18 @@ def add_git_routes(app: FastAPI, st: State) -> None:
         if not permissions.allows(st.token_permissions.get(token, ALL_REPOSITORY), permissions.git_sets(service)):
             return Response(f"Permission to {owner}/{name}.git denied to x-access-token.", 403)
         body = await request.body()
-        env = {"GIT_PROJECT_ROOT": str(st.root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": f"/{owner}/{name}.git/{rest}",
-               "QUERY_STRING": request.url.query, "REQUEST_METHOD": request.method, "REMOTE_USER": "x-access-token",
-               "CONTENT_TYPE": request.headers.get("content-type", ""), "CONTENT_LENGTH": str(len(body)),
-               "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin"}
+        env = {
+            "GIT_PROJECT_ROOT": str(st.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": f"/{owner}/{name}.git/{rest}",
+            "QUERY_STRING": request.url.query,
+            "REQUEST_METHOD": request.method,
+            "REMOTE_USER": "x-access-token",
+            "CONTENT_TYPE": request.headers.get("content-type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "PATH": "/usr/bin:/bin",
+        }
         proc = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, payload = proc.stdout.partition(b"\r\n\r\n")
         status, headers = 200, {}

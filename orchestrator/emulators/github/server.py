@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import uvicorn
 
@@ -32,7 +32,9 @@ def serve_emulator(root: Path, seed: Path, repo: str, token: str, start_timeout_
     port = _free_port()
     st.base = f"http://127.0.0.1:{port}"
     st.create_repo(repo, seed)
-    server = uvicorn.Server(uvicorn.Config(create_app(st), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(st), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, name="github-emulator", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s

@@ -23,8 +23,22 @@ from tests.gates.samples.commits import commit_change, file_at, git_repo, init_r
 from tests.gates.samples.node_repo import change_node_good_feature, change_node_vacuous_test, make_node_repo
 
 __all__ = [
-    "calc_files", "change_breaking_unrelated_test", "change_deleting_failing_test", "change_fixing_known_bug",
-    "change_good_feature", "change_node_good_feature", "change_node_vacuous_test", "change_omitting_coverage",
-    "change_skipping_existing_test", "change_touching_ci", "change_with_vacuous_tests", "change_without_tests",
-    "commit_change", "file_at", "git_repo", "init_repo", "make_calc_repo", "make_node_repo",
+    "calc_files",
+    "change_breaking_unrelated_test",
+    "change_deleting_failing_test",
+    "change_fixing_known_bug",
+    "change_good_feature",
+    "change_node_good_feature",
+    "change_node_vacuous_test",
+    "change_omitting_coverage",
+    "change_skipping_existing_test",
+    "change_touching_ci",
+    "change_with_vacuous_tests",
+    "change_without_tests",
+    "commit_change",
+    "file_at",
+    "git_repo",
+    "init_repo",
+    "make_calc_repo",
+    "make_node_repo",
 ]

@@ -41,7 +41,7 @@ def clamp(x, lo, hi):
     return x
 '''
 
-TEST_CORE_PY = '''import pytest
+TEST_CORE_PY = """import pytest
 
 from calc.core import add, clamp, div, mul, sub
 
@@ -73,16 +73,16 @@ def test_clamp_below():
 
 def test_clamp_inside():
     assert clamp(5, 0, 10) == 5
-'''
+"""
 
-KNOWN_BUG_TEST = '''from calc.core import clamp
+KNOWN_BUG_TEST = """from calc.core import clamp
 
 
 def test_clamp_above():
     assert clamp(50, 0, 10) == 10
-'''
+"""
 
-PYPROJECT = '''[project]
+PYPROJECT = """[project]
 name = "calc"
 version = "0.1.0"
 
@@ -91,23 +91,23 @@ testpaths = ["tests"]
 
 [tool.coverage.run]
 branch = false
-'''
+"""
 
-SHIPYARD_YML = '''test:
+SHIPYARD_YML = """test:
   timeout_s: 120
 gates:
   coverage:
     target: 90
-'''
+"""
 
-CI_YML = '''name: ci
+CI_YML = """name: ci
 on: [push]
 jobs:
   test:
     runs-on: ubuntu-latest
     steps:
       - run: python -m pytest
-'''
+"""
 
 
 def calc_files(*, known_bug: bool = False) -> dict[str, str]:
@@ -144,7 +144,7 @@ def power(base, exp):
     return result
 '''
 
-POWER_TESTS = '''import pytest
+POWER_TESTS = """import pytest
 
 from calc.core import power
 
@@ -160,7 +160,7 @@ def test_power_zero():
 def test_power_negative():
     with pytest.raises(ValueError):
         power(2, -1)
-'''
+"""
 
 
 def _core(known_bug: bool = False) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from workflows.gitops import GitRepo, run_git
 
+
 @dataclass(frozen=True)
 class Symlink:
     """A symbolic link to ``target`` (committed with git's symlink mode)."""
@@ -40,9 +41,17 @@ def git_repo(path: Path) -> GitRepo:
 
 
 def _git(git_dir: Path, args: list[str], index: str, data: bytes | None = None) -> str:
-    env = {**os.environ, "GIT_INDEX_FILE": index, "GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@localhost",
-           "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@localhost"}
-    proc = subprocess.run(["git", "--git-dir", str(git_dir), *args], input=data, capture_output=True, env=env, check=True)
+    env = {
+        **os.environ,
+        "GIT_INDEX_FILE": index,
+        "GIT_AUTHOR_NAME": "Dev",
+        "GIT_AUTHOR_EMAIL": "dev@localhost",
+        "GIT_COMMITTER_NAME": "Dev",
+        "GIT_COMMITTER_EMAIL": "dev@localhost",
+    }
+    proc = subprocess.run(
+        ["git", "--git-dir", str(git_dir), *args], input=data, capture_output=True, env=env, check=True
+    )
     return proc.stdout.decode()
 
 

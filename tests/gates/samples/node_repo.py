@@ -87,12 +87,15 @@ test('slugify joins words with dashes', () => {
 
 def make_node_repo(path: Path) -> str:
     """Create the strings repository at ``path``; returns the base commit SHA."""
-    return init_repo(path, {
-        "package.json": '{"name": "strings", "version": "1.0.0", "private": true}\n',
-        "src/strings.js": STRINGS_JS,
-        "test/strings.test.js": STRINGS_TEST_JS,
-        ".shipyard.yml": SHIPYARD_YML,
-    })
+    return init_repo(
+        path,
+        {
+            "package.json": '{"name": "strings", "version": "1.0.0", "private": true}\n',
+            "src/strings.js": STRINGS_JS,
+            "test/strings.test.js": STRINGS_TEST_JS,
+            ".shipyard.yml": SHIPYARD_YML,
+        },
+    )
 
 
 def change_node_good_feature() -> dict[str, FileChange]:

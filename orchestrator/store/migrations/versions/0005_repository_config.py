@@ -3,21 +3,21 @@
 Revision ID: 0005
 Revises: 0002
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0005'
-down_revision = '0002'
+revision = "0005"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('repositories') as batch:
-        batch.add_column(sa.Column('config_yaml', sa.Text(), nullable=True))
+    with op.batch_alter_table("repositories") as batch:
+        batch.add_column(sa.Column("config_yaml", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('repositories') as batch:
-        batch.drop_column('config_yaml')
+    with op.batch_alter_table("repositories") as batch:
+        batch.drop_column("config_yaml")

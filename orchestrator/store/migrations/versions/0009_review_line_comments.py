@@ -3,21 +3,21 @@
 Revision ID: 0009
 Revises: 0008
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0009'
-down_revision = '0008'
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('reviews') as batch:
-        batch.add_column(sa.Column('line_comments', sa.JSON(), nullable=True))
+    with op.batch_alter_table("reviews") as batch:
+        batch.add_column(sa.Column("line_comments", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('reviews') as batch:
-        batch.drop_column('line_comments')
+    with op.batch_alter_table("reviews") as batch:
+        batch.drop_column("line_comments")
