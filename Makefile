@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FORGE ?= local
 
-.PHONY: demo test setup services sandbox-image bench clean
+.PHONY: demo test lint setup services sandbox-image bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,15 @@ demo: $(STAMP)
 	$(BIN)/shipyard demo --forge $(FORGE)
 
 ## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all.
-test: $(STAMP) services
+test: $(STAMP) lint services
 	$(BIN)/python -m pytest -q --durations=20
+
+## Style, layering and types: ruff, import-linter contracts, mypy on the core contracts.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 services: $(STAMP)
 	PY=$(BIN)/python tests/env/ensure-services.sh
