@@ -91,14 +91,14 @@ def init(
     ),
 ) -> None:
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
-    from orchestrator.onboarding.cli_flow import onboard
+    from orchestrator.cli.onboard import onboard
 
     if forge not in (None, "github", "local"):
         _fail(f"init --forge: expected github or local, got {forge!r}")
     if forge == "github" and not location.startswith("github:"):
         location = f"github:{location}"
     if location.startswith("github:"):
-        from orchestrator.onboarding.cli_flow import onboard_github
+        from orchestrator.cli.onboard import onboard_github
 
         try:
             return onboard_github(
@@ -133,7 +133,7 @@ def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
     """Prove a repository's configuration in a real sandbox: setup, the suite twice, coverage; stores the baseline."""
-    from orchestrator.onboarding.cli_flow import print_doctor_report
+    from orchestrator.cli.onboard import print_doctor_report
     from orchestrator.onboarding.doctor import DoctorError, run_doctor
 
     ship = _ship()

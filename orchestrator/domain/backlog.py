@@ -62,12 +62,7 @@ def _keep_committed_cap(store: Store, name: str, root: Path, base_branch: str) -
 
 def _register(store: Store, url: str, name: str, base_branch: str | None) -> Repository:
     if base_branch is None:
-        from orchestrator.onboarding.inspect import InspectError, default_branch
-
-        try:
-            base_branch = default_branch(url)
-        except InspectError as exc:
-            raise BacklogError(str(exc)) from None
+        base_branch = _default_branch(url)
     with store.session() as s:
         repo = s.scalar(select(Repository).where(Repository.name == name))
         if repo is None:
@@ -79,6 +74,18 @@ def _register(store: Store, url: str, name: str, base_branch: str | None) -> Rep
             repo.base_branch = base_branch
         s.flush()
         return repo
+
+
+def _default_branch(url: str) -> str:
+    """The branch the repository's HEAD points at (``main`` when it cannot be told)."""
+    try:
+        out = run_git(["ls-remote", "--symref", url, "HEAD"])
+    except GitError as exc:
+        raise BacklogError(f"{url}: cannot read the repository: {exc}") from None
+    for line in out.splitlines():
+        if line.startswith("ref: refs/heads/"):
+            return line.split()[1].removeprefix("refs/heads/")
+    return "main"
 
 
 def store_repository_config(store: Store, name: str, config_yaml: str | None) -> None:

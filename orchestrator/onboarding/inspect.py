@@ -13,18 +13,6 @@ class InspectError(ValueError):
     """The repository cannot be read; the message names it and says why."""
 
 
-def default_branch(url: str) -> str:
-    """The branch the repository's HEAD points at (``main`` when it cannot be told)."""
-    try:
-        out = run_git(["ls-remote", "--symref", url, "HEAD"])
-    except GitError as exc:
-        raise InspectError(f"{url}: cannot read the repository: {exc}") from None
-    for line in out.splitlines():
-        if line.startswith("ref: refs/heads/"):
-            return line.split()[1].removeprefix("refs/heads/")
-    return "main"
-
-
 def fetch_branch(url: str, branch: str, git_dir: Path, *, shallow: bool = False) -> tuple[GitRepo, str]:
     """A new bare repository at ``git_dir`` holding ``branch`` of ``url``; returns it and the tip's SHA."""
     git = GitRepo(git_dir)
