@@ -50,9 +50,9 @@ def _connect(settings: Settings, postgres: bool):
     if postgres:
         import psycopg
 
-        from orchestrator.worker.checkpoints import _pg_conninfo
+        from orchestrator.store.checkpointer import checkpoint_conninfo
 
-        return psycopg.connect(_pg_conninfo(settings.db_url))
+        return psycopg.connect(checkpoint_conninfo(settings.db_url))
     return sqlite3.connect(str(settings.checkpoint_path), timeout=30)
 
 

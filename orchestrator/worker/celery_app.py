@@ -230,9 +230,9 @@ def child_pids(parent: int) -> list[int]:
 
 def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> None:
     """Call in the worker's main process before the pool starts."""
+    from orchestrator.store.checkpointer import ensure_checkpoint_tables
     from orchestrator.worker import heartbeats as workers
     from orchestrator.worker import watchdog
-    from orchestrator.worker.checkpoints import ensure_checkpoint_tables
 
     ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from agents.cassette import CassetteError
@@ -30,8 +31,8 @@ from orchestrator.housekeeping.retention import keep_diffs
 from orchestrator.redaction import egress_redactor
 from orchestrator.settings import Settings
 from orchestrator.store import Store
+from orchestrator.store.checkpointer import ensure_checkpoint_tables, process_checkpointer
 from orchestrator.store.tables import Job, JobState, utcnow
-from orchestrator.worker.checkpoints import ticket_graph
 from orchestrator.worker.model_setup import build_router
 from orchestrator.worker.recorder import StoreRecorder
 from orchestrator.worker.sandboxing import sandbox_provider
@@ -39,8 +40,11 @@ from orchestrator.worker.stopping import SHUTTING_DOWN, JobCancelled, LeaseLost,
 from sandboxes.base import SandboxError
 from workflows.job_refs import restore_job_git
 from workflows.ports import JobServices
+from workflows.ticket_graph import build_ticket_graph
 
 log = logging.getLogger("shipyard.runner")
+_GRAPHS: dict[tuple[int, str], CompiledStateGraph] = {}
+_GRAPHS_LOCK = threading.Lock()
 
 STATE_OF_GATE = {
     "plan": JobState.AWAITING_PLAN_APPROVAL,
@@ -62,6 +66,24 @@ SETUP_ERRORS = (CassetteError, CatalogueError, RoutingError, SecretsError, Sandb
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def ticket_graph(settings: Settings) -> CompiledStateGraph:
+    """The ticket workflow compiled with this process's checkpointer, built on first use in the process.
+
+    Keyed by process id: a forked child builds its own (connections never cross a fork), and
+    no job pays for compiling the graph or opening the checkpoint database.
+    """
+    key = (os.getpid(), settings.db_url)
+    with _GRAPHS_LOCK:
+        graph = _GRAPHS.get(key)
+    if graph is not None:
+        return graph
+    ensure_checkpoint_tables(settings)
+    with _GRAPHS_LOCK:
+        if key not in _GRAPHS:
+            _GRAPHS[key] = build_ticket_graph().compile(checkpointer=process_checkpointer(settings))
+        return _GRAPHS[key]
 
 
 class JobRunner:

@@ -15,8 +15,7 @@ from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job, utcnow
 from orchestrator.worker.celery_app import collect_job_dirs
-from orchestrator.worker.checkpoints import ticket_graph
-from orchestrator.worker.job_runner import JobRunner
+from orchestrator.worker.job_runner import JobRunner, ticket_graph
 from tests.pipeline.harness import ASSETS, queue_ticket, register, sample_repository
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from tests.web.logins import api_client

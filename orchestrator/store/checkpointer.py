@@ -2,13 +2,12 @@
 
 The checkpointer's tables are set up once per process (``ensure_checkpoint_tables``), never per
 job: concurrent ``setup()`` calls on a fresh PostgreSQL race each other (and an advisory lock
-serialises processes). Each process opens its own checkpoint connections on first use, so none
-crosses a fork.
+serialises processes). Each process opens its own checkpoint connections on first use
+(``process_checkpointer``), so none crosses a fork.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -19,20 +18,18 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.graph.state import CompiledStateGraph
 
 from orchestrator.redaction import Redactor, egress_redactor
 from orchestrator.settings import Settings
-from workflows.ticket_graph import build_ticket_graph
 
 _READY: set[str] = set()
 _LOCK = threading.RLock()
-_GRAPHS: dict[tuple[int, str], CompiledStateGraph] = {}
 PG_SETUP_LOCK = 0x5319_0001
 """Advisory lock id serialising checkpointer set-up across processes and hosts."""
 
 
-def _pg_conninfo(url: str) -> str:
+def checkpoint_conninfo(url: str) -> str:
+    """The psycopg connection string of the store's PostgreSQL URL (the checkpoints live in the same database)."""
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
@@ -58,7 +55,7 @@ def ensure_checkpoint_tables(settings: Settings) -> None:
         if url in _READY:
             return
         if url.startswith("postgresql"):
-            _setup_postgres(_pg_conninfo(url))
+            _setup_postgres(checkpoint_conninfo(url))
         else:
             with _sqlite_saver(settings) as saver:
                 saver.setup()
@@ -98,32 +95,15 @@ def _sqlite_saver(settings: Settings) -> Iterator[BaseCheckpointSaver]:
         conn.close()
 
 
-def ticket_graph(settings: Settings) -> CompiledStateGraph:
-    """The ticket workflow compiled with this process's checkpointer, built on first use in the process.
-
-    Keyed by process id: a forked child builds its own (connections never cross a fork), and
-    no job pays for compiling the graph or opening the checkpoint database.
-    """
-    key = (os.getpid(), settings.db_url)
-    with _LOCK:
-        graph = _GRAPHS.get(key)
-    if graph is not None:
-        return graph
-    ensure_checkpoint_tables(settings)
-    with _LOCK:
-        if key not in _GRAPHS:
-            _GRAPHS[key] = build_ticket_graph().compile(checkpointer=_process_saver(settings))
-        return _GRAPHS[key]
-
-
-def _process_saver(settings: Settings) -> BaseCheckpointSaver:
+def process_checkpointer(settings: Settings) -> BaseCheckpointSaver:
+    """A checkpointer on new connections of this process; its tables must exist (``ensure_checkpoint_tables``)."""
     if settings.db_url.startswith("postgresql"):
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
         pool = ConnectionPool(
-            _pg_conninfo(settings.db_url),
+            checkpoint_conninfo(settings.db_url),
             min_size=1,
             max_size=4,
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
