@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Integer, String, cast, func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import selectinload
 
+from orchestrator.domain.job_costs import cost_by_model
 from orchestrator.domain.scheduling import priority_name
 from orchestrator.housekeeping.retention import git_dir_of, kept_diff, render_diff
 from orchestrator.store import Store
-from orchestrator.store.tables import Attempt, GateResult, Job, JobState, ModelUsage, Repository, Review, Ticket
+from orchestrator.store.tables import Attempt, GateResult, Job, JobState, Repository, Review, Ticket
 from workflows.gitops import GitError
 
 
@@ -195,29 +196,6 @@ def review_inbox(store: Store) -> list[dict]:
     query = _with_summary_rows(select(Job).where(Job.state.in_(waiting)).order_by(Job.updated_at))
     with store.session() as s:
         return _summaries(s, s.scalars(query))
-
-
-def cost_by_model(store: Store, job_id: int) -> list[dict]:
-    with store.session() as s:
-        rows = s.execute(
-            select(
-                ModelUsage.model,
-                func.count(),
-                func.sum(ModelUsage.input_tokens),
-                func.sum(ModelUsage.output_tokens),
-                func.sum(ModelUsage.cached_input_tokens),
-                func.sum(ModelUsage.cost_usd),
-                func.max(cast(ModelUsage.estimated, Integer)),
-            )
-            .where(ModelUsage.job_id == job_id)
-            .group_by(ModelUsage.model)
-            .order_by(ModelUsage.model)
-        ).all()
-    return [
-        {"model": m, "calls": n, "input_tokens": i or 0, "output_tokens": o or 0, "cached_input_tokens": c or 0,
-         "cost_usd": round(cost or 0.0, 6), "estimated": bool(est)}
-        for m, n, i, o, c, cost, est in rows
-    ]  # fmt: skip
 
 
 def job_diff(jobs_dir: Path, job: Job, session=None) -> str:

@@ -110,7 +110,7 @@ class StoreRecorder:
                 pr.title, pr.body = self.redactor.text(title) or pr.title, self.redactor.text(body)
 
     def cost_markdown(self) -> str:
-        from orchestrator.reporting.job_views import cost_by_model
+        from orchestrator.domain.job_costs import cost_by_model
 
         rows = cost_by_model(self.store, self.job_id)
         if not rows:
