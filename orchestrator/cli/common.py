@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
+from orchestrator.cli.terminal import make_console
 from orchestrator.deployment import Shipyard
-from orchestrator.reporting.terminal import make_console
 from orchestrator.store.tables import JobState
 
 console = make_console()

@@ -14,13 +14,13 @@ from rich.table import Table
 from orchestrator.cli import measure as cli_measure
 from orchestrator.cli import queue_commands as cli_queue
 from orchestrator.cli.common import JSON_HELP, STATES, _fail, _ship, console, err_console
+from orchestrator.cli.terminal import jobs_table, print_job, workers_table
 from orchestrator.cli.users import users_app
 from orchestrator.deployment import Shipyard
 from orchestrator.domain.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.domain.jobs import JobError
 from orchestrator.forges.local_git import ForgeError
 from orchestrator.reporting import job_views as views
-from orchestrator.reporting.terminal import jobs_table, print_job, workers_table
 from orchestrator.store.tables import JobState
 
 app = typer.Typer(help="Shipyard: labelled tickets become gated pull requests.", no_args_is_help=True)

@@ -30,6 +30,15 @@ def age_seconds(value: datetime | None) -> float:
     return (datetime.now(UTC) - value).total_seconds() if value else 0.0
 
 
+def age(seconds: float | int | None) -> str:
+    """``42s``, ``7m``, ``3h``, ``2d``."""
+    s = int(seconds or 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
 PENDING_TEXT = {
     "approve": "approved — waiting for a worker",
     "reject": "rejected — waiting for a worker",
@@ -255,3 +264,9 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
         detail["dir_removed_at"] = _aware(job.dir_removed_at).isoformat() if job.dir_removed_at else None
     detail["cost_by_model"] = cost_by_model(store, job_id)
     return detail
+
+
+def latest_plan(detail: dict) -> str | None:
+    """The newest written plan in the job's timeline."""
+    plans = [e["message"] for e in detail.get("events", []) if e.get("kind") == "plan"]
+    return plans[-1] if plans else None

@@ -7,16 +7,8 @@ from urllib.parse import urlparse
 
 from jinja2 import Environment
 
+from orchestrator.reporting.job_views import age
 from orchestrator.web.syntax import syntax_css
-
-
-def age(seconds: float | int | None) -> str:
-    """``42s``, ``7m``, ``3h``, ``2d``."""
-    s = int(seconds or 0)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s // size}{unit}"
-    return f"{s}s"
 
 
 def usd(value: float | None) -> str:

@@ -10,12 +10,12 @@ from starlette.concurrency import run_in_threadpool
 
 from orchestrator.domain.jobs import GATE_OF_STATE, JobError
 from orchestrator.reporting.charts import bar_chart
-from orchestrator.reporting.job_views import commits_diff, job_detail, list_jobs, review_inbox
+from orchestrator.reporting.gate_view import gate_view
+from orchestrator.reporting.job_views import commits_diff, job_detail, latest_plan, list_jobs, review_inbox
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.diff_view import checked_view, diff_files
-from orchestrator.web.gate_view import gate_view
 from orchestrator.web.paging import checked_page
 from orchestrator.web.queue_overview import queue_overview
 from orchestrator.web.read_models import (
@@ -25,7 +25,6 @@ from orchestrator.web.read_models import (
     checked_extra_usd,
     decision_log,
     job_status,
-    latest_plan,
     since_days,
 )
 from orchestrator.web.signing import FLASH_COOKIE

@@ -82,9 +82,3 @@ def decision_log(store: Store, job_id: int) -> list[dict]:
         return [{"at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)).isoformat(), "gate": r.gate,
                  "decision": r.decision, "by": r.reviewer, "comment": r.comment, "extra_usd": r.extra_usd,
                  "applied": r.applied} for r in rows]  # fmt: skip
-
-
-def latest_plan(detail: dict) -> str | None:
-    """The newest written plan in the job's timeline."""
-    plans = [e["message"] for e in detail.get("events", []) if e.get("kind") == "plan"]
-    return plans[-1] if plans else None

@@ -1,4 +1,4 @@
-"""A stored gate report (JSON) as rows a template can show.
+"""A stored gate report (JSON) as rows the job page and ``shipyard jobs show`` can show.
 
 Reads the ``GateReport`` schema (``workflows.gates.report``) but tolerates anything: a
 report from an older or newer version, or a damaged one, still renders what it holds.

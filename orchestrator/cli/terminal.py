@@ -8,9 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from orchestrator.web.formatting import age
-from orchestrator.web.gate_view import gate_view
-from orchestrator.web.read_models import latest_plan
+from orchestrator.reporting.gate_view import gate_view
+from orchestrator.reporting.job_views import age, latest_plan
 
 PIPE_WIDTH = 200
 """Columns of output that goes to a pipe or file (rich would wrap at 80 and cut commands in two)."""
