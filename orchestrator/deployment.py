@@ -103,12 +103,19 @@ class Shipyard:
             pr.state, pr.closed_at = "closed", utcnow()
         forge.close_pull_request(repo, number)
 
+    def heartbeat_timing(self) -> tuple[float, float]:
+        """Seconds between a worker's heartbeats, and the silence after which a worker counts as dead."""
+        from orchestrator.worker.celery_app import sweep_interval_s
+        from orchestrator.worker.heartbeats import dead_after_s
+
+        interval = sweep_interval_s(self.settings)
+        return interval, dead_after_s(interval)
+
     def workers(self) -> list[dict]:
         """Workers as their heartbeats show them (alive, dead, stopped), live first."""
-        from orchestrator.worker import heartbeats as workers
-        from orchestrator.worker.celery_app import sweep_interval_s
+        from orchestrator.worker.heartbeats import worker_rows
 
-        return workers.worker_rows(self.store, workers.dead_after_s(sweep_interval_s(self.settings)))
+        return worker_rows(self.store, self.heartbeat_timing()[1])
 
     def no_worker_hint(self) -> str | None:
         """A warning when work was left for a worker and no live worker is seen; else None."""

@@ -293,17 +293,14 @@ def reviews_page(request: Request) -> Response:
 
 @router.get("/workers", response_class=HTMLResponse)
 def workers_page(request: Request) -> Response:
-    from orchestrator.worker.celery_app import sweep_interval_s
-    from orchestrator.worker.heartbeats import dead_after_s
-
     ship = request.app.state.ship
-    interval = sweep_interval_s(ship.settings)
+    interval, dead_after = ship.heartbeat_timing()
     workers = ship.workers()
     alive = sum(1 for w in workers if w["status"] == "alive")
     return render(
         request,
         "workers.html",
-        {"workers": workers, "alive": alive, "interval_s": interval, "dead_after_s": dead_after_s(interval)},
+        {"workers": workers, "alive": alive, "interval_s": interval, "dead_after_s": dead_after},
     )
 
 
