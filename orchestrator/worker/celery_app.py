@@ -1,4 +1,4 @@
-"""The Celery application. Tasks are a few lines that call into the domain (``runner``).
+"""The Celery application. Tasks are a few lines that call into the domain (``job_runner``).
 
 Broker: Redis in production (``SHIPYARD_BROKER_URL=redis://…``); by default the kombu
 filesystem transport under the data directory — no server, and it works across processes.
