@@ -50,10 +50,6 @@ class ModelSpec(BaseModel):
     """Catalogue name of the model a step switches to when this one's provider does not answer
     (after retries); without one the job pauses as ``awaiting_provider``."""
 
-    @property
-    def is_free(self) -> bool:
-        return self.price_input == 0 and self.price_output == 0
-
     def cost_usd(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
         """Price one call; cached tokens are part of ``input_tokens`` (LangChain's convention)."""
         cached = min(max(cached_input_tokens, 0), max(input_tokens, 0))

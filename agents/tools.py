@@ -3,8 +3,8 @@
 Each is a LangChain ``StructuredTool`` with a pydantic argument schema (so real providers get
 proper JSON schemas) returning ``(text for the model, artifact)``; the artifact carries
 machine-readable facts (``exit_code``) used by cassette expectations and the loop guard.
-A tool never raises to the loop: a bad path, an ambiguous edit or a failing command comes
-back as a tool error message the model can act on.
+A bad path, an ambiguous edit or a failing command comes back as a tool error message the
+model can act on; only a sandbox that is gone (``SandboxError``) or a bug in a tool raises.
 
 ``run_tests`` is feedback for the agent only: the orchestrator never trusts it and runs its
 own gates in a fresh sandbox.
