@@ -60,10 +60,6 @@ def refusal_notice(refusal: str) -> str:
     )
 
 
-FORMAT_TRIES = 3
-"""Model replies a one-shot step (triage, plan) may get wrong in a row before it stops with the cause."""
-
-
 def reply_text(reply: AIMessage) -> str:
     content = reply.content
     if isinstance(content, str):
@@ -79,10 +75,3 @@ def unusable_reply(reply: AIMessage) -> str:
     if issues.refusal:
         return f"the model refused: {issues.refusal[:200]}"
     return ""
-
-
-def retry_notice(problem: str, ask: str) -> str:
-    """What a one-shot step tells the model after an unusable reply."""
-    if "cut at the output-token limit" in problem:
-        return f"Your reply was cut at the output-token limit. Be shorter. {ask}"
-    return f"Your answer could not be used ({problem}). {ask}"

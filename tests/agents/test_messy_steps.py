@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from agents.catalogue import ModelSpec
 from agents.context_window import HistoryCompactor
 from agents.credentials import ProviderSecrets
+from agents.metered import Metering
 from agents.plan_writer import PlanError, write_plan
 from agents.providers import make_chat_model
 from agents.resilience import ProviderUnavailable, RetryPolicy
@@ -33,7 +34,7 @@ def model_at(emu: OpenAIEmulator):
 def triage(replies, recorder):
     with OpenAIEmulator(replies) as emu:
         try:
-            return triage_ticket(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
+            return triage_ticket(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY)), emu
         except TriageError as exc:
             return exc, emu
 
@@ -41,7 +42,7 @@ def triage(replies, recorder):
 def plan(replies, recorder):
     with OpenAIEmulator(replies) as emu:
         try:
-            return write_plan(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
+            return write_plan(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY)), emu
         except PlanError as exc:
             return exc, emu
 
@@ -107,7 +108,7 @@ def test_a_plan_that_is_cut_every_time_stops_with_the_cause(recorder):
 def test_a_plan_provider_that_stays_down_names_provider_model_and_url(recorder):
     with OpenAIEmulator([Reply(status=503, text="overloaded"), Reply(status=503)]) as emu:
         with pytest.raises(ProviderUnavailable) as caught:
-            write_plan(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY)
+            write_plan(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY))
     assert caught.value.spec_name == "messy"
     assert f"provider openai (model messy-1 at {emu.base_url}) did not answer after 2 tries" in str(caught.value)
 

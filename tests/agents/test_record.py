@@ -8,6 +8,7 @@ from agents.cassette import load_cassette
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
+from agents.metered import Metering
 from agents.plan_writer import write_plan
 from agents.record import CassetteRecording
 from agents.router import ModelRouter
@@ -49,8 +50,8 @@ def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandb
             wrap=recording.wrap,
             secrets=ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-rec")}),
         )
-        triage_ticket(router.for_role("triage").model, task.ticket_title, "b", "", recorder=recorder)
-        write_plan(router.for_role("plan").model, task.ticket_title, "b", "", recorder=recorder)
+        triage_ticket(router.for_role("triage").model, task.ticket_title, "b", "", metering=Metering(recorder))
+        write_plan(router.for_role("plan").model, task.ticket_title, "b", "", metering=Metering(recorder))
         live_result = run_coding_agent(
             router.for_role("code").model, sample_sandbox, task, recorder=recorder, limits=AgentLimits()
         )
