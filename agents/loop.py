@@ -24,7 +24,7 @@ from agents.context_window import HistoryCompactor
 from agents.loopguard import LoopGuard
 from agents.metered import Metering, metered_invoke
 from agents.observers import CallRecorder
-from agents.replies import CUT_NOTICE, inspect_reply, invalid_call_message, refusal_notice
+from agents.replies import inspect_reply, invalid_call_message, refusal_notice
 from agents.resilience import ModelStopped, ProviderUnavailable, RetryPolicy
 from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
@@ -58,7 +58,7 @@ class AgentLimits:
     keep_recent_observations: int = 4
     """Tool results kept verbatim when compacting."""
     deadline_epoch: float | None = None
-    """Wall-clock deadline of the whole job (``time.time()`` seconds); ``None`` = none."""
+    """Wall-clock deadline of this attempt (``time.time()`` seconds); ``None`` = none."""
     wrap_up_s: float = 120.0
     """Seconds before the deadline at which the agent is told to finish."""
     repeat_limit: int = 3
@@ -204,11 +204,11 @@ class _AgentRun:
                 return "timeout", "the attempt's wall-clock limit was reached"
             if left <= self.limits.wrap_up_s and not self.warned_time:
                 self.warned_time = True
-                self.messages.append(HumanMessage(content=prompts.WRAP_UP))
+                self.messages.append(HumanMessage(content=prompts.render("wrap_up")))
                 self.recorder.event("agent", f"wrap-up warning: {left:.0f}s left before the attempt's time limit")
         left_steps = self.limits.max_steps - step + 1
         if left_steps == self.limits.steps_left_notice and step > 1:
-            self.messages.append(HumanMessage(content=prompts.steps_left_notice(left_steps)))
+            self.messages.append(HumanMessage(content=prompts.render("steps_left", left=left_steps)))
         return None
 
     def call_model(self, step: int) -> AIMessage:
@@ -239,7 +239,7 @@ class _AgentRun:
                 msg = tool.invoke({"type": "tool_call", "name": name, "args": args, "id": call.get("id") or ""})
             except SandboxError:
                 raise  # the sandbox is gone: the attempt cannot go on
-            except Exception as exc:  # a tool bug must not end the job; the model sees the cause
+            except Exception as exc:  # noqa: BLE001 — a tool bug must not end the job; the model sees the cause
                 msg = ToolMessage(
                     content=f"tool {name} failed: {type(exc).__name__}: {exc}",
                     tool_call_id=call.get("id") or "",
@@ -272,7 +272,7 @@ class _AgentRun:
                 return self.result(False, str(exc), step - 1, exc.stop_reason, str(exc), model_stopped=exc)
             except ProviderUnavailable as exc:
                 return self.result(False, str(exc), step - 1, "provider", str(exc), provider=exc)
-            except Exception as exc:  # a request the provider refuses (bad request, auth): the job shows the cause
+            except Exception as exc:  # noqa: BLE001 — a request the provider refuses (bad request, auth): the job shows the cause
                 detail = f"model call failed: {type(exc).__name__}: {exc}"
                 return self.result(False, detail, step - 1, "error", detail)
             try:
@@ -293,7 +293,7 @@ class _AgentRun:
             self.messages.append(invalid_call_message(call, list(self.tools)))
             problem = f"unparsable arguments for {call.get('name')}: {call.get('error') or 'invalid JSON'}"
         if issues.cut:
-            self.messages.append(HumanMessage(content=CUT_NOTICE))
+            self.messages.append(HumanMessage(content=prompts.render("reply_cut")))
             problem = "replies cut at the output-token limit"
         elif issues.refusal:
             self.messages.append(HumanMessage(content=refusal_notice(issues.refusal)))
@@ -319,7 +319,7 @@ class _AgentRun:
             detail = f"{self.bad_replies} replies in a row without a usable tool call; last problem: {problem}"
             return self.result(False, detail, step, "stuck", detail)
         if not reply.tool_calls and not reply.invalid_tool_calls and not inspect_reply(reply).refusal:
-            self.messages.append(HumanMessage(content=prompts.NUDGE_NO_TOOL))
+            self.messages.append(HumanMessage(content=prompts.render("nudge_no_tool")))
         return None
 
     def run_calls(self, reply: AIMessage, step: int) -> AgentResult | None:
@@ -340,8 +340,9 @@ class _AgentRun:
             detail = "repeated the same tool call with the same result after being told to change approach"
             return self.result(False, detail, step, "stuck", detail)
         if "nudge" in verdicts:
-            self.messages.append(HumanMessage(content=prompts.NUDGE_REPEATING))
-            self.recorder.event("agent", "loop guard: same call and result three times; nudged the agent", step=step)
+            times = self.limits.repeat_limit
+            self.messages.append(HumanMessage(content=prompts.render("nudge_repeating", times=times)))
+            self.recorder.event("agent", f"loop guard: same call and result {times} times; nudged the agent", step=step)
         return None
 
 

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agents import prompts
 from agents.metered import UNMETERED, Metering, metered_invoke
 from agents.resilience import ModelStopped
 
@@ -30,27 +31,20 @@ class OneShot(Generic[T]):
     """What a one-shot step asks for and how it reads the answer."""
 
     role: str
-    """The step (``triage``, ``plan``): the role of its model calls and the kind of its events."""
+    """The step (``triage``, ``plan``): the role of its model calls, the kind of its events, and
+    the template (``<role>_ask``) that asks again for the answer after an unusable reply."""
     read: Callable[[AIMessage], T]
     """The answer in a reply; raises ``ValueError`` saying what is wrong with it."""
-    ask: str
-    """What the model is asked to send, said again after an unusable reply."""
+    error: type[UnusableAnswer]
+    """Raised when no reply could be used."""
     label: str
     """What an unusable answer is called on the timeline (``unusable <label>: …``)."""
     noun: str
     """What the step's error says it got none of (``no usable <noun> after … tries``)."""
-    error: type[UnusableAnswer]
     resend_reply: bool
     """Send an unusable reply back with the answers to its tool calls (an answer given as a tool
     call needs them: providers require one answer per call). Otherwise only the problem is sent:
     a cut or refused text would only anchor the next reply."""
-
-
-def retry_notice(problem: str, ask: str) -> str:
-    """What a one-shot step tells the model after an unusable reply."""
-    if "cut at the output-token limit" in problem:
-        return f"Your reply was cut at the output-token limit. Be shorter. {ask}"
-    return f"Your answer could not be used ({problem}). {ask}"
 
 
 def _answers(reply: AIMessage, notice: str) -> list[BaseMessage]:
@@ -84,6 +78,8 @@ def ask_until_usable(
             problem = str(exc)
         if metering.recorder is not None:
             metering.recorder.event(step.role, f"unusable {step.label}: {problem}")
-        notice = retry_notice(problem, step.ask)
+        notice = prompts.render(
+            "ask_again", role=step.role, problem=problem, cut="cut at the output-token limit" in problem
+        )
         messages += [reply, *_answers(reply, notice)] if step.resend_reply else [HumanMessage(content=notice)]
     raise step.error(f"{step.role}: the model gave no usable {step.noun} after {FORMAT_TRIES} tries: {problem}")

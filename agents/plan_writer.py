@@ -28,15 +28,7 @@ def _read(reply: AIMessage) -> str:
     return text
 
 
-PLAN = OneShot(
-    role="plan",
-    read=_read,
-    ask="Write the plan as short Markdown text (numbered steps), with no tool calls.",
-    label="plan",
-    noun="plan",
-    error=PlanError,
-    resend_reply=False,
-)
+PLAN = OneShot("plan", _read, PlanError, label="plan", noun="plan", resend_reply=False)
 
 
 def write_plan(
@@ -51,8 +43,17 @@ def write_plan(
 ) -> str:
     """The plan as Markdown text; ``feedback`` carries a reviewer's requested changes to a previous plan."""
     prompt: list[BaseMessage] = [
-        SystemMessage(content=prompts.PLAN_SYSTEM),
-        HumanMessage(content=prompts.plan_prompt(ticket_title, ticket_body, repo_map, triage_reason, feedback)),
+        SystemMessage(content=prompts.render("plan_system")),
+        HumanMessage(
+            content=prompts.render(
+                "plan_task",
+                title=ticket_title,
+                body=ticket_body,
+                repo_map=repo_map,
+                triage_reason=triage_reason,
+                feedback=feedback,
+            )
+        ),
     ]
     text = ask_until_usable(PLAN, model, model, prompt, metering)
     if metering.recorder is not None:

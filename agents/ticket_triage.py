@@ -55,15 +55,7 @@ def _read(reply: AIMessage) -> TriageAnswer:
         raise ValueError(str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__) from None
 
 
-TRIAGE = OneShot(
-    role="triage",
-    read=_read,
-    ask="Call the TriageAnswer tool once, with all its fields as one JSON object.",
-    label="triage answer",
-    noun="answer",
-    error=TriageError,
-    resend_reply=True,
-)
+TRIAGE = OneShot("triage", _read, TriageError, label="triage answer", noun="answer", resend_reply=True)
 
 
 def triage_ticket(
@@ -71,8 +63,8 @@ def triage_ticket(
 ) -> TriageResult:
     """Triage one ticket; raises ``TriageError`` (or ``BudgetExhausted``, ``ProviderUnavailable``) with the reason."""
     prompt: list[BaseMessage] = [
-        SystemMessage(content=prompts.TRIAGE_SYSTEM),
-        HumanMessage(content=prompts.triage_prompt(ticket_title, ticket_body, repo_map)),
+        SystemMessage(content=prompts.render("triage_system")),
+        HumanMessage(content=prompts.render("triage_task", title=ticket_title, body=ticket_body, repo_map=repo_map)),
     ]
     bound = model.bind_tools([TriageAnswer], tool_choice=TriageAnswer.__name__)
     result = ask_until_usable(TRIAGE, bound, model, prompt, metering)

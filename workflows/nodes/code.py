@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from langchain_core.runnables import RunnableConfig
 
+from agents import prompts
 from agents.context_window import HistoryCompactor
 from agents.loop import AgentLimits, AgentResult, run_coding_agent
 from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
@@ -144,11 +145,9 @@ def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoCo
         )
         return update | {"outcome": "blocked", "reason": reason}
     comments = state.get("feedback", "")
-    feedback = (
-        comments
-        if comments.startswith("Your previous attempt changed no file")
-        else (f"Your previous attempt changed no file. The reviewer's comments still need a change:\n\n{comments}")
-    )
+    # After a second attempt that changed nothing, the comments already say so.
+    said = comments.startswith(prompts.render("no_change_feedback", comments=""))
+    feedback = comments if said else prompts.render("no_change_feedback", comments=comments)
     return update | {"no_change": True, "feedback": feedback, "feedback_from": "review"}
 
 
@@ -183,10 +182,11 @@ def run_attempt(
             return result
         routed = fallback
         services.recorder.attempt_started(task.attempt, routed.spec_name, routed.reason)
-        earlier = f"\n\nWhat this attempt was asked to address:\n{task.feedback}" if task.feedback else ""
         task = replace(
             task,
-            feedback=f"{result.provider}; continuing on {routed.spec_name}{earlier}",
+            feedback=prompts.render(
+                "fallback_feedback", cause=str(result.provider), model=routed.spec_name, earlier=task.feedback
+            ),
             feedback_from="provider",
             previous_work=bool(workspace_diff(services, state, sandbox).strip()),
         )
