@@ -9,10 +9,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
-from agents.catalogue import ModelSpec
 from agents.context_window import HistoryCompactor
 from agents.credentials import ProviderSecrets
 from agents.metered import Metering
+from agents.one_shot import UnusableAnswer
 from agents.plan_writer import PlanError, write_plan
 from agents.providers import make_chat_model
 from agents.resilience import ProviderUnavailable, RetryPolicy
@@ -25,26 +25,24 @@ GOOD = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "a one-l
 
 
 def model_at(emu: OpenAIEmulator):
-    spec = ModelSpec(
-        name="messy", provider="openai", model_id="messy-1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
-    )
-    return make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
+    return make_chat_model(emu.spec("messy", "messy-1"), SECRETS, max_retries=0, timeout_s=10)
+
+
+def answer(step, replies, recorder):
+    """What the one-shot ``step`` (``triage_ticket``, ``write_plan``) returns or raises, and the emulator."""
+    with OpenAIEmulator(replies) as emu:
+        try:
+            return step(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY)), emu
+        except UnusableAnswer as exc:
+            return exc, emu
 
 
 def triage(replies, recorder):
-    with OpenAIEmulator(replies) as emu:
-        try:
-            return triage_ticket(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY)), emu
-        except TriageError as exc:
-            return exc, emu
+    return answer(triage_ticket, replies, recorder)
 
 
 def plan(replies, recorder):
-    with OpenAIEmulator(replies) as emu:
-        try:
-            return write_plan(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY)), emu
-        except PlanError as exc:
-            return exc, emu
+    return answer(write_plan, replies, recorder)
 
 
 def test_triage_with_malformed_arguments_is_told_the_json_problem_and_recovers(recorder):

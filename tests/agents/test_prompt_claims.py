@@ -10,7 +10,6 @@ import time
 from pydantic import SecretStr
 
 from agents import prompts
-from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, observed_task, run_coding_agent
 from agents.providers import make_chat_model
@@ -29,10 +28,7 @@ TASK = CodingTask(ticket_title="claims", ticket_body="b", test_command="true")
 def run_over_the_wire(replies, sandbox, recorder, **limits):
     """The loop with ``ChatOpenAI`` against the emulator; returns the result and every request sent."""
     with OpenAIEmulator(replies) as emu:
-        spec = ModelSpec(
-            name="c", provider="openai", model_id="c-1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
-        )
-        model = make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
+        model = make_chat_model(emu.spec("c", "c-1"), SECRETS, max_retries=0, timeout_s=10)
         limits = AgentLimits(retry=RetryPolicy(tries=1), **limits)
         result = run_coding_agent(model, sandbox, TASK, recorder=recorder, limits=limits, diff_source=lambda: "")
     return result, [r.body["messages"] for r in emu.requests]
