@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -50,9 +50,6 @@ class UsageRecord:
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def estimate_tokens(text: str) -> int:

@@ -92,13 +92,6 @@ class RecordedWith(_Strict):
     context_window: int = Field(default=128_000, gt=0)
 
 
-class UsageTurn(_Strict):
-    """A single-answer role (plan) with optional recorded usage."""
-
-    say: str
-    usage: TurnUsage | None = None
-
-
 class Cassette(_Strict):
     name: str = ""
     """Shown as ``scripted:<name>``; defaults to the file stem."""

@@ -6,8 +6,10 @@ are handed to ``agents.providers.make_chat_model`` only. Prices are USD per mill
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 Provider = Literal["openai", "anthropic", "ollama", "openai_compatible", "scripted"]
@@ -50,10 +52,6 @@ class ModelSpec(BaseModel):
     """Catalogue name of the model a step switches to when this one's provider does not answer
     (after retries); without one the job pauses as ``awaiting_provider``."""
 
-    @property
-    def is_free(self) -> bool:
-        return self.price_input == 0 and self.price_output == 0
-
     def cost_usd(self, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
         """Price one call; cached tokens are part of ``input_tokens`` (LangChain's convention)."""
         cached = min(max(cached_input_tokens, 0), max(input_tokens, 0))
@@ -61,66 +59,6 @@ class ModelSpec(BaseModel):
         return (
             (input_tokens - cached) * self.price_input + cached * cached_price + output_tokens * self.price_output
         ) / 1_000_000
-
-
-DEFAULT_CATALOGUE: tuple[ModelSpec, ...] = (
-    ModelSpec(
-        name="gpt-4.1-nano",
-        provider="openai",
-        model_id="gpt-4.1-nano",
-        price_input=0.10,
-        price_output=0.40,
-        price_cached_input=0.025,
-        context_window=1_000_000,
-        tier=1,
-        api_key_env="OPENAI_API_KEY",
-    ),
-    ModelSpec(
-        name="gpt-4.1-mini",
-        provider="openai",
-        model_id="gpt-4.1-mini",
-        price_input=0.40,
-        price_output=1.60,
-        price_cached_input=0.10,
-        context_window=1_000_000,
-        tier=2,
-        api_key_env="OPENAI_API_KEY",
-    ),
-    ModelSpec(
-        name="gpt-4.1",
-        provider="openai",
-        model_id="gpt-4.1",
-        price_input=2.00,
-        price_output=8.00,
-        price_cached_input=0.50,
-        context_window=1_000_000,
-        tier=3,
-        api_key_env="OPENAI_API_KEY",
-    ),
-    ModelSpec(
-        name="claude-haiku",
-        provider="anthropic",
-        model_id="claude-3-5-haiku-latest",
-        price_input=0.80,
-        price_output=4.00,
-        price_cached_input=0.08,
-        context_window=200_000,
-        tier=1,
-        api_key_env="ANTHROPIC_API_KEY",
-    ),
-    ModelSpec(
-        name="claude-sonnet",
-        provider="anthropic",
-        model_id="claude-sonnet-4-5",
-        price_input=3.00,
-        price_output=15.00,
-        price_cached_input=0.30,
-        context_window=200_000,
-        tier=3,
-        api_key_env="ANTHROPIC_API_KEY",
-    ),
-)
-"""Shipped defaults; a deployment replaces or extends them in ``shipyard.toml``."""
 
 
 def parse_catalogue(entries: list[dict[str, Any]], source: str = "catalogue") -> tuple[ModelSpec, ...]:
@@ -173,3 +111,12 @@ def has_catalogue_spec(model: Any) -> bool:
     return isinstance(getattr(model, "model_spec", None), ModelSpec) or bool(
         (getattr(model, "metadata", None) or {}).get(_SPEC_KEY)
     )
+
+
+def _builtin_catalogue() -> tuple[ModelSpec, ...]:
+    text = resources.files("agents").joinpath("default_models.yml").read_text(encoding="utf-8")
+    return parse_catalogue(yaml.safe_load(text)["models"], "agents/default_models.yml")
+
+
+DEFAULT_CATALOGUE: tuple[ModelSpec, ...] = _builtin_catalogue()
+"""Shipped defaults (``agents/default_models.yml``); a deployment's models file replaces them."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
+from agents import prompts
 from agents.accounting import estimate_prompt_tokens, price_call
 from agents.observers import CallRecorder
 from agents.replies import reply_text, unusable_reply
@@ -31,13 +32,6 @@ def truncate_middle(text: str, limit: int, *, tail_share: float = 0.6) -> str:
     head = limit - tail
     cut = len(text) - head - tail
     return f"{text[:head]}\n{ELIDED_MARK.format(n=cut)}\n{text[len(text) - tail :]}"
-
-
-SUMMARY_PROMPT = (
-    "Summarise these earlier tool observations from a coding session in at most 12 short "
-    "bullet points: files looked at and what matters in them, edits made, test results, open "
-    "problems. Facts only.\n\n{observations}"
-)
 
 
 @dataclass
@@ -98,11 +92,12 @@ class HistoryCompactor:
         if self.summarizer is None or getattr(self.summarizer, "scripted", False):
             return digest
         self.calls += 1
-        prompt = [HumanMessage(content=SUMMARY_PROMPT.format(observations=truncate_middle(_transcript(old), 24_000)))]
+        observations = truncate_middle(_transcript(old), 24_000)
+        prompt = [HumanMessage(content=prompts.render("summary_request", observations=observations))]
         started = time.monotonic()
         try:
             reply = self.summarizer.invoke(prompt)
-        except Exception as exc:  # a failed summary must not end the attempt; fall back
+        except Exception as exc:  # noqa: BLE001 — a failed summary must not end the attempt; fall back
             if self.recorder is not None:
                 self.recorder.event("compaction", f"summary model failed ({exc}); used a mechanical digest")
             return digest

@@ -12,12 +12,13 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from agents import prompts
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.providers import ProviderError, make_chat_model
 from agents.resilience import DEFAULT_URLS, ProviderUnavailable, RetryPolicy, call_with_retries, describe
 
-PING = "Reply with the single word OK."
+PING = prompts.render("ping")
 
 
 @dataclass(frozen=True)
@@ -48,13 +49,13 @@ def check_models(
         started = time.monotonic()
         try:
             model = make(spec, secrets, timeout_s=30.0, max_retries=0)
-            reply = call_with_retries(lambda: model.invoke([HumanMessage(content=PING)]), model, retry)
+            reply = call_with_retries(lambda model=model: model.invoke([HumanMessage(content=PING)]), model, retry)
             ok, detail = True, str(reply.content).strip()[:60] or "(empty reply)"
         except ProviderUnavailable as exc:
             ok, detail = False, f"no answer after {exc.attempts} tries: {exc.cause}"
         except ProviderError as exc:
             ok, detail = False, str(exc)
-        except Exception as exc:  # auth, unknown model, bad request: the provider's own words
+        except Exception as exc:  # noqa: BLE001 — auth, unknown model, bad request: the provider's own words
             ok, detail = False, describe(exc)
         out.append(
             ModelCheck(spec.name, spec.provider, spec.model_id, url, ok, detail, round(time.monotonic() - started, 2))

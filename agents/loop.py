@@ -22,29 +22,18 @@ from agents.budget import BudgetExhausted, BudgetGuard
 from agents.catalogue import spec_of
 from agents.context_window import HistoryCompactor
 from agents.loopguard import LoopGuard
-from agents.metered import metered_invoke
+from agents.metered import Metering, metered_invoke
 from agents.observers import CallRecorder
-from agents.replies import CUT_NOTICE, inspect_reply, invalid_call_message, refusal_notice
-from agents.resilience import ProviderUnavailable, RetryPolicy
-from agents.scripted import ReplayStopped
+from agents.replies import inspect_reply, invalid_call_message, refusal_notice
+from agents.resilience import ModelStopped, ProviderUnavailable, RetryPolicy
 from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
 from sandboxes.base import Sandbox, SandboxError
 
-StopReason = Literal[
-    "finished",
-    "max_steps",
-    "cassette_exhausted",
-    "stuck",
-    "budget",
-    "timeout",
-    "cancelled",
-    "provider",
-    "divergence",
-    "error",
-]
+StopReason = Literal["finished", "max_steps", "stuck", "budget", "timeout", "cancelled", "provider", "error"]
 """``budget``: a spending limit (a human may extend it); ``timeout``: the attempt's wall-clock limit;
-``provider``: the model's provider did not answer after retries; ``cancelled``: the job was cancelled."""
+``provider``: the model's provider did not answer after retries; ``cancelled``: the job was cancelled.
+A model that stops answering (``ModelStopped``) ends the attempt with a stop reason of its own."""
 
 __all__ = ["AgentLimits", "AgentResult", "CodingTask", "WorkspaceFacts", "initial_messages", "run_coding_agent"]
 
@@ -69,7 +58,7 @@ class AgentLimits:
     keep_recent_observations: int = 4
     """Tool results kept verbatim when compacting."""
     deadline_epoch: float | None = None
-    """Wall-clock deadline of the whole job (``time.time()`` seconds); ``None`` = none."""
+    """Wall-clock deadline of this attempt (``time.time()`` seconds); ``None`` = none."""
     wrap_up_s: float = 120.0
     """Seconds before the deadline at which the agent is told to finish."""
     repeat_limit: int = 3
@@ -90,7 +79,8 @@ class AgentResult:
     summary: str
     """The agent's ``finish`` summary, or why it stopped."""
     steps: int
-    stop_reason: StopReason
+    stop_reason: StopReason | str
+    """A ``StopReason``, or the ``stop_reason`` of the ``ModelStopped`` that ended the attempt."""
     detail: str = ""
     """Human-readable cause for any stop other than ``finished``."""
     budget: BudgetExhausted | None = None
@@ -98,6 +88,8 @@ class AgentResult:
     usage: list[UsageRecord] = field(default_factory=list)
     provider: ProviderUnavailable | None = None
     """Set when stop_reason is ``provider``: who did not answer, and where."""
+    model_stopped: ModelStopped | None = None
+    """Set when the model stopped answering: its ``ends_job`` says whether the job can go on."""
 
     @property
     def cost_usd(self) -> float:
@@ -158,7 +150,8 @@ def observed_task(task: CodingTask, limits: AgentLimits, *, diff_tool: bool) -> 
 class _AgentRun:
     def __init__(self, model, sandbox, task, recorder, limits, guard, compactor, diff_source, should_cancel):
         task = observed_task(task, limits, diff_tool=diff_source is not None)
-        self.model, self.task, self.recorder, self.limits, self.guard = model, task, recorder, limits, guard
+        self.model, self.task, self.recorder, self.limits = model, task, recorder, limits
+        self.metering = Metering(recorder, guard, limits.retry)
         settings = ToolSettings(
             test_command=task.test_command,
             select_test_command=task.select_test_command,
@@ -177,10 +170,11 @@ class _AgentRun:
         self.bad_replies = 0
         self.compacted_at: int | None = None
 
-    def result(self, finished: bool, summary: str, steps: int, reason: StopReason, detail: str = "", budget=None):
+    def result(self, finished: bool, summary: str, steps: int, reason: StopReason | str, detail: str = "", **cause):
+        """The attempt's result; ``cause`` is the exception behind a budget, provider or model stop."""
         if reason != "finished":
             self.recorder.event("agent", f"attempt {self.task.attempt} stopped: {reason}: {detail}", stop_reason=reason)
-        return AgentResult(finished, summary, steps, reason, detail, budget, self.usage)
+        return AgentResult(finished, summary, steps, reason, detail, usage=self.usage, **cause)
 
     def compact_if_needed(self) -> None:
         share = self.limits.compact_at_share
@@ -210,11 +204,11 @@ class _AgentRun:
                 return "timeout", "the attempt's wall-clock limit was reached"
             if left <= self.limits.wrap_up_s and not self.warned_time:
                 self.warned_time = True
-                self.messages.append(HumanMessage(content=prompts.WRAP_UP))
+                self.messages.append(HumanMessage(content=prompts.render("wrap_up")))
                 self.recorder.event("agent", f"wrap-up warning: {left:.0f}s left before the attempt's time limit")
         left_steps = self.limits.max_steps - step + 1
         if left_steps == self.limits.steps_left_notice and step > 1:
-            self.messages.append(HumanMessage(content=prompts.steps_left_notice(left_steps)))
+            self.messages.append(HumanMessage(content=prompts.render("steps_left", left=left_steps)))
         return None
 
     def call_model(self, step: int) -> AIMessage:
@@ -224,10 +218,8 @@ class _AgentRun:
             self.messages,
             role="code",
             step=step,
-            recorder=self.recorder,
-            guard=self.guard,
+            metering=self.metering,
             attempt=self.task.attempt,
-            retry=self.limits.retry,
         )
         self.usage.append(record)
         return reply
@@ -247,7 +239,7 @@ class _AgentRun:
                 msg = tool.invoke({"type": "tool_call", "name": name, "args": args, "id": call.get("id") or ""})
             except SandboxError:
                 raise  # the sandbox is gone: the attempt cannot go on
-            except Exception as exc:  # a tool bug must not end the job; the model sees the cause
+            except Exception as exc:  # noqa: BLE001 — a tool bug must not end the job; the model sees the cause
                 msg = ToolMessage(
                     content=f"tool {name} failed: {type(exc).__name__}: {exc}",
                     tool_call_id=call.get("id") or "",
@@ -275,14 +267,12 @@ class _AgentRun:
             try:
                 reply = self.call_model(step)
             except BudgetExhausted as exc:
-                return self.result(False, exc.reason, step - 1, "budget", exc.reason, exc)
-            except ReplayStopped as exc:
-                return self.result(False, str(exc), step - 1, exc.stop_reason, str(exc))  # type: ignore[arg-type]
+                return self.result(False, exc.reason, step - 1, "budget", exc.reason, budget=exc)
+            except ModelStopped as exc:
+                return self.result(False, str(exc), step - 1, exc.stop_reason, str(exc), model_stopped=exc)
             except ProviderUnavailable as exc:
-                stopped = self.result(False, str(exc), step - 1, "provider", str(exc))
-                stopped.provider = exc
-                return stopped
-            except Exception as exc:  # a request the provider refuses (bad request, auth): the job shows the cause
+                return self.result(False, str(exc), step - 1, "provider", str(exc), provider=exc)
+            except Exception as exc:  # noqa: BLE001 — a request the provider refuses (bad request, auth): the job shows the cause
                 detail = f"model call failed: {type(exc).__name__}: {exc}"
                 return self.result(False, detail, step - 1, "error", detail)
             try:
@@ -303,7 +293,7 @@ class _AgentRun:
             self.messages.append(invalid_call_message(call, list(self.tools)))
             problem = f"unparsable arguments for {call.get('name')}: {call.get('error') or 'invalid JSON'}"
         if issues.cut:
-            self.messages.append(HumanMessage(content=CUT_NOTICE))
+            self.messages.append(HumanMessage(content=prompts.render("reply_cut")))
             problem = "replies cut at the output-token limit"
         elif issues.refusal:
             self.messages.append(HumanMessage(content=refusal_notice(issues.refusal)))
@@ -329,7 +319,7 @@ class _AgentRun:
             detail = f"{self.bad_replies} replies in a row without a usable tool call; last problem: {problem}"
             return self.result(False, detail, step, "stuck", detail)
         if not reply.tool_calls and not reply.invalid_tool_calls and not inspect_reply(reply).refusal:
-            self.messages.append(HumanMessage(content=prompts.NUDGE_NO_TOOL))
+            self.messages.append(HumanMessage(content=prompts.render("nudge_no_tool")))
         return None
 
     def run_calls(self, reply: AIMessage, step: int) -> AgentResult | None:
@@ -350,8 +340,9 @@ class _AgentRun:
             detail = "repeated the same tool call with the same result after being told to change approach"
             return self.result(False, detail, step, "stuck", detail)
         if "nudge" in verdicts:
-            self.messages.append(HumanMessage(content=prompts.NUDGE_REPEATING))
-            self.recorder.event("agent", "loop guard: same call and result three times; nudged the agent", step=step)
+            times = self.limits.repeat_limit
+            self.messages.append(HumanMessage(content=prompts.render("nudge_repeating", times=times)))
+            self.recorder.event("agent", f"loop guard: same call and result {times} times; nudged the agent", step=step)
         return None
 
 
@@ -367,7 +358,9 @@ def run_coding_agent(
     diff_source: Callable[[], str] | None = None,
     should_cancel: Callable[[], str | None] | None = None,
 ) -> AgentResult:
-    """Run one coding attempt in ``sandbox``; never raises for model, tool or budget trouble.
+    """Run one coding attempt in ``sandbox``. Trouble with the model, a tool, the sandbox or the
+    budget ends the attempt with a stop reason; what ``should_cancel`` or the compactor's summarizer
+    factory raises, and a model that cannot bind tools, propagates.
 
     ``diff_source`` returns the workspace's changes against the base commit (offered as the
     ``diff`` tool); ``should_cancel`` returns a reason once the job is cancelled and is asked

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -18,6 +19,22 @@ from agents.resilience import RetryPolicy, call_with_retries
 DEFAULT_RETRY = RetryPolicy()
 
 
+@dataclass(frozen=True)
+class Metering:
+    """What every model call of a job goes through: the spending guard before it, retries of a
+    transient provider failure, the timeline and the cost ledger after it."""
+
+    recorder: CallRecorder | None = None
+    """Gets each call's ``UsageRecord`` and the retry events; ``None``: not recorded."""
+    guard: SpendingGuard | None = None
+    """Checked before each call, fed after it; ``None``: no spending limit."""
+    retry: RetryPolicy = DEFAULT_RETRY
+
+
+UNMETERED = Metering()
+"""No guard, no recorder, the default retries (tests and one-off calls)."""
+
+
 def metered_invoke(
     runnable: Any,
     model: Any,
@@ -25,16 +42,15 @@ def metered_invoke(
     *,
     role: str,
     step: int,
-    recorder: CallRecorder | None = None,
-    guard: SpendingGuard | None = None,
+    metering: Metering = UNMETERED,
     attempt: int = 0,
-    retry: RetryPolicy = DEFAULT_RETRY,
 ) -> tuple[AIMessage, UsageRecord]:
     """Invoke ``runnable`` (``model`` or ``model`` with tools bound) on ``prompt``.
 
     Raises ``BudgetExhausted`` before calling when the guard refuses. Transient provider
-    failures are retried per ``retry`` and end in ``ProviderUnavailable``; other provider
+    failures are retried per ``metering.retry`` and end in ``ProviderUnavailable``; other provider
     errors propagate unchanged."""
+    recorder, guard = metering.recorder, metering.guard
     if guard is not None:
         guard.check(model, prompt)
     started = time.monotonic()
@@ -43,7 +59,7 @@ def metered_invoke(
         if recorder is not None:
             recorder.event("provider", message, role=role)
 
-    reply = call_with_retries(lambda: runnable.invoke(list(prompt)), model, retry, on_retry=on_retry)
+    reply = call_with_retries(lambda: runnable.invoke(list(prompt)), model, metering.retry, on_retry=on_retry)
     record = price_call(
         model, reply, prompt, role=role, step=step, latency_s=time.monotonic() - started, attempt=attempt
     )

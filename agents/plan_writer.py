@@ -7,20 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agents import prompts
-from agents.metered import DEFAULT_RETRY, metered_invoke
-from agents.observers import CallRecorder, SpendingGuard
-from agents.replies import FORMAT_TRIES, reply_text, retry_notice, unusable_reply
-from agents.resilience import RetryPolicy
-from agents.scripted import ReplayStopped
-
-ASK = "Write the plan as short Markdown text (numbered steps), with no tool calls."
+from agents.metered import UNMETERED, Metering
+from agents.one_shot import OneShot, UnusableAnswer, ask_until_usable
+from agents.replies import reply_text, unusable_reply
 
 
-class PlanError(RuntimeError):
+class PlanError(UnusableAnswer):
     """The planning model returned no usable plan."""
+
+
+def _read(reply: AIMessage) -> str:
+    """The plan's text; raises ``ValueError`` when the reply is empty, cut or refused."""
+    text = reply_text(reply).strip()
+    problem = unusable_reply(reply) or ("" if text else "the reply was empty")
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+PLAN = OneShot("plan", _read, PlanError, label="plan", noun="plan", resend_reply=False)
 
 
 def write_plan(
@@ -31,31 +39,23 @@ def write_plan(
     *,
     triage_reason: str = "",
     feedback: str = "",
-    recorder: CallRecorder | None = None,
-    guard: SpendingGuard | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
+    metering: Metering = UNMETERED,
 ) -> str:
     """The plan as Markdown text; ``feedback`` carries a reviewer's requested changes to a previous plan."""
-    messages: list[BaseMessage] = [
-        SystemMessage(content=prompts.PLAN_SYSTEM),
-        HumanMessage(content=prompts.plan_prompt(ticket_title, ticket_body, repo_map, triage_reason, feedback)),
-    ]
-    problem = ""
-    for step in range(1, FORMAT_TRIES + 1):
-        try:
-            reply, _ = metered_invoke(
-                model, model, messages, role="plan", step=step, recorder=recorder, guard=guard, retry=retry
+    prompt: list[BaseMessage] = [
+        SystemMessage(content=prompts.render("plan_system")),
+        HumanMessage(
+            content=prompts.render(
+                "plan_task",
+                title=ticket_title,
+                body=ticket_body,
+                repo_map=repo_map,
+                triage_reason=triage_reason,
+                feedback=feedback,
             )
-        except ReplayStopped as exc:
-            raise PlanError(f"plan: {exc}") from None
-        text = reply_text(reply).strip()
-        problem = unusable_reply(reply) or ("" if text else "the reply was empty")
-        if not problem:
-            if recorder is not None:
-                recorder.event("plan", f"plan written ({len(text.splitlines())} lines)")
-            return text
-        if recorder is not None:
-            recorder.event("plan", f"unusable plan: {problem}")
-        # The reply itself is not sent back: a cut or refused text would only anchor the next one.
-        messages = [*messages, HumanMessage(content=retry_notice(problem, ASK))]
-    raise PlanError(f"plan: the model gave no usable plan after {FORMAT_TRIES} tries: {problem}")
+        ),
+    ]
+    text = ask_until_usable(PLAN, model, model, prompt, metering)
+    if metering.recorder is not None:
+        metering.recorder.event("plan", f"plan written ({len(text.splitlines())} lines)")
+    return text

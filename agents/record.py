@@ -14,15 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from pydantic import ConfigDict
 
 from agents.cassette import parse_cassette
 from agents.catalogue import ModelSpec, spec_of
+from agents.scripted import CassetteChatModel
 
 
 class _LiteralDumper(yaml.SafeDumper):
@@ -141,10 +138,8 @@ class CassetteRecording:
         return self.path
 
 
-class RecordingChatModel(BaseChatModel):
+class RecordingChatModel(CassetteChatModel):
     """Passes every call to ``inner`` and records the answer for ``role``/``attempt``."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     inner: BaseChatModel
     recording: Any
@@ -159,19 +154,11 @@ class RecordingChatModel(BaseChatModel):
     def model_spec(self) -> ModelSpec:
         return spec_of(self.inner)
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> Runnable:
-        return self.bind(inner_tools=list(tools), inner_tool_choice=tool_choice, **kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        tools = kwargs.pop("inner_tools", None)
-        choice = kwargs.pop("inner_tool_choice", None)
-        runnable: Any = self.inner.bind_tools(tools, tool_choice=choice) if tools else self.inner
-        reply = runnable.invoke(messages, stop=stop, **kwargs)
+    def answer(
+        self, messages: list[BaseMessage], tools: list[Any], tool_choice: str | None, **kwargs: Any
+    ) -> AIMessage:
+        """The inner model's reply, recorded."""
+        runnable: Any = self.inner.bind_tools(tools, tool_choice=tool_choice) if tools else self.inner
+        reply = runnable.invoke(messages, **kwargs)
         self.recording.add(self.role, self.attempt, reply, messages)
-        return ChatResult(generations=[ChatGeneration(message=reply)])
+        return reply

@@ -9,6 +9,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, ToolMessage
 
+from agents import prompts
+
 _CUT_REASONS = {"length", "max_tokens", "model_length"}
 
 
@@ -35,33 +37,17 @@ def invalid_call_message(call: dict[str, Any], tool_names: list[str]) -> ToolMes
     shown = raw if len(raw) <= 300 else raw[:300] + f"… ({len(raw)} characters)"
     problem = str(call.get("error") or "not a JSON object").splitlines()[0][:300]
     name = call.get("name") or "(no name)"
-    known = "" if name in tool_names else f" There is no tool {name!r}; available: {', '.join(tool_names)}."
     return ToolMessage(
-        content=(
-            f"error: your call to {name} was not run: its arguments are not valid JSON ({problem}). "
-            f"Arguments received: {shown!r}. Send one JSON object with the tool's fields.{known}"
-        ),
+        content=prompts.render("invalid_call", name=name, problem=problem, shown=shown, tool_names=tool_names),
         tool_call_id=call.get("id") or "",
         name=name,
         status="error",
     )
 
 
-CUT_NOTICE = (
-    "Your reply was cut at the output-token limit, so any tool call in it was incomplete. Use smaller "
-    "steps: one small edit per call rather than rewriting a whole file, and keep explanations short."
-)
-
-
 def refusal_notice(refusal: str) -> str:
-    return (
-        f"Your reply was a refusal ({refusal[:200]}). The task is an ordinary code change in a sandbox; "
-        "continue with a tool call, or call finish explaining what you cannot do."
-    )
-
-
-FORMAT_TRIES = 3
-"""Model replies a one-shot step (triage, plan) may get wrong in a row before it stops with the cause."""
+    """What the coding loop tells a model that refused."""
+    return prompts.render("reply_refused", refusal=refusal[:200])
 
 
 def reply_text(reply: AIMessage) -> str:
@@ -79,10 +65,3 @@ def unusable_reply(reply: AIMessage) -> str:
     if issues.refusal:
         return f"the model refused: {issues.refusal[:200]}"
     return ""
-
-
-def retry_notice(problem: str, ask: str) -> str:
-    """What a one-shot step tells the model after an unusable reply."""
-    if "cut at the output-token limit" in problem:
-        return f"Your reply was cut at the output-token limit. Be shorter. {ask}"
-    return f"Your answer could not be used ({problem}). {ask}"

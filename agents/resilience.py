@@ -1,7 +1,8 @@
 """Provider trouble is the provider's, not ours: transient failures (429, 5xx, timeouts,
 dropped connections) are retried with backoff that honours ``Retry-After``; when the provider
 still does not answer, ``ProviderUnavailable`` names the provider, the model and the URL, so the
-job can say whom to wait for instead of reporting an internal error."""
+job can say whom to wait for instead of reporting an internal error. A model that has no more
+answers to give in this run says so with ``ModelStopped`` and its own stop reason."""
 
 from __future__ import annotations
 
@@ -41,6 +42,16 @@ class ProviderUnavailable(RuntimeError):
         self.spec_name = spec_name
         """The catalogue entry's name, so the model can be probed (and the job resumed) later."""
         super().__init__(f"provider {provider} (model {model} at {url}) did not answer after {attempts} tries: {cause}")
+
+
+class ModelStopped(RuntimeError):
+    """The model gives no more answers in this run (a scripted replay past its last turn, or one that
+    no longer matches the run); the message says why. Not retried, never a fallback's business."""
+
+    stop_reason: str = "model_stopped"
+    """The stop reason of the coding attempt it ends, on the attempt's record."""
+    ends_job: str = ""
+    """What the job's reason says when the job cannot go on; empty: the work so far goes to the gate."""
 
 
 @dataclass(frozen=True)

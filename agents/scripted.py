@@ -24,20 +24,20 @@ from pydantic import ConfigDict, PrivateAttr
 
 from agents.cassette import Cassette, Expectation, Turn, TurnUsage
 from agents.catalogue import ModelSpec
+from agents.resilience import ModelStopped
 
 
-class ReplayStopped(RuntimeError):
-    """The replay cannot continue; ``stop_reason`` says why (an ``AgentResult`` stop reason)."""
+class CassetteExhausted(ModelStopped):
+    """The cassette has no (more) turns for this role or attempt: the attempt's work goes to the gate."""
 
-    stop_reason = "error"
-
-
-class CassetteExhausted(ReplayStopped):
     stop_reason = "cassette_exhausted"
 
 
-class CassetteDivergence(ReplayStopped):
+class CassetteDivergence(ModelStopped):
+    """A tool's result no longer matches the recording: replaying on would be meaningless."""
+
     stop_reason = "divergence"
+    ends_job = "the scripted replay no longer matches the repository"
 
 
 def check_expectation(expect: Expectation, result: ToolMessage) -> str | None:
@@ -46,7 +46,8 @@ def check_expectation(expect: Expectation, result: ToolMessage) -> str | None:
     artifact = result.artifact if isinstance(result.artifact, dict) else {}
     failed = result.status == "error"
     if expect.ok is not None and expect.ok == failed:
-        return f"expected the tool to {'succeed' if expect.ok else 'fail'}, but it {'failed' if failed else 'succeeded'}: {text[:200]}"
+        expected, got = ("succeed", "failed") if expect.ok else ("fail", "succeeded")
+        return f"expected the tool to {expected}, but it {got}: {text[:200]}"
     if expect.exit_code is not None and artifact.get("exit_code") != expect.exit_code:
         return f"expected exit code {expect.exit_code}, got {artifact.get('exit_code')}: {text[-300:]}"
     if expect.contains is not None and expect.contains not in text:
@@ -65,10 +66,35 @@ def _usage_metadata(usage: TurnUsage) -> dict[str, Any]:
     }
 
 
-class ScriptedChatModel(BaseChatModel):
-    """Replays the ``role`` section of a cassette (code attempt ``attempt``)."""
+class CassetteChatModel(BaseChatModel):
+    """A chat model behind a cassette: ``ScriptedChatModel`` replays one, ``RecordingChatModel``
+    records one. ``bind_tools`` keeps the tools (and the tool choice) for ``answer``."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> Runnable:
+        return self.bind(cassette_tools=list(tools), cassette_tool_choice=tool_choice, **kwargs)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        tools = kwargs.pop("cassette_tools", None) or []
+        message = self.answer(messages, tools, kwargs.pop("cassette_tool_choice", None), stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def answer(
+        self, messages: list[BaseMessage], tools: list[Any], tool_choice: str | None, **kwargs: Any
+    ) -> AIMessage:
+        """The reply to ``messages`` with ``tools`` bound (none: a plain call)."""
+        raise NotImplementedError
+
+
+class ScriptedChatModel(CassetteChatModel):
+    """Replays the ``role`` section of a cassette (code attempt ``attempt``)."""
 
     cassette: Cassette
     role: str = "code"
@@ -100,23 +126,16 @@ class ScriptedChatModel(BaseChatModel):
     def has_recorded_prices(self) -> bool:
         return self.cassette.recorded_with is not None
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> Runnable:
-        """Accept the tools like a real model would; the cassette decides which are called."""
-        names = [convert_to_openai_tool(t)["function"]["name"] for t in tools]
-        return self.bind(tool_names=names, **kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        message = self._reply(messages, list(kwargs.get("tool_names") or []))
+    def answer(
+        self, messages: list[BaseMessage], tools: list[Any], tool_choice: str | None, **kwargs: Any
+    ) -> AIMessage:
+        """The cassette's next turn. The tools are taken as a real model takes them; the cassette
+        decides which are called."""
+        message = self._reply(messages, [convert_to_openai_tool(t)["function"]["name"] for t in tools])
         message.response_metadata.update(
             {"model_name": self.model_name, "scripted": True, "recorded_usage": message.usage_metadata is not None}
         )
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return message
 
     def _reply(self, messages: list[BaseMessage], tool_names: list[str]) -> AIMessage:
         c = self.cassette

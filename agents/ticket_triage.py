@@ -12,30 +12,21 @@ import json
 import re
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import ValidationError
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agents import prompts
 from agents.cassette import TriageAnswer
-from agents.metered import DEFAULT_RETRY, metered_invoke
-from agents.observers import CallRecorder, SpendingGuard
-from agents.replies import FORMAT_TRIES, reply_text, retry_notice, unusable_reply
-from agents.resilience import RetryPolicy
-from agents.scripted import ReplayStopped
+from agents.metered import UNMETERED, Metering
+from agents.one_shot import OneShot, UnusableAnswer, ask_until_usable
+from agents.replies import reply_text, unusable_reply
 
 TriageResult = TriageAnswer
 """``eligible``, ``complexity`` (low/medium/high), ``kind`` (bug/feature/docs/chore), ``reason``,
 ``question_for_author``."""
 
-ASK = "Call the TriageAnswer tool once, with all its fields as one JSON object."
 
-
-class TriageError(RuntimeError):
+class TriageError(UnusableAnswer):
     """The triage model gave no usable answer; the message says what was wrong."""
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
 
 def _parse(reply: AIMessage) -> TriageAnswer:
@@ -56,48 +47,28 @@ def _parse(reply: AIMessage) -> TriageAnswer:
     return TriageAnswer.model_validate(json.loads(match.group(0)))
 
 
-def _answers(reply: AIMessage, problem: str) -> list[BaseMessage]:
-    """Every tool call of an unusable reply gets its error answer (providers require one per call)."""
-    ids = [c.get("id") or "" for c in [*reply.tool_calls, *(reply.invalid_tool_calls or [])]]
-    if not ids:
-        return [HumanMessage(content=retry_notice(problem, ASK))]
-    return [ToolMessage(content=f"error: {retry_notice(problem, ASK)}", tool_call_id=i, status="error") for i in ids]
+def _read(reply: AIMessage) -> TriageAnswer:
+    """The answer in ``reply``; raises ``ValueError`` with the first line of what is wrong."""
+    try:
+        return _parse(reply)
+    except ValueError as exc:  # pydantic's ValidationError and json's JSONDecodeError are ValueErrors
+        raise ValueError(str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__) from None
+
+
+TRIAGE = OneShot("triage", _read, TriageError, label="triage answer", noun="answer", resend_reply=True)
 
 
 def triage_ticket(
-    model: Any,
-    ticket_title: str,
-    ticket_body: str,
-    repo_map: str,
-    *,
-    recorder: CallRecorder | None = None,
-    guard: SpendingGuard | None = None,
-    retry: RetryPolicy = DEFAULT_RETRY,
+    model: Any, ticket_title: str, ticket_body: str, repo_map: str, *, metering: Metering = UNMETERED
 ) -> TriageResult:
     """Triage one ticket; raises ``TriageError`` (or ``BudgetExhausted``, ``ProviderUnavailable``) with the reason."""
-    bound = model.bind_tools([TriageAnswer], tool_choice=TriageAnswer.__name__)
-    messages: list[BaseMessage] = [
-        SystemMessage(content=prompts.TRIAGE_SYSTEM),
-        HumanMessage(content=prompts.triage_prompt(ticket_title, ticket_body, repo_map)),
+    prompt: list[BaseMessage] = [
+        SystemMessage(content=prompts.render("triage_system")),
+        HumanMessage(content=prompts.render("triage_task", title=ticket_title, body=ticket_body, repo_map=repo_map)),
     ]
-    problem = ""
-    for step in range(1, FORMAT_TRIES + 1):
-        try:
-            reply, _ = metered_invoke(
-                bound, model, messages, role="triage", step=step, recorder=recorder, guard=guard, retry=retry
-            )
-        except ReplayStopped as exc:
-            raise TriageError(f"triage: {exc}") from None
-        try:
-            result = _parse(reply)
-        except (ValueError, ValidationError) as exc:
-            problem = _first_line(exc)
-            if recorder is not None:
-                recorder.event("triage", f"unusable triage answer: {problem}")
-            messages = [*messages, reply, *_answers(reply, problem)]
-            continue
-        if recorder is not None:
-            verdict = "eligible" if result.eligible else "not eligible"
-            recorder.event("triage", f"{verdict}: {result.complexity} {result.kind}: {result.reason}")
-        return result
-    raise TriageError(f"triage: the model gave no usable answer after {FORMAT_TRIES} tries: {problem}")
+    bound = model.bind_tools([TriageAnswer], tool_choice=TriageAnswer.__name__)
+    result = ask_until_usable(TRIAGE, bound, model, prompt, metering)
+    if metering.recorder is not None:
+        verdict = "eligible" if result.eligible else "not eligible"
+        metering.recorder.event("triage", f"{verdict}: {result.complexity} {result.kind}: {result.reason}")
+    return result

@@ -3,8 +3,8 @@
 Each is a LangChain ``StructuredTool`` with a pydantic argument schema (so real providers get
 proper JSON schemas) returning ``(text for the model, artifact)``; the artifact carries
 machine-readable facts (``exit_code``) used by cassette expectations and the loop guard.
-A tool never raises to the loop: a bad path, an ambiguous edit or a failing command comes
-back as a tool error message the model can act on.
+A bad path, an ambiguous edit or a failing command comes back as a tool error message the
+model can act on; only a sandbox that is gone (``SandboxError``) or a bug in a tool raises.
 
 ``run_tests`` is feedback for the agent only: the orchestrator never trusts it and runs its
 own gates in a fresh sandbox.
@@ -96,7 +96,7 @@ def _clean_path(sandbox: Sandbox, path: str) -> str:
 def _read_bytes(sandbox: Sandbox, path: str) -> bytes:
     try:
         return sandbox.read_file(path)
-    except Exception as exc:  # backends raise OSError/SandboxError/ValueError with the reason
+    except Exception as exc:  # noqa: BLE001 — backends raise OSError/SandboxError/ValueError with the reason
         raise ToolException(f"cannot read {path}: {exc}") from None
 
 
@@ -162,7 +162,8 @@ class AgentTools:
         path = _clean_path(self.sandbox, path)
         if self.sandbox.exec(f"test -d {shlex.quote(path)}", timeout_s=30).exit_code == 0:
             listing = self.sandbox.exec(
-                f"find {shlex.quote(path)} -maxdepth 2 -not -path '*/.*' -not -path '*/__pycache__*' | sort | head -300",
+                f"find {shlex.quote(path)} -maxdepth 2 -not -path '*/.*' -not -path '*/__pycache__*'"
+                " | sort | head -300",
                 timeout_s=30,
             )
             return truncate_middle(listing.output, self.settings.output_chars), {"directory": True}
@@ -220,7 +221,8 @@ class AgentTools:
         count = text.count(old)
         if count == 0:
             raise ToolException(
-                f"{path}: the old text was not found (it must match exactly, including indentation); view the file and retry"
+                f"{path}: the old text was not found (it must match exactly, including indentation); "
+                "view the file and retry"
             )
         if count > 1:
             raise ToolException(
@@ -248,7 +250,7 @@ class AgentTools:
         existed = self.sandbox.exec(f"test -e {shlex.quote(path)}", timeout_s=30).exit_code == 0
         try:
             self.sandbox.write_file(path, content.encode("utf-8"))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — backends raise OSError/SandboxError/ValueError with the reason
             raise ToolException(f"cannot write {path}: {exc}") from None
         verb = "overwrote" if existed else "created"
         error = python_syntax_error(path, content)

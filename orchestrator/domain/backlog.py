@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from orchestrator.domain.jobs import JobError
 from orchestrator.forges.local_git import check_local_repository
 from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
@@ -244,16 +243,6 @@ def requeue_problem(session, repository_id: int, source: str, external_id: str, 
 
 def wants_agent(labels: list[str]) -> bool:
     return TRIGGER_LABEL in labels
-
-
-def label_ticket(store: Store, ticket_id: int, label: str) -> list[str]:
-    """Add a label to a ticket; returns its labels."""
-    with store.session() as s:
-        ticket = s.get(Ticket, ticket_id)
-        if ticket is None:
-            raise JobError(f"ticket {ticket_id} does not exist")
-        ticket.labels = sorted(set(ticket.labels or []) | {label})
-        return list(ticket.labels)
 
 
 def list_tickets(store: Store) -> list[dict]:

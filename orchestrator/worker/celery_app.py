@@ -71,7 +71,10 @@ def make_celery(settings: Settings) -> Celery:
     )
 
     @app.task(name="shipyard.run_job")
-    def run_job(job_id: int) -> str | None:
+    def run_job(dispatched_for: int) -> str | None:
+        """Take the job the queue policy picks (priority, fairness, caps) and advance it; returns its
+        state. The message is a doorbell: ``dispatched_for``, the job whose dispatch sent it, is not
+        necessarily the job taken, so a late message never lets a job jump the queue."""
         from orchestrator.worker.job_runner import JobRunner
 
         install_sigterm_handler()  # here, not at process init: billiard resets SIGTERM after its initializer
@@ -80,7 +83,6 @@ def make_celery(settings: Settings) -> Celery:
             # worker may kill it any moment, so it claims nothing; the message goes back to the broker.
             raise Reject("the worker is shutting down", requeue=True)
         store = worker_store(settings.db_url)
-        # The message is a doorbell: the queue policy picks which job this worker takes.
         taken, state = JobRunner(settings, store).run_next()
         if taken is not None and (state == "queued" or held_back_by_cap(store, taken, settings.repo_max_running_jobs)):
             # Handed back by a worker that is shutting down, or a capped repository's slot freed
@@ -103,7 +105,8 @@ def worker_store(url: str) -> Store:
 
 
 def dispatch(app: Celery, job_id: int) -> None:
-    """Queue the job's next step (first run, or resume after a human decision)."""
+    """Ring for the job's next step (first run, or resume after a human decision): a worker answers
+    with the job the queue policy picks, this one or another."""
     app.send_task("shipyard.run_job", args=[job_id])
 
 

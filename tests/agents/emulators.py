@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from agents.cassette import Cassette
+from agents.catalogue import ModelSpec
 
 
 @dataclass
@@ -144,6 +145,17 @@ class _Emulator:
 
 class OpenAIEmulator(_Emulator):
     path = "/v1/chat/completions"
+
+    def spec(self, name: str, model_id: str, **fields: Any) -> ModelSpec:
+        """A catalogue entry for a model this emulator serves (key from ``OPENAI_API_KEY``)."""
+        return ModelSpec(
+            name=name,
+            provider="openai",
+            model_id=model_id,
+            base_url=self.base_url,
+            api_key_env="OPENAI_API_KEY",
+            **fields,
+        )
 
     @property
     def base_url(self) -> str:

@@ -7,9 +7,9 @@ from pydantic import SecretStr
 
 from agents.budget import BudgetExhausted, BudgetGuard, BudgetLimits
 from agents.cassette import load_cassette
-from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
+from agents.metered import Metering
 from agents.providers import make_chat_model
 from agents.scripted import ScriptedChatModel
 from agents.ticket_triage import triage_ticket
@@ -25,16 +25,7 @@ def look(i: int) -> Reply:
 
 
 def pricey_model(emu):
-    spec = ModelSpec(
-        name="pricey",
-        provider="openai",
-        model_id="pricey-1",
-        base_url=emu.base_url,
-        price_input=10,
-        price_output=30,
-        max_output_tokens=1000,
-        api_key_env="OPENAI_API_KEY",
-    )
+    spec = emu.spec("pricey", "pricey-1", price_input=10, price_output=30, max_output_tokens=1000)
     return make_chat_model(spec, SECRETS, max_retries=0)
 
 
@@ -64,14 +55,18 @@ def test_daily_repository_budget_refuses_the_first_call(sample_sandbox, recorder
 def test_token_budget_and_monthly_budget_apply_to_triage():
     with OpenAIEmulator([]) as emu:
         with pytest.raises(BudgetExhausted, match="token budget for this job exhausted"):
-            triage_ticket(pricey_model(emu), "t", "b", "", guard=BudgetGuard(BudgetLimits(job_tokens=500)))
+            triage_ticket(
+                pricey_model(emu), "t", "b", "", metering=Metering(guard=BudgetGuard(BudgetLimits(job_tokens=500)))
+            )
         with pytest.raises(BudgetExhausted) as err:
             triage_ticket(
                 pricey_model(emu),
                 "t",
                 "b",
                 "",
-                guard=BudgetGuard(BudgetLimits(deployment_month_usd=100), deployment_month_spent=lambda: 100.0),
+                metering=Metering(
+                    guard=BudgetGuard(BudgetLimits(deployment_month_usd=100), deployment_month_spent=lambda: 100.0)
+                ),
             )
     assert err.value.scope == "deployment_month_usd" and emu.requests == []
 

@@ -23,14 +23,7 @@ FINISH = Reply(tool_calls=[("finish", {"summary": "done"})])
 
 def run(replies, sandbox, recorder, **limits):
     with OpenAIEmulator(replies) as emu:
-        spec = ModelSpec(
-            name="messy",
-            provider="openai",
-            model_id="messy-model-1",
-            base_url=emu.base_url,
-            api_key_env="OPENAI_API_KEY",
-        )
-        model = make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
+        model = make_chat_model(emu.spec("messy", "messy-model-1"), SECRETS, max_retries=0, timeout_s=10)
         result = run_coding_agent(
             model, sandbox, TASK, recorder=recorder, limits=AgentLimits(retry=FAST_RETRY, **limits)
         )

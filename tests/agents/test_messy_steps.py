@@ -9,9 +9,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
-from agents.catalogue import ModelSpec
 from agents.context_window import HistoryCompactor
 from agents.credentials import ProviderSecrets
+from agents.metered import Metering
+from agents.one_shot import UnusableAnswer
 from agents.plan_writer import PlanError, write_plan
 from agents.providers import make_chat_model
 from agents.resilience import ProviderUnavailable, RetryPolicy
@@ -24,26 +25,24 @@ GOOD = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "a one-l
 
 
 def model_at(emu: OpenAIEmulator):
-    spec = ModelSpec(
-        name="messy", provider="openai", model_id="messy-1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
-    )
-    return make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
+    return make_chat_model(emu.spec("messy", "messy-1"), SECRETS, max_retries=0, timeout_s=10)
+
+
+def answer(step, replies, recorder):
+    """What the one-shot ``step`` (``triage_ticket``, ``write_plan``) returns or raises, and the emulator."""
+    with OpenAIEmulator(replies) as emu:
+        try:
+            return step(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY)), emu
+        except UnusableAnswer as exc:
+            return exc, emu
 
 
 def triage(replies, recorder):
-    with OpenAIEmulator(replies) as emu:
-        try:
-            return triage_ticket(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
-        except TriageError as exc:
-            return exc, emu
+    return answer(triage_ticket, replies, recorder)
 
 
 def plan(replies, recorder):
-    with OpenAIEmulator(replies) as emu:
-        try:
-            return write_plan(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
-        except PlanError as exc:
-            return exc, emu
+    return answer(write_plan, replies, recorder)
 
 
 def test_triage_with_malformed_arguments_is_told_the_json_problem_and_recovers(recorder):
@@ -107,7 +106,7 @@ def test_a_plan_that_is_cut_every_time_stops_with_the_cause(recorder):
 def test_a_plan_provider_that_stays_down_names_provider_model_and_url(recorder):
     with OpenAIEmulator([Reply(status=503, text="overloaded"), Reply(status=503)]) as emu:
         with pytest.raises(ProviderUnavailable) as caught:
-            write_plan(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY)
+            write_plan(model_at(emu), "t", "b", "", metering=Metering(recorder, retry=FAST_RETRY))
     assert caught.value.spec_name == "messy"
     assert f"provider openai (model messy-1 at {emu.base_url}) did not answer after 2 tries" in str(caught.value)
 

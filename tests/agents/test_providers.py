@@ -10,6 +10,7 @@ from agents.cassette import load_cassette
 from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets, SecretsError, load_secrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
+from agents.metered import Metering
 from agents.plan_writer import write_plan
 from agents.providers import ProviderError, make_chat_model
 from agents.ticket_triage import TriageError, triage_ticket
@@ -94,7 +95,7 @@ def test_anthropic_agent_marks_the_stable_prefix_for_caching(sample_sandbox, rec
 def test_ollama_triage_uses_the_tool_call_answer(recorder):
     with OllamaEmulator([Reply(tool_calls=[("TriageAnswer", TRIAGE_ARGS)], input_tokens=321, output_tokens=12)]) as emu:
         model = make_chat_model(spec(emu, "ollama"), SECRETS)
-        result = triage_ticket(model, "Add truncate", "body", "textkit/wrap.py", recorder=recorder)
+        result = triage_ticket(model, "Add truncate", "body", "textkit/wrap.py", metering=Metering(recorder))
     assert (result.eligible, result.complexity, result.kind) == (True, "medium", "feature")
     assert emu.requests[0].body["tools"][0]["function"]["name"] == "TriageAnswer"
     assert (recorder.usages[0].input_tokens, recorder.usages[0].estimated) == (321, False)
@@ -106,7 +107,9 @@ def test_triage_retries_once_then_reads_a_json_reply(recorder):
         Reply(text='Here: {"eligible": false, "complexity": "high", "kind": "chore", "reason": "needs prod access"}'),
     ]
     with OpenAIEmulator(replies) as emu:
-        result = triage_ticket(make_chat_model(spec(emu), SECRETS, max_retries=0), "t", "b", "", recorder=recorder)
+        result = triage_ticket(
+            make_chat_model(spec(emu), SECRETS, max_retries=0), "t", "b", "", metering=Metering(recorder)
+        )
     assert not result.eligible and result.reason == "needs prod access"
     assert emu.requests[0].body["tool_choice"]["function"]["name"] == "TriageAnswer"
     assert "could not be used" in emu.requests[1].body["messages"][-1]["content"]
@@ -127,7 +130,7 @@ def test_plan_through_anthropic(recorder):
             "b",
             "map",
             feedback="mention tests",
-            recorder=recorder,
+            metering=Metering(recorder),
         )
     assert plan == "1. Edit textkit/wrap.py\n2. Add tests"
     assert "mention tests" in emu.requests[0].body["messages"][0]["content"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from agents.cassette import load_cassette
-from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
+from agents.metered import Metering
 from agents.plan_writer import write_plan
 from agents.record import CassetteRecording
 from agents.router import ModelRouter
@@ -32,16 +32,7 @@ def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandb
     recording = CassetteRecording(tmp_path / "recorded.yml")
     task = CodingTask(ticket_title="word_count counts dashes", ticket_body="b", test_command=TEST_COMMAND)
     with OpenAIEmulator(live) as emu:
-        spec = ModelSpec(
-            name="live-mini",
-            provider="openai",
-            model_id="mini",
-            base_url=emu.base_url,
-            price_input=0.4,
-            price_output=1.6,
-            price_cached_input=0.1,
-            api_key_env="OPENAI_API_KEY",
-        )
+        spec = emu.spec("live-mini", "mini", price_input=0.4, price_output=1.6, price_cached_input=0.1)
         router = ModelRouter(
             [spec],
             cassette=None,
@@ -49,8 +40,8 @@ def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandb
             wrap=recording.wrap,
             secrets=ProviderSecrets(keys={"OPENAI_API_KEY": SecretStr("sk-rec")}),
         )
-        triage_ticket(router.for_role("triage").model, task.ticket_title, "b", "", recorder=recorder)
-        write_plan(router.for_role("plan").model, task.ticket_title, "b", "", recorder=recorder)
+        triage_ticket(router.for_role("triage").model, task.ticket_title, "b", "", metering=Metering(recorder))
+        write_plan(router.for_role("plan").model, task.ticket_title, "b", "", metering=Metering(recorder))
         live_result = run_coding_agent(
             router.for_role("code").model, sample_sandbox, task, recorder=recorder, limits=AgentLimits()
         )

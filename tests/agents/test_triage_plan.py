@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.cassette import load_cassette, parse_cassette
+from agents.metered import Metering
 from agents.plan_writer import PlanError, write_plan
 from agents.repomap import build_repo_map
 from agents.scripted import ScriptedChatModel
@@ -16,7 +17,7 @@ CASSETTES = DEMO_ASSETS / "cassettes"
 
 def test_triage_replay_returns_the_recorded_answer_and_its_recorded_cost(recorder):
     model = ScriptedChatModel(cassette=load_cassette(CASSETTES / "add-truncate.yml"), role="triage")
-    result = triage_ticket(model, "Add truncate()", "body", build_repo_map(SAMPLE_REPO), recorder=recorder)
+    result = triage_ticket(model, "Add truncate()", "body", build_repo_map(SAMPLE_REPO), metering=Metering(recorder))
     assert (result.eligible, result.complexity, result.kind) == (True, "low", "feature")
     [usage] = recorder.usages
     assert (usage.role, usage.input_tokens, usage.output_tokens, usage.cost_basis) == ("triage", 612, 58, "recorded")
@@ -26,7 +27,7 @@ def test_triage_replay_returns_the_recorded_answer_and_its_recorded_cost(recorde
 
 def test_ineligible_ticket_carries_a_question_for_its_author(recorder):
     model = ScriptedChatModel(cassette=load_cassette(CASSETTES / "rotate-keys.yml"), role="triage")
-    result = triage_ticket(model, "Rotate the production API keys", "please", "", recorder=recorder)
+    result = triage_ticket(model, "Rotate the production API keys", "please", "", metering=Metering(recorder))
     assert not result.eligible and "credentials" in result.reason and result.question_for_author
 
 
@@ -38,7 +39,7 @@ def test_triage_without_a_recorded_answer_is_a_triage_error():
 
 def test_plan_replay(recorder):
     model = ScriptedChatModel(cassette=load_cassette(CASSETTES / "word-count-dashes.yml"), role="plan")
-    plan = write_plan(model, "word_count counts dashes", "body", "", recorder=recorder)
+    plan = write_plan(model, "word_count counts dashes", "body", "", metering=Metering(recorder))
     assert plan.startswith("1. In `textkit/stats.py`")
     assert recorder.usages[0].role == "plan" and recorder.usages[0].estimated
 

@@ -7,6 +7,9 @@ from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 
+from agents.budget import BudgetExhausted
+from agents.metered import Metering
+from agents.one_shot import UnusableAnswer
 from agents.resilience import ProviderUnavailable
 from workflows.ports import JobServices
 
@@ -27,6 +30,23 @@ def route(services: JobServices, state: dict, role: str, *, attempt: int = 1, fa
     )
 
 
+def metering_of(services: JobServices) -> Metering:
+    """How the job's model calls are guarded, retried and accounted."""
+    return Metering(services.recorder, services.budget, services.retry)
+
+
+def fallback_after(
+    services: JobServices, routed: Any, role: str, cause: ProviderUnavailable, tried: set[str], *, attempt: int = 1
+) -> Any:
+    """The catalogue's fallback for ``routed``, whose provider did not answer, built and added to
+    ``tried``; ``None`` when there is none or it was tried already (each model at most once a step)."""
+    fallback = services.models.fallback_for(routed, role, attempt=attempt, why=cause.cause)
+    if fallback is None or fallback.spec_name in tried:
+        return None
+    tried.add(fallback.spec_name)
+    return fallback
+
+
 def with_fallback(services: JobServices, routed: Any, role: str, call: Callable[[Any], T]) -> T:
     """``call(model)`` with the routed model; when its provider does not answer, again with the
     catalogue's fallback (each model at most once). Raises the last ``ProviderUnavailable``."""
@@ -35,8 +55,28 @@ def with_fallback(services: JobServices, routed: Any, role: str, call: Callable[
         try:
             return call(routed.model)
         except ProviderUnavailable as exc:
-            fallback = services.models.fallback_for(routed, role, why=exc.cause)
-            if fallback is None or fallback.spec_name in tried:
+            routed = fallback_after(services, routed, role, exc, tried)
+            if routed is None:
                 raise
-            tried.add(fallback.spec_name)
-            routed = fallback
+
+
+def pause_update(services: JobServices, role: str, cause: BudgetExhausted | ProviderUnavailable) -> dict:
+    """The update that pauses the job at ``role``: until a human extends the spending limit, or
+    until the provider answers again. Nothing is lost; the step runs again on resume."""
+    from workflows.nodes.human import provider_pause  # human's nodes import this package
+
+    if isinstance(cause, BudgetExhausted):
+        return {"budget_paused": cause.reason, "paused_at": role}
+    return provider_pause(services, role, cause)
+
+
+def model_step(services: JobServices, routed: Any, role: str, call: Callable[[Any], T], *, instead: str) -> T | dict:
+    """A one-shot step's answer: ``call(model)`` with fallback (``with_fallback``). When there is
+    none, the state update that says why: paused at a spending limit or a provider that does not
+    answer, or blocked without a usable answer (the reason ends with ``instead``: what a human can do)."""
+    try:
+        return with_fallback(services, routed, role, call)
+    except (BudgetExhausted, ProviderUnavailable) as exc:
+        return pause_update(services, role, exc)
+    except UnusableAnswer as exc:
+        return {"outcome": "blocked", "reason": f"{exc}; {instead}"}

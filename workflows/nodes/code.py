@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from langchain_core.runnables import RunnableConfig
 
+from agents import prompts
 from agents.context_window import HistoryCompactor
 from agents.loop import AgentLimits, AgentResult, run_coding_agent
 from agents.task import CodingTask, FeedbackSource, WorkspaceFacts
@@ -16,8 +17,7 @@ from workflows.gates.evidence_check import pytest_plugin_env
 from workflows.gates.protected import BUILTIN_PROTECTED, PROTECTED_PYPROJECT_TABLES
 from workflows.gitops import GitRepo, OversizedFile
 from workflows.job_refs import save_job_commit
-from workflows.nodes import route, services_of
-from workflows.nodes.human import provider_pause
+from workflows.nodes import fallback_after, pause_update, route, services_of
 from workflows.nodes.prepare import git_dir
 from workflows.nodes.repo_briefing import base_tree, instructions_of, repo_map_of
 from workflows.ports import JobServices
@@ -86,41 +86,38 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
         summarizer_factory=lambda: route(services, state, "summarize").model, recorder=services.recorder
     )
     result = run_attempt(services, state, sandbox, routed, task, limits, compactor)
+    ends_job = job_ending(result)
     try:
         head = _snapshot(services, state, sandbox, cfg, attempt, f"{state['ticket']['title']}\n\n{result.summary}")
     except OversizedFile as exc:
-        if result.stop_reason not in STOPS_THE_JOB:
+        if not ends_job:
             services.recorder.attempt_finished(attempt, "oversized_file", str(exc))
             return {"attempt": attempt, "outcome": "blocked", "reason": str(exc)}
         # What stopped the attempt comes first: a full disk is why the workspace holds a big file.
-        reason = f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}; {exc}"
+        reason = f"{ends_job}: {result.detail or result.summary}; {exc}"
         services.recorder.attempt_finished(attempt, result.stop_reason, reason)
         return {"attempt": attempt, "outcome": "blocked", "reason": reason}
     services.recorder.event("agent", f"attempt {attempt} ended: {result.stop_reason} after {result.steps} steps")
-    if result.provider is None and _ignored_review(services, state, head, result.stop_reason):
+    pause = result.budget or result.provider
+    if pause is None and not ends_job and _ignored_review(services, state, head):
         return _no_change_for_review(services, state, cfg, attempt)
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary, head_sha=head)
     update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "provider_paused": "", "no_change": False}
-    if result.stop_reason == "budget":
-        # The work so far is committed; a human decides whether to spend more.
-        update |= {"budget_paused": result.detail or result.summary, "paused_at": "code"}
-    elif result.provider is not None:
-        # The work so far is committed; the attempt resumes once the provider answers again.
-        update |= provider_pause(services, "code", result.provider)
-    elif result.stop_reason in STOPS_THE_JOB:
-        update |= {
-            "outcome": "blocked",
-            "reason": f"{STOPS_THE_JOB[result.stop_reason]}: {result.detail or result.summary}",
-        }
+    if pause is not None:
+        # The work so far is committed; the attempt resumes once a human extends the spending
+        # limit or the provider answers again.
+        update |= pause_update(services, "code", pause)
+    elif ends_job:
+        update |= {"outcome": "blocked", "reason": f"{ends_job}: {result.detail or result.summary}"}
     return update
 
 
 NO_CHANGE = "the agent made no change for your comments"
 
 
-def _ignored_review(services: JobServices, state: TicketState, head: str, stop_reason: str) -> bool:
-    """An attempt answering a reviewer's comments that finished without changing a file."""
-    if state.get("feedback_from") != "review" or stop_reason == "budget" or stop_reason in STOPS_THE_JOB:
+def _ignored_review(services: JobServices, state: TicketState, head: str) -> bool:
+    """An attempt answering a reviewer's comments that ended without changing a file."""
+    if state.get("feedback_from") != "review":
         return False
     repo = GitRepo(git_dir(services.job_dir))
     return (
@@ -142,14 +139,15 @@ def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoCo
         "gate_failures": state.get("gate_failures", 0) + 1,
     }
     if attempt >= cfg.agent.max_attempts:
-        return update | {"outcome": "blocked", "reason": f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
-                                                         "the pull request is unchanged — request changes again or reject it"}  # fmt: skip
+        reason = (
+            f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
+            "the pull request is unchanged — request changes again or reject it"
+        )
+        return update | {"outcome": "blocked", "reason": reason}
     comments = state.get("feedback", "")
-    feedback = (
-        comments
-        if comments.startswith("Your previous attempt changed no file")
-        else (f"Your previous attempt changed no file. The reviewer's comments still need a change:\n\n{comments}")
-    )
+    # After a second attempt that changed nothing, the comments already say so.
+    said = comments.startswith(prompts.render("no_change_feedback", comments=""))
+    feedback = comments if said else prompts.render("no_change_feedback", comments=comments)
     return update | {"no_change": True, "feedback": feedback, "feedback_from": "review"}
 
 
@@ -179,28 +177,35 @@ def run_attempt(
         )
         if result.provider is None:
             return result
-        fallback = services.models.fallback_for(routed, "code", attempt=task.attempt, why=result.provider.cause)
-        if fallback is None or fallback.spec_name in tried:
+        fallback = fallback_after(services, routed, "code", result.provider, tried, attempt=task.attempt)
+        if fallback is None:
             return result
-        tried.add(fallback.spec_name)
         routed = fallback
         services.recorder.attempt_started(task.attempt, routed.spec_name, routed.reason)
-        earlier = f"\n\nWhat this attempt was asked to address:\n{task.feedback}" if task.feedback else ""
         task = replace(
             task,
-            feedback=f"{result.provider}; continuing on {routed.spec_name}{earlier}",
+            feedback=prompts.render(
+                "fallback_feedback", cause=str(result.provider), model=routed.spec_name, earlier=task.feedback
+            ),
             feedback_from="provider",
             previous_work=bool(workspace_diff(services, state, sandbox).strip()),
         )
 
 
 STOPS_THE_JOB = {
-    "divergence": "the scripted replay no longer matches the repository",
     "stuck": "the agent is stuck (repeating itself without progress)",
     "error": "the attempt could not go on (model or sandbox failure)",
     "cancelled": "the job was cancelled",
 }
 """Agent stop reasons that end the job (blocked) instead of going to the gate."""
+
+
+def job_ending(result: AgentResult) -> str:
+    """Why the job ends with this attempt (the start of its reason); empty when the work goes on
+    (to the gate, or to a pause). A model that stopped answering says so itself."""
+    if result.model_stopped is not None:
+        return result.model_stopped.ends_job
+    return STOPS_THE_JOB.get(result.stop_reason, "")
 
 
 def feedback_source(state: TicketState, resumed: bool) -> FeedbackSource:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
-from agents.budget import BudgetExhausted
-from agents.plan_writer import PlanError, write_plan
-from agents.resilience import ProviderUnavailable
-from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.human import provider_pause
+from agents.plan_writer import write_plan
+from workflows.nodes import metering_of, model_step, route, services_of
 from workflows.nodes.repo_briefing import repo_map_of
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
@@ -34,27 +31,17 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
     decision = state.get("decision") or {}
     if decision.get("gate") == "plan" and decision.get("decision") == "request_changes":
         feedback = decision.get("comment", "")
-    try:
-        text = with_fallback(
-            services,
-            routed,
-            "plan",
-            lambda model: write_plan(
-                model,
-                ticket["title"],
-                ticket["body"],
-                repo_map_of(services, state),
-                feedback=feedback,
-                recorder=services.recorder,
-                guard=services.budget,
-                retry=services.retry,
-            ),
-        )
-    except BudgetExhausted as exc:
-        return {"budget_paused": exc.reason, "paused_at": "plan"}
-    except ProviderUnavailable as exc:
-        return provider_pause(services, "plan", exc)
-    except PlanError as exc:
-        return {"outcome": "blocked", "reason": f"{exc}; retry the job, or route planning to another model"}
+    repo_map, metering = repo_map_of(services, state), metering_of(services)
+    text = model_step(
+        services,
+        routed,
+        "plan",
+        lambda model: write_plan(
+            model, ticket["title"], ticket["body"], repo_map, feedback=feedback, metering=metering
+        ),
+        instead="retry the job, or route planning to another model",
+    )
+    if isinstance(text, dict):
+        return text
     services.recorder.event("plan", text)
     return {"plan": text, "budget_paused": "", "provider_paused": ""}

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from langchain_core.runnables import RunnableConfig
 
-from agents.budget import BudgetExhausted
-from agents.resilience import ProviderUnavailable
-from agents.ticket_triage import TriageError, triage_ticket
-from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.human import provider_pause
+from agents.ticket_triage import triage_ticket
+from workflows.nodes import metering_of, model_step, route, services_of
 from workflows.nodes.repo_briefing import repo_map_of
 from workflows.state import TicketState
 
@@ -17,27 +14,16 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     services = services_of(config)
     routed = route(services, state, "triage")
     ticket = state["ticket"]
-    try:
-        result = with_fallback(
-            services,
-            routed,
-            "triage",
-            lambda model: triage_ticket(
-                model,
-                ticket["title"],
-                ticket["body"],
-                repo_map_of(services, state),
-                recorder=services.recorder,
-                guard=services.budget,
-                retry=services.retry,
-            ),
-        )
-    except BudgetExhausted as exc:
-        return {"budget_paused": exc.reason, "paused_at": "triage"}
-    except ProviderUnavailable as exc:
-        return provider_pause(services, "triage", exc)
-    except TriageError as exc:
-        return {"outcome": "blocked", "reason": f"{exc}; retry the job, or route triage to another model"}
+    repo_map, metering = repo_map_of(services, state), metering_of(services)
+    result = model_step(
+        services,
+        routed,
+        "triage",
+        lambda model: triage_ticket(model, ticket["title"], ticket["body"], repo_map, metering=metering),
+        instead="retry the job, or route triage to another model",
+    )
+    if isinstance(result, dict):
+        return result
     services.recorder.set_job(complexity=result.complexity, kind=result.kind)
     update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": "", "provider_paused": ""}
     if not result.eligible:
