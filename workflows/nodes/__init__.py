@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 
 from agents.resilience import ProviderUnavailable
 from workflows.ports import JobServices
+from workflows.state import TicketState
+
+if TYPE_CHECKING:
+    from agents.router import RoutedModel
 
 T = TypeVar("T")
 
@@ -17,7 +21,7 @@ def services_of(config: RunnableConfig) -> JobServices:
     return config["configurable"]["services"]
 
 
-def route(services: JobServices, state: dict, role: str, *, attempt: int = 1, failures: int = 0):
+def route(services: JobServices, state: TicketState, role: str, *, attempt: int = 1, failures: int = 0) -> RoutedModel:
     """The model for ``role``: the repository's overrides applied, cheapest-first with escalation."""
     overrides = (state.get("config") or {}).get("agent", {}).get("models") or {}
     if overrides:

@@ -8,7 +8,7 @@ from agents.budget import BudgetExhausted
 from agents.plan_writer import PlanError, write_plan
 from agents.resilience import ProviderUnavailable
 from workflows.nodes import route, services_of, with_fallback
-from workflows.nodes.human import provider_pause
+from workflows.nodes.human import budget_pause, provider_pause
 from workflows.nodes.repo_briefing import repo_map_of
 from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
@@ -26,7 +26,7 @@ def needs_plan_approval(state: TicketState) -> bool:
     return state.get("complexity", "medium") in _NEEDS_APPROVAL[policy]
 
 
-def plan(state: TicketState, config: RunnableConfig) -> dict:
+def plan(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     routed = route(services, state, "plan")
     ticket = state["ticket"]
@@ -51,10 +51,10 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
             ),
         )
     except BudgetExhausted as exc:
-        return {"budget_paused": exc.reason, "paused_at": "plan"}
+        return budget_pause("plan", exc.reason)
     except ProviderUnavailable as exc:
         return provider_pause(services, "plan", exc)
     except PlanError as exc:
         return {"outcome": "blocked", "reason": f"{exc}; retry the job, or route planning to another model"}
     services.recorder.event("plan", text)
-    return {"plan": text, "budget_paused": "", "provider_paused": ""}
+    return {"plan": text, "paused": None}
