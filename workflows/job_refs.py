@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workflows.gitops import GitError, GitRepo
 from workflows.ports import JobServices, job_ref
+from workflows.state import RepoInput, TicketState
 
 
 def git_dir(job_dir: Path) -> Path:
@@ -24,7 +25,7 @@ class JobCommitsLost(RuntimeError):
     """The checkpoint names commits that are neither in this host's job directory nor on the forge."""
 
 
-def save_job_commit(services: JobServices, repo: dict, job_id: int, sha: str) -> None:
+def save_job_commit(services: JobServices, repo: RepoInput, job_id: int, sha: str) -> None:
     """Push ``sha`` to the job's hidden ref. A forge that refuses leaves the work on this host only:
     the job goes on, and its timeline says it could not resume elsewhere."""
     try:
@@ -49,12 +50,13 @@ def has_commits(gdir: Path, *shas: str) -> bool:
     return True
 
 
-def restore_job_git(services: JobServices, state: dict) -> bool:
+def restore_job_git(services: JobServices, state: TicketState) -> bool:
     """Make the job's git dir hold the checkpoint's base and head commits, from the forge when this
     host lacks them. Returns True when it had to rebuild; raises ``JobCommitsLost`` when it cannot."""
-    base, head = state.get("base_sha"), state.get("head_sha") or state.get("base_sha")
+    base = state.get("base_sha")
     if not base:
         return False  # prepare has not run yet: it clones
+    head = state.get("head_sha") or base
     gdir = git_dir(services.job_dir)
     if has_commits(gdir, base, head):
         return False

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from agents.observers import SpendingGuard
 from agents.resilience import RetryPolicy
-from sandboxes.base import SandboxProvider
+from sandboxes.base import Sandbox, SandboxProvider
 
 if TYPE_CHECKING:
     from agents.accounting import UsageRecord
@@ -61,10 +61,21 @@ def job_ids_of_refs(listing: str) -> list[int]:
     return sorted(found)
 
 
+CheckConclusion = Literal["success", "failure", "neutral"]
+
+
 class Forge(Protocol):
-    """Where branches are pushed and pull requests live (local git, GitHub)."""
+    """Where branches are pushed and pull requests live (local git, GitHub).
+
+    Every capability the workflow and the control plane use is named here, and every backend
+    implements each one; a backend without a capability says so through the documented value
+    (``drafts`` False, ``ask_author`` False, ``report_check`` None) rather than lacking the method."""
 
     name: str
+    """The value of ``Repository.forge`` the backend serves (``local``, ``github``)."""
+    drafts: bool
+    """The forge has draft pull requests: ``open_pull_request(draft=True)`` opens one. False: ``draft`` is
+    ignored and every pull request is ready for review."""
 
     def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
         """Check out ``base_branch`` of ``repo`` into ``worktree`` (git dir kept apart); returns the base SHA."""
@@ -79,7 +90,8 @@ class Forge(Protocol):
         ...
 
     def fetch_job_ref(self, repo: str, git_dir: Path, job_id: int) -> str | None:
-        """Fetch the job's hidden ref into ``git_dir`` (kept there under the same name); its SHA, or None when absent."""
+        """Fetch the job's hidden ref into ``git_dir`` (kept there under the same name); its SHA, or None when
+        absent."""
         ...
 
     def delete_job_ref(self, repo: str, job_id: int) -> None:
@@ -90,8 +102,11 @@ class Forge(Protocol):
         """The ids of the jobs whose hidden refs the forge holds (names that are not a job id are skipped)."""
         ...
 
-    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
-        """Open a PR for ``branch``, or return the one already open for it (idempotent)."""
+    def open_pull_request(
+        self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        """Open a PR for ``branch``, or update and return the one already open for it (idempotent).
+        ``draft`` (forges with ``drafts``): open it as a draft; False marks a draft found open ready for review."""
         ...
 
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
@@ -104,6 +119,30 @@ class Forge(Protocol):
 
     def close_pull_request(self, repo: str, number: int) -> None:
         """Close a rejected PR without merging. Idempotent."""
+        ...
+
+    def comment(self, repo: str, number: int, body: str) -> bool:
+        """Post ``body`` on issue or pull request ``number``; False when the forge has no comments (nothing posted)."""
+        ...
+
+    def ask_author(self, repo: str, number: int, question: str) -> bool:
+        """Ask the author of issue ``number`` for what the ticket lacks (a comment, and the ``shipyard:needs-info``
+        label); False when the forge has no issues to ask on (nothing posted)."""
+        ...
+
+    def report_check(
+        self,
+        repo: str,
+        sha: str,
+        *,
+        conclusion: CheckConclusion,
+        title: str,
+        summary: str,
+        uncovered: dict[str, list[str]] | None = None,
+    ) -> int | None:
+        """Show the gate's verdict as the ``shipyard/gate`` check run on ``sha`` (annotating ``uncovered`` line
+        ranges); returns its id, or None when the forge has no check runs (nothing published). Raises
+        ``ChecksRefused`` when the credentials may not publish checks."""
         ...
 
 
@@ -168,6 +207,22 @@ class ModelRouting(Protocol):
 
 
 @dataclass
+class LiveResources:
+    """What one run of a job holds while it runs; never checkpointed."""
+
+    sandbox: Sandbox | None = None
+    """The coding sandbox, started on first use in the run."""
+    image: str | None = None
+    """The repository's sandbox image built from its Dockerfile (Docker backend), once looked up."""
+
+    def close(self) -> None:
+        """Release the coding sandbox (the image stays in the engine's cache)."""
+        sandbox, self.sandbox = self.sandbox, None
+        if sandbox is not None:
+            sandbox.close()
+
+
+@dataclass
 class JobServices:
     """Everything a ticket workflow run may touch, injected per run."""
 
@@ -185,7 +240,7 @@ class JobServices:
     """Wall-clock limit of one coding attempt; the agent is told to wrap up shortly before."""
     budget: SpendingGuard | None = None
     """Checked before every model call (None: unlimited)."""
-    live: dict[str, Any] = field(default_factory=dict)
+    live: LiveResources = field(default_factory=LiveResources)
     """Live resources of this run (the coding sandbox); never checkpointed."""
     cancel_check: Callable[[], bool] | None = None
     """True once the job has been cancelled; asked before every model call and tool call."""
@@ -203,6 +258,4 @@ class JobServices:
 
     def close(self) -> None:
         """Release live resources at the end of a run (or at an interrupt)."""
-        sandbox = self.live.pop("sandbox", None)
-        if sandbox is not None:
-            sandbox.close()
+        self.live.close()

@@ -39,10 +39,9 @@ def paused_or(next_node: str):
     def route(state: TicketState) -> str:
         if state.get("outcome"):
             return "finish"
-        if state.get("budget_paused"):
-            return "await_budget"
-        if state.get("provider_paused"):
-            return "await_provider"
+        pause = state.get("paused")
+        if pause is not None:
+            return "await_budget" if pause["kind"] == "budget" else "await_provider"
         return next_node
 
     route.__name__ = f"paused_or_{next_node}"
@@ -55,7 +54,7 @@ def route_after_plan(state: TicketState) -> str:
 
 
 def route_after_plan_approval(state: TicketState) -> str:
-    return {"approve": "code", "request_changes": "plan"}.get(state["decision"].get("decision"), "close")
+    return {"approve": "code", "request_changes": "plan"}.get(state["decision"].get("decision", ""), "close")
 
 
 def route_after_code(state: TicketState) -> str:
@@ -66,7 +65,10 @@ def route_after_code(state: TicketState) -> str:
 
 def route_after_pause(state: TicketState) -> str:
     """Back to the step that paused (budget extended, provider answering again), or stop."""
-    return state.get("paused_at", "code") if state["decision"].get("decision") == "approve" else "close"
+    if state["decision"].get("decision") != "approve":
+        return "close"
+    pause = state.get("paused")
+    return pause["step"] if pause is not None else "code"
 
 
 def route_after_gate(state: TicketState) -> str:
@@ -88,7 +90,7 @@ def route_after_open_pr(state: TicketState) -> str:
 
 
 def route_after_review(state: TicketState) -> str:
-    return {"approve": "merge", "request_changes": "code"}.get(state["decision"].get("decision"), "close")
+    return {"approve": "merge", "request_changes": "code"}.get(state["decision"].get("decision", ""), "close")
 
 
 def route_after_merge(state: TicketState) -> str:
@@ -100,8 +102,8 @@ def build_ticket_graph() -> StateGraph:
     g = StateGraph(TicketState)
     for name, node in [
         ("prepare", prepare), ("triage", triage), ("plan", plan), ("await_plan_approval", await_plan_approval),
-        ("code", code), ("await_budget", await_budget), ("await_provider", await_provider), ("gate", gate), ("open_pr", open_pr),
-        ("await_review", await_review), ("merge", merge), ("close", close), ("finish", finish),
+        ("code", code), ("await_budget", await_budget), ("await_provider", await_provider), ("gate", gate),
+        ("open_pr", open_pr), ("await_review", await_review), ("merge", merge), ("close", close), ("finish", finish),
     ]:  # fmt: skip
         g.add_node(name, node)
     g.add_edge(START, "prepare")

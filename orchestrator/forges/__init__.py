@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from orchestrator.forges.local_git import ForgeError
+from workflows.ports import Forge
+
+if TYPE_CHECKING:
+    from orchestrator.forges.github import GitHubForge
+    from orchestrator.settings import Settings
+    from orchestrator.store import Store
 
 
 class ForgeConfigError(ForgeError):
@@ -10,7 +18,7 @@ class ForgeConfigError(ForgeError):
     is blocked with the reason, as for any other bad configuration."""
 
 
-def make_forge(settings, repo_row, job_id: int, *, store):
+def make_forge(settings: Settings, repo_row: Any, job_id: int, *, store: Store) -> Forge:
     """The forge of ``repo_row`` (a store ``Repository``) for job ``job_id``, behind the egress redactor.
 
     ``settings`` is the deployment's ``Settings``; GitHub credentials come from ``SHIPYARD_GITHUB_*``."""
@@ -20,7 +28,7 @@ def make_forge(settings, repo_row, job_id: int, *, store):
     return RedactingForge(_backend_forge(settings, repo_row, job_id, store=store), egress_redactor(settings))
 
 
-def _backend_forge(settings, repo_row, job_id: int, *, store):
+def _backend_forge(settings: Settings, repo_row: Any, job_id: int, *, store: Store) -> Forge:
     if repo_row.forge == "github":
         return github_forge()
     from orchestrator.forges.local_git import LocalForge
@@ -28,7 +36,7 @@ def _backend_forge(settings, repo_row, job_id: int, *, store):
     return LocalForge(store, job_id, repo_row.base_branch)
 
 
-def github_forge():
+def github_forge() -> GitHubForge:
     """The deployment's GitHub forge from ``SHIPYARD_GITHUB_*``; ``ForgeConfigError`` names a missing or bad setting."""
     from pydantic import ValidationError
 

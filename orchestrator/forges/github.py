@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from orchestrator.forges.local_git import ForgeError, MergeRefusedError
 from orchestrator.forges.protocol import CHECK_NAME
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import JOB_REFS, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
+from workflows.ports import JOB_REFS, CheckConclusion, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
 class GitHubSettings(BaseSettings):
@@ -75,6 +75,7 @@ class GitHubForge:
     """Pull requests of one job on GitHub (``repo`` is ``owner/name``)."""
 
     name = "github"
+    drafts = True
 
     def __init__(self, settings: GitHubSettings):
         self.settings = settings
@@ -221,16 +222,6 @@ class GitHubForge:
                 raise
             return existing[0]
 
-    def mark_ready(self, repo: str, number: int) -> None:
-        try:
-            pr = self._repo(repo).get_pull(number)
-            if pr.draft:
-                pr.mark_ready_for_review()
-        except _FAILURES as exc:
-            raise ForgeError(
-                f"{repo}#{number}: cannot mark the pull request ready for review: {_message(exc)}"
-            ) from None
-
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
         try:
             self._repo(repo).get_pull(number).edit(body=body)
@@ -259,13 +250,14 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: {_message(exc)}") from None
 
-    def comment(self, repo: str, number: int, body: str) -> None:
+    def comment(self, repo: str, number: int, body: str) -> bool:
         try:
             self._repo(repo).get_issue(number).create_comment(body)
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot comment: {_message(exc)}") from None
+        return True
 
-    def ask_author(self, repo: str, number: int, question: str) -> None:
+    def ask_author(self, repo: str, number: int, question: str) -> bool:
         """Post ``question`` on issue ``number`` and label it ``shipyard:needs-info``."""
         try:
             issue = self._repo(repo).get_issue(number)
@@ -273,6 +265,7 @@ class GitHubForge:
             issue.add_to_labels(NEEDS_INFO)
         except _FAILURES as exc:
             raise ForgeError(f"{repo}#{number}: cannot ask the author: {_message(exc)}") from None
+        return True
 
     def review_comments(self, repo: str, number: int, review_id: int) -> list[dict]:
         """The inline comments of one review: ``[{"path", "line", "body"}]``."""
@@ -300,12 +293,12 @@ class GitHubForge:
         repo: str,
         sha: str,
         *,
-        conclusion: Literal["success", "failure", "neutral"],
+        conclusion: CheckConclusion,
         title: str,
         summary: str,
         uncovered: dict[str, list[str]] | None = None,
     ) -> int:
-        output = {"title": title, "summary": summary[:65000]}
+        output: dict[str, Any] = {"title": title, "summary": summary[:65000]}
         annotations = coverage_annotations(uncovered or {})
         if annotations:
             output["annotations"] = annotations
@@ -333,7 +326,8 @@ class GitHubForge:
 
 _FAILURES = (GithubException, requests.RequestException)
 RETRIED_STATUSES = [429, *range(500, 600)]
-"""Retried besides the 403s GithubRetry recognises as rate limits (it waits for ``Retry-After`` or ``X-RateLimit-Reset``)."""
+"""Retried besides the 403s GithubRetry recognises as rate limits (it waits for ``Retry-After`` or
+``X-RateLimit-Reset``)."""
 
 
 class RateLimitRetry(GithubRetry):

@@ -1,6 +1,8 @@
 """The local forge: a git repository on disk; a pull request is a branch plus a row.
 
-Approve merges the branch into the base branch (a merge commit); reject closes the row.
+Approve merges the branch into the base branch (a merge commit); reject closes the row. It has
+no drafts, comments, issues or check runs: those capabilities answer "not here" (``drafts`` False,
+``comment``/``ask_author`` False, ``report_check`` None) and publish nothing.
 If the base branch is checked out in a non-bare repository, the merge runs in its work
 tree so the user's checkout stays consistent; a dirty work tree refuses the merge with
 the reason rather than touching the user's uncommitted changes.
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from orchestrator.store import Store
 from orchestrator.store.tables import PullRequest, utcnow
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import JOB_REFS, MergeRefused, PullRequestInfo, job_ids_of_refs, job_ref
+from workflows.ports import JOB_REFS, CheckConclusion, MergeRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
 class ForgeError(RuntimeError):
@@ -44,6 +46,7 @@ class LocalForge:
     """Pull requests of one job on a local repository (``repo`` is the repository's path)."""
 
     name = "local"
+    drafts = False
 
     def __init__(self, store: Store, job_id: int, base_branch: str):
         self.store = store
@@ -103,7 +106,10 @@ class LocalForge:
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot list {JOB_REFS}: {exc}") from None
 
-    def open_pull_request(self, repo: str, *, branch: str, base: str, title: str, body: str) -> PullRequestInfo:
+    def open_pull_request(
+        self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        """``draft`` is ignored: a local pull request is always ready for review."""
         with self.store.session() as s:
             pr = s.scalar(select(PullRequest).where(PullRequest.job_id == self.job_id))
             if pr is None:
@@ -139,6 +145,27 @@ class LocalForge:
             if pr.state == "open":
                 pr.state, pr.closed_at = "closed", utcnow()
 
+    def comment(self, repo: str, number: int, body: str) -> bool:
+        """Not here: a local pull request has no discussion (returns False, nothing is posted)."""
+        return False
+
+    def ask_author(self, repo: str, number: int, question: str) -> bool:
+        """Not here: local tickets have no issue to ask on (returns False, nothing is posted)."""
+        return False
+
+    def report_check(
+        self,
+        repo: str,
+        sha: str,
+        *,
+        conclusion: CheckConclusion,
+        title: str,
+        summary: str,
+        uncovered: dict[str, list[str]] | None = None,
+    ) -> int | None:
+        """Not here: a local repository has no check runs (returns None; the PR body carries the gate report)."""
+        return None
+
     def _row(self, s, number: int) -> PullRequest:
         pr = s.scalar(select(PullRequest).where(PullRequest.number == number, PullRequest.job_id == self.job_id))
         if pr is None:
@@ -164,7 +191,8 @@ def merge_branch(repo: Path, branch: str, base: str, message: str) -> str:
     if current == base:
         if run_git(["status", "--porcelain", "--untracked-files=no"], cwd=repo).strip():
             raise MergeRefusedError(
-                f"{repo}: branch {base} is checked out with uncommitted changes; commit or stash them, then approve again"
+                f"{repo}: branch {base} is checked out with uncommitted changes; "
+                "commit or stash them, then approve again"
             )
         try:
             run_git(["merge", "--no-ff", "--no-edit", "-m", message, branch], cwd=repo)

@@ -1,12 +1,15 @@
-"""The forge protocol: the workflow's ``Forge`` plus what a hosted forge adds (comments, checks).
+"""The forge protocol: what every forge implements (the workflow's ``Forge``), and the rules it keeps.
 
 What a new forge implements (GitLab through python-gitlab would be one more file,
 ``orchestrator/forges/gitlab.py``, and one branch in :func:`orchestrator.forges.make_forge`):
 
-Required — :class:`workflows.ports.Forge` (``repo`` is the repository row's ``url``: a path for
-``local``, ``owner/name`` for ``github``):
+Every capability is named by :class:`workflows.ports.Forge`, and every forge implements each
+one (``repo`` is the repository row's ``url``: a path for ``local``, ``owner/name`` for ``github``);
+what a forge cannot do it answers with the documented "not here" value, never by lacking the method:
 
 - ``name`` — the value of ``Repository.forge`` it serves.
+- ``drafts`` — True when ``open_pull_request(draft=True)`` opens a draft pull request (repositories
+  with ``pull_request.draft: true`` in ``.shipyard.yml``); False: ``draft`` is ignored.
 - ``clone(repo, base_branch, dest_git_dir, worktree) -> sha`` — fetch the base branch into a bare
   git dir kept apart from the work tree (the sandbox sees only the work tree); return the base SHA.
 - ``push_branch(repo, git_dir, branch, sha)`` — point ``branch`` at ``sha`` on the forge; force and
@@ -22,20 +25,18 @@ Required — :class:`workflows.ports.Forge` (``repo`` is the repository row's ``
 - ``job_ref_ids(repo) -> [job_id]`` — the job refs the forge holds; the sweep deletes those of
   final jobs (one re-created by a snapshot push still in flight when its job was cancelled).
 - ``open_pull_request(repo, *, branch, base, title, body, draft=False) -> PullRequestInfo`` —
-  idempotent: when a PR is already open for ``branch``, update it and return it.
+  idempotent: when a PR is already open for ``branch``, update it and return it (``draft=False``
+  marks a draft found open ready for review).
 - ``update_pull_request(repo, number, *, body)``, ``close_pull_request(repo, number)`` — idempotent.
 - ``merge_pull_request(repo, number) -> merge_sha`` — idempotent (already merged: its merge
   commit); a refusal a person can fix (protection, conflicts) raises ``MergeRefused`` carrying
   the forge's own message; the job goes back to waiting for review.
-
-Optional — :class:`HostedForge`, looked up with ``getattr`` by the nodes that use them:
-
-- ``comment(repo, number, body)``; ``ask_author(repo, number, question)`` (triage's question, and
-  the ``shipyard:needs-info`` label).
-- ``report_check(repo, sha, *, conclusion, title, summary, uncovered) -> id`` — the gate as the
-  ``shipyard/gate`` check; ``ChecksRefused`` when the credentials may not publish checks.
-- ``mark_ready(repo, number)`` — a draft PR becomes ready for review (repositories with
-  ``pull_request.draft: true`` in ``.shipyard.yml``).
+- ``comment(repo, number, body) -> bool`` — False: no comments on this forge.
+- ``ask_author(repo, number, question) -> bool`` — triage's question on the ticket's issue, and the
+  ``shipyard:needs-info`` label; False: no issues on this forge.
+- ``report_check(repo, sha, *, conclusion, title, summary, uncovered) -> id | None`` — the gate as the
+  ``shipyard/gate`` check; ``ChecksRefused`` when the credentials may not publish checks; None: no
+  check runs on this forge.
 
 Rules every forge keeps:
 
@@ -51,36 +52,9 @@ Rules every forge keeps:
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from workflows.ports import CheckConclusion, Forge, PullRequestInfo
 
-from workflows.ports import Forge, PullRequestInfo
-
-__all__ = ["Forge", "PullRequestInfo", "HostedForge", "CHECK_NAME"]
+__all__ = ["Forge", "PullRequestInfo", "CheckConclusion", "CHECK_NAME"]
 
 CHECK_NAME = "shipyard/gate"
 """Name of the check run a hosted forge shows on the pull request's head commit."""
-
-
-class HostedForge(Forge, Protocol):
-    """A forge with issue comments and check runs (GitHub)."""
-
-    def comment(self, repo: str, number: int, body: str) -> None:
-        """Post ``body`` on issue or pull request ``number``."""
-        ...
-
-    def report_check(
-        self,
-        repo: str,
-        sha: str,
-        *,
-        conclusion: Literal["success", "failure", "neutral"],
-        title: str,
-        summary: str,
-        uncovered: dict[str, list[str]] | None = None,
-    ) -> int:
-        """Create the ``shipyard/gate`` check run on ``sha`` (annotating ``uncovered`` line ranges); returns its id."""
-        ...
-
-    def mark_ready(self, repo: str, number: int) -> None:
-        """Turn draft pull request ``number`` into one ready for review. Idempotent."""
-        ...

@@ -6,46 +6,79 @@ author and check-run text are redacted before the forge sees them; everything el
 
 from __future__ import annotations
 
-import functools
-import inspect
-from typing import Any
+from pathlib import Path
 
-from orchestrator.redaction import Redactor
-
-TEXT_ARGUMENTS = {
-    "open_pull_request": ("title", "body"),
-    "update_pull_request": ("body",),
-    "comment": ("body",),
-    "ask_author": ("question",),
-    "report_check": ("title", "summary"),
-}
-"""Forge method → the arguments it publishes."""
+from workflows.ports import CheckConclusion, Forge, PullRequestInfo, Redaction
 
 
 class RedactingForge:
-    """``forge`` with every published text redacted (methods it lacks stay absent)."""
+    """``forge`` with every published text redacted; a :class:`~workflows.ports.Forge` itself."""
 
-    def __init__(self, forge: Any, redactor: Redactor):
+    def __init__(self, forge: Forge, redactor: Redaction):
         self._forge = forge
-        self._redactor = redactor
+        self._redact = redactor.text
+        self.name = forge.name
+        self.drafts = forge.drafts
 
     @property
-    def wrapped(self) -> Any:
+    def wrapped(self) -> Forge:
         return self._forge
 
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._forge, name)
-        fields = TEXT_ARGUMENTS.get(name)
-        if fields is None or not callable(attr):
-            return attr
-        signature = inspect.signature(attr)
+    def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
+        return self._forge.clone(repo, base_branch, dest_git_dir, worktree)
 
-        @functools.wraps(attr)
-        def publish(*args: Any, **kwargs: Any) -> Any:
-            bound = signature.bind(*args, **kwargs)
-            for field in fields:
-                if isinstance(bound.arguments.get(field), str):
-                    bound.arguments[field] = self._redactor.text(bound.arguments[field])
-            return attr(*bound.args, **bound.kwargs)
+    def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
+        self._forge.push_branch(repo, git_dir, branch, sha)
 
-        return publish
+    def push_job_ref(self, repo: str, git_dir: Path, job_id: int, sha: str) -> None:
+        self._forge.push_job_ref(repo, git_dir, job_id, sha)
+
+    def fetch_job_ref(self, repo: str, git_dir: Path, job_id: int) -> str | None:
+        return self._forge.fetch_job_ref(repo, git_dir, job_id)
+
+    def delete_job_ref(self, repo: str, job_id: int) -> None:
+        self._forge.delete_job_ref(repo, job_id)
+
+    def job_ref_ids(self, repo: str) -> list[int]:
+        return self._forge.job_ref_ids(repo)
+
+    def open_pull_request(
+        self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False
+    ) -> PullRequestInfo:
+        return self._forge.open_pull_request(
+            repo, branch=branch, base=base, title=self._redact(title), body=self._redact(body), draft=draft
+        )
+
+    def update_pull_request(self, repo: str, number: int, *, body: str) -> None:
+        self._forge.update_pull_request(repo, number, body=self._redact(body))
+
+    def merge_pull_request(self, repo: str, number: int) -> str:
+        return self._forge.merge_pull_request(repo, number)
+
+    def close_pull_request(self, repo: str, number: int) -> None:
+        self._forge.close_pull_request(repo, number)
+
+    def comment(self, repo: str, number: int, body: str) -> bool:
+        return self._forge.comment(repo, number, self._redact(body))
+
+    def ask_author(self, repo: str, number: int, question: str) -> bool:
+        return self._forge.ask_author(repo, number, self._redact(question))
+
+    def report_check(
+        self,
+        repo: str,
+        sha: str,
+        *,
+        conclusion: CheckConclusion,
+        title: str,
+        summary: str,
+        uncovered: dict[str, list[str]] | None = None,
+    ) -> int | None:
+        return self._forge.report_check(
+            repo,
+            sha,
+            conclusion=conclusion,
+            title=self._redact(title),
+            summary=self._redact(summary),
+            uncovered=uncovered,
+        )

@@ -39,24 +39,27 @@ from orchestrator.worker.sandboxing import sandbox_provider
 from orchestrator.worker.stopping import SHUTTING_DOWN, JobCancelled, LeaseLost, StoppableSandboxes, WorkerStopping
 from sandboxes.base import SandboxError
 from workflows.job_refs import restore_job_git
+from workflows.nodes.human import (
+    BudgetExtension,
+    PlanApproval,
+    ProviderOutage,
+    PullRequestReview,
+    WaitingFor,
+    waiting_for,
+)
 from workflows.ports import JobServices
+from workflows.state import Gate, TicketState
 from workflows.ticket_graph import build_ticket_graph
 
 log = logging.getLogger("shipyard.runner")
 _GRAPHS: dict[tuple[int, str], CompiledStateGraph] = {}
 _GRAPHS_LOCK = threading.Lock()
 
-STATE_OF_GATE = {
+STATE_OF_GATE: dict[Gate, JobState] = {
     "plan": JobState.AWAITING_PLAN_APPROVAL,
     "budget": JobState.AWAITING_BUDGET,
     "provider": JobState.AWAITING_PROVIDER,
     "pr": JobState.AWAITING_REVIEW,
-}
-WAIT_REASON = {
-    "plan": "waiting for a human to approve the plan",
-    "budget": "budget reached: approve an extension or stop",
-    "provider": "waiting for the model's provider",
-    "pr": "pull request open, waiting for review",
 }
 
 
@@ -167,7 +170,7 @@ class JobRunner:
         except LeaseLost as exc:
             recorder.event("lease", str(exc))
             return JobState.RUNNING.value
-        except Exception as exc:  # an error of ours: the job fails with the traceback, the checkpoint stays
+        except Exception as exc:  # noqa: BLE001 - an error of ours: the job fails with the traceback, the checkpoint stays
             return self._fail(job_id, recorder, exc)
         finally:
             if services is not None:
@@ -210,30 +213,34 @@ class JobRunner:
 
     def _settle(self, job_id: int, snapshot) -> str:
         self._keep_diffs(job_id)  # before the state says the job waits or ended: its page is complete then
-        interrupts = [i for task in snapshot.tasks for i in task.interrupts]
-        if interrupts:
-            gate = interrupts[0].value.get("gate", "pr")
-            state = STATE_OF_GATE[gate]
-            reason = WAIT_REASON[gate]
-            if gate == "pr" and interrupts[0].value.get("reason"):
-                reason = self.redactor.text(
-                    f"{interrupts[0].value['reason']} (`shipyard review approve {job_id}` once fixed)"
-                )
-            if gate == "budget":
-                reason = f"{interrupts[0].value.get('reason', '')}: approve +$X (`shipyard review approve {job_id} --extra-usd X`) or stop"
-            if gate == "provider":
-                reason = self.redactor.text(
-                    f"{interrupts[0].value.get('reason', '')} — resumes by itself once the provider "
-                    f"answers; `shipyard review approve {job_id}` retries now, reject stops the job"
-                )
-            self._set_state(job_id, state, reason)
+        waiting = waiting_for(snapshot)
+        if waiting is not None:
+            state = STATE_OF_GATE[waiting.gate]
+            self._set_state(job_id, state, self._wait_reason(job_id, waiting))
             return state.value
         values = snapshot.values
         outcome = JobState(values.get("outcome", "failed"))
         self._set_state(job_id, outcome, values.get("reason") or None, final=True)
         return outcome.value
 
-    def _initial_state(self, job_id: int) -> dict:
+    def _wait_reason(self, job_id: int, waiting: WaitingFor) -> str:
+        """What the job's page and ``shipyard jobs`` say a waiting job needs, and the command that gives it."""
+        match waiting:
+            case PlanApproval():
+                return "waiting for a human to approve the plan"
+            case BudgetExtension(reason=why):
+                return f"{why}: approve +$X (`shipyard review approve {job_id} --extra-usd X`) or stop"
+            case ProviderOutage(reason=why):
+                return self.redactor.text(
+                    f"{why} — resumes by itself once the provider "
+                    f"answers; `shipyard review approve {job_id}` retries now, reject stops the job"
+                )
+            case PullRequestReview(merge_refused=why) if why:
+                return self.redactor.text(f"{why} (`shipyard review approve {job_id}` once fixed)")
+            case PullRequestReview():
+                return "pull request open, waiting for review"
+
+    def _initial_state(self, job_id: int) -> TicketState:
         with self.store.session() as s:
             job = s.get(Job, job_id)
             t, r = job.ticket, job.ticket.repository

@@ -55,7 +55,7 @@ def test_first_attempt_without_a_plan_starts_from_a_clean_base(job):
     services, state = job
     text, workspace = render(services, state, attempt=1)
     assert "clean checkout of the base commit" in text
-    assert workspace_diff(services, state, services.live["sandbox"]) == ""  # it really is clean
+    assert workspace_diff(services, state, services.live.sandbox) == ""  # it really is clean
     for absent in ("this is attempt", "rejected", "previous", "plan for this ticket"):
         assert absent not in text.lower()
     assert_environment_stated_truthfully(text, workspace)
@@ -80,7 +80,7 @@ def test_attempt_two_after_a_gate_failure_fixes_forward(job):
     text, workspace = render(services, state, attempt=2)
     assert "This is attempt 2. Your previous work on this ticket is still in the workspace: fix forward" in text
     assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()  # it is still there, as the prompt says
-    assert EDIT_MARK in workspace_diff(services, state, services.live["sandbox"])
+    assert EDIT_MARK in workspace_diff(services, state, services.live.sandbox)
     assert "quality gate rejected that work" in text and "the change adds or changes no test" in text
     assert "clean checkout" not in text and "reset" not in text
     assert_environment_stated_truthfully(text, workspace)
@@ -99,7 +99,7 @@ def test_after_requested_changes_the_reviewer_is_named_and_the_pr_work_is_presen
 def test_a_budget_resume_says_the_limit_was_extended_and_keeps_the_attempt_number(job):
     services, state = job
     state = attempt_one_leaves_an_edit(services, state)
-    state |= {"budget_paused": "job budget $0.50 reached", "paused_at": "code"}
+    state |= {"paused": {"kind": "budget", "step": "code", "reason": "job budget $0.50 reached"}}
     text, workspace = render(services, state, attempt=1, resumed=True)
     assert "This attempt (1) resumes after it was paused at a spending limit" in text
     assert "job budget $0.50 reached" in text and "still in the workspace" in text
@@ -110,7 +110,7 @@ def test_a_provider_resume_says_why_and_keeps_the_work_and_the_attempt_number(jo
     services, state = job
     state = attempt_one_leaves_an_edit(services, state)
     reason = "code: provider openai (model small-1 at http://gpu-box:8000/v1) did not answer after 4 tries"
-    state |= {"provider_paused": reason, "paused_at": "code", "feedback": "", "feedback_from": ""}
+    state |= {"paused": {"kind": "provider", "step": "code", "reason": reason}, "feedback": "", "feedback_from": ""}
     text, workspace = render(services, state, attempt=1, resumed=True)
     assert "This attempt (1) resumes after the model's provider stopped answering mid-attempt" in text
     assert reason in text and "still in the workspace" in text and "spending limit" not in text

@@ -29,7 +29,7 @@ def test_a_huge_sparse_file_is_refused_at_once_naming_it_and_the_snapshot_works_
     (workspace / "notes.txt").write_text("small enough\n")
     started = time.monotonic()
     with pytest.raises(OversizedFile) as refused:
-        workspace_diff(services, state, services.live["sandbox"])  # what the agent's diff tool shows
+        workspace_diff(services, state, services.live.sandbox)  # what the agent's diff tool shows
     assert str(refused.value) == REFUSAL
     with pytest.raises(OversizedFile, match="data/huge.bin: file of 61440.0 MB"):
         GitRepo(git_dir(services.job_dir)).commit_worktree(
@@ -38,4 +38,4 @@ def test_a_huge_sparse_file_is_refused_at_once_naming_it_and_the_snapshot_works_
     assert time.monotonic() - started < 10
 
     (workspace / "data" / "huge.bin").unlink()
-    assert "+small enough" in workspace_diff(services, state, services.live["sandbox"])
+    assert "+small enough" in workspace_diff(services, state, services.live.sandbox)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 
@@ -12,6 +12,10 @@ from agents.metered import Metering
 from agents.one_shot import UnusableAnswer
 from agents.resilience import ProviderUnavailable
 from workflows.ports import JobServices
+from workflows.state import PausingStep, TicketState
+
+if TYPE_CHECKING:
+    from agents.router import RoutedModel
 
 T = TypeVar("T")
 
@@ -20,7 +24,7 @@ def services_of(config: RunnableConfig) -> JobServices:
     return config["configurable"]["services"]
 
 
-def route(services: JobServices, state: dict, role: str, *, attempt: int = 1, failures: int = 0):
+def route(services: JobServices, state: TicketState, role: str, *, attempt: int = 1, failures: int = 0) -> RoutedModel:
     """The model for ``role``: the repository's overrides applied, cheapest-first with escalation."""
     overrides = (state.get("config") or {}).get("agent", {}).get("models") or {}
     if overrides:
@@ -60,17 +64,19 @@ def with_fallback(services: JobServices, routed: Any, role: str, call: Callable[
                 raise
 
 
-def pause_update(services: JobServices, role: str, cause: BudgetExhausted | ProviderUnavailable) -> dict:
+def pause_update(services: JobServices, role: PausingStep, cause: BudgetExhausted | ProviderUnavailable) -> TicketState:
     """The update that pauses the job at ``role``: until a human extends the spending limit, or
     until the provider answers again. Nothing is lost; the step runs again on resume."""
-    from workflows.nodes.human import provider_pause  # human's nodes import this package
+    from workflows.nodes.human import budget_pause, provider_pause  # human's nodes import this package
 
     if isinstance(cause, BudgetExhausted):
-        return {"budget_paused": cause.reason, "paused_at": role}
+        return budget_pause(role, cause.reason)
     return provider_pause(services, role, cause)
 
 
-def model_step(services: JobServices, routed: Any, role: str, call: Callable[[Any], T], *, instead: str) -> T | dict:
+def model_step(
+    services: JobServices, routed: Any, role: PausingStep, call: Callable[[Any], T], *, instead: str
+) -> T | TicketState:
     """A one-shot step's answer: ``call(model)`` with fallback (``with_fallback``). When there is
     none, the state update that says why: paused at a spending limit or a provider that does not
     answer, or blocked without a usable answer (the reason ends with ``instead``: what a human can do)."""

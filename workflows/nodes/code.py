@@ -22,7 +22,7 @@ from workflows.nodes.prepare import git_dir
 from workflows.nodes.repo_briefing import base_tree, instructions_of, repo_map_of
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
-from workflows.state import TicketState
+from workflows.state import TicketState, pause_reason
 
 
 def sandbox_spec(services: JobServices, state: TicketState, cfg: RepoConfig) -> SandboxSpec:
@@ -42,20 +42,20 @@ def sandbox_image(services: JobServices, state: TicketState, cfg: RepoConfig) ->
     """The repository's image: named in ``.shipyard.yml``, built from its Dockerfile (cached by
     hash, Docker backend only), or the deployment's default."""
     if cfg.sandbox.dockerfile and services.sandboxes.name == "docker":
-        if "image" not in services.live:
-            services.live["image"] = image_for(
+        if services.live.image is None:
+            services.live.image = image_for(
                 base_tree(services, state), cfg.sandbox, report=lambda msg: services.recorder.event("sandbox", msg)
             )
-        return services.live["image"]
+        return services.live.image
     return cfg.sandbox.image or services.sandbox_image
 
 
 def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -> Sandbox:
     """The job's coding sandbox at the current head, started (and set up) on first use in this run."""
-    sandbox = services.live.get("sandbox")
+    sandbox = services.live.sandbox
     if sandbox is None:
         sandbox = services.sandboxes.acquire(sandbox_spec(services, state, cfg))
-        services.live["sandbox"] = sandbox
+        services.live.sandbox = sandbox
         GitRepo(git_dir(services.job_dir)).checkout(state["head_sha"], sandbox.host_workspace)
         where = "isolated" if sandbox.isolated else "NOT ISOLATED: plain subprocess on the host"
         services.recorder.event("sandbox", f"sandbox {sandbox.backend} ({where}) at {state['head_sha'][:10]}")
@@ -66,10 +66,11 @@ def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -
     return sandbox
 
 
-def code(state: TicketState, config: RunnableConfig) -> dict:
+def code(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     cfg = RepoConfig.model_validate(state["config"])
-    paused = bool(state.get("budget_paused") or state.get("provider_paused")) and state.get("paused_at") == "code"
+    pause = state.get("paused")
+    paused = pause is not None and pause["step"] == "code"
     attempt = state.get("attempt", 0) + (0 if paused else 1)
     routed = route(services, state, "code", attempt=attempt, failures=state.get("gate_failures", 0))
     services.recorder.attempt_started(attempt, routed.spec_name, routed.reason)
@@ -102,7 +103,7 @@ def code(state: TicketState, config: RunnableConfig) -> dict:
     if pause is None and not ends_job and _ignored_review(services, state, head):
         return _no_change_for_review(services, state, cfg, attempt)
     services.recorder.attempt_finished(attempt, result.stop_reason, result.detail or result.summary, head_sha=head)
-    update = {"attempt": attempt, "head_sha": head, "budget_paused": "", "provider_paused": "", "no_change": False}
+    update: TicketState = {"attempt": attempt, "head_sha": head, "paused": None, "no_change": False}
     if pause is not None:
         # The work so far is committed; the attempt resumes once a human extends the spending
         # limit or the provider answers again.
@@ -126,18 +127,13 @@ def _ignored_review(services: JobServices, state: TicketState, head: str) -> boo
     )
 
 
-def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoConfig, attempt: int) -> dict:
+def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoConfig, attempt: int) -> TicketState:
     """Not put back in front of the reviewer as if addressed: a failed attempt, then another
     attempt told so, or (no attempt left) the job stops saying why. The pull request keeps its commit."""
     services.recorder.set_job(head_sha=state["head_sha"])
     services.recorder.attempt_finished(attempt, "no_change", NO_CHANGE)
     services.recorder.event("review", f"attempt {attempt}: {NO_CHANGE}; the pull request is not put back for review")
-    update: dict = {
-        "attempt": attempt,
-        "budget_paused": "",
-        "provider_paused": "",
-        "gate_failures": state.get("gate_failures", 0) + 1,
-    }
+    update: TicketState = {"attempt": attempt, "paused": None, "gate_failures": state.get("gate_failures", 0) + 1}
     if attempt >= cfg.agent.max_attempts:
         reason = (
             f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
@@ -210,8 +206,9 @@ def job_ending(result: AgentResult) -> str:
 
 def feedback_source(state: TicketState, resumed: bool) -> FeedbackSource:
     """Who wrote the feedback the next attempt must address."""
+    pause = state.get("paused")
     if resumed:
-        return "provider" if state.get("provider_paused") else "budget"
+        return "provider" if pause is not None and pause["kind"] == "provider" else "budget"
     source = state.get("feedback_from") or ""
     if state.get("feedback") and not source:
         return "gate"
@@ -223,8 +220,7 @@ def coding_task(
 ) -> CodingTask:
     """The attempt's task, with every fact read from the state and the checked-out workspace."""
     source = feedback_source(state, resumed)
-    paused = {"budget": state.get("budget_paused", ""), "provider": state.get("provider_paused", "")}
-    feedback = paused.get(source) or state.get("feedback", "")
+    feedback = (pause_reason(state) if source in ("budget", "provider") else "") or state.get("feedback", "")
     protected = [*BUILTIN_PROTECTED, *cfg.gates.protected_paths]
     kind = state.get("kind", "feature")
     protected.append("pyproject.toml tables " + ", ".join(f"[tool.{t}]" for t in PROTECTED_PYPROJECT_TABLES))

@@ -6,10 +6,10 @@ from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
 from workflows.ports import MergeRefused, PullRequestInfo
-from workflows.state import TicketState
+from workflows.state import TicketState, pause_reason
 
 
-def merge(state: TicketState, config: RunnableConfig) -> dict:
+def merge(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     try:
         sha = services.forge.merge_pull_request(state["repo"]["url"], state["pr_number"])
@@ -27,7 +27,7 @@ def merge(state: TicketState, config: RunnableConfig) -> dict:
     return {"outcome": "merged", "reason": ""}
 
 
-def close(state: TicketState, config: RunnableConfig) -> dict:
+def close(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     comment = (state.get("decision") or {}).get("comment", "")
     gate = (state.get("decision") or {}).get("gate", "pr")
@@ -37,18 +37,18 @@ def close(state: TicketState, config: RunnableConfig) -> dict:
             PullRequestInfo(state["pr_number"], state.get("pr_url", ""), state.get("branch", ""), "closed")
         )
     if gate == "budget":
-        return {"outcome": "blocked", "reason": f"budget reached and not extended: {state.get('budget_paused', '')}"}
+        return {"outcome": "blocked", "reason": f"budget reached and not extended: {pause_reason(state)}"}
     if gate == "provider":
         why = f" ({comment})" if comment else ""
         return {
             "outcome": "blocked",
-            "reason": f"stopped by a human while waiting for the provider{why}: {state.get('provider_paused', '')}",
+            "reason": f"stopped by a human while waiting for the provider{why}: {pause_reason(state)}",
         }
     what = "plan rejected" if gate == "plan" else "pull request rejected"
     return {"outcome": "closed", "reason": f"{what} by the reviewer" + (f": {comment}" if comment else "")}
 
 
-def finish(state: TicketState, config: RunnableConfig) -> dict:
+def finish(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     outcome = state.get("outcome", "failed")
     services.recorder.event("done", f"{outcome}" + (f": {state['reason']}" if state.get("reason") else ""))

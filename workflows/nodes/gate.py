@@ -13,7 +13,7 @@ from workflows.repo_config import RepoConfig
 from workflows.state import TicketState
 
 
-def gate(state: TicketState, config: RunnableConfig) -> dict:
+def gate(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     cfg = RepoConfig.model_validate(state["config"])
     attempt = state["attempt"]
@@ -30,7 +30,7 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
     )
     services.recorder.gate_result(attempt, report)
     coverage = report.check("diff_coverage")
-    uncovered = {"gate_uncovered": dict((coverage.details.get("uncovered") or {}) if coverage else {})}
+    uncovered = dict((coverage.details.get("uncovered") or {}) if coverage else {})
     if report.passed:
         services.recorder.attempt_finished(attempt, "gate_passed", "all gates passed")
         return {
@@ -38,11 +38,17 @@ def gate(state: TicketState, config: RunnableConfig) -> dict:
             "gate_markdown": report.to_markdown(),
             "feedback": "",
             "feedback_from": "",
-        } | uncovered
+            "gate_uncovered": uncovered,
+        }
     reasons = "; ".join(report.failed_reasons())
     services.recorder.attempt_finished(attempt, "gate_failed", reasons)
     failures = state.get("gate_failures", 0) + 1
-    update: dict = {"gate_passed": False, "gate_failures": failures, "gate_markdown": report.to_markdown()} | uncovered
+    update: TicketState = {
+        "gate_passed": False,
+        "gate_failures": failures,
+        "gate_markdown": report.to_markdown(),
+        "gate_uncovered": uncovered,
+    }
     update |= {"feedback": report.summary_for_agent(), "feedback_from": "gate"}
     if report.base_error:
         update["outcome"] = "blocked"

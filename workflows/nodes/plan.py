@@ -23,7 +23,7 @@ def needs_plan_approval(state: TicketState) -> bool:
     return state.get("complexity", "medium") in _NEEDS_APPROVAL[policy]
 
 
-def plan(state: TicketState, config: RunnableConfig) -> dict:
+def plan(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     routed = route(services, state, "plan")
     ticket = state["ticket"]
@@ -44,4 +44,4 @@ def plan(state: TicketState, config: RunnableConfig) -> dict:
     if isinstance(text, dict):
         return text
     services.recorder.event("plan", text)
-    return {"plan": text, "budget_paused": "", "provider_paused": ""}
+    return {"plan": text, "paused": None}

@@ -39,7 +39,7 @@ def config_source(committed: bytes | None, stored: str | None) -> tuple[str | No
     return None, CONFIG_FILE, f"defaults (no {CONFIG_FILE})"
 
 
-def prepare(state: TicketState, config: RunnableConfig) -> dict:
+def prepare(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     ticket = state["ticket"]
     if not (ticket["title"].strip() or ticket["body"].strip()):

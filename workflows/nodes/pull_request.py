@@ -8,7 +8,7 @@ from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
 from workflows.nodes.prepare import git_dir
-from workflows.ports import ChecksRefused
+from workflows.ports import ChecksRefused, Forge, JobServices
 from workflows.state import TicketState
 
 SCRIPTED_NOTE = "> **Scripted model:** this change was replayed from a cassette, not written by a live model."
@@ -19,7 +19,7 @@ def branch_name(ticket_id: int, title: str) -> str:
     return f"shipyard/{ticket_id}-{slug}"
 
 
-def pr_body(state: TicketState, services) -> str:
+def pr_body(state: TicketState, services: JobServices) -> str:
     ticket = state["ticket"]
     parts = [f"Resolves ticket #{ticket['id']}: {ticket['title']}"]
     if ticket.get("source") == "github" and ticket.get("external_id"):
@@ -33,12 +33,12 @@ def pr_body(state: TicketState, services) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def drafts_first(state: TicketState, forge) -> bool:
+def drafts_first(state: TicketState, forge: Forge) -> bool:
     """The repository asks for a draft PR before the gate passes, and the forge has drafts."""
-    return bool(((state.get("config") or {}).get("pull_request") or {}).get("draft")) and hasattr(forge, "mark_ready")
+    return bool(((state.get("config") or {}).get("pull_request") or {}).get("draft")) and forge.drafts
 
 
-def open_pr(state: TicketState, config: RunnableConfig) -> dict:
+def open_pr(state: TicketState, config: RunnableConfig) -> TicketState:
     """Push and open the PR once the gate passed; with ``pull_request.draft``, also after a failed
     gate, as a draft (marked ready for review when a later attempt passes)."""
     services = services_of(config)
@@ -49,30 +49,31 @@ def open_pr(state: TicketState, config: RunnableConfig) -> dict:
     branch = state.get("branch") or branch_name(ticket["id"], ticket["title"])
     services.forge.push_branch(repo["url"], git_dir(services.job_dir), branch, state["head_sha"])
     body = pr_body(state, services)
-    opening = {"branch": branch, "base": repo["base_branch"], "title": ticket["title"], "body": body}
+    info = services.forge.open_pull_request(
+        repo["url"],
+        branch=branch,
+        base=repo["base_branch"],
+        title=ticket["title"],
+        body=body,
+        draft=drafts and not passed,
+    )
     if drafts:
-        info = services.forge.open_pull_request(repo["url"], **opening, draft=not passed)
         services.recorder.event(
             "pull_request",
             f"pull request #{info.number} "
             + ("ready for review: the gate passed" if passed else "is a draft until the gate passes"),
         )
-    else:
-        info = services.forge.open_pull_request(repo["url"], **opening)
     services.recorder.set_job(branch=branch)
     services.recorder.pull_request(info, title=ticket["title"], body=body)
     publish_check(state, services, repo["url"])
     return {"branch": branch, "pr_number": info.number, "pr_url": info.url}
 
 
-def publish_check(state: TicketState, services, repo: str) -> None:
+def publish_check(state: TicketState, services: JobServices, repo: str) -> None:
     """Show the gate's verdict as a check run on the head commit (forges with checks only)."""
-    report_check = getattr(services.forge, "report_check", None)
-    if report_check is None:
-        return
     passed = bool(state.get("gate_passed"))
     try:
-        run_id = report_check(
+        run_id = services.forge.report_check(
             repo,
             state["head_sha"],
             conclusion="success" if passed else "failure",
@@ -82,6 +83,8 @@ def publish_check(state: TicketState, services, repo: str) -> None:
         )
     except ChecksRefused as exc:
         services.recorder.event("check", f"gate not published as a check run (the PR body has the report): {exc}")
+        return
+    if run_id is None:  # the forge has no check runs: the PR body carries the report
         return
     services.recorder.event(
         "check", f"gate published as check run {run_id} on {state['head_sha'][:10]}", check_run=run_id

@@ -7,10 +7,11 @@ from langchain_core.runnables import RunnableConfig
 from agents.ticket_triage import triage_ticket
 from workflows.nodes import metering_of, model_step, route, services_of
 from workflows.nodes.repo_briefing import repo_map_of
+from workflows.ports import JobServices
 from workflows.state import TicketState
 
 
-def triage(state: TicketState, config: RunnableConfig) -> dict:
+def triage(state: TicketState, config: RunnableConfig) -> TicketState:
     services = services_of(config)
     routed = route(services, state, "triage")
     ticket = state["ticket"]
@@ -25,7 +26,7 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     if isinstance(result, dict):
         return result
     services.recorder.set_job(complexity=result.complexity, kind=result.kind)
-    update = {"complexity": result.complexity, "kind": result.kind, "budget_paused": "", "provider_paused": ""}
+    update: TicketState = {"complexity": result.complexity, "kind": result.kind, "paused": None}
     if not result.eligible:
         question = f" Question for the author: {result.question_for_author}" if result.question_for_author else ""
         update |= {
@@ -36,14 +37,18 @@ def triage(state: TicketState, config: RunnableConfig) -> dict:
     return update
 
 
-def _ask_author(state: TicketState, services, text: str) -> None:
-    """On a hosted forge, post the question on the ticket's issue (a reply re-triages it)."""
+def _ask_author(state: TicketState, services: JobServices, text: str) -> None:
+    """On a forge with issues, post the question on the ticket's issue (a reply re-triages it)."""
     ticket = state["ticket"]
-    ask = getattr(services.forge, "ask_author", None)
-    if ask is None or ticket.get("source") != "github" or not str(ticket.get("external_id") or "").isdigit():
+    issue = str(ticket.get("external_id") or "")
+    if ticket.get("source") != "github" or not issue.isdigit():
         return
     try:
-        ask(state["repo"]["url"], int(ticket["external_id"]), text + "\n\nReply here to have the ticket triaged again.")
-        services.recorder.event("triage", f"question posted on issue #{ticket['external_id']}")
+        asked = services.forge.ask_author(
+            state["repo"]["url"], int(issue), text + "\n\nReply here to have the ticket triaged again."
+        )
     except RuntimeError as exc:  # the forge's error says what GitHub answered
         services.recorder.event("triage", f"could not post the question on the issue: {exc}")
+        return
+    if asked:
+        services.recorder.event("triage", f"question posted on issue #{issue}")
