@@ -18,6 +18,7 @@ from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job
+from tests.web.conftest import client, github_repo, ship  # noqa: F401 - the webhook's fixtures, for GitHub's own tests
 from workflows.gitops import run_git
 
 TOKEN = "github_pat_11EMULATORtoken0123456789abcdef"
@@ -64,13 +65,13 @@ def queue_labelled_issue(
     job that replays ``cassette``; returns the Shipyard and the job's id."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
+    deployment = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
     repo, number, title, body = issue
-    register_github_repository(ship.store, f"github:{repo}")
+    register_github_repository(deployment.store, f"github:{repo}")
     emulator.issues[(repo, number)] = {"id": number * 11, "title": title, "state": "open", "body": body, "labels": []}
     emulator.permissions["alice"] = "write"
     emulator.label_issue(repo, number, "shipyard", "alice")
-    (job_id,) = GitHubPoller(ship).poll_once()
-    with ship.store.session() as s:
+    (job_id,) = GitHubPoller(deployment).poll_once()
+    with deployment.store.session() as s:
         s.get(Job, job_id).ticket.cassette = str(cassette)
-    return ship, job_id
+    return deployment, job_id

@@ -4,8 +4,7 @@ queued job, an edit while queued updates the ticket's text."""
 from __future__ import annotations
 
 from orchestrator.store.tables import Job, Ticket
-from tests.web.conftest import client, ship  # noqa: F401 - fixtures
-from tests.web.test_webhook import deliver, github_repo, jobs_of, labeled  # noqa: F401 - fixture
+from tests.web.test_webhook import deliver, jobs_of, labeled
 
 
 def _change(action: str, **issue) -> dict:
@@ -18,7 +17,7 @@ def _change(action: str, **issue) -> dict:
     return payload
 
 
-def test_label_removed_cancels_the_queued_job(client, ship, github_repo):  # noqa: F811
+def test_label_removed_cancels_the_queued_job(client, ship, github_repo):
     job_id = deliver(client, labeled()).json()["job_id"]
     other = deliver(client, _change("unlabeled") | {"label": {"name": "bug"}}, delivery="d-2").json()
     assert other["action"] == "ignored" and "not the trigger label" in other["reason"]
@@ -29,7 +28,7 @@ def test_label_removed_cancels_the_queued_job(client, ship, github_repo):  # noq
         assert "removed on GitHub by alice" in s.get(Job, job_id).reason
 
 
-def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github_repo):  # noqa: F811
+def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github_repo):
     first = deliver(client, labeled()).json()
     reply = deliver(
         client,
@@ -49,7 +48,7 @@ def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github
         assert s.get(Ticket, first["ticket_id"]).body == "Run it with []"
 
 
-def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):  # noqa: F811
+def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):
     job_id = deliver(client, labeled()).json()["job_id"]
     closed = _change("closed", state="closed")
     closed.pop("label")
@@ -79,7 +78,7 @@ def _relabel(number: int, action: str, label: str, labels_after: list[str], at: 
     return payload
 
 
-def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_runs(client, ship, github_repo):  # noqa: F811
+def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_runs(client, ship, github_repo):
     from orchestrator.domain.scheduling import claim_next
 
     first, second, third = (deliver(client, labeled(number=n), delivery=f"q-{n}").json()["job_id"] for n in (7, 8, 9))
@@ -120,7 +119,7 @@ def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_run
         assert s.get(Job, first).priority == 0
 
 
-def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):  # noqa: F811
+def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):
     job_id = deliver(client, labeled(number=7), delivery="q-7").json()["job_id"]
     added = _relabel(7, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:01:00Z")
     removed = _relabel(7, "unlabeled", "priority:high", ["bug", "shipyard"], "2026-01-05T10:02:00Z")

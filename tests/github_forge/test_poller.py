@@ -9,11 +9,10 @@ from orchestrator.forges.github import GitHubSettings
 from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.store.tables import Repository
 from tests.github_forge.conftest import REPO, TOKEN
-from tests.web.conftest import ship  # noqa: F401 - fixture
 from tests.web.test_webhook import jobs_of
 
 
-def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noqa: F811
+def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions["alice"] = "write"
@@ -42,7 +41,7 @@ def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noq
     assert [r["status"] for r in statuses] == [200, 304] and REPO in poller.etags
 
 
-def test_a_label_applied_without_write_access_is_ignored_until_a_writer_applies_it(ship, emulator):  # noqa: F811
+def test_a_label_applied_without_write_access_is_ignored_until_a_writer_applies_it(ship, emulator):
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions.update({"trina": "triage", "alice": "write"})
@@ -85,7 +84,7 @@ def test_poll_command_once(emulator, tmp_path):
     assert f"ignored {REPO}#10: no record of who applied the label 'shipyard'" in " ".join(done.stdout.split())
 
 
-def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, emulator):  # noqa: F811
+def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, emulator):
     from datetime import datetime, timedelta
 
     with ship.store.session() as s:
@@ -113,7 +112,7 @@ def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancel
     assert jobs_of(ship) == [(first, "cancelled", "5"), (second, "queued", "5")]
 
 
-def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not_once_it_runs(ship, emulator):  # noqa: F811
+def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not_once_it_runs(ship, emulator):
     from orchestrator.domain.scheduling import claim_next
     from orchestrator.store.tables import Job
 

@@ -116,10 +116,11 @@ def test_a_sandbox_that_cannot_start_blocks_the_job_with_the_reason(make_ship, t
 @pytest.mark.slow
 def test_a_repository_whose_tests_cannot_run_on_base_stops_after_one_attempt_with_the_fix(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
-    _write_config(tmp_path / "textkit", (
-        "test:\n  command: >-\n    python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml -k no_such_test_anywhere\n"
-        "    --cov=. --cov-report=xml:.shipyard/coverage.xml\nagent:\n  max_attempts: 3\n"
-    ))  # fmt: skip
+    _write_config(
+        tmp_path / "textkit",
+        "test:\n  command: >-\n    python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml "
+        "-k no_such_test_anywhere\n    --cov=. --cov-report=xml:.shipyard/coverage.xml\nagent:\n  max_attempts: 3\n",
+    )
     # The demo's replay without its run_tests turns (whose expected output this suite cannot give).
     cassette = yaml.safe_load((ASSETS / "cassettes" / "slugify-dashes.yml").read_text())
     cassette["code"] = [[turn for turn in cassette["code"][0] if turn["tool"] != "run_tests"]]

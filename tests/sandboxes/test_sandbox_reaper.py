@@ -66,7 +66,8 @@ import subprocess, sys
 # A bwrap whose parent dies before bwrap could tie itself to it (as a worker killed mid-start):
 # it stays behind under init.
 argv = ["bwrap", "--ro-bind", "/", "/", "--bind", sys.argv[1], "/srv", "--", "sleep", "300"]
-print(subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid, flush=True)
+print(subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid,
+      flush=True)
 """
 
 
