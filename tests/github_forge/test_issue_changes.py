@@ -70,11 +70,14 @@ def _label(name: str) -> dict:
     }
 
 
-def _relabel(number: int, action: str, label: str, labels_after: list[str], at: str) -> dict:
-    """A ``labeled``/``unlabeled`` event: ``label`` is the one changed, ``issue.labels`` those it has after."""
+def _priority_label(number: int, action: str, level: str, at: str) -> dict:
+    """A ``labeled``/``unlabeled`` event of ``priority:<level>`` on issue ``number``, which has the labels
+    ``bug`` and ``shipyard`` besides (``issue.labels`` lists those it has after the change)."""
+    label = f"priority:{level}"
+    after = ["bug", "shipyard", label] if action == "labeled" else ["bug", "shipyard"]
     payload = labeled(number=number, updated_at=at)
     payload.update(action=action, label=_label(label))
-    payload["issue"]["labels"] = [_label(name) for name in labels_after]
+    payload["issue"]["labels"] = [_label(name) for name in after]
     return payload
 
 
@@ -82,32 +85,18 @@ def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_run
     from orchestrator.domain.scheduling import claim_next
 
     first, second, third = (deliver(client, labeled(number=n), delivery=f"q-{n}").json()["job_id"] for n in (7, 8, 9))
-    urgent = deliver(
-        client,
-        _relabel(9, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:00Z"),
-        delivery="p-1",
-    ).json()
+    urgent = deliver(client, _priority_label(9, "labeled", "urgent", "2026-01-05T10:01:00Z"), delivery="p-1").json()
     assert urgent == {"action": "reprioritised", "job_id": third, "priority": "urgent"}
-    high = deliver(
-        client,
-        _relabel(8, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:02:00Z"),
-        delivery="p-2",
-    ).json()
+    high = deliver(client, _priority_label(8, "labeled", "high", "2026-01-05T10:02:00Z"), delivery="p-2").json()
     assert high == {"action": "reprioritised", "job_id": second, "priority": "high"}
-    removed = deliver(
-        client, _relabel(9, "unlabeled", "priority:urgent", ["bug", "shipyard"], "2026-01-05T10:03:00Z"), delivery="p-3"
-    ).json()
+    removed = deliver(client, _priority_label(9, "unlabeled", "urgent", "2026-01-05T10:03:00Z"), delivery="p-3").json()
     assert removed == {"action": "reprioritised", "job_id": third, "priority": "normal"}
     # Workers take the relabelled high job first, then the older normal jobs.
     assert [claim_next(ship.store, f"test:{n}:0", 60, None) for n in range(3)] == [second, first, third]
     with ship.store.session() as s:
         s.get(Job, first).state = "running"
         assert s.get(Ticket, s.get(Job, second).ticket_id).labels == ["bug", "priority:high", "shipyard"]
-    late = deliver(
-        client,
-        _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:04:00Z"),
-        delivery="p-4",
-    ).json()
+    late = deliver(client, _priority_label(7, "labeled", "urgent", "2026-01-05T10:04:00Z"), delivery="p-4").json()
     assert late["action"] == "ignored" and "a running job keeps its priority" in late["reason"]
     timeline = client.get(f"/api/jobs/{second}").json()
     assert timeline["priority"] == "high"
@@ -121,11 +110,11 @@ def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_run
 
 def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):
     job_id = deliver(client, labeled(number=7), delivery="q-7").json()["job_id"]
-    added = _relabel(7, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:01:00Z")
-    removed = _relabel(7, "unlabeled", "priority:high", ["bug", "shipyard"], "2026-01-05T10:02:00Z")
+    added = _priority_label(7, "labeled", "high", "2026-01-05T10:01:00Z")
+    removed = _priority_label(7, "unlabeled", "high", "2026-01-05T10:02:00Z")
     assert deliver(client, added, delivery="p-1").json()["priority"] == "high"
     assert deliver(client, removed, delivery="p-2").json()["priority"] == "normal"
-    stale = _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:30Z")
+    stale = _priority_label(7, "labeled", "urgent", "2026-01-05T10:01:30Z")
     late = deliver(client, stale, delivery="p-3").json()
     assert late["action"] == "ignored" and "a later label change" in late["reason"]
     with ship.store.session() as s:
