@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from agents.cassette import Cassette
+from agents.catalogue import ModelSpec
 
 
 @dataclass
@@ -148,6 +149,18 @@ class OpenAIEmulator(_Emulator):
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
+
+    def model_spec(self, name: str, model_id: str, **fields: Any) -> ModelSpec:
+        """A catalogue entry for a model this emulator serves, its key read from ``OPENAI_API_KEY``;
+        ``fields`` sets the rest (prices, context window)."""
+        return ModelSpec(
+            name=name,
+            provider="openai",
+            model_id=model_id,
+            base_url=self.base_url,
+            api_key_env="OPENAI_API_KEY",
+            **fields,
+        )
 
     def respond(self, handler: Any, body: dict[str, Any], reply: Reply) -> None:
         calls = [

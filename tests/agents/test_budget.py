@@ -7,7 +7,6 @@ from pydantic import SecretStr
 
 from agents.budget import BudgetExhausted, BudgetGuard, BudgetLimits
 from agents.cassette import load_cassette
-from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from agents.providers import make_chat_model
@@ -25,16 +24,7 @@ def look(i: int) -> Reply:
 
 
 def pricey_model(emu):
-    spec = ModelSpec(
-        name="pricey",
-        provider="openai",
-        model_id="pricey-1",
-        base_url=emu.base_url,
-        price_input=10,
-        price_output=30,
-        max_output_tokens=1000,
-        api_key_env="OPENAI_API_KEY",
-    )
+    spec = emu.model_spec("pricey", "pricey-1", price_input=10, price_output=30, max_output_tokens=1000)
     return make_chat_model(spec, SECRETS, max_retries=0)
 
 

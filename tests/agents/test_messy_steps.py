@@ -9,7 +9,6 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from pydantic import SecretStr
 
-from agents.catalogue import ModelSpec
 from agents.context_window import HistoryCompactor
 from agents.credentials import ProviderSecrets
 from agents.plan_writer import PlanError, write_plan
@@ -24,26 +23,24 @@ GOOD = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "a one-l
 
 
 def model_at(emu: OpenAIEmulator):
-    spec = ModelSpec(
-        name="messy", provider="openai", model_id="messy-1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
-    )
-    return make_chat_model(spec, SECRETS, max_retries=0, timeout_s=10)
+    return make_chat_model(emu.model_spec("messy", "messy-1"), SECRETS, max_retries=0, timeout_s=10)
+
+
+def _ask(step, error: type[Exception], replies, recorder):
+    """``step``'s answer (or the ``error`` it raised) to replies served over HTTP, with the emulator."""
+    with OpenAIEmulator(replies) as emu:
+        try:
+            return step(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
+        except error as exc:
+            return exc, emu
 
 
 def triage(replies, recorder):
-    with OpenAIEmulator(replies) as emu:
-        try:
-            return triage_ticket(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
-        except TriageError as exc:
-            return exc, emu
+    return _ask(triage_ticket, TriageError, replies, recorder)
 
 
 def plan(replies, recorder):
-    with OpenAIEmulator(replies) as emu:
-        try:
-            return write_plan(model_at(emu), "t", "b", "", recorder=recorder, retry=FAST_RETRY), emu
-        except PlanError as exc:
-            return exc, emu
+    return _ask(write_plan, PlanError, replies, recorder)
 
 
 def test_triage_with_malformed_arguments_is_told_the_json_problem_and_recovers(recorder):

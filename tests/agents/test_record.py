@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from agents.cassette import load_cassette
-from agents.catalogue import ModelSpec
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
 from agents.plan_writer import write_plan
@@ -32,16 +31,7 @@ def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandb
     recording = CassetteRecording(tmp_path / "recorded.yml")
     task = CodingTask(ticket_title="word_count counts dashes", ticket_body="b", test_command=TEST_COMMAND)
     with OpenAIEmulator(live) as emu:
-        spec = ModelSpec(
-            name="live-mini",
-            provider="openai",
-            model_id="mini",
-            base_url=emu.base_url,
-            price_input=0.4,
-            price_output=1.6,
-            price_cached_input=0.1,
-            api_key_env="OPENAI_API_KEY",
-        )
+        spec = emu.model_spec("live-mini", "mini", price_input=0.4, price_output=1.6, price_cached_input=0.1)
         router = ModelRouter(
             [spec],
             cassette=None,
