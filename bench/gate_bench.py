@@ -71,7 +71,10 @@ def make_bench_repo(path: Path) -> str:
 
 
 FEATURE = {
-    "lib/mean.py": '"""Averages."""\n\n\ndef mean(values):\n    if not values:\n        raise ValueError("empty")\n    return sum(values) / len(values)\n',
+    "lib/mean.py": (
+        '"""Averages."""\n\n\ndef mean(values):\n    if not values:\n        raise ValueError("empty")\n'
+        "    return sum(values) / len(values)\n"
+    ),
     "tests/test_mean.py": (
         "import pytest\n\nfrom lib.mean import mean\n\n\ndef test_mean():\n    assert mean([1, 2, 3]) == 2\n\n\n"
         "def test_mean_empty():\n    with pytest.raises(ValueError):\n        mean([])\n"
@@ -136,7 +139,8 @@ def main() -> None:
         provider, spec, config = _provider(args.backend, root / "sandboxes"), SandboxSpec(), RepoConfig()
         warm = gate_run(provider, spec, root / "repo", base, cand, config, root / "cache")
         print(
-            f"backend {args.backend}; {MODULES * TESTS_PER_MODULE} tests; first gate (computes the baseline) {warm:.2f}s"
+            f"backend {args.backend}; {MODULES * TESTS_PER_MODULE} tests; "
+            f"first gate (computes the baseline) {warm:.2f}s"
         )
         plain, gate, ratios = [], [], []
         for i in range(args.repeats):

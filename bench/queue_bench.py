@@ -166,7 +166,8 @@ def main() -> None:
     for label, runs in results.items():
         drains = [r["drain_per_s"] for r in runs]
         print(
-            f"{label:9s} drain jobs/s min/median/max {min(drains):.2f}/{statistics.median(drains):.2f}/{max(drains):.2f}"
+            f"{label:9s} drain jobs/s min/median/max "
+            f"{min(drains):.2f}/{statistics.median(drains):.2f}/{max(drains):.2f}"
             f"  enqueue {statistics.median(r['enqueue_per_s'] for r in runs):.0f}/s"
             f"  dispatch latency p50 {statistics.median(r['latency_p50_ms'] for r in runs):.0f} ms"
             f" p99 {statistics.median(r['latency_p99_ms'] for r in runs):.0f} ms"

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,7 +72,7 @@ def quota_disks(root: Path, size_mb: int, repeats: int) -> tuple[list[float], li
     for i in range(repeats):
         directory = root / f"quota-{size_mb}-{i}"
         directory.mkdir(parents=True)
-        took, disk = timed(lambda: QuotaDisk(directory, size_mb))
+        took, disk = timed(partial(QuotaDisk, directory, size_mb))
         made.append(took)
         released.append(timed(disk.release)[0])  # type: ignore[attr-defined]
         directory.rmdir()

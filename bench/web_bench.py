@@ -68,7 +68,8 @@ def main() -> None:
             page_ms, page_bytes = p50_ms(client, "/", args.requests)
             api_ms, _ = p50_ms(client, "/api/jobs", args.requests)
     print(
-        f"jobs page p50 {page_ms:.1f} ms ({page_bytes / 1024:.1f} KB) · /api/jobs p50 {api_ms:.1f} ms at {args.jobs} jobs"
+        f"jobs page p50 {page_ms:.1f} ms ({page_bytes / 1024:.1f} KB) · "
+        f"/api/jobs p50 {api_ms:.1f} ms at {args.jobs} jobs"
     )
     print(f"RESULT jobs_page_p50_ms {page_ms:.1f} ms")
 

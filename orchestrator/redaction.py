@@ -177,7 +177,7 @@ def redact_logs(redactor: Redactor) -> None:
 def _redact_record(record: logging.LogRecord, redactor: Redactor) -> logging.LogRecord:
     try:
         message = record.getMessage()
-    except Exception:  # a malformed call; the handler reports it as it would have
+    except Exception:  # noqa: BLE001 - a malformed call may raise anything; the handler reports it as it would have
         return record
     redacted = redactor.text(message)
     if redacted != message:  # untouched otherwise: formatters that read ``args`` (uvicorn's access log) keep them

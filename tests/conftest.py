@@ -72,7 +72,7 @@ def docker_engine():
         pytest.fail(f"the Docker engine is not reachable ({exc}): {SETUP_HINT}")
     try:
         client.images.get("shipyard-sandbox:latest")
-    except Exception:
+    except docker.errors.ImageNotFound:
         pytest.fail(f"the sandbox image shipyard-sandbox:latest is missing: {SETUP_HINT}")
     return client
 

@@ -123,7 +123,7 @@ def eval_(
         )
     except EvalError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     typer.echo(render(reports, as_json=as_json, markdown_out=report))
 
 

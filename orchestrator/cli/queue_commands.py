@@ -54,7 +54,7 @@ def jobs_priority(
     job_id: int = typer.Argument(..., help="Job id (not finished)"),
     level: str = typer.Argument(..., help="low, normal, high or urgent"),
 ) -> None:
-    """Move a job in the queue: workers take higher priorities first (a ticket's `priority:<level>` label sets it at queueing)."""
+    """Move a job in the queue: workers take higher priorities first (a ticket's `priority:<level>` label sets it)."""
     from orchestrator.domain.jobs import JobError, set_priority
 
     try:

@@ -28,8 +28,18 @@ def jobs_table(rows: list[dict]) -> Table:
         pr = f"#{r['pr']['number']} {r['pr']['state']}" if r["pr"] else ""
         title = escape(r["title"]) + (" [dim](scripted)[/dim]" if r["scripted"] else "")
         state = r["state"] + (f" ({r['pending_decision']['text']})" if r.get("pending_decision") else "")
-        table.add_row(str(r["id"]), state, r.get("priority", "normal"), title, escape(r["repo"]), str(r["attempts"]), f"{r['cost_usd']:.4f}",
-                      age(r["age_s"]), pr, escape(r["reason"] or ""))  # fmt: skip
+        table.add_row(
+            str(r["id"]),
+            state,
+            r.get("priority", "normal"),
+            title,
+            escape(r["repo"]),
+            str(r["attempts"]),
+            f"{r['cost_usd']:.4f}",
+            age(r["age_s"]),
+            pr,
+            escape(r["reason"] or ""),
+        )
     return table
 
 

@@ -16,7 +16,8 @@ users_app = typer.Typer(help="Web app accounts: roles viewer < reviewer < operat
 
 
 def _read_password(from_stdin: bool) -> str:
-    """From the first line of stdin (scripts, secrets), or asked twice on the terminal (never an argument: it would show in `ps`)."""
+    """From the first line of stdin (scripts, secrets), or asked twice on the terminal (never an argument: it
+    would show in `ps`)."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)

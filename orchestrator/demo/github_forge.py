@@ -50,8 +50,11 @@ class DemoGitHub:
             checks = [c for c in self.state.check_runs if c["name"] == "shipyard/gate" and c["head_sha"] == head]
             verdicts = ", ".join(sorted({str(c["conclusion"]) for c in checks})) or "none"
             closes = pr["body"].splitlines()[0] if pr["body"] else ""
-            console.print(f"PR #{number} [bold]{escape(pr['title'])}[/bold] ({pr['state']}) branch {escape(pr['head'])}: "
-                          f"{escape(closes)}; shipyard/gate check runs: {verdicts}", highlight=False)  # fmt: skip
+            console.print(
+                f"PR #{number} [bold]{escape(pr['title'])}[/bold] ({pr['state']}) branch {escape(pr['head'])}: "
+                f"{escape(closes)}; shipyard/gate check runs: {verdicts}",
+                highlight=False,
+            )
         for (_, number), issue in sorted(self.state.issues.items()):
             if "shipyard:needs-info" in {lbl["name"] for lbl in issue.get("labels", [])}:
                 asked = [c["body"].splitlines()[0] for c in self.state.comments if c["issue"] == (FULL_NAME, number)]

@@ -128,8 +128,10 @@ def _watch(ship: Shipyard, console: Console, job_ids: list[int], worker: subproc
             for event in s.scalars(select(Event).where(Event.id > seen, Event.job_id.in_(job_ids)).order_by(Event.id)):
                 seen = event.id
                 if event.kind != "tool" or event.message.startswith(("edit", "create", "finish")):
-                    console.print(f"[dim]job {event.job_id}[/dim] [cyan]{event.kind:>9}[/cyan] {escape(event.message[:160])}",
-                                  highlight=False)  # fmt: skip
+                    console.print(
+                        f"[dim]job {event.job_id}[/dim] [cyan]{event.kind:>9}[/cyan] {escape(event.message[:160])}",
+                        highlight=False,
+                    )
         states = {j["id"]: j["state"] for j in views.list_jobs(ship.store) if j["id"] in job_ids}
         if all(states.get(j) in SETTLED for j in job_ids):
             return True
@@ -209,7 +211,8 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
             if attempt["gate"] and not attempt["gate"].get("passed"):
                 failed = [c["name"] for c in attempt["gate"].get("checks", []) if not c.get("passed")]
                 notes.append(
-                    f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) → sent back to the agent"
+                    f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) "
+                    "→ sent back to the agent"
                 )
         if d["reason"] and not d["pr"]:
             notes.append(f"#{d['ticket_id']} {d['state']}: {d['reason']}")

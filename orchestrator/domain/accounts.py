@@ -158,8 +158,17 @@ def list_users(store: Store) -> list[dict]:
     with store.session() as s:
         users = s.scalars(select(User).order_by(User.name)).all()
         tokens = {u.id: len(s.scalars(select(ApiToken.id).where(ApiToken.user_id == u.id)).all()) for u in users}
-        return [{"name": u.name, "role": u.role, "github": u.github_login, "disabled": u.disabled, "tokens": tokens[u.id],
-                 "created_at": u.created_at.isoformat()} for u in users]  # fmt: skip
+        return [
+            {
+                "name": u.name,
+                "role": u.role,
+                "github": u.github_login,
+                "disabled": u.disabled,
+                "tokens": tokens[u.id],
+                "created_at": u.created_at.isoformat(),
+            }
+            for u in users
+        ]
 
 
 def issue_token(store: Store, name: str, label: str = "") -> str:

@@ -47,8 +47,12 @@ def create_job_in(session, ticket_id: int) -> tuple[int, bool]:
     if ticket is None:
         raise JobError(f"ticket {ticket_id} does not exist")
     try:
-        stmt = insert_or_skip(session, Job).values(ticket_id=ticket_id, state=JobState.QUEUED.value, dispatched_at=utcnow(),
-                                                   priority=priority_of_labels(ticket.labels))  # fmt: skip
+        stmt = insert_or_skip(session, Job).values(
+            ticket_id=ticket_id,
+            state=JobState.QUEUED.value,
+            dispatched_at=utcnow(),
+            priority=priority_of_labels(ticket.labels),
+        )
         new_id = session.scalar(stmt.on_conflict_do_nothing().returning(Job.id))
     except IntegrityError:
         raise JobError(f"ticket {ticket_id} does not exist") from None

@@ -101,7 +101,9 @@ def record_reverts(ship) -> list[int]:
                     Event(
                         job_id=job.job_id,
                         kind="reverted",
-                        message=f"merge commit {job.merge_commit[:10]} was reverted on {repo.base_branch} by {revert[:10]}",
+                        message=(
+                            f"merge commit {job.merge_commit[:10]} was reverted on {repo.base_branch} by {revert[:10]}"
+                        ),
                         data={"merge_commit": job.merge_commit, "revert_commit": revert},
                     )
                 )

@@ -107,7 +107,8 @@ def _picks_statement():
 
 @cache
 def _claim_statement():
-    """The compare-and-set of a claim (parameters ``p_job``, ``p_repo``, ``p_now``, ``p_cap``, ``p_owner``, ``p_expires``)."""
+    """The compare-and-set of a claim (parameters ``p_job``, ``p_repo``, ``p_now``, ``p_cap``, ``p_owner``,
+    ``p_expires``)."""
     now, repository_id = bindparam("p_now"), bindparam("p_repo")
     other, ticket = aliased(Job), aliased(Ticket)
     worked = (select(func.count()).select_from(other).join(ticket, other.ticket_id == ticket.id)
@@ -211,5 +212,8 @@ def set_repository_cap(store: Store, name: str, cap: int | None) -> None:
 def record_config_cap(store: Store, repository_name: str, cap: int | None) -> None:
     """Keep the cap a repository's ``.shipyard.yml`` sets (None: it sets none) for the claims to come."""
     with store.session() as s:
-        s.execute(update(Repository).where(Repository.name == repository_name, Repository.config_max_running_jobs.is_distinct_from(cap))
-                  .values(config_max_running_jobs=cap))  # fmt: skip
+        s.execute(
+            update(Repository)
+            .where(Repository.name == repository_name, Repository.config_max_running_jobs.is_distinct_from(cap))
+            .values(config_max_running_jobs=cap)
+        )

@@ -19,7 +19,7 @@ from orchestrator.worker.process_group import start_worker, stop_worker
 from orchestrator.worker.sandboxing import resolve_backend, sandbox_provider
 from sandboxes.base import SandboxSpec
 from workflows.gates.evidence_check import pytest_plugin_env
-from workflows.gitops import GitRepo, run_git
+from workflows.gitops import GitError, GitRepo, run_git
 
 SETTLED = {s.value for s in JobState if s.is_final or s.is_waiting_for_human}
 PR_STATES = {JobState.AWAITING_REVIEW.value, JobState.MERGED.value}
@@ -56,7 +56,7 @@ def prepare_repo(instance: EvalInstance, jsonl: Path, dest: Path) -> Path:
         run_git(["clone", "-q", source, str(dest)])
     try:
         run_git(["checkout", "-q", "-B", "main", instance.base_commit], cwd=dest)
-    except Exception as exc:
+    except GitError as exc:
         raise EvalError(
             f"{instance.instance_id}: base_commit {instance.base_commit}: not in {instance.repo}: {exc}"
         ) from None

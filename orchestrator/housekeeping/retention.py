@@ -11,6 +11,7 @@ worker's sweep and ``shipyard jobs gc`` may run it at once.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def shown_commit_pairs(job: Job) -> list[tuple[str, str]]:
     """The diffs a job's page shows: base → candidate, and each attempt's change on the one before."""
     pairs = [(job.base_sha, job.head_sha)] if job.base_sha and job.head_sha and job.base_sha != job.head_sha else []
     heads = [a.head_sha for a in job.attempt_rows if a.head_sha]
-    pairs += [(old, new) for old, new in zip(heads, heads[1:]) if old != new]
+    pairs += [(old, new) for old, new in itertools.pairwise(heads) if old != new]
     return pairs
 
 

@@ -105,8 +105,13 @@ def _follow_priority(ship, payload: dict, full_name: str, number: int) -> dict:
             return {"action": "ignored", "reason": f"a later label change of {full_name}#{number} was applied already"}
         ticket.labels = sorted(set(labels) | {TRIGGER_LABEL})
         verb = "added" if payload["action"] == "labeled" else "removed"
-        level = jobs.follow_priority_labels(s, job, ticket.labels, f"label {payload['label']['name']!r} {verb} on GitHub by {sender}",
-                                            {"issue_updated_at": at})  # fmt: skip
+        level = jobs.follow_priority_labels(
+            s,
+            job,
+            ticket.labels,
+            f"label {payload['label']['name']!r} {verb} on GitHub by {sender}",
+            {"issue_updated_at": at},
+        )
         return {
             "action": "reprioritised" if level else "unchanged",
             "job_id": job.id,

@@ -145,7 +145,8 @@ def _python_setup(files: RepoFiles, reasons: list[str]) -> list[str]:
         if _uses_scm_version(files, pyproject):
             env = "SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0 "
             reasons.append(
-                "Its version comes from git (setuptools-scm) and sandboxes hold no git history: a fixed version is pretended."
+                "Its version comes from git (setuptools-scm) and sandboxes hold no git history: "
+                "a fixed version is pretended."
             )
     return [
         f"python3 -m venv --system-site-packages {VENV}",
@@ -200,7 +201,8 @@ def propose_node(files: RepoFiles) -> Proposal:
     else:
         command = f"npm test -- {NODE_JUNIT} {NODE_LCOV}"
         reasons.append(
-            f"`npm test` runs `{script}`: check with `shipyard doctor` that it writes .shipyard/junit.xml and .shipyard/lcov.info."
+            f"`npm test` runs `{script}`: check with `shipyard doctor` that it writes .shipyard/junit.xml "
+            "and .shipyard/lcov.info."
         )
     test_dirs = _test_dirs(files, ("test", "tests", "__tests__"))
     config = {

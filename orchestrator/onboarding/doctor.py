@@ -179,16 +179,22 @@ def _suite_findings(report: DoctorReport, first: SuiteRun, second: SuiteRun, con
     )
     if failing:
         fixes = diagnose(first.output_tail + "".join(c.detail for c in first.failing), config, image)
-        report.add(False, f"{len(failing)} test(s) fail on the base commit: {', '.join(failing[:10])}",
-                   "; ".join(fixes) or "fix them or mark them: the gate only holds the agent to tests that pass on the base",
-                   warning=not fixes)  # fmt: skip
+        report.add(
+            False,
+            f"{len(failing)} test(s) fail on the base commit: {', '.join(failing[:10])}",
+            "; ".join(fixes) or "fix them or mark them: the gate only holds the agent to tests that pass on the base",
+            warning=not fixes,
+        )
     if config.gates.coverage.enabled:
         if first.coverage is None:
             cov = config.test.coverage
-            report.add(False, f"coverage: {first.coverage_error}",
-                       f"make test.command write a {cov.format} report to {cov.path} (pytest: `--cov=. --cov-report=xml:{cov.path}`;"
-                       f" node --test: `--experimental-test-coverage --test-reporter=lcov --test-reporter-destination={cov.path}`),"
-                       " or set gates.coverage.enabled: false")  # fmt: skip
+            report.add(
+                False,
+                f"coverage: {first.coverage_error}",
+                f"make test.command write a {cov.format} report to {cov.path} "
+                f"(pytest: `--cov=. --cov-report=xml:{cov.path}`; node --test: `--experimental-test-coverage "
+                f"--test-reporter=lcov --test-reporter-destination={cov.path}`), or set gates.coverage.enabled: false",
+            )
         else:
             report.add(True, f"coverage: {first.coverage.total_percent():.1f}% total ({config.test.coverage.format})")
     flaky = sorted(k for k, c in first.cases.items() if k in second.cases and second.cases[k].outcome != c.outcome)

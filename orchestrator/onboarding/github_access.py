@@ -59,10 +59,15 @@ def app_findings(settings: GitHubSettings, full: str) -> list[AccessFinding]:
         covering = app.get_repo_installation(owner, name).id
     except GithubException as exc:
         if exc.status == 404:
-            return [AccessFinding(False, f"GitHub App {settings.app_id}: installation {settings.installation_id} not found, "
-                                  f"or the App is not installed on {full}",
-                                  f"install the App on {full} (App settings → Install App → choose the repository) and set "
-                                  "SHIPYARD_GITHUB_INSTALLATION_ID to that installation's id")]  # fmt: skip
+            return [
+                AccessFinding(
+                    False,
+                    f"GitHub App {settings.app_id}: installation {settings.installation_id} not found, "
+                    f"or the App is not installed on {full}",
+                    f"install the App on {full} (App settings → Install App → choose the repository) and set "
+                    "SHIPYARD_GITHUB_INSTALLATION_ID to that installation's id",
+                )
+            ]
         return [
             AccessFinding(
                 False,
@@ -72,8 +77,14 @@ def app_findings(settings: GitHubSettings, full: str) -> list[AccessFinding]:
         ]
     out = []
     if covering != settings.installation_id:
-        out.append(AccessFinding(False, f"{full} belongs to installation {covering}, not SHIPYARD_GITHUB_INSTALLATION_ID={settings.installation_id}",
-                                 f"set SHIPYARD_GITHUB_INSTALLATION_ID={covering}"))  # fmt: skip
+        out.append(
+            AccessFinding(
+                False,
+                f"{full} belongs to installation {covering}, "
+                f"not SHIPYARD_GITHUB_INSTALLATION_ID={settings.installation_id}",
+                f"set SHIPYARD_GITHUB_INSTALLATION_ID={covering}",
+            )
+        )
     missing = [p for p, level in NEEDED.items() if _LEVELS.get(granted.get(p, "none"), 0) < _LEVELS[level]]
     for perm in missing:
         have = granted.get(perm, "none")
@@ -122,9 +133,15 @@ def token_findings(forge: GitHubForge, full: str, git_dir: Path, sha: str) -> li
             continue
         needs = {k.lower(): v for k, v in headers.items()}.get("x-accepted-github-permissions", f"{perm}=write")
         if perm == "checks":  # not offered to fine-grained tokens at all
-            out.append(AccessFinding(False, f"token cannot publish check runs (GitHub answered 403, needs {needs}): the gate "
-                                     "report stays in the PR body, but branch protection cannot require shipyard/gate",
-                                     "use a GitHub App (SHIPYARD_GITHUB_APP_ID…) with Checks: Read and write", warning=True))  # fmt: skip
+            out.append(
+                AccessFinding(
+                    False,
+                    f"token cannot publish check runs (GitHub answered 403, needs {needs}): the gate "
+                    "report stays in the PR body, but branch protection cannot require shipyard/gate",
+                    "use a GitHub App (SHIPYARD_GITHUB_APP_ID…) with Checks: Read and write",
+                    warning=True,
+                )
+            )
             continue
         out.append(
             AccessFinding(

@@ -15,7 +15,7 @@ def bar_chart(values: list[float], labels: list[str], *, title: str, width: int 
     bar_w = max((width - gap * (n - 1)) / n, 1.0)
     plot_h = height - 14
     bars = []
-    for i, (v, label) in enumerate(zip(values, labels)):
+    for i, (v, label) in enumerate(zip(values, labels, strict=True)):
         h = plot_h * (float(v) / top)
         x = i * (bar_w + gap)
         bars.append(
@@ -30,5 +30,6 @@ def bar_chart(values: list[float], labels: list[str], *, title: str, width: int 
     )
     return Markup(
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" height="{height}" role="img" '
-        f'aria-label="{escape(title)}" preserveAspectRatio="none"><title>{escape(title)}</title>{"".join(bars)}{axis}</svg>'
+        f'aria-label="{escape(title)}" preserveAspectRatio="none">'
+        f"<title>{escape(title)}</title>{''.join(bars)}{axis}</svg>"
     )

@@ -71,9 +71,16 @@ def pending_decisions(session, job_ids: list[int]) -> dict[int, dict]:
     for r in rows:
         pending.setdefault(
             r.job_id,
-            {"decision": r.decision, "gate": r.gate, "comment": r.comment, "reviewer": r.reviewer, "line_comments": r.line_comments or [],
-             "at": _aware(r.at).isoformat(), "text": PENDING_TEXT.get(r.decision, f"{r.decision} — waiting for a worker")},
-        )  # fmt: skip
+            {
+                "decision": r.decision,
+                "gate": r.gate,
+                "comment": r.comment,
+                "reviewer": r.reviewer,
+                "line_comments": r.line_comments or [],
+                "at": _aware(r.at).isoformat(),
+                "text": PENDING_TEXT.get(r.decision, f"{r.decision} — waiting for a worker"),
+            },
+        )
     return pending
 
 

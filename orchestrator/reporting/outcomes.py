@@ -39,7 +39,8 @@ class OutcomeCounts(BaseModel):
     spend_usd: float = 0.0
     """Model spend of all finished jobs, whatever their outcome."""
     cost_per_merged_pr_usd: float | None = None
-    """``spend_usd ÷ merged``: spend on closed, blocked and failed jobs counts against the merged ones. None when nothing merged."""
+    """``spend_usd ÷ merged``: spend on closed, blocked and failed jobs counts against the merged ones. None when
+    nothing merged."""
 
 
 class OutcomeFigures(OutcomeCounts):

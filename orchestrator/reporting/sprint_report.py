@@ -99,24 +99,46 @@ def headline_rows(report: SprintReport) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _by_spend(spend: dict[str, float]) -> list[list[str]]:
+    """One row per key, the largest spend first."""
+    return [[name, _usd(v)] for name, v in sorted(spend.items(), key=lambda kv: -kv[1])]
+
+
+def _hours(median: float | None) -> str:
+    return "–" if median is None else f"{median:.1f}"
+
+
 def _tables(report: SprintReport) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of every table after the headline one."""
     b = report.current.breakdown
+    complexity = [
+        [c, str(t["finished"]), str(t["merged"]), str(t["untouched"])] for c, t in sorted(b.by_complexity.items())
+    ]
+    escalations = [
+        ["jobs whose attempts climbed to another model", f"{b.escalated_jobs} ({b.escalated_merged} merged)"],
+        ["median hours, ticket to pull request", _hours(b.hours_label_to_pr_median)],
+        ["median hours, pull request to merge", _hours(b.hours_pr_to_merge_median)],
+    ]
+    weeks = [
+        [
+            f"{w.week:%Y-%m-%d}",
+            str(w.merged),
+            str(w.closed),
+            str(w.blocked),
+            str(w.failed),
+            _usd(w.spend_usd),
+            _usd(w.cost_per_merged_pr_usd),
+        ]
+        for w in report.weeks
+    ]
     return [
-        ("Spend by role", ["role", "spend"], [[r, _usd(v)] for r, v in sorted(b.spend_by_role.items(), key=lambda kv: -kv[1])]),
-        ("Spend by model", ["model", "spend"], [[m, _usd(v)] for m, v in sorted(b.spend_by_model.items(), key=lambda kv: -kv[1])]),
+        ("Spend by role", ["role", "spend"], _by_spend(b.spend_by_role)),
+        ("Spend by model", ["model", "spend"], _by_spend(b.spend_by_model)),
         ("What blocked the gate", ["check", "failed gate runs"], [[c, str(n)] for c, n in b.gate_failures.items()]),
-        ("By complexity", ["complexity", "finished", "merged", "merged with no human touch"],
-         [[c, str(t["finished"]), str(t["merged"]), str(t["untouched"])] for c, t in sorted(b.by_complexity.items())]),
-        ("Escalations and time", ["figure", "value"], [
-            ["jobs whose attempts climbed to another model", f"{b.escalated_jobs} ({b.escalated_merged} merged)"],
-            ["median hours, ticket to pull request", "–" if b.hours_label_to_pr_median is None else f"{b.hours_label_to_pr_median:.1f}"],
-            ["median hours, pull request to merge", "–" if b.hours_pr_to_merge_median is None else f"{b.hours_pr_to_merge_median:.1f}"],
-        ]),
-        ("Week by week", ["week of", "merged", "closed", "blocked", "failed", "spend", "cost per merged PR"],
-         [[f"{w.week:%Y-%m-%d}", str(w.merged), str(w.closed), str(w.blocked), str(w.failed), _usd(w.spend_usd),
-           _usd(w.cost_per_merged_pr_usd)] for w in report.weeks]),
-    ]  # fmt: skip
+        ("By complexity", ["complexity", "finished", "merged", "merged with no human touch"], complexity),
+        ("Escalations and time", ["figure", "value"], escalations),
+        ("Week by week", ["week of", "merged", "closed", "blocked", "failed", "spend", "cost per merged PR"], weeks),
+    ]
 
 
 def _title(report: SprintReport) -> str:
@@ -148,7 +170,10 @@ def to_markdown(report: SprintReport) -> str:
 def _html_table(header: list[str], rows: list[list[str]] | list[tuple]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>nothing in this period</td></tr>'}</tbody></table>"
+    return (
+        f"<table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body or '<tr><td>nothing in this period</td></tr>'}</tbody></table>"
+    )
 
 
 def to_html(report: SprintReport) -> str:
@@ -158,16 +183,31 @@ def to_html(report: SprintReport) -> str:
         [f"{w.week:%Y-%m-%d}" for w in report.weeks],
         title="Merged pull requests per week",
     )
-    cost = bar_chart([w.cost_per_merged_pr_usd or 0.0 for w in report.weeks], [f"{w.week:%Y-%m-%d}" for w in report.weeks],
-                     title="Cost per merged PR per week (USD)")  # fmt: skip
-    parts = [f"<h1>{escape(_title(report))}</h1>", _html_table(["", "this period", "previous period", "change"], headline_rows(report)),
-             "<h2>Merged pull requests per week</h2>", str(merged), "<h2>Cost per merged PR per week</h2>", str(cost)]  # fmt: skip
+    cost = bar_chart(
+        [w.cost_per_merged_pr_usd or 0.0 for w in report.weeks],
+        [f"{w.week:%Y-%m-%d}" for w in report.weeks],
+        title="Cost per merged PR per week (USD)",
+    )
+    parts = [
+        f"<h1>{escape(_title(report))}</h1>",
+        _html_table(["", "this period", "previous period", "change"], headline_rows(report)),
+        "<h2>Merged pull requests per week</h2>",
+        str(merged),
+        "<h2>Cost per merged PR per week</h2>",
+        str(cost),
+    ]
     for title, header, rows in _tables(report):
         parts += [f"<h2>{escape(title)}</h2>", _html_table(header, rows)]
     note = _replays_note(report.current.metrics.scripted)
     if note:
         parts.append(f"<p>{escape(note)}</p>")
-    style = ("body{font-family:system-ui,sans-serif;max-width:960px;margin:20px auto;color:#1f2328}"
-             "table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left}"
-             ".chart .bar{fill:#0969da}.chart .axis{stroke:#8c959f}.chart .tick{font-size:9px}")  # fmt: skip
-    return f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(_title(report))}</title><style>{style}</style></head><body>{"".join(parts)}</body></html>\n'
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:960px;margin:20px auto;color:#1f2328}"
+        "table{border-collapse:collapse;margin:8px 0}"
+        "td,th{border:1px solid #d0d7de;padding:4px 8px;text-align:left}"
+        ".chart .bar{fill:#0969da}.chart .axis{stroke:#8c959f}.chart .tick{font-size:9px}"
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(_title(report))}</title>'
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+    )

@@ -17,7 +17,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     AWAITING_PLAN_APPROVAL = "awaiting_plan_approval"

@@ -32,9 +32,9 @@ def error(status_code: int, reason: str) -> JSONResponse:
 
 @router.get("/api/jobs")
 def api_jobs(request: Request) -> Any:
-    """Jobs newest first (``sort=oldest``: oldest first), ``limit`` per page (default 100, at most 1000), filtered by ``state``, ``repo``,
-    ``label``, ``model``, ``q`` (title words), ``since``/``until`` (YYYY-MM-DD); ``X-Next-Cursor``
-    (when present) is the next page's ``?cursor=``."""
+    """Jobs newest first (``sort=oldest``: oldest first), ``limit`` per page (default 100, at most 1000), filtered
+    by ``state``, ``repo``, ``label``, ``model``, ``q`` (title words), ``since``/``until`` (YYYY-MM-DD);
+    ``X-Next-Cursor`` (when present) is the next page's ``?cursor=``."""
     from orchestrator.reporting.job_views import MAX_PAGE
     from orchestrator.web.paging import checked_page
 
@@ -132,7 +132,8 @@ def api_outcomes_report(request: Request, days: str | None = None, format: str =
 
 
 async def _json_body(request: Request) -> dict:
-    # Requiring a JSON content type keeps cross-site forms out: a browser sends one only after a CORS preflight we never grant.
+    # Requiring a JSON content type keeps cross-site forms out: a browser sends one only after a CORS preflight we
+    # never grant.
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise JobError("send the decision as JSON (Content-Type: application/json)")
     try:
@@ -213,7 +214,7 @@ def healthz(request: Request) -> Any:
     try:
         with ship.store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any database failure makes the app unhealthy; say which
+    except Exception as exc:  # noqa: BLE001 - any database failure makes the app unhealthy; say which
         return JSONResponse({"status": "unhealthy", "database": f"{type(exc).__name__}: {exc}"}, status_code=503)
     alive = sum(1 for w in ship.workers() if w["status"] == "alive")
     return {"status": "ok", "database": "ok", "live_workers": alive}

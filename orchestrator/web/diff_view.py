@@ -162,7 +162,9 @@ def _highlight(f: DiffFile, deadline: float) -> None:
     for kinds in (("ctx", "del"), ("ctx", "add")):
         side = [line for line in f.lines if line.kind in kinds]
         html = highlight_lines(lexer, [line.text for line in side], deadline)
-        for line, h in zip(side, html or ()):
+        if html is None:
+            continue
+        for line, h in zip(side, html, strict=True):
             if line.kind != "ctx" or kinds[1] == "add":
                 line.html = h
 

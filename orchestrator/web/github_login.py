@@ -34,8 +34,15 @@ def github_start(request: Request) -> Response:
     if not enabled(settings):
         return error_page(request, 404, "GitHub login is not configured (SHIPYARD_WEB_GITHUB_CLIENT_ID and _SECRET)")
     state = secrets.token_urlsafe(24)
-    query = urlencode({"client_id": settings.web_github_client_id, "redirect_uri": _callback_url(request), "state": state,
-                       "scope": "", "allow_signup": "false"})  # fmt: skip
+    query = urlencode(
+        {
+            "client_id": settings.web_github_client_id,
+            "redirect_uri": _callback_url(request),
+            "state": state,
+            "scope": "",
+            "allow_signup": "false",
+        }
+    )
     response = RedirectResponse(f"{settings.web_github_url.rstrip('/')}/login/oauth/authorize?{query}", status_code=303)
     # The state ties the callback to this browser: a code pushed in by another site does not match it.
     response.set_cookie(
@@ -53,14 +60,23 @@ def github_start(request: Request) -> Response:
 async def _github_login(settings, code: str, redirect_uri: str) -> str:
     """The GitHub login that owns ``code``; raises ValueError with GitHub's reason."""
     async with httpx.AsyncClient(timeout=15) as http:
-        reply = await http.post(f"{settings.web_github_url.rstrip('/')}/login/oauth/access_token", headers={"Accept": "application/json"},
-                                data={"client_id": settings.web_github_client_id, "code": code, "redirect_uri": redirect_uri,
-                                      "client_secret": settings.web_github_client_secret.get_secret_value()})  # fmt: skip
+        reply = await http.post(
+            f"{settings.web_github_url.rstrip('/')}/login/oauth/access_token",
+            headers={"Accept": "application/json"},
+            data={
+                "client_id": settings.web_github_client_id,
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_secret": settings.web_github_client_secret.get_secret_value(),
+            },
+        )
         token = reply.json().get("access_token") if reply.status_code == 200 else None
         if not token:
             raise ValueError(f"GitHub refused the login code ({reply.status_code}: {reply.json().get('error', '?')})")
-        user = await http.get(f"{settings.web_github_api_url.rstrip('/')}/user",
-                              headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"})  # fmt: skip
+        user = await http.get(
+            f"{settings.web_github_api_url.rstrip('/')}/user",
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},
+        )
         if user.status_code != 200 or not isinstance(user.json().get("login"), str):
             raise ValueError(f"GitHub did not say who logged in ({user.status_code})")
         return user.json()["login"]
@@ -80,8 +96,12 @@ async def github_callback(request: Request, code: str = "", state: str = "") -> 
         accounts.log_in_github, request.app.state.ship.store, login, settings.web_session_hours
     )
     if session_id is None:
-        return error_page(request, 403, f"GitHub user {login} has no Shipyard account: an admin links one with "
-                                        f"`shipyard users add NAME --role viewer --github {login} --token-only`")  # fmt: skip
+        return error_page(
+            request,
+            403,
+            f"GitHub user {login} has no Shipyard account: an admin links one with "
+            f"`shipyard users add NAME --role viewer --github {login} --token-only`",
+        )
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(STATE_COOKIE, path="/login/github")
     response.set_cookie(SESSION_COOKIE, session_id, max_age=int(settings.web_session_hours * 3600), httponly=True,

@@ -105,7 +105,10 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
                 202,
                 action="duplicate",
                 job_id=seen.job_id,
-                reason=f"this event (issue #{issue['number']} {payload['action']} at {issue.get('updated_at')}) was already handled",
+                reason=(
+                    f"this event (issue #{issue['number']} {payload['action']} at {issue.get('updated_at')}) "
+                    "was already handled"
+                ),
             )
         repo = s.scalar(select(Repository).where(Repository.url == full_name))
         if repo is None:

@@ -62,9 +62,13 @@ async def log_in(request: Request) -> Response:
     ship, throttle = request.app.state.ship, request.app.state.login_throttle
     wait = throttle.wait_s(name)
     if wait > 0:
-        return render(request, "login.html", {"next": target, "failed": False, "name": name,
-                                              "throttled": f"Too many wrong passwords for {name}: try again in {int(wait) + 1} s."},
-                      status_code=429)  # fmt: skip
+        throttled = f"Too many wrong passwords for {name}: try again in {int(wait) + 1} s."
+        return render(
+            request,
+            "login.html",
+            {"next": target, "failed": False, "name": name, "throttled": throttled},
+            status_code=429,
+        )
     session_id = await run_in_threadpool(accounts.log_in, ship.store, name, password, ship.settings.web_session_hours)
     if session_id is None:
         throttle.failed(name)

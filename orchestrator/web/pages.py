@@ -185,7 +185,9 @@ async def _form(request: Request, job_id: int) -> dict | None:
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     paths, numbers, bodies = (form.getlist(k) for k in ("line_path", "line_no", "line_body"))
     fields["line_comments"] = [
-        {"path": p, "line": n, "body": b} for p, n, b in zip(paths, numbers, bodies) if isinstance(b, str) and b.strip()
+        {"path": p, "line": n, "body": b}
+        for p, n, b in zip(paths, numbers, bodies, strict=False)
+        if isinstance(b, str) and b.strip()
     ]
     return fields
 

@@ -80,9 +80,14 @@ def checked_page(query: dict, *, default_limit: int = DEFAULT_LIMIT, max_limit: 
     """The page parameters from a query string (a mapping of str → str); raises BadParameter."""
     params = {k: _text(query.get(k)) for k in FILTERS}
     where = JobFilter(
-        state=checked_state(params["state"]), repo=params["repo"], label=params["label"], model=params["model"], q=params["q"],
-        since=_day("since", params["since"]), until=_day("until", params["until"]),
-    )  # fmt: skip
+        state=checked_state(params["state"]),
+        repo=params["repo"],
+        label=params["label"],
+        model=params["model"],
+        q=params["q"],
+        since=_day("since", params["since"]),
+        until=_day("until", params["until"]),
+    )
     if where.since and where.until and where.until <= where.since:
         raise BadParameter(f"until: must be after since ({params['since']}), got {params['until']}")
     sort = _text(query.get("sort")) or "newest"

@@ -59,15 +59,27 @@ def metrics(request: Request) -> PlainTextResponse:
     )
     out.metric("shipyard_model_spend_usd", "gauge", "Model spend of finished jobs in USD (scripted = replayed model).",
                _by_population(m.real, m.scripted, "spend_usd"))  # fmt: skip
-    out.metric("shipyard_model_cost_usd", "gauge", "Model spend of all jobs by model in USD.",
-               [({"model": c.model, "scripted": str(c.scripted).lower()}, c.cost_usd) for c in m.cost_by_model])  # fmt: skip
-    out.metric("shipyard_cost_per_merged_pr_usd", "gauge", "Spend of finished jobs divided by merged pull requests (NaN: none merged).",
-               _by_population(m.real, m.scripted, "cost_per_merged_pr_usd"))  # fmt: skip
+    out.metric(
+        "shipyard_model_cost_usd",
+        "gauge",
+        "Model spend of all jobs by model in USD.",
+        [({"model": c.model, "scripted": str(c.scripted).lower()}, c.cost_usd) for c in m.cost_by_model],
+    )
+    out.metric(
+        "shipyard_cost_per_merged_pr_usd",
+        "gauge",
+        "Spend of finished jobs divided by merged pull requests (NaN: none merged).",
+        _by_population(m.real, m.scripted, "cost_per_merged_pr_usd"),
+    )
     out.metric(
         "shipyard_merged_prs", "gauge", "Jobs whose pull request merged.", _by_population(m.real, m.scripted, "merged")
     )
-    out.metric("shipyard_backlog_automated_ratio", "gauge", "Labelled tickets with a merged job divided by labelled tickets.",
-               _by_population(m.real, m.scripted, "backlog_automated_share"))  # fmt: skip
+    out.metric(
+        "shipyard_backlog_automated_ratio",
+        "gauge",
+        "Labelled tickets with a merged job divided by labelled tickets.",
+        _by_population(m.real, m.scripted, "backlog_automated_share"),
+    )
     out.metric("shipyard_gate_runs", "gauge", "Quality-gate runs by result.",
                [({"result": "passed"}, m.gate_runs_passed), ({"result": "failed"}, m.gate_runs_failed)])  # fmt: skip
     return PlainTextResponse(out.text(), media_type=CONTENT_TYPE)

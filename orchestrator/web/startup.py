@@ -35,12 +35,15 @@ def _admin_password(ship: Shipyard) -> str | None:
 
 
 def prepare_auth(ship: Shipyard, host: str) -> list[str]:
-    """Refuse to serve without authentication off loopback; create the bootstrap admin. Returns notes for the operator."""
+    """Refuse to serve without authentication off loopback; create the bootstrap admin. Returns notes for the
+    operator."""
     settings = ship.settings
     if settings.web_auth == "off":
         if not is_loopback(host):
-            raise WebStartError(f"SHIPYARD_WEB_AUTH=off serves everyone as an admin: refused on {host}; "
-                                "it is for development on 127.0.0.1/localhost only (or turn authentication on)")  # fmt: skip
+            raise WebStartError(
+                f"SHIPYARD_WEB_AUTH=off serves everyone as an admin: refused on {host}; "
+                "it is for development on 127.0.0.1/localhost only (or turn authentication on)"
+            )
         return [f"authentication is off: anyone who reaches {host} is an admin (development only)"]
     notes = []
     password = _admin_password(ship)

@@ -4,7 +4,6 @@ in-memory job recorder that keeps what the workflow's recorder would store."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from sandboxes.base import SandboxSpec
 from sandboxes.local import LocalSandboxProvider
-from workflows.gitops import GitRepo
+from workflows.gitops import GitRepo, run_git
 from workflows.nodes.prepare import git_dir
 from workflows.ports import JobServices
 from workflows.repo_config import RepoConfig
@@ -92,21 +91,9 @@ def job(tmp_path, sample_copy, sandbox_provider):
     holds the sample repository at its base commit."""
     job_dir = tmp_path / "job"
     gdir = git_dir(job_dir)
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@x",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@x",
-        "PATH": "/usr/bin:/bin",
-    }
     gdir.parent.mkdir(parents=True)
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
-        subprocess.run(
-            ["git", "--git-dir", str(gdir), "--work-tree", str(sample_copy), *args],
-            check=True,
-            env=env,
-            cwd=sample_copy,
-        )
+        run_git(["--git-dir", str(gdir), "--work-tree", str(sample_copy), *args], cwd=sample_copy)
     base = GitRepo(gdir).rev_parse("HEAD")
     services = JobServices(
         recorder=MemoryRecorder(),

@@ -6,7 +6,6 @@ import json
 
 from pydantic import SecretStr
 
-from agents.catalogue import ModelSpec
 from agents.context_window import HistoryCompactor, truncate_middle
 from agents.credentials import ProviderSecrets
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
@@ -18,16 +17,7 @@ TASK = CodingTask(ticket_title="explore", ticket_body="b", test_command="true")
 
 
 def model_at(emu, name="main"):
-    spec = ModelSpec(
-        name=name,
-        provider="openai",
-        model_id=f"{name}-1",
-        base_url=emu.base_url,
-        api_key_env="OPENAI_API_KEY",
-        context_window=100_000,
-        price_input=1,
-        price_output=1,
-    )
+    spec = emu.spec(name, f"{name}-1", context_window=100_000, price_input=1, price_output=1)
     return make_chat_model(spec, SECRETS, max_retries=0)
 
 

@@ -49,7 +49,7 @@ def _diff_coverage(sandbox, changed: dict[str, list[int]]) -> float:
     root = ET.fromstring(sandbox.read_file(CONFIG.test.coverage.path))
     hits: dict[str, dict[int, int]] = {}
     for cls in root.iter("class"):
-        hits[cls.get("filename")] = {int(l.get("number")): int(l.get("hits")) for l in cls.iter("line")}
+        hits[cls.get("filename")] = {int(line.get("number")): int(line.get("hits")) for line in cls.iter("line")}
     executable = covered = 0
     for path, lines in changed.items():
         if path.startswith("tests/"):

@@ -23,9 +23,7 @@ def test_each_model_is_called_once_and_reported(recorder):
     down = f"http://127.0.0.1:{closed_port()}/v1"
     with OpenAIEmulator([Reply(text="OK")]) as emu:
         specs = [
-            ModelSpec(
-                name="up", provider="openai", model_id="m-up", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
-            ),
+            emu.spec("up", "m-up"),
             ModelSpec(name="down", provider="openai_compatible", model_id="m-down", base_url=down),
             ModelSpec(name="nokey", provider="anthropic", model_id="m-a", api_key_env="ANTHROPIC_API_KEY"),
         ]

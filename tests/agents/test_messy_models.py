@@ -141,11 +141,8 @@ def test_cancellation_is_checked_before_every_model_and_tool_call(sample_sandbox
 
     replies = [Reply(tool_calls=[("bash", {"command": "echo one"}), ("bash", {"command": "touch never"})]), FINISH]
     with OpenAIEmulator(replies) as emu:
-        spec = ModelSpec(
-            name="m", provider="openai", model_id="m1", base_url=emu.base_url, api_key_env="OPENAI_API_KEY"
-        )
         result = run_coding_agent(
-            make_chat_model(spec, SECRETS, max_retries=0),
+            make_chat_model(emu.spec("m", "m1"), SECRETS, max_retries=0),
             sample_sandbox,
             TASK,
             recorder=recorder,

@@ -101,30 +101,24 @@ class Chaos:
             self._enqueue(f"slugify leaves repeated dashes ({i})", CASSETTE)
         # Valid when the ticket is added (a corrupt one is refused then), corrupted before the job runs.
         corrupt_cassette.write_bytes(CASSETTE.read_bytes())
-        ticket = add_ticket(
-            self.ship.store,
-            repo="textkit",
-            title="corrupt cassette",
-            body="x",
-            labels=["shipyard"],
-            cassette=corrupt_cassette,
-        )
+        ticket = self._ticket("corrupt cassette", corrupt_cassette)
         corrupt_cassette.write_bytes(b"\xff\xfe not utf-8 \xc3\x28\n")
         self.corrupt_job = self.ship.enqueue_ticket(ticket.id)[0]
         self.lost_job = self._lost_message()
         self.duplicated_ticket = self._duplicate_triggers(20)
 
-    def _enqueue(self, title: str, cassette: Path) -> int:
-        ticket = add_ticket(
+    def _ticket(self, title: str, cassette: Path = CASSETTE):
+        """A labelled ticket of the ``textkit`` repository whose job replays ``cassette``."""
+        return add_ticket(
             self.ship.store, repo="textkit", title=title, body="x", labels=["shipyard"], cassette=cassette
         )
-        return self.ship.enqueue_ticket(ticket.id)[0]
+
+    def _enqueue(self, title: str, cassette: Path) -> int:
+        return self.ship.enqueue_ticket(self._ticket(title, cassette).id)[0]
 
     def _lost_message(self) -> int:
         """A job whose message the broker never got (created, not sent; its message is long overdue)."""
-        ticket = add_ticket(
-            self.ship.store, repo="textkit", title="lost message", body="x", labels=["shipyard"], cassette=CASSETTE
-        )
+        ticket = self._ticket("lost message")
         job_id, _ = jobs.create_job(self.ship.store, ticket.id)
         with self.ship.store.session() as s:
             s.execute(update(Job).where(Job.id == job_id).values(dispatched_at=utcnow() - timedelta(hours=1)))
@@ -132,14 +126,7 @@ class Chaos:
 
     def _duplicate_triggers(self, n: int) -> int:
         """The same trigger arriving ``n`` times at once (as duplicate webhook deliveries do)."""
-        ticket = add_ticket(
-            self.ship.store,
-            repo="textkit",
-            title="duplicated trigger",
-            body="x",
-            labels=["shipyard"],
-            cassette=CASSETTE,
-        )
+        ticket = self._ticket("duplicated trigger")
         barrier = threading.Barrier(n)
 
         def trigger(_):

@@ -6,17 +6,7 @@ One honest change passes (h); every other candidate is blocked with a reason a r
 
 from __future__ import annotations
 
-from tests.gates.samples import (
-    change_breaking_unrelated_test,
-    change_deleting_failing_test,
-    change_fixing_known_bug,
-    change_good_feature,
-    change_omitting_coverage,
-    change_skipping_existing_test,
-    change_touching_ci,
-    change_with_vacuous_tests,
-    change_without_tests,
-)
+from tests.gates import samples
 
 
 def failed(report) -> dict[str, str]:
@@ -24,7 +14,7 @@ def failed(report) -> dict[str, str]:
 
 
 def test_good_change_with_real_tests_passes(calc):
-    report = calc.gate(change_good_feature())
+    report = calc.gate(samples.change_good_feature())
 
     assert report.passed, report.failed_reasons()
     assert report.diff_coverage == 100.0
@@ -37,7 +27,7 @@ def test_good_change_with_real_tests_passes(calc):
 
 
 def test_no_tests_added_fails(calc):
-    report = calc.gate(change_without_tests())
+    report = calc.gate(samples.change_without_tests())
 
     assert not report.passed
     assert failed(report)["tests_added"].startswith("the change adds or changes no test file")
@@ -46,7 +36,7 @@ def test_no_tests_added_fails(calc):
 
 
 def test_tests_that_already_pass_on_base_fail_fail_to_pass(calc):
-    report = calc.gate(change_with_vacuous_tests())
+    report = calc.gate(samples.change_with_vacuous_tests())
 
     reason = failed(report)["fail_to_pass"]
     assert "already passes on the base code, so none tests the change" in reason
@@ -55,7 +45,7 @@ def test_tests_that_already_pass_on_base_fail_fail_to_pass(calc):
 
 
 def test_deleting_an_existing_failing_test_is_caught(calc_with_bug):
-    report = calc_with_bug.gate(change_deleting_failing_test())
+    report = calc_with_bug.gate(samples.change_deleting_failing_test())
 
     reasons = failed(report)
     assert reasons["protected_paths"].startswith("tests/test_clamp.py: existing test file deleted")
@@ -66,7 +56,7 @@ def test_deleting_an_existing_failing_test_is_caught(calc_with_bug):
 
 
 def test_bug_fix_with_a_test_in_an_existing_file_passes_despite_an_unrelated_failing_test(calc_with_bug):
-    report = calc_with_bug.gate(change_fixing_known_bug())
+    report = calc_with_bug.gate(samples.change_fixing_known_bug())
 
     assert report.passed, report.failed_reasons()
     assert "tests/test_core.py::test_clamp_above_range" in report.check("fail_to_pass").reason
@@ -75,7 +65,7 @@ def test_bug_fix_with_a_test_in_an_existing_file_passes_despite_an_unrelated_fai
 
 
 def test_skip_marker_added_to_an_existing_test_fails(calc):
-    report = calc.gate(change_skipping_existing_test())
+    report = calc.gate(samples.change_skipping_existing_test())
 
     reasons = failed(report)
     assert reasons["protected_paths"].startswith(
@@ -85,19 +75,19 @@ def test_skip_marker_added_to_an_existing_test_fails(calc):
 
 
 def test_coverage_configuration_edit_fails(calc):
-    report = calc.gate(change_omitting_coverage())
+    report = calc.gate(samples.change_omitting_coverage())
 
     assert failed(report)["protected_paths"] == "pyproject.toml: test/coverage configuration changed: [tool.coverage]"
 
 
 def test_ci_configuration_change_fails(calc):
-    report = calc.gate(change_touching_ci())
+    report = calc.gate(samples.change_touching_ci())
 
     assert failed(report) == {"protected_paths": ".github/workflows/ci.yml: protected path (matches '.github/**')"}
 
 
 def test_breaking_an_unrelated_test_fails_with_its_traceback(calc):
-    report = calc.gate(change_breaking_unrelated_test())
+    report = calc.gate(samples.change_breaking_unrelated_test())
 
     assert failed(report)["no_regressions"] == "1 test(s) that pass on base fail: tests/test_core.py::test_mul"
     summary = report.summary_for_agent()
@@ -116,7 +106,7 @@ def test_sometimes():
 
 
 def test_flaky_test_is_rerun_and_reported_not_silently_green(calc):
-    report = calc.gate({**change_good_feature(), "tests/test_flaky.py": FLAKY_TEST})
+    report = calc.gate({**samples.change_good_feature(), "tests/test_flaky.py": FLAKY_TEST})
 
     assert report.passed, report.failed_reasons()
     assert report.flaky_tests == ["tests/test_flaky.py::test_sometimes"]
@@ -134,7 +124,7 @@ def test_docs_ticket_waives_the_test_gates(calc):
 
 def test_failing_extra_gate_fails_with_its_output(calc):
     config = calc.config(gates__extra=[{"name": "lint", "command": "echo 'E501 line too long' && exit 3"}])
-    report = calc.gate(change_good_feature(), config=config)
+    report = calc.gate(samples.change_good_feature(), config=config)
 
     assert failed(report) == {"extra:lint": "`echo 'E501 line too long' && exit 3` exited with status 3"}
     assert "E501 line too long" in report.summary_for_agent()

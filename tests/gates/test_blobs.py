@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from workflows.gitops import GitRepo
+from workflows.gitops import GitRepo, run_git
 
 BINARY = bytes(range(256)) * 4 + b"\r\n\x00\xff"
 LATIN1 = "café naïve\r\n".encode("latin-1")
@@ -16,15 +14,8 @@ def test_show_file_returns_the_exact_bytes_of_binary_and_non_utf8_files(tmp_path
     work.mkdir()
     (work / "logo.png").write_bytes(BINARY)
     (work / "notes.txt").write_bytes(LATIN1)
-    env = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@x",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@x",
-        "PATH": "/usr/bin:/bin",
-    }
     for args in (["init", "-q"], ["-c", "core.autocrlf=false", "add", "-A"], ["commit", "-qm", "binary"]):
-        subprocess.run(["git", *args], cwd=work, check=True, env=env)
+        run_git(args, cwd=work)
     repo = GitRepo(work / ".git")
     head = repo.rev_parse("HEAD")
     assert repo.show_file(head, "logo.png") == BINARY

@@ -30,9 +30,7 @@ def test_gate_in_docker_sandboxes_passes_a_good_change_and_blocks_a_regression(d
 def test_in_docker_the_evidence_plugin_is_out_of_reach_and_a_record_cut_short_is_tampering(
     docker_engine, calc, tmp_path
 ):
-    from tests.gates.samples.calc_repo import POWER_TESTS
-    from tests.gates.test_evidence_isolation import ERASE_THE_RECORD, OUT_OF_REACH_PROBE
-    from tests.gates.test_forging import PATCH_FROM_INIT, _broken
+    from tests.gates.test_evidence_isolation import OUT_OF_REACH_PROBE, record_cut_short
 
     provider = DockerSandboxProvider(tmp_path / "docker-sandboxes", client=docker_engine)
     spec = SandboxSpec(image="shipyard-sandbox:latest", labels={"test": "gates-evidence"})
@@ -40,16 +38,6 @@ def test_in_docker_the_evidence_plugin_is_out_of_reach_and_a_record_cut_short_is
     assert probed.check("no_regressions").passed, probed.check("no_regressions").reason
 
     config = calc.config(gates__allow_paths=["tests/__init__.py"])
-    erased = calc.gate(
-        {
-            **_broken(),
-            "tests/test_power.py": POWER_TESTS,
-            "tests/__init__.py": PATCH_FROM_INIT,
-            "tests/test_zz.py": ERASE_THE_RECORD,
-        },
-        config=config,
-        provider=provider,
-        spec=spec,
-    )
+    erased = calc.gate(record_cut_short(), config=config, provider=provider, spec=spec)
     reasons = "\n".join(erased.failed_reasons())
     assert "the record was cut short" in reasons, reasons

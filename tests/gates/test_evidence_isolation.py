@@ -95,19 +95,22 @@ def test_zz_erase_the_record():
 """
 
 
+def record_cut_short() -> dict[str, str]:
+    """Outcomes rewritten from ``tests/__init__.py`` (the gate needs ``gates.allow_paths`` to take it), then
+    the record truncated by a later test."""
+    return {
+        **_broken(),
+        "tests/test_power.py": POWER_TESTS,
+        "tests/__init__.py": PATCH_FROM_INIT,
+        "tests/test_zz.py": ERASE_THE_RECORD,
+    }
+
+
 def test_a_record_cut_short_by_the_code_under_test_is_caught_as_tampering(calc):
     """Outcomes rewritten from an allowed ``tests/__init__.py``, then the record truncated by a
     later test: the passed tests the record no longer holds expose it."""
     config = calc.config(gates__allow_paths=["tests/__init__.py"])
-    report = calc.gate(
-        {
-            **_broken(),
-            "tests/test_power.py": POWER_TESTS,
-            "tests/__init__.py": PATCH_FROM_INIT,
-            "tests/test_zz.py": ERASE_THE_RECORD,
-        },
-        config=config,
-    )
+    report = calc.gate(record_cut_short(), config=config)
 
     assert not report.passed
     reasons = "\n".join(report.failed_reasons())

@@ -39,8 +39,12 @@ def test_hostile_or_foreign_context_data_yields_nothing_or_only_checked_ids():
         b"[" * 100_000,
     ):
         assert parse_line_tests(raw, changes, mapper) == {}
-    contexts = {"3": ["tests/t.py::test_a|run", "tests/t.py::test_a|setup", "", "<script>", 7], "4": ["x" * 5000 + "::y|run"],
-                "9": ["tests/t.py::test_b|run"], "3.5": ["tests/t.py::test_c|run"]}  # fmt: skip
+    contexts = {
+        "3": ["tests/t.py::test_a|run", "tests/t.py::test_a|setup", "", "<script>", 7],
+        "4": ["x" * 5000 + "::y|run"],
+        "9": ["tests/t.py::test_b|run"],
+        "3.5": ["tests/t.py::test_c|run"],
+    }
     raw = json.dumps(
         {
             "files": {

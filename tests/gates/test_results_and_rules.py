@@ -18,10 +18,12 @@ from workflows.repo_config import TestConfig as RepoTestConfig
 JUNIT = b"""<?xml version="1.0"?>
 <testsuites><testsuite name="pytest">
   <testcase classname="tests.test_a" name="test_ok"/>
-  <testcase classname="tests.test_a.TestGroup" name="test_param[1-2]"><failure message="assert 1 == 2&#10;more">Traceback
+  <testcase classname="tests.test_a.TestGroup" name="test_param[1-2]">\
+<failure message="assert 1 == 2&#10;more">Traceback
 AssertionError</failure></testcase>
   <testcase classname="tests.test_a" name="test_skip"><skipped message="later"/></testcase>
-  <testsuite name="nested"><testcase classname="" name="tests.test_b"><error message="collection failure">ImportError</error></testcase></testsuite>
+  <testsuite name="nested"><testcase classname="" name="tests.test_b">\
+<error message="collection failure">ImportError</error></testcase></testsuite>
 </testsuite></testsuites>"""
 
 

@@ -76,7 +76,9 @@ def test_a_good_change_passes_the_gate_on_the_plain_backend_under_a_checkout(tmp
         {
             "wordy/__init__.py": WORDY["wordy/__init__.py"]
             + "\n\ndef whisper(text):\n    return text.lower() + '...'\n",
-            "tests/test_whisper.py": "from wordy import whisper\n\n\ndef test_whisper():\n    assert whisper('HI') == 'hi...'\n",
+            "tests/test_whisper.py": (
+                "from wordy import whisper\n\n\ndef test_whisper():\n    assert whisper('HI') == 'hi...'\n"
+            ),
         },
     )
     provider = LocalSandboxProvider(hostile_parent(tmp_path / "clone"), isolation="none")

@@ -3,7 +3,7 @@ labelled issue polled into a queued job."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job
+from tests.web.conftest import client, github_repo, ship  # noqa: F401 - the webhook's fixtures, for GitHub's own tests
 from workflows.gitops import run_git
 
 TOKEN = "github_pat_11EMULATORtoken0123456789abcdef"
@@ -51,6 +52,38 @@ def forge(emulator: State) -> GitHubForge:
     return GitHubForge(GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN))
 
 
+def token_env(emulator: State, token: str = TOKEN) -> dict[str, str]:
+    """The environment that points Shipyard at ``emulator``'s API and git, signed in with ``token``."""
+    return {
+        "SHIPYARD_GITHUB_TOKEN": token,
+        "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
+        "SHIPYARD_GITHUB_GIT_URL": emulator.base,
+    }
+
+
+def open_issue(
+    emulator: State,
+    number: int,
+    title: str = "t",
+    body: str = "",
+    *,
+    labels: Iterable[str] = (),
+    repo: str = REPO,
+    **fields: str,
+) -> None:
+    """Issue ``number`` of ``repo``, open on the emulator with ``labels`` already on it: no event says who
+    applied them (``emulator.label_issue`` records one). ``fields`` adds keys such as ``updated_at``."""
+    emulator.issues[(repo, number)] = {
+        "id": next(emulator.ids),
+        "number": number,
+        "title": title,
+        "body": body,
+        "state": "open",
+        "labels": [{"name": name} for name in labels],
+        **fields,
+    }
+
+
 def queue_labelled_issue(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -64,13 +97,13 @@ def queue_labelled_issue(
     job that replays ``cassette``; returns the Shipyard and the job's id."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
+    deployment = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
     repo, number, title, body = issue
-    register_github_repository(ship.store, f"github:{repo}")
-    emulator.issues[(repo, number)] = {"id": number * 11, "title": title, "state": "open", "body": body, "labels": []}
+    register_github_repository(deployment.store, f"github:{repo}")
+    open_issue(emulator, number, title, body, repo=repo)
     emulator.permissions["alice"] = "write"
     emulator.label_issue(repo, number, "shipyard", "alice")
-    (job_id,) = GitHubPoller(ship).poll_once()
-    with ship.store.session() as s:
+    (job_id,) = GitHubPoller(deployment).poll_once()
+    with deployment.store.session() as s:
         s.get(Job, job_id).ticket.cassette = str(cassette)
-    return ship, job_id
+    return deployment, job_id

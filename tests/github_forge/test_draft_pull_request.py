@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.github_forge.conftest import TOKEN, queue_labelled_issue, serve_emulator
+from tests.github_forge.conftest import queue_labelled_issue, serve_emulator, token_env
 from tests.github_forge.test_pipeline_github import REPO, assert_no_token
 from tests.pipeline.harness import ASSETS, running_worker, sample_repository, wait_for_job
 from workflows.gitops import run_git
@@ -25,11 +25,7 @@ def test_draft_until_the_gate_passes_then_ready_for_review(tmp_path: Path, monke
         f.write("pull_request:\n  draft: true\n")
     run_git(["commit", "-qam", "PRs open as drafts"], cwd=seed)
     with serve_emulator(tmp_path / "github", seed, repo=REPO) as emulator:
-        env = {
-            "SHIPYARD_GITHUB_TOKEN": TOKEN,
-            "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-            "SHIPYARD_GITHUB_GIT_URL": emulator.base,
-        }
+        env = token_env(emulator)
         ship, job_id = queue_labelled_issue(
             tmp_path,
             monkeypatch,

@@ -12,7 +12,7 @@ from orchestrator.emulators.github.asgi import State
 from orchestrator.forges import make_forge
 from orchestrator.redaction import egress_redactor
 from orchestrator.settings import Settings
-from tests.github_forge.conftest import REPO, TOKEN
+from tests.github_forge.conftest import REPO, TOKEN, open_issue, token_env
 from workflows.gitops import GitRepo
 
 QUOTED = "staging passphrase 9c1e"
@@ -20,23 +20,13 @@ QUOTED = "staging passphrase 9c1e"
 
 
 def test_everything_published_on_github_is_redacted(emulator: State, tmp_path: Path, monkeypatch, scrub_env):
-    for key, value in {
-        "SHIPYARD_GITHUB_TOKEN": TOKEN,
-        "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-        "SHIPYARD_GITHUB_GIT_URL": emulator.base,
-    }.items():
+    for key, value in token_env(emulator).items():
         monkeypatch.setenv(key, value)
     secrets_file = tmp_path / "secrets.env"
     secrets_file.write_text(f"STAGING_NOTE='{QUOTED}'\n")
     settings = Settings(data_dir=tmp_path / "data", secrets_file=secrets_file)
     forge = make_forge(settings, SimpleNamespace(forge="github", base_branch="main"), 1, store=None)
-    emulator.issues[(REPO, 3)] = {
-        "id": 9,
-        "title": "t",
-        "body": "",
-        "state": "open",
-        "labels": [{"id": 1, "name": "shipyard"}],
-    }
+    open_issue(emulator, 3, labels=["shipyard"])
     leak = f"{QUOTED} and {TOKEN}"
 
     git_dir, work = tmp_path / "job.git", tmp_path / "work"

@@ -9,7 +9,7 @@ import pytest
 from orchestrator.emulators.github.asgi import State
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local_git import ForgeError
-from tests.github_forge.conftest import REPO, TOKEN
+from tests.github_forge.conftest import REPO, TOKEN, open_issue
 from workflows.gitops import GitRepo, run_git
 from workflows.ports import MergeRefused
 
@@ -107,13 +107,7 @@ def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emul
 
 
 def test_ask_author_comments_and_labels_the_issue(forge: GitHubForge, emulator: State):
-    emulator.issues[(REPO, 3)] = {
-        "id": 9,
-        "title": "do things",
-        "body": "",
-        "state": "open",
-        "labels": [{"id": 1, "name": "shipyard"}],
-    }
+    open_issue(emulator, 3, "do things", labels=["shipyard"])
     forge.ask_author(REPO, 3, "Which module?")
     assert [c["body"] for c in emulator.comments] == ["Which module?"]
     assert [lbl["name"] for lbl in emulator.issues[(REPO, 3)]["labels"]] == ["shipyard", "shipyard:needs-info"]

@@ -4,8 +4,7 @@ queued job, an edit while queued updates the ticket's text."""
 from __future__ import annotations
 
 from orchestrator.store.tables import Job, Ticket
-from tests.web.conftest import client, ship  # noqa: F401 - fixtures
-from tests.web.test_webhook import deliver, github_repo, jobs_of, labeled  # noqa: F401 - fixture
+from tests.web.test_webhook import deliver, jobs_of, labeled
 
 
 def _change(action: str, **issue) -> dict:
@@ -18,7 +17,7 @@ def _change(action: str, **issue) -> dict:
     return payload
 
 
-def test_label_removed_cancels_the_queued_job(client, ship, github_repo):  # noqa: F811
+def test_label_removed_cancels_the_queued_job(client, ship, github_repo):
     job_id = deliver(client, labeled()).json()["job_id"]
     other = deliver(client, _change("unlabeled") | {"label": {"name": "bug"}}, delivery="d-2").json()
     assert other["action"] == "ignored" and "not the trigger label" in other["reason"]
@@ -29,7 +28,7 @@ def test_label_removed_cancels_the_queued_job(client, ship, github_repo):  # noq
         assert "removed on GitHub by alice" in s.get(Job, job_id).reason
 
 
-def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github_repo):  # noqa: F811
+def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github_repo):
     first = deliver(client, labeled()).json()
     reply = deliver(
         client,
@@ -49,7 +48,7 @@ def test_edit_while_queued_updates_the_ticket_and_not_after(client, ship, github
         assert s.get(Ticket, first["ticket_id"]).body == "Run it with []"
 
 
-def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):  # noqa: F811
+def test_issue_closed_while_queued_cancels_the_job(client, ship, github_repo):
     job_id = deliver(client, labeled()).json()["job_id"]
     closed = _change("closed", state="closed")
     closed.pop("label")
@@ -71,44 +70,33 @@ def _label(name: str) -> dict:
     }
 
 
-def _relabel(number: int, action: str, label: str, labels_after: list[str], at: str) -> dict:
-    """A ``labeled``/``unlabeled`` event: ``label`` is the one changed, ``issue.labels`` those it has after."""
+def _priority_label(number: int, action: str, level: str, at: str) -> dict:
+    """A ``labeled``/``unlabeled`` event of ``priority:<level>`` on issue ``number``, which has the labels
+    ``bug`` and ``shipyard`` besides (``issue.labels`` lists those it has after the change)."""
+    label = f"priority:{level}"
+    after = ["bug", "shipyard", label] if action == "labeled" else ["bug", "shipyard"]
     payload = labeled(number=number, updated_at=at)
     payload.update(action=action, label=_label(label))
-    payload["issue"]["labels"] = [_label(name) for name in labels_after]
+    payload["issue"]["labels"] = [_label(name) for name in after]
     return payload
 
 
-def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_runs(client, ship, github_repo):  # noqa: F811
+def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_runs(client, ship, github_repo):
     from orchestrator.domain.scheduling import claim_next
 
     first, second, third = (deliver(client, labeled(number=n), delivery=f"q-{n}").json()["job_id"] for n in (7, 8, 9))
-    urgent = deliver(
-        client,
-        _relabel(9, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:00Z"),
-        delivery="p-1",
-    ).json()
+    urgent = deliver(client, _priority_label(9, "labeled", "urgent", "2026-01-05T10:01:00Z"), delivery="p-1").json()
     assert urgent == {"action": "reprioritised", "job_id": third, "priority": "urgent"}
-    high = deliver(
-        client,
-        _relabel(8, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:02:00Z"),
-        delivery="p-2",
-    ).json()
+    high = deliver(client, _priority_label(8, "labeled", "high", "2026-01-05T10:02:00Z"), delivery="p-2").json()
     assert high == {"action": "reprioritised", "job_id": second, "priority": "high"}
-    removed = deliver(
-        client, _relabel(9, "unlabeled", "priority:urgent", ["bug", "shipyard"], "2026-01-05T10:03:00Z"), delivery="p-3"
-    ).json()
+    removed = deliver(client, _priority_label(9, "unlabeled", "urgent", "2026-01-05T10:03:00Z"), delivery="p-3").json()
     assert removed == {"action": "reprioritised", "job_id": third, "priority": "normal"}
     # Workers take the relabelled high job first, then the older normal jobs.
     assert [claim_next(ship.store, f"test:{n}:0", 60, None) for n in range(3)] == [second, first, third]
     with ship.store.session() as s:
         s.get(Job, first).state = "running"
         assert s.get(Ticket, s.get(Job, second).ticket_id).labels == ["bug", "priority:high", "shipyard"]
-    late = deliver(
-        client,
-        _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:04:00Z"),
-        delivery="p-4",
-    ).json()
+    late = deliver(client, _priority_label(7, "labeled", "urgent", "2026-01-05T10:04:00Z"), delivery="p-4").json()
     assert late["action"] == "ignored" and "a running job keeps its priority" in late["reason"]
     timeline = client.get(f"/api/jobs/{second}").json()
     assert timeline["priority"] == "high"
@@ -120,13 +108,13 @@ def test_a_priority_label_changed_while_queued_moves_the_job_and_not_once_it_run
         assert s.get(Job, first).priority == 0
 
 
-def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):  # noqa: F811
+def test_a_label_event_delivered_after_a_later_one_does_not_undo_it(client, ship, github_repo):
     job_id = deliver(client, labeled(number=7), delivery="q-7").json()["job_id"]
-    added = _relabel(7, "labeled", "priority:high", ["bug", "shipyard", "priority:high"], "2026-01-05T10:01:00Z")
-    removed = _relabel(7, "unlabeled", "priority:high", ["bug", "shipyard"], "2026-01-05T10:02:00Z")
+    added = _priority_label(7, "labeled", "high", "2026-01-05T10:01:00Z")
+    removed = _priority_label(7, "unlabeled", "high", "2026-01-05T10:02:00Z")
     assert deliver(client, added, delivery="p-1").json()["priority"] == "high"
     assert deliver(client, removed, delivery="p-2").json()["priority"] == "normal"
-    stale = _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:30Z")
+    stale = _priority_label(7, "labeled", "urgent", "2026-01-05T10:01:30Z")
     late = deliver(client, stale, delivery="p-3").json()
     assert late["action"] == "ignored" and "a later label change" in late["reason"]
     with ship.store.session() as s:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from github import Auth, Github
 from sqlalchemy import select
 
@@ -22,30 +21,16 @@ from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job, PullRequest, Ticket
-from tests.github_forge.conftest import TOKEN, serve_emulator
-from tests.github_forge.webhook_payloads import issue_labeled, pull_closed, review_submitted
+from tests.github_forge.conftest import TOKEN, open_issue, serve_emulator, token_env
+from tests.github_forge.webhook_payloads import deliver, issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
 from tests.web.logins import api_client
-from tests.web.store_rows import WEBHOOK_SECRET, sign
+from tests.web.store_rows import WEBHOOK_SECRET
 from workflows.gitops import run_git
 
 REPO = "acme/textkit"
 HUMAN = "github_pat_11HUMANreviewer000000000000"
-
-
-def deliver(client: TestClient, event: str, payload: dict, delivery: str) -> dict:
-    body = json.dumps(payload).encode()
-    headers = {
-        "X-GitHub-Event": event,
-        "X-GitHub-Delivery": delivery,
-        "X-Hub-Signature-256": sign(body),
-        "Content-Type": "application/json",
-        "User-Agent": "GitHub-Hookshot/044aadd",
-    }
-    response = client.post("/webhooks/github", content=body, headers=headers)
-    assert response.status_code == 202, response.text
-    return response.json()
 
 
 def wait_for_attempts(ship, job_id: int, attempts: int, worker) -> dict:
@@ -58,11 +43,10 @@ def wait_for_attempts(ship, job_id: int, attempts: int, worker) -> dict:
 @pytest.fixture
 def github(tmp_path: Path, monkeypatch, scrub_env):
     seed = sample_repository(tmp_path / "seed")
-    env = {"SHIPYARD_GITHUB_TOKEN": TOKEN}
     with serve_emulator(tmp_path / "github", seed, repo=REPO) as st:
         st.tokens.add(HUMAN)
         st.permissions.update({"alice": "write", "rita": "maintain"})
-        env |= {"SHIPYARD_GITHUB_API_URL": f"{st.base}/api/v3", "SHIPYARD_GITHUB_GIT_URL": st.base}
+        env = token_env(st)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         yield st, env
@@ -90,13 +74,14 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
         Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30, webhook_secret=WEBHOOK_SECRET)
     )
     register_github_repository(ship.store, f"github:{REPO}")
-    emulator.issues[(REPO, 7)] = {
-        "id": 4242,
-        "title": "slugify leaves repeated dashes",
-        "state": "open",
-        "body": "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`.",
-        "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}],
-    }
+    open_issue(
+        emulator,
+        7,
+        "slugify leaves repeated dashes",
+        "`slugify('Hello,  World!')` returns `hello---world`; it should be `hello-world`.",
+        labels=["shipyard"],
+        repo=REPO,
+    )
     with api_client(ship) as client:
         reply = deliver(client, "issues", issue_labeled(emulator, REPO, 7, sender="alice"), "d-label")
         assert reply["action"] == "queued", reply
@@ -194,13 +179,9 @@ def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_expla
     )
     register_github_repository(ship.store, f"github:{REPO}")
     emulator.permissions["mallory"] = "read"
-    emulator.issues[(REPO, 9)] = {
-        "id": 4343,
-        "title": "slugify leaves repeated dashes",
-        "state": "open",
-        "body": "`slugify('a  b')` gives `a--b`.",
-        "labels": [{"id": 1, "name": "shipyard"}],
-    }
+    open_issue(
+        emulator, 9, "slugify leaves repeated dashes", "`slugify('a  b')` gives `a--b`.", labels=["shipyard"], repo=REPO
+    )
     with api_client(ship) as client:
         outsider = deliver(client, "issues", issue_labeled(emulator, REPO, 9, sender="mallory"), "d-outsider")
         assert outsider["action"] == "ignored" and "'read' permission" in outsider["reason"]

@@ -19,6 +19,7 @@ from orchestrator.intake.github_poller import GitHubPoller
 from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job, Ticket
+from tests.github_forge.conftest import open_issue
 from tests.github_forge.test_pipeline_github import HUMAN, REPO, assert_no_token, github  # noqa: F401 - fixture
 from tests.pipeline.conftest import CASSETTES
 from tests.pipeline.harness import ROOT, running_worker, settings_env, wait_for_job
@@ -27,7 +28,7 @@ SLUGIFY = "`slugify('Hello,  World!')` returns `hello---world`; it should be `he
 
 
 def _labelled(emulator, number: int, title: str, body: str) -> None:
-    emulator.issues[(REPO, number)] = {"id": 5000 + number, "title": title, "body": body, "state": "open", "labels": []}
+    open_issue(emulator, number, title, body, repo=REPO)
     emulator.label_issue(REPO, number, "shipyard", "alice")  # alice has write access (the fixture)
 
 

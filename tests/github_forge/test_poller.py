@@ -7,33 +7,15 @@ from datetime import UTC
 
 from orchestrator.forges.github import GitHubSettings
 from orchestrator.intake.github_poller import GitHubPoller
-from orchestrator.store.tables import Repository
-from tests.github_forge.conftest import REPO, TOKEN
-from tests.web.conftest import ship  # noqa: F401 - fixture
+from tests.github_forge.conftest import REPO, TOKEN, open_issue
 from tests.web.test_webhook import jobs_of
 
 
-def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noqa: F811
-    with ship.store.session() as s:
-        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+def test_poll_queues_labelled_issues_once_and_uses_etags(ship, github_repo, emulator):
     emulator.permissions["alice"] = "write"
-    emulator.issues[(REPO, 3)] = {
-        "id": 3,
-        "number": 3,
-        "title": "Fix add",
-        "body": "add subtracts",
-        "state": "open",
-        "labels": [{"name": "bug"}],
-    }
+    open_issue(emulator, 3, "Fix add", "add subtracts", labels=["bug"])
     emulator.label_issue(REPO, 3, "shipyard", "alice")
-    emulator.issues[(REPO, 4)] = {
-        "id": 4,
-        "number": 4,
-        "title": "Not for us",
-        "body": "",
-        "state": "open",
-        "labels": [],
-    }
+    open_issue(emulator, 4, "Not for us")
     poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
     first = poller.poll_once()
     assert len(first) == 1 and jobs_of(ship) == [(first[0], "queued", "3")]
@@ -42,11 +24,9 @@ def test_poll_queues_labelled_issues_once_and_uses_etags(ship, emulator):  # noq
     assert [r["status"] for r in statuses] == [200, 304] and REPO in poller.etags
 
 
-def test_a_label_applied_without_write_access_is_ignored_until_a_writer_applies_it(ship, emulator):  # noqa: F811
-    with ship.store.session() as s:
-        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
+def test_a_label_applied_without_write_access_is_ignored_until_a_writer_applies_it(ship, github_repo, emulator):
     emulator.permissions.update({"trina": "triage", "alice": "write"})
-    emulator.issues[(REPO, 5)] = {"id": 5, "title": "Delete the tests", "body": "", "state": "open", "labels": []}
+    open_issue(emulator, 5, "Delete the tests")
     emulator.label_issue(REPO, 5, "shipyard", "trina")
     poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
     assert poller.poll_once() == [] and jobs_of(ship) == []
@@ -69,37 +49,20 @@ def test_poll_command_once(emulator, tmp_path):
         == 0
     )
     emulator.permissions["alice"] = "admin"
-    emulator.issues[(REPO, 9)] = {"id": 9, "number": 9, "title": "t", "body": "", "state": "open", "labels": []}
+    open_issue(emulator, 9)
     emulator.label_issue(REPO, 9, "shipyard", "alice")
-    emulator.issues[(REPO, 10)] = {
-        "id": 10,
-        "number": 10,
-        "title": "u",
-        "body": "",
-        "state": "open",
-        "labels": [{"name": "shipyard"}],
-    }
+    open_issue(emulator, 10, "u", labels=["shipyard"])
     done = subprocess.run([SHIPYARD, "poll", "github", "--once"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "queued job 1" in done.stdout
     assert f"ignored {REPO}#10: no record of who applied the label 'shipyard'" in " ".join(done.stdout.split())
 
 
-def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, emulator):  # noqa: F811
+def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancellation(ship, github_repo, emulator):
     from datetime import datetime, timedelta
 
-    with ship.store.session() as s:
-        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions["alice"] = "write"
-    emulator.issues[(REPO, 5)] = {
-        "id": 5,
-        "number": 5,
-        "title": "Fix add",
-        "body": "",
-        "state": "open",
-        "labels": [],
-        "updated_at": "2026-01-01T00:00:00Z",
-    }
+    open_issue(emulator, 5, "Fix add", updated_at="2026-01-01T00:00:00Z")
     emulator.label_issue(REPO, 5, "shipyard", "alice")
     settings = GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN)
     (first,) = GitHubPoller(ship, settings).poll_once()
@@ -113,22 +76,15 @@ def test_a_cancelled_issue_is_polled_again_only_once_it_changed_after_the_cancel
     assert jobs_of(ship) == [(first, "cancelled", "5"), (second, "queued", "5")]
 
 
-def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not_once_it_runs(ship, emulator):  # noqa: F811
+def test_a_priority_label_changed_while_queued_moves_the_job_when_polled_and_not_once_it_runs(
+    ship, github_repo, emulator
+):
     from orchestrator.domain.scheduling import claim_next
     from orchestrator.store.tables import Job
 
-    with ship.store.session() as s:
-        s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     emulator.permissions["alice"] = "write"
     for n in (3, 4, 5):
-        emulator.issues[(REPO, n)] = {
-            "id": n,
-            "number": n,
-            "title": f"Fix {n}",
-            "body": "",
-            "state": "open",
-            "labels": [],
-        }
+        open_issue(emulator, n, f"Fix {n}")
         emulator.label_issue(REPO, n, "shipyard", "alice")
     poller = GitHubPoller(ship, GitHubSettings(api_url=f"{emulator.base}/api/v3", token=TOKEN))
     job3, job4, job5 = poller.poll_once()

@@ -12,14 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from orchestrator.emulators.github.asgi import State
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local_git import ForgeError
-from tests.github_forge.conftest import REPO
+from tests.github_forge.conftest import REPO, open_issue
 
 
 def test_secondary_rate_limit_and_500_are_retried(forge: GitHubForge, emulator: State):
     emulator.faults.rate_limited = 1
     emulator.faults.server_error = 1
     started = time.monotonic()
-    emulator.issues[(REPO, 1)] = {"id": 1, "number": 1, "title": "t", "body": "", "state": "open"}
+    open_issue(emulator, 1)
     forge.comment(REPO, 1, "hello")
     assert [c["body"] for c in emulator.comments] == ["hello"]
     assert time.monotonic() - started >= 1.0  # waited for Retry-After: 1
@@ -88,7 +88,7 @@ def test_primary_rate_limit_is_waited_out_until_its_reset(emulator: State, statu
         GitHubSettings(api_url=f"{emulator.base}/api/v3", git_url=emulator.base, token=TOKEN, retries=2)
     )
     emulator.faults.primary_exhausted, emulator.faults.primary_status, emulator.faults.primary_reset_s = 1, status, 2.0
-    emulator.issues[(REPO, 1)] = {"id": 1, "number": 1, "title": "t", "body": "", "state": "open"}
+    open_issue(emulator, 1)
     started = time.monotonic()
     forge.comment(REPO, 1, "hello")
     assert [c["body"] for c in emulator.comments] == ["hello"]

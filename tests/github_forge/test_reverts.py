@@ -13,7 +13,7 @@ from orchestrator.intake.github_repository import register_github_repository
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Event, Job, Repository, Ticket
-from tests.github_forge.conftest import REPO, TOKEN
+from tests.github_forge.conftest import REPO, token_env
 from workflows.gitops import GitRepo, run_git
 
 
@@ -43,11 +43,7 @@ def _job(ship: Shipyard, merge_commit: str) -> int:
 def test_revert_of_a_merged_agent_pr_is_recorded_once(
     emulator: State, forge: GitHubForge, tmp_path: Path, monkeypatch, scrub_env
 ):
-    for key, value in {
-        "SHIPYARD_GITHUB_TOKEN": TOKEN,
-        "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
-        "SHIPYARD_GITHUB_GIT_URL": emulator.base,
-    }.items():
+    for key, value in token_env(emulator).items():
         monkeypatch.setenv(key, value)
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data"))
     register_github_repository(ship.store, f"github:{REPO}")

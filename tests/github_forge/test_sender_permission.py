@@ -4,11 +4,10 @@ write permission or more, asked through the API (the emulator)."""
 from __future__ import annotations
 
 from tests.github_forge.conftest import TOKEN
-from tests.web.conftest import client, ship  # noqa: F401 - fixtures
-from tests.web.test_webhook import deliver, github_repo, jobs_of, labeled  # noqa: F401 - fixture
+from tests.web.test_webhook import deliver, jobs_of, labeled
 
 
-def test_sender_without_write_is_refused_and_writer_is_queued(client, ship, github_repo, emulator, monkeypatch):  # noqa: F811
+def test_sender_without_write_is_refused_and_writer_is_queued(client, ship, github_repo, emulator, monkeypatch):
     monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")
     monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", TOKEN)
     emulator.permissions["alice"] = "triage"
@@ -23,7 +22,7 @@ def test_sender_without_write_is_refused_and_writer_is_queued(client, ship, gith
     assert queued["action"] == "queued"
 
 
-def test_permission_check_failure_is_named(client, ship, github_repo, emulator, monkeypatch):  # noqa: F811
+def test_permission_check_failure_is_named(client, ship, github_repo, emulator, monkeypatch):
     monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")
     monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", "revoked")
     reply = deliver(client, labeled()).json()
@@ -39,14 +38,14 @@ def test_a_priority_label_from_a_sender_without_write_does_not_move_the_job(
     client, ship, github_repo, emulator, monkeypatch
 ):
     from orchestrator.store.tables import Job
-    from tests.github_forge.test_issue_changes import _relabel
+    from tests.github_forge.test_issue_changes import _priority_label
 
     monkeypatch.setenv("SHIPYARD_GITHUB_API_URL", f"{emulator.base}/api/v3")
     monkeypatch.setenv("SHIPYARD_GITHUB_TOKEN", TOKEN)
     emulator.permissions["alice"] = "write"
     job_id = deliver(client, labeled()).json()["job_id"]
     emulator.permissions["alice"] = "triage"  # may label issues on GitHub, may not trigger (or reorder) work
-    urgent = _relabel(7, "labeled", "priority:urgent", ["bug", "shipyard", "priority:urgent"], "2026-01-05T10:01:00Z")
+    urgent = _priority_label(7, "labeled", "urgent", "2026-01-05T10:01:00Z")
     refused = deliver(client, urgent, delivery="p-1").json()
     assert refused == {
         "action": "ignored",

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
 
 from orchestrator.emulators.github.asgi import State
 from orchestrator.forges.github import GitHubForge
-from tests.github_forge.conftest import REPO, TOKEN
+from tests.github_forge.conftest import REPO, TOKEN, open_issue
 from tests.github_forge.webhook_payloads import issue_labeled, pr_comment, pull_closed, review_submitted
 from workflows.gitops import GitRepo
 
@@ -35,13 +35,7 @@ def pull_number(forge: GitHubForge, emulator: State, tmp_path: Path) -> int:
     (work / "app.py").write_text("def add(a, b):\n    return a + b\n")
     sha = GitRepo(git_dir).commit_worktree(work, base, "Fix add")
     forge.push_branch(REPO, git_dir, "shipyard/1-fix-add", sha)
-    emulator.issues[(REPO, 1)] = {
-        "id": 77,
-        "title": "add subtracts",
-        "body": "",
-        "state": "open",
-        "labels": [{"id": 5, "name": "shipyard"}],
-    }
+    open_issue(emulator, 1, "add subtracts", labels=["shipyard"])
     return forge.open_pull_request(
         REPO, branch="shipyard/1-fix-add", base="main", title="Fix add", body="Closes #1"
     ).number

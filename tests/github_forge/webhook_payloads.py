@@ -4,8 +4,13 @@ sends them (``sender``, ``repository.full_name``, ``issue``/``pull_request``/``r
 
 from __future__ import annotations
 
+import json
+
+from fastapi.testclient import TestClient
+
 from orchestrator.emulators.github import shapes
 from orchestrator.emulators.github.asgi import State, _user, pull_json, repo_json
+from tests.web.store_rows import sign
 
 
 def _envelope(st: State, repo: str, action: str, sender: str) -> dict:
@@ -81,3 +86,18 @@ def pr_comment(st: State, repo: str, number: int, text: str, sender: str) -> dic
         "performed_via_github_app": None,
     }
     return _envelope(st, repo, "created", sender) | {"issue": issue, "comment": comment}
+
+
+def deliver(client: TestClient, event: str, payload: dict, delivery: str) -> dict:
+    """``payload`` posted to the webhook as GitHub's Hookshot sends it (signed); returns the reply, accepted (202)."""
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": sign(body),
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/044aadd",
+    }
+    response = client.post("/webhooks/github", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return response.json()

@@ -23,7 +23,9 @@ SRC_LAYOUT = {
 }
 
 FLAT_SETUP_CFG = {
-    "setup.cfg": "[metadata]\nname = flatpkg\nversion = 0.3\n\n[options]\npackages = find:\n\n[tool:pytest]\ntestpaths = tests\n",
+    "setup.cfg": (
+        "[metadata]\nname = flatpkg\nversion = 0.3\n\n[options]\npackages = find:\n\n[tool:pytest]\ntestpaths = tests\n"
+    ),
     "setup.py": "from setuptools import setup\n\nsetup()\n",
     "tox.ini": "[tox]\nenvlist = py311\n\n[testenv]\ndeps =\n    pytest\n    six\ncommands = pytest\n",
     "flatpkg/__init__.py": GREET,
@@ -33,7 +35,8 @@ FLAT_SETUP_CFG = {
 
 SCM_VERSION = {
     "pyproject.toml": (
-        '[build-system]\nrequires = ["setuptools>=64", "setuptools-scm>=8"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[build-system]\nrequires = ["setuptools>=64", "setuptools-scm>=8"]\n'
+        'build-backend = "setuptools.build_meta"\n\n'
         '[project]\nname = "scmpkg"\ndynamic = ["version"]\n\n[tool.setuptools_scm]\n'
     ),
     "scmpkg/__init__.py": "from importlib.metadata import version\n\n__version__ = version('scmpkg')\n\n\n" + GREET,
@@ -42,8 +45,12 @@ SCM_VERSION = {
 }
 
 NODE_NPM = {
-    "package.json": '{\n  "name": "strings",\n  "version": "1.0.0",\n  "private": true,\n  "scripts": {"test": "node --test"}\n}\n',
-    "src/strings.js": "'use strict';\nfunction shout(t) { return t.toUpperCase() + '!'; }\nmodule.exports = { shout };\n",
+    "package.json": (
+        '{\n  "name": "strings",\n  "version": "1.0.0",\n  "private": true,\n  "scripts": {"test": "node --test"}\n}\n'
+    ),
+    "src/strings.js": (
+        "'use strict';\nfunction shout(t) { return t.toUpperCase() + '!'; }\nmodule.exports = { shout };\n"
+    ),
     "test/strings.test.js": (
         "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\n"
         "const { shout } = require('../src/strings.js');\n\n"
@@ -54,7 +61,9 @@ NODE_NPM = {
 UNDECLARED_IMPORT = {
     "requirements.txt": "six\n",
     "calc.py": "def double(x):\n    return 2 * x\n",
-    "tests/test_calc.py": "import numpy\nfrom calc import double\n\n\ndef test_double():\n    assert double(numpy.int64(2)) == 4\n",
+    "tests/test_calc.py": (
+        "import numpy\nfrom calc import double\n\n\ndef test_double():\n    assert double(numpy.int64(2)) == 4\n"
+    ),
 }
 
 

@@ -74,8 +74,9 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
     messages = [e["message"] for e in detail["events"]]
     rebuilt = [e for e in detail["events"] if "working copy rebuilt from the forge" in e["message"]]
     assert len(rebuilt) == 1, timeline(detail)
+    resumed_after_s = (datetime.fromisoformat(rebuilt[0]["at"]) - killed_at).total_seconds()
     print(
-        f"\nresumed on host B {(datetime.fromisoformat(rebuilt[0]['at']) - killed_at).total_seconds():.1f} s after the kill "
+        f"\nresumed on host B {resumed_after_s:.1f} s after the kill "
         f"(lease {host_b.lease_seconds} s, worker start included)"
     )
     # Attempt 1 ran once (on host A); host B went on from its commit, not from the base.

@@ -4,6 +4,7 @@ job at a time cannot hold up another repository's jobs; concurrent claims never 
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_a_repository_capped_at_one_job_does_not_starve_another(tmp_path, scrub_
     ends = last_event_ids(ship)
     with ship.store.session() as s:
         starts = dict(s.execute(select(Event.job_id, Event.id).where(Event.kind == "started")).all())
-    for previous, following in zip(started_alpha, started_alpha[1:]):
+    for previous, following in itertools.pairwise(started_alpha):
         assert starts[following] > ends[previous], f"alpha job {following} started before job {previous} ended"
 
 

@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from orchestrator.reporting import job_views as views
 from orchestrator.store.tables import Job, PullRequest
 from tests.orchestrator.conftest import wait_until
-from tests.pipeline.harness import queue_ticket, running_worker, wait_for_job
+from tests.pipeline.harness import Worker, queue_ticket, running_worker, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 
 SLOW = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify-slow.yml"
@@ -30,11 +32,18 @@ def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> float:
     )
 
 
-@pytest.mark.slow
-def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(ship):
+@contextmanager
+def worker_in_a_slow_command(ship) -> Iterator[tuple[Worker, int]]:
+    """A worker, and the job whose agent it is running in the middle of a ``sleep 6``."""
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
     with running_worker(ship.settings) as worker:
         wait_for_event(ship, job_id, "sleep 6", timeout=120)
+        yield worker, job_id
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(ship):
+    with worker_in_a_slow_command(ship) as (worker, job_id):
         sent = time.monotonic()
         os.kill(worker.proc.pid, signal.SIGTERM)  # like `docker stop`: the main process only
         try:
@@ -88,9 +97,7 @@ def test_a_worker_whose_pool_has_run_jobs_exits_within_30_s_of_sigterm(ship, sig
 
 @pytest.mark.slow
 def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_removed(ship):
-    job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
-    with running_worker(ship.settings) as worker:
-        wait_for_event(ship, job_id, "sleep 6", timeout=120)
+    with worker_in_a_slow_command(ship) as (worker, job_id):
         cancelled = time.monotonic()
         ship.cancel(job_id)
         stopped = wait_for_event(ship, job_id, "its sandbox is removed", timeout=30)

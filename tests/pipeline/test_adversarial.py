@@ -21,18 +21,7 @@ from sqlalchemy import select
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.tables import PullRequest
-from tests.gates.samples import (
-    calc_files,
-    change_breaking_unrelated_test,
-    change_deleting_failing_test,
-    change_good_feature,
-    change_omitting_coverage,
-    change_skipping_existing_test,
-    change_touching_ci,
-    change_with_vacuous_tests,
-    change_without_tests,
-    init_repo,
-)
+from tests.gates import samples
 from tests.gates.samples.commits import FileChange
 from tests.pipeline.harness import queue_ticket, register, running_worker, wait_for_job
 from workflows.gitops import GitRepo, run_git
@@ -64,7 +53,7 @@ CASES = [
         "a",
         "Add power (no tests)",
         "a-no-tests.yml",
-        change_without_tests,
+        samples.change_without_tests,
         {
             "tests_added": ["the change adds or changes no test file"],
             "fail_to_pass": ["no new or changed test to run"],
@@ -76,7 +65,7 @@ CASES = [
         "b",
         "Add power (vacuous tests)",
         "b-vacuous-tests.yml",
-        change_with_vacuous_tests,
+        samples.change_with_vacuous_tests,
         {
             "fail_to_pass": [
                 "already passes on the base code, so none tests the change",
@@ -90,7 +79,7 @@ CASES = [
         "c",
         "Add power (failing test deleted)",
         "c-delete-failing-test.yml",
-        change_deleting_failing_test,
+        samples.change_deleting_failing_test,
         {
             "protected_paths": ["tests/test_clamp.py: existing test file deleted"],
             "no_regressions": [
@@ -106,7 +95,7 @@ CASES = [
         "d",
         "Add power (skip marker)",
         "d-skip-existing-test.yml",
-        change_skipping_existing_test,
+        samples.change_skipping_existing_test,
         {
             "protected_paths": [
                 "tests/test_core.py: pytest skip/xfail marker added to an existing test file",
@@ -122,7 +111,7 @@ CASES = [
         "e",
         "Add power (coverage omit)",
         "e-omit-coverage.yml",
-        change_omitting_coverage,
+        samples.change_omitting_coverage,
         {
             "protected_paths": ["pyproject.toml: test/coverage configuration changed: [tool.coverage]"],
             # The omitted file's changed lines are not in the report: they count as uncovered.
@@ -133,7 +122,7 @@ CASES = [
         "f",
         "Add power (CI edited)",
         "f-touch-ci.yml",
-        change_touching_ci,
+        samples.change_touching_ci,
         {
             "protected_paths": [".github/workflows/ci.yml: protected path (matches '.github/**')"],
         },
@@ -142,12 +131,12 @@ CASES = [
         "g",
         "Add power (unrelated test broken)",
         "g-break-unrelated.yml",
-        change_breaking_unrelated_test,
+        samples.change_breaking_unrelated_test,
         {
             "no_regressions": ["1 test(s) that pass on base fail: tests/test_core.py::test_mul"],
         },
     ),
-    Case("h", "Add power", "h-good-feature.yml", change_good_feature),
+    Case("h", "Add power", "h-good-feature.yml", samples.change_good_feature),
 ]
 BLOCKED = [c for c in CASES if c.failing]
 GOOD = next(c for c in CASES if not c.failing)
@@ -165,7 +154,7 @@ FORGED = Case(
     "i",
     "Add power (conftest forges results)",
     "i-conftest-forges-results.yml",
-    lambda: {**change_breaking_unrelated_test(), "conftest.py": FORGING_CONFTEST},
+    lambda: {**samples.change_breaking_unrelated_test(), "conftest.py": FORGING_CONFTEST},
 )
 """Beyond the issue's list: (g) again, plus a ``conftest.py`` that reports every failing test as
 passed. Whichever check catches it, the job must block and name the cause."""
@@ -182,7 +171,7 @@ class Batch:
 
 
 def _repo_files(case: Case) -> dict[str, str]:
-    files = calc_files(known_bug=case.known_bug)
+    files = samples.calc_files(known_bug=case.known_bug)
     files[".shipyard.yml"] += ONE_ATTEMPT
     return files
 
@@ -198,7 +187,7 @@ def batch(tmp_path_factory) -> Batch:
         repos, bases, job_ids = {}, {}, {}
         for case in [*CASES, FORGED]:
             repos[case.key] = root / case.repo_name
-            bases[case.key] = init_repo(repos[case.key], _repo_files(case))
+            bases[case.key] = samples.init_repo(repos[case.key], _repo_files(case))
             register(ship, repos[case.key], case.repo_name)
             job_ids[case.key] = queue_ticket(ship, case.repo_name, case.title, TICKET_BODY, CASSETTES / case.cassette)
         with running_worker(ship.settings, concurrency=2) as worker:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import pytest
 import yaml
@@ -75,25 +76,14 @@ def test_bad_input_ends_jobs_blocked_with_a_reason_and_the_ticket_can_be_retried
         assert "test.command: empty" in job["reason"]
 
         # A broken cassette is refused when the ticket is added; one broken afterwards blocks its job.
+        broken_cassette_ticket = partial(
+            add_ticket, ship.store, repo="textkit", title="Broken cassette", body="x", labels=["shipyard"]
+        )
         (tmp_path / "cassette-broken.yml").write_text("code:\n  - - tool: edt\n")
         with pytest.raises(BacklogError, match="cassette-broken.yml.*edt"):
-            add_ticket(
-                ship.store,
-                repo="textkit",
-                title="Broken cassette",
-                body="x",
-                labels=["shipyard"],
-                cassette=tmp_path / "cassette-broken.yml",
-            )
+            broken_cassette_ticket(cassette=tmp_path / "cassette-broken.yml")
         (tmp_path / "later-broken.yml").write_text(cassette.read_text())
-        ticket = add_ticket(
-            ship.store,
-            repo="textkit",
-            title="Broken cassette",
-            body="x",
-            labels=["shipyard"],
-            cassette=tmp_path / "later-broken.yml",
-        )
+        ticket = broken_cassette_ticket(cassette=tmp_path / "later-broken.yml")
         (tmp_path / "later-broken.yml").write_text("code:\n  - - tool: edt\n")
         broken, _ = ship.enqueue_ticket(ticket.id)
         job = wait_for_job(ship, broken, {"blocked", "failed", "awaiting_review"}, worker=worker)
@@ -116,10 +106,11 @@ def test_a_sandbox_that_cannot_start_blocks_the_job_with_the_reason(make_ship, t
 @pytest.mark.slow
 def test_a_repository_whose_tests_cannot_run_on_base_stops_after_one_attempt_with_the_fix(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
-    _write_config(tmp_path / "textkit", (
-        "test:\n  command: >-\n    python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml -k no_such_test_anywhere\n"
-        "    --cov=. --cov-report=xml:.shipyard/coverage.xml\nagent:\n  max_attempts: 3\n"
-    ))  # fmt: skip
+    _write_config(
+        tmp_path / "textkit",
+        "test:\n  command: >-\n    python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml "
+        "-k no_such_test_anywhere\n    --cov=. --cov-report=xml:.shipyard/coverage.xml\nagent:\n  max_attempts: 3\n",
+    )
     # The demo's replay without its run_tests turns (whose expected output this suite cannot give).
     cassette = yaml.safe_load((ASSETS / "cassettes" / "slugify-dashes.yml").read_text())
     cassette["code"] = [[turn for turn in cassette["code"][0] if turn["tool"] != "run_tests"]]

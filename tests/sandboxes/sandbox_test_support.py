@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +14,17 @@ from sandboxes.base import SandboxSpec
 from sandboxes.images import SANDBOX_IMAGE
 
 SMALL_SPEC = SandboxSpec(image=SANDBOX_IMAGE, memory_mb=512, pids=128, command_timeout_s=60, output_cap_bytes=64 * 1024)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_crashing_worker(script: str, root: Path) -> dict:
+    """Run ``script`` in a fresh interpreter, as a worker that acquires a sandbox under ``root`` (its first
+    argument), prints one JSON line about it and dies without closing it; returns that JSON."""
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(root)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def processes_with_env(entry: str) -> list[int]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_test_support import SMALL_SPEC
+from sandbox_test_support import SMALL_SPEC, run_crashing_worker
 
 from agents.cassette import parse_cassette
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
@@ -128,15 +125,7 @@ os._exit(0)  # crash: no close()
 
 def test_the_reaper_unmounts_and_deletes_the_disk_of_a_crashed_workers_bwrap_sandbox(tmp_path, bwrap_provider):
     root = tmp_path / "sandboxes"
-    proc = subprocess.run(
-        [sys.executable, "-c", CRASHING_WORKER, str(root)],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    leaked = Path(json.loads(proc.stdout)["dir"])
+    leaked = Path(run_crashing_worker(CRASHING_WORKER, root)["dir"])
     assert mounted(leaked) and image_of(leaked).exists()
     live = bwrap_provider.acquire(QUOTA_SPEC)
     try:

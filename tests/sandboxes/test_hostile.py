@@ -165,7 +165,7 @@ def test_background_process_is_gone_after_close(provider_for):
         box = provider_for(backend).acquire(SMALL_SPEC)
         box.exec("nohup sleep 300 >/dev/null 2>&1 & echo started", env={name: value})
         box.close()
-        assert wait_until(lambda: not processes_with_env(mark), 10), (backend, processes_with_env(mark))
+        assert wait_until(lambda mark=mark: not processes_with_env(mark), 10), (backend, processes_with_env(mark))
 
 
 def rss_kb() -> int:
@@ -217,7 +217,8 @@ def test_setup_window_reaches_registries_but_not_host_services(docker_provider, 
         box.write_file("probe.py", PORT_PROBE)
         results = box.run_setup(
             [
-                "python3 -c \"import urllib.request; print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10).status)\"",
+                'python3 -c "import urllib.request; '
+                "print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=10).status)\"",
                 f"python3 probe.py gateway {host_service}",
                 f"python3 probe.py {bridge_gateway(docker_provider)} {host_service}",
             ]

@@ -43,7 +43,8 @@ def test_plain_commands_run_unprivileged_and_cannot_read_secrets_the_store_or_th
         f"cat {secrets}",
         f"cat {data_dir}/shipyard.db",
         f"grep -r sk-live {data_dir}",
-        f"python -c \"import sqlite3; print(sqlite3.connect('{data_dir}/shipyard.db').execute('select * from jobs').fetchall())\"",
+        f"python -c \"import sqlite3; print(sqlite3.connect('{data_dir}/shipyard.db')"
+        ".execute('select * from jobs').fetchall())\"",
     ):
         result = box.exec(command)
         assert SECRET not in result.output, f"`{command}` read a secret:\n{result.output}"

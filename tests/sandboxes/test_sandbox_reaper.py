@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from sandbox_test_support import SMALL_SPEC
+from sandbox_test_support import SMALL_SPEC, run_crashing_worker
 
 from sandboxes.disk_quota import image_of
 from sandboxes.reaper import reap_leaked
@@ -23,22 +22,10 @@ os._exit(0)  # crash: no close()
 """
 
 
-def crashed_worker_sandbox(root: Path) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", CRASHING_WORKER, str(root)],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
 def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_provider, sandbox_root):
     client = docker_provider.client
-    leaked = crashed_worker_sandbox(sandbox_root / "crashed")
-    kept = crashed_worker_sandbox(sandbox_root / "crashed")
+    leaked = run_crashing_worker(CRASHING_WORKER, sandbox_root / "crashed")
+    kept = run_crashing_worker(CRASHING_WORKER, sandbox_root / "crashed")
     live = docker_provider.acquire(SMALL_SPEC)
     try:
         assert (
@@ -66,7 +53,8 @@ import subprocess, sys
 # A bwrap whose parent dies before bwrap could tie itself to it (as a worker killed mid-start):
 # it stays behind under init.
 argv = ["bwrap", "--ro-bind", "/", "/", "--bind", sys.argv[1], "/srv", "--", "sleep", "300"]
-print(subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid, flush=True)
+print(subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid,
+      flush=True)
 """
 
 

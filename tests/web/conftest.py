@@ -16,7 +16,9 @@ from fastapi.testclient import TestClient
 
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
+from orchestrator.store.tables import Repository
 from orchestrator.web import create_app
+from tests.web.chromium import browser, page  # noqa: F401 - the browser tests' fixtures, for every web test
 from tests.web.logins import api_client
 from tests.web.store_rows import WEBHOOK_SECRET, JobSpec, insert_job
 
@@ -31,6 +33,13 @@ def client(ship: Shipyard) -> Iterator[TestClient]:
     """The app as an admin's script sees it (an API token on every request)."""
     with api_client(ship, "admin") as c:
         yield c
+
+
+@pytest.fixture
+def github_repo(ship: Shipyard) -> None:
+    """``acme/widgets`` registered as a GitHub repository (named ``widgets``), as the webhook payloads name it."""
+    with ship.store.session() as s:
+        s.add(Repository(name="widgets", forge="github", url="acme/widgets", base_branch="main"))
 
 
 @pytest.fixture

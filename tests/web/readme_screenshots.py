@@ -21,28 +21,37 @@ from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.tables import ModelUsage
 from orchestrator.worker.heartbeats import register_worker
+from tests.web.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.web.conftest import serving
 from tests.web.diff_jobs import job_with_change
 from tests.web.logins import log_in_page
 from tests.web.store_rows import JobSpec, gate_report, insert_job
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 VIEWPORT = {"width": 1280, "height": 800}
 README_DIR = Path(__file__).resolve().parents[2] / "orchestrator" / "web" / "static" / "screenshots"
 NAMES = ("queue.png", "job-covered-diff.png", "outcomes.png")
 
 BASE = {
-    "src/slugify.py": 'import re\n\n\ndef slugify(text: str) -> str:\n    """Lower-case words joined by dashes."""\n'
-                      '    text = text.lower().strip()\n    return re.sub(r"[^a-z0-9]+", "-", text)\n',
-    "tests/test_slugify.py": "from src.slugify import slugify\n\n\ndef test_words():\n    assert slugify('A b') == 'a-b'\n",
-}  # fmt: skip
+    "src/slugify.py": (
+        'import re\n\n\ndef slugify(text: str) -> str:\n    """Lower-case words joined by dashes."""\n'
+        '    text = text.lower().strip()\n    return re.sub(r"[^a-z0-9]+", "-", text)\n'
+    ),
+    "tests/test_slugify.py": (
+        "from src.slugify import slugify\n\n\ndef test_words():\n    assert slugify('A b') == 'a-b'\n"
+    ),
+}
 HEAD = {
-    "src/slugify.py": 'import re\n\n\ndef slugify(text: str, sep: str = "-") -> str:\n    """Lower-case words joined by ``sep``;'
-                      ' repeated separators collapse."""\n    text = text.lower().strip()\n    if not text:\n        return ""\n'
-                      '    slug = re.sub(r"[^a-z0-9]+", sep, text)\n    return slug.strip(sep)\n',
-    "tests/test_slugify.py": "from src.slugify import slugify\n\n\ndef test_words():\n    assert slugify('A b') == 'a-b'\n\n\n"
-                             "def test_repeated_dashes_collapse():\n    assert slugify('a -- b') == 'a-b'\n",
-}  # fmt: skip
+    "src/slugify.py": (
+        'import re\n\n\ndef slugify(text: str, sep: str = "-") -> str:\n'
+        '    """Lower-case words joined by ``sep``; repeated separators collapse."""\n'
+        '    text = text.lower().strip()\n    if not text:\n        return ""\n'
+        '    slug = re.sub(r"[^a-z0-9]+", sep, text)\n    return slug.strip(sep)\n'
+    ),
+    "tests/test_slugify.py": (
+        "from src.slugify import slugify\n\n\ndef test_words():\n    assert slugify('A b') == 'a-b'\n\n\n"
+        "def test_repeated_dashes_collapse():\n    assert slugify('a -- b') == 'a-b'\n"
+    ),
+}
 
 
 def seed(ship: Shipyard, workdir: Path) -> int:
@@ -98,9 +107,17 @@ def seed(ship: Shipyard, workdir: Path) -> int:
         "f2p_line_tests": {"src/slugify.py": {str(n): proving for n in (4, 7, 9, 10)}},
     }
     register_worker(ship.store, 2)
-    return job_with_change(ship, lambda **f: insert_job(ship, JobSpec(**f)), workdir, BASE, HEAD,
-                           title="slugify leaves repeated dashes", gates=[report], usage=[("gpt-small", 0.21)],
-                           events=[("plan", "1. collapse repeated separators\n2. strip them at the ends\n3. test it")])  # fmt: skip
+    return job_with_change(
+        ship,
+        lambda **f: insert_job(ship, JobSpec(**f)),
+        workdir,
+        BASE,
+        HEAD,
+        title="slugify leaves repeated dashes",
+        gates=[report],
+        usage=[("gpt-small", 0.21)],
+        events=[("plan", "1. collapse repeated separators\n2. strip them at the ends\n3. test it")],
+    )
 
 
 def take_screenshots(out: Path) -> list[Path]:

@@ -18,7 +18,8 @@ def gate_report(passed: bool, diff_coverage: float | None = 95.0, reason: str = 
     return {
         "passed": passed,
         "checks": [
-            {"name": "no_regressions", "passed": True, "reason": "12 tests pass as on base", "details": {}, "waived": False},
+            {"name": "no_regressions", "passed": True, "reason": "12 tests pass as on base", "details": {},
+             "waived": False},
             {"name": "diff_coverage", "passed": passed, "reason": reason,
              "details": {"uncovered": {"src/app.py": ["3-5"]}} if not passed else {}, "waived": False},
         ],
@@ -75,13 +76,20 @@ def insert_job(ship: Shipyard, spec: JobSpec) -> int:
         job = Job(
             ticket_id=spec.ticket_id, state=spec.state, reason=spec.reason, complexity=spec.complexity,
             human_touches=spec.human_touches, sandbox_backend=spec.sandbox, attempts=len(spec.gates),
-            cost_usd=sum(c for _, c in spec.usage), created_at=created, finished_at=created + timedelta(minutes=3) if final else None,
+            cost_usd=sum(c for _, c in spec.usage), created_at=created,
+            finished_at=created + timedelta(minutes=3) if final else None,
         )  # fmt: skip
         s.add(job)
         s.flush()
         for number, report in enumerate(spec.gates, start=1):
-            attempt = Attempt(job_id=job.id, number=number, model="gpt-small", routing_reason="low complexity: cheapest coder",
-                              outcome=None if report is None else ("gate_passed" if report.get("passed") else "gate_failed"))  # fmt: skip
+            outcome = None if report is None else ("gate_passed" if report.get("passed") else "gate_failed")
+            attempt = Attempt(
+                job_id=job.id,
+                number=number,
+                model="gpt-small",
+                routing_reason="low complexity: cheapest coder",
+                outcome=outcome,
+            )
             s.add(attempt)
             s.flush()
             if report is not None:
@@ -96,8 +104,16 @@ def insert_job(ship: Shipyard, spec: JobSpec) -> int:
         for model, cost in spec.usage:
             s.add(ModelUsage(job_id=job.id, model=model, input_tokens=1000, output_tokens=200, cost_usd=cost))
         if spec.pr_state:
-            s.add(PullRequest(job_id=job.id, number=job.id + 100, url=f"https://github.example/acme/{spec.repo}/pull/{job.id + 100}",
-                              branch=f"shipyard/{job.id}", state=spec.pr_state))  # fmt: skip
+            pr_number = job.id + 100
+            s.add(
+                PullRequest(
+                    job_id=job.id,
+                    number=pr_number,
+                    url=f"https://github.example/acme/{spec.repo}/pull/{pr_number}",
+                    branch=f"shipyard/{job.id}",
+                    state=spec.pr_state,
+                )
+            )
         for kind, message in spec.events:
             s.add(Event(job_id=job.id, kind=kind, message=message, data={}))
         return job.id

@@ -47,7 +47,8 @@ def _fuzz(ship, live_server: str, headers: dict, may_change: bool) -> Counter:
 
         check()
     print(
-        f"schemathesis {headers and 'with a token' or 'anonymous'}: responses by status {dict(sorted(statuses.items()))}"
+        f"schemathesis {headers and 'with a token' or 'anonymous'}: "
+        f"responses by status {dict(sorted(statuses.items()))}"
     )
     return statuses
 

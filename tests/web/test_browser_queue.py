@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.test_browser import browser, page  # noqa: F401 (fixtures)
-
 pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("SHIPYARD_SCREENSHOTS", Path(__file__).resolve().parents[2] / "screenshots"))
 
 
-def test_jobs_page_at_420_px_has_no_horizontal_overflow(page, live_server, add_job):  # noqa: F811
+def test_jobs_page_at_420_px_has_no_horizontal_overflow(page, live_server, add_job):
     for i in range(12):
         add_job(
             state=["queued", "running", "awaiting_review", "merged"][i % 4],
@@ -29,7 +27,7 @@ def test_jobs_page_at_420_px_has_no_horizontal_overflow(page, live_server, add_j
     assert width <= 420, f"the jobs page is {width}px wide at a 420px viewport"
 
 
-def test_request_changes_disables_the_buttons_at_once(page, live_server, add_job):  # noqa: F811
+def test_request_changes_disables_the_buttons_at_once(page, live_server, add_job):
     job_id = add_job(state="awaiting_review", pr_state="open")
     page.goto(f"{live_server}/jobs/{job_id}")
     page.fill("#comment", "handle None")
@@ -41,7 +39,7 @@ def test_request_changes_disables_the_buttons_at_once(page, live_server, add_job
     page.screenshot(path=str(SHOTS / "job-pending-decision.png"), full_page=True)
 
 
-def test_reject_asks_first_and_dismissing_records_nothing(page, live_server, ship, add_job):  # noqa: F811
+def test_reject_asks_first_and_dismissing_records_nothing(page, live_server, ship, add_job):
     job_id = add_job(state="awaiting_review", pr_state="open")
     page.goto(f"{live_server}/jobs/{job_id}")
     asked: list[str] = []

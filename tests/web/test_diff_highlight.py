@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 
 from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import gate_report
-from tests.web.test_browser import browser, page  # noqa: F401 (fixtures)
 
 BASE = {"app.py": "def parse(x):\n    return 1\n", "page.html": "<p>hello</p>\n"}
 HOSTILE = {
@@ -64,7 +63,7 @@ def test_token_colours_come_from_the_pages_nonced_style_in_light_and_dark(client
 
 @pytest.mark.browser
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_chromium_colours_keywords_and_runs_nothing_from_the_diff(page, live_server, ship, add_job, tmp_path, scheme):  # noqa: F811
+def test_chromium_colours_keywords_and_runs_nothing_from_the_diff(page, live_server, ship, add_job, tmp_path, scheme):
     job_id = _hostile_job(ship, add_job, tmp_path)
     page.emulate_media(color_scheme=scheme)
     page.goto(f"{live_server}/jobs/{job_id}")

@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from orchestrator.web.diff_view import diff_files
 from tests.web.diff_jobs import job_with_change
 from tests.web.store_rows import gate_report
-from tests.web.test_browser import browser, page  # noqa: F401 (fixtures)
 from tests.web.test_review_workspace import DIFF
 
 BASE = {"src/app.py": "def parse(x):\n    return 1\n\n\ndef keep():\n    pass\n"}
@@ -45,7 +44,8 @@ def test_split_view_shows_old_and_new_side_by_side_with_coverage_on_the_new_side
     job_id = _job(ship, add_job, tmp_path)
     page = client.get(f"/jobs/{job_id}?view=split").text
     assert re.search(
-        r'View: <a href="/jobs/\d+\?view=unified#diff">unified</a> · <a href="/jobs/\d+\?view=split#diff" class="current" aria-current="page">split</a>',
+        r'View: <a href="/jobs/\d+\?view=unified#diff">unified</a> · '
+        r'<a href="/jobs/\d+\?view=split#diff" class="current" aria-current="page">split</a>',
         page,
     )
     rows = re.findall(r"<tr[^>]*>.*?</tr>", page[page.index('<div id="diff" class="diff-split">') :], re.S)
@@ -73,7 +73,7 @@ def test_an_unknown_view_is_refused_naming_the_choices(client, ship, add_job, tm
 
 
 @pytest.mark.browser
-def test_reviewer_switches_to_split_and_comments_on_a_new_line(page, live_server, ship, add_job, tmp_path):  # noqa: F811
+def test_reviewer_switches_to_split_and_comments_on_a_new_line(page, live_server, ship, add_job, tmp_path):
     job_id = _job(ship, add_job, tmp_path)
     page.goto(f"{live_server}/jobs/{job_id}")
     page.click("#view-switch >> text=split")

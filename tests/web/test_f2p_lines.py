@@ -15,9 +15,17 @@ HOSTILE_ID = 'tests/test_calc.py::test_x[<img src=x onerror="alert(1)">]'
 
 def _report() -> dict:
     report = gate_report(True, 100.0)
-    report["checks"][1]["details"] = {"uncovered": {}, "not_in_report": [], "f2p_line_tests": {
-        "calc.py": {"2": ["tests/test_calc.py::test_power", "tests/test_calc.py::test_negative"], "3": ["tests/test_calc.py::test_negative"],
-                    "4": [HOSTILE_ID], "x": ["ignored"]}, "other.py": "garbage"}}  # fmt: skip
+    calc_lines = {
+        "2": ["tests/test_calc.py::test_power", "tests/test_calc.py::test_negative"],
+        "3": ["tests/test_calc.py::test_negative"],
+        "4": [HOSTILE_ID],
+        "x": ["ignored"],
+    }
+    report["checks"][1]["details"] = {
+        "uncovered": {},
+        "not_in_report": [],
+        "f2p_line_tests": {"calc.py": calc_lines, "other.py": "garbage"},
+    }
     return report
 
 

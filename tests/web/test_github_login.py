@@ -26,9 +26,15 @@ def github(tmp_path) -> Iterator:
 
 @pytest.fixture
 def ship(tmp_path, scrub_env, github) -> Shipyard:  # overrides tests/web/conftest.py's: GitHub login configured
-    return Shipyard.load(Settings(data_dir=tmp_path / "data", webhook_secret=WEBHOOK_SECRET, web_github_client_id="Iv1.shipyard",
-                                  web_github_client_secret="oauth-app-secret", web_github_url=github.base,
-                                  web_github_api_url=f"{github.base}/api/v3"))  # fmt: skip
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        webhook_secret=WEBHOOK_SECRET,
+        web_github_client_id="Iv1.shipyard",
+        web_github_client_secret="oauth-app-secret",
+        web_github_url=github.base,
+        web_github_api_url=f"{github.base}/api/v3",
+    )
+    return Shipyard.load(settings)
 
 
 def test_a_linked_github_account_logs_in_with_its_role(ship, live_server, github):

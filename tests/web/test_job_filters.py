@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from sqlalchemy import update
 
 from orchestrator.store.tables import Attempt
-from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 
 
 def _ids(reply) -> list[int]:
@@ -73,7 +72,7 @@ def test_bulk_cancel_and_retry_report_each_job(client, add_job):
     assert "tick at least one job" in client.post("/jobs/bulk", data={"csrf": token, "action": "retry"}).text
 
 
-def test_ops_find_the_failed_jobs_and_retry_them_from_the_page(page, live_server, add_job):  # noqa: F811
+def test_ops_find_the_failed_jobs_and_retry_them_from_the_page(page, live_server, add_job):
     stuck = add_job(state="failed", title="Stuck on a flaky sandbox", reason="internal error: SandboxError")
     add_job(state="merged", title="Fine")
     page.goto(live_server + "/")

@@ -35,7 +35,8 @@ def test_jobs_page_sorts_oldest_first_and_pages_both_ways(client, add_job):
     assert _follow(client, "/?repo=alpha&limit=2&sort=oldest") == [alpha[0:2], alpha[2:]]
     html = client.get("/?sort=oldest&limit=3").text
     assert re.search(
-        r'Sort: <a href="/\?limit=3">newest first</a> · <a href="/\?sort=oldest&amp;limit=3" class="current" aria-current="true">oldest first</a>',
+        r'Sort: <a href="/\?limit=3">newest first</a> · '
+        r'<a href="/\?sort=oldest&amp;limit=3" class="current" aria-current="true">oldest first</a>',
         html,
     )
     assert ">newer »</a>" in html and '<input type="hidden" name="sort" value="oldest">' in html

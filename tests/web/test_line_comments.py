@@ -7,12 +7,11 @@ from sqlalchemy import select
 
 from orchestrator.domain.jobs import JobError, checked_line_comments
 from orchestrator.store.tables import Review
-from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 from tests.web.test_review_workspace import job_with_diff
 from workflows.nodes.human import review_feedback
 
 
-def test_a_reviewer_comments_on_a_diff_line_and_requests_changes(page, live_server, ship, add_job, tmp_path):  # noqa: F811
+def test_a_reviewer_comments_on_a_diff_line_and_requests_changes(page, live_server, ship, add_job, tmp_path):
     job_id = job_with_diff(ship, add_job, tmp_path)
     page.goto(f"{live_server}/jobs/{job_id}")
     page.locator('tr[data-path="app.py"][data-line="2"] button.line-comment').click()

@@ -22,17 +22,18 @@ EARLIER = WED - timedelta(days=7)
 
 def _team_history(ship) -> dict[str, int]:
     """Two weeks of finished work: merged, blocked (gate), closed; and one scripted replay."""
-    ids = {
-        "merged_now": insert_job(ship, JobSpec(state="merged", created_at=WED, complexity="low", human_touches=1, pr_state="merged",
-                                               usage=[("gpt-small", 0.30)], gates=[gate_report(True)])),
-        "blocked_now": insert_job(ship, JobSpec(state="blocked", created_at=WED, complexity="medium",
-                                                usage=[("gpt-small", 0.10), ("gpt-large", 0.50)],
-                                                gates=[gate_report(False, 40.0, "diff coverage 40% < 90%")])),
-        "merged_before": insert_job(ship, JobSpec(state="merged", created_at=EARLIER, complexity="low", human_touches=2,
-                                                  pr_state="merged", usage=[("gpt-small", 0.20)], gates=[gate_report(True)])),
-        "closed_before": insert_job(ship, JobSpec(state="closed", created_at=EARLIER, usage=[("gpt-small", 0.20)])),
-        "replay": insert_job(ship, JobSpec(state="merged", created_at=WED, cassette="demo.yml", usage=[("scripted:demo", 9.0)])),
+    specs = {
+        "merged_now": JobSpec(state="merged", created_at=WED, complexity="low", human_touches=1, pr_state="merged",
+                              usage=[("gpt-small", 0.30)], gates=[gate_report(True)]),
+        "blocked_now": JobSpec(state="blocked", created_at=WED, complexity="medium",
+                               usage=[("gpt-small", 0.10), ("gpt-large", 0.50)],
+                               gates=[gate_report(False, 40.0, "diff coverage 40% < 90%")]),
+        "merged_before": JobSpec(state="merged", created_at=EARLIER, complexity="low", human_touches=2,
+                                 pr_state="merged", usage=[("gpt-small", 0.20)], gates=[gate_report(True)]),
+        "closed_before": JobSpec(state="closed", created_at=EARLIER, usage=[("gpt-small", 0.20)]),
+        "replay": JobSpec(state="merged", created_at=WED, cassette="demo.yml", usage=[("scripted:demo", 9.0)]),
     }  # fmt: skip
+    ids = {name: insert_job(ship, spec) for name, spec in specs.items()}
     with ship.store.session() as s:
         s.execute(update(ModelUsage).where(ModelUsage.model == "gpt-large").values(role="code"))
         s.execute(update(ModelUsage).where(ModelUsage.model == "gpt-small").values(role="triage"))

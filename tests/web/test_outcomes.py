@@ -61,7 +61,8 @@ def ledger(ship):
 def test_cost_per_merged_pr_charges_failed_and_blocked_spend_to_merged_ones(ledger):
     real = outcome_metrics(ledger.store, since=datetime.now(UTC) - timedelta(days=30)).real
 
-    # Finished: 0.40 + 0.60 + 0.50 + 0.20 + 0.30 + 0.10 + 0.20 = 2.30 over 4 merged; the running job's 1.00 is not counted.
+    # Finished: 0.40 + 0.60 + 0.50 + 0.20 + 0.30 + 0.10 + 0.20 = 2.30 over 4 merged; the running job's 1.00 is not
+    # counted.
     assert real.spend_usd == pytest.approx(2.30)
     assert real.merged == 4
     assert real.cost_per_merged_pr_usd == pytest.approx(0.575)

@@ -24,8 +24,14 @@ WAITING = {
 
 @pytest.mark.parametrize("state", list(JobState), ids=lambda s: s.value)
 def test_jobs_and_job_page_render_for_every_state(client, add_job, state):
-    job_id = add_job(state=state.value, title=f"Ticket in {state.value}", reason=f"because of {state.value}",
-                     gates=[gate_report(True)], usage=[("small", 0.25)], events=[("plan", "1. change the parser")])  # fmt: skip
+    job_id = add_job(
+        state=state.value,
+        title=f"Ticket in {state.value}",
+        reason=f"because of {state.value}",
+        gates=[gate_report(True)],
+        usage=[("small", 0.25)],
+        events=[("plan", "1. change the parser")],
+    )
 
     listing = client.get("/")
     assert listing.status_code == 200

@@ -32,8 +32,13 @@ def test_outcomes_and_webhook_on_postgres(pg_ship):
 
     with pg_ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url="acme/widgets"))
-    payload = {"action": "labeled", "label": {"name": "shipyard"}, "repository": {"full_name": "acme/widgets"},
-               "issue": {"number": 3, "title": "t", "author_association": "OWNER"}, "sender": {"login": "o"}}  # fmt: skip
+    payload = {
+        "action": "labeled",
+        "label": {"name": "shipyard"},
+        "repository": {"full_name": "acme/widgets"},
+        "issue": {"number": 3, "title": "t", "author_association": "OWNER"},
+        "sender": {"login": "o"},
+    }
     body = json.dumps(payload).encode()
     headers = {"X-GitHub-Event": "issues", "X-GitHub-Delivery": "pg-1", "X-Hub-Signature-256": sign(body)}
     with api_client(pg_ship) as client:

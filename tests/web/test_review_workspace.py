@@ -34,7 +34,7 @@ def test_diff_is_split_by_file_with_line_numbers_and_coverage_marks():
     report["checks"][1]["details"] = {"uncovered": {"src/app.py": ["3"]}, "not_in_report": []}
     app, tests = diff_files(DIFF, report)
     assert (app.path, app.added, app.removed) == ("src/app.py", 3, 1)
-    rows = [(l.kind, l.old, l.new, l.mark) for l in app.lines]
+    rows = [(line.kind, line.old, line.new, line.mark) for line in app.lines]
     assert rows == [
         ("hunk", None, None, ""),
         ("ctx", 1, 1, ""),
@@ -43,7 +43,8 @@ def test_diff_is_split_by_file_with_line_numbers_and_coverage_marks():
         ("add", None, 3, "uncovered"),
         ("add", None, 4, "covered-or-not-executable"),
     ]
-    assert tests.path == "tests/test_app.py" and [(l.new, l.mark) for l in tests.lines if l.kind == "add"] == [(11, "")]
+    assert tests.path == "tests/test_app.py"
+    assert [(line.new, line.mark) for line in tests.lines if line.kind == "add"] == [(11, "")]
     assert diff_files(DIFF, {"checks": "garbage"})[0].lines[3].mark == ""  # any stored shape renders
 
 
@@ -80,7 +81,8 @@ def test_job_page_reads_ticket_plan_diff_then_decision(client, ship, add_job, tm
     order = [page.index(marker) for marker in ("<h2>Ticket</h2>", 'id="diff"', 'id="decision-form"')]
     assert order == sorted(order), "the decision form must come after the ticket and the diff"
     assert re.search(
-        r'<tr class="add cov-uncovered" data-path="app.py" data-line="2"><td class="ln"><button type="button" class="line-comment"[^>]*>\+</button> </td><td class="ln">2</td>',
+        r'<tr class="add cov-uncovered" data-path="app.py" data-line="2"><td class="ln">'
+        r'<button type="button" class="line-comment"[^>]*>\+</button> </td><td class="ln">2</td>',
         page,
     )
     assert ">Approve and merge</button>" in page

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from tests.web.logins import log_in_page
 from tests.web.store_rows import gate_report
-from tests.web.test_browser import browser, page  # noqa: F401  (fixtures: Debian's Chromium)
 from tests.web.test_browser_queue import SHOTS
 from tests.web.test_review_workspace import job_with_diff
 
@@ -37,7 +36,7 @@ def test_a_reviewer_reads_the_job_page_at_phone_width_in_dark_mode_by_keyboard(
         context.close()
 
 
-def test_a_lead_opens_the_dashboard_and_downloads_the_sprint_report(page, live_server, add_job):  # noqa: F811
+def test_a_lead_opens_the_dashboard_and_downloads_the_sprint_report(page, live_server, add_job):
     add_job(state="merged", pr_state="merged", usage=[("gpt-small", 0.42)], gates=[gate_report(True)])
     add_job(state="blocked", usage=[("gpt-small", 0.10)], gates=[gate_report(False, 40.0, "diff coverage 40% < 90%")])
     page.goto(live_server + "/outcomes")

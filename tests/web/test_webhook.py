@@ -9,15 +9,9 @@ from sqlalchemy import select
 
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
-from orchestrator.store.tables import Job, Repository, Ticket
+from orchestrator.store.tables import Job, Ticket
 from tests.web.logins import api_client
 from tests.web.store_rows import set_state, sign
-
-
-@pytest.fixture
-def github_repo(ship):
-    with ship.store.session() as s:
-        s.add(Repository(name="widgets", forge="github", url="acme/widgets", base_branch="main"))
 
 
 def labeled(
@@ -30,8 +24,9 @@ def labeled(
     return {
         "action": "labeled",
         "label": {"name": label},
-        "issue": {"id": 1000 + number, "number": number, "title": "Crash on empty input", "body": "Steps: run <b>it</b>",
-                  "labels": [{"name": "bug"}, {"name": label}], "author_association": association, "updated_at": updated_at},
+        "issue": {"id": 1000 + number, "number": number, "title": "Crash on empty input",
+                  "body": "Steps: run <b>it</b>", "labels": [{"name": "bug"}, {"name": label}],
+                  "author_association": association, "updated_at": updated_at},
         "repository": {"full_name": repo},
         "sender": {"login": "alice"},
     }  # fmt: skip

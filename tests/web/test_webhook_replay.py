@@ -7,7 +7,6 @@ payloads are GitHub's shape (``tests/github_forge/webhook_payloads.py``, from th
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,8 +14,8 @@ from sqlalchemy import select
 
 from orchestrator.emulators.github.asgi import State
 from orchestrator.store.tables import Job, Repository
-from tests.github_forge.webhook_payloads import issue_labeled
-from tests.web.store_rows import sign
+from tests.github_forge.conftest import open_issue
+from tests.github_forge.webhook_payloads import deliver, issue_labeled
 
 REPO = "acme/widgets"
 
@@ -26,29 +25,8 @@ def github(tmp_path, ship) -> State:
     with ship.store.session() as s:
         s.add(Repository(name="widgets", forge="github", url=REPO, base_branch="main"))
     st = State(root=tmp_path / "github", base="http://github.test")
-    st.issues[(REPO, 7)] = {
-        "id": 4242,
-        "title": "Crash on empty input",
-        "state": "open",
-        "body": "Steps: run it",
-        "labels": [{"id": 1, "name": "shipyard", "color": "ededed"}],
-        "updated_at": "2026-01-01T00:00:00Z",
-    }
+    open_issue(st, 7, "Crash on empty input", "Steps: run it", labels=["shipyard"], updated_at="2026-01-01T00:00:00Z")
     return st
-
-
-def deliver(client, payload: dict, delivery: str) -> dict:
-    body = json.dumps(payload).encode()
-    headers = {
-        "X-GitHub-Event": "issues",
-        "X-GitHub-Delivery": delivery,
-        "X-Hub-Signature-256": sign(body),
-        "Content-Type": "application/json",
-        "User-Agent": "GitHub-Hookshot/044aadd",
-    }
-    response = client.post("/webhooks/github", content=body, headers=headers)
-    assert response.status_code == 202, response.text
-    return response.json()
 
 
 def jobs_of(ship) -> list[tuple[int, str]]:
@@ -58,24 +36,24 @@ def jobs_of(ship) -> list[tuple[int, str]]:
 
 def test_a_replayed_delivery_with_a_new_delivery_id_queues_nothing(client, ship, github):
     payload = issue_labeled(github, REPO, 7, sender="alice")
-    first = deliver(client, payload, "72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    first = deliver(client, "issues", payload, "72d3162e-cc78-11e3-81ab-4c9367dc0958")
     assert first["action"] == "queued"
     ship.cancel(first["job_id"])  # no active job left: a replay that is not recognised would queue one
 
-    replay = deliver(client, payload, "ffffffff-0000-11e3-81ab-4c9367dc0958")
+    replay = deliver(client, "issues", payload, "ffffffff-0000-11e3-81ab-4c9367dc0958")
     assert replay["action"] == "duplicate", replay
     assert "already handled" in replay["reason"]
     assert jobs_of(ship) == [(first["job_id"], "cancelled")]
 
 
 def test_a_cancelled_ticket_is_queued_again_only_by_a_labelling_after_the_cancellation(client, ship, github):
-    first = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-1")
+    first = deliver(client, "issues", issue_labeled(github, REPO, 7, sender="alice"), "d-1")
     ship.cancel(first["job_id"])
     cancelled_at = datetime.now(UTC)
 
     # An event from before the cancellation (delivered late, or replayed) does nothing.
     github.issues[(REPO, 7)]["updated_at"] = (cancelled_at - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    stale = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-2")
+    stale = deliver(client, "issues", issue_labeled(github, REPO, 7, sender="alice"), "d-2")
     assert stale["action"] == "ignored" and f"job {first['job_id']} of this ticket was cancelled" in stale["reason"], (
         stale
     )
@@ -84,13 +62,13 @@ def test_a_cancelled_ticket_is_queued_again_only_by_a_labelling_after_the_cancel
     # Someone labels the issue again after the cancellation: GitHub stamps the issue anew.
     github.issues[(REPO, 7)]["updated_at"] = (cancelled_at + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     relabel = issue_labeled(github, REPO, 7, sender="alice")
-    again = deliver(client, relabel, "d-3")
+    again = deliver(client, "issues", relabel, "d-3")
     assert again["action"] == "queued", again
     assert jobs_of(ship) == [(first["job_id"], "cancelled"), (again["job_id"], "queued")]
 
     # ... and that new event, replayed once its job is cancelled too, does nothing either.
     ship.cancel(again["job_id"])
-    assert deliver(client, relabel, "d-4")["action"] == "duplicate"
+    assert deliver(client, "issues", relabel, "d-4")["action"] == "duplicate"
     assert [state for _, state in jobs_of(ship)] == ["cancelled", "cancelled"]
 
 
@@ -121,14 +99,14 @@ def test_a_replayed_review_command_with_a_new_delivery_id_decides_nothing(client
 
 
 def test_a_replayed_label_removal_does_not_cancel_the_job_a_later_labelling_queued(client, ship, github):
-    first = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-1")
+    first = deliver(client, "issues", issue_labeled(github, REPO, 7, sender="alice"), "d-1")
     github.issues[(REPO, 7)]["updated_at"] = "2026-01-01T00:05:00Z"
     removal = issue_labeled(github, REPO, 7, sender="alice") | {"action": "unlabeled"}
-    assert deliver(client, removal, "d-2")["action"] == "cancelled"
+    assert deliver(client, "issues", removal, "d-2")["action"] == "cancelled"
     github.issues[(REPO, 7)]["updated_at"] = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    again = deliver(client, issue_labeled(github, REPO, 7, sender="alice"), "d-3")
+    again = deliver(client, "issues", issue_labeled(github, REPO, 7, sender="alice"), "d-3")
     assert again["action"] == "queued", again
 
-    replay = deliver(client, removal, "d-4")
+    replay = deliver(client, "issues", removal, "d-4")
     assert replay["action"] == "duplicate", replay
     assert jobs_of(ship) == [(first["job_id"], "cancelled"), (again["job_id"], "queued")]

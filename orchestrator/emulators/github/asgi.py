@@ -1,5 +1,5 @@
-"""The local GitHub emulator (demo and tests, not GitHub): the REST endpoints Shipyard uses, state in memory, and git over
-smart HTTP through ``git http-backend`` with token auth.
+"""The local GitHub emulator (demo and tests, not GitHub): the REST endpoints Shipyard uses, state in memory, and git
+over smart HTTP through ``git http-backend`` with token auth.
 
 Payload shapes follow api.github.com (the fields PyGithub reads). Fault switches:
 ``faults.rate_limited`` (403 secondary rate limit with Retry-After), ``faults.server_error`` (500),
@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from orchestrator.emulators.github import permissions, shapes
 from orchestrator.emulators.github.permissions import ALL_REPOSITORY
-from workflows.gitops import run_git
+from workflows.gitops import GitError, run_git
 
 
 @dataclass
@@ -136,7 +136,7 @@ def pull_json(st: State, full: str, pr: dict) -> dict:
 def _sha(st: State, full: str, ref: str) -> str | None:
     try:
         return run_git(["rev-parse", f"refs/heads/{ref}"], cwd=st.repo_path(full)).strip()
-    except Exception:  # branch deleted
+    except GitError:  # branch deleted
         return None
 
 

@@ -185,7 +185,10 @@ def change_without_tests() -> dict[str, FileChange]:
 
 def change_with_vacuous_tests() -> dict[str, FileChange]:
     """(b) tests that assert nothing about the change and already pass on the base code."""
-    tests = "from calc.core import add\n\n\ndef test_power_exists():\n    assert add(1, 1) == 2\n\n\ndef test_nothing():\n    pass\n"
+    tests = (
+        "from calc.core import add\n\n\ndef test_power_exists():\n    assert add(1, 1) == 2\n\n\n"
+        "def test_nothing():\n    pass\n"
+    )
     return {"calc/core.py": _core() + POWER_PY, "tests/test_power.py": tests}
 
 

@@ -13,7 +13,10 @@ branch_labels = None
 depends_on = None
 
 OLD = "state IN ('awaiting_budget', 'awaiting_plan_approval', 'awaiting_review', 'queued', 'running')"
-NEW = "state IN ('awaiting_budget', 'awaiting_plan_approval', 'awaiting_provider', 'awaiting_review', 'queued', 'running')"
+NEW = (
+    "state IN ('awaiting_budget', 'awaiting_plan_approval', 'awaiting_provider', 'awaiting_review', "
+    "'queued', 'running')"
+)
 
 
 def _recreate(predicate: str) -> None:

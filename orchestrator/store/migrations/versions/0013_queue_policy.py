@@ -1,4 +1,5 @@
-"""queue policy and retention: job priority, a repository's cap on running jobs, diffs kept after a job's directory is removed
+"""queue policy and retention: job priority, a repository's cap on running jobs, diffs kept after a job's directory
+is removed
 
 Revision ID: 0013
 Revises: 0012
