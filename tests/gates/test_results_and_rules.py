@@ -10,9 +10,10 @@ from workflows.gates import GateCheck, GateReport
 from workflows.gates.change_set import read_change_set
 from workflows.gates.checks import line_ranges
 from workflows.gates.coverage_report import parse_coverage
-from workflows.gates.junit import ResultsFileError, node_id, parse_junit
+from workflows.gates.junit import node_id, parse_junit
 from workflows.gates.path_patterns import matches
 from workflows.gates.protected import find_violations
+from workflows.gates.untrusted_xml import ResultsFileError
 from workflows.repo_config import TestConfig as RepoTestConfig
 
 JUNIT = b"""<?xml version="1.0"?>
@@ -52,6 +53,20 @@ def test_junit_outcomes_and_pytest_node_ids():
 def test_malformed_junit_is_refused_with_a_reason(data, reason):
     with pytest.raises(ResultsFileError) as err:
         parse_junit(data, "junit.xml")
+    assert str(err.value).startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"<coverage><packages>", "cov.xml: not valid XML"),
+        (b"<testsuites/>", "cov.xml: not a Cobertura report (root element <testsuites>"),
+        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><coverage/>', "cov.xml: refused: declares XML entities"),
+    ],
+)
+def test_malformed_cobertura_is_refused_with_a_reason(data, reason):
+    with pytest.raises(ResultsFileError) as err:
+        parse_coverage(data, "cobertura", "cov.xml", tracked=set(), workdirs=[])
     assert str(err.value).startswith(reason)
 
 
