@@ -41,10 +41,11 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
+from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.docker_stream import pump_exec_output, raw_socket
-from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs, sandbox_command
+from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs
 from sandboxes.output_cap import CappedOutput
 from sandboxes.setup_network import SETUP_NETWORK, ensure_setup_network
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
@@ -256,12 +257,7 @@ class DockerSandbox:
 
     def _env(self, extra: dict[str, str] | None, marker: str, *, setup: bool) -> dict[str, str]:
         env = {
-            "PATH": self._path,
-            "SHIPYARD_PATH": self._path,
-            "HOME": SANDBOX_HOME,
-            "LANG": "C.UTF-8",
             "USER": "sandbox",
-            "TMPDIR": "/tmp",
             "SHIPYARD_EXEC": marker,
             # The root filesystem is read-only: pip installs go to the user site in $HOME.
             "PIP_USER": "1",
@@ -281,10 +277,7 @@ class DockerSandbox:
                     )
                 }
             )
-        env.update(extra or {})
-        if extra and "PATH" in extra:
-            env["SHIPYARD_PATH"] = extra["PATH"]
-        return env
+        return command_env(path=self._path, home=SANDBOX_HOME, tmpdir="/tmp", backend=env, extra=extra)
 
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)
