@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from workflows.job_dirs import JobDirs
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="forbid", toml_file="shipyard.toml")
@@ -122,8 +124,8 @@ class Settings(BaseSettings):
         return self.data_dir / "checkpoints.db"
 
     @property
-    def jobs_dir(self) -> Path:
-        return self.data_dir / "jobs"
+    def job_dirs(self) -> JobDirs:
+        return JobDirs(self.data_dir / "jobs")
 
     @property
     def cache_dir(self) -> Path:
@@ -134,5 +136,5 @@ class Settings(BaseSettings):
         return self.data_dir / "forge"
 
     def ensure_dirs(self) -> None:
-        for d in (self.data_dir, self.queue_dir, self.jobs_dir, self.cache_dir, self.forge_dir):
+        for d in (self.data_dir, self.queue_dir, self.job_dirs.root, self.cache_dir, self.forge_dir):
             d.mkdir(parents=True, exist_ok=True)

@@ -244,7 +244,7 @@ def jobs_show(
 ) -> None:
     """A job's state, reason, plan, timeline, gate table per attempt and cost."""
     ship = _ship()
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
     if detail is None:
         _fail(f"job {job_id} does not exist")
     if as_json:
@@ -392,7 +392,7 @@ def record(
     recording = CassetteRecording(out)
     before = out.stat().st_mtime_ns if out.is_file() else None
     state = JobRunner(ship.settings, ship.store, model_wrap=recording.wrap).run(job_id)
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
     console.print(f"job {job_id}: {state}" + (f" — {escape(detail['reason'])}" if detail.get("reason") else ""))
     if not out.is_file() or out.stat().st_mtime_ns == before:
         _fail(f"no cassette was written to {out}: the job made no model call worth replaying (it ended {state})")

@@ -105,7 +105,7 @@ def hidden_test_failures(settings: Settings, job_id: int, sha: str, instance: Ev
     tests = [*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS]
     sandbox = sandbox_provider(settings).acquire(SandboxSpec(image=settings.sandbox_image, command_timeout_s=600))
     try:
-        GitRepo(settings.jobs_dir / str(job_id) / "git").checkout(sha, sandbox.host_workspace)
+        GitRepo(settings.job_dirs.git(job_id)).checkout(sha, sandbox.host_workspace)
         applied = subprocess.run(
             ["git", "apply", "--whitespace=nowarn", "-"],
             input=instance.test_patch.encode(),
@@ -128,7 +128,7 @@ def _quote(test_id: str) -> str:
 
 
 def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) -> InstanceResult:
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
     head, base = detail.get("head_sha"), detail.get("base_sha")
     failing = (
         hidden_test_failures(ship.settings, job_id, head, instance) if head and head != base else ["(no change made)"]
