@@ -42,31 +42,28 @@ def test_junit_outcomes_and_pytest_node_ids():
     assert node_id(cases["::tests.test_b"], files) == "tests/test_b.py"
 
 
-@pytest.mark.parametrize(
-    ("data", "reason"),
-    [
-        (b"<testsuites><testcase", "junit.xml: not valid XML"),
-        (b"<html><body/></html>", "junit.xml: not JUnit XML (root element <html>"),
-        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><testsuites/>', "junit.xml: refused: declares XML entities"),
-    ],
-)
-def test_malformed_junit_is_refused_with_a_reason(data, reason):
-    with pytest.raises(ResultsFileError) as err:
-        parse_junit(data, "junit.xml")
-    assert str(err.value).startswith(reason)
+def _junit(data: bytes):
+    return parse_junit(data, "junit.xml")
+
+
+def _cobertura(data: bytes):
+    return parse_coverage(data, "cobertura", "cov.xml", tracked=set(), workdirs=[])
 
 
 @pytest.mark.parametrize(
-    ("data", "reason"),
+    ("read", "data", "reason"),
     [
-        (b"<coverage><packages>", "cov.xml: not valid XML"),
-        (b"<testsuites/>", "cov.xml: not a Cobertura report (root element <testsuites>"),
-        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><coverage/>', "cov.xml: refused: declares XML entities"),
+        (_junit, b"<testsuites><testcase", "junit.xml: not valid XML"),
+        (_junit, b"<html><body/></html>", "junit.xml: not JUnit XML (root element <html>"),
+        (_junit, b'<!DOCTYPE x [<!ENTITY a "aaaa">]><testsuites/>', "junit.xml: refused: declares XML entities"),
+        (_cobertura, b"<coverage><packages>", "cov.xml: not valid XML"),
+        (_cobertura, b"<testsuites/>", "cov.xml: not a Cobertura report (root element <testsuites>"),
+        (_cobertura, b'<!DOCTYPE x [<!ENTITY a "aaaa">]><coverage/>', "cov.xml: refused: declares XML entities"),
     ],
 )
-def test_malformed_cobertura_is_refused_with_a_reason(data, reason):
+def test_malformed_results_files_are_refused_with_a_reason(read, data, reason):
     with pytest.raises(ResultsFileError) as err:
-        parse_coverage(data, "cobertura", "cov.xml", tracked=set(), workdirs=[])
+        read(data)
     assert str(err.value).startswith(reason)
 
 
