@@ -260,25 +260,26 @@ async def bulk(request: Request) -> Response:
 
 @router.post("/jobs/{job_id}/cancel")
 async def cancel(request: Request, job_id: int) -> Response:
-    if await _form(request, job_id) is None:
-        return error_page(request, 403, CSRF_REFUSED)
-    require(request, "operate")
-    try:
-        await run_in_threadpool(request.app.state.ship.cancel, job_id)
-    except JobError as exc:
-        return redirect_with_flash(request, f"/jobs/{job_id}", "error", f"Not cancelled: {exc}")
-    return redirect_with_flash(request, f"/jobs/{job_id}", "ok", f"Job {job_id} cancelled.")
+    return await _operate(request, job_id, "cancel")
 
 
 @router.post("/jobs/{job_id}/retry")
 async def retry(request: Request, job_id: int) -> Response:
+    return await _operate(request, job_id, "retry")
+
+
+async def _operate(request: Request, job_id: int, action: str) -> Response:
+    """Cancel or retry one job from its page (operators only); the flash says how it went."""
     if await _form(request, job_id) is None:
         return error_page(request, 403, CSRF_REFUSED)
     require(request, "operate")
+    ship = request.app.state.ship
     try:
-        new_id = await run_in_threadpool(request.app.state.ship.retry, job_id)
+        new_id = await run_in_threadpool(ship.cancel if action == "cancel" else ship.retry, job_id)
     except JobError as exc:
-        return redirect_with_flash(request, f"/jobs/{job_id}", "error", f"Not retried: {exc}")
+        return redirect_with_flash(request, f"/jobs/{job_id}", "error", f"Not {BULK_ACTIONS[action]}: {exc}")
+    if action == "cancel":
+        return redirect_with_flash(request, f"/jobs/{job_id}", "ok", f"Job {job_id} cancelled.")
     return redirect_with_flash(request, f"/jobs/{new_id}", "ok", f"Job {new_id} queued to retry job {job_id}.")
 
 
