@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Unpack
 
 from celery import Celery
 
@@ -60,26 +61,9 @@ class Shipyard:
         jobs.mark_dispatched(self.store, job_id)
         dispatch(self.celery, job_id)
 
-    def decide(
-        self,
-        job_id: int,
-        decision: str,
-        *,
-        comment: str = "",
-        extra_usd: float = 0.0,
-        reviewer: str = "cli",
-        line_comments: list[dict] | None = None,
-    ) -> str:
-        """Record a human decision and re-queue the job so its workflow resumes."""
-        gate = jobs.record_decision(
-            self.store,
-            job_id,
-            decision,
-            comment=comment,
-            extra_usd=extra_usd,
-            reviewer=reviewer,
-            line_comments=line_comments,
-        )
+    def decide(self, job_id: int, decision: str, **notes: Unpack[jobs.DecisionNotes]) -> str:
+        """Record a human decision (``jobs.record_decision``) and re-queue the job so its workflow resumes."""
+        gate = jobs.record_decision(self.store, job_id, decision, **notes)
         self.dispatch(job_id)
         return gate
 

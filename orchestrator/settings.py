@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from workflows.job_dirs import JobDirs
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHIPYARD_", extra="forbid", toml_file="shipyard.toml")
@@ -115,24 +117,24 @@ class Settings(BaseSettings):
 
     @property
     def queue_dir(self) -> Path:
+        """The embedded broker's message folders (used when no ``broker_url`` is set)."""
         return self.data_dir / "queue"
 
     @property
     def checkpoint_path(self) -> Path:
+        """The jobs' LangGraph checkpoints (SQLite), from which an interrupted job resumes."""
         return self.data_dir / "checkpoints.db"
 
     @property
-    def jobs_dir(self) -> Path:
-        return self.data_dir / "jobs"
+    def job_dirs(self) -> JobDirs:
+        """Each job's working directory (its clone and attempts' commits), kept ``retain_job_dirs_days``."""
+        return JobDirs(self.data_dir / "jobs")
 
     @property
     def cache_dir(self) -> Path:
+        """Shared between jobs: gate baselines per base commit, clones read for reverts."""
         return self.data_dir / "cache"
 
-    @property
-    def forge_dir(self) -> Path:
-        return self.data_dir / "forge"
-
     def ensure_dirs(self) -> None:
-        for d in (self.data_dir, self.queue_dir, self.jobs_dir, self.cache_dir, self.forge_dir):
+        for d in (self.data_dir, self.queue_dir, self.job_dirs.root, self.cache_dir):
             d.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@ environment, no Docker socket, a disk quota (the workspace is its own size-limit
 ``sandboxes.disk_quota``), and no mount but the workspace and the gate's two side directories
 (its plugin read-only, its record of outcomes; see ``SideDirs``) (plus the public CA bundle,
 read-only, under network policy ``setup``, whose network window uses a dedicated bridge the
-host firewall keeps away from host services: see ``sandboxes.setup_network``). The workspace is a host directory bind-mounted
-at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
+host firewall keeps away from host services: see ``sandboxes.setup_network``). The workspace is a
+host directory bind-mounted at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
 ``DOCKER_HOST`` on the same machine).
 
 Timeouts are enforced from the host: at the deadline every process started by that exec
@@ -41,10 +41,11 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
+from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.docker_stream import pump_exec_output, raw_socket
-from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs, sandbox_command
+from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs
 from sandboxes.output_cap import CappedOutput
 from sandboxes.setup_network import SETUP_NETWORK, ensure_setup_network
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
@@ -62,7 +63,8 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 IMAGE_HINT = "run `make sandbox-image` (or `python -m sandboxes.images ensure`)"
 _KILL_MARKED = (
     "for round in 1 2 3; do for d in /proc/[0-9]*; do "
-    'if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qx "SHIPYARD_EXEC=$1"; then kill -9 "${d#/proc/}" 2>/dev/null; fi; '
+    'if tr "\\0" "\\n" < "$d/environ" 2>/dev/null | grep -qx "SHIPYARD_EXEC=$1"; '
+    'then kill -9 "${d#/proc/}" 2>/dev/null; fi; '
     "done; done"
 )
 
@@ -256,12 +258,7 @@ class DockerSandbox:
 
     def _env(self, extra: dict[str, str] | None, marker: str, *, setup: bool) -> dict[str, str]:
         env = {
-            "PATH": self._path,
-            "SHIPYARD_PATH": self._path,
-            "HOME": SANDBOX_HOME,
-            "LANG": "C.UTF-8",
             "USER": "sandbox",
-            "TMPDIR": "/tmp",
             "SHIPYARD_EXEC": marker,
             # The root filesystem is read-only: pip installs go to the user site in $HOME.
             "PIP_USER": "1",
@@ -281,10 +278,7 @@ class DockerSandbox:
                     )
                 }
             )
-        env.update(extra or {})
-        if extra and "PATH" in extra:
-            env["SHIPYARD_PATH"] = extra["PATH"]
-        return env
+        return command_env(path=self._path, home=SANDBOX_HOME, tmpdir="/tmp", backend=env, extra=extra)
 
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)
@@ -414,7 +408,10 @@ class DockerSandbox:
             self.container.reload()
             state = self.container.attrs["State"]
             if not state.get("Running"):
-                return f"container is {state.get('Status')} (exit {state.get('ExitCode')}, OOMKilled={state.get('OOMKilled')})"
+                return (
+                    f"container is {state.get('Status')} "
+                    f"(exit {state.get('ExitCode')}, OOMKilled={state.get('OOMKilled')})"
+                )
         except DockerException:
             return f"container is gone ({_explain(exc)})"
         return _explain(exc)

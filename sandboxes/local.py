@@ -36,6 +36,7 @@ from typing import Literal
 
 from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
+from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.host_process import run_capped_process
 from sandboxes.plain_guard import PlainGuard, closed_ancestors, drop_root_argv
@@ -76,11 +77,6 @@ def make_side_dirs(sandbox_dir: Path, *, isolated: bool) -> SideDirs:
     return SideDirs(tools, SANDBOX_TOOLS, records, SANDBOX_RECORDS)
 
 
-def sandbox_command(command: str) -> str:
-    """The script given to ``bash -lc``: the login profile resets PATH, so put ours back first."""
-    return f'export PATH="$SHIPYARD_PATH:$PATH"\n{command}'
-
-
 class LocalSandboxProvider:
     """Hands out host-process sandboxes under ``root`` (one fresh directory each)."""
 
@@ -98,7 +94,8 @@ class LocalSandboxProvider:
     ) -> None:
         """``isolation``: ``auto`` uses bwrap when it works, ``bwrap`` requires it, ``none`` never
         uses it. ``allow_unisolated``: under ``auto``, fall back to plain host processes when
-        bwrap is not usable instead of refusing (``SandboxError`` naming the fix). ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
+        bwrap is not usable instead of refusing (``SandboxError`` naming the fix).
+        ``extra_ro_paths``: more host paths shown read-only inside bwrap sandboxes.
         ``hidden_paths``: host directories replaced by an empty tmpfs inside bwrap sandboxes; the
         directory holding ``root`` (the orchestrator's data directory) is always hidden.
         ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one).
@@ -289,20 +286,13 @@ class LocalSandbox:
         self._closed = False
 
     def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
-        # Never the orchestrator's environment: it holds tokens and keys.
-        path = f"{self.provider.python_dir}:{BASE_PATH}"
-        env = {
-            "PATH": path,
-            "SHIPYARD_PATH": path,
-            "HOME": SANDBOX_HOME if self.isolated else str(self._home),
-            "LANG": "C.UTF-8",
-            "TMPDIR": "/tmp" if self.isolated else str(self._tmp),
-            "SHIPYARD_SANDBOX": self.id,
-        }
-        env.update(extra or {})
-        if extra and "PATH" in extra:
-            env["SHIPYARD_PATH"] = extra["PATH"]
-        return env
+        return command_env(
+            path=f"{self.provider.python_dir}:{BASE_PATH}",
+            home=SANDBOX_HOME if self.isolated else str(self._home),
+            tmpdir="/tmp" if self.isolated else str(self._tmp),
+            backend={"SHIPYARD_SANDBOX": self.id},
+            extra=extra,
+        )
 
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)

@@ -70,7 +70,8 @@ class PlainGuard:
         for path in self.hidden_dirs:
             # A path under an already covered directory is gone; nothing to cover.
             lines.append(
-                f"if [ -d {q(str(path))} ]; then mount -t tmpfs -o size=64k,mode=0755 shipyard-hidden {q(str(path))}; fi"
+                f"if [ -d {q(str(path))} ]; "
+                f"then mount -t tmpfs -o size=64k,mode=0755 shipyard-hidden {q(str(path))}; fi"
             )
         for path in self.hidden_files:
             lines.append(f"if [ -e {q(str(path))} ]; then mount --bind /dev/null {q(str(path))}; fi")

@@ -12,13 +12,9 @@ import tempfile
 from pathlib import Path
 
 from workflows.gitops import GitError, GitRepo
+from workflows.job_dirs import git_dir
 from workflows.ports import JobServices, job_ref
 from workflows.state import RepoInput, TicketState
-
-
-def git_dir(job_dir: Path) -> Path:
-    """The job's bare git dir (the sandbox sees only a work tree checked out from it)."""
-    return job_dir / "git"
 
 
 class JobCommitsLost(RuntimeError):

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from orchestrator.cli.terminal import make_console
 from orchestrator.deployment import Shipyard
@@ -31,3 +36,22 @@ def _ship() -> Shipyard:
 def _fail(message: str) -> None:
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(1)
+
+
+@contextmanager
+def failing_on(*errors: type[Exception]) -> Iterator[None]:
+    """Any of ``errors`` ends the command with its message in one ``error:`` line, not a traceback."""
+    try:
+        yield
+    except errors as exc:
+        _fail(str(exc))
+
+
+def print_rows(rows: list[dict], *, as_json: bool, table: Callable[[list[dict]], Table], note: str = "") -> None:
+    """``rows`` as JSON (``--json``, and nothing else: scripts parse it), or as ``table(rows)`` then ``note``."""
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    console.print(table(rows))
+    if note:
+        console.print(note)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from orchestrator.cli import measure as cli_measure
 from orchestrator.cli import queue_commands as cli_queue
-from orchestrator.cli.common import JSON_HELP, STATES, _fail, _ship, console, err_console
+from orchestrator.cli.common import JSON_HELP, STATES, _fail, _ship, console, err_console, print_rows
 from orchestrator.cli.terminal import jobs_table, print_job, workers_table
 from orchestrator.cli.users import users_app
 from orchestrator.deployment import Shipyard
@@ -97,21 +97,6 @@ def init(
         _fail(f"init --forge: expected github or local, got {forge!r}")
     if forge == "github" and not location.startswith("github:"):
         location = f"github:{location}"
-    if location.startswith("github:"):
-        from orchestrator.cli.onboard import onboard_github
-
-        try:
-            return onboard_github(
-                _ship().store,
-                location,
-                name=name,
-                base_branch=base_branch,
-                yes=yes,
-                console=console,
-                interactive=console.is_terminal,
-            )
-        except (ForgeError, ValueError) as exc:
-            _fail(str(exc))
     try:
         onboard(
             _ship().store,
@@ -175,16 +160,16 @@ def ticket_add(
 @ticket_app.command("list")
 def ticket_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """List the backlog."""
-    rows = list_tickets(_ship().store)
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
+    print_rows(list_tickets(_ship().store), as_json=as_json, table=_tickets_table)
+
+
+def _tickets_table(rows: list[dict]) -> Table:
     table = Table("id", "repo", "title", "labels", "last job", "state")
     for r in rows:
         table.add_row(
             str(r["id"]), r["repo"], r["title"], ",".join(r["labels"]), str(r["last_job"] or ""), r["last_state"] or ""
         )
-    console.print(table)
+    return table
 
 
 @ticket_app.command("queue")
@@ -227,13 +212,11 @@ def jobs_list(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--limit") from None
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    console.print(jobs_table(rows))
+    more = ""
     if len(rows) == limit:
-        more = f"--oldest --after {rows[-1]['id']}" if oldest else f"--before {rows[-1]['id']}"
-        console.print(f"more: shipyard jobs list --limit {limit} {more}{f' --state {state}' if state else ''}")
+        cursor = f"--oldest --after {rows[-1]['id']}" if oldest else f"--before {rows[-1]['id']}"
+        more = f"more: shipyard jobs list --limit {limit} {cursor}{f' --state {state}' if state else ''}"
+    print_rows(rows, as_json=as_json, table=jobs_table, note=more)
 
 
 @jobs_app.command("show")
@@ -244,7 +227,7 @@ def jobs_show(
 ) -> None:
     """A job's state, reason, plan, timeline, gate table per attempt and cost."""
     ship = _ship()
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
     if detail is None:
         _fail(f"job {job_id} does not exist")
     if as_json:
@@ -278,11 +261,7 @@ def jobs_retry(job_id: int = typer.Argument(..., help="Job id of a finished job"
 @review_app.command("list")
 def review_list(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Jobs waiting for a human decision."""
-    rows = views.review_inbox(_ship().store)
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    console.print(jobs_table(rows))
+    print_rows(views.review_inbox(_ship().store), as_json=as_json, table=jobs_table)
 
 
 def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, lines: list[str] | None = None) -> None:
@@ -392,7 +371,7 @@ def record(
     recording = CassetteRecording(out)
     before = out.stat().st_mtime_ns if out.is_file() else None
     state = JobRunner(ship.settings, ship.store, model_wrap=recording.wrap).run(job_id)
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
     console.print(f"job {job_id}: {state}" + (f" — {escape(detail['reason'])}" if detail.get("reason") else ""))
     if not out.is_file() or out.stat().st_mtime_ns == before:
         _fail(f"no cassette was written to {out}: the job made no model call worth replaying (it ended {state})")
@@ -446,12 +425,9 @@ def web(
 def workers(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Workers from their heartbeats: alive, dead or stopped, jobs in hand, jobs recovered from dead ones."""
     rows = _ship().workers()
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    console.print(workers_table(rows))
-    if not any(w["status"] == "alive" for w in rows):
-        console.print("no live worker: queued jobs wait until one starts (`shipyard worker`)")
+    idle = not any(w["status"] == "alive" for w in rows)
+    note = "no live worker: queued jobs wait until one starts (`shipyard worker`)" if idle else ""
+    print_rows(rows, as_json=as_json, table=workers_table, note=note)
 
 
 @app.command()

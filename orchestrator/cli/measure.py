@@ -109,18 +109,11 @@ def eval_(
     """Measure resolved rate, gate precision/recall and cost per resolved task on a task set."""
     from orchestrator.eval.command import eval_reports, render
     from orchestrator.eval.instances import EvalError
+    from orchestrator.eval.run import EvalSetup
 
+    setup = EvalSetup(instances, cassettes=cassettes, sandbox_backend=sandbox, timeout_s=timeout_s)
     try:
-        reports = eval_reports(
-            instances,
-            data_dir=data_dir,
-            cassettes=cassettes,
-            models=models,
-            sandbox_backend=sandbox,
-            timeout_s=timeout_s,
-            compare_with=compare_with,
-            run=run,
-        )
+        reports = eval_reports(setup, data_dir=data_dir, models=models, compare_with=compare_with, run=run)
     except EvalError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None

@@ -11,10 +11,11 @@ from rich.markup import escape
 from rich.syntax import Syntax
 
 from orchestrator.domain.backlog import is_git_url, register_repository, store_repository_config
-from orchestrator.onboarding.detect import propose
+from orchestrator.onboarding.detect import RepoFiles, propose
 from orchestrator.onboarding.doctor import DoctorReport
 from orchestrator.onboarding.inspect import committed_tree
 from orchestrator.store import Store
+from orchestrator.store.tables import Repository
 from workflows.repo_config import CONFIG_FILE
 
 
@@ -29,54 +30,54 @@ def onboard(
     console: Console,
     interactive: bool,
 ) -> None:
-    """Register ``location``, propose a configuration unless one is committed, keep it when confirmed."""
-    repo = register_repository(
-        store, location if is_git_url(location) else Path(location), name=name, base_branch=base_branch
-    )
-    console.print(
-        f"registered [bold]{escape(repo.name)}[/bold] → {escape(repo.url)} (base branch {escape(repo.base_branch)})"
-    )
+    """Register ``location`` (a local path, a git URL, or ``github:OWNER/NAME``), propose a configuration
+    from its base branch unless one is committed, and keep it when confirmed. A GitHub repository's
+    configuration is kept in the store only."""
+    github = location.startswith("github:")
+    if github:
+        repo = _register_github(store, location, name=name, base_branch=base_branch, console=console)
+    else:
+        repo = register_repository(
+            store, location if is_git_url(location) else Path(location), name=name, base_branch=base_branch
+        )
+        console.print(
+            f"registered [bold]{escape(repo.name)}[/bold] → {escape(repo.url)} (base branch {escape(repo.base_branch)})"
+        )
     with tempfile.TemporaryDirectory(prefix="shipyard-init-") as scratch:
-        files, committed = committed_tree(repo.url, repo.base_branch, Path(scratch))
+        files, committed = (
+            _github_tree(repo, Path(scratch)) if github else committed_tree(repo.url, repo.base_branch, Path(scratch))
+        )
         if committed is not None:
             console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
             return
         proposal = propose(files)  # reads files while their scratch clone exists
-    _offer(store, repo, proposal, yes=yes, store_only=store_only, console=console, interactive=interactive)
+    _offer(store, repo, proposal, yes=yes, store_only=store_only or github, console=console, interactive=interactive)
 
 
-def onboard_github(
-    store: Store,
-    location: str,
-    *,
-    name: str | None,
-    base_branch: str | None,
-    yes: bool,
-    console: Console,
-    interactive: bool,
-) -> None:
-    """``init github:OWNER/NAME``: register it, then propose a configuration from its tree, fetched over HTTPS."""
+def _register_github(
+    store: Store, location: str, *, name: str | None, base_branch: str | None, console: Console
+) -> Repository:
+    """Register ``github:OWNER/NAME`` and return its repository row."""
     from sqlalchemy import select
 
-    from orchestrator.forges import github_forge
     from orchestrator.intake.github_repository import register_github_repository
-    from orchestrator.onboarding.inspect import tree_at
-    from orchestrator.store.tables import Repository
-    from workflows.gitops import GitRepo
 
     console.print(register_github_repository(store, location, name=name, base_branch=base_branch), highlight=False)
     full = location.removeprefix("github:").strip().removesuffix(".git")
     with store.session() as s:
-        repo = s.scalar(select(Repository).where(Repository.url == full, Repository.forge == "github"))
+        repo = s.scalars(select(Repository).where(Repository.url == full, Repository.forge == "github")).one()
         s.expunge(repo)
-    with tempfile.TemporaryDirectory(prefix="shipyard-init-") as scratch:
-        git_dir = Path(scratch) / "inspect.git"
-        files, committed = tree_at(GitRepo(git_dir), github_forge().fetch_branch(full, repo.base_branch, git_dir))
-        if committed is not None:
-            console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
-            return
-        proposal = propose(files)
-    _offer(store, repo, proposal, yes=yes, store_only=True, console=console, interactive=interactive)
+    return repo
+
+
+def _github_tree(repo: Repository, scratch: Path) -> tuple[RepoFiles, bytes | None]:
+    """The files of a GitHub repository's base branch and its committed configuration, fetched over HTTPS."""
+    from orchestrator.forges import github_forge
+    from orchestrator.onboarding.inspect import tree_at
+    from workflows.gitops import GitRepo
+
+    git_dir = scratch / "inspect.git"
+    return tree_at(GitRepo(git_dir), github_forge().fetch_branch(repo.url, repo.base_branch, git_dir))
 
 
 def _offer(store: Store, repo, proposal, *, yes: bool, store_only: bool, console: Console, interactive: bool) -> None:

@@ -30,10 +30,10 @@ def jobs_gc(
 
     ship = _ship()
     retain = ship.settings.retain_job_dirs_days if days is None else days
-    freed = collect_job_dirs(ship.store, ship.settings.jobs_dir, retain)
+    freed = collect_job_dirs(ship.store, ship.settings.job_dirs, retain)
     for f in freed:
         console.print(
-            f"job {f.job_id}: removed {ship.settings.jobs_dir / str(f.job_id)} ({_size(f.bytes)})", highlight=False
+            f"job {f.job_id}: removed {ship.settings.job_dirs.job(f.job_id)} ({_size(f.bytes)})", highlight=False
         )
     threads = collect_checkpoints(ship.settings, ship.store, retain)
     for t in threads:

@@ -161,7 +161,7 @@ def _verdict(ship: Shipyard, console: Console, expected: dict[int, dict], finish
     """Compare each job with what its sample ticket is designed to produce; non-zero on any difference."""
     problems = [] if finished else ["not every job settled (see above)"]
     for job_id, want in expected.items():
-        d = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        d = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
         got = {"state": d["state"], "gates": _gate_verdicts(d), "sandbox": d["sandbox"]}
         differs = [key for key in ("state", "gates") if got[key] != want[key]]
         if d["sandbox"] not in (None, "docker", "bwrap"):
@@ -194,7 +194,7 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
     table = Table("ticket", "outcome", "tries", "gate per attempt", "diff cov", "model cost", "wall", title="Outcomes")
     notes = []
     for job_id in job_ids:
-        d = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        d = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
         cov = f"{d['diff_coverage']:.0f}%" if d["diff_coverage"] is not None else "-"
         cost = f"${d['cost_usd']:.4f}" + ("*" if d["scripted"] else "")
         title = d["title"] if len(d["title"]) <= 30 else d["title"][:29] + "…"

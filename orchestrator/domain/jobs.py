@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,24 @@ GATE_OF_STATE = {
     JobState.AWAITING_REVIEW: "pr",
 }
 DECISIONS = ("approve", "reject", "request_changes")
+
+
+class DecisionNotes(TypedDict, total=False):
+    """What a decision carries besides its verdict (each optional)."""
+
+    comment: str
+    """Why; what the agent must change, for ``request_changes``."""
+    extra_usd: float
+    """Budget gate: the extra USD an approval grants."""
+    reviewer: str
+    """Who decided (``cli`` when not given)."""
+    line_comments: list[dict] | None
+    """Comments on lines of the diff (``checked_line_comments``), with a pull request's ``request_changes``."""
+
+
+def add_event(session, job_id: int, kind: str, message: str, data: dict | None = None) -> None:
+    """Add an entry to the job's timeline (its page, ``shipyard jobs show``, the API)."""
+    session.add(Event(job_id=job_id, kind=kind, message=message, data=data or {}))
 
 
 def active_job(session, ticket_id: int) -> Job | None:
@@ -61,7 +80,7 @@ def create_job_in(session, ticket_id: int) -> tuple[int, bool]:
         if existing is None:
             raise JobError(f"ticket {ticket_id}: a job was created and finished concurrently; trigger it again")
         return existing.id, False
-    session.add(Event(job_id=new_id, kind="queued", message=f"queued ticket {ticket_id}", data={}))
+    add_event(session, new_id, "queued", f"queued ticket {ticket_id}")
     return new_id, True
 
 
@@ -103,21 +122,14 @@ def checked_line_comments(raw: object) -> list[dict]:
 
 
 def record_decision(
-    store: Store,
-    job_id: int,
-    decision: str,
-    *,
-    comment: str = "",
-    extra_usd: float = 0.0,
-    reviewer: str = "cli",
-    line_comments: list[dict] | None = None,
-    human: bool = True,
+    store: Store, job_id: int, decision: str, *, human: bool = True, **notes: Unpack[DecisionNotes]
 ) -> str:
     """Store a decision for the gate the job waits at; returns the gate's name. ``human=False``
     (a worker's provider probe) does not count as a human touch."""
     if decision not in DECISIONS:
         raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
-    line_comments = checked_line_comments(line_comments)
+    comment, extra_usd = notes.get("comment", ""), notes.get("extra_usd", 0.0)
+    line_comments = checked_line_comments(notes.get("line_comments"))
     if decision == "request_changes" and not comment.strip() and not line_comments:
         raise JobError(
             "request-changes needs a comment (or comments on lines of the diff) telling the agent what to change"
@@ -144,7 +156,7 @@ def record_decision(
                 decision=decision,
                 comment=comment,
                 extra_usd=extra_usd,
-                reviewer=reviewer,
+                reviewer=notes.get("reviewer", "cli"),
                 line_comments=line_comments,
             )
         )
@@ -185,7 +197,7 @@ def cancel_job(store: Store, job_id: int, reason: str = "cancelled by a user") -
     with store.session() as s:
         job = _active_job(s, job_id)
         job.state, job.reason, job.finished_at = JobState.CANCELLED.value, reason, utcnow()
-        s.add(Event(job_id=job_id, kind="cancelled", message=reason, data={}))
+        add_event(s, job_id, "cancelled", reason)
 
 
 def set_priority(store: Store, job_id: int, level: str) -> str:
@@ -197,7 +209,7 @@ def set_priority(store: Store, job_id: int, level: str) -> str:
     with store.session() as s:
         job = _active_job(s, job_id)
         job.priority = value
-        s.add(Event(job_id=job_id, kind="priority", message=f"priority set to {priority_name(value)}", data={}))
+        add_event(s, job_id, "priority", f"priority set to {priority_name(value)}")
     return priority_name(value)
 
 
@@ -209,14 +221,7 @@ def follow_priority_labels(session, job: Job, labels: list[str], source: str, da
     if value == job.priority:
         return None
     job.priority = value
-    session.add(
-        Event(
-            job_id=job.id,
-            kind="priority",
-            message=f"priority set to {priority_name(value)} ({source})",
-            data=data or {},
-        )
-    )
+    add_event(session, job.id, "priority", f"priority set to {priority_name(value)} ({source})", data)
     return priority_name(value)
 
 
@@ -337,16 +342,15 @@ def requeue_stale(store: Store, job_id: int, max_recoveries: int) -> bool:
                 f"its worker stopped {job.recoveries} times while running it (killed or crashed); "
                 f"work so far is kept in the checkpoint — retry with `shipyard jobs retry {job_id}`"
             )
-            s.add(Event(job_id=job_id, kind="error", message=job.reason, data={}))
+            add_event(s, job_id, "error", job.reason)
             return False
         lost = f" ({lost_owner.rsplit(':', 1)[0]})" if lost_owner else ""
-        s.add(
-            Event(
-                job_id=job_id,
-                kind="recovered",
-                message=f"worker lost{lost}: lease expired or dropped; resuming from the last checkpoint",
-                data={"lease_owner": lost_owner},
-            )
+        add_event(
+            s,
+            job_id,
+            "recovered",
+            f"worker lost{lost}: lease expired or dropped; resuming from the last checkpoint",
+            {"lease_owner": lost_owner},
         )
         return True
 
@@ -361,12 +365,5 @@ def redeliver(store: Store, job_id: int, older_than_s: float) -> bool:
             .values(dispatched_at=utcnow())
         ).rowcount
         if won:
-            s.add(
-                Event(
-                    job_id=job_id,
-                    kind="redelivered",
-                    message="no worker took the job's message in time; sent it again",
-                    data={},
-                )
-            )
+            add_event(s, job_id, "redelivered", "no worker took the job's message in time; sent it again")
         return bool(won)

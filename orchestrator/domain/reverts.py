@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from orchestrator.domain.jobs import add_event
 from orchestrator.store.tables import Event, Job, JobState, Repository, Ticket
 from workflows.gitops import GitError, GitRepo, run_git
 
@@ -97,15 +98,12 @@ def record_reverts(ship) -> list[int]:
             if revert is None:
                 continue
             with ship.store.session() as s:
-                s.add(
-                    Event(
-                        job_id=job.job_id,
-                        kind="reverted",
-                        message=(
-                            f"merge commit {job.merge_commit[:10]} was reverted on {repo.base_branch} by {revert[:10]}"
-                        ),
-                        data={"merge_commit": job.merge_commit, "revert_commit": revert},
-                    )
+                add_event(
+                    s,
+                    job.job_id,
+                    "reverted",
+                    f"merge commit {job.merge_commit[:10]} was reverted on {repo.base_branch} by {revert[:10]}",
+                    {"merge_commit": job.merge_commit, "revert_commit": revert},
                 )
             found_jobs.append(job.job_id)
     return found_jobs

@@ -6,20 +6,12 @@ import json
 from pathlib import Path
 
 from orchestrator.eval.instances import EvalError
-from orchestrator.eval.run import run_eval
+from orchestrator.eval.run import EvalSetup, run_eval
 from orchestrator.eval.scorecard import to_markdown
 
 
 def eval_reports(
-    instances: Path,
-    *,
-    data_dir: Path,
-    cassettes: Path | None,
-    models: list[Path],
-    sandbox_backend: str,
-    timeout_s: float,
-    compare_with: list[Path],
-    run: bool = True,
+    setup: EvalSetup, *, data_dir: Path, models: list[Path], compare_with: list[Path], run: bool = True
 ) -> list[dict]:
     """One report per model configuration (``models`` files; none → cassettes or the default
     catalogue), followed by earlier JSON reports given to compare with."""
@@ -28,16 +20,7 @@ def eval_reports(
         run_dir = data_dir / (f"config-{n + 1}" if models else "run")
         if run_dir.exists() and any(run_dir.iterdir()):
             raise EvalError(f"{run_dir}: not empty; give a fresh --data-dir so results are not mixed")
-        reports.append(
-            run_eval(
-                instances,
-                data_dir=run_dir,
-                cassettes=cassettes,
-                sandbox_backend=sandbox_backend,
-                models_file=models_file,
-                timeout_s=timeout_s,
-            )
-        )
+        reports.append(run_eval(setup, data_dir=run_dir, models_file=models_file))
     for path in compare_with:
         try:
             earlier = json.loads(path.read_text())

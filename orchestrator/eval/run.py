@@ -43,6 +43,19 @@ class InstanceResult:
     stop_reasons: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class EvalSetup:
+    """What every model configuration of one eval run shares."""
+
+    instances: Path
+    """The tasks, in SWE-bench's JSONL schema."""
+    cassettes: Path | None = None
+    """Directory of ``<instance_id>.yml`` cassettes standing in for the model (None: real models)."""
+    sandbox_backend: str = "auto"
+    timeout_s: float = 1800
+    """Longest wait for one configuration's jobs to settle."""
+
+
 def prepare_repo(instance: EvalInstance, jsonl: Path, dest: Path) -> Path:
     """A local clone of the task's repository whose ``main`` is its ``base_commit``. A plain
     directory (no ``.git``) is snapshotted as one commit, so ``base_commit: HEAD`` names it."""
@@ -105,7 +118,7 @@ def hidden_test_failures(settings: Settings, job_id: int, sha: str, instance: Ev
     tests = [*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS]
     sandbox = sandbox_provider(settings).acquire(SandboxSpec(image=settings.sandbox_image, command_timeout_s=600))
     try:
-        GitRepo(settings.jobs_dir / str(job_id) / "git").checkout(sha, sandbox.host_workspace)
+        GitRepo(settings.job_dirs.git(job_id)).checkout(sha, sandbox.host_workspace)
         applied = subprocess.run(
             ["git", "apply", "--whitespace=nowarn", "-"],
             input=instance.test_patch.encode(),
@@ -128,7 +141,7 @@ def _quote(test_id: str) -> str:
 
 
 def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) -> InstanceResult:
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
     head, base = detail.get("head_sha"), detail.get("base_sha")
     failing = (
         hidden_test_failures(ship.settings, job_id, head, instance) if head and head != base else ["(no change made)"]
@@ -150,29 +163,22 @@ def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) ->
     )
 
 
-def run_eval(
-    jsonl: Path,
-    *,
-    data_dir: Path,
-    cassettes: Path | None = None,
-    sandbox_backend: str = "auto",
-    models_file: Path | None = None,
-    timeout_s: float = 1800,
-    label: str = "",
-) -> dict:
+def run_eval(setup: EvalSetup, *, data_dir: Path, models_file: Path | None = None, label: str = "") -> dict:
     """Run every task once with one model configuration; returns the report (``report.summarize``)."""
     from orchestrator.eval.scorecard import summarize
 
+    jsonl, cassettes = setup.instances, setup.cassettes
     instances = load_instances(jsonl)
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir, sandbox_backend=resolve_backend(sandbox_backend), models_file=models_file)
+    backend = resolve_backend(setup.sandbox_backend)
+    settings = Settings(data_dir=data_dir, sandbox_backend=backend, models_file=models_file)
     ship = Shipyard.load(settings)
     started = time.monotonic()
     jobs = queue_instances(ship, jsonl, instances, cassettes)
     env = {"SHIPYARD_MODELS_FILE": str(models_file)} if models_file else {}
     worker = start_worker(settings, env)
     try:
-        wait_until_settled(ship, list(jobs.values()), worker, timeout_s)
+        wait_until_settled(ship, list(jobs.values()), worker, setup.timeout_s)
     finally:
         stop_worker(worker)
     wall = time.monotonic() - started

@@ -24,6 +24,7 @@ from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
 from orchestrator.store.tables import FINAL_STATES, Job, KeptDiff, utcnow
 from workflows.gitops import GitError, GitRepo
+from workflows.job_dirs import JobDirs
 
 MAX_DIFF_CHARS = 200_000
 """Longest diff shown (and kept); longer ones are cut with a note."""
@@ -33,10 +34,6 @@ MAX_DIFF_CHARS = 200_000
 class FreedDir:
     job_id: int
     bytes: int
-
-
-def git_dir_of(jobs_dir: Path, job_id: int) -> Path:
-    return jobs_dir / str(job_id) / "git"
 
 
 def render_diff(git_dir: Path, old: str, new: str) -> str:
@@ -61,9 +58,9 @@ def shown_commit_pairs(job: Job) -> list[tuple[str, str]]:
     return pairs
 
 
-def keep_diffs(store: Store, jobs_dir: Path, job_id: int) -> None:
+def keep_diffs(store: Store, job_dirs: JobDirs, job_id: int) -> None:
     """Copy the job's shown diffs into the store (a diff git cannot produce is not kept)."""
-    git_dir = git_dir_of(jobs_dir, job_id)
+    git_dir = job_dirs.git(job_id)
     with store.session() as s:
         job = s.get(Job, job_id)
         for old, new in shown_commit_pairs(job):
@@ -105,15 +102,13 @@ def expired_job_ids(store: Store, job_ids: list[int], older_than: timedelta) -> 
     return sorted(job_id for job_id, finished in rows if finished is not None and _aware(finished) <= cutoff)
 
 
-def collect_job_dirs(store: Store, jobs_dir: Path, retain_days: float) -> list[FreedDir]:
+def collect_job_dirs(store: Store, job_dirs: JobDirs, retain_days: float) -> list[FreedDir]:
     """Remove the directories of jobs finished more than ``retain_days`` ago; returns what was freed."""
-    on_disk = (
-        sorted(int(p.name) for p in jobs_dir.iterdir() if p.name.isdigit() and p.is_dir()) if jobs_dir.is_dir() else []
-    )
+    on_disk = job_dirs.job_ids()
     freed: list[FreedDir] = []
     for job_id in expired_job_ids(store, on_disk, timedelta(days=retain_days)) if on_disk else []:
-        job_dir = jobs_dir / str(job_id)
-        keep_diffs(store, jobs_dir, job_id)
+        job_dir = job_dirs.job(job_id)
+        keep_diffs(store, job_dirs, job_id)
         size = dir_size(job_dir)
         shutil.rmtree(job_dir, ignore_errors=True)
         if job_dir.exists():

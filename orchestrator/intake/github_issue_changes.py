@@ -67,14 +67,7 @@ def handle_issue_change(ship, payload: dict) -> dict:
         if action == "edited":
             ticket.title = str(issue.get("title") or ticket.title).strip() or ticket.title
             ticket.body = str(issue.get("body") or "")
-            s.add(
-                Event(
-                    job_id=job_id,
-                    kind="ticket",
-                    message=f"issue edited on GitHub by {sender}; ticket text updated",
-                    data={},
-                )
-            )
+            jobs.add_event(s, job_id, "ticket", f"issue edited on GitHub by {sender}; ticket text updated")
             return {"action": "ticket_updated", "job_id": job_id}
     what = (
         f"issue closed on GitHub by {sender}"

@@ -21,7 +21,7 @@ from orchestrator.domain.backlog import TRIGGER_LABEL, requeue_problem
 from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local_git import ForgeError
 from orchestrator.intake.github_sender import permission_problem
-from orchestrator.store.tables import Event, Job, JobState, Repository, Ticket
+from orchestrator.store.tables import Job, JobState, Repository, Ticket
 
 ACTIVE = [state.value for state in JobState if not state.is_final]
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -146,13 +146,8 @@ class GitHubPoller:
         if not created:
             return None
         with self.ship.store.session() as s:
-            s.add(
-                Event(
-                    job_id=job_id,
-                    kind="trigger",
-                    message=f"GitHub issue {full}#{number} found labelled {TRIGGER_LABEL!r} by polling",
-                    data={},
-                )
+            jobs.add_event(
+                s, job_id, "trigger", f"GitHub issue {full}#{number} found labelled {TRIGGER_LABEL!r} by polling"
             )
         return job_id
 
@@ -161,14 +156,7 @@ class GitHubPoller:
         title = str(issue.get("title") or f"issue #{issue['number']}")
         body = str(issue.get("body") or "")
         if queued_job and (title, body) != (ticket.title, ticket.body):
-            s.add(
-                Event(
-                    job_id=queued_job,
-                    kind="ticket",
-                    message="issue edited on GitHub (seen by polling); ticket text updated",
-                    data={},
-                )
-            )
+            jobs.add_event(s, queued_job, "ticket", "issue edited on GitHub (seen by polling); ticket text updated")
         ticket.title, ticket.body = title, body
 
     def _cancel_unlisted(self, repo_id: int, full: str, listed: set[str]) -> None:

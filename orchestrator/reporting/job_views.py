@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import selectinload
 
 from orchestrator.domain.job_costs import cost_by_model
 from orchestrator.domain.scheduling import priority_name
-from orchestrator.housekeeping.retention import git_dir_of, kept_diff, render_diff
+from orchestrator.housekeeping.retention import kept_diff, render_diff
 from orchestrator.store import Store
 from orchestrator.store.tables import Attempt, GateResult, Job, JobState, Repository, Review, Ticket
 from workflows.gitops import GitError
+from workflows.job_dirs import JobDirs
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -214,17 +214,18 @@ def review_inbox(store: Store) -> list[dict]:
         return _summaries(s, s.scalars(query))
 
 
-def job_diff(jobs_dir: Path, job: Job, session=None) -> str:
+def job_diff(job_dirs: JobDirs, job: Job, session=None) -> str:
     """The candidate's diff against the base commit, from the job's git directory."""
-    return commits_diff(jobs_dir, job.id, job.base_sha, job.head_sha, session=session)
+    return commits_diff(job_dirs, job.id, job.base_sha, job.head_sha, session=session)
 
 
-def commits_diff(jobs_dir: Path, job_id: int, old: str | None, new: str | None, *, session=None) -> str:
+def commits_diff(job_dirs: JobDirs, job_id: int, old: str | None, new: str | None, *, session=None) -> str:
     """``old..new`` in the job's git directory (two attempts, or base and candidate); once retention
     removed that directory, the copy kept in the store (read through ``session``)."""
     if not (old and new) or old == new:
         return ""
-    if not git_dir_of(jobs_dir, job_id).is_dir() and session is not None:
+    git_dir = job_dirs.git(job_id)
+    if not git_dir.is_dir() and session is not None:
         kept = kept_diff(session, job_id, old, new)
         return (
             kept
@@ -232,12 +233,12 @@ def commits_diff(jobs_dir: Path, job_id: int, old: str | None, new: str | None, 
             else "(diff unavailable: the job's working directory was removed and this diff was not kept)"
         )
     try:
-        return render_diff(git_dir_of(jobs_dir, job_id), old, new)
+        return render_diff(git_dir, old, new)
     except GitError as exc:
         return f"(diff unavailable: {exc})"
 
 
-def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
+def job_detail(store: Store, job_dirs: JobDirs, job_id: int) -> dict | None:
     with store.session() as s:
         job = s.get(Job, job_id)
         if job is None:
@@ -267,7 +268,7 @@ def job_detail(store: Store, jobs_dir: Path, job_id: int) -> dict | None:
             for a in job.attempt_rows
         ]
         detail["pr_body"] = job.pull_request.body if job.pull_request else None
-        detail["diff"] = job_diff(jobs_dir, job, session=s)
+        detail["diff"] = job_diff(job_dirs, job, session=s)
         detail["dir_removed_at"] = _aware(job.dir_removed_at).isoformat() if job.dir_removed_at else None
     detail["cost_by_model"] = cost_by_model(store, job_id)
     return detail

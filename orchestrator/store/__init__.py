@@ -1,33 +1,11 @@
-"""The store: tickets, jobs and their ledgers (SQLAlchemy 2; SQLite by default, Postgres by URL)."""
+"""The store: tickets, jobs and their ledgers (SQLAlchemy 2; SQLite by default, Postgres by URL).
 
-from orchestrator.store.account_tables import ApiToken, User, WebSession
+The rows are declared in ``orchestrator.store.tables`` and ``orchestrator.store.account_tables``.
+"""
+
+# The account tables join ``Base.metadata`` whichever module of the store is imported first:
+# migrations compare the database against it.
+from orchestrator.store import account_tables  # noqa: F401
 from orchestrator.store.db import Store
-from orchestrator.store.tables import (
-    Attempt,
-    Event,
-    GateResult,
-    Job,
-    JobState,
-    ModelUsage,
-    PullRequest,
-    Repository,
-    Review,
-    Ticket,
-)
 
-__all__ = [
-    "ApiToken",
-    "Attempt",
-    "Event",
-    "GateResult",
-    "Job",
-    "JobState",
-    "ModelUsage",
-    "PullRequest",
-    "Repository",
-    "Review",
-    "Store",
-    "Ticket",
-    "User",
-    "WebSession",
-]
+__all__ = ["Store"]

@@ -52,7 +52,7 @@ def api_jobs(request: Request) -> Any:
 @router.get("/api/jobs/{job_id}")
 def api_job(request: Request, job_id: int) -> Any:
     ship = request.app.state.ship
-    detail = job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = job_detail(ship.store, ship.settings.job_dirs, job_id)
     if detail is None:
         return error(404, f"job {job_id} does not exist")
     return {**detail, "decisions": decision_log(ship.store, job_id)}

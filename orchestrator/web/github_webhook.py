@@ -28,13 +28,13 @@ from orchestrator.domain.backlog import (
     requeue_problem,
     upsert_external_ticket,
 )
-from orchestrator.domain.jobs import create_job_in
+from orchestrator.domain.jobs import add_event, create_job_in
 from orchestrator.intake.github_author_reply import handle_author_reply
 from orchestrator.intake.github_issue_changes import HANDLED_ACTIONS, handle_issue_change, is_priority_change
 from orchestrator.intake.github_pull_events import HANDLED_EVENTS as PULL_EVENTS
 from orchestrator.intake.github_pull_events import handle_pull_event
 from orchestrator.intake.github_sender import sender_problem
-from orchestrator.store.tables import Event, Job, Repository, WebhookDelivery, WebhookEvent
+from orchestrator.store.tables import Job, Repository, WebhookDelivery, WebhookEvent
 
 router = APIRouter()
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
@@ -122,9 +122,7 @@ def _handle_labeled(ship, payload: dict, delivery: str | None) -> JSONResponse:
             s.get(WebhookDelivery, delivery).job_id = job_id
         s.get(WebhookEvent, event_key).job_id = job_id
         message = f"GitHub issue {full_name}#{issue['number']} labelled {TRIGGER_LABEL!r} by {sender}"
-        s.add(
-            Event(job_id=job_id, kind="trigger", message=message, data={"delivery": delivery or "", "sender": sender})
-        )
+        add_event(s, job_id, "trigger", message, {"delivery": delivery or "", "sender": sender})
         state = s.get(Job, job_id).state
     if created:
         ship.dispatch(job_id)

@@ -119,7 +119,7 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         view = checked_view(view)
     except ValueError as exc:
         return error_page(request, 400, str(exc))
-    detail = job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = job_detail(ship.store, ship.settings.job_dirs, job_id)
     if detail is None:
         return error_page(request, 404, f"job {job_id} does not exist")
     detail["decisions"] = decision_log(ship.store, job_id)
@@ -131,7 +131,7 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         "gate_title": GATE_TITLE.get(GATE_OF_STATE.get(state, ""), ""),
         "plan": latest_plan(detail),
         "gates": [gate_view(a["gate"]) for a in detail["attempt_list"]],
-        "attempt_changes": _attempt_changes(ship.store, ship.settings.jobs_dir, detail),
+        "attempt_changes": _attempt_changes(ship.store, ship.settings.job_dirs, detail),
         "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
         "polls": state in (JobState.QUEUED, JobState.RUNNING),
@@ -144,19 +144,19 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
     return render(request, "job.html", context)
 
 
-def _attempt_changes(store, jobs_dir, detail: dict) -> list[dict | None]:
+def _attempt_changes(store, job_dirs, detail: dict) -> list[dict | None]:
     """Per attempt: the diff from the previous attempt that left a commit, and why there was another attempt."""
     with store.session() as session:
-        return _attempt_changes_in(session, jobs_dir, detail)
+        return _attempt_changes_in(session, job_dirs, detail)
 
 
-def _attempt_changes_in(session, jobs_dir, detail: dict) -> list[dict | None]:
+def _attempt_changes_in(session, job_dirs, detail: dict) -> list[dict | None]:
     out: list[dict | None] = []
     previous = None
     for a in detail["attempt_list"]:
         change = None
         if previous and a.get("head_sha") and previous["head_sha"] != a["head_sha"]:
-            text = commits_diff(jobs_dir, detail["id"], previous["head_sha"], a["head_sha"], session=session)
+            text = commits_diff(job_dirs, detail["id"], previous["head_sha"], a["head_sha"], session=session)
             why = f"attempt {previous['number']} ended {previous['outcome'] or '?'}"
             reviews = [
                 e["message"] for e in detail["events"] if e["kind"] == "review" and "changes requested" in e["message"]
@@ -261,25 +261,26 @@ async def bulk(request: Request) -> Response:
 
 @router.post("/jobs/{job_id}/cancel")
 async def cancel(request: Request, job_id: int) -> Response:
-    if await _form(request, job_id) is None:
-        return error_page(request, 403, CSRF_REFUSED)
-    require(request, "operate")
-    try:
-        await run_in_threadpool(request.app.state.ship.cancel, job_id)
-    except JobError as exc:
-        return redirect_with_flash(request, f"/jobs/{job_id}", "error", f"Not cancelled: {exc}")
-    return redirect_with_flash(request, f"/jobs/{job_id}", "ok", f"Job {job_id} cancelled.")
+    return await _operate(request, job_id, "cancel")
 
 
 @router.post("/jobs/{job_id}/retry")
 async def retry(request: Request, job_id: int) -> Response:
+    return await _operate(request, job_id, "retry")
+
+
+async def _operate(request: Request, job_id: int, action: str) -> Response:
+    """Cancel or retry one job from its page (operators only); the flash says how it went."""
     if await _form(request, job_id) is None:
         return error_page(request, 403, CSRF_REFUSED)
     require(request, "operate")
+    ship = request.app.state.ship
     try:
-        new_id = await run_in_threadpool(request.app.state.ship.retry, job_id)
+        new_id = await run_in_threadpool(ship.cancel if action == "cancel" else ship.retry, job_id)
     except JobError as exc:
-        return redirect_with_flash(request, f"/jobs/{job_id}", "error", f"Not retried: {exc}")
+        return redirect_with_flash(request, f"/jobs/{job_id}", "error", f"Not {BULK_ACTIONS[action]}: {exc}")
+    if action == "cancel":
+        return redirect_with_flash(request, f"/jobs/{job_id}", "ok", f"Job {job_id} cancelled.")
     return redirect_with_flash(request, f"/jobs/{new_id}", "ok", f"Job {new_id} queued to retry job {job_id}.")
 
 

@@ -186,7 +186,7 @@ def collect_job_dirs(settings: Settings, store: Store) -> list:
     from orchestrator.housekeeping.forge_refs import sweep_job_refs
     from orchestrator.housekeeping.retention import collect_job_dirs as collect
 
-    freed = collect(store, settings.jobs_dir, settings.retain_job_dirs_days)
+    freed = collect(store, settings.job_dirs, settings.retain_job_dirs_days)
     if freed:
         log.info(
             "retention: removed the directories of %d finished job(s), %d bytes",

@@ -198,7 +198,7 @@ class JobRunner:
         """The diffs the job's page shows, into the store: a web app or CLI on a host that did not run
         the job (no job directory there) shows them too."""
         try:
-            keep_diffs(self.store, self.settings.jobs_dir, job_id)
+            keep_diffs(self.store, self.settings.job_dirs, job_id)
         except Exception:
             log.exception("job %s: diffs not kept in the store", job_id)
 
@@ -263,7 +263,7 @@ class JobRunner:
             job = s.get(Job, job_id)
             forge = make_forge(self.settings, job.ticket.repository, job_id, store=self.store)
             cassette = job.ticket.cassette
-        job_dir = self.settings.jobs_dir / str(job_id)
+        job_dir = self.settings.job_dirs.job(job_id)
         job_dir.mkdir(parents=True, exist_ok=True)
         provider = sandbox_provider(self.settings)
         warning = getattr(provider, "warning", None)

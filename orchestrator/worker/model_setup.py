@@ -59,8 +59,8 @@ def build_router(
         spent = float(
             s.scalar(select(func.coalesce(func.sum(ModelUsage.cost_usd), 0.0)).where(ModelUsage.job_id == job_id))
         )
-        tokens = int(s.scalar(select(func.coalesce(func.sum(ModelUsage.input_tokens + ModelUsage.output_tokens), 0)).where(
-            ModelUsage.job_id == job_id)))  # fmt: skip
+        used = func.coalesce(func.sum(ModelUsage.input_tokens + ModelUsage.output_tokens), 0)
+        tokens = int(s.scalar(select(used).where(ModelUsage.job_id == job_id)))
     now = datetime.now(UTC)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     month = day.replace(day=1)

@@ -82,10 +82,6 @@ def resume_answering(settings: Settings, store: Store, *, clock: Callable[[], fl
             log.info("job %s: not resumed by the probe: %s", job_id, exc)
             continue
         with store.session() as s:
-            s.add(
-                Event(
-                    job_id=job_id, kind="provider", message=f"{name} answers again; resuming the paused step", data={}
-                )
-            )
+            jobs.add_event(s, job_id, "provider", f"{name} answers again; resuming the paused step")
         resumed.append(job_id)
     return resumed

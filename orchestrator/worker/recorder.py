@@ -119,7 +119,8 @@ class StoreRecorder:
         for r in rows:
             est = " (estimated)" if r["estimated"] else ""
             lines.append(
-                f"| {r['model']} | {r['calls']} | {r['input_tokens']} | {r['output_tokens']} | {r['cost_usd']:.4f}{est} |"
+                f"| {r['model']} | {r['calls']} | {r['input_tokens']} | {r['output_tokens']} "
+                f"| {r['cost_usd']:.4f}{est} |"
             )
         total = sum(r["cost_usd"] for r in rows)
         lines.append(f"| **total** | | | | **{total:.4f}** |")

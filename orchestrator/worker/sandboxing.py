@@ -34,13 +34,19 @@ def sandbox_provider(settings: Settings) -> SandboxProvider:
     with _lock:
         if key not in _providers:
             hidden = (settings.secrets_file,) if settings.secrets_file else ()
-            _providers[key] = make_provider(kind, root=settings.data_dir / "sandboxes", pool_size=settings.sandbox_pool_size,
-                                            allow_unisolated=settings.allow_unisolated, hidden_paths=hidden)  # fmt: skip
+            _providers[key] = make_provider(
+                kind,
+                root=settings.data_dir / "sandboxes",
+                pool_size=settings.sandbox_pool_size,
+                allow_unisolated=settings.allow_unisolated,
+                hidden_paths=hidden,
+            )
         return _providers[key]
 
 
 def reap_leaked(settings: Settings) -> None:
-    """Remove sandboxes left by crashed workers: local sandbox directories (with their disks), and containers (Docker backend)."""
+    """Remove sandboxes left by crashed workers: local sandbox directories (with their disks), and
+    containers (Docker backend)."""
     from sandboxes.reaper import reap_leaked as reap
     from sandboxes.reaper import reap_leaked_dirs, reap_orphaned_processes
 

@@ -26,7 +26,8 @@ EXIT_WEDGED = 75
 """The worker's exit status when it stopped because its pool wedged (EX_TEMPFAIL: start it again)."""
 
 WEDGED = threading.Event()
-"""Set once this worker decided to stop because its pool wedged (``shipyard worker`` then exits with ``EXIT_WEDGED``)."""
+"""Set once this worker decided to stop because its pool wedged (``shipyard worker`` then exits
+with ``EXIT_WEDGED``)."""
 
 HARD_EXIT_AFTER_S = 10.0
 """After asking itself to shut down, a wedged worker exits at the latest this much later."""
@@ -73,7 +74,7 @@ def describe_pool(consumer) -> str:
                 f"inqueues {sorted(pool._all_inqueues)}, busy {sorted(pool._busy_workers)}, "
                 f"waiting to start {[p.pid for p in pool._waiting_to_start]}, outbound {len(pool.outbound_buffer)}, "
                 f"jobs in cache {len(pool._cache)}")  # fmt: skip
-    except Exception as exc:  # a diagnostic only: another pool, or Celery's internals moved
+    except Exception as exc:  # noqa: BLE001 - a diagnostic only: another pool, or Celery's internals moved
         return f"pool state unavailable ({exc!r})"
 
 

@@ -10,9 +10,10 @@ from workflows.gates import GateCheck, GateReport
 from workflows.gates.change_set import read_change_set
 from workflows.gates.checks import line_ranges
 from workflows.gates.coverage_report import parse_coverage
-from workflows.gates.junit import ResultsFileError, node_id, parse_junit
+from workflows.gates.junit import node_id, parse_junit
 from workflows.gates.path_patterns import matches
 from workflows.gates.protected import find_violations
+from workflows.gates.untrusted_xml import ResultsFileError
 from workflows.repo_config import TestConfig as RepoTestConfig
 
 JUNIT = b"""<?xml version="1.0"?>
@@ -43,17 +44,28 @@ def test_junit_outcomes_and_pytest_node_ids():
     assert node_id(cases["::tests.test_b"], files) == "tests/test_b.py"
 
 
+def _junit(data: bytes):
+    return parse_junit(data, "junit.xml")
+
+
+def _cobertura(data: bytes):
+    return parse_coverage(data, "cobertura", "cov.xml", tracked=set(), workdirs=[])
+
+
 @pytest.mark.parametrize(
-    ("data", "reason"),
+    ("read", "data", "reason"),
     [
-        (b"<testsuites><testcase", "junit.xml: not valid XML"),
-        (b"<html><body/></html>", "junit.xml: not JUnit XML (root element <html>"),
-        (b'<!DOCTYPE x [<!ENTITY a "aaaa">]><testsuites/>', "junit.xml: refused: declares XML entities"),
+        (_junit, b"<testsuites><testcase", "junit.xml: not valid XML"),
+        (_junit, b"<html><body/></html>", "junit.xml: not JUnit XML (root element <html>"),
+        (_junit, b'<!DOCTYPE x [<!ENTITY a "aaaa">]><testsuites/>', "junit.xml: refused: declares XML entities"),
+        (_cobertura, b"<coverage><packages>", "cov.xml: not valid XML"),
+        (_cobertura, b"<testsuites/>", "cov.xml: not a Cobertura report (root element <testsuites>"),
+        (_cobertura, b'<!DOCTYPE x [<!ENTITY a "aaaa">]><coverage/>', "cov.xml: refused: declares XML entities"),
     ],
 )
-def test_malformed_junit_is_refused_with_a_reason(data, reason):
+def test_malformed_results_files_are_refused_with_a_reason(read, data, reason):
     with pytest.raises(ResultsFileError) as err:
-        parse_junit(data, "junit.xml")
+        read(data)
     assert str(err.value).startswith(reason)
 
 

@@ -95,7 +95,7 @@ def test_a_message_delivered_three_times_runs_the_job_once(ship):
         while any(messages.iterdir()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not any(messages.iterdir()), "duplicate messages were never consumed"
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
     assert detail["state"] == "awaiting_review"
     triage = [e for e in detail["events"] if e["kind"] == "routing" and e["message"].startswith("triage")]
     assert len(triage) == 1, [e["message"] for e in detail["events"]]

@@ -58,11 +58,11 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
         worker_a.kill()  # kill -9 of the whole process group
         killed_at = datetime.now(UTC)
         worker_a.stop()
-    first = views.job_detail(ship.store, host_b.jobs_dir, job_id)["attempt_list"][0]
+    first = views.job_detail(ship.store, host_b.job_dirs, job_id)["attempt_list"][0]
     assert first["head_sha"] and ref_sha(repo, ref) == first["head_sha"], timeline(
-        views.job_detail(ship.store, host_b.jobs_dir, job_id)
+        views.job_detail(ship.store, host_b.job_dirs, job_id)
     )
-    assert (host_a.jobs_dir / str(job_id) / "git").is_dir()
+    assert host_a.job_dirs.git(job_id).is_dir()
     for sandbox in (host_a.data_dir / "sandboxes").glob("local-*"):
         release_disk(sandbox)  # host A's own clean-up of its killed sandboxes (their disks are mounted)
     shutil.rmtree(host_a.data_dir)  # host B can read nothing of host A's
@@ -94,7 +94,7 @@ def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_dir
     assert run_git(["merge-base", "--is-ancestor", first["head_sha"], branch], cwd=repo) == ""
     assert ref_sha(repo, ref) == detail["head_sha"]
     # A web app on a third host (no job directory at all) shows the same diff, from the store.
-    elsewhere = views.job_detail(ship.store, tmp_path / "web-host" / "jobs", job_id)
+    elsewhere = views.job_detail(ship.store, Settings(data_dir=tmp_path / "web-host").job_dirs, job_id)
     assert elsewhere["diff"] == detail["diff"] and "separator.join(" in elsewhere["diff"]
 
     # The job ends (a human approves, host B merges): its hidden ref is gone from the forge.
@@ -129,7 +129,7 @@ def test_cancelling_a_job_that_no_worker_holds_removes_its_job_ref_from_the_forg
     job_id, repo, ref = saved_job(ship)
     assert run_git(["branch", "--list", "--all"], cwd=repo).split() == ["*", "main"]  # the job ref is no branch
     ship.cancel(job_id)
-    assert views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["state"] == "cancelled"
+    assert views.job_detail(ship.store, ship.settings.job_dirs, job_id)["state"] == "cancelled"
     assert ref_sha(repo, ref) is None
     assert ref_sha(repo, "refs/heads/main")
 
@@ -148,7 +148,7 @@ def test_a_job_the_sweep_fails_after_too_many_recoveries_loses_its_job_ref(ship)
             )
         )
     recover_stale_jobs(ship.settings, ship.store, ship.celery)
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
     assert detail["state"] == "failed" and "stopped 3 times" in detail["reason"], detail["reason"]
     assert ref_sha(repo, ref) is None
 
@@ -198,9 +198,9 @@ def test_a_worker_that_cannot_rebuild_the_working_copy_fails_the_job_with_the_re
     # Run the job up to its pull request on this host, then lose the host's directory and the ref.
     assert runner.run(job_id) == "awaiting_review"
     repo = ship.settings.data_dir.parent / "textkit"
-    shutil.rmtree(ship.settings.jobs_dir / str(job_id))
+    shutil.rmtree(ship.settings.job_dirs.job(job_id))
     run_git(["update-ref", "-d", f"refs/shipyard/jobs/{job_id}"], cwd=repo)
     ship.decide(job_id, "request_changes", comment="Also describe the new behaviour in the docstring.")
     assert runner.run(job_id) == "failed"
-    reason = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["reason"]
+    reason = views.job_detail(ship.store, ship.settings.job_dirs, job_id)["reason"]
     assert f"not on this host and not on the forge (no refs/shipyard/jobs/{job_id} on the forge)" in reason, reason

@@ -36,8 +36,8 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
         ship.decide(merged, "approve")
         wait_for_job(ship, merged, {"merged"}, timeout=120, worker=worker)
         wait_for_job(ship, recent, {"blocked"}, timeout=120, worker=worker)
-    jobs_dir = ship.settings.jobs_dir
-    assert (jobs_dir / str(merged) / "git").is_dir()  # within the retention (14 days by default): kept
+    job_dirs = ship.settings.job_dirs
+    assert job_dirs.git(merged).is_dir()  # within the retention (14 days by default): kept
     with api_client(ship, "admin") as client:
         before = client.get(f"/api/jobs/{merged}").json()
     assert "slug" in before["diff"] and before["dir_removed_at"] is None
@@ -46,9 +46,9 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
     with ship.store.session() as s:
         s.execute(update(Job).where(Job.id == merged).values(finished_at=utcnow() - timedelta(days=15)))
     with running_worker(ship.settings) as worker:
-        wait_until(lambda: not (jobs_dir / str(merged)).exists(), 60, "the sweep removing the old job's directory")
+        wait_until(lambda: not job_dirs.job(merged).exists(), 60, "the sweep removing the old job's directory")
         assert worker.proc.poll() is None
-    assert (jobs_dir / str(recent)).is_dir()
+    assert job_dirs.job(recent).is_dir()
 
     with api_client(ship, "admin") as client:
         after = client.get(f"/api/jobs/{merged}").json()
@@ -70,7 +70,7 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
         and "freed" in result.output
         and "from 1 finished job" in result.output
     )
-    assert not (jobs_dir / str(recent)).exists()
+    assert not job_dirs.job(recent).exists()
     again = CliRunner().invoke(cli_app, ["jobs", "gc", "--days", "0"], catch_exceptions=False)
     assert "freed 0 B from 0 finished job(s)" in again.output
 
@@ -128,16 +128,14 @@ def test_retention_and_the_reaper_remove_only_their_own_directories_and_follow_n
         s.execute(
             update(Job).where(Job.id == running).values(state="running", finished_at=utcnow() - timedelta(days=30))
         )
-    jobs_dir = ship.settings.jobs_dir
+    job_dirs = ship.settings.job_dirs
     for job_id in ids:
-        (jobs_dir / str(job_id) / "base").mkdir(parents=True)
-        (jobs_dir / str(job_id) / "base" / "link").symlink_to(outside)
-    (jobs_dir / "notes").mkdir()
-    freed = collect_job_dirs(ship.store, jobs_dir, retain_days=1)
+        (job_dirs.job(job_id) / "base").mkdir(parents=True)
+        (job_dirs.job(job_id) / "base" / "link").symlink_to(outside)
+    (job_dirs.root / "notes").mkdir()
+    freed = collect_job_dirs(ship.store, job_dirs, retain_days=1)
     assert [f.job_id for f in freed] == [finished]
-    assert (
-        not (jobs_dir / str(finished)).exists() and (jobs_dir / str(running)).is_dir() and (jobs_dir / "notes").is_dir()
-    )
+    assert not job_dirs.job(finished).exists() and job_dirs.job(running).is_dir() and (job_dirs.root / "notes").is_dir()
     assert (outside / "keep.txt").read_text() == "mine"
 
     sandboxes = ship.settings.data_dir / "sandboxes"

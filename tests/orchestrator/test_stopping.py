@@ -25,7 +25,7 @@ SLOW = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify
 
 def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> float:
     def messages() -> list[str]:
-        return [e["message"] for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"]]
+        return [e["message"] for e in views.job_detail(ship.store, ship.settings.job_dirs, job_id)["events"]]
 
     return wait_until(
         lambda: any(text in m for m in messages()), timeout, lambda: f"no event containing {text!r}: {messages()}"
@@ -57,7 +57,7 @@ def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(sh
         state = (job.state, job.lease_owner)
     events = " | ".join(
         e["kind"] + ":" + e["message"][:80]
-        for e in views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["events"]
+        for e in views.job_detail(ship.store, ship.settings.job_dirs, job_id)["events"]
     )
     assert state == ("queued", None), f"{state}\n{events}\n{log}"
     assert took < 30
@@ -104,7 +104,7 @@ def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_remov
         assert worker.proc.poll() is None
     # At most the command in flight (sleep 6) finishes; the rest of the attempt does not run.
     assert stopped - cancelled < 10, stopped - cancelled
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
     assert detail["state"] == "cancelled"
     sandboxes = [p for p in (ship.settings.data_dir).rglob("sandbox-*") if p.is_dir()]
     assert sandboxes == [], sandboxes

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.tables import PullRequest
+from orchestrator.worker.celery_app import child_pids
 from tests.pipeline.harness import ASSETS, queue_ticket, register, running_worker, sample_repository, wait_for_job
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 
@@ -22,17 +23,7 @@ SETTLED = {"awaiting_review", "blocked", "failed"}
 
 
 def pool_children(pid: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                children.append(int(entry))
-    return sorted(children)
+    return sorted(child_pids(pid))
 
 
 def wait_for_children(pid: int, count: int, timeout: float = 60) -> list[int]:

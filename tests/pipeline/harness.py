@@ -85,13 +85,13 @@ def wait_for_job(
     """Poll the store until the job reaches one of ``states``; fail with its timeline otherwise."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
         if detail and detail["state"] in states:
             return detail
         if worker is not None and worker.proc.poll() is not None:
             raise AssertionError(f"worker exited ({worker.proc.returncode}):\n{worker.log()}")
         time.sleep(0.3)
-    detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id) or {}
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
     timeline = "\n".join(f"{e['kind']}: {e['message'][:300]}" for e in detail.get("events", []))
     tail = worker.log() if worker else ""
     raise AssertionError(f"job {job_id} is {detail.get('state')} after {timeout}s, wanted {states}\n{timeline}\n{tail}")

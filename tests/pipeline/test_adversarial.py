@@ -217,7 +217,7 @@ def failed_checks(job: dict) -> dict[str, str]:
 def assert_candidate_is_the_sample_change(batch: Batch, case: Case) -> None:
     """The agent's tools made exactly the sample change the gate-level test judges."""
     job = batch.jobs[case.key]
-    git = GitRepo(batch.ship.settings.jobs_dir / str(job["id"]) / "git")
+    git = GitRepo(batch.ship.settings.job_dirs.git(job["id"]))
     for path, content in case.change().items():
         actual = git.show_file(job["head_sha"], path)
         expected = content.encode() if isinstance(content, str) else content
@@ -257,7 +257,7 @@ def test_the_gate_does_not_trust_the_agent_saying_its_tests_pass(batch):
     assert job["state"] == "blocked"
     # The cassette's run_tests turn expected exit 0 and "3 passed"; a mismatch would have blocked as a divergence.
     assert any(e["kind"] == "tool" and e["message"].startswith("run_tests") for e in job["events"])
-    commit_message = GitRepo(batch.ship.settings.jobs_dir / str(job["id"]) / "git").git(
+    commit_message = GitRepo(batch.ship.settings.job_dirs.git(job["id"])).git(
         "log", "-1", "--format=%B", job["head_sha"]
     )
     assert "All tests pass" in commit_message

@@ -22,7 +22,7 @@ from workflows.gitops import run_git
 def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        detail = views.job_detail(ship.store, ship.settings.jobs_dir, job_id)
+        detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
         if any(text in e["message"] for e in detail["events"]):
             return
         time.sleep(0.2)
@@ -36,7 +36,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_job_resumes_with_one_pull_r
     with running_worker(ship.settings) as worker:
         wait_for_event(ship, job_id, "sleep 6", timeout=120)
         worker.kill()
-    assert views.job_detail(ship.store, ship.settings.jobs_dir, job_id)["state"] == "running"
+    assert views.job_detail(ship.store, ship.settings.job_dirs, job_id)["state"] == "running"
     with running_worker(ship.settings) as worker:
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=180, worker=worker)
     assert job["state"] == "awaiting_review", job["reason"]

@@ -170,7 +170,7 @@ def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
     assert {p: r.status_code for p, r in responses.items() if r.status_code != 200} == {}
     page_hits = [f"{p}: {c!r}" for p, r in responses.items() for c in CANARIES if c in r.text]
 
-    assert any((ship.settings.jobs_dir / str(job_id)).rglob("HEAD")), "the job's git directory was not swept"
+    assert any(ship.settings.job_dirs.job(job_id).rglob("HEAD")), "the job's git directory was not swept"
     leaks = sweep_data_dir(ship.settings.data_dir) + sweep_git(repo / ".git") + sweep_files(repo) + page_hits
     assert leaks == [], "canaries left the orchestrator:\n" + "\n".join(leaks)
 

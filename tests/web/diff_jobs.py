@@ -32,7 +32,7 @@ def job_with_change(ship, add_job, workdir: Path, base: dict[str, str], head: di
     _write(src, head)
     _git(src, "add", "-A")
     _git(src, *GIT_ID, "commit", "-qm", "change")
-    _git(workdir, "clone", "-q", "--bare", str(src), str(ship.settings.jobs_dir / str(job_id) / "git"))
+    _git(workdir, "clone", "-q", "--bare", str(src), str(ship.settings.job_dirs.git(job_id)))
     base_sha, head_sha = _git(src, "rev-parse", "HEAD~1", "HEAD").split()
     with ship.store.session() as s:
         job = s.get(Job, job_id)

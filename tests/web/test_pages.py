@@ -90,7 +90,7 @@ def _job_git_dir(ship, job_id: int, tmp_path: Path) -> tuple[str, str]:
     _git(src, "commit", "-qm", "base")
     (src / "app.py").write_text("def parse():\n    return '<script>alert(\"diff\")</script>'\n")
     _git(src, "commit", "-qam", "change")
-    _git(tmp_path, "clone", "-q", "--bare", str(src), str(ship.settings.jobs_dir / str(job_id) / "git"))
+    _git(tmp_path, "clone", "-q", "--bare", str(src), str(ship.settings.job_dirs.git(job_id)))
     out = subprocess.run(["git", "rev-parse", "HEAD~1", "HEAD"], cwd=src, check=True, capture_output=True, text=True)
     return tuple(out.stdout.split())
 

@@ -65,7 +65,7 @@ def job_with_diff(ship, add_job, tmp_path) -> int:
     _git(src, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
     (src / "app.py").write_text("def parse():\n    return 2\n")
     _git(src, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "change")
-    _git(tmp_path, "clone", "-q", "--bare", str(src), str(ship.settings.jobs_dir / str(job_id) / "git"))
+    _git(tmp_path, "clone", "-q", "--bare", str(src), str(ship.settings.job_dirs.git(job_id)))
     base, head = subprocess.run(
         ["git", "rev-parse", "HEAD~1", "HEAD"], cwd=src, check=True, capture_output=True, text=True
     ).stdout.split()

@@ -161,7 +161,10 @@ def check_regressions(baseline: Baseline, candidate: SuiteRun, flaky: set[str], 
             name="no_regressions",
             passed=False,
             details={**details, "output_tail": candidate.output_tail},
-            reason=f"the test command exited with status {candidate.exit_code} although its JUnit XML lists no failing test",
+            reason=(
+                f"the test command exited with status {candidate.exit_code} "
+                "although its JUnit XML lists no failing test"
+            ),
         )
     passed = sum(1 for c in candidate.cases.values() if c.outcome == "passed")
     note = f" ({len(flaky_ids)} flaky: {_listing(flaky_ids)})" if flaky_ids else ""
@@ -179,7 +182,9 @@ def check_tests_added(changes: ChangeSet, test_globs: list[str]) -> GateCheck:
         return GateCheck(
             name="tests_added",
             passed=False,
-            reason=f"the change adds or changes no test file (test files match test.test_globs: {', '.join(test_globs)})",
+            reason=(
+                f"the change adds or changes no test file (test files match test.test_globs: {', '.join(test_globs)})"
+            ),
         )
     reason = f"{len(files)} test file(s) added or changed: {_listing(files)}"
     return GateCheck(name="tests_added", passed=True, reason=reason, details={"files": files})
@@ -236,7 +241,10 @@ def check_fail_to_pass(
             name=name,
             passed=False,
             details={"passing_on_base": new or [display_id(c, tracked) for c in selected]},
-            reason=f"every test in the changed test files already passes on the base code, so none tests the change ({shown})",
+            reason=(
+                "every test in the changed test files already passes on the base code, "
+                f"so none tests the change ({shown})"
+            ),
         )
     return GateCheck(
         name=name,

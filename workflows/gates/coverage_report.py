@@ -8,10 +8,9 @@ absent from the report is not executable (a comment, a blank, a declaration).
 from __future__ import annotations
 
 import posixpath
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from workflows.gates.junit import ResultsFileError
+from workflows.gates.untrusted_xml import ResultsFileError, parse_untrusted_xml
 
 
 @dataclass
@@ -66,12 +65,7 @@ def _merge(data: CoverageData, path: str, line: int, hit: bool) -> None:
 
 
 def parse_cobertura(raw: bytes, source: str, mapper: _PathMapper) -> CoverageData:
-    if b"<!ENTITY" in raw:
-        raise ResultsFileError(f"{source}: refused: declares XML entities")
-    try:
-        root = ET.fromstring(raw)
-    except ET.ParseError as exc:
-        raise ResultsFileError(f"{source}: not valid XML ({exc})") from None
+    root = parse_untrusted_xml(raw, source)
     if root.tag != "coverage":
         raise ResultsFileError(f"{source}: not a Cobertura report (root element <{root.tag}>, expected <coverage>)")
     sources = [(s.text or "").strip() for s in root.iter("source") if (s.text or "").strip()]

@@ -86,6 +86,21 @@ def establish_baseline(inp: GateInputs) -> Baseline:
         return cached if cached is not None else _run_baseline(inp)
 
 
+def _whole_suite(
+    inp: GateInputs, box: Sandbox, *, label: str, tracked: set[str], timeout: TestTimeout | None = None
+) -> SuiteRun:
+    """The repository's test command in ``box``, with coverage when the gate measures it."""
+    return run_tests(
+        box,
+        inp.config.test.command,
+        inp.config,
+        label=label,
+        tracked=tracked,
+        with_coverage=inp.coverage_on,
+        timeout=timeout,
+    )
+
+
 def _run_baseline(inp: GateInputs) -> Baseline:
     label = f"baseline on {inp.changes.base_sha[:12]}"
     try:
@@ -94,14 +109,7 @@ def _run_baseline(inp: GateInputs) -> Baseline:
             failure = prepare_workspace(box, inp.repo, inp.changes.base_sha, inp.config)
             if failure:
                 return Baseline(error=f"{label}: {failure}")
-            run = run_tests(
-                box,
-                inp.config.test.command,
-                inp.config,
-                label=label,
-                tracked=inp.changes.tracked_base,
-                with_coverage=inp.coverage_on,
-            )
+            run = _whole_suite(inp, box, label=label, tracked=inp.changes.tracked_base)
         finally:
             box.close()
     except EXPECTED_ERRORS as exc:
@@ -119,15 +127,7 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
         if failure:
             return None, SuiteRun(label=label, error=f"{label}: {failure}")
-        return box, run_tests(
-            box,
-            inp.config.test.command,
-            inp.config,
-            label=label,
-            tracked=inp.changes.tracked_candidate,
-            with_coverage=inp.coverage_on,
-            timeout=inp.timeout,
-        )
+        return box, _whole_suite(inp, box, label=label, tracked=inp.changes.tracked_candidate, timeout=inp.timeout)
     except EXPECTED_ERRORS as exc:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 

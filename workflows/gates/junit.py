@@ -12,14 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from workflows.gates.untrusted_xml import ResultsFileError, parse_untrusted_xml
+
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
 MAX_DETAIL_CHARS = 1500
 """Failure text kept per test: the end of a traceback is where its cause is."""
-
-
-class ResultsFileError(ValueError):
-    """A JUnit or coverage file is missing, unreadable or malformed; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -115,13 +113,7 @@ def parse_junit(data: bytes, source: str, *, workdirs: list[str] | None = None) 
     for malformed XML or a document that is not JUnit. Duplicate keys (a runner reusing a
     name) get a ``#n`` suffix so none is lost.
     """
-    if b"<!ENTITY" in data:
-        # The file is written by code under test; entity expansion is an attack, not a report.
-        raise ResultsFileError(f"{source}: refused: declares XML entities")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise ResultsFileError(f"{source}: not valid XML ({exc})") from None
+    root = parse_untrusted_xml(data, source)
     if root.tag not in ("testsuites", "testsuite"):
         raise ResultsFileError(
             f"{source}: not JUnit XML (root element <{root.tag}>, expected <testsuites> or <testsuite>)"
@@ -139,11 +131,9 @@ def parse_junit(data: bytes, source: str, *, workdirs: list[str] | None = None) 
 
 def written_by_pytest(data: bytes) -> bool:
     """Whether pytest wrote this JUnit XML (its suites are named ``pytest``); False if unreadable."""
-    if b"<!ENTITY" in data:
-        return False
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError:
+        root = parse_untrusted_xml(data, "JUnit XML")
+    except ResultsFileError:
         return False
     return any(suite.get("name") == "pytest" for suite in root.iter("testsuite"))
 

@@ -15,8 +15,9 @@ from sandboxes.base import ExecResult, Sandbox, SandboxError
 from workflows.gates.coverage_report import CoverageData, parse_coverage
 from workflows.gates.evidence_check import EvidenceRun, Record, forged
 from workflows.gates.hygiene import describe, workspace_problems
-from workflows.gates.junit import ResultsFileError, TestCase, parse_junit, written_by_pytest
+from workflows.gates.junit import TestCase, parse_junit, written_by_pytest
 from workflows.gates.timeouts import TestTimeout, ceiling
+from workflows.gates.untrusted_xml import ResultsFileError
 from workflows.gitops import GitRepo
 from workflows.repo_config import RepoConfig
 

@@ -43,8 +43,28 @@ def _invalid(resource: str, missing: list[str]) -> JSONResponse:
     )
 
 
+class _NotFound(Exception):
+    """Raised by a REST route for a missing issue or pull request: answered as GitHub's 404."""
+
+
+def _actor(st: State, request: Request) -> str:
+    """The login behind the request's token (the App's bot when the token names no user)."""
+    return st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")
+
+
 def add_rest_routes(app: FastAPI, st: State) -> None:
     P = "/api/v3/repos/{owner}/{name}"
+    app.add_exception_handler(_NotFound, lambda _request, _exc: _error(404, "Not Found"))
+
+    def pull_of(full: str, number: int) -> dict:
+        if (full, number) not in st.pulls:
+            raise _NotFound
+        return st.pulls[(full, number)]
+
+    def issue_of(full: str, number: int) -> dict:
+        if (full, number) not in st.issues:
+            raise _NotFound
+        return st.issues[(full, number)]
 
     @app.get(P)
     def get_repo(owner: str, name: str, request: Request):
@@ -101,14 +121,12 @@ def add_rest_routes(app: FastAPI, st: State) -> None:
 
     @app.get(P + "/pulls/{number}")
     def get_pull(owner: str, name: str, number: int, request: Request):
-        pr = st.pulls.get((f"{owner}/{name}", number))
-        return _json(request, pull_json(st, f"{owner}/{name}", pr)) if pr else _error(404, "Not Found")
+        full = f"{owner}/{name}"
+        return _json(request, pull_json(st, full, pull_of(full, number)))
 
     @app.patch(P + "/pulls/{number}")
     async def edit_pull(owner: str, name: str, number: int, request: Request):
-        pr = st.pulls.get((f"{owner}/{name}", number))
-        if pr is None:
-            return _error(404, "Not Found")
+        pr = pull_of(f"{owner}/{name}", number)
         data = await request.json()
         pr.update({k: v for k, v in data.items() if k in ("title", "body", "state")})
         return JSONResponse(pull_json(st, f"{owner}/{name}", pr))
@@ -116,9 +134,7 @@ def add_rest_routes(app: FastAPI, st: State) -> None:
     @app.put(P + "/pulls/{number}/merge")
     def merge_pull(owner: str, name: str, number: int):
         full = f"{owner}/{name}"
-        pr = st.pulls.get((full, number))
-        if pr is None:
-            return _error(404, "Not Found")
+        pr = pull_of(full, number)
         if pr["merged"] or pr["state"] != "open":
             return _error(405, "Pull Request is not mergeable")
         if pr.get("draft"):
@@ -220,11 +236,9 @@ def add_rest_routes(app: FastAPI, st: State) -> None:
     @app.post(P + "/issues/{number}/labels")
     async def add_labels(owner: str, name: str, number: int, request: Request):
         full, data = f"{owner}/{name}", await request.json()
-        issue = st.issues.get((full, number))
-        if issue is None:
-            return _error(404, "Not Found")
+        issue = issue_of(full, number)
         wanted = data.get("labels", data) if isinstance(data, dict) else data
-        actor = st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]")
+        actor = _actor(st, request)
         for label in wanted:
             st.label_issue(full, number, label["name"] if isinstance(label, dict) else label, actor)
         return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
@@ -232,8 +246,7 @@ def add_rest_routes(app: FastAPI, st: State) -> None:
     @app.get(P + "/issues/{number}/events")
     def issue_events(owner: str, name: str, number: int, request: Request):
         full = f"{owner}/{name}"
-        if (full, number) not in st.issues:
-            return _error(404, "Not Found")
+        issue_of(full, number)
         return _json(
             request, [shapes.issue_event(st.base, full, e) for e in st.issue_events if e["issue"] == (full, number)]
         )
@@ -241,9 +254,7 @@ def add_rest_routes(app: FastAPI, st: State) -> None:
     @app.patch(P + "/issues/{number}")
     async def edit_issue(owner: str, name: str, number: int, request: Request):
         full, data = f"{owner}/{name}", await request.json()
-        issue = st.issues.get((full, number))
-        if issue is None:
-            return _error(404, "Not Found")
+        issue = issue_of(full, number)
         issue.update({k: data[k] for k in ("title", "body", "state") if k in data})
         if "labels" in data:
             issue["labels"] = [
@@ -264,7 +275,7 @@ def add_rest_routes(app: FastAPI, st: State) -> None:
                 "issue": (full, number),
                 "event": "unlabeled",
                 "label": label,
-                "actor": st.token_users.get(request.headers.get("authorization", "").split(" ")[-1], "shipyard[bot]"),
+                "actor": _actor(st, request),
             }
         )
         return JSONResponse([shapes.label(st.base, full, lbl) for lbl in issue["labels"]])
