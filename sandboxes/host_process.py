@@ -59,9 +59,9 @@ def run_capped_process(
     cwd: str,
     timeout_s: float,
     cap_bytes: int,
-    cgroup: SandboxCgroup | None = None,
+    cgroup: SandboxCgroup | None,
 ) -> ExecResult:
-    """Run ``argv``; never raises for a failing, hanging or chatty command."""
+    """Run ``argv`` (in ``cgroup`` when given); never raises for a failing, hanging or chatty command."""
     started = time.monotonic()
     output = CappedOutput(cap_bytes)
     oom_before = cgroup.oom_kills() if cgroup else 0

@@ -64,6 +64,18 @@ def job_ids_of_refs(listing: str) -> list[int]:
 CheckConclusion = Literal["success", "failure", "neutral"]
 
 
+@dataclass(frozen=True)
+class CheckRun:
+    """The gate's verdict as a forge shows it beside a commit (the ``shipyard/gate`` check run)."""
+
+    conclusion: CheckConclusion
+    title: str
+    summary: str
+    """The gate report (Markdown)."""
+    uncovered: dict[str, list[str]] = field(default_factory=dict)
+    """Changed line ranges the tests did not cover, by file (``"12-14"``), annotated on the check."""
+
+
 class Forge(Protocol):
     """Where branches are pushed and pull requests live (local git, GitHub).
 
@@ -130,18 +142,9 @@ class Forge(Protocol):
         label); False when the forge has no issues to ask on (nothing posted)."""
         ...
 
-    def report_check(
-        self,
-        repo: str,
-        sha: str,
-        *,
-        conclusion: CheckConclusion,
-        title: str,
-        summary: str,
-        uncovered: dict[str, list[str]] | None = None,
-    ) -> int | None:
-        """Show the gate's verdict as the ``shipyard/gate`` check run on ``sha`` (annotating ``uncovered`` line
-        ranges); returns its id, or None when the forge has no check runs (nothing published). Raises
+    def report_check(self, repo: str, sha: str, check: CheckRun) -> int | None:
+        """Show the gate's verdict as the ``shipyard/gate`` check run on ``sha`` (annotating its ``uncovered``
+        line ranges); returns its id, or None when the forge has no check runs (nothing published). Raises
         ``ChecksRefused`` when the credentials may not publish checks."""
         ...
 

@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from orchestrator.forges.local_git import ForgeError, MergeRefusedError
 from orchestrator.forges.protocol import CHECK_NAME
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import JOB_REFS, CheckConclusion, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
+from workflows.ports import JOB_REFS, CheckRun, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
 class GitHubSettings(BaseSettings):
@@ -288,18 +288,9 @@ class GitHubForge:
         except _FAILURES as exc:
             raise ForgeError(f"{repo}: cannot read {login}'s permission: {_message(exc)}") from None
 
-    def report_check(
-        self,
-        repo: str,
-        sha: str,
-        *,
-        conclusion: CheckConclusion,
-        title: str,
-        summary: str,
-        uncovered: dict[str, list[str]] | None = None,
-    ) -> int:
-        output: dict[str, Any] = {"title": title, "summary": summary[:65000]}
-        annotations = coverage_annotations(uncovered or {})
+    def report_check(self, repo: str, sha: str, check: CheckRun) -> int:
+        output: dict[str, Any] = {"title": check.title, "summary": check.summary[:65000]}
+        annotations = coverage_annotations(check.uncovered)
         if annotations:
             output["annotations"] = annotations
         try:
@@ -307,7 +298,7 @@ class GitHubForge:
                 name=CHECK_NAME,
                 head_sha=sha,
                 status="completed",
-                conclusion=conclusion,
+                conclusion=check.conclusion,
                 output=output,
             )
         except GithubException as exc:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from orchestrator.store import Store
 from orchestrator.store.tables import PullRequest, utcnow
 from workflows.gitops import GitError, GitRepo, run_git
-from workflows.ports import JOB_REFS, CheckConclusion, MergeRefused, PullRequestInfo, job_ids_of_refs, job_ref
+from workflows.ports import JOB_REFS, CheckRun, MergeRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
 class ForgeError(RuntimeError):
@@ -153,16 +153,7 @@ class LocalForge:
         """Not here: local tickets have no issue to ask on (returns False, nothing is posted)."""
         return False
 
-    def report_check(
-        self,
-        repo: str,
-        sha: str,
-        *,
-        conclusion: CheckConclusion,
-        title: str,
-        summary: str,
-        uncovered: dict[str, list[str]] | None = None,
-    ) -> int | None:
+    def report_check(self, repo: str, sha: str, check: CheckRun) -> int | None:
         """Not here: a local repository has no check runs (returns None; the PR body carries the gate report)."""
         return None
 

@@ -34,7 +34,7 @@ what a forge cannot do it answers with the documented "not here" value, never by
 - ``comment(repo, number, body) -> bool`` — False: no comments on this forge.
 - ``ask_author(repo, number, question) -> bool`` — triage's question on the ticket's issue, and the
   ``shipyard:needs-info`` label; False: no issues on this forge.
-- ``report_check(repo, sha, *, conclusion, title, summary, uncovered) -> id | None`` — the gate as the
+- ``report_check(repo, sha, check: CheckRun) -> id | None`` — the gate as the
   ``shipyard/gate`` check; ``ChecksRefused`` when the credentials may not publish checks; None: no
   check runs on this forge.
 
@@ -52,9 +52,9 @@ Rules every forge keeps:
 
 from __future__ import annotations
 
-from workflows.ports import CheckConclusion, Forge, PullRequestInfo
+from workflows.ports import CheckConclusion, CheckRun, Forge, PullRequestInfo
 
-__all__ = ["Forge", "PullRequestInfo", "CheckConclusion", "CHECK_NAME"]
+__all__ = ["Forge", "PullRequestInfo", "CheckConclusion", "CheckRun", "CHECK_NAME"]
 
 CHECK_NAME = "shipyard/gate"
 """Name of the check run a hosted forge shows on the pull request's head commit."""

@@ -6,9 +6,10 @@ author and check-run text are redacted before the forge sees them; everything el
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from workflows.ports import CheckConclusion, Forge, PullRequestInfo, Redaction
+from workflows.ports import CheckRun, Forge, PullRequestInfo, Redaction
 
 
 class RedactingForge:
@@ -64,21 +65,7 @@ class RedactingForge:
     def ask_author(self, repo: str, number: int, question: str) -> bool:
         return self._forge.ask_author(repo, number, self._redact(question))
 
-    def report_check(
-        self,
-        repo: str,
-        sha: str,
-        *,
-        conclusion: CheckConclusion,
-        title: str,
-        summary: str,
-        uncovered: dict[str, list[str]] | None = None,
-    ) -> int | None:
+    def report_check(self, repo: str, sha: str, check: CheckRun) -> int | None:
         return self._forge.report_check(
-            repo,
-            sha,
-            conclusion=conclusion,
-            title=self._redact(title),
-            summary=self._redact(summary),
-            uncovered=uncovered,
+            repo, sha, replace(check, title=self._redact(check.title), summary=self._redact(check.summary))
         )

@@ -13,15 +13,8 @@ from orchestrator.domain.jobs import GATE_OF_STATE, JobError
 from orchestrator.reporting.job_views import job_detail, list_jobs, review_inbox
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
+from orchestrator.web import read_models
 from orchestrator.web.auth import gate_action, require
-from orchestrator.web.read_models import (
-    BadParameter,
-    checked_decision,
-    checked_extra_usd,
-    decision_log,
-    job_status,
-    since_days,
-)
 
 router = APIRouter(prefix="")
 
@@ -43,7 +36,7 @@ def api_jobs(request: Request) -> Any:
         rows = list_jobs(
             request.app.state.ship.store, limit=page.limit, cursor=page.cursor, where=page.where, oldest=page.oldest
         )
-    except BadParameter as exc:
+    except read_models.BadParameter as exc:
         return error(400, str(exc))
     headers = {"X-Next-Cursor": str(rows[-1]["id"])} if len(rows) == page.limit else {}
     return JSONResponse(rows, headers=headers)
@@ -55,12 +48,12 @@ def api_job(request: Request, job_id: int) -> Any:
     detail = job_detail(ship.store, ship.settings.job_dirs, job_id)
     if detail is None:
         return error(404, f"job {job_id} does not exist")
-    return {**detail, "decisions": decision_log(ship.store, job_id)}
+    return {**detail, "decisions": read_models.decision_log(ship.store, job_id)}
 
 
 @router.get("/api/jobs/{job_id}/status")
 def api_job_status(request: Request, job_id: int) -> Any:
-    status = job_status(request.app.state.ship.store, job_id)
+    status = read_models.job_status(request.app.state.ship.store, job_id)
     return status if status is not None else error(404, f"job {job_id} does not exist")
 
 
@@ -72,8 +65,8 @@ def api_reviews(request: Request) -> Any:
 @router.get("/api/outcomes")
 def api_outcomes(request: Request, days: str | None = None) -> Any:
     try:
-        since = since_days(days)
-    except BadParameter as exc:
+        since = read_models.since_days(days)
+    except read_models.BadParameter as exc:
         return error(400, str(exc))
     return outcome_metrics(request.app.state.ship.store, since).model_dump(mode="json")
 
@@ -82,9 +75,9 @@ def _bounded(name: str, value: str | None, *, default: int, top: int) -> int:
     try:
         n = int(value or default)
     except ValueError:
-        raise BadParameter(f"{name}: must be a whole number, got {value!r}") from None
+        raise read_models.BadParameter(f"{name}: must be a whole number, got {value!r}") from None
     if not 1 <= n <= top:
-        raise BadParameter(f"{name}: must be between 1 and {top}, got {n}")
+        raise read_models.BadParameter(f"{name}: must be between 1 and {top}, got {n}")
     return n
 
 
@@ -96,7 +89,7 @@ def api_outcomes_weekly(request: Request, weeks: str | None = None, format: str 
     try:
         weeks_ = weekly(request.app.state.ship.store, _bounded("weeks", weeks, default=12, top=104))
         rows = [{"week": str(r.week), **r.model_dump(mode="json")} for r in weeks_]  # the week first, in CSV too
-    except BadParameter as exc:
+    except read_models.BadParameter as exc:
         return error(400, str(exc))
     if format == "csv":
         return Response(
@@ -116,7 +109,7 @@ def api_outcomes_report(request: Request, days: str | None = None, format: str =
 
     try:
         n = _bounded("days", days, default=14, top=366)
-    except BadParameter as exc:
+    except read_models.BadParameter as exc:
         return error(400, str(exc))
     start, end = last_days(n)
     report = sprint_report(request.app.state.ship.store, start, end)
@@ -170,13 +163,13 @@ async def api_decide(request: Request, job_id: int) -> Any:
     except JobError as exc:
         return error(400, str(exc))
     ship = request.app.state.ship
-    status = await run_in_threadpool(job_status, ship.store, job_id)
+    status = await run_in_threadpool(read_models.job_status, ship.store, job_id)
     if status is None:
         return error(404, f"job {job_id} does not exist")
     who = require(request, gate_action(GATE_OF_STATE.get(JobState(status["state"]))))
     try:
-        decision = checked_decision(body.get("decision"))
-        extra = checked_extra_usd(body.get("extra_usd"))
+        decision = read_models.checked_decision(body.get("decision"))
+        extra = read_models.checked_extra_usd(body.get("extra_usd"))
         comment = body.get("comment") or ""
         if not isinstance(comment, str):
             raise JobError("comment: must be a string")

@@ -86,3 +86,8 @@ def calc_with_bug(tmp_path_factory, sandbox_provider) -> GateHarness:
 @pytest.fixture(scope="session")
 def node_strings(tmp_path_factory, sandbox_provider) -> GateHarness:
     return _harness(tmp_path_factory, sandbox_provider, "node", make_node_repo)
+
+
+def protected_violation(path: str, pattern: str) -> dict[str, str]:
+    """How the gate report names ``path`` refused by the protected-path rule ``pattern``."""
+    return {"path": path, "reason": f"protected path (matches {pattern!r})"}

@@ -3,6 +3,7 @@ plugins do not load in gate runs unless ``gates.pytest_plugins`` names them."""
 
 from __future__ import annotations
 
+from tests.gates.conftest import protected_violation
 from tests.gates.samples.calc_repo import POWER_TESTS
 from tests.gates.test_forging import PATCH_FROM_INIT, _broken
 
@@ -31,10 +32,7 @@ def test_an_entry_point_plugin_committed_to_the_repository_does_not_autoload(cal
     f2p = report.check("fail_to_pass")
     assert "do not pass on the candidate" in f2p.reason and "tests/test_power.py::test_power" in f2p.reason, f2p.reason
     violations = report.check("protected_paths").details["violations"]
-    assert {
-        "path": "forge-1.0.dist-info/entry_points.txt",
-        "reason": "protected path (matches '**/*.dist-info/**')",
-    } in violations
+    assert protected_violation("forge-1.0.dist-info/entry_points.txt", "**/*.dist-info/**") in violations
 
 
 def test_a_repository_module_cannot_stand_in_for_the_evidence_plugin(calc):

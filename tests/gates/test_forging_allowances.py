@@ -6,6 +6,7 @@ lets added pragmas through but still lists them. Everything else stays refused.
 
 from __future__ import annotations
 
+from tests.gates.conftest import protected_violation
 from tests.gates.samples.calc_repo import POWER_TESTS
 from tests.gates.test_forging import PATCH_FROM_INIT, _broken, failed
 
@@ -17,10 +18,7 @@ def test_init_module_in_a_nested_test_directory_is_refused(calc):
 
     assert not report.passed
     violations = report.check("protected_paths").details["violations"]
-    assert {
-        "path": "tests/unit/__init__.py",
-        "reason": "protected path (matches '**/tests/**/__init__.py')",
-    } in violations
+    assert protected_violation("tests/unit/__init__.py", "**/tests/**/__init__.py") in violations
 
 
 def test_allow_paths_opens_a_named_path_only(calc):

@@ -54,13 +54,9 @@ def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch
             "SHIPYARD_GITHUB_API_URL": f"{emulator.base}/api/v3",
             "SHIPYARD_GITHUB_GIT_URL": emulator.base,
         }
+        issue = (REPO, 7, "slugify leaves repeated dashes", "`slugify('a  b')` gives `a--b`.")
         ship, job_id = queue_labelled_issue(
-            tmp_path,
-            monkeypatch,
-            emulator,
-            env,
-            (REPO, 7, "slugify leaves repeated dashes", "`slugify('a  b')` gives `a--b`."),
-            CASSETTES / "slugify-review.yml",
+            tmp_path, monkeypatch, emulator, env, issue, CASSETTES / "slugify-review.yml"
         )
         started = time.time()
         with running_worker(ship.settings, env=env) as worker:

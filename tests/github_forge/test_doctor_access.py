@@ -20,7 +20,7 @@ from orchestrator.onboarding.github_access import app_findings, token_findings
 from tests.github_forge.conftest import REPO, TOKEN
 from tests.github_forge.test_init_and_factory import SHIPYARD, _env
 from tests.github_forge.test_resilience import _app_key
-from workflows.ports import ChecksRefused
+from workflows.ports import CheckRun, ChecksRefused
 
 FINE_GRAINED = {"contents": "write", "issues": "read", "pull_requests": "write", "metadata": "read"}
 """A fine-grained token someone gave read-only Issues (and which, like every such token, has no Checks)."""
@@ -70,7 +70,7 @@ def test_a_token_without_checks_keeps_the_pull_request_and_says_why(emulator: St
     with pytest.raises(
         ChecksRefused, match=r"403 Resource not accessible by personal access token \(needs checks=write\)"
     ):
-        forge.report_check(REPO, "0" * 40, conclusion="success", title="t", summary="s")
+        forge.report_check(REPO, "0" * 40, CheckRun(conclusion="success", title="t", summary="s"))
 
 
 def test_doctor_reads_the_app_installation_permissions(emulator: State):

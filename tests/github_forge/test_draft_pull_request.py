@@ -26,14 +26,8 @@ def test_draft_until_the_gate_passes_then_ready_for_review(tmp_path: Path, monke
     run_git(["commit", "-qam", "PRs open as drafts"], cwd=seed)
     with serve_emulator(tmp_path / "github", seed, repo=REPO) as emulator:
         env = token_env(emulator)
-        ship, job_id = queue_labelled_issue(
-            tmp_path,
-            monkeypatch,
-            emulator,
-            env,
-            (REPO, 4, "word_count counts dashes as words", "`word_count('wait - what?')` returns 3."),
-            CASSETTE,
-        )
+        issue = (REPO, 4, "word_count counts dashes as words", "`word_count('wait - what?')` returns 3.")
+        ship, job_id = queue_labelled_issue(tmp_path, monkeypatch, emulator, env, issue, CASSETTE)
         with running_worker(ship.settings, env=env) as worker:
             deadline = time.monotonic() + 240
             while not (any(p.get("draft") for p in emulator.pulls.values()) and emulator.check_runs):

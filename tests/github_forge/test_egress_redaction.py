@@ -14,6 +14,7 @@ from orchestrator.redaction import egress_redactor
 from orchestrator.settings import Settings
 from tests.github_forge.conftest import REPO, TOKEN, open_issue, token_env
 from workflows.gitops import GitRepo
+from workflows.ports import CheckRun
 
 QUOTED = "staging passphrase 9c1e"
 """A secrets-file value between quotes that looks like no credential."""
@@ -38,7 +39,7 @@ def test_everything_published_on_github_is_redacted(emulator: State, tmp_path: P
         REPO, branch="shipyard/3-fix", base="main", title=f"Fix {QUOTED}", body=f"## Plan\n{leak}"
     )
     forge.update_pull_request(REPO, pr.number, body=f"## Plan v2\n{leak}")
-    forge.report_check(REPO, sha, conclusion="failure", title=f"failed: {QUOTED}", summary=f"output: {leak}")
+    forge.report_check(REPO, sha, CheckRun(conclusion="failure", title=f"failed: {QUOTED}", summary=f"output: {leak}"))
     forge.comment(REPO, pr.number, f"note: {leak}")
     forge.ask_author(REPO, 3, f"Which key, {QUOTED}?")
 

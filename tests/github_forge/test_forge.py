@@ -11,7 +11,7 @@ from orchestrator.forges.github import GitHubForge, GitHubSettings
 from orchestrator.forges.local_git import ForgeError
 from tests.github_forge.conftest import REPO, TOKEN, open_issue
 from workflows.gitops import GitRepo, run_git
-from workflows.ports import MergeRefused
+from workflows.ports import CheckRun, MergeRefused
 
 
 def _clone_and_commit(forge: GitHubForge, tmp_path: Path) -> tuple[GitRepo, str, str]:
@@ -37,7 +37,9 @@ def test_push_open_check_merge_comment(forge: GitHubForge, emulator: State, tmp_
     assert pr.url == f"{emulator.base}/{REPO}/pull/{pr.number}"
     assert [p["body"] for p in emulator.pulls.values()] == [body + "\nagain"]
 
-    run_id = forge.report_check(REPO, sha, conclusion="success", title="Gates passed", summary="tests: 1 passed")
+    run_id = forge.report_check(
+        REPO, sha, CheckRun(conclusion="success", title="Gates passed", summary="tests: 1 passed")
+    )
     (run,) = emulator.check_runs
     assert (run["id"], run["name"], run["head_sha"], run["conclusion"]) == (run_id, "shipyard/gate", sha, "success")
 
@@ -95,10 +97,12 @@ def test_check_run_annotates_the_lines_missing_coverage(forge: GitHubForge, emul
     forge.report_check(
         REPO,
         sha,
-        conclusion="failure",
-        title="Quality gate failed",
-        summary="diff coverage 50%",
-        uncovered={"app.py": ["2", "4-5", "bogus"]},
+        CheckRun(
+            conclusion="failure",
+            title="Quality gate failed",
+            summary="diff coverage 50%",
+            uncovered={"app.py": ["2", "4-5", "bogus"]},
+        ),
     )
     (run,) = emulator.check_runs
     spans = [(a["path"], a["start_line"], a["end_line"], a["annotation_level"]) for a in run["output"]["annotations"]]

@@ -14,14 +14,7 @@ from orchestrator.store.tables import Job, JobState
 from orchestrator.worker.job_runner import JobRunner, ticket_graph
 from tests.pipeline.harness import ASSETS, queue_ticket
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
-from workflows.nodes.human import (
-    BudgetExtension,
-    PlanApproval,
-    ProviderOutage,
-    PullRequestReview,
-    WaitingFor,
-    waiting_for,
-)
+from workflows.nodes import human
 from workflows.repo_config import RepoConfig
 
 PLAN = "1. Collapse runs of dashes in slugify.\n2. Test it."
@@ -35,7 +28,7 @@ class Gate:
     after: str
     """The node whose update brings the workflow to the gate."""
     update: dict[str, Any]
-    waits_for: WaitingFor
+    waits_for: human.WaitingFor
     state: JobState
     reason: str
     """The job's reason while it waits; ``{job}`` is its id."""
@@ -51,7 +44,7 @@ GATES = {
             "complexity": "high",
             "config": RepoConfig.model_validate({"agent": {"plan_approval": "always"}}).model_dump(mode="json"),
         },
-        PlanApproval(plan=PLAN),
+        human.PlanApproval(plan=PLAN),
         JobState.AWAITING_PLAN_APPROVAL,
         "waiting for a human to approve the plan",
         reject="plan rejected by the reviewer: not like this",
@@ -59,7 +52,7 @@ GATES = {
     "budget": Gate(
         "triage",
         {"paused": {"kind": "budget", "step": "triage", "reason": BUDGET}},
-        BudgetExtension(reason=BUDGET),
+        human.BudgetExtension(reason=BUDGET),
         JobState.AWAITING_BUDGET,
         f"{BUDGET}: approve +$X (`shipyard review approve {{job}} --extra-usd X`) or stop",
         reject=f"budget reached and not extended: {BUDGET}",
@@ -67,7 +60,7 @@ GATES = {
     "provider": Gate(
         "code",
         {"paused": {"kind": "provider", "step": "code", "reason": OUTAGE}},
-        ProviderOutage(reason=OUTAGE),
+        human.ProviderOutage(reason=OUTAGE),
         JobState.AWAITING_PROVIDER,
         f"{OUTAGE} — resumes by itself once the provider answers; "
         "`shipyard review approve {job}` retries now, reject stops the job",
@@ -76,14 +69,14 @@ GATES = {
     "review": Gate(
         "open_pr",
         {"gate_passed": True, "pr_number": 7, "pr_url": "local://textkit/pull/7"},
-        PullRequestReview(pr_number=7, pr_url="local://textkit/pull/7"),
+        human.PullRequestReview(pr_number=7, pr_url="local://textkit/pull/7"),
         JobState.AWAITING_REVIEW,
         "pull request open, waiting for review",
     ),
     "refused merge": Gate(
         "merge",
         {"pr_number": 7, "pr_url": "local://textkit/pull/7", "merge_refused": REFUSED},
-        PullRequestReview(pr_number=7, pr_url="local://textkit/pull/7", merge_refused=REFUSED),
+        human.PullRequestReview(pr_number=7, pr_url="local://textkit/pull/7", merge_refused=REFUSED),
         JobState.AWAITING_REVIEW,
         f"{REFUSED} (`shipyard review approve {{job}}` once fixed)",
     ),
@@ -101,15 +94,15 @@ def test_a_job_paused_at_a_gate_shows_what_it_waits_for_and_resumes_there(ship, 
 
     assert runner.run(job_id) == gate.state.value
     assert job_reason(ship, job_id) == gate.reason.format(job=job_id)
-    assert waiting_for(graph.get_state(config)) == gate.waits_for
-    assert waiting_for(graph.get_state(config)).gate == {"review": "pr", "refused merge": "pr"}.get(name, name)
+    assert human.waiting_for(graph.get_state(config)) == gate.waits_for
+    assert human.waiting_for(graph.get_state(config)).gate == {"review": "pr", "refused merge": "pr"}.get(name, name)
 
     if gate.reject is not None:
         record_decision(ship.store, job_id, "reject", comment="not like this")
         final = JobState.CLOSED if name == "plan" else JobState.BLOCKED
         assert runner.run(job_id) == final.value
         assert job_reason(ship, job_id) == gate.reject
-        assert waiting_for(graph.get_state(config)) is None
+        assert human.waiting_for(graph.get_state(config)) is None
 
 
 def job_reason(ship, job_id: int) -> str | None:

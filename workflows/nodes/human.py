@@ -7,7 +7,7 @@ checkpoint with :func:`waiting_for` and resumes the thread with a :class:`~workf
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from langchain_core.runnables import RunnableConfig
@@ -20,30 +20,33 @@ from workflows.state import Decision, Gate, PausingStep, TicketState, pause_reas
 
 
 @dataclass(frozen=True)
-class PlanApproval:
+class _Wait:
+    gate: ClassVar[Gate]
+
+    def payload(self) -> dict[str, Any]:
+        """The plain data the gate node interrupts with (what the checkpoint keeps)."""
+        return {"gate": self.gate, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class PlanApproval(_Wait):
     """The plan waits for a human to approve it, ask for changes or reject it."""
 
     gate: ClassVar[Gate] = "plan"
     plan: str
 
-    def payload(self) -> dict[str, Any]:
-        return {"gate": self.gate, "plan": self.plan}
-
 
 @dataclass(frozen=True)
-class BudgetExtension:
+class BudgetExtension(_Wait):
     """A spending limit was reached: a human extends the budget (``extra_usd``) or stops the job."""
 
     gate: ClassVar[Gate] = "budget"
     reason: str
     """The limit reached."""
 
-    def payload(self) -> dict[str, Any]:
-        return {"gate": self.gate, "reason": self.reason}
-
 
 @dataclass(frozen=True)
-class ProviderOutage:
+class ProviderOutage(_Wait):
     """The model's provider stopped answering: a worker's probe resumes the job once it answers
     again, or a human resumes (approve) or stops (reject) it."""
 
@@ -51,12 +54,9 @@ class ProviderOutage:
     reason: str
     """The step, provider, model and URL that did not answer."""
 
-    def payload(self) -> dict[str, Any]:
-        return {"gate": self.gate, "reason": self.reason}
-
 
 @dataclass(frozen=True)
-class PullRequestReview:
+class PullRequestReview(_Wait):
     """The pull request waits for a reviewer to approve (merge), request changes or reject (close) it."""
 
     gate: ClassVar[Gate] = "pr"

@@ -8,7 +8,7 @@ from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
 from workflows.nodes.prepare import git_dir
-from workflows.ports import ChecksRefused, Forge, JobServices
+from workflows.ports import CheckRun, ChecksRefused, Forge, JobServices
 from workflows.state import TicketState
 
 SCRIPTED_NOTE = "> **Scripted model:** this change was replayed from a cassette, not written by a live model."
@@ -73,14 +73,13 @@ def publish_check(state: TicketState, services: JobServices, repo: str) -> None:
     """Show the gate's verdict as a check run on the head commit (forges with checks only)."""
     passed = bool(state.get("gate_passed"))
     try:
-        run_id = services.forge.report_check(
-            repo,
-            state["head_sha"],
+        check = CheckRun(
             conclusion="success" if passed else "failure",
             title="Quality gate passed" if passed else "Quality gate failed",
             summary=state.get("gate_markdown") or "No gate report.",
             uncovered=state.get("gate_uncovered") or {},
         )
+        run_id = services.forge.report_check(repo, state["head_sha"], check)
     except ChecksRefused as exc:
         services.recorder.event("check", f"gate not published as a check run (the PR body has the report): {exc}")
         return
