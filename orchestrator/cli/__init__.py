@@ -1,0 +1,1 @@
+"""The ``shipyard`` command line (``main.app``): thin commands that call into the domain."""

@@ -1,0 +1,1 @@
+"""Local stand-ins for services this machine cannot reach, speaking their wire format (demo and tests)."""
