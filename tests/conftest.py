@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ("tests.tier_guard",)
+
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 POSTGRES_ADMIN_URL = os.environ.get(
     "SHIPYARD_TEST_POSTGRES", "postgresql+psycopg://shipyard:shipyard@127.0.0.1:5432/postgres"
@@ -72,7 +74,7 @@ def docker_engine():
         pytest.fail(f"the Docker engine is not reachable ({exc}): {SETUP_HINT}")
     try:
         client.images.get("shipyard-sandbox:latest")
-    except Exception:
+    except docker.errors.DockerException:
         pytest.fail(f"the sandbox image shipyard-sandbox:latest is missing: {SETUP_HINT}")
     return client
 

@@ -84,6 +84,7 @@ def assert_no_token(ship: Shipyard, worker_log: str, emulator: State) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github):
     emulator, env = github
     ship = Shipyard.load(
@@ -185,6 +186,7 @@ def wait_for_reason(ship, job_id: int, text: str, worker, timeout: float = 120) 
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_explained_and_close_recorded(
     tmp_path: Path, github
 ):

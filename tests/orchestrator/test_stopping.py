@@ -31,6 +31,7 @@ def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(ship):
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
     with running_worker(ship.settings) as worker:
@@ -67,6 +68,7 @@ INELIGIBLE = Path(__file__).resolve().parents[2] / "orchestrator" / "demo" / "as
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signalled", ["main process", "process group"])
+@pytest.mark.workers
 def test_a_worker_whose_pool_has_run_jobs_exits_within_30_s_of_sigterm(ship, signalled):
     # Pool children that have worked wait for their next task holding the pool's task-queue lock:
     # one that exited on SIGTERM took the lock with it, and the main process hung at exit for ever.
@@ -87,6 +89,7 @@ def test_a_worker_whose_pool_has_run_jobs_exits_within_30_s_of_sigterm(ship, sig
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_removed(ship):
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
     with running_worker(ship.settings) as worker:

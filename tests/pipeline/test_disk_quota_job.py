@@ -20,7 +20,8 @@ def host_free(path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["docker", "local"])
+@pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker), "local"])
+@pytest.mark.workers
 def test_an_agent_writing_1_gib_is_stopped_by_the_64_mb_quota_and_the_job_says_so(make_ship, backend):
     ship = make_ship(sandbox_backend=backend)
     repo = ship.settings.data_dir.parent / "textkit"

@@ -26,6 +26,7 @@ def repo_file(ship, path: str, ref: str = "main") -> str:
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.workers
 def test_labelled_ticket_becomes_a_gated_pull_request_and_approval_merges_it(make_ship, docker_engine):
     ship = make_ship(sandbox_backend="docker")
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")
@@ -53,6 +54,7 @@ def test_labelled_ticket_becomes_a_gated_pull_request_and_approval_merges_it(mak
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_branch(make_ship):
     ship = make_ship(sandbox_backend="local")
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTES / "slugify-review.yml")
@@ -94,6 +96,7 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.postgres
+@pytest.mark.workers
 def test_redis_broker_and_postgres_store_run_the_same_path_to_a_merge(make_ship, redis_db_url, postgres_url):
     ship = make_ship(sandbox_backend="local", broker_url=redis_db_url, database_url=postgres_url)
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")
@@ -109,6 +112,7 @@ def test_redis_broker_and_postgres_store_run_the_same_path_to_a_merge(make_ship,
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
     repo = tmp_path / "textkit"
@@ -136,6 +140,7 @@ def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(m
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_an_attempt_that_changes_nothing_for_the_reviewer_is_a_failed_attempt_not_a_ready_pr(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
     cassette = yaml.safe_load((CASSETTES / "slugify-review.yml").read_text())
