@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,33 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "SHIPYARD_TEST_POSTGRES", "postgresql+psycopg://shipyard:shipyard@127.0.0.1:5432/postgres"
 )
 SETUP_HINT = "run `make services` (or `make test`, which starts it)"
+
+
+TERMINAL_ENV = ("COLUMNS", "LINES")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, in the controller: hand each worker the terminal size variables as they are here."""
+    node.workerinput["terminal_env"] = {name: os.environ.get(name) for name in TERMINAL_ENV}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A pytest-xdist worker's readline sets COLUMNS=80 and LINES=24 when the controller had none:
+    # commands run in-process would then print 80-column tables there and wider ones in a serial
+    # run. A worker sees the controller's values instead.
+    for name, value in getattr(config, "workerinput", {}).get("terminal_env", {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first (worker processes and whole pipelines, up to a minute or two each), the
+    many short ones after: a parallel run (``pytest -n``) then does not end waiting on one long test
+    that started last. Otherwise in collection order."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("workers") or item.get_closest_marker("slow") else 1)
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -33,16 +62,34 @@ def redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}"
 
 
+REDIS_TEST_DBS = range(1, 16)
+"""The databases tests lease (a redis-server has 16; database 0 holds the leases)."""
+
+
 @pytest.fixture
-def redis_db_url(redis_url: str) -> str:
-    """A Redis database of its own for one test (flushed before use)."""
+def redis_db_url(redis_url: str) -> Iterator[str]:
+    """A Redis database of its own for one test (flushed before use), held until the test ends."""
     import redis
 
-    # Handed out in turn from a counter in database 0, so tests running side by side
-    # (pytest -n) never share a database.
-    db = 1 + (redis.Redis.from_url(f"{redis_url}/0").incr("shipyard-tests:next-db") % 15)
+    # Leased through a key in database 0, so that tests running side by side (pytest -n, and
+    # other checkouts' suites on the same server) never share a database. A lease left by a
+    # killed run expires.
+    admin = redis.Redis.from_url(f"{redis_url}/0")
+    token, first = uuid.uuid4().hex, admin.incr("shipyard-tests:next-db")
+    deadline = time.monotonic() + 120
+    while True:
+        dbs = [REDIS_TEST_DBS[(first + i) % len(REDIS_TEST_DBS)] for i in range(len(REDIS_TEST_DBS))]
+        db = next((d for d in dbs if admin.set(f"shipyard-tests:db:{d}", token, nx=True, ex=3600)), None)
+        if db is not None:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"every Redis test database ({REDIS_TEST_DBS}) stayed leased for 120 s")
+        time.sleep(0.5)
     redis.Redis.from_url(f"{redis_url}/{db}").flushdb()
-    return f"{redis_url}/{db}"
+    yield f"{redis_url}/{db}"
+    if admin.get(f"shipyard-tests:db:{db}") == token.encode():
+        admin.delete(f"shipyard-tests:db:{db}")
+    admin.close()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sandbox_test_support import SMALL_SPEC
 
 from sandboxes.disk_quota import image_of
@@ -35,17 +36,23 @@ def crashed_worker_sandbox(root: Path) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.docker
 def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_provider, sandbox_root):
     client = docker_provider.client
+    # The sweep is host-wide: sandboxes of tests running alongside (and their workers that have
+    # just exited) are kept out of it, so that it judges only this test's own three.
+    others = {c["Id"] for c in client.api.containers(all=True, filters={"label": "shipyard.sandbox=1"})}
     leaked = crashed_worker_sandbox(sandbox_root / "crashed")
     kept = crashed_worker_sandbox(sandbox_root / "crashed")
     live = docker_provider.acquire(SMALL_SPEC)
+    mine = {leaked["id"], kept["id"], live.container.id}
+    others |= {c["Id"] for c in client.api.containers(all=True, filters={"label": "shipyard.sandbox=1"})} - mine
     try:
         assert (
             Path(leaked["workspace"]).exists()
             and str(Path(leaked["workspace"]).parent) in Path("/proc/mounts").read_text()
         )
-        removed = reap_leaked(client, older_than_s=0, keep_ids=[kept["sandbox_id"]])
+        removed = reap_leaked(client, older_than_s=0, keep_ids=[kept["sandbox_id"], *others])
         assert leaked["id"] in removed
         assert kept["id"] not in removed and live.container.id not in removed
         existing = {c["Id"] for c in client.api.containers(all=True)}
@@ -55,10 +62,10 @@ def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_p
         assert str(leaked_dir) not in Path("/proc/mounts").read_text()  # its disk quota is unmounted
         assert live.exec("echo alive").ok
         # Too young to be a leak: spared by age.
-        assert kept["id"] not in reap_leaked(client, older_than_s=3600)
+        assert kept["id"] not in reap_leaked(client, older_than_s=3600, keep_ids=others)
     finally:
         live.close()
-        assert kept["id"] in reap_leaked(client, older_than_s=0)
+        assert kept["id"] in reap_leaked(client, older_than_s=0, keep_ids=others)
 
 
 ORPHANING_WORKER = """
