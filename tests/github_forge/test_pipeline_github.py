@@ -25,7 +25,7 @@ from orchestrator.store.tables import Event, Job, PullRequest, Ticket
 from tests.github_forge.conftest import TOKEN, serve_emulator
 from tests.github_forge.webhook_payloads import issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
-from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
+from tests.pipeline.harness import running_worker, sample_repository, wait_for_attempts, wait_for_job
 from tests.web.logins import api_client
 from tests.web.store_rows import WEBHOOK_SECRET, sign
 from workflows.gitops import run_git
@@ -46,13 +46,6 @@ def deliver(client: TestClient, event: str, payload: dict, delivery: str) -> dic
     response = client.post("/webhooks/github", content=body, headers=headers)
     assert response.status_code == 202, response.text
     return response.json()
-
-
-def wait_for_attempts(ship, job_id: int, attempts: int, worker) -> dict:
-    job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
-    while job["attempts"] < attempts and job["state"] == "awaiting_review":
-        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
-    return job
 
 
 @pytest.fixture
@@ -133,7 +126,7 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
                 client, "pull_request_review", review_submitted(emulator, REPO, number, review.id, "rita"), "d-review"
             )
             assert reply["action"] == "request_changes", reply
-            second = wait_for_attempts(ship, job_id, 2, worker)
+            second = wait_for_attempts(ship, job_id, 2, worker=worker)
             assert second["state"] == "awaiting_review", second["reason"]
             assert second["attempts"] == 2 and second["pr"]["number"] == number
             feedback = [e["message"] for e in second["events"] if e["kind"] == "review"]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from orchestrator.store.tables import PullRequest
 from tests.pipeline.conftest import CASSETTES
-from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
+from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_attempts, wait_for_job
 from tests.web.logins import api_client
 from workflows.gitops import run_git
 
@@ -67,10 +67,7 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
             comment="Please make the docstring describe how separators collapse.",
             line_comments=[{"path": "textkit/slug.py", "line": 8, "body": "say 'one separator' here"}],
         )
-        second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
-        # wait_for_job may see the old awaiting_review state before the worker picks the decision up
-        while second["attempts"] < 2 and second["state"] == "awaiting_review":
-            second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        second = wait_for_attempts(ship, job_id, 2, worker=worker)
     assert second["state"] == "awaiting_review", second["reason"]
     assert second["attempts"] == 2
     assert second["pr"]["number"] == first["pr"]["number"] and second["pr"]["branch"] == first["pr"]["branch"]
@@ -152,9 +149,7 @@ def test_an_attempt_that_changes_nothing_for_the_reviewer_is_a_failed_attempt_no
         first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert first["state"] == "awaiting_review", first["reason"]
         ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.")
-        second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
-        while second["attempts"] < 3 and second["state"] == "awaiting_review":
-            second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        second = wait_for_attempts(ship, job_id, 3, worker=worker)
     assert second["state"] == "awaiting_review", second["reason"]
     attempts = {a["number"]: a for a in second["attempt_list"]}
     assert attempts[2]["outcome"] == "no_change" and attempts[2]["gate"] is None  # not gated, not shown as ready
