@@ -11,40 +11,13 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("tests.tier_guard",)
+pytest_plugins = ("tests.tier_guard", "tests.parallel_run")
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 POSTGRES_ADMIN_URL = os.environ.get(
     "SHIPYARD_TEST_POSTGRES", "postgresql+psycopg://shipyard:shipyard@127.0.0.1:5432/postgres"
 )
 SETUP_HINT = "run `make services` (or `make test`, which starts it)"
-
-
-TERMINAL_ENV = ("COLUMNS", "LINES")
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node) -> None:
-    """pytest-xdist, in the controller: hand each worker the terminal size variables as they are here."""
-    node.workerinput["terminal_env"] = {name: os.environ.get(name) for name in TERMINAL_ENV}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # A pytest-xdist worker's readline sets COLUMNS=80 and LINES=24 when the controller had none:
-    # commands run in-process would then print 80-column tables there and wider ones in a serial
-    # run. A worker sees the controller's values instead.
-    for name, value in getattr(config, "workerinput", {}).get("terminal_env", {}).items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests first (worker processes and whole pipelines, up to a minute or two each), the
-    many short ones after: a parallel run (``pytest -n``) then does not end waiting on one long test
-    that started last. Otherwise in collection order."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("workers") or item.get_closest_marker("slow") else 1)
 
 
 def _port_open(host: str, port: int) -> bool:
