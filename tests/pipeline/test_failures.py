@@ -106,6 +106,7 @@ def test_bad_input_ends_jobs_blocked_with_a_reason_and_the_ticket_can_be_retried
 @pytest.mark.slow
 @pytest.mark.docker
 @pytest.mark.workers
+@pytest.mark.xdist_group("docker-sweep")  # its worker sweeps leaked containers host-wide (see the reaper test)
 def test_a_sandbox_that_cannot_start_blocks_the_job_with_the_reason(make_ship, tmp_path, docker_engine):
     ship = make_ship(sandbox_backend="docker")
     _write_config(tmp_path / "textkit", "sandbox:\n  image: shipyard-no-such-image:latest\n")

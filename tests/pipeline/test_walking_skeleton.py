@@ -27,6 +27,7 @@ def repo_file(ship, path: str, ref: str = "main") -> str:
 @pytest.mark.docker
 @pytest.mark.slow
 @pytest.mark.workers
+@pytest.mark.xdist_group("docker-sweep")  # its worker sweeps leaked containers host-wide (see the reaper test)
 def test_labelled_ticket_becomes_a_gated_pull_request_and_approval_merges_it(make_ship, docker_engine):
     ship = make_ship(sandbox_backend="docker")
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")

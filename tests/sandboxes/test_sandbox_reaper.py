@@ -37,6 +37,9 @@ def crashed_worker_sandbox(root: Path) -> dict:
 
 
 @pytest.mark.docker
+# One at a time with the tests whose workers sweep leaked containers host-wide (older than two
+# leases, owner dead): this test's crashed workers' containers are such, for a few seconds.
+@pytest.mark.xdist_group("docker-sweep")
 def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_provider, sandbox_root):
     client = docker_provider.client
     # The sweep is host-wide: sandboxes of tests running alongside (and their workers that have
