@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ("tests.tier_guard", "tests.parallel_run")
+pytest_plugins = ("tests.tier_guard", "tests.parallel_run", "pytester")
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -43,6 +42,8 @@ FIXTURE_MARKERS = {
 
 _current: pytest.Item | None = None
 _violations: dict[str, list[str]] = {}
+_started = pytest.StashKey[float]()
+_surfaced = pytest.StashKey[bool]()
 
 
 def needed_marker(argv: list[str]) -> tuple[str, str] | None:
@@ -66,10 +67,9 @@ def _violation(marker: str, what: str) -> None:
         return
     message = f"{item.nodeid} starts {what} but is not marked `{marker}`: add @pytest.mark.{marker}"
     _violations.setdefault(item.nodeid, []).append(message)
-    if threading.current_thread() is threading.main_thread():
-        # Failed is a BaseException: no `except Exception` on the way up swallows it. (From another
-        # thread the test fails at teardown instead.)
-        pytest.fail(message, pytrace=False)
+    # Failed is a BaseException: no `except Exception` on the way up swallows it. Raised in another
+    # thread, it ends that thread; the test then fails at teardown.
+    pytest.fail(message, pytrace=False)
 
 
 def _install() -> None:
@@ -172,10 +172,6 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureR
     marker = FIXTURE_MARKERS.get(fixturedef.argname)
     if marker is not None and _current is not None and _current.get_closest_marker(marker) is None:
         pytest.fail(f"{_current.nodeid} is not marked `{marker}` (it uses the fixture {fixturedef.argname})", False)
-
-
-_started = pytest.StashKey[float]()
-_surfaced = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
