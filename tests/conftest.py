@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ("tests.tier_guard", "tests.parallel_run", "pytester")
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -31,16 +35,34 @@ def redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}"
 
 
+REDIS_TEST_DBS = range(1, 16)
+"""The databases tests lease (a redis-server has 16; database 0 holds the leases)."""
+
+
 @pytest.fixture
-def redis_db_url(redis_url: str) -> str:
-    """A Redis database of its own for one test (flushed before use)."""
+def redis_db_url(redis_url: str) -> Iterator[str]:
+    """A Redis database of its own for one test (flushed before use), held until the test ends."""
     import redis
 
-    # Handed out in turn from a counter in database 0, so tests running side by side
-    # (pytest -n) never share a database.
-    db = 1 + (redis.Redis.from_url(f"{redis_url}/0").incr("shipyard-tests:next-db") % 15)
+    # Leased through a key in database 0, so that tests running side by side (pytest -n, and
+    # other checkouts' suites on the same server) never share a database. A lease left by a
+    # killed run expires.
+    admin = redis.Redis.from_url(f"{redis_url}/0")
+    token, first = uuid.uuid4().hex, admin.incr("shipyard-tests:next-db")
+    deadline = time.monotonic() + 120
+    while True:
+        dbs = [REDIS_TEST_DBS[(first + i) % len(REDIS_TEST_DBS)] for i in range(len(REDIS_TEST_DBS))]
+        db = next((d for d in dbs if admin.set(f"shipyard-tests:db:{d}", token, nx=True, ex=3600)), None)
+        if db is not None:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"every Redis test database ({REDIS_TEST_DBS}) stayed leased for 120 s")
+        time.sleep(0.5)
     redis.Redis.from_url(f"{redis_url}/{db}").flushdb()
-    return f"{redis_url}/{db}"
+    yield f"{redis_url}/{db}"
+    if admin.get(f"shipyard-tests:db:{db}") == token.encode():
+        admin.delete(f"shipyard-tests:db:{db}")
+    admin.close()
 
 
 @pytest.fixture

@@ -26,6 +26,10 @@ from tests.chaos.chaos import Chaos, RedisServer
 from tests.conftest import free_port
 from tests.pipeline.harness import register, sample_repository
 
+# Both runs SIGKILL worker process groups for a minute or more with two workers' pools busy: one
+# at a time, so that neither slows the other past its kill phase's cap.
+pytestmark = pytest.mark.xdist_group("chaos")
+
 KILLS = int(os.environ.get("SHIPYARD_CHAOS_KILLS", "30"))
 SEED = int(os.environ.get("SHIPYARD_CHAOS_SEED", str(random.randrange(1_000_000))))
 
@@ -60,12 +64,16 @@ def run(chaos: Chaos, tmp_path, redis_restart_at: int | None = None) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_chaos_embedded_sqlite_and_filesystem_broker(tmp_path, scrub_env):
     ship, repo = deployment(tmp_path)
     run(Chaos(ship, repo, SEED), tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.workers
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_chaos_redis_and_postgres_with_a_redis_crash(tmp_path, scrub_env, postgres_url):
     redis = RedisServer(free_port(), tmp_path)
     redis.start()

@@ -42,6 +42,7 @@ def shipyard(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_eval_on_the_shipped_set_reproduces_the_expected_table(tmp_path):
     out = shipyard(
         "eval",
@@ -78,6 +79,7 @@ def test_eval_on_the_shipped_set_reproduces_the_expected_table(tmp_path):
     assert "| gate recall | 0.6667 | 0.6667 |" in side.stdout and "| figure | cassettes | cassettes |" in side.stdout
 
 
+@pytest.mark.workers
 def test_a_missing_cassette_is_a_clear_error_before_any_job_runs(tmp_path):
     missing = shipyard(
         "eval",

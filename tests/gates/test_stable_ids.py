@@ -42,6 +42,7 @@ def hostile_parent(root: Path) -> Path:
     return root / "sandboxes"
 
 
+@pytest.mark.docker
 def test_ids_are_the_same_from_any_workspace_path_and_backend(tmp_path, docker_engine):
     repo = tmp_path / "repo"
     base = init_repo(repo, WORDY)

@@ -42,6 +42,7 @@ def _secrets_absent(ship: Shipyard, log: str, emulator, secrets: list[str]) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_app_tokens_expire_mid_job_and_are_refreshed(tmp_path: Path, monkeypatch, scrub_env):
     private, public = _app_key()
     seed = sample_repository(tmp_path / "seed")

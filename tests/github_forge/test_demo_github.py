@@ -13,6 +13,7 @@ import pytest
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_demo_against_the_github_emulator_ends_as_designed(tmp_path):
     data_dir = tmp_path / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")} | {"COLUMNS": "250"}

@@ -19,6 +19,7 @@ CASSETTE = ASSETS / "cassettes" / "word-count-dashes.yml"  # attempt 1 fails the
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_draft_until_the_gate_passes_then_ready_for_review(tmp_path: Path, monkeypatch, scrub_env):
     seed = sample_repository(tmp_path / "seed")
     with open(seed / ".shipyard.yml", "a") as f:

@@ -24,20 +24,13 @@ from orchestrator.store.tables import Event, Job, PullRequest, Ticket
 from tests.github_forge.conftest import TOKEN, open_issue, serve_emulator, token_env
 from tests.github_forge.webhook_payloads import deliver, issue_labeled, pull_closed, review_submitted
 from tests.pipeline.conftest import CASSETTES
-from tests.pipeline.harness import running_worker, sample_repository, wait_for_job
+from tests.pipeline.harness import running_worker, sample_repository, wait_for_attempts, wait_for_job
 from tests.web.logins import api_client
 from tests.web.store_rows import WEBHOOK_SECRET
 from workflows.gitops import run_git
 
 REPO = "acme/textkit"
 HUMAN = "github_pat_11HUMANreviewer000000000000"
-
-
-def wait_for_attempts(ship, job_id: int, attempts: int, worker) -> dict:
-    job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
-    while job["attempts"] < attempts and job["state"] == "awaiting_review":
-        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
-    return job
 
 
 @pytest.fixture
@@ -68,6 +61,7 @@ def assert_no_token(ship: Shipyard, worker_log: str, emulator: State) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github):
     emulator, env = github
     ship = Shipyard.load(
@@ -117,7 +111,7 @@ def test_labelled_issue_to_merged_pull_request_on_github(tmp_path: Path, github)
                 client, "pull_request_review", review_submitted(emulator, REPO, number, review.id, "rita"), "d-review"
             )
             assert reply["action"] == "request_changes", reply
-            second = wait_for_attempts(ship, job_id, 2, worker)
+            second = wait_for_attempts(ship, job_id, 2, worker=worker)
             assert second["state"] == "awaiting_review", second["reason"]
             assert second["attempts"] == 2 and second["pr"]["number"] == number
             feedback = [e["message"] for e in second["events"] if e["kind"] == "review"]
@@ -170,6 +164,7 @@ def wait_for_reason(ship, job_id: int, text: str, worker, timeout: float = 120) 
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_outsider_ignored_polled_issue_rate_limit_waited_out_blocked_merge_explained_and_close_recorded(
     tmp_path: Path, github
 ):

@@ -33,6 +33,7 @@ def _labelled(emulator, number: int, title: str, body: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_polled_label_removed_cancels_edit_updates_and_rate_limits_are_waited_out(tmp_path: Path, github):  # noqa: F811
     emulator, env = github
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=30))
@@ -84,6 +85,7 @@ def test_polled_label_removed_cancels_edit_updates_and_rate_limits_are_waited_ou
     assert_no_token(ship, log, emulator)
 
 
+@pytest.mark.workers
 def test_worker_poll_github_queues_labelled_issues(tmp_path: Path, github):  # noqa: F811
     emulator, env = github
     settings = Settings(data_dir=tmp_path / "data", sandbox_backend="local")

@@ -36,6 +36,7 @@ def shipyard(data_dir: Path, backend: str, *args: str) -> subprocess.CompletedPr
 
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.docker
 def test_init_then_doctor_is_green_with_no_hand_edits(layout, tmp_path, docker_engine):
     files, backend = LAYOUTS[layout]
     repo = make_layout(tmp_path / layout, files)
@@ -55,6 +56,7 @@ def test_init_then_doctor_is_green_with_no_hand_edits(layout, tmp_path, docker_e
     assert report["baseline"] and Path(report["baseline"]).is_file()
 
 
+@pytest.mark.docker
 def test_doctor_names_the_module_the_tests_import_and_how_to_install_it(tmp_path, docker_engine):
     repo = make_layout(tmp_path / "undeclared", UNDECLARED_IMPORT)
     data = tmp_path / "data"

@@ -27,7 +27,7 @@ PLANNED = ASSETS / "cassettes" / "slugify-dashes.yml"
 """Eligible, with a plan: in a repository whose plans need approval, the job waits (not final)."""
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def ship(request, tmp_path, scrub_env) -> Shipyard:
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     ship = Shipyard.load(

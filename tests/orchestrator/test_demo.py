@@ -15,6 +15,10 @@ from orchestrator.demo.walkthrough import _verdict
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 
+# Both tests read the one `shipyard demo` run of the module's fixture: on one xdist worker, so
+# that the demo runs once.
+pytestmark = pytest.mark.xdist_group("demo-run")
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
@@ -32,6 +36,7 @@ def demo_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_without_docker_the_demo_runs_on_bubblewrap_and_every_ticket_ends_as_designed(demo_run):
     proc, _ = demo_run
     out = " ".join(proc.stdout.split())
@@ -43,6 +48,7 @@ def test_without_docker_the_demo_runs_on_bubblewrap_and_every_ticket_ends_as_des
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_an_outcome_other_than_the_designed_one_fails_the_demo_with_the_reason(demo_run):
     _, data_dir = demo_run
     ship = Shipyard.load(Settings(data_dir=data_dir))

@@ -44,6 +44,7 @@ def event_kinds(ship: Shipyard, job_id: int) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_queued_job_whose_message_was_lost_is_sent_again_and_finishes(ship):
     job_id = lost_job(ship)
     with running_worker(ship.settings) as worker:
@@ -53,6 +54,7 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again_and_finishes(ship):
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_running_job_with_an_empty_lease_is_recovered(ship):
     """A worker that let go of a job without settling it (the lease dropped, state still running)."""
     job_id = lost_job(ship, age_s=0)
@@ -65,6 +67,7 @@ def test_a_running_job_with_an_empty_lease_is_recovered(ship):
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_non_utf8_cassette_ends_the_job_failed_with_the_reason(ship, tmp_path):
     cassette = tmp_path / "binary.yml"
     cassette.write_bytes(CASSETTE.read_bytes())  # valid when added (a binary one is refused then)
@@ -82,6 +85,7 @@ def test_a_non_utf8_cassette_ends_the_job_failed_with_the_reason(ship, tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_message_delivered_three_times_runs_the_job_once(ship):
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTE)
     ship.dispatch(job_id)

@@ -39,6 +39,9 @@ def timeline(detail: dict) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_a_job_killed_on_one_host_is_finished_on_another_with_no_shared_data_directory(
     tmp_path, scrub_env, postgres_url, redis_db_url
 ):

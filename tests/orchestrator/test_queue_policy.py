@@ -57,6 +57,7 @@ def last_event_ids(ship: Shipyard) -> dict[int, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_higher_priority_jobs_start_first_and_show_their_priority(tmp_path, scrub_env, monkeypatch):
     ship = deployment(tmp_path)
     normal = [enqueue(ship, "alpha", f"normal {i}") for i in range(2)]
@@ -85,6 +86,7 @@ def test_higher_priority_jobs_start_first_and_show_their_priority(tmp_path, scru
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_repository_capped_at_one_job_does_not_starve_another(tmp_path, scrub_env):
     ship = deployment(tmp_path)
     set_repository_cap(ship.store, "alpha", 1)
@@ -110,7 +112,7 @@ def test_a_repository_capped_at_one_job_does_not_starve_another(tmp_path, scrub_
         assert starts[following] > ends[previous], f"alpha job {following} started before job {previous} ended"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_ship(request, tmp_path, scrub_env) -> Shipyard:
     url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
     ship = deployment(tmp_path, database_url=url) if url else deployment(tmp_path)

@@ -28,6 +28,7 @@ SLOW = Path(__file__).resolve().parents[1] / "pipeline" / "cassettes" / "slugify
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_still_shows_the_diff(ship, monkeypatch):
     merged = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTE)
     recent = queue_ticket(ship, "textkit", "Rotate the production keys", "x", INELIGIBLE)
@@ -76,6 +77,7 @@ def test_a_finished_job_directory_is_removed_after_the_retention_and_its_page_st
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_killed_workers_local_sandbox_directories_are_removed_by_the_next_sweep(ship):
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, SLOW)
     sandboxes = ship.settings.data_dir / "sandboxes"

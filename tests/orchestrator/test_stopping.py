@@ -42,6 +42,7 @@ def worker_in_a_slow_command(ship) -> Iterator[tuple[Worker, int]]:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_sigterm_to_the_main_process_hands_the_job_back_and_exits_within_30_s(ship):
     with worker_in_a_slow_command(ship) as (worker, job_id):
         sent = time.monotonic()
@@ -76,6 +77,7 @@ INELIGIBLE = Path(__file__).resolve().parents[2] / "orchestrator" / "demo" / "as
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signalled", ["main process", "process group"])
+@pytest.mark.workers
 def test_a_worker_whose_pool_has_run_jobs_exits_within_30_s_of_sigterm(ship, signalled):
     # Pool children that have worked wait for their next task holding the pool's task-queue lock:
     # one that exited on SIGTERM took the lock with it, and the main process hung at exit for ever.
@@ -96,6 +98,7 @@ def test_a_worker_whose_pool_has_run_jobs_exits_within_30_s_of_sigterm(ship, sig
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_removed(ship):
     with worker_in_a_slow_command(ship) as (worker, job_id):
         cancelled = time.monotonic()

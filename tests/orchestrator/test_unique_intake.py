@@ -31,7 +31,7 @@ ISSUE = {
 }  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def ship(request, tmp_path, scrub_env) -> Shipyard:
     db = {"database_url": request.getfixturevalue("postgres_url")} if request.param == "postgresql" else {}
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data", webhook_secret=WEBHOOK_SECRET, **db))

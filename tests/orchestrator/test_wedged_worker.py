@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import select
 
 from orchestrator.deployment import Shipyard
@@ -35,6 +36,7 @@ from tests.web.logins import api_client
 CASSETTE = ASSETS / "cassettes" / "slugify-dashes.yml"
 
 
+@pytest.mark.workers
 def test_a_worker_whose_pool_never_starts_a_received_job_stops_visibly_and_the_job_runs_elsewhere(tmp_path, scrub_env):
     settings = Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10)
     ship = Shipyard.load(settings)
@@ -83,6 +85,7 @@ def wait_until(predicate, timeout: float, what: str):
     raise AssertionError(f"not seen within {timeout} s: {what}")
 
 
+@pytest.mark.workers
 def test_a_worker_whose_pool_children_are_killed_mid_job_starts_the_next_job_within_seconds(tmp_path, scrub_env):
     settings = Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10)
     ship = Shipyard.load(settings)

@@ -37,6 +37,9 @@ def wait_for_children(pid: int, count: int, timeout: float = 60) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_fresh_postgres_first_jobs_run_and_a_respawned_pool_child_uses_its_own_connections(
     tmp_path, scrub_env, postgres_url, redis_db_url
 ):

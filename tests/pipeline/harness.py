@@ -97,6 +97,23 @@ def wait_for_job(
     raise AssertionError(f"job {job_id} is {detail.get('state')} after {timeout}s, wanted {states}\n{timeline}\n{tail}")
 
 
+def wait_for_attempts(
+    ship: Shipyard, job_id: int, attempts: int, timeout: float = 240, worker: Worker | None = None
+) -> dict:
+    """After a decision: poll until the job settles having made ``attempts`` attempts, or settles
+    other than awaiting review. Right after the decision the job still shows the state it had before
+    the worker picked the decision up; fail with its reason past ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = max(1.0, deadline - time.monotonic())
+        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, left, worker)
+        if job["attempts"] >= attempts or job["state"] != "awaiting_review":
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} made {job['attempts']} attempt(s) in {timeout:.0f}s, wanted {attempts}")
+        time.sleep(0.3)
+
+
 def sample_repository(path: Path, source: Path = ASSETS / "sample_repo") -> Path:
     shutil.copytree(source, path)
     run_git(["init", "-q", "-b", "main", str(path)])

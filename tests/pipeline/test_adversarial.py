@@ -26,6 +26,10 @@ from tests.gates.samples.commits import FileChange
 from tests.pipeline.harness import queue_ticket, register, running_worker, wait_for_job
 from workflows.gitops import GitRepo, run_git
 
+# Every test reads the one batch the module's fixture works with a worker process: on one xdist
+# worker, so that the batch runs once rather than once per worker its tests land on.
+pytestmark = [pytest.mark.workers, pytest.mark.xdist_group("adversarial-batch")]
+
 CASSETTES = Path(__file__).parent / "adversarial"
 FINAL_STATES = {"awaiting_review", "blocked", "failed", "merged", "closed", "cancelled"}
 ONE_ATTEMPT = "agent:\n  max_attempts: 1\n"

@@ -19,8 +19,13 @@ def host_free(path) -> int:
     return st.f_bavail * st.f_frsize
 
 
+# On docker its worker sweeps leaked containers host-wide (see the reaper test).
+DOCKER = pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.xdist_group("docker-sweep")])
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["docker", "local"])
+@pytest.mark.parametrize("backend", [DOCKER, "local"])
+@pytest.mark.workers
 def test_an_agent_writing_1_gib_is_stopped_by_the_64_mb_quota_and_the_job_says_so(make_ship, backend):
     ship = make_ship(sandbox_backend=backend)
     repo = ship.settings.data_dir.parent / "textkit"

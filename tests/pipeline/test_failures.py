@@ -30,6 +30,7 @@ def wait_for_event(ship, job_id: int, text: str, timeout: float = 120) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_worker_killed_mid_job_is_replaced_and_the_job_resumes_with_one_pull_request(make_ship):
     ship = make_ship(sandbox_backend="local", lease_seconds=10)
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTES / "slugify-slow.yml")
@@ -56,6 +57,7 @@ def _write_config(repo, text: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_bad_input_ends_jobs_blocked_with_a_reason_and_the_ticket_can_be_retried(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
     repo = tmp_path / "textkit"
@@ -93,6 +95,8 @@ def test_bad_input_ends_jobs_blocked_with_a_reason_and_the_ticket_can_be_retried
 
 @pytest.mark.slow
 @pytest.mark.docker
+@pytest.mark.workers
+@pytest.mark.xdist_group("docker-sweep")  # its worker sweeps leaked containers host-wide (see the reaper test)
 def test_a_sandbox_that_cannot_start_blocks_the_job_with_the_reason(make_ship, tmp_path, docker_engine):
     ship = make_ship(sandbox_backend="docker")
     _write_config(tmp_path / "textkit", "sandbox:\n  image: shipyard-no-such-image:latest\n")
@@ -104,6 +108,7 @@ def test_a_sandbox_that_cannot_start_blocks_the_job_with_the_reason(make_ship, t
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_repository_whose_tests_cannot_run_on_base_stops_after_one_attempt_with_the_fix(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
     _write_config(

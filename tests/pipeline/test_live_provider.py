@@ -43,6 +43,7 @@ def catalogue(tmp_path, base_url: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_live_model_calls_are_priced_a_budget_pauses_the_job_and_approval_resumes_it(make_ship, tmp_path):
     with OpenAIEmulator(live_replies()) as emulator:
         ship = make_ship(
@@ -75,6 +76,7 @@ def test_live_model_calls_are_priced_a_budget_pauses_the_job_and_approval_resume
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_shipyard_record_saves_a_live_run_that_replays_through_the_pipeline(make_ship, tmp_path):
     with OpenAIEmulator(live_replies()) as emulator:
         ship = make_ship(sandbox_backend="local", models_file=catalogue(tmp_path, emulator.base_url))

@@ -33,6 +33,7 @@ def human_touches(ship, job_id: int) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_provider_that_is_down_pauses_the_job_and_its_return_resumes_it(make_ship, tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
@@ -68,6 +69,7 @@ def test_a_provider_that_is_down_pauses_the_job_and_its_return_resumes_it(make_s
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_an_outage_mid_attempt_pauses_it_and_a_human_resumes_the_same_attempt(make_ship, tmp_path):
     up = {"value": True}
     script = live_replies()
@@ -104,6 +106,7 @@ def test_an_outage_mid_attempt_pauses_it_and_a_human_resumes_the_same_attempt(ma
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_a_catalogue_fallback_carries_every_step_while_the_first_choice_is_down(make_ship, tmp_path):
     down = f"http://127.0.0.1:{free_port()}/v1"
     with OpenAIEmulator(live_replies()) as backup:

@@ -148,6 +148,7 @@ def deployment(tmp_path, monkeypatch, scrub_env):
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_no_canary_leaves_the_orchestrator(tmp_path, deployment):
     ship, repo, env = deployment
     cassette = hostile_cassette(tmp_path / "canaries.yml")

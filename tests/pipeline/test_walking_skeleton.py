@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from orchestrator.store.tables import PullRequest
 from tests.pipeline.conftest import CASSETTES
-from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_job
+from tests.pipeline.harness import ASSETS, queue_ticket, running_worker, wait_for_attempts, wait_for_job
 from tests.web.logins import api_client
 from workflows.gitops import run_git
 
@@ -26,6 +26,8 @@ def repo_file(ship, path: str, ref: str = "main") -> str:
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.workers
+@pytest.mark.xdist_group("docker-sweep")  # its worker sweeps leaked containers host-wide (see the reaper test)
 def test_labelled_ticket_becomes_a_gated_pull_request_and_approval_merges_it(make_ship, docker_engine):
     ship = make_ship(sandbox_backend="docker")
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")
@@ -53,6 +55,7 @@ def test_labelled_ticket_becomes_a_gated_pull_request_and_approval_merges_it(mak
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_branch(make_ship):
     ship = make_ship(sandbox_backend="local")
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, CASSETTES / "slugify-review.yml")
@@ -65,10 +68,7 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
             comment="Please make the docstring describe how separators collapse.",
             line_comments=[{"path": "textkit/slug.py", "line": 8, "body": "say 'one separator' here"}],
         )
-        second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
-        # wait_for_job may see the old awaiting_review state before the worker picks the decision up
-        while second["attempts"] < 2 and second["state"] == "awaiting_review":
-            second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        second = wait_for_attempts(ship, job_id, 2, worker=worker)
     assert second["state"] == "awaiting_review", second["reason"]
     assert second["attempts"] == 2
     assert second["pr"]["number"] == first["pr"]["number"] and second["pr"]["branch"] == first["pr"]["branch"]
@@ -94,6 +94,7 @@ def test_request_changes_sends_the_comments_back_as_a_new_attempt_on_the_same_br
 @pytest.mark.slow
 @pytest.mark.redis
 @pytest.mark.postgres
+@pytest.mark.workers
 def test_redis_broker_and_postgres_store_run_the_same_path_to_a_merge(make_ship, redis_db_url, postgres_url):
     ship = make_ship(sandbox_backend="local", broker_url=redis_db_url, database_url=postgres_url)
     job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, ASSETS / "cassettes" / "slugify-dashes.yml")
@@ -109,6 +110,7 @@ def test_redis_broker_and_postgres_store_run_the_same_path_to_a_merge(make_ship,
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
     repo = tmp_path / "textkit"
@@ -136,6 +138,7 @@ def test_plan_approval_pauses_before_coding_and_a_rejected_plan_closes_the_job(m
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_an_attempt_that_changes_nothing_for_the_reviewer_is_a_failed_attempt_not_a_ready_pr(make_ship, tmp_path):
     ship = make_ship(sandbox_backend="local")
     cassette = yaml.safe_load((CASSETTES / "slugify-review.yml").read_text())
@@ -147,9 +150,7 @@ def test_an_attempt_that_changes_nothing_for_the_reviewer_is_a_failed_attempt_no
         first = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
         assert first["state"] == "awaiting_review", first["reason"]
         ship.decide(job_id, "request_changes", comment="Please make the docstring describe how separators collapse.")
-        second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed", "merged"}, worker=worker)
-        while second["attempts"] < 3 and second["state"] == "awaiting_review":
-            second = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, worker=worker)
+        second = wait_for_attempts(ship, job_id, 3, worker=worker)
     assert second["state"] == "awaiting_review", second["reason"]
     attempts = {a["number"]: a for a in second["attempt_list"]}
     assert attempts[2]["outcome"] == "no_change" and attempts[2]["gate"] is None  # not gated, not shown as ready

@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_test_support import SMALL_SPEC
+from sandbox_test_support import SMALL_SPEC, backends
 
 from sandboxes.docker import DockerSandboxProvider
 from sandboxes.images import ensure_images
 from sandboxes.local import LocalSandboxProvider
 
-BACKENDS = ["docker", "bwrap", "local"]
+BACKENDS = backends("docker", "bwrap", "local")
 
 
 @pytest.fixture(scope="session")

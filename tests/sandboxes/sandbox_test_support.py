@@ -10,8 +10,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from sandboxes.base import SandboxSpec
 from sandboxes.images import SANDBOX_IMAGE
+
+
+def backends(*names: str) -> list:
+    """Backend names as test parameters; ``docker`` carries the ``docker`` marker (it needs the engine)."""
+    return [pytest.param(name, marks=pytest.mark.docker) if name == "docker" else name for name in names]
+
 
 SMALL_SPEC = SandboxSpec(image=SANDBOX_IMAGE, memory_mb=512, pids=128, command_timeout_s=60, output_cap_bytes=64 * 1024)
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox_test_support import SMALL_SPEC, run_crashing_worker
+from sandbox_test_support import SMALL_SPEC, backends, run_crashing_worker
 
 from agents.cassette import parse_cassette
 from agents.loop import AgentLimits, CodingTask, run_coding_agent
@@ -35,7 +35,7 @@ def mounted(path: Path) -> bool:
     return any(line.split()[1] == str(path) for line in Path("/proc/mounts").read_text().splitlines())
 
 
-@pytest.mark.parametrize("backend", ["docker", "bwrap", "local"])
+@pytest.mark.parametrize("backend", backends("docker", "bwrap", "local"))
 def test_writing_1_gib_into_a_64_mb_workspace_fails_at_the_quota_and_the_host_disk_is_untouched(provider_for, backend):
     provider = provider_for(backend)
     before = host_free(provider.root)
@@ -78,7 +78,7 @@ class Recorder:
         pass
 
 
-@pytest.mark.parametrize("backend", ["docker", "bwrap"])
+@pytest.mark.parametrize("backend", backends("docker", "bwrap"))
 def test_an_agent_filling_the_disk_ends_its_attempt_with_the_quota_as_the_reason(provider_for, backend):
     box = provider_for(backend).acquire(QUOTA_SPEC)
     try:

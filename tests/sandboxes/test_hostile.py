@@ -16,14 +16,14 @@ import uuid
 from dataclasses import replace
 
 import pytest
-from sandbox_test_support import SMALL_SPEC, processes_with_env, wait_until
+from sandbox_test_support import SMALL_SPEC, backends, processes_with_env, wait_until
 
 from sandboxes.base import SandboxError
 
 ISOLATED = ["docker", "bwrap"]
 
 
-@pytest.fixture(params=ISOLATED)
+@pytest.fixture(params=backends(*ISOLATED))
 def hostile(request, provider_for):
     box = provider_for(request.param).acquire(replace(SMALL_SPEC, memory_mb=256, pids=64))
     yield box
@@ -83,6 +83,7 @@ def host_service() -> int:
     server.close()
 
 
+@pytest.mark.docker
 def test_no_connection_to_outside_or_to_host_services(hostile, docker_provider, host_service):
     targets = [
         ("151.101.0.223", 443),
@@ -95,6 +96,7 @@ def test_no_connection_to_outside_or_to_host_services(hostile, docker_provider, 
         assert not result.ok and "CONNECTED" not in result.output, (host, port, result.output)
 
 
+@pytest.mark.docker
 def test_the_probes_do_connect_when_a_network_exists(docker_provider, host_service):
     # Guards the previous test: its probes would succeed on a plain bridge network.
     gateway = bridge_gateway(docker_provider)
@@ -158,6 +160,7 @@ def test_no_orchestrator_secret_in_env_or_proc(hostile, monkeypatch, provider_fo
     assert "sekrit" not in result.output and "SHIPYARD_GITHUB_TOKEN" not in result.output
 
 
+@pytest.mark.docker
 def test_background_process_is_gone_after_close(provider_for):
     for backend in ISOLATED:
         mark = f"SHIPYARD_TEST_MARK={uuid.uuid4().hex}"
@@ -211,6 +214,7 @@ except OSError as exc:
 """
 
 
+@pytest.mark.docker
 def test_setup_window_reaches_registries_but_not_host_services(docker_provider, host_service):
     box = docker_provider.acquire(replace(SMALL_SPEC, network="setup"))
     try:

@@ -15,6 +15,7 @@ PYPI_PROBE = (
 )
 
 
+@pytest.mark.docker
 def test_missing_image_says_how_to_build_it(docker_provider):
     with pytest.raises(SandboxError) as err:
         docker_provider.acquire(replace(SMALL_SPEC, image="shipyard-no-such-image:latest"))
@@ -23,6 +24,7 @@ def test_missing_image_says_how_to_build_it(docker_provider):
     assert "make sandbox-image" in message
 
 
+@pytest.mark.docker
 def test_container_is_hardened_and_labelled(docker_provider):
     box = docker_provider.acquire(replace(SMALL_SPEC, labels={"shipyard.job": "job-42"}))
     try:
@@ -50,6 +52,7 @@ def test_container_is_hardened_and_labelled(docker_provider):
         box.close()
 
 
+@pytest.mark.docker
 def test_setup_network_window_closes_before_run_setup_returns(docker_provider):
     box = docker_provider.acquire(replace(SMALL_SPEC, network="setup"))
     try:
@@ -64,6 +67,7 @@ def test_setup_network_window_closes_before_run_setup_returns(docker_provider):
         box.close()
 
 
+@pytest.mark.docker
 def test_network_policy_none_has_no_network_even_during_setup(docker_provider):
     box = docker_provider.acquire(SMALL_SPEC)
     try:

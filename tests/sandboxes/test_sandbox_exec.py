@@ -102,6 +102,7 @@ def test_files_the_orchestrator_puts_in_the_workspace_are_editable_inside(sandbo
     assert sandbox.read_file("src/app.py") == b"x = 1\ny = 2\n"
 
 
+@pytest.mark.docker
 def test_close_releases_everything_and_is_idempotent(provider_for):
     for backend in ("docker", "bwrap", "local"):
         box = provider_for(backend).acquire(SMALL_SPEC)
@@ -114,6 +115,7 @@ def test_close_releases_everything_and_is_idempotent(provider_for):
             box.exec("true")
 
 
+@pytest.mark.docker
 def test_backend_names_and_isolation_flags(provider_for):
     expected = {"docker": ("docker", True), "bwrap": ("bwrap", True), "local": ("local", False)}
     for backend, (name, isolated) in expected.items():

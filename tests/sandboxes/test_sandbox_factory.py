@@ -9,6 +9,7 @@ from sandboxes.base import SandboxError
 from sandboxes.factory import docker_available, make_provider
 
 
+@pytest.mark.docker
 def test_auto_picks_docker_when_the_engine_answers(tmp_path):
     assert docker_available()
     provider = make_provider("auto", root=tmp_path)

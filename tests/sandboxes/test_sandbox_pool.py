@@ -21,6 +21,7 @@ def pool(docker_provider):
     warm.close()
 
 
+@pytest.mark.docker
 def test_acquire_hands_out_a_ready_sandbox_and_refills(pool):
     started = time.monotonic()
     box = pool.acquire()
@@ -36,6 +37,7 @@ def test_acquire_hands_out_a_ready_sandbox_and_refills(pool):
         box.close()
 
 
+@pytest.mark.docker
 def test_a_sandbox_is_never_handed_out_twice(pool):
     boxes = [pool.acquire() for _ in range(4)]
     try:
@@ -53,6 +55,7 @@ def test_a_sandbox_is_never_handed_out_twice(pool):
         again.close()
 
 
+@pytest.mark.docker
 def test_a_dead_pooled_container_is_skipped(pool):
     pool.wait_ready()
     victim = pool._ready[0]
@@ -65,6 +68,7 @@ def test_a_dead_pooled_container_is_skipped(pool):
         box.close()
 
 
+@pytest.mark.docker
 def test_provider_pool_applies_the_jobs_own_limits(sandbox_root):
     provider = DockerSandboxProvider(sandbox_root / "pooled", pool_size=1)
     try:
@@ -82,6 +86,7 @@ def test_provider_pool_applies_the_jobs_own_limits(sandbox_root):
         provider.close()
 
 
+@pytest.mark.docker
 def test_close_removes_idle_containers(docker_provider):
     warm = WarmPool(docker_provider, SMALL_SPEC, size=2)
     assert warm.wait_ready(timeout_s=60)
@@ -93,6 +98,7 @@ def test_close_removes_idle_containers(docker_provider):
         warm.acquire()
 
 
+@pytest.mark.docker
 def test_setup_network_is_never_pooled(docker_provider):
     with pytest.raises(SandboxError, match="only network policy 'none'"):
         WarmPool(docker_provider, replace(SMALL_SPEC, network="setup"), size=1)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sandbox_test_support import SMALL_SPEC, run_crashing_worker
 
 from sandboxes.disk_quota import image_of
@@ -22,17 +23,26 @@ os._exit(0)  # crash: no close()
 """
 
 
+@pytest.mark.docker
+# One at a time with the tests whose workers sweep leaked containers host-wide (older than two
+# leases, owner dead): this test's crashed workers' containers are such, for a few seconds.
+@pytest.mark.xdist_group("docker-sweep")
 def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_provider, sandbox_root):
     client = docker_provider.client
+    # The sweep is host-wide: sandboxes of tests running alongside (and their workers that have
+    # just exited) are kept out of it, so that it judges only this test's own three.
+    others = {c["Id"] for c in client.api.containers(all=True, filters={"label": "shipyard.sandbox=1"})}
     leaked = run_crashing_worker(CRASHING_WORKER, sandbox_root / "crashed")
     kept = run_crashing_worker(CRASHING_WORKER, sandbox_root / "crashed")
     live = docker_provider.acquire(SMALL_SPEC)
+    mine = {leaked["id"], kept["id"], live.container.id}
+    others |= {c["Id"] for c in client.api.containers(all=True, filters={"label": "shipyard.sandbox=1"})} - mine
     try:
         assert (
             Path(leaked["workspace"]).exists()
             and str(Path(leaked["workspace"]).parent) in Path("/proc/mounts").read_text()
         )
-        removed = reap_leaked(client, older_than_s=0, keep_ids=[kept["sandbox_id"]])
+        removed = reap_leaked(client, older_than_s=0, keep_ids=[kept["sandbox_id"], *others])
         assert leaked["id"] in removed
         assert kept["id"] not in removed and live.container.id not in removed
         existing = {c["Id"] for c in client.api.containers(all=True)}
@@ -42,10 +52,10 @@ def test_reaper_removes_leaked_containers_and_spares_live_and_kept_ones(docker_p
         assert str(leaked_dir) not in Path("/proc/mounts").read_text()  # its disk quota is unmounted
         assert live.exec("echo alive").ok
         # Too young to be a leak: spared by age.
-        assert kept["id"] not in reap_leaked(client, older_than_s=3600)
+        assert kept["id"] not in reap_leaked(client, older_than_s=3600, keep_ids=others)
     finally:
         live.close()
-        assert kept["id"] in reap_leaked(client, older_than_s=0)
+        assert kept["id"] in reap_leaked(client, older_than_s=0, keep_ids=others)
 
 
 ORPHANING_WORKER = """

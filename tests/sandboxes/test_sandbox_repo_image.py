@@ -25,6 +25,7 @@ def test_named_or_default_image_needs_no_build(tmp_path):
     assert image_for(tmp_path, SandboxSection(image="python:3.12-slim")) == "python:3.12-slim"
 
 
+@pytest.mark.docker
 def test_repo_dockerfile_is_built_once_per_recipe(tmp_path, docker_provider):
     client = docker_provider.client
     (tmp_path / "ci").mkdir()
@@ -54,6 +55,7 @@ def test_repo_dockerfile_is_built_once_per_recipe(tmp_path, docker_provider):
             client.images.remove(t, force=True)
 
 
+@pytest.mark.docker
 def test_repo_dockerfile_errors_name_the_key_and_reason(tmp_path, docker_provider):
     with pytest.raises(SandboxError, match=r"sandbox.dockerfile: 'missing.Dockerfile' not found"):
         image_for(tmp_path, SandboxSection(dockerfile="missing.Dockerfile"), client=docker_provider.client)
@@ -64,6 +66,7 @@ def test_repo_dockerfile_errors_name_the_key_and_reason(tmp_path, docker_provide
         image_for(tmp_path, SandboxSection(dockerfile="Dockerfile"), client=docker_provider.client)
 
 
+@pytest.mark.docker
 def test_repo_dockerfile_builds_without_network_by_default(tmp_path, docker_provider):
     (tmp_path / "Dockerfile").write_text(
         f"FROM {SANDBOX_IMAGE}\nRUN python3 -c \"import socket; socket.create_connection(('pypi.org', 443), 5)\"\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
@@ -72,6 +73,7 @@ def test_bulk_cancel_and_retry_report_each_job(client, add_job):
     assert "tick at least one job" in client.post("/jobs/bulk", data={"csrf": token, "action": "retry"}).text
 
 
+@pytest.mark.browser
 def test_ops_find_the_failed_jobs_and_retry_them_from_the_page(page, live_server, add_job):
     stuck = add_job(state="failed", title="Stuck on a flaky sandbox", reason="internal error: SandboxError")
     add_job(state="merged", title="Fine")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from tests.web.test_review_workspace import job_with_diff
 from workflows.nodes.human import review_feedback
 
 
+@pytest.mark.browser
 def test_a_reviewer_comments_on_a_diff_line_and_requests_changes(page, live_server, ship, add_job, tmp_path):
     job_id = job_with_diff(ship, add_job, tmp_path)
     page.goto(f"{live_server}/jobs/{job_id}")

@@ -7,6 +7,7 @@ import json
 import threading
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from orchestrator.store.tables import Event
@@ -49,6 +50,7 @@ def test_the_stream_sends_the_state_then_each_new_event_and_ends_when_the_job_do
     assert client.get("/jobs/99999/live").status_code == 404
 
 
+@pytest.mark.browser
 def test_a_running_jobs_page_shows_new_steps_live_and_reloads_on_a_new_state(page, live_server, ship, add_job):
     job_id = add_job(state="running", title="Parser crash", events=[("agent", "Reading the module.")])
     page.goto(f"{live_server}/jobs/{job_id}")
@@ -86,6 +88,7 @@ def test_the_jobs_list_stream_says_when_any_job_changes(ship, client, add_job):
     assert frames[1]["updated_at"] > frames[0]["updated_at"]
 
 
+@pytest.mark.browser
 def test_a_running_jobs_page_shows_the_spend_so_far(page, live_server, ship, add_job):
     job_id = add_job(state="running", usage=[("gpt-small", 0.0123)])
     page.goto(f"{live_server}/jobs/{job_id}")

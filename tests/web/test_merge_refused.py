@@ -30,6 +30,7 @@ def wait_until(ship, job_id, worker, done, timeout: float = 120) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_approve_on_a_dirty_base_checkout_waits_for_review_with_the_reason(make_ship):  # noqa: F811
     ship = make_ship(sandbox_backend="local")
     job_id = queue_ticket(ship, "textkit", TITLE, BODY, CASSETTES / "slugify-review.yml")

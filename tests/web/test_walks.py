@@ -4,6 +4,7 @@ to ``screenshots/`` (or ``$SHIPYARD_SCREENSHOTS``) for people to look at; they a
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.web.logins import log_in_page
@@ -12,6 +13,7 @@ from tests.web.test_browser_queue import SHOTS
 from tests.web.test_review_workspace import job_with_diff
 
 
+@pytest.mark.browser
 def test_a_reviewer_reads_the_job_page_at_phone_width_in_dark_mode_by_keyboard(
     browser, live_server, ship, add_job, tmp_path
 ):
@@ -36,6 +38,7 @@ def test_a_reviewer_reads_the_job_page_at_phone_width_in_dark_mode_by_keyboard(
         context.close()
 
 
+@pytest.mark.browser
 def test_a_lead_opens_the_dashboard_and_downloads_the_sprint_report(page, live_server, add_job):
     add_job(state="merged", pr_state="merged", usage=[("gpt-small", 0.42)], gates=[gate_report(True)])
     add_job(state="blocked", usage=[("gpt-small", 0.10)], gates=[gate_report(False, 40.0, "diff coverage 40% < 90%")])

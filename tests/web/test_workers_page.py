@@ -27,6 +27,7 @@ def poll_workers(client: TestClient, wanted, what: str, timeout: float = 60) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.workers
 def test_the_workers_page_shows_alive_dead_and_stopped_workers_with_their_jobs(tmp_path, scrub_env):
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend="local", lease_seconds=10))
     register(ship, sample_repository(tmp_path / "textkit"), "textkit")
