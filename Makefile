@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FORGE ?= local
 
-.PHONY: demo test lint setup services sandbox-image bench clean
+.PHONY: demo test test-fast lint setup services sandbox-image bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,9 +21,25 @@ demo: $(STAMP)
 	@if docker info >/dev/null 2>&1; then $(BIN)/python -m sandboxes.images ensure; fi
 	$(BIN)/shipyard demo --forge $(FORGE)
 
+# The suite runs in parallel (pytest-xdist): its tests mostly wait on processes, sandboxes and
+# browsers, so more workers than cores pay. Tests that must not run side by side share an
+# `xdist_group` (--dist loadgroup runs a group's tests one after another on one worker).
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
+FAST_TIER = not (slow or docker or browser or workers)
+# Runs pytest with the given arguments, then prints the wall time and the load it ran under.
+timed_pytest = start=$$(date +%s); $(BIN)/python -m pytest $(1); status=$$?; \
+	echo "$(2): $$(( $$(date +%s) - start )) s wall, $(TEST_WORKERS) workers, load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	exit $$status
+
 ## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all.
 test: $(STAMP) lint services
-	$(BIN)/python -m pytest -q --durations=20
+	@$(call timed_pytest,-q $(PYTEST_PARALLEL) --durations=20,make test)
+
+## The fast tier: no Docker, no browser, no worker processes (starts Redis and PostgreSQL if they are not running).
+test-fast: $(STAMP) lint
+	PY=$(BIN)/python ONLY=stores tests/env/ensure-services.sh
+	@$(call timed_pytest,-q $(PYTEST_PARALLEL) -m "$(FAST_TIER)" --durations=10,make test-fast)
 
 ## Style, layering and types: ruff, import-linter contracts, mypy on the core contracts.
 lint: $(STAMP)

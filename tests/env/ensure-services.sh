@@ -2,17 +2,22 @@
 # Bring up what the test suite needs on this machine, starting only what is not running:
 # Debian packages, redis-server, dockerd, PostgreSQL, and the sandbox image.
 # Idempotent; run as root (the CI machines are). Fails loudly when something cannot start.
+# With ONLY=stores it brings up Redis and PostgreSQL (and installs bubblewrap) alone: what
+# `make test-fast` needs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 PY="${PY:-$root/.venv/bin/python}"
 
+ONLY="${ONLY:-all}"
 need=()
-command -v dockerd >/dev/null || need+=(docker.io)
+[ "$ONLY" = stores ] || command -v dockerd >/dev/null || need+=(docker.io)
 command -v redis-server >/dev/null || need+=(redis-server)
-command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v bwrap >/dev/null || need+=(bubblewrap)
-[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ "$ONLY" != stores ]; then
+  command -v debootstrap >/dev/null || need+=(debootstrap)
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+fi
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
@@ -27,7 +32,7 @@ wait_for() {  # wait_for <seconds> <description> <command…>
   echo "$what did not come up within ${secs}s" >&2; return 1
 }
 
-if ! docker info >/dev/null 2>&1; then
+if [ "$ONLY" != stores ] && ! docker info >/dev/null 2>&1; then
   echo "starting dockerd"
   nohup dockerd >/var/log/shipyard-dockerd.log 2>&1 &
   wait_for 60 "dockerd (log: /var/log/shipyard-dockerd.log)" docker info
@@ -51,4 +56,4 @@ fi
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='shipyard'\"" | grep -q 1 ||
   su postgres -c "psql -qc \"CREATE ROLE shipyard LOGIN SUPERUSER PASSWORD 'shipyard'\""
 
-"$PY" -m sandboxes.images ensure
+[ "$ONLY" = stores ] || "$PY" -m sandboxes.images ensure
