@@ -75,6 +75,7 @@ def _run_attempt(sandbox, recorder, cassette, ticket, attempt, feedback=""):
     return run_coding_agent(model, sandbox, task, recorder=recorder, limits=AgentLimits(max_steps=30))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ticket_file", [t for t in TICKETS if _ticket(t)[1].code], ids=lambda p: p.stem)
 def test_final_attempt_passes_with_diff_coverage(ticket_file, sandbox_provider, recorder):
     """Attempts build on each other in one workspace, as in a job (a retry fixes forward)."""

@@ -42,6 +42,7 @@ def task(name: str) -> CodingTask:
     return CodingTask(ticket_title=name, ticket_body="see title", test_command=TEST_COMMAND)
 
 
+@pytest.mark.slow
 def test_openai_agent_resolves_a_demo_ticket(sample_sandbox, recorder):
     cassette = load_cassette(DEMO_ASSETS / "cassettes" / "slugify-dashes.yml")
     replies = replies_from_cassette(cassette, input_tokens=1000, output_tokens=50, cached_tokens=400)
@@ -71,6 +72,7 @@ def test_openai_agent_resolves_a_demo_ticket(sample_sandbox, recorder):
     assert not any("sk-emulated" in str(e) for e in recorder.events)
 
 
+@pytest.mark.slow
 def test_anthropic_agent_marks_the_stable_prefix_for_caching(sample_sandbox, recorder):
     cassette = load_cassette(DEMO_ASSETS / "cassettes" / "add-truncate.yml")
     replies = replies_from_cassette(cassette, input_tokens=2000, output_tokens=80, cached_tokens=1500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
 from agents.cassette import load_cassette
@@ -20,6 +21,7 @@ TEST_COMMAND = "python -m pytest -q -p no:cacheprovider"
 TRIAGE = {"eligible": True, "complexity": "low", "kind": "bug", "reason": "local fix"}
 
 
+@pytest.mark.slow
 def test_recorded_run_replays_to_the_same_change(tmp_path, sample_sandbox, sandbox_provider, recorder):
     source = load_cassette(DEMO_ASSETS / "cassettes" / "word-count-dashes.yml")
     usage = {"input_tokens": 1500, "output_tokens": 60, "cached_tokens": 1000}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
@@ -59,6 +60,7 @@ def _jobs(add_job) -> None:
     add_job(state="awaiting_plan_approval", events=[("plan", "1. Do it")])
 
 
+@pytest.mark.slow
 def test_the_api_under_fuzzing_without_credentials_and_as_a_viewer_changes_nothing(ship, live_server, add_job):
     _jobs(add_job)
     anonymous = _fuzz(ship, live_server, {}, may_change=False)
@@ -69,6 +71,7 @@ def test_the_api_under_fuzzing_without_credentials_and_as_a_viewer_changes_nothi
     assert viewer[200] > 0 and viewer[403] > 0, viewer  # it read, and its decisions were refused
 
 
+@pytest.mark.slow
 def test_the_api_under_fuzzing_as_a_reviewer_and_an_admin_never_fails_with_a_5xx(ship, live_server, add_job):
     _jobs(add_job)
     reviewer = _fuzz(
