@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -221,3 +222,18 @@ def _scrub_file(path: Path, scrub: Scrubber) -> None:
     cleaned = scrub.bytes(content)
     if cleaned != content:
         path.write_bytes(cleaned)
+
+
+def open_bare_repository(git_dir: Path) -> GitRepo:
+    """The bare repository at ``git_dir``, made when absent. One a killed worker left half made (its
+    ``git init`` cut short: ``HEAD`` written, the rest not) holds nothing and is made again."""
+    git = GitRepo(git_dir)
+    if (git_dir / "HEAD").exists():
+        try:
+            run_git(["--git-dir", str(git_dir), "rev-parse", "--git-dir"])
+            return git
+        except GitError:
+            shutil.rmtree(git_dir)
+    run_git(["init", "-q", "--bare", str(git_dir)])
+    git.exclude_build_outputs()
+    return git

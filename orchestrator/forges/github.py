@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orchestrator.forges.local_git import ForgeError, MergeRefusedError
 from orchestrator.forges.protocol import CHECK_NAME
-from workflows.gitops import GitError, GitRepo, run_git
+from workflows.gitops import GitError, GitRepo, open_bare_repository, run_git
 from workflows.ports import JOB_REFS, CheckRun, ChecksRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
@@ -119,10 +119,7 @@ class GitHubForge:
 
     def fetch_branch(self, repo: str, branch: str, git_dir: Path) -> str:
         """Fetch ``branch`` of ``repo`` into the bare repository ``git_dir`` (made when absent); returns its tip."""
-        git = GitRepo(git_dir)
-        if not (git_dir / "HEAD").exists():
-            run_git(["init", "-q", "--bare", str(git_dir)])
-            git.exclude_build_outputs()
+        git = open_bare_repository(git_dir)
         self._git(git, "fetch", "-q", "--no-tags", self._clone_url(repo), f"+refs/heads/{branch}:refs/heads/{branch}")
         return git.rev_parse(branch)
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from orchestrator.store import Store
 from orchestrator.store.tables import PullRequest, utcnow
-from workflows.gitops import GitError, GitRepo, run_git
+from workflows.gitops import GitError, GitRepo, open_bare_repository, run_git
 from workflows.ports import JOB_REFS, CheckRun, MergeRefused, PullRequestInfo, job_ids_of_refs, job_ref
 
 
@@ -54,10 +54,7 @@ class LocalForge:
         self.base_branch = base_branch
 
     def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
-        git = GitRepo(dest_git_dir)
-        if not (dest_git_dir / "HEAD").exists():
-            run_git(["init", "-q", "--bare", str(dest_git_dir)])
-            git.exclude_build_outputs()
+        git = open_bare_repository(dest_git_dir)
         try:
             git.git("fetch", "-q", "--no-tags", str(repo), f"+refs/heads/{base_branch}:refs/heads/{base_branch}")
         except GitError as exc:
