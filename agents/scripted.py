@@ -11,6 +11,7 @@ turn, so a workflow resumed elsewhere builds a fresh model for the attempt it is
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,11 +87,12 @@ class CassetteChatModel(BaseChatModel):
         message = self.answer(messages, tools, kwargs.pop("cassette_tool_choice", None), stop=stop, **kwargs)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    @abstractmethod
     def answer(
         self, messages: list[BaseMessage], tools: list[Any], tool_choice: str | None, **kwargs: Any
     ) -> AIMessage:
-        """The reply to ``messages`` with ``tools`` bound (none: a plain call)."""
-        raise NotImplementedError
+        """The reply to ``messages`` with ``tools`` bound (none: a plain call); each replay model
+        (scripted, recorded) gives its own."""
 
 
 class ScriptedChatModel(CassetteChatModel):
