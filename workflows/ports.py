@@ -110,6 +110,11 @@ class Forge(Protocol):
         """Remove the job's hidden ref from the forge. Idempotent (absent is fine)."""
         ...
 
+    def delete_branch(self, repo: str, branch: str) -> None:
+        """Remove ``branch`` from the forge (a branch pushed by a job that ended with no pull request).
+        Idempotent (absent is fine)."""
+        ...
+
     def job_ref_ids(self, repo: str) -> list[int]:
         """The ids of the jobs whose hidden refs the forge holds (names that are not a job id are skipped)."""
         ...

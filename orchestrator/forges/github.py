@@ -177,6 +177,13 @@ class GitHubForge:
             if self._git(git, "ls-remote", self._clone_url(repo), ref).strip():
                 self._git(git, "push", "-q", self._clone_url(repo), f":{ref}")
 
+    def delete_branch(self, repo: str, branch: str) -> None:
+        """Deleted by a push of nothing to it, when present (``ls-remote`` first)."""
+        ref = f"refs/heads/{branch}"
+        with self._scratch_git() as git:
+            if self._git(git, "ls-remote", self._clone_url(repo), ref).strip():
+                self._git(git, "push", "-q", self._clone_url(repo), f":{ref}")
+
     def job_ref_ids(self, repo: str) -> list[int]:
         with self._scratch_git() as git:
             return job_ids_of_refs(self._git(git, "ls-remote", self._clone_url(repo), f"{JOB_REFS}/*"))

@@ -97,6 +97,12 @@ class LocalForge:
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot remove {job_ref(job_id)}: {exc}") from None
 
+    def delete_branch(self, repo: str, branch: str) -> None:
+        try:
+            run_git(["update-ref", "-d", f"refs/heads/{branch}"], cwd=Path(repo))
+        except GitError as exc:
+            raise ForgeError(f"{repo}: cannot remove branch {branch}: {exc}") from None
+
     def job_ref_ids(self, repo: str) -> list[int]:
         try:
             return job_ids_of_refs(run_git(["for-each-ref", "--format=%(refname)", f"{JOB_REFS}/"], cwd=Path(repo)))

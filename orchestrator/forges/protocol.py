@@ -22,6 +22,9 @@ what a forge cannot do it answers with the documented "not here" value, never by
   name; None when the forge has none.
 - ``delete_job_ref(repo, job_id)`` — idempotent; called once the job is final
   (``orchestrator/housekeeping/forge_refs.py``).
+- ``delete_branch(repo, branch)`` — idempotent; removes the branch a job pushed when the job ended
+  with no pull request on it (a worker killed between the push and the pull request, then the job
+  failed): no branch of Shipyard's is left without a pull request.
 - ``job_ref_ids(repo) -> [job_id]`` — the job refs the forge holds; the sweep deletes those of
   final jobs (one re-created by a snapshot push still in flight when its job was cancelled).
 - ``open_pull_request(repo, *, branch, base, title, body, draft=False) -> PullRequestInfo`` —

@@ -40,6 +40,9 @@ class RedactingForge:
     def delete_job_ref(self, repo: str, job_id: int) -> None:
         self._forge.delete_job_ref(repo, job_id)
 
+    def delete_branch(self, repo: str, branch: str) -> None:
+        self._forge.delete_branch(repo, branch)
+
     def job_ref_ids(self, repo: str) -> list[int]:
         return self._forge.job_ref_ids(repo)
 

@@ -52,6 +52,13 @@ def test_a_job_ref_carries_the_commits_to_another_host_is_no_branch_and_is_delet
     assert run_git(["for-each-ref", "refs/shipyard"], cwd=bare).strip() == ""
     assert forge.job_ref_ids(REPO) == []
 
+    # A branch a job pushed and never opened its pull request on goes the same way.
+    forge.push_branch(REPO, git_a, "shipyard/9-orphan", sha)
+    assert _branches(emulator) == ["main", "shipyard/9-orphan"]
+    forge.delete_branch(REPO, "shipyard/9-orphan")
+    forge.delete_branch(REPO, "shipyard/9-orphan")  # idempotent
+    assert _branches(emulator) == ["main"]
+
 
 def test_job_ref_pushes_keep_the_token_out_of_the_git_dir_and_errors(
     forge: GitHubForge, emulator: State, tmp_path: Path

@@ -160,3 +160,32 @@ def test_cancelling_a_job_closes_the_pull_request_it_opened(tmp_path, scrub_env)
     with ship.store.session() as s:
         assert s.get(Job, job_id).state == "cancelled"
         assert s.scalars(select(PullRequest)).one().state == "closed"
+
+
+def test_a_branch_pushed_by_a_job_that_failed_before_its_pull_request_is_removed_and_a_pr_branch_kept(
+    tmp_path, scrub_env
+):
+    """A worker killed between the push and the pull request, three times: the job fails, and the
+    sweep that fails it removes the branch it pushed; a branch with a pull request stays."""
+    from orchestrator.deployment import Shipyard
+    from orchestrator.settings import Settings
+    from orchestrator.worker.celery_app import MAX_RECOVERIES, make_celery, recover_stale_jobs
+    from workflows.nodes.pull_request import branch_name
+
+    ship = Shipyard.load(Settings(data_dir=tmp_path / "data"))
+    repo = make_repo(tmp_path / "lib", {"a.py": "x = 1\n"})
+    forge, _pr, _, sha = _open_pr(ship.store, repo)  # ticket 1: branch shipyard/1-b with its PR
+    ticket = add_ticket(ship.store, repo="lib", title="Fix the greeting", labels=["shipyard"])
+    job_id, _ = create_job(ship.store, ticket.id)
+    branch = branch_name(ticket.id, ticket.title)
+    with ship.store.session() as s:  # what open_pr left when its worker died after the push
+        job = s.get(Job, job_id)
+        job.state, job.branch, job.recoveries = JobState.RUNNING.value, branch, MAX_RECOVERIES
+    run_git(["update-ref", f"refs/heads/{branch}", sha], cwd=repo)
+
+    assert recover_stale_jobs(ship.settings, ship.store, make_celery(ship.settings)) == []
+    with ship.store.session() as s:
+        assert s.get(Job, job_id).state == "failed"
+    left = run_git(["branch", "--list", "shipyard/*", "--format=%(refname:short)"], cwd=repo).split()
+    assert left == ["shipyard/1-b"]
+    forge.delete_branch(str(repo), branch)  # idempotent: absent is fine

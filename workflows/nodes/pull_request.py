@@ -47,6 +47,7 @@ def open_pr(state: TicketState, config: RunnableConfig) -> TicketState:
         return {}  # no draft on a forge without drafts, nor a first draft for a job that is ending
     ticket, repo = state["ticket"], state["repo"]
     branch = state.get("branch") or branch_name(ticket["id"], ticket["title"])
+    services.recorder.set_job(branch=branch)  # before the push: a job that ends without its PR removes it
     services.forge.push_branch(repo["url"], git_dir(services.job_dir), branch, state["head_sha"])
     body = pr_body(state, services)
     info = services.forge.open_pull_request(
@@ -63,7 +64,6 @@ def open_pr(state: TicketState, config: RunnableConfig) -> TicketState:
             f"pull request #{info.number} "
             + ("ready for review: the gate passed" if passed else "is a draft until the gate passes"),
         )
-    services.recorder.set_job(branch=branch)
     services.recorder.pull_request(info, title=ticket["title"], body=body)
     publish_check(state, services, repo["url"])
     return {"branch": branch, "pr_number": info.number, "pr_url": info.url}
