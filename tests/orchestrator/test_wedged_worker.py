@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,9 @@ from sqlalchemy import select
 from orchestrator.deployment import Shipyard
 from orchestrator.settings import Settings
 from orchestrator.store.tables import Job
+from orchestrator.worker.celery_app import reap_leaked_sandboxes
 from orchestrator.worker.watchdog import EXIT_WEDGED
+from sandboxes.reaper import reap_leaked_dirs
 from tests.orchestrator.test_worker_processes import pool_children, wait_for_children
 from tests.pipeline.harness import (
     ASSETS,
@@ -73,7 +76,15 @@ def test_a_worker_whose_pool_never_starts_a_received_job_stops_visibly_and_the_j
         job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=60, worker=healthy)
     assert job["state"] == "awaiting_review", job["reason"]
     print(f"job settled {time.monotonic() - queued_at:.1f} s after it was queued")
+    reap_leaked_sandboxes(ship.settings)  # what the next worker's sweep does: nothing of the two is left
+    assert mounts_under(ship.settings.data_dir) == []
     ship.store.dispose()
+
+
+def mounts_under(data_dir: Path) -> list[str]:
+    """Filesystems (sandbox disks) still mounted under the data directory."""
+    mounted = (line.split()[1] for line in Path("/proc/mounts").read_text().splitlines())
+    return [m for m in mounted if m.startswith(f"{data_dir}/")]
 
 
 def wait_until(predicate, timeout: float, what: str):
@@ -103,6 +114,10 @@ def test_a_worker_whose_pool_children_are_killed_mid_job_starts_the_next_job_wit
         print(f"next job started {time.monotonic() - killed_at:.1f} s after both pool children were killed")
         job = wait_for_job(ship, later, {"awaiting_review", "blocked", "failed"}, timeout=60, worker=worker)
         assert job["state"] == "awaiting_review", job["reason"]
+    # The killed children's sandboxes (and their disks) go at the next sweep once their lease
+    # has long expired; the sweep is run now rather than waited for.
+    reap_leaked_dirs(ship.settings.data_dir / "sandboxes", older_than_s=0)
+    assert mounts_under(ship.settings.data_dir) == []
     ship.store.dispose()
 
 
