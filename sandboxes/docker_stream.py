@@ -20,8 +20,9 @@ _QUIET_CHECK_S = 0.2
 """How long the stream may be quiet before asking the engine whether the command exited."""
 _BUSY_CHECK_S = 1.0
 """How often to ask while output keeps flowing."""
-_DRAIN_MAX_S = 0.5
-"""After the command exited, how long output (its own tail, or a child's) is still read."""
+_DRAIN_MAX_S = 2.0
+"""After the command exited, how long output (its own tail, or a child's) is still read: EOF usually ends it
+at once; on a loaded engine the tail can follow the exit report by more than half a second."""
 
 
 class FrameDecoder:
