@@ -50,7 +50,7 @@ from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.docker_stream import pump_exec_output, raw_socket
-from sandboxes.environments.cache import SYSTEM_PATH, EnvCache
+from sandboxes.environments.cache import ENVS_DIR, SYSTEM_PATH, EnvCache
 from sandboxes.environments.gate_tools import GATE_MOUNT, ensure_gate_tools, gate_tag
 from sandboxes.environments.repository import ENV_MOUNT, RepoEnvironment
 from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs
@@ -104,7 +104,7 @@ class DockerSandboxProvider:
         (default: ``envs`` beside ``root``)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.env_root = Path(env_root) if env_root else self.root.resolve().parent / "envs"
+        self.env_root = Path(env_root) if env_root else self.root.resolve().parent / ENVS_DIR
         self.gate_dir = ensure_gate_tools(self.env_root)
         self.env_cache = EnvCache(self.env_root)
         self._image_ids: dict[str, str] = {}

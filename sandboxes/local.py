@@ -41,7 +41,7 @@ from sandboxes.base import EnvironmentReport, ExecResult, SandboxError, SandboxS
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
 from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
-from sandboxes.environments.cache import EnvCache
+from sandboxes.environments.cache import ENVS_DIR, EnvCache
 from sandboxes.environments.gate_tools import GATE_MOUNT, ensure_gate_tools, gate_tag
 from sandboxes.environments.repository import ENV_MOUNT, RepoEnvironment
 from sandboxes.host_process import run_capped_process
@@ -114,7 +114,7 @@ class LocalSandboxProvider:
         (default: ``envs`` beside ``root``)."""
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        self.env_root = Path(env_root) if env_root else self.root.parent / "envs"
+        self.env_root = Path(env_root) if env_root else self.root.parent / ENVS_DIR
         self.gate_dir = ensure_gate_tools(self.env_root)
         # Never mask a top-level directory such as /var or /srv as a whole: hide the root itself then.
         data_dir = self.root.parent if len(self.root.parent.parts) > 2 else self.root

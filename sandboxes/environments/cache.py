@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ENVS_DIR = "envs"
+"""Name of the environments' directory beside the sandboxes' (``data_dir/envs``)."""
 META = "meta.json"
 USED = "last_used"
 
@@ -102,22 +104,30 @@ class EnvCache:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
-    def reap(self, older_than_s: float) -> list[Path]:
-        """Remove entries not used for ``older_than_s`` seconds (and abandoned partial builds)."""
+    def stale(self, older_than_s: float) -> list[Path]:
+        """Entries not used for ``older_than_s`` seconds (and partial builds abandoned that long)."""
         if not self.root.is_dir():
             return []
         cutoff = time.time() - older_than_s
-        removed = []
+        found = []
         for entry in sorted(self.root.iterdir()):
             if entry.name == ".locks" or entry.is_symlink() or not entry.is_dir() or entry.name.startswith("gate-"):
                 continue
             marker = entry / USED if (entry / USED).exists() else entry
             try:
-                stale = marker.stat().st_mtime <= cutoff
+                if marker.stat().st_mtime <= cutoff:
+                    found.append(entry)
             except OSError:
                 continue
-            if stale:
-                shutil.rmtree(entry, ignore_errors=True)
-                (self.root / ".locks" / f"{entry.name}.lock").unlink(missing_ok=True)
+        return found
+
+    def reap(self, older_than_s: float) -> list[Path]:
+        """Remove the ``stale`` entries; returns them. A sandbox still using one keeps its files
+        open through its overlay; later sandboxes build the environment again."""
+        removed = []
+        for entry in self.stale(older_than_s):
+            shutil.rmtree(entry, ignore_errors=True)
+            (self.root / ".locks" / f"{entry.name}.lock").unlink(missing_ok=True)
+            if not entry.exists():
                 removed.append(entry)
         return removed

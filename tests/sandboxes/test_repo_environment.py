@@ -8,12 +8,16 @@ pins that must not replace the gate's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 from importlib import metadata
 
 import pytest
 from sandbox_test_support import SMALL_SPEC, backends
 from wheels import repository_wheels
+
+from sandboxes.local import LocalSandboxProvider
 
 SETUP = ["python -m pip install -q --no-index --find-links wheels -r requirements.txt"]
 REQUIREMENTS = "tinydep==1.0\npydantic==1.10.99\npytest==1.0\n"
@@ -126,3 +130,32 @@ def test_npm_ci_works_and_its_node_modules_come_back_from_the_cache(backend, pro
         finally:
             box.close()
     assert [r.cached for r in reports] == ([False, True] if backend == "bwrap" else [False, False])
+
+
+def test_environments_unused_for_the_retention_period_are_reaped_and_built_again(tmp_path):
+    from orchestrator.housekeeping.environment_retention import collect_environments
+
+    provider = LocalSandboxProvider(tmp_path / "data" / "sandboxes", isolation="bwrap")
+    keys = []
+    for comment in ("old", "recent"):
+        box = provider.acquire(SMALL_SPEC)
+        try:
+            fill(box, tmp_path, REQUIREMENTS + f"# {comment}\n")
+            assert box.run_setup(SETUP)[0].ok
+            keys.append(box.environment_report.key)
+        finally:
+            box.close()
+    envs = tmp_path / "data" / "envs"
+    long_ago = time.time() - 15 * 86400
+    os.utime(envs / keys[0] / "last_used", (long_ago, long_ago))
+
+    freed = collect_environments(tmp_path / "data", retain_days=14)
+    assert [f.key for f in freed] == [keys[0]] and freed[0].bytes > 0
+    assert not (envs / keys[0]).exists() and (envs / keys[1]).is_dir()
+    box = provider.acquire(SMALL_SPEC)
+    try:
+        fill(box, tmp_path, REQUIREMENTS + "# old\n")
+        assert box.run_setup(SETUP)[0].ok
+        assert box.environment_report.key == keys[0] and not box.environment_report.cached
+    finally:
+        box.close()

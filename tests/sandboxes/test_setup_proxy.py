@@ -11,7 +11,7 @@ from dataclasses import replace
 from sandbox_test_support import SMALL_SPEC
 
 PYPI = (
-    "python3 -c \"import urllib.request; "
+    'python3 -c "import urllib.request; '
     "print(urllib.request.urlopen('https://pypi.org/simple/pip/', timeout=20).status)\""
 )
 THROUGH_PROXY = "curl -sS -m 10 -o /dev/null -w '%{{http_code}}' {url} 2>&1; echo"
