@@ -12,7 +12,9 @@ by copying their files:
 * ``bin/``: ``pytest``, ``pip``, ``coverage`` commands running the tools with the sandbox's ``python``.
 
 coverage.py's compiled tracer matches the host's Python; on an image with another Python
-version coverage.py uses its pure-Python tracer (slower, same results).
+version coverage.py uses its pure-Python tracer (slower, same results). On a Python older than
+``MIN_PYTHON`` the tooling removes itself from ``sys.path`` at start-up, and the repository's
+own pytest and pip (if any) are used.
 """
 
 from __future__ import annotations
@@ -30,12 +32,18 @@ FIRST = ("pytest", "pluggy", "iniconfig", "pytest-cov", "coverage", "pip")
 """Distributions whose version the gate decides."""
 FALLBACK = ("packaging", "pygments", "exceptiongroup", "tomli", "colorama")
 """Their dependencies, used only when the repository's environment has none of its own."""
-SITECUSTOMIZE = (
-    "# Shipyard's gate tooling: its dependencies come after the repository's own packages.\n"
-    "import os, sys\n"
-    "_fallback = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fallback')\n"
-    "sys.path.append(os.path.normpath(_fallback))\n"
-)
+MIN_PYTHON = (3, 10)
+"""The oldest Python the tooling runs on (pytest's and coverage.py's own floor)."""
+SITECUSTOMIZE = f"""\
+# Shipyard's gate tooling: its dependencies come after the repository's own packages. On a Python
+# older than {MIN_PYTHON[0]}.{MIN_PYTHON[1]} the tooling cannot run: it steps aside and the environment's own is used.
+import os, sys
+_here = os.path.dirname(os.path.abspath(__file__))
+if sys.version_info < {MIN_PYTHON!r}:
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
+else:
+    sys.path.append(os.path.join(os.path.dirname(_here), "fallback"))
+"""
 COMMANDS = {
     "pytest": 'exec python -m pytest "$@"\n',
     "py.test": 'exec python -m pytest "$@"\n',
@@ -58,7 +66,7 @@ def _installed(names: tuple[str, ...]) -> list[metadata.Distribution]:
 def gate_tag() -> str:
     """What decides the tooling: the distributions and versions (and this module's layout)."""
     dists = _installed(FIRST + FALLBACK)
-    material = ";".join(sorted(f"{d.metadata['Name'].lower()}=={d.version}" for d in dists)) + ";layout=2"
+    material = ";".join(sorted(f"{d.metadata['Name'].lower()}=={d.version}" for d in dists)) + ";layout=3"
     return hashlib.sha256(material.encode()).hexdigest()[:12]
 
 
