@@ -23,9 +23,12 @@ import compileall
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+
+from sandboxes.base import SandboxError
 
 GATE_MOUNT = "/shipyard/gate"
 FIRST = ("pytest", "pluggy", "iniconfig", "pytest-cov", "coverage", "pip")
@@ -93,7 +96,10 @@ def ensure_gate_tools(root: Path) -> Path:
     """The tooling directory under ``root`` (made on first use, atomically); returns its path."""
     missing = [name for name in ("pytest", "pytest-cov", "coverage", "pip") if not _installed((name,))]
     if missing:
-        raise RuntimeError(f"the gate's tooling is not installed in Shipyard's interpreter: {', '.join(missing)}")
+        raise SandboxError(
+            f"the gate's tooling is not installed in Shipyard's interpreter ({sys.executable}): {', '.join(missing)}; "
+            "reinstall Shipyard with its dependencies"
+        )
     final = Path(root) / f"gate-{gate_tag()}"
     if final.is_dir():
         return final

@@ -10,6 +10,7 @@ interpreter, runs the repository's setup commands, and keeps the result in the c
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import shutil
@@ -23,6 +24,7 @@ from sandboxes.environments.cache import SYSTEM_PATH, EnvCache, copy_tree
 from sandboxes.environments.recipe import SKIPPED_DIRS, environment_key
 
 ENV_MOUNT = "/shipyard/env"
+log = logging.getLogger(__name__)
 
 
 def _listing(workspace: Path) -> set[str]:
@@ -124,10 +126,17 @@ class RepoEnvironment:
         with self.cache.building(key):
             cached = self.cache.lookup(key)
             if cached is not None:
-                self._restore(cached.env, cached.workspace, workspace)
-                seconds = time.monotonic() - started
-                self.report = EnvironmentReport(key, True, seconds, cached.built_s, files)
-                return [ExecResult(exit_code=0, output=f"[shipyard] {self.report.describe()}\n", duration_s=seconds)]
+                try:
+                    self._restore(cached.env, cached.workspace, workspace)
+                except OSError as exc:
+                    # A damaged entry: this sandbox builds its own (and the entry stays for the reaper).
+                    log.warning("environment %s could not be restored, building it again: %s", key, exc)
+                    self.close()
+                else:
+                    seconds = time.monotonic() - started
+                    self.report = EnvironmentReport(key, True, seconds, cached.built_s, files)
+                    note = f"[shipyard] {self.report.describe()}\n"
+                    return [ExecResult(exit_code=0, output=note, duration_s=seconds)]
             return self._build(commands, workspace, run, key, files, started)
 
     def _build(
@@ -154,7 +163,11 @@ class RepoEnvironment:
         seconds = time.monotonic() - started
         outputs = new_paths(before, _listing(workspace))
         if self.cache is not None:
-            self.cache.save(key, self.host_dir / "root", workspace, outputs, built_s=seconds, files=files)
+            try:
+                self.cache.save(key, self.host_dir / "root", workspace, outputs, built_s=seconds, files=files)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                # This sandbox has its environment; only the next one will not find it cached.
+                log.warning("environment %s could not be kept in the cache: %s", key, exc)
         self.report = EnvironmentReport(key, False, seconds, seconds, files, kept=self.cache is not None)
         return results[1:]
 

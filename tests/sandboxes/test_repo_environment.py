@@ -89,6 +89,9 @@ def test_a_second_sandbox_starts_from_the_cached_environment_with_a_private_writ
         removed = boxes[1].exec("python -m pip uninstall -q -y tinydep && python -c 'import tinydep'")
         assert not removed.ok and "No module named 'tinydep'" in removed.output
         assert boxes[2].exec(PROBE).ok
+        # Nor can it touch the gate's tooling.
+        tamper = boxes[1].exec("echo 'raise SystemExit(1)' > /shipyard/gate/site/pytest/__init__.py")
+        assert not tamper.ok and "Read-only file system" in tamper.output, tamper.output
         # A changed dependency file makes a new environment.
         changed = provider.acquire(SMALL_SPEC)
         boxes.append(changed)
