@@ -41,6 +41,13 @@ NO_NETWORK = (
 )
 
 
+PROXY_REFUSED = (
+    "Tunnel connection failed: 403",
+    "shipyard setup proxy: refused",
+    "CONNECT tunnel failed, response 403",
+)
+
+
 class DoctorError(ValueError):
     """The repository cannot be checked at all; the message says why."""
 
@@ -105,7 +112,13 @@ def diagnose(output: str, config: RepoConfig, image: str) -> list[str]:
     for command in sorted(set(MISSING_COMMAND.findall(output))):
         fixes.append(f"`{command}` is not available in the sandbox image {image}: name an image that has it "
                      f"(sandbox.image or sandbox.dockerfile) or install it in setup")  # fmt: skip
-    if any(marker in output for marker in NO_NETWORK):
+    if any(marker in output for marker in PROXY_REFUSED):
+        fixes.append(
+            "setup asked for a host the bwrap setup proxy refuses (an address of this host or of a private "
+            "network): commit the packages as wheels and install them with `--find-links`, name an image that "
+            "has them, or use the Docker backend"
+        )
+    elif any(marker in output for marker in NO_NETWORK):
         fixes.append(
             "setup could not reach the network: set `sandbox.network: setup` (network only while setup runs)"
             if config.sandbox.network == "none"

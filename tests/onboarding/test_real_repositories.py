@@ -104,3 +104,18 @@ def test_a_hatch_vcs_src_layout_onboards_with_init_and_doctor_and_gets_a_pull_re
     # doctor built the environment; the job's sandboxes start from it.
     [reused] = environment_events(job)
     assert "reused from the cache" in reused, reused
+
+
+def test_doctor_on_bwrap_says_when_setup_asks_for_a_host_the_setup_proxy_refuses(tmp_path, scrub_env):
+    config = (
+        "setup:\n  - python -m pip install --retries 1 --index-url https://10.0.0.1/simple six\n"
+        "sandbox:\n  network: setup\n"
+    )
+    files = {".shipyard.yml": config, "calc.py": "X = 1\n", "tests/test_calc.py": "def test_x():\n    assert True\n"}
+    repo = make_repository(tmp_path / "private-index", files)
+    data = tmp_path / "data"
+    assert shipyard(data, "local", "init", str(repo), "--yes").returncode == 0
+    doctor = shipyard(data, "local", "doctor", "private-index")
+    assert doctor.returncode == 1, doctor.stdout
+    assert "Tunnel connection failed: 403" in doctor.stdout
+    assert "setup asked for a host the bwrap setup proxy refuses" in doctor.stdout, doctor.stdout
