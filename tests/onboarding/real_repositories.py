@@ -14,7 +14,7 @@ OWN_DEPENDENCIES = {
     "requirements.txt": "tinydep==1.0\npydantic==1.10.99\n",
     ".shipyard.yml": (
         "setup:\n  - python -m pip install -q --no-index --find-links wheels -r requirements.txt\n"
-        "gates:\n  coverage:\n    target: 90\n"
+        "gates:\n  coverage:\n    target: 90\nagent:\n  max_attempts: 1\n"
     ),
     "shouty.py": "import pydantic\nimport tinydep\n\n\ndef banner(text):\n    return tinydep.shout(text)\n",
     "tests/test_shouty.py": "from shouty import banner\n\n\ndef test_banner():\n    assert banner('hi') == 'HI!'\n",
@@ -57,6 +57,13 @@ WHISPER_CASSETTE = {
         ]
     ],
 }
+
+SOURCE_ONLY_CASSETTE = {
+    **WHISPER_CASSETTE,
+    "name": "shouty-whisper-untested",
+    "code": [[WHISPER_CASSETTE["code"][0][0], {"tool": "finish", "args": {"summary": "Added whisper()."}}]],
+}
+"""The same change without its test: the gate blocks it."""
 
 # A src layout whose version comes from git through hatch-vcs, with a test extra from PyPI that
 # Shipyard does not ship (inflection).

@@ -2,8 +2,9 @@
 
 * Tests that need a package no index holds (a wheel committed in the repository, installed
   offline) and a pinned ``pydantic`` 1.x stand-in where Shipyard runs pydantic 2: a good change
-  passes the gate and opens a pull request; its new test asserts the pinned version, so it
-  passes only in the repository's own environment.
+  passes the gate and opens a pull request (its new test asserts the pinned version, so it
+  passes only in the repository's own environment); the same change without its test is
+  blocked. The two jobs share one environment: one builds it, the other starts from it.
 * A hatch-vcs src layout (version from git, none in the sandbox; a test extra from PyPI that
   Shipyard does not ship) onboards with ``shipyard init`` and ``shipyard doctor`` — the second
   doctor starts from the cached environment — and a good change gets a pull request.
@@ -26,6 +27,7 @@ from tests.onboarding.real_repositories import (
     HATCH_VCS_SRC,
     OWN_DEPENDENCIES,
     SNAKE_CASSETTE,
+    SOURCE_ONLY_CASSETTE,
     WHISPER_CASSETTE,
     make_repository,
     write_cassette,
@@ -62,15 +64,21 @@ def test_a_repository_with_its_own_and_conflicting_dependencies_gets_a_pull_requ
     repo = make_repository(tmp_path / "shouty", files)
     ship = Shipyard.load(Settings(data_dir=tmp_path / "data", sandbox_backend=backend, lease_seconds=30))
     register_repository(ship.store, repo, name="shouty")
-    cassette = write_cassette(tmp_path / "whisper.yml", WHISPER_CASSETTE)
-    job_id = queue_ticket(ship, "shouty", "add whisper()", "A quiet counterpart of banner().", cassette)
+    good = write_cassette(tmp_path / "whisper.yml", WHISPER_CASSETTE)
+    untested = write_cassette(tmp_path / "untested.yml", SOURCE_ONLY_CASSETTE)
+    good_id = queue_ticket(ship, "shouty", "add whisper()", "A quiet counterpart of banner().", good)
+    untested_id = queue_ticket(ship, "shouty", "add whisper() quickly", "A quiet counterpart of banner().", untested)
     with running_worker(ship.settings) as worker:
-        job = wait_for_job(ship, job_id, {"awaiting_review", "blocked", "failed"}, timeout=420, worker=worker)
+        job = wait_for_job(ship, good_id, {"awaiting_review", "blocked", "failed"}, timeout=420, worker=worker)
+        other = wait_for_job(ship, untested_id, {"awaiting_review", "blocked", "failed"}, timeout=420, worker=worker)
     assert job["state"] == "awaiting_review", job["reason"]
     assert job["sandbox"] == ("docker" if backend == "docker" else "bwrap")
     assert job["gate_passed"] is True and job["pr"] is not None
-    [built] = environment_events(job)
-    assert "built by setup" in built and "cached for the next job" in built, built
+    assert other["state"] == "blocked" and other["pr"] is None, other["reason"]
+    assert "the change adds or changes no test file" in other["reason"], other["reason"]
+    # Two jobs on one base: one built the environment, the other started from it.
+    events = sorted(environment_events(job) + environment_events(other))
+    assert len(events) == 2 and "built by setup" in events[0] and "reused from the cache" in events[1], events
 
 
 @pytest.mark.slow
