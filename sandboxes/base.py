@@ -97,7 +97,7 @@ class EnvironmentReport:
     files: list[str] = field(default_factory=list)
     """The dependency files the key covers."""
     kept: bool = True
-    """Kept in the cache for later sandboxes (not on the plain backend)."""
+    """Kept in the cache for later sandboxes."""
 
     def describe(self) -> str:
         if self.cached:
@@ -105,7 +105,7 @@ class EnvironmentReport:
                 f"environment {self.key[:12]} reused from the cache in {self.seconds:.2f}s "
                 f"(setup took {self.built_s:.1f}s when it was built)"
             )
-        kept = "cached for the next job" if self.kept else "not cached (plain backend)"
+        kept = "cached for the next job" if self.kept else "not cached"
         return f"environment {self.key[:12]} built by setup in {self.seconds:.1f}s, {kept}"
 
 

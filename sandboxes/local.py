@@ -147,9 +147,9 @@ class LocalSandboxProvider:
             hidden = [*self.hidden_paths, *closed_ancestors(self.root)]
             reveal = [*self.ro_paths, self.gate_dir]
             self.guard = PlainGuard(uid=SANDBOX_UID, hidden=hidden, reveal=reveal, stash=stash)
-        self.env_cache = EnvCache(self.env_root) if self.bwrap else None
-        """Environments are shared between bwrap sandboxes (same paths inside every one); a plain
-        sandbox's paths are its own, so it builds its environment each time."""
+        self.env_cache = EnvCache(self.env_root)
+        """Environments shared between sandboxes: bwrap sandboxes mount them (the same paths inside
+        every one); a plain sandbox's paths are its own, so it gets a copy with its paths rewritten."""
         self.env_base = f"{'bwrap' if self.bwrap else 'plain'}:{os.path.realpath(self.base_python)}:{sys.version}"
         self.env_base += f":gate-{gate_tag()}"
 
@@ -333,6 +333,7 @@ class LocalSandbox:
             system_site=False,
             cache=provider.env_cache,
             owner=(SANDBOX_UID, SANDBOX_UID) if self._drop_root else None,
+            host_paths=not self.isolated,
         )
         self._cgroup = (
             SandboxCgroup(self.id, pids=spec.pids, memory_mb=spec.memory_mb) if provider.use_cgroups else None

@@ -14,5 +14,6 @@ interpreter or packages. Every sandbox gets:
 Environments are cached (``cache``): keyed by the base interpreter or image, the setup commands
 and the dependency files they read (``recipe``), the second sandbox on an unchanged key starts
 from the cached environment (a read-only layer with a private writable one on top) instead of
-running setup again. ``repository`` ties these together for the backends.
+running setup again (on the plain backend, whose paths are host paths, a copy with its paths
+rewritten). ``repository`` ties these together for the backends.
 """

@@ -36,6 +36,9 @@ class CachedEnv:
     env: Path
     workspace: Path
     built_s: float
+    built_in: str = ""
+    """Host directory the environment was built in, for environments whose paths are host paths
+    (the plain backend); empty when it was built at the same path every sandbox sees."""
 
 
 def copy_tree(source: Path, dest: Path) -> None:
@@ -60,7 +63,8 @@ class EnvCache:
         except (OSError, ValueError):
             return None
         (entry / USED).touch()
-        return CachedEnv(key, entry / "env", entry / "workspace", float(meta.get("built_s", 0.0)))
+        built_s, built_in = float(meta.get("built_s", 0.0)), str(meta.get("built_in", ""))
+        return CachedEnv(key, entry / "env", entry / "workspace", built_s, built_in)
 
     @contextmanager
     def building(self, key: str) -> Iterator[None]:
@@ -75,7 +79,15 @@ class EnvCache:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def save(
-        self, key: str, env: Path, workspace: Path, outputs: Sequence[str], *, built_s: float, files: Sequence[str]
+        self,
+        key: str,
+        env: Path,
+        workspace: Path,
+        outputs: Sequence[str],
+        *,
+        built_s: float,
+        files: Sequence[str],
+        built_in: str = "",
     ) -> None:
         """Keep ``env`` and the workspace ``outputs`` (relative paths) as the entry of ``key``."""
         entry = self.root / key
@@ -95,7 +107,13 @@ class EnvCache:
                 else:
                     cp = shutil.which("cp", path=SYSTEM_PATH) or "cp"
                     subprocess.run([cp, "-a", str(source), str(target)], check=True, capture_output=True)
-            meta = {"key": key, "built_s": round(built_s, 3), "files": list(files), "created": time.time()}
+            meta = {
+                "key": key,
+                "built_s": round(built_s, 3),
+                "files": list(files),
+                "created": time.time(),
+                "built_in": built_in,
+            }
             (staging / META).write_text(json.dumps(meta, indent=1))
             (staging / USED).touch()
             os.chmod(staging, 0o700)
@@ -131,3 +149,28 @@ class EnvCache:
             if not entry.exists():
                 removed.append(entry)
         return removed
+
+
+def relocate(tree: Path, old: str, new: str, *, limit_bytes: int = 4 * 1024 * 1024) -> int:
+    """Rewrite ``old`` (a host directory) as ``new`` in the text files under ``tree`` (script
+    shebangs, ``*.pth`` files, editable-install finders, ``activate``); returns how many changed."""
+    if not old or old == new:
+        return 0
+    needle, replacement = old.encode(), new.encode()
+    changed = 0
+    for root, _dirs, files in os.walk(tree):
+        for name in files:
+            path = Path(root) / name
+            try:
+                if path.is_symlink() or path.stat().st_size > limit_bytes:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if needle not in data or b"\0" in data[:8192]:
+                continue
+            stat = path.stat()
+            path.write_bytes(data.replace(needle, replacement))
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            changed += 1
+    return changed

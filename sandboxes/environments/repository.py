@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sandboxes.base import EnvironmentReport, ExecResult
-from sandboxes.environments.cache import SYSTEM_PATH, EnvCache, copy_tree
+from sandboxes.environments.cache import SYSTEM_PATH, EnvCache, copy_tree, relocate
 from sandboxes.environments.recipe import SKIPPED_DIRS, environment_key
 
 ENV_MOUNT = "/shipyard/env"
@@ -56,8 +56,7 @@ def _mount_overlay(lower: Path, upper: Path, work: Path, target: Path) -> bool:
 
 
 class RepoEnvironment:
-    """The environment of one sandbox. ``cache`` None: never cached (the plain backend, whose
-    paths differ from one sandbox to the next). ``base_python``: the interpreter the virtualenv
+    """The environment of one sandbox. ``cache`` None: never cached. ``base_python``: the interpreter the virtualenv
     is made from; ``system_site``: it sees that interpreter's packages (an image's own: yes; the
     host's: no)."""
 
@@ -73,6 +72,7 @@ class RepoEnvironment:
         system_site: bool,
         cache: EnvCache | None,
         owner: tuple[int, int] | None,
+        host_paths: bool = False,
     ) -> None:
         self.host_dir = host_dir
         self.mount = mount
@@ -83,6 +83,9 @@ class RepoEnvironment:
         self.system_site = system_site
         self.cache = cache
         self.owner = owner
+        self.host_paths = host_paths
+        """The sandbox sees host paths (plain backend): a cached environment is copied and its
+        paths rewritten, not mounted."""
         self.report: EnvironmentReport | None = None
         self._overlay = False
         host_dir.mkdir(exist_ok=True)
@@ -127,7 +130,7 @@ class RepoEnvironment:
             cached = self.cache.lookup(key)
             if cached is not None:
                 try:
-                    self._restore(cached.env, cached.workspace, workspace)
+                    self._restore(cached.env, cached.workspace, workspace, cached.built_in)
                 except OSError as exc:
                     # A damaged entry: this sandbox builds its own (and the entry stays for the reaper).
                     log.warning("environment %s could not be restored, building it again: %s", key, exc)
@@ -164,15 +167,26 @@ class RepoEnvironment:
         outputs = new_paths(before, _listing(workspace))
         if self.cache is not None:
             try:
-                self.cache.save(key, self.host_dir / "root", workspace, outputs, built_s=seconds, files=files)
+                built_in = str(self.host_dir.parent) if self.host_paths else ""
+                self.cache.save(
+                    key, self.host_dir / "root", workspace, outputs, built_s=seconds, files=files, built_in=built_in
+                )
             except (OSError, subprocess.CalledProcessError) as exc:
                 # This sandbox has its environment; only the next one will not find it cached.
                 log.warning("environment %s could not be kept in the cache: %s", key, exc)
         self.report = EnvironmentReport(key, False, seconds, seconds, files, kept=self.cache is not None)
         return results[1:]
 
-    def _restore(self, env: Path, saved_workspace: Path, workspace: Path) -> None:
+    def _restore(self, env: Path, saved_workspace: Path, workspace: Path, built_in: str) -> None:
         root, upper, work = self.host_dir / "root", self.host_dir / "upper", self.host_dir / "work"
+        if self.host_paths:
+            # Paths inside are those of the sandbox that built it: a copy, rewritten for this one.
+            copy_tree(env, root)
+            relocate(root, built_in, str(self.host_dir.parent))
+            if any(saved_workspace.iterdir()):
+                copy_tree(saved_workspace, workspace)
+                relocate(workspace, built_in, str(self.host_dir.parent))
+            return
         upper.mkdir(exist_ok=True)
         work.mkdir(exist_ok=True)
         self._own(upper)

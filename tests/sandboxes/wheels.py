@@ -34,8 +34,12 @@ def make_wheel(directory: Path, name: str, version: str, files: dict[str, str]) 
 
 
 def repository_wheels(directory: Path) -> None:
-    """What the test repositories depend on: ``tinydep`` (no index has it), a ``pydantic`` 1.x
+    """What the test repositories depend on: ``tinydep`` (no index has it; a ``tinydep`` command), a ``pydantic`` 1.x
     stand-in (Shipyard itself runs pydantic 2) and a ``pytest`` 1.0 that would break the gate."""
-    make_wheel(directory, "tinydep", "1.0", {"tinydep.py": "def shout(text):\n    return text.upper() + '!'\n"})
+    tinydep = {
+        "tinydep.py": "def shout(text):\n    return text.upper() + '!'\n\n\ndef main():\n    print(shout('cli'))\n",
+        "tinydep-1.0.dist-info/entry_points.txt": "[console_scripts]\ntinydep = tinydep:main\n",
+    }
+    make_wheel(directory, "tinydep", "1.0", tinydep)
     make_wheel(directory, "pydantic", "1.10.99", {"pydantic/__init__.py": "VERSION = '1.10.99'\n"})
     make_wheel(directory, "pytest", "1.0", {"pytest.py": "raise SystemExit('the repository replaced pytest')\n"})
