@@ -3,10 +3,11 @@
 The key covers the base (the image, or the host's base interpreter), the gate's tooling, the
 setup commands, and the files those commands read: the usual dependency files at the
 repository's root (requirements, constraints, ``pyproject.toml``, ``setup.py``/``setup.cfg``,
-``tox.ini``/``noxfile.py``, lock files of pip-tools, Poetry, PDM, uv, Pipenv, npm, Yarn, pnpm)
-and every path a setup command names (``-r ci/reqs.txt``, ``--find-links wheels/``). A setup
-that installs the repository itself *without* ``-e`` copies its code into the environment,
-so then the whole tree is part of the key (an editable install reads the code where it is).
+``tox.ini``/``noxfile.py``, lock files of pip-tools, Poetry, PDM, uv, Pipenv, npm, Yarn, pnpm),
+every path a setup command names (``-r ci/reqs.txt``, ``--find-links wheels/``) and an in-tree
+build backend (``backend-path``). A setup that installs the repository itself *without* ``-e``
+copies its code into the environment, so then the whole tree is part of the key (an editable
+install reads the code where it is).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -62,6 +64,21 @@ def _named_paths(workspace: Path, commands: Sequence[str]) -> set[str]:
     return named
 
 
+def _build_backend_paths(workspace: Path) -> set[str]:
+    """An in-tree build backend (``[build-system] backend-path``) runs during setup: its code decides too."""
+    try:
+        pyproject = tomllib.loads((workspace / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    paths = pyproject.get("build-system", {}).get("backend-path", [])
+    found = set()
+    for rel in paths if isinstance(paths, list) else []:
+        candidate = (workspace / str(rel)).resolve()
+        if candidate.is_relative_to(workspace.resolve()) and candidate != workspace.resolve() and candidate.exists():
+            found.add(str(candidate.relative_to(workspace.resolve())))
+    return found
+
+
 def installs_a_copy_of_itself(commands: Sequence[str]) -> bool:
     """A ``pip install .`` (not ``-e .``): the repository's code is copied into the environment."""
     for command in commands:
@@ -83,6 +100,7 @@ def dependency_files(workspace: Path, commands: Sequence[str]) -> list[str]:
     roots: set[str] = {p.name for p in workspace.iterdir() if p.is_file() and DEPENDENCY_FILES.fullmatch(p.name)}
     roots |= {d for d in DEPENDENCY_DIRS if (workspace / d).is_dir()}
     roots |= _named_paths(workspace, commands)
+    roots |= _build_backend_paths(workspace)
     if installs_a_copy_of_itself(commands):
         roots = {"."}
     found: set[str] = set()
