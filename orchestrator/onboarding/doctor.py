@@ -22,6 +22,7 @@ from orchestrator.store import Store
 from orchestrator.store.tables import Repository
 from orchestrator.worker.sandboxing import sandbox_provider
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
+from sandboxes.environments.gate_tools import describe as gate_tooling
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
 from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
@@ -247,6 +248,7 @@ def _check_in_sandbox(
         report.env_key, report.env_cached, report.env_s = env.key, env.cached, env.seconds
         files = ", ".join(env.files[:8]) + (f" (and {len(env.files) - 8} more)" if len(env.files) > 8 else "")
         report.add(True, f"{env.describe()}; keyed on the setup commands and {files or 'no dependency file'}")
+    report.add(True, f"the gate's own test tooling, read-only in the sandbox: {gate_tooling()}")
     tracked = tracked_paths(git, report.base_sha)
     coverage = config.gates.coverage.enabled
     first = run_tests(box, config.test.command, config, label="suite", tracked=tracked, with_coverage=coverage)

@@ -67,9 +67,12 @@ def _installed(names: tuple[str, ...]) -> list[metadata.Distribution]:
 
 
 def gate_tag() -> str:
-    """What decides the tooling: the distributions and versions (and this module's layout)."""
+    """What decides the tooling: the distributions and versions, the interpreter that compiled it,
+    and this module's layout."""
     dists = _installed(FIRST + FALLBACK)
-    material = ";".join(sorted(f"{d.metadata['Name'].lower()}=={d.version}" for d in dists)) + ";layout=3"
+    material = ";".join(sorted(f"{d.metadata['Name'].lower()}=={d.version}" for d in dists))
+    # Compiled parts (coverage.py's tracer, the bytecode) are the host interpreter's.
+    material += f";python={sys.implementation.cache_tag};layout=3"
     return hashlib.sha256(material.encode()).hexdigest()[:12]
 
 
