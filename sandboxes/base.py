@@ -84,6 +84,32 @@ class SandboxSpec:
 
 
 @dataclass(frozen=True)
+class EnvironmentReport:
+    """How a sandbox's repository environment came to be, for timelines and ``shipyard doctor``."""
+
+    key: str
+    cached: bool
+    """Started from the cache (setup was not run again)."""
+    seconds: float
+    """Wall-clock time of setup (built) or of the restore (cached)."""
+    built_s: float
+    """How long building it took the first time."""
+    files: list[str] = field(default_factory=list)
+    """The dependency files the key covers."""
+    kept: bool = True
+    """Kept in the cache for later sandboxes."""
+
+    def describe(self) -> str:
+        if self.cached:
+            return (
+                f"environment {self.key[:12]} reused from the cache in {self.seconds:.2f}s "
+                f"(setup took {self.built_s:.1f}s when it was built)"
+            )
+        kept = "cached for the next job" if self.kept else "not cached"
+        return f"environment {self.key[:12]} built by setup in {self.seconds:.1f}s, {kept}"
+
+
+@dataclass(frozen=True)
 class SideDirs:
     """Two directories outside the workspace that the orchestrator shares with one sandbox.
 
@@ -113,6 +139,9 @@ class Sandbox(Protocol):
     """The same directory as seen by commands inside the sandbox."""
     side_dirs: SideDirs
     """Directories outside the workspace for the gate's plugin and its record."""
+    environment_report: EnvironmentReport | None
+    """How the repository's environment came to be in the last ``run_setup`` (None before it,
+    or when there was no setup command); see ``sandboxes.environments``."""
 
     def exec(
         self,
@@ -130,9 +159,11 @@ class Sandbox(Protocol):
     def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:
         """Run the repository's setup commands once, after the workspace is filled.
 
-        With network policy ``setup`` they get network access, which is cut before this
-        returns; with ``none`` they run offline like everything else. Stops at the first
-        failing command (its result is the last in the list)."""
+        They install into the repository's own environment (``sandboxes.environments``), which
+        a later sandbox with the same key starts from instead (one result then says so). With
+        network policy ``setup`` they get network access, which is cut before this returns;
+        with ``none`` they run offline like everything else. Stops at the first failing command
+        (its result is the last in the list)."""
         ...
 
     def read_file(self, path: str) -> bytes:

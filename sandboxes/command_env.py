@@ -11,15 +11,24 @@ from collections.abc import Mapping
 
 
 def command_env(
-    *, path: str, home: str, tmpdir: str, backend: Mapping[str, str], extra: Mapping[str, str] | None
+    *,
+    path: str,
+    home: str,
+    tmpdir: str,
+    backend: Mapping[str, str],
+    extra: Mapping[str, str] | None,
+    python_path: str = "",
 ) -> dict[str, str]:
     """The environment of one command: ``path``, ``home`` and ``tmpdir`` as the sandbox sees
     them, a UTF-8 locale, the ``backend``'s own variables, then the caller's ``extra`` on top
-    (an ``extra`` ``PATH`` is the one the script puts back)."""
+    (an ``extra`` ``PATH`` is the one the script puts back). ``python_path`` (the gate's tooling)
+    always stays on ``PYTHONPATH``, after any directory the caller names there."""
     env = {"PATH": path, "SHIPYARD_PATH": path, "HOME": home, "LANG": "C.UTF-8", "TMPDIR": tmpdir, **backend}
     env.update(extra or {})
     if extra and "PATH" in extra:
         env["SHIPYARD_PATH"] = extra["PATH"]
+    if python_path:
+        env["PYTHONPATH"] = ":".join(p for p in (env.get("PYTHONPATH", ""), python_path) if p)
     return env
 
 

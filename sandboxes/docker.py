@@ -7,7 +7,11 @@ environment, no Docker socket, a disk quota (the workspace is its own size-limit
 ``sandboxes.disk_quota``), and no mount but the workspace and the gate's two side directories
 (its plugin read-only, its record of outcomes; see ``SideDirs``) (plus the public CA bundle,
 read-only, under network policy ``setup``, whose network window uses a dedicated bridge the
-host firewall keeps away from host services: see ``sandboxes.setup_network``). The workspace is a
+host firewall keeps away from host services: see ``sandboxes.setup_network``), the repository's
+environment at ``/shipyard/env`` and the gate's tooling read-only at ``/shipyard/gate`` (see
+``sandboxes.environments``; the environment is a virtualenv made from the image's ``python3``,
+seeing the image's own packages). The environment directory is bound with slave propagation,
+so a cached environment mounted there on the host after the container started shows inside. The workspace is a
 host directory bind-mounted at ``/workspace``, so the engine must share the orchestrator's filesystem (local socket or a
 ``DOCKER_HOST`` on the same machine).
 
@@ -29,6 +33,7 @@ import logging
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -40,11 +45,14 @@ from typing import Any
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
+from sandboxes.base import EnvironmentReport, ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.container_procs import host_procs_file, kill_marked
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
 from sandboxes.docker_stream import pump_exec_output, raw_socket
+from sandboxes.environments.cache import ENVS_DIR, SYSTEM_PATH, EnvCache
+from sandboxes.environments.gate_tools import GATE_MOUNT, ensure_gate_tools, gate_tag
+from sandboxes.environments.repository import ENV_MOUNT, RepoEnvironment
 from sandboxes.local import SANDBOX_HOME, SANDBOX_UID, SANDBOX_WORKDIR, make_side_dirs
 from sandboxes.output_cap import CappedOutput
 from sandboxes.setup_network import SETUP_NETWORK, ensure_setup_network
@@ -89,10 +97,17 @@ class DockerSandboxProvider:
         client: docker.DockerClient | None = None,
         pool_size: int = 0,
         ca_bundle: Path = HOST_CA_BUNDLE,
+        env_root: Path | None = None,
     ) -> None:
-        """``pool_size`` > 0 keeps that many containers started per spec (see ``sandboxes.pool``)."""
+        """``pool_size`` > 0 keeps that many containers started per spec (see ``sandboxes.pool``).
+        ``env_root``: where repository environments are cached and the gate's tooling is kept
+        (default: ``envs`` beside ``root``)."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.env_root = Path(env_root) if env_root else self.root.resolve().parent / ENVS_DIR
+        self.gate_dir = ensure_gate_tools(self.env_root)
+        self.env_cache = EnvCache(self.env_root)
+        self._image_ids: dict[str, str] = {}
         problem = quota_problem()
         if problem:
             raise SandboxError(f"sandbox backend docker: no disk quota possible ({problem}); {QUOTA_FIX}")
@@ -137,6 +152,12 @@ class DockerSandboxProvider:
             self._image_paths[image] = found
         return self._image_paths[image]
 
+    def env_base(self, image: str) -> str:
+        """What an environment made in ``image`` depends on besides its recipe: the image itself."""
+        if image not in self._image_ids:
+            self._image_ids[image] = self.client.api.inspect_image(image)["Id"]
+        return f"docker:{self._image_ids[image]}:gate-{gate_tag()}"
+
     def start(self, spec: SandboxSpec) -> DockerSandbox:
         """A freshly started container (cold start), bypassing any pool."""
         sandbox_id = f"docker-{uuid.uuid4().hex[:12]}"
@@ -150,6 +171,21 @@ class DockerSandboxProvider:
         workspace.mkdir()
         shutil.chown(workspace, SANDBOX_UID, SANDBOX_UID)
         side_dirs = make_side_dirs(sandbox_dir, isolated=True)
+        env = RepoEnvironment(
+            sandbox_dir / "env",
+            ENV_MOUNT,
+            gate_host=self.gate_dir,
+            gate_mount=GATE_MOUNT,
+            base="",
+            base_python="python3",
+            system_site=True,
+            cache=self.env_cache,
+            owner=(SANDBOX_UID, SANDBOX_UID),
+        )
+        # Shared, so the container's slave bind of the environment directory sees the overlay
+        # of a cached environment mounted after it started.
+        mount = shutil.which("mount", path=SYSTEM_PATH) or "mount"
+        subprocess.run([mount, "--make-shared", str(sandbox_dir)], capture_output=True)
         try:
             path = self.image_path(spec.image)
             container = self.client.containers.run(**self._run_args(spec, sandbox_id, workspace, side_dirs))
@@ -167,7 +203,13 @@ class DockerSandboxProvider:
                 pass
             _discard(sandbox_dir)
             raise SandboxError(f"sandbox container from {spec.image} failed to start: {_explain(exc)}") from None
-        return DockerSandbox(self, spec, sandbox_id, container, disk, workspace, path, side_dirs)
+        try:
+            env.base = self.env_base(spec.image)
+        except DockerException as exc:
+            container.remove(force=True)
+            _discard(sandbox_dir)
+            raise SandboxError(f"image {spec.image}: cannot be inspected: {_explain(exc)}") from None
+        return DockerSandbox(self, spec, sandbox_id, container, disk, workspace, path, side_dirs, env)
 
     def _run_args(self, spec: SandboxSpec, sandbox_id: str, workspace: Path, side_dirs: SideDirs) -> dict[str, Any]:
         tmpfs_opts = f"rw,exec,nosuid,nodev,size={spec.memory_mb}m"
@@ -175,6 +217,8 @@ class DockerSandboxProvider:
             str(workspace): {"bind": SANDBOX_WORKDIR, "mode": "rw"},
             str(side_dirs.host_tools): {"bind": side_dirs.tools, "mode": "ro"},
             str(side_dirs.host_records): {"bind": side_dirs.records, "mode": "rw"},
+            str(workspace.parent / "env"): {"bind": ENV_MOUNT, "mode": "rw,rslave"},
+            str(self.gate_dir): {"bind": GATE_MOUNT, "mode": "ro"},
         }
         if spec.network == "setup":
             volumes[str(self.ca_bundle)] = {"bind": SANDBOX_CA_PATH, "mode": "ro"}
@@ -240,6 +284,7 @@ class DockerSandbox:
         workspace: Path,
         image_path: str,
         side_dirs: SideDirs,
+        repo_env: RepoEnvironment,
     ) -> None:
         self.provider = provider
         self.spec = spec
@@ -249,6 +294,7 @@ class DockerSandbox:
         self._disk = disk
         self._dir = disk.directory
         self.side_dirs = side_dirs
+        self.repo_env = repo_env
         self._path = image_path
         self._api = provider.client.api
         self._networked = spec.network == "setup"
@@ -256,15 +302,19 @@ class DockerSandbox:
         """The container's cgroup.procs on this host (False: engine not local); found on first need."""
         self._closed = False
 
+    @property
+    def environment_report(self) -> EnvironmentReport | None:
+        return self.repo_env.report
+
     def _env(self, extra: dict[str, str] | None, marker: str, *, setup: bool) -> dict[str, str]:
-        env = {
-            "USER": "sandbox",
-            "SHIPYARD_EXEC": marker,
-            # The root filesystem is read-only: pip installs go to the user site in $HOME.
-            "PIP_USER": "1",
-            "PIP_BREAK_SYSTEM_PACKAGES": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        }
+        variables = self.repo_env.variables(self._path)
+        env = {"USER": "sandbox", "SHIPYARD_EXEC": marker, **variables}
+        env.pop("PATH")
+        if "VIRTUAL_ENV" not in variables:
+            # No environment made (no setup): the root filesystem is read-only, pip installs go to
+            # the user site in $HOME.
+            env |= {"PIP_USER": "1", "PIP_BREAK_SYSTEM_PACKAGES": "1"}
+            env.pop("PYTHONNOUSERSITE")
         if setup:
             env.update(
                 {
@@ -278,7 +328,14 @@ class DockerSandbox:
                     )
                 }
             )
-        return command_env(path=self._path, home=SANDBOX_HOME, tmpdir="/tmp", backend=env, extra=extra)
+        return command_env(
+            path=variables["PATH"],
+            home=SANDBOX_HOME,
+            tmpdir="/tmp",
+            backend=env,
+            extra=extra,
+            python_path=self.repo_env.python_path,
+        )
 
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)
@@ -291,16 +348,14 @@ class DockerSandbox:
         return self._exec(command, timeout_s, cwd, env, setup=False)
 
     def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:
-        results: list[ExecResult] = []
         try:
-            for command in commands:
-                result = self._exec(command, None, None, None, setup=self._networked)
-                results.append(result)
-                if not result.ok:
-                    break
+            return self.repo_env.setup(
+                commands,
+                self.host_workspace,
+                lambda command: self._exec(command, None, None, None, setup=self._networked),
+            )
         finally:
             self.cut_network()
-        return results
 
     def cut_network(self) -> None:
         """Disconnect the container from every network (policy ``setup``, after setup)."""
@@ -434,4 +489,5 @@ class DockerSandbox:
         except DockerException as exc:
             # The reaper removes it later by its label; the workspace can still go now.
             log.warning("sandbox %s: container removal failed: %s", self.id, _explain(exc))
+        self.repo_env.close()
         _discard(self._dir)

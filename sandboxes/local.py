@@ -1,15 +1,18 @@
 """Sandboxes made of host processes: bubblewrap when it works, plain subprocess otherwise.
 
 ``bwrap`` backend (isolated): a fresh mount namespace whose root is a tmpfs holding
-read-only binds of the system directories (``/usr``, ``/etc``, …) and of the orchestrator's
-Python (so ``python -m pytest`` finds pytest and coverage), the workspace at ``/workspace``,
-a private home, a tmpfs ``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
+read-only binds of the system directories (``/usr``, ``/etc``, …) and of the host's base
+Python (never the orchestrator's virtualenv: the repository's environment is made from the
+base interpreter, see ``sandboxes.environments``), the workspace at ``/workspace``, the
+repository's environment at ``/shipyard/env``, the gate's tooling read-only at
+``/shipyard/gate``, a private home, a tmpfs ``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
 pid/ipc/uts/net namespaces; commands run as uid 10001 with no capabilities when the
 orchestrator is root. A per-sandbox cgroup adds pids and memory limits where allowed, and a
 disk quota bounds what it writes (``sandboxes.disk_quota``: workspace and home live on a
 size-limited filesystem mounted over the sandbox's directory).
-Under network policy ``setup`` the setup commands share the host's network (they can reach
-host services); the Docker backend confines that window to a guarded bridge instead.
+Under network policy ``setup`` the setup commands still get no network namespace of the host's:
+they reach the package registries through a filtering proxy that refuses every non-public
+address (host services, cloud metadata): see ``sandboxes.setup_proxy``.
 Every command is its own pid namespace: its background processes end with it.
 
 ``local`` backend (NOT isolated, development only): plain subprocesses in the workspace
@@ -34,12 +37,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from sandboxes.base import ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
+from sandboxes.base import EnvironmentReport, ExecResult, SandboxError, SandboxSpec, SideDirs, resolve_cwd
 from sandboxes.cgroup_limits import SandboxCgroup, cgroups_available
 from sandboxes.command_env import command_env, sandbox_command
 from sandboxes.disk_quota import QUOTA_FIX, QuotaDisk, quota_problem, release_disk
+from sandboxes.environments.cache import ENVS_DIR, EnvCache
+from sandboxes.environments.gate_tools import GATE_MOUNT, ensure_gate_tools, gate_tag
+from sandboxes.environments.repository import ENV_MOUNT, RepoEnvironment
 from sandboxes.host_process import run_capped_process
 from sandboxes.plain_guard import PlainGuard, closed_ancestors, drop_root_argv
+from sandboxes.setup_proxy import SetupProxy, proxied, proxy_env
 from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write_workspace_file
 
 SANDBOX_UID = 10001
@@ -51,6 +58,8 @@ SANDBOX_HOME = "/home/sandbox"
 SANDBOX_WORKDIR = "/workspace"
 SANDBOX_TOOLS = "/shipyard/tools"
 SANDBOX_RECORDS = "/shipyard/records"
+SANDBOX_PROXY = "/shipyard/proxy"
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 NO_BWRAP_FIX = (
     "install bubblewrap (apt-get install bubblewrap) or use the docker backend; to run jobs as plain host "
     "processes with no isolation at all, opt in with SHIPYARD_ALLOW_UNISOLATED=1"
@@ -91,6 +100,7 @@ class LocalSandboxProvider:
         hidden_paths: Sequence[Path] = (),
         use_cgroups: bool | None = None,
         allow_unisolated: bool = False,
+        env_root: Path | None = None,
     ) -> None:
         """``isolation``: ``auto`` uses bwrap when it works, ``bwrap`` requires it, ``none`` never
         uses it. ``allow_unisolated``: under ``auto``, fall back to plain host processes when
@@ -99,15 +109,20 @@ class LocalSandboxProvider:
         ``hidden_paths``: host directories replaced by an empty tmpfs inside bwrap sandboxes; the
         directory holding ``root`` (the orchestrator's data directory) is always hidden.
         ``use_cgroups``: per-sandbox pids/memory cgroup (default: when this process may create one).
-        ``hidden_paths`` may name files too (the secrets file): the plain backend covers them."""
+        ``hidden_paths`` may name files too (the secrets file): the plain backend covers them.
+        ``env_root``: where repository environments are cached and the gate's tooling is kept
+        (default: ``envs`` beside ``root``)."""
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.env_root = Path(env_root) if env_root else self.root.parent / ENVS_DIR
+        self.gate_dir = ensure_gate_tools(self.env_root)
         # Never mask a top-level directory such as /var or /srv as a whole: hide the root itself then.
         data_dir = self.root.parent if len(self.root.parent.parts) > 2 else self.root
         self.hidden_paths = [data_dir, *(Path(p) for p in hidden_paths)]
         self.quota = quota_problem() is None
         """Sandboxes get a disk quota (always for bwrap, which refuses to start without)."""
-        self.python_dir = str(Path(sys.executable).parent)
+        self.base_python = base_python()
+        self.python_dir = str(Path(self.base_python).parent)
         self.ro_paths = _python_paths() + [Path(p) for p in extra_ro_paths]
         self.use_cgroups = cgroups_available() if use_cgroups is None else use_cgroups
         self.warning: str | None = None
@@ -130,7 +145,13 @@ class LocalSandboxProvider:
             stash = Path(tempfile.mkdtemp(prefix="shipyard-plain-stash-"))
             atexit.register(shutil.rmtree, stash, ignore_errors=True)
             hidden = [*self.hidden_paths, *closed_ancestors(self.root)]
-            self.guard = PlainGuard(uid=SANDBOX_UID, hidden=hidden, reveal=self.ro_paths, stash=stash)
+            reveal = [*self.ro_paths, self.gate_dir]
+            self.guard = PlainGuard(uid=SANDBOX_UID, hidden=hidden, reveal=reveal, stash=stash)
+        self.env_cache = EnvCache(self.env_root)
+        """Environments shared between sandboxes: bwrap sandboxes mount them (the same paths inside
+        every one); a plain sandbox's paths are its own, so it gets a copy with its paths rewritten."""
+        self.env_base = f"{'bwrap' if self.bwrap else 'plain'}:{os.path.realpath(self.base_python)}:{sys.version}"
+        self.env_base += f":gate-{gate_tag()}"
 
     def _probe_bwrap(self) -> str | None:
         """Why bwrap cannot be used here, or None when a trial sandbox ran."""
@@ -155,7 +176,15 @@ class LocalSandboxProvider:
         return None
 
     def bwrap_argv(
-        self, workspace: Path, home: Path, cwd: str, *, network: bool, side_dirs: SideDirs | None = None
+        self,
+        workspace: Path,
+        home: Path,
+        cwd: str,
+        *,
+        network: bool,
+        side_dirs: SideDirs | None = None,
+        env_dir: Path | None = None,
+        proxy_dir: Path | None = None,
     ) -> list[str]:
         """The bwrap (and privilege drop) prefix for one command."""
         assert self.bwrap
@@ -222,6 +251,10 @@ class LocalSandboxProvider:
                 str(side_dirs.host_records),
                 side_dirs.records,
             ]
+        if env_dir is not None:
+            argv += ["--bind", str(env_dir), ENV_MOUNT, "--ro-bind", str(self.gate_dir), GATE_MOUNT]
+        if proxy_dir is not None:
+            argv += ["--ro-bind", str(proxy_dir), SANDBOX_PROXY]
         argv += ["--remount-ro", "/", "--chdir", cwd, "--"]
         if os.geteuid() == 0:
             argv += drop_root_argv(SANDBOX_UID)
@@ -239,10 +272,20 @@ class LocalSandboxProvider:
             raise SandboxError(f"local sandbox could not be created under {self.root}: {exc}") from None
 
 
+def base_python() -> str:
+    """The host's base interpreter (the one the orchestrator's virtualenv was made from)."""
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (Path(sys.base_prefix) / "bin" / name, Path(sys.base_prefix) / "bin" / "python3"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("python3", path=BASE_PATH) or "python3"
+
+
 def _python_paths() -> list[Path]:
-    """The orchestrator's Python (venv and its base install), which may live under /root."""
+    """The host's base Python install, which may live under /root; never the orchestrator's
+    virtualenv (its packages are Shipyard's, not the repository's)."""
     paths = []
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+    for prefix in {sys.base_prefix, sys.base_exec_prefix}:
         path = Path(prefix)
         if path.parts[1:2] and path.parts[1] not in SYSTEM_DIRS:
             paths.append(path)
@@ -280,34 +323,68 @@ class LocalSandbox:
                 os.chown(path, SANDBOX_UID, SANDBOX_UID)
         self.workdir = SANDBOX_WORKDIR if self.isolated else str(self.host_workspace)
         self.side_dirs = make_side_dirs(self._dir, isolated=self.isolated)
+        self.repo_env = RepoEnvironment(
+            self._dir / "env",
+            ENV_MOUNT if self.isolated else str(self._dir / "env"),
+            gate_host=provider.gate_dir,
+            gate_mount=GATE_MOUNT if self.isolated else str(provider.gate_dir),
+            base=provider.env_base,
+            base_python=provider.base_python,
+            system_site=False,
+            cache=provider.env_cache,
+            owner=(SANDBOX_UID, SANDBOX_UID) if self._drop_root else None,
+            host_paths=not self.isolated,
+        )
         self._cgroup = (
             SandboxCgroup(self.id, pids=spec.pids, memory_mb=spec.memory_mb) if provider.use_cgroups else None
         )
         self._closed = False
 
+    @property
+    def environment_report(self) -> EnvironmentReport | None:
+        return self.repo_env.report
+
     def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
+        variables = self.repo_env.variables(f"{self.provider.python_dir}:{BASE_PATH}")
         return command_env(
-            path=f"{self.provider.python_dir}:{BASE_PATH}",
+            path=variables.pop("PATH"),
             home=SANDBOX_HOME if self.isolated else str(self._home),
             tmpdir="/tmp" if self.isolated else str(self._tmp),
-            backend={"SHIPYARD_SANDBOX": self.id},
+            backend={"SHIPYARD_SANDBOX": self.id, **variables},
             extra=extra,
+            python_path=self.repo_env.python_path,
         )
 
     def _cwd(self, cwd: str | None) -> str:
         return resolve_cwd(self.workdir, cwd)
 
     def _run(
-        self, command: str, timeout_s: float | None, cwd: str | None, env: dict[str, str] | None, *, network: bool
+        self,
+        command: str,
+        timeout_s: float | None,
+        cwd: str | None,
+        env: dict[str, str] | None,
+        *,
+        network: bool,
+        proxy: SetupProxy | None = None,
     ) -> ExecResult:
         if self._closed:
             raise SandboxError(f"sandbox {self.id} is closed")
+        if proxy is not None:
+            command = proxied(command, self.provider.base_python, SANDBOX_PROXY)
+            env = {**proxy_env(HOST_CA_BUNDLE), **(env or {})}
         script = ["bash", "-lc", sandbox_command(command)]
         if self._drop_root:
             hand_over_tree(self.host_workspace, SANDBOX_UID, SANDBOX_UID)
         if self.isolated:
             argv = self.provider.bwrap_argv(
-                self.host_workspace, self._home, self._cwd(cwd), network=network, side_dirs=self.side_dirs
+                self.host_workspace,
+                self._home,
+                self._cwd(cwd),
+                network=network,
+                side_dirs=self.side_dirs,
+                env_dir=self.repo_env.host_dir,
+                proxy_dir=proxy.directory if proxy is not None else None,
             )
             argv += script
             host_cwd = str(self._dir)
@@ -333,13 +410,24 @@ class LocalSandbox:
         return self._run(command, timeout_s, cwd, env, network=False)
 
     def run_setup(self, commands: Sequence[str]) -> list[ExecResult]:
-        results = []
-        for command in commands:
-            result = self._run(command, None, None, None, network=self.spec.network == "setup")
-            results.append(result)
-            if not result.ok:
-                break
-        return results
+        if self.spec.network != "setup" or not commands:
+            return self.repo_env.setup(
+                commands, self.host_workspace, lambda command: self._run(command, None, None, None, network=False)
+            )
+        if not self.isolated:
+            # Plain host processes have the host's network anyway.
+            return self.repo_env.setup(
+                commands, self.host_workspace, lambda command: self._run(command, None, None, None, network=True)
+            )
+        proxy = SetupProxy()
+        try:
+            return self.repo_env.setup(
+                commands,
+                self.host_workspace,
+                lambda command: self._run(command, None, None, None, network=False, proxy=proxy),
+            )
+        finally:
+            proxy.close()
 
     def read_file(self, path: str) -> bytes:
         return read_workspace_file(self.host_workspace, path)
@@ -355,5 +443,6 @@ class LocalSandbox:
         self._closed = True
         if self._cgroup is not None:
             self._cgroup.remove()
+        self.repo_env.close()
         release_disk(self._dir)
         shutil.rmtree(self._dir, ignore_errors=True)

@@ -19,9 +19,8 @@ import yaml
 
 from workflows.repo_config import RepoConfig
 
-VENV = ".shipyard/venv"
-"""Each sandbox builds the repository's environment here (ignored by snapshots and the gate's diff)."""
-PYTEST = f"{VENV}/bin/python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml"
+PYTEST = "python -m pytest -q -p no:cacheprovider --junitxml=.shipyard/junit.xml"
+"""``python`` is the repository's own environment in every sandbox; pytest and pytest-cov are the gate's."""
 REQUIREMENT_FILES = (
     "requirements.txt",
     "requirements-dev.txt",
@@ -35,6 +34,8 @@ REQUIREMENT_FILES = (
     "requirements/tests.txt",
 )
 TEST_EXTRAS = ("test", "tests", "testing", "dev")
+GATE_TOOLS = {"pytest", "pytest-cov", "coverage"}
+"""Supplied by the gate in every sandbox at its own versions: never installed by setup."""
 LOCKFILES = (
     ("pnpm-lock.yaml", "pnpm install --frozen-lockfile"),
     ("yarn.lock", "yarn install --frozen-lockfile"),
@@ -95,32 +96,57 @@ def _python_extra(pyproject: dict, setup_cfg: configparser.ConfigParser) -> str 
     return next((name for name in TEST_EXTRAS if name in extras), None)
 
 
+def _tox_extra(tox: configparser.ConfigParser) -> str | None:
+    if not tox.has_option("testenv", "extras"):
+        return None
+    extras = [e.strip() for e in re.split(r"[,\s]+", tox.get("testenv", "extras")) if e.strip()]
+    return next((e for e in extras if "{" not in e), None)
+
+
+def _nox_extra(files: RepoFiles) -> str | None:
+    match = re.search(r"""session\.install\((?:["']-e["'],\s*)?["']\.\[([\w,-]+)\]["']""", files.text("noxfile.py"))
+    return match.group(1) if match else None
+
+
+def _dependency_group(pyproject: dict) -> str | None:
+    groups = pyproject.get("dependency-groups", {})
+    return next((name for name in TEST_EXTRAS if name in groups), None)
+
+
 def _tox_deps(tox: configparser.ConfigParser) -> list[str]:
     if not tox.has_option("testenv", "deps"):
         return []
     deps = []
     for line in tox.get("testenv", "deps").splitlines():
         line = line.split("#")[0].strip()
-        if line and not line.startswith(("-r", "-c", "{", "-e", ".")) and "{" not in line:
+        name = re.split(r"[<>=!~\[;\s]", line, maxsplit=1)[0].lower()
+        if line and not line.startswith(("-r", "-c", "{", "-e", ".")) and "{" not in line and name not in GATE_TOOLS:
             deps.append(line)
     return deps
 
 
-def _uses_scm_version(files: RepoFiles, pyproject: dict) -> bool:
-    requires = " ".join(pyproject.get("build-system", {}).get("requires", []))
-    return (
+def _scm_version_tool(files: RepoFiles, pyproject: dict) -> str | None:
+    """``setuptools-scm`` or ``hatch-vcs`` when the version comes from git, else None."""
+    requires = " ".join(pyproject.get("build-system", {}).get("requires", [])).lower()
+    tool = pyproject.get("tool", {})
+    if "hatch-vcs" in requires or tool.get("hatch", {}).get("version", {}).get("source") == "vcs":
+        return "hatch-vcs"
+    if (
         "setuptools_scm" in requires
         or "setuptools-scm" in requires
-        or "setuptools_scm" in pyproject.get("tool", {})
+        or "setuptools_scm" in tool
         or "use_scm_version" in files.text("setup.py")
-    )
+    ):
+        return "setuptools-scm"
+    return None
 
 
 def _python_setup(files: RepoFiles, reasons: list[str]) -> list[str]:
     pyproject, setup_cfg, tox = _toml(files, "pyproject.toml"), _ini(files, "setup.cfg"), _ini(files, "tox.ini")
-    packages = ["pytest", "pytest-cov"]
+    packages: list[str] = []
     reasons.append(
-        f"Each sandbox makes a virtualenv in {VENV} (seeing the image's own packages) and installs pytest + pytest-cov."
+        "Setup installs into the repository's own environment (cached between jobs while the dependency "
+        "files do not change); pytest, pytest-cov and coverage.py are the gate's own."
     )
     requirement_files = [p for p in REQUIREMENT_FILES if p in files.paths]
     for path in requirement_files:
@@ -137,21 +163,27 @@ def _python_setup(files: RepoFiles, reasons: list[str]) -> list[str]:
         or "project" in pyproject
         or setup_cfg.has_section("metadata")
     )
+    group = _dependency_group(pyproject)
+    if group:
+        packages += ["--group", group]
+        reasons.append(f"Test dependencies from the `{group}` dependency group of pyproject.toml.")
     env = ""
     if installable:
-        extra = _python_extra(pyproject, setup_cfg)
+        extra = _python_extra(pyproject, setup_cfg) or _tox_extra(tox) or _nox_extra(files)
         packages += ["-e", f".[{extra}]" if extra else "."]
         reasons.append("The project itself is installed editable" + (f" with its `{extra}` extra." if extra else "."))
-        if _uses_scm_version(files, pyproject):
+        if "src" in {p.split("/")[0] for p in files.paths if p.endswith(".py")}:
+            reasons.append("src layout: the editable install puts src/ on the path; the tests import the package.")
+        scm = _scm_version_tool(files, pyproject)
+        if scm:
             env = "SETUPTOOLS_SCM_PRETEND_VERSION=0.0.0 "
             reasons.append(
-                "Its version comes from git (setuptools-scm) and sandboxes hold no git history: "
-                "a fixed version is pretended."
+                f"Its version comes from git ({scm}) and sandboxes hold no git history: a fixed version is pretended."
             )
-    return [
-        f"python3 -m venv --system-site-packages {VENV}",
-        f"{env}{VENV}/bin/python -m pip install -q --disable-pip-version-check {shlex.join(packages)}",
-    ]
+    if not packages:
+        reasons.append("Nothing to install: the tests run with the gate's pytest in a bare environment.")
+        return []
+    return [f"{env}python -m pip install -q {shlex.join(packages)}"]
 
 
 def _test_dirs(files: RepoFiles, names: tuple[str, ...]) -> list[str]:
@@ -170,14 +202,19 @@ def propose_python(files: RepoFiles) -> Proposal:
     )
     config = {
         "setup": setup,
-        "sandbox": {"network": "setup"},
+        "sandbox": {"network": "setup"} if setup else {},
         "test": {
             "command": f"{PYTEST} --cov=. --cov-report=xml:.shipyard/coverage.xml --cov-context=test",
             "select_command": f"{PYTEST} {{tests}}",
             "test_globs": globs,
         },
     }
-    reasons.append("Network only while setup runs (to reach the package index); none while the agent or the tests run.")
+    if setup:
+        reasons.append(
+            "Network only while setup runs (to reach the package index); none while the agent or the tests run."
+        )
+    else:
+        del config["sandbox"]
     return Proposal(layout="Python, pytest", config=config, reasons=reasons)
 
 

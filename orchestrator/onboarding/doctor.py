@@ -22,6 +22,7 @@ from orchestrator.store import Store
 from orchestrator.store.tables import Repository
 from orchestrator.worker.sandboxing import sandbox_provider
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
+from sandboxes.environments.gate_tools import describe as gate_tooling
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
 from workflows.gates.suite import SuiteRun, prepare_workspace, run_tests
@@ -38,6 +39,13 @@ NO_NETWORK = (
     "Could not resolve host",
     "getaddrinfo ENOTFOUND",
     "EAI_AGAIN",
+)
+
+
+PROXY_REFUSED = (
+    "Tunnel connection failed: 403",
+    "shipyard setup proxy: refused",
+    "CONNECT tunnel failed, response 403",
 )
 
 
@@ -67,6 +75,12 @@ class DoctorReport:
     suite_s: float | None = None
     tests: int = 0
     baseline_path: Path | None = None
+    env_key: str = ""
+    """The repository environment's key (empty: no setup)."""
+    env_cached: bool | None = None
+    """True when the environment came from the cache, False when setup built it."""
+    env_s: float | None = None
+    """Time to build it (or to start from the cache)."""
 
     @property
     def ok(self) -> bool:
@@ -79,11 +93,13 @@ class DoctorReport:
         return {"repo": self.repo, "ok": self.ok, "base_sha": self.base_sha, "backend": self.backend,
                 "config_source": self.config_source, "setup_s": self.setup_s, "suite_s": self.suite_s,
                 "tests": self.tests, "baseline": str(self.baseline_path) if self.baseline_path else None,
+                "environment": {"key": self.env_key, "cached": self.env_cached, "seconds": self.env_s},
                 "findings": [f.__dict__ for f in self.findings]}  # fmt: skip
 
 
 def _pip_for(config: RepoConfig) -> str:
     venv = next((cmd.split()[-1] for cmd in config.setup if " -m venv " in cmd), None)
+    # The repository's own environment is ``python`` in every sandbox.
     return f"{venv}/bin/python -m pip install" if venv else "python -m pip install"
 
 
@@ -97,7 +113,13 @@ def diagnose(output: str, config: RepoConfig, image: str) -> list[str]:
     for command in sorted(set(MISSING_COMMAND.findall(output))):
         fixes.append(f"`{command}` is not available in the sandbox image {image}: name an image that has it "
                      f"(sandbox.image or sandbox.dockerfile) or install it in setup")  # fmt: skip
-    if any(marker in output for marker in NO_NETWORK):
+    if any(marker in output for marker in PROXY_REFUSED):
+        fixes.append(
+            "setup asked for a host the bwrap setup proxy refuses (an address of this host or of a private "
+            "network): commit the packages as wheels and install them with `--find-links`, name an image that "
+            "has them, or use the Docker backend"
+        )
+    elif any(marker in output for marker in NO_NETWORK):
         fixes.append(
             "setup could not reach the network: set `sandbox.network: setup` (network only while setup runs)"
             if config.sandbox.network == "none"
@@ -221,6 +243,12 @@ def _check_in_sandbox(
     report.add(
         True, f"setup: {len(config.setup)} command(s) in {report.setup_s:.1f}s" if config.setup else "setup: none"
     )
+    env = box.environment_report
+    if env is not None:
+        report.env_key, report.env_cached, report.env_s = env.key, env.cached, env.seconds
+        files = ", ".join(env.files[:8]) + (f" (and {len(env.files) - 8} more)" if len(env.files) > 8 else "")
+        report.add(True, f"{env.describe()}; keyed on the setup commands and {files or 'no dependency file'}")
+    report.add(True, f"the gate's own test tooling, read-only in the sandbox: {gate_tooling()}")
     tracked = tracked_paths(git, report.base_sha)
     coverage = config.gates.coverage.enabled
     first = run_tests(box, config.test.command, config, label="suite", tracked=tracked, with_coverage=coverage)

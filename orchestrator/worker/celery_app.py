@@ -183,6 +183,7 @@ def collect_job_dirs(settings: Settings, store: Store) -> list:
     """Remove finished jobs' directories and checkpoints past ``retain_job_dirs_days``, and the job
     refs finished jobs left on their forges; returns the directories freed."""
     from orchestrator.housekeeping.checkpoint_retention import collect_checkpoints
+    from orchestrator.housekeeping.environment_retention import collect_environments
     from orchestrator.housekeeping.forge_refs import sweep_job_refs
     from orchestrator.housekeeping.retention import collect_job_dirs as collect
 
@@ -193,6 +194,10 @@ def collect_job_dirs(settings: Settings, store: Store) -> list:
             len(freed),
             sum(f.bytes for f in freed),
         )
+    envs = collect_environments(settings.data_dir, settings.retain_job_dirs_days)
+    if envs:
+        log.info("retention: removed %d repository environment(s) unused for the retention period, %d bytes",
+                 len(envs), sum(e.bytes for e in envs))  # fmt: skip
     threads = collect_checkpoints(settings, store, settings.retain_job_dirs_days)
     if threads:
         log.info("retention: removed the checkpoints of %d finished job(s), %d rows, %d bytes",

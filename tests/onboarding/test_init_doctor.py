@@ -64,7 +64,7 @@ def test_doctor_names_the_module_the_tests_import_and_how_to_install_it(tmp_path
     doctor = shipyard(data, "docker", "doctor", "undeclared")
     assert doctor.returncode == 1, doctor.stdout
     assert "tests import `numpy`, which is not installed in the sandbox: add it to setup" in doctor.stdout
-    assert ".shipyard/venv/bin/python -m pip install numpy" in doctor.stdout
+    assert "`python -m pip install numpy`" in doctor.stdout
     assert "not ready" in doctor.stdout
 
 

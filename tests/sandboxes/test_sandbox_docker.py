@@ -40,6 +40,8 @@ def test_container_is_hardened_and_labelled(docker_provider):
         assert host["PidsLimit"] == 128
         mounts = box.container.attrs["Mounts"]
         assert sorted((m["Destination"], m["RW"]) for m in mounts) == [
+            ("/shipyard/env", True),
+            ("/shipyard/gate", False),
             ("/shipyard/records", True),
             ("/shipyard/tools", False),
             ("/workspace", True),

@@ -63,6 +63,8 @@ def coding_sandbox(services: JobServices, state: TicketState, cfg: RepoConfig) -
         for result in sandbox.run_setup(cfg.setup):
             if not result.ok:
                 raise SandboxError(f"setup command failed ({result.describe_failure()}): {result.output[-2000:]}")
+        if sandbox.environment_report is not None:
+            services.recorder.event("sandbox", sandbox.environment_report.describe())
     return sandbox
 
 
