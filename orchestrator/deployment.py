@@ -62,7 +62,18 @@ class Shipyard:
         dispatch(self.celery, job_id)
 
     def decide(self, job_id: int, decision: str, **notes: Unpack[jobs.DecisionNotes]) -> str:
-        """Record a human decision (``jobs.record_decision``) and re-queue the job so its workflow resumes."""
+        """Record a human decision (``jobs.record_decision``) and re-queue the job so its workflow resumes.
+
+        A rejection of a blocked or failed job whose pull request is still open closes that pull request
+        here and now (no workflow waits for it)."""
+        if decision == "reject":
+            left_open = jobs.close_pull_request_left_open(self.store, job_id, **notes)
+            if left_open is not None:
+                from orchestrator.housekeeping.forge_refs import forget_job_commits
+
+                self._close_on_forge(job_id, *left_open)
+                forget_job_commits(self.settings, self.store, job_id)
+                return "pr"
         gate = jobs.record_decision(self.store, job_id, decision, **notes)
         self.dispatch(job_id)
         return gate
@@ -70,7 +81,6 @@ class Shipyard:
     def cancel(self, job_id: int) -> None:
         """Cancel the job; a pull request it opened is closed with it and its job ref removed from the forge (a
         running job stops at its next step)."""
-        from orchestrator.forges import make_forge
         from orchestrator.housekeeping.forge_refs import forget_job_commits
         from orchestrator.store.tables import Job, utcnow
 
@@ -82,10 +92,15 @@ class Shipyard:
             pr = job.pull_request
             if pr is None or pr.state != "open":
                 return
-            repo, number = job.ticket.repository.url, pr.number
-            forge = make_forge(self.settings, job.ticket.repository, job_id, store=self.store)
+            repo, number = job.ticket.repository, pr.number
             pr.state, pr.closed_at = "closed", utcnow()
-        forge.close_pull_request(repo, number)
+            s.expunge(repo)
+        self._close_on_forge(job_id, repo, number)
+
+    def _close_on_forge(self, job_id: int, repo, number: int) -> None:
+        from orchestrator.forges import make_forge
+
+        make_forge(self.settings, repo, job_id, store=self.store).close_pull_request(repo.url, number)
 
     def heartbeat_timing(self) -> tuple[float, float]:
         """Seconds between a worker's heartbeats, and the silence after which a worker counts as dead."""

@@ -17,6 +17,7 @@ from orchestrator.cli.common import JSON_HELP, STATES, _fail, _ship, console, er
 from orchestrator.cli.terminal import jobs_table, print_job, workers_table
 from orchestrator.cli.users import users_app
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import jobs
 from orchestrator.domain.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.domain.jobs import JobError
 from orchestrator.forges.local_git import ForgeError
@@ -98,9 +99,11 @@ def init(
     if forge == "github" and not location.startswith("github:"):
         location = f"github:{location}"
     try:
+        ship = _ship()
         onboard(
-            _ship().store,
+            ship.store,
             location,
+            data_dir=ship.settings.data_dir,
             name=name,
             base_branch=base_branch,
             yes=yes,
@@ -280,6 +283,9 @@ def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, li
             gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd, line_comments=line_comments)
     except JobError as exc:
         _fail(str(exc))
+    if jobs.state_of(ship.store, job_id) == JobState.CLOSED:  # a pull request left open, closed now
+        console.print(f"job {job_id}: pull request closed; the job is closed")
+        return
     _queued(ship, job_id, f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
 
 
@@ -316,6 +322,19 @@ def review_request_changes(
     _decide(job_id, "request_changes", comment, lines=line)
 
 
+_HELD: list = []
+
+
+def _hold_data_dir(ship: Shipyard) -> None:
+    """Mark the data directory used while this process runs: a new demo or a restore refuses to replace it."""
+    from orchestrator.store.in_use import DataDirInUse, hold_shared
+
+    try:
+        _HELD.append(hold_shared(ship.settings.data_dir))
+    except DataDirInUse as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def worker(
     concurrency: int = typer.Option(2, min=1, help="Jobs worked at once"),
@@ -332,6 +351,7 @@ def worker(
     if poll not in (None, "github"):
         _fail(f"worker --poll: unknown forge {poll!r}; only 'github' can be polled")
     ship = _ship()
+    _hold_data_dir(ship)
     install_worker_hooks(ship.settings, ship.celery, concurrency)
     from orchestrator.worker.watchdog import EXIT_WEDGED, WEDGED
 
@@ -406,6 +426,7 @@ def web(
     from orchestrator.web.startup import WebStartError, prepare_auth
 
     ship = _ship()
+    _hold_data_dir(ship)
     host, port = host or ship.settings.web_host, port or ship.settings.web_port
     try:
         for note in prepare_auth(ship, host):
@@ -428,6 +449,60 @@ def workers(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
     idle = not any(w["status"] == "alive" for w in rows)
     note = "no live worker: queued jobs wait until one starts (`shipyard worker`)" if idle else ""
     print_rows(rows, as_json=as_json, table=workers_table, note=note)
+
+
+@app.command()
+def backup(
+    dest: Path = typer.Argument(..., help="A new directory for the backup"),
+    check: bool = typer.Option(False, "--check", help="Verify the backup at DEST instead of taking one"),
+) -> None:
+    """Back up the store, the checkpoints and the local repositories (with the job refs) while workers run."""
+    from orchestrator.store import backup as backups
+
+    if check:
+        try:
+            problems = backups.check(dest)
+        except backups.BackupError as exc:
+            _fail(str(exc))
+        if problems:
+            _fail(f"{dest}: " + "; ".join(problems))
+        console.print(f"{dest}: the backup is whole and restores")
+        return
+    ship = _ship()
+    try:
+        report = backups.backup(ship.settings, ship.store, dest)
+    except (backups.BackupError, OSError) as exc:
+        _fail(str(exc))
+    kept = report.files + [f"{r} (git, every ref)" for r in report.repositories]
+    console.print(f"backed up into {report.dest}: {', '.join(kept) or 'nothing'}", highlight=False)
+    for left in report.left_out:
+        err_console.print(f"[yellow]note:[/yellow] not copied (outside the data directory): {escape(left)}")
+    if report.postgres:
+        err_console.print(
+            "[yellow]the database is PostgreSQL:[/yellow] dump it into the backup now, then check it:\n  "
+            + escape(backups.PG_DUMP_COMMAND.format(dest=report.dest))
+            + f"\n  shipyard backup --check {report.dest}"
+        )
+
+
+@app.command()
+def restore(source: Path = typer.Argument(..., help="A directory made by `shipyard backup`")) -> None:
+    """Restore a backup as this deployment's data directory (SHIPYARD_DATA_DIR, which must be new or empty)."""
+    from orchestrator.settings import Settings
+    from orchestrator.store import backup as backups
+    from orchestrator.store.in_use import DataDirInUse, exclusive
+
+    settings = Settings()
+    try:
+        with exclusive(settings.data_dir, "restoring into it"):
+            manifest = backups.restore(settings, source)
+    except (backups.BackupError, DataDirInUse, OSError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"restored the backup of {manifest['created_at']} into {settings.data_dir}; start `shipyard worker`: "
+        "jobs that were running resume from their checkpoints",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -140,6 +140,12 @@ def record_decision(
             raise JobError(f"job {job_id} does not exist")
         gate = GATE_OF_STATE.get(job.job_state)
         if gate is None:
+            left_open = _pull_request_left_open(job)
+            if left_open is not None:
+                raise JobError(
+                    f"job {job_id} is {job.state}, not waiting for a human decision; its pull request "
+                    f"#{left_open.number} is still open: reject closes it, retry starts the ticket again"
+                )
             raise JobError(f"job {job_id} is {job.state}, not waiting for a human decision")
         if s.scalar(select(Review).where(Review.job_id == job_id, Review.applied.is_(False))):
             raise JobError(f"job {job_id} already has a decision waiting to be applied")
@@ -162,6 +168,49 @@ def record_decision(
         )
         job.human_touches += 1 if human else 0
         return gate
+
+
+def _pull_request_left_open(job: Job):
+    """The open pull request of a job that ended without a human closing it (blocked or failed), else None."""
+    pr = job.pull_request
+    if job.job_state in (JobState.BLOCKED, JobState.FAILED) and pr is not None and pr.state == "open":
+        return pr
+    return None
+
+
+def close_pull_request_left_open(store: Store, job_id: int, **notes: Unpack[DecisionNotes]) -> tuple | None:
+    """A rejection of a blocked or failed job whose pull request is still open (an attempt after "request
+    changes" that changed nothing, or an error after the PR opened): the job ends ``closed`` and the
+    rejection is on its decision record. Returns the job's repository row and the PR number for the
+    caller to close it on the forge; None when the job has no such pull request."""
+    comment, reviewer = notes.get("comment", ""), notes.get("reviewer", "cli")
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        pr = None if job is None else _pull_request_left_open(job)
+        if pr is None:
+            return None
+        if notes.get("line_comments") or notes.get("extra_usd"):
+            raise JobError(
+                f"job {job_id} is {job.state}: rejecting it closes its pull request and takes only a comment"
+            )
+        s.add(Review(job_id=job_id, gate="pr", decision="reject", comment=comment, reviewer=reviewer, applied=True))
+        was = job.state
+        pr.state, pr.closed_at = "closed", utcnow()
+        job.state, job.finished_at = JobState.CLOSED.value, utcnow()
+        job.reason = f"pull request rejected by the reviewer after the job was {was}" + (
+            f": {comment}" if comment else ""
+        )
+        job.human_touches += 1
+        add_event(s, job_id, "review", f"pull request #{pr.number} closed by {reviewer} (the job was {was})")
+        s.flush()
+        s.expunge(job.ticket.repository)
+        return job.ticket.repository, pr.number
+
+
+def state_of(store: Store, job_id: int) -> JobState | None:
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        return None if job is None else job.job_state
 
 
 def pending_decision(store: Store, job_id: int) -> dict | None:

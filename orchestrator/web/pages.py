@@ -139,6 +139,7 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         "view": view,
         "diff_template": "_diff_split.html" if view == "split" else "_diff.html",
         "can_decide": request.state.principal.allows(gate_action(GATE_OF_STATE.get(state))),
+        "pr_left_open": state in (JobState.BLOCKED, JobState.FAILED) and (detail["pr"] or {}).get("state") == "open",
         "can_operate": request.state.principal.allows("operate"),
     }
     return render(request, "job.html", context)
@@ -222,6 +223,8 @@ async def decide(request: Request, job_id: int) -> Response:
         )
     except JobError as exc:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
+    if status["state"] in ("blocked", "failed"):  # its pull request, left open, is closed now
+        return redirect_with_flash(request, back, "ok", f"Rejected: the pull request is closed and job {job_id} ended.")
     text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."
     return redirect_with_flash(request, back, "ok", text)
 
