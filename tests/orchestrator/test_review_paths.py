@@ -29,6 +29,7 @@ def test_the_demos_request_changes_path_ends_with_the_pull_request_closable(ship
         ship.decide(job_id, "request_changes", comment="Name the separator in a constant.")
         job = wait_for_attempts(ship, job_id, 3, worker=worker)
     assert job["state"] == "blocked" and job["pr"]["state"] == "open", job["reason"]
+    assert "still open — reject it to close it, or retry the ticket" in job["reason"]  # and that works:
 
     monkeypatch.setenv("SHIPYARD_DATA_DIR", str(ship.settings.data_dir))
     monkeypatch.setenv("SHIPYARD_SANDBOX_BACKEND", "local")
