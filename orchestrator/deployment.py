@@ -74,9 +74,33 @@ class Shipyard:
                 self._close_on_forge(job_id, *left_open)
                 forget_job_commits(self.settings, self.store, job_id)
                 return "pr"
+        self._check_commented_paths(job_id, notes.get("line_comments"))
         gate = jobs.record_decision(self.store, job_id, decision, **notes)
         self.dispatch(job_id)
         return gate
+
+    def _check_commented_paths(self, job_id: int, line_comments: list[dict] | None) -> None:
+        """A comment on a line of a file the pull request does not change is refused, naming the files it does."""
+        if not line_comments or not isinstance(line_comments, list):
+            return
+        from orchestrator.reporting.job_views import job_diff
+        from orchestrator.store.tables import Job
+
+        with self.store.session() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.pull_request is None:
+                return
+            diff = job_diff(self.settings.job_dirs, job, session=s)
+        changed = sorted({line[6:].strip() for line in diff.splitlines() if line.startswith(("+++ b/", "--- a/"))})
+        if not changed:
+            return
+        for i, item in enumerate(line_comments):
+            path = str(item.get("path", "")).strip() if isinstance(item, dict) else ""
+            if path and path not in changed:
+                raise jobs.InvalidDecision(
+                    f"line_comments[{i}].path: {path} is not a file the pull request changes "
+                    f"(it changes {', '.join(changed[:10])})"
+                )
 
     def cancel(self, job_id: int) -> None:
         """Cancel the job; a pull request it opened is closed with it and its job ref removed from the forge (a

@@ -138,6 +138,28 @@ def doctor(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _live_models_answerable(ship: Shipyard) -> None:
+    """A ticket for a live model is refused while its first model (triage) cannot be built (no API key, a bad
+    catalogue): the job would block a moment after it was queued."""
+    import os
+
+    from agents.catalogue import CatalogueError
+    from agents.credentials import load_secrets
+    from agents.providers import ProviderError, make_chat_model
+    from agents.router import ModelRouter, RoutingError
+    from orchestrator.worker.model_setup import load_catalogue
+
+    settings = ship.settings
+    try:
+        secrets = load_secrets(os.environ, settings.secrets_file)
+        spec, _why = ModelRouter(load_catalogue(settings.models_file), secrets=secrets).choose("triage")
+        make_chat_model(spec, secrets)
+    except (ProviderError, RoutingError, CatalogueError, OSError) as exc:
+        raise BacklogError(
+            f"not added: a live model would work this ticket and {exc} (or pass --cassette to replay one)"
+        ) from None
+
+
 @ticket_app.command("add")
 def ticket_add(
     repo: str = typer.Option(..., help="Repository name (see `shipyard init`)"),
@@ -149,6 +171,8 @@ def ticket_add(
     """Add a ticket to the local backlog; labelled `shipyard`, it is queued at once."""
     ship = _ship()
     try:
+        if cassette is None and wants_agent(label):
+            _live_models_answerable(ship)
         ticket = add_ticket(ship.store, repo=repo, title=title, body=body, labels=label, cassette=cassette)
     except BacklogError as exc:
         _fail(str(exc))
@@ -184,6 +208,10 @@ def ticket_queue(ticket_id: int = typer.Argument(..., help="Ticket id (see `ship
     except JobError as exc:
         _fail(str(exc))
     _queued(ship, job_id, f"{'queued' if created else 'already active:'} job {job_id}")
+
+
+NUMBERS_MAY_BE_NEGATIVE = {"ignore_unknown_options": True}
+"""``jobs show -1`` reaches the job id's range check instead of "No such option: -1"."""
 
 
 @jobs_app.command("list")
@@ -222,9 +250,9 @@ def jobs_list(
     print_rows(rows, as_json=as_json, table=jobs_table, note=more)
 
 
-@jobs_app.command("show")
+@jobs_app.command("show", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def jobs_show(
-    job_id: int = typer.Argument(..., help="Job id (see `shipyard jobs list`)"),
+    job_id: int = typer.Argument(..., min=1, help="Job id (see `shipyard jobs list`)"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     diff: bool = typer.Option(False, help="Print the diff"),
 ) -> None:
@@ -239,8 +267,8 @@ def jobs_show(
     print_job(console, detail, diff)
 
 
-@jobs_app.command("cancel")
-def jobs_cancel(job_id: int = typer.Argument(..., help="Job id")) -> None:
+@jobs_app.command("cancel", context_settings=NUMBERS_MAY_BE_NEGATIVE)
+def jobs_cancel(job_id: int = typer.Argument(..., min=1, help="Job id")) -> None:
     """Cancel a job; a running one stops at its next step."""
     try:
         _ship().cancel(job_id)
@@ -249,8 +277,8 @@ def jobs_cancel(job_id: int = typer.Argument(..., help="Job id")) -> None:
     console.print(f"job {job_id} cancelled")
 
 
-@jobs_app.command("retry")
-def jobs_retry(job_id: int = typer.Argument(..., help="Job id of a finished job")) -> None:
+@jobs_app.command("retry", context_settings=NUMBERS_MAY_BE_NEGATIVE)
+def jobs_retry(job_id: int = typer.Argument(..., min=1, help="Job id of a finished job")) -> None:
     """Start a new job for the ticket of a finished job."""
     ship = _ship()
     try:
@@ -289,11 +317,11 @@ def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, li
     _queued(ship, job_id, f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
 
 
-JOB_ID = typer.Argument(..., help="Job id (see `shipyard review list`)")
+JOB_ID = typer.Argument(..., min=1, help="Job id (see `shipyard review list`)")
 COMMENT = typer.Option("", help="Why (kept with the decision)")
 
 
-@review_app.command("approve")
+@review_app.command("approve", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def review_approve(
     job_id: int = JOB_ID,
     comment: str = COMMENT,
@@ -304,13 +332,13 @@ def review_approve(
     _decide(job_id, "approve", comment, extra_usd)
 
 
-@review_app.command("reject")
+@review_app.command("reject", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def review_reject(job_id: int = JOB_ID, comment: str = COMMENT) -> None:
     """Reject: the pull request is closed (or the plan / budget refused, the provider wait stopped) and the job ends."""
     _decide(job_id, "reject", comment)
 
 
-@review_app.command("request-changes")
+@review_app.command("request-changes", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def review_request_changes(
     job_id: int = JOB_ID,
     comment: str = typer.Option("", help="What the agent must change"),

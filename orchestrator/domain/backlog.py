@@ -136,9 +136,13 @@ def add_ticket(
         from agents.cassette import CassetteError, load_cassette
 
         try:
-            load_cassette(cassette)  # refused now, not after the job has been queued
+            recorded = load_cassette(cassette)  # refused now, not after the job has been queued
         except CassetteError as exc:
             raise BacklogError(f"--cassette: {exc}") from None
+        if recorded.triage is None and recorded.plan is None and not any(recorded.code):
+            raise BacklogError(
+                f"--cassette: {cassette.name}: records nothing to replay (no triage, plan or code turns)"
+            )
     labels = sorted(set(labels or []))
     with store.session() as s:
         repository = s.scalar(select(Repository).where(Repository.name == repo))

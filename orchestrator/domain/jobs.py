@@ -15,7 +15,12 @@ from orchestrator.store.tables import ACTIVE_STATES, Event, Job, JobState, Revie
 
 
 class JobError(ValueError):
-    """A request about a job that cannot be honoured; the message says why."""
+    """A request about a job that cannot be honoured in the job's state; the message says why."""
+
+
+class InvalidDecision(JobError):
+    """A decision whose own fields are wrong (an unknown verdict, a missing comment, a bad line comment),
+    whatever state the job is in; the message names the field."""
 
 
 GATE_OF_STATE = {
@@ -92,14 +97,14 @@ def checked_line_comments(raw: object) -> list[dict]:
     if raw in (None, ""):
         return []
     if not isinstance(raw, list):
-        raise JobError("line_comments: must be a list of {path, line, body}")
+        raise InvalidDecision("line_comments: must be a list of {path, line, body}")
     if len(raw) > MAX_LINE_COMMENTS:
-        raise JobError(f"line_comments: at most {MAX_LINE_COMMENTS}, got {len(raw)}")
+        raise InvalidDecision(f"line_comments: at most {MAX_LINE_COMMENTS}, got {len(raw)}")
     out = []
     for i, item in enumerate(raw):
         where = f"line_comments[{i}]"
         if not isinstance(item, dict):
-            raise JobError(f"{where}: must be an object with path, line and body")
+            raise InvalidDecision(f"{where}: must be an object with path, line and body")
         path, line, body = item.get("path"), item.get("line"), item.get("body")
         if (
             not isinstance(path, str)
@@ -108,15 +113,15 @@ def checked_line_comments(raw: object) -> list[dict]:
             or path.startswith("/")
             or ".." in path.split("/")
         ):
-            raise JobError(f"{where}.path: must be a relative path in the repository, got {path!r}")
+            raise InvalidDecision(f"{where}.path: must be a relative path in the repository, got {path!r}")
         try:
             line = int(line)
         except (TypeError, ValueError):
-            raise JobError(f"{where}.line: must be a line number, got {line!r}") from None
+            raise InvalidDecision(f"{where}.line: must be a line number, got {line!r}") from None
         if line < 1:
-            raise JobError(f"{where}.line: must be 1 or more, got {line}")
+            raise InvalidDecision(f"{where}.line: must be 1 or more, got {line}")
         if not isinstance(body, str) or not body.strip():
-            raise JobError(f"{where}.body: must say what to change")
+            raise InvalidDecision(f"{where}.body: must say what to change")
         out.append({"path": path.strip(), "line": line, "body": body.strip()[:5000]})
     return out
 
@@ -127,11 +132,11 @@ def record_decision(
     """Store a decision for the gate the job waits at; returns the gate's name. ``human=False``
     (a worker's provider probe) does not count as a human touch."""
     if decision not in DECISIONS:
-        raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+        raise InvalidDecision(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     comment, extra_usd = notes.get("comment", ""), notes.get("extra_usd", 0.0)
     line_comments = checked_line_comments(notes.get("line_comments"))
     if decision == "request_changes" and not comment.strip() and not line_comments:
-        raise JobError(
+        raise InvalidDecision(
             "request-changes needs a comment (or comments on lines of the diff) telling the agent what to change"
         )
     with store.session() as s:
@@ -150,11 +155,17 @@ def record_decision(
         if s.scalar(select(Review).where(Review.job_id == job_id, Review.applied.is_(False))):
             raise JobError(f"job {job_id} already has a decision waiting to be applied")
         if gate == "budget" and decision == "approve" and extra_usd <= 0:
-            raise JobError("approving a budget extension needs --extra-usd greater than 0")
+            raise InvalidDecision("approving a budget extension needs --extra-usd greater than 0")
+        if extra_usd and not (gate == "budget" and decision == "approve"):
+            raise InvalidDecision(
+                f"extra_usd: only approving a budget extension takes an amount; job {job_id} waits at the {gate} gate"
+            )
         if gate == "provider" and decision == "request_changes":
-            raise JobError(f"job {job_id} waits for its model's provider: approve resumes it now, reject stops it")
+            raise InvalidDecision(
+                f"job {job_id} waits for its model's provider: approve resumes it now, reject stops it"
+            )
         if line_comments and (gate != "pr" or decision != "request_changes"):
-            raise JobError("comments on lines of the diff go with a pull request's request-changes decision")
+            raise InvalidDecision("comments on lines of the diff go with a pull request's request-changes decision")
         s.add(
             Review(
                 job_id=job_id,
