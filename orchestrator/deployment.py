@@ -140,6 +140,12 @@ class Shipyard:
 
         return worker_rows(self.store, self.heartbeat_timing()[1])
 
+    def holder_of(self, job_id: int) -> dict | None:
+        """The worker holding a running job (``heartbeats.holder_of``), with its status from its heartbeats."""
+        from orchestrator.worker.heartbeats import holder_of
+
+        return holder_of(self.store, self.heartbeat_timing()[1], job_id)
+
     def no_worker_hint(self) -> str | None:
         """A warning when work was left for a worker and no live worker is seen; else None."""
         from orchestrator.worker.heartbeats import NO_WORKER_HINT

@@ -193,7 +193,7 @@ async def api_decide(request: Request, job_id: int) -> Any:
         "gate": gate,
         "decision": decision,
         "by": who.signature,
-        "status": "recorded; the job resumes shortly",
+        "status": "recorded; " + (await run_in_threadpool(read_models.resumes_when, ship)).rstrip("."),
     }
 
 

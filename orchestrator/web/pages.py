@@ -25,6 +25,7 @@ from orchestrator.web.read_models import (
     checked_extra_usd,
     decision_log,
     job_status,
+    resumes_when,
     since_days,
 )
 from orchestrator.web.signing import FLASH_COOKIE
@@ -134,11 +135,15 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         "attempt_changes": _attempt_changes(ship.store, ship.settings.job_dirs, detail),
         "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
-        "polls": state in (JobState.QUEUED, JobState.RUNNING),
-        "can_comment": state == JobState.AWAITING_REVIEW and not detail.get("pending_decision"),
+        "polls": not state.is_final,  # waiting for a decision too: the page follows the job when it moves on
+        "can_comment": state == JobState.AWAITING_REVIEW
+        and not detail.get("pending_decision")
+        and request.state.principal.allows("decide"),
         "view": view,
         "diff_template": "_diff_split.html" if view == "split" else "_diff.html",
         "can_decide": request.state.principal.allows(gate_action(GATE_OF_STATE.get(state))),
+        "holder": request.app.state.ship.holder_of(job_id) if state == JobState.RUNNING else None,
+        "no_live_worker": state == JobState.RUNNING and request.app.state.ship.no_worker_hint() is not None,
         "pr_left_open": state in (JobState.BLOCKED, JobState.FAILED) and (detail["pr"] or {}).get("state") == "open",
         "can_operate": request.state.principal.allows("operate"),
     }
@@ -225,7 +230,10 @@ async def decide(request: Request, job_id: int) -> Response:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
     if status["state"] in ("blocked", "failed"):  # its pull request, left open, is closed now
         return redirect_with_flash(request, back, "ok", f"Rejected: the pull request is closed and job {job_id} ended.")
-    text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."
+    text = (
+        f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; "
+        + await run_in_threadpool(resumes_when, ship)
+    )
     return redirect_with_flash(request, back, "ok", text)
 
 

@@ -87,3 +87,10 @@ def decision_log(store: Store, job_id: int) -> list[dict]:
         return [{"at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)).isoformat(), "gate": r.gate,
                  "decision": r.decision, "by": r.reviewer, "comment": r.comment, "extra_usd": r.extra_usd,
                  "applied": r.applied, "line_comments": r.line_comments or []} for r in rows]  # fmt: skip
+
+
+def resumes_when(ship) -> str:
+    """When a recorded decision takes effect: shortly with a live worker; else once one runs."""
+    if ship.no_worker_hint() is None:
+        return "the job resumes shortly."
+    return "no live worker is seen, so the job resumes once one runs (`shipyard worker`)."
