@@ -113,7 +113,16 @@ def worker_rows(store: Store, dead_after: float, limit: int = 50) -> list[dict]:
                                           if _owned_by(w, (data or {}).get("lease_owner"))})[-RECOVERED_SHOWN:],
             })  # fmt: skip
     order = {"alive": 0, "wedged": 1, "dead": 2, "stopped": 3}
-    return sorted(rows, key=lambda r: order[r["status"]])
+    listed = [r for r in rows if not aged_out(r)]
+    return sorted(listed, key=lambda r: order[r["status"]])
+
+
+AGE_OUT_S = 24 * 3600.0
+"""A worker dead or stopped for longer than this leaves the list (unless a job is still stranded on it)."""
+
+
+def aged_out(row: dict) -> bool:
+    return row["status"] != "alive" and row["last_seen_s"] > AGE_OUT_S and not row["stranded_jobs"]
 
 
 def holder_of(store: Store, dead_after: float, job_id: int) -> dict | None:

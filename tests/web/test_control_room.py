@@ -59,3 +59,17 @@ def test_a_page_waiting_on_a_decision_follows_the_job_when_a_worker_moves_it_on(
     set_state(ship, job_id, "running")
     expect(page.locator("#job-state")).to_have_text("running", timeout=10_000)
     expect(page.locator("#pending-decision")).to_have_count(0)
+
+
+def test_dead_workers_age_out_of_the_list_after_a_day(ship, client):
+    from datetime import timedelta
+
+    from orchestrator.store.tables import WorkerRecord, utcnow
+
+    with ship.store.session() as s:
+        for pid, ago in ((11, timedelta(days=2)), (12, timedelta(minutes=5))):
+            s.add(WorkerRecord(id=f"old:{pid}", host="old", pid=pid, concurrency=2, version="1", pool_pids=[],
+                               started_at=utcnow() - ago, last_seen_at=utcnow() - ago))  # fmt: skip
+    rows = client.get("/api/workers").json()["workers"]
+    assert [(w["pid"], w["status"]) for w in rows] == [(12, "dead")]
+    assert "Workers dead or stopped for over a day are no longer listed." in client.get("/workers").text
