@@ -16,7 +16,7 @@ from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.diff_view import checked_view, diff_files
-from orchestrator.web.paging import checked_page
+from orchestrator.web.paging import FILTERS, checked_page
 from orchestrator.web.queue_overview import queue_overview
 from orchestrator.web.read_models import (
     STATES,
@@ -61,9 +61,9 @@ def redirect_with_flash(request: Request, url: str, kind: str, text: str) -> Red
     return response
 
 
-def _jobs_context(request: Request) -> dict:
+def _jobs_context(request: Request, query: dict | None = None) -> dict:
     """Rows of one page of jobs plus the links to the next one; raises BadParameter."""
-    page = checked_page(dict(request.query_params))
+    page = checked_page(dict(request.query_params) if query is None else query)
     store = request.app.state.ship.store
     rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where, oldest=page.oldest)
     more = len(rows) > page.limit
@@ -82,10 +82,16 @@ def _jobs_context(request: Request) -> dict:
 
 @router.get("/", response_class=HTMLResponse)
 def jobs_page(request: Request) -> Response:
+    status_code = 200
     try:
         context = _jobs_context(request)
     except BadParameter as exc:
-        return error_page(request, 400, str(exc))
+        # The form comes back as it was typed, with the reason beside it; no rows until it is fixed.
+        context = _jobs_context(request, query={})
+        typed = {k: v for k, v in request.query_params.items() if k in FILTERS and isinstance(v, str) and v}
+        context |= {"jobs": [], "filters": typed, "state": typed.get("state"), "repo": typed.get("repo"),
+                    "filter_error": str(exc), "next_url": None, "first_url": None}  # fmt: skip
+        status_code = 400
     overview = queue_overview(request.app.state.ship.store)
     chart = bar_chart(overview["hourly"], overview["hour_labels"], title="Jobs finished per hour, last 24 hours")
     workers = request.app.state.ship.workers()
@@ -100,6 +106,7 @@ def jobs_page(request: Request) -> Response:
             "live_workers": len(live),
             "dead_workers": sum(w["status"] == "dead" for w in workers),
         },
+        status_code,
     )
 
 
@@ -110,6 +117,7 @@ def jobs_rows(request: Request) -> Response:
         context = _jobs_context(request)
     except BadParameter as exc:
         return HTMLResponse(str(exc), status_code=400)
+    context["principal"] = getattr(request.state, "principal", None)  # the tick boxes are for operators
     return request.app.state.templates.TemplateResponse(request, "_job_rows.html", context)
 
 

@@ -42,8 +42,9 @@ def test_buttons_are_shown_only_to_roles_that_may_use_them(ship, add_job, tmp_pa
     job_id = job_with_diff(ship, add_job, tmp_path)
     with api_client(ship, role) as client:
         jobs = client.get("/").text
+        rows = client.get("/partials/jobs").text  # what the page's live refresh puts in
         page = client.get(f"/jobs/{job_id}").text
-    assert ('id="bulk-retry"' in jobs, 'form="bulk"' in jobs) == (bulk, bulk)
+    assert ('id="bulk-retry"' in jobs, 'form="bulk"' in jobs, 'form="bulk"' in rows) == (bulk, bulk, bulk)
     assert ('class="line-comment"' in page) is plus
 
 
@@ -73,3 +74,13 @@ def test_dead_workers_age_out_of_the_list_after_a_day(ship, client):
     rows = client.get("/api/workers").json()["workers"]
     assert [(w["pid"], w["status"]) for w in rows] == [(12, "dead")]
     assert "Workers dead or stopped for over a day are no longer listed." in client.get("/workers").text
+
+
+def test_a_bad_filter_keeps_the_form_as_typed_with_the_reason_beside_it(client, add_job):
+    add_job(state="queued", title="Fix the parser")
+    answer = client.get("/?repo=widgets&label=bug&since=2026-13-40")
+    assert answer.status_code == 400
+    page = answer.text
+    assert 'id="job-filters"' in page and 'id="filter-error"' in page and "since: must be a date" in page
+    assert 'name="repo" value="widgets"' in page and 'name="label" value="bug"' in page
+    assert 'value="2026-13-40"' in page and "Fix the parser" not in page  # no rows until it is fixed
