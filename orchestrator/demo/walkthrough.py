@@ -196,7 +196,8 @@ def _outcome_column(detail: dict) -> str:
 
 
 def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
-    table = Table("ticket", "outcome", "tries", "gate per attempt", "diff cov", "model cost", "wall", title="Outcomes")
+    table = Table("job", "ticket", "outcome", "tries", "gate per attempt", "diff cov", "model cost", "wall",
+                  title="Outcomes (commands take the job number)")  # fmt: skip
     notes = []
     for job_id in job_ids:
         d = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
@@ -204,6 +205,7 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
         cost = f"${d['cost_usd']:.4f}" + ("*" if d["scripted"] else "")
         title = d["title"] if len(d["title"]) <= 30 else d["title"][:29] + "…"
         table.add_row(
+            str(d["id"]),
             f"#{d['ticket_id']} {title}",
             _outcome_column(d),
             str(d["attempts"]),
@@ -216,11 +218,11 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
             if attempt["gate"] and not attempt["gate"].get("passed"):
                 failed = [c["name"] for c in attempt["gate"].get("checks", []) if not c.get("passed")]
                 notes.append(
-                    f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) "
+                    f"job {d['id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) "
                     "→ sent back to the agent"
                 )
         if d["reason"] and not d["pr"]:
-            notes.append(f"#{d['ticket_id']} {d['state']}: {d['reason']}")
+            notes.append(f"job {d['id']} {d['state']}: {d['reason']}")
     console.print(table)
     console.print(
         "* scripted replay: the cost shown is the cost recorded with the cassette (or $0), not money spent now."

@@ -73,6 +73,7 @@ def test_the_demo_refuses_to_replace_a_directory_a_web_server_uses_and_says_whic
     # and take decisions nobody else sees, while the CLI showed the new run.
     proc, data_dir = demo_run
     assert "shipyard review reject" in proc.stdout  # the demo's suggested paths end with a closed PR
+    assert "Outcomes (commands take the job number)" in " ".join(proc.stdout.split())  # one number to type
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")} | {"SHIPYARD_DATA_DIR": str(data_dir)}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
