@@ -67,11 +67,18 @@ class Shipyard:
         A rejection of a blocked or failed job whose pull request is still open closes that pull request
         here and now (no workflow waits for it)."""
         if decision == "reject":
-            left_open = jobs.close_pull_request_left_open(self.store, job_id, **notes)
+            left_open = jobs.pull_request_left_open(self.store, job_id, **notes)
             if left_open is not None:
                 from orchestrator.housekeeping.forge_refs import forget_job_commits
 
-                self._close_on_forge(job_id, *left_open)
+                try:
+                    self._close_on_forge(job_id, *left_open)
+                except Exception as exc:  # noqa: BLE001 - any forge failure: nothing is recorded, say why
+                    raise jobs.JobError(
+                        f"pull request #{left_open[1]} could not be closed on its forge ({type(exc).__name__}: "
+                        f"{exc}); nothing was recorded: try again"
+                    ) from None
+                jobs.close_left_open(self.store, job_id, **notes)
                 forget_job_commits(self.settings, self.store, job_id)
                 return "pr"
         self._check_commented_paths(job_id, notes.get("line_comments"))

@@ -189,21 +189,32 @@ def _pull_request_left_open(job: Job):
     return None
 
 
-def close_pull_request_left_open(store: Store, job_id: int, **notes: Unpack[DecisionNotes]) -> tuple | None:
-    """A rejection of a blocked or failed job whose pull request is still open (an attempt after "request
-    changes" that changed nothing, or an error after the PR opened): the job ends ``closed`` and the
-    rejection is on its decision record. Returns the job's repository row and the PR number for the
-    caller to close it on the forge; None when the job has no such pull request."""
-    comment, reviewer = notes.get("comment", ""), notes.get("reviewer", "cli")
+def pull_request_left_open(store: Store, job_id: int, **notes: Unpack[DecisionNotes]) -> tuple | None:
+    """For a rejection: the repository row and number of the still-open pull request of a blocked or failed
+    job (an attempt after "request changes" that changed nothing, or an error after the PR opened), for the
+    caller to close on the forge before ``close_left_open``; None when the job has no such pull request."""
     with store.session() as s:
         job = s.get(Job, job_id)
         pr = None if job is None else _pull_request_left_open(job)
         if pr is None:
             return None
         if notes.get("line_comments") or notes.get("extra_usd"):
-            raise JobError(
+            raise InvalidDecision(
                 f"job {job_id} is {job.state}: rejecting it closes its pull request and takes only a comment"
             )
+        s.expunge(job.ticket.repository)
+        return job.ticket.repository, pr.number
+
+
+def close_left_open(store: Store, job_id: int, **notes: Unpack[DecisionNotes]) -> None:
+    """Once the forge closed it: the job ends ``closed`` and the rejection is on its decision record."""
+    comment, reviewer = notes.get("comment", ""), notes.get("reviewer", "cli")
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        ended = job is not None and job.job_state in (JobState.BLOCKED, JobState.FAILED)
+        pr = job.pull_request if ended else None  # the local forge has already marked it closed
+        if pr is None or pr.state == "merged":
+            return  # closed meanwhile by another rejection
         s.add(Review(job_id=job_id, gate="pr", decision="reject", comment=comment, reviewer=reviewer, applied=True))
         was = job.state
         pr.state, pr.closed_at = "closed", utcnow()
@@ -213,9 +224,6 @@ def close_pull_request_left_open(store: Store, job_id: int, **notes: Unpack[Deci
         )
         job.human_touches += 1
         add_event(s, job_id, "review", f"pull request #{pr.number} closed by {reviewer} (the job was {was})")
-        s.flush()
-        s.expunge(job.ticket.repository)
-        return job.ticket.repository, pr.number
 
 
 def state_of(store: Store, job_id: int) -> JobState | None:

@@ -84,3 +84,22 @@ def test_a_bad_filter_keeps_the_form_as_typed_with_the_reason_beside_it(client, 
     assert 'id="job-filters"' in page and 'id="filter-error"' in page and "since: must be a date" in page
     assert 'name="repo" value="widgets"' in page and 'name="label" value="bug"' in page
     assert 'value="2026-13-40"' in page and "Fix the parser" not in page  # no rows until it is fixed
+
+
+def test_a_blocked_jobs_open_pull_request_is_closed_from_its_page(ship, client, add_job, tmp_path):
+    from orchestrator.domain.backlog import register_repository
+    from tests.orchestrator.gitrepo import make_repo
+
+    register_repository(ship.store, make_repo(tmp_path / "demo", {"a.py": "x = 1\n"}), name="demo")
+    job_id = add_job(state="blocked", pr_state="open", reason="the agent made no change for your comments")
+    page = client.get(f"/jobs/{job_id}").text
+    assert "The pull request is still open" in page and 'id="close-pr"' in page
+    done = client.post(
+        f"/jobs/{job_id}/decision", data={"csrf": csrf_of(client, job_id), "decision": "reject", "comment": "Enough."}
+    )
+    assert f"Rejected: the pull request is closed and job {job_id} ended." in done.text
+    detail = client.get(f"/api/jobs/{job_id}").json()
+    assert (detail["state"], detail["pr"]["state"]) == ("closed", "closed")
+    assert [(d["decision"], d["comment"]) for d in detail["decisions"]] == [("reject", "Enough.")]
+    again = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "reject"})
+    assert again.status_code == 409 and f"job {job_id} is closed, not waiting" in again.json()["error"]
