@@ -69,8 +69,8 @@ def _online_copy(source: Path, dest: Path) -> None:
 def _copy_repository(source: Path, dest: Path) -> None:
     """Refs before objects: git writes an object before any ref names it, so every ref copied names an
     object copied after it (objects are only added while a worker pushes)."""
-    git = source / ".git" if (source / ".git").is_dir() else source
-    rest = [p for p in source.iterdir() if p != git]
+    git = source / ".git" if (source / ".git").is_dir() else source  # a work tree's, or a bare repository
+    rest = [p for p in source.iterdir() if p != git] if git != source else []
     dest.mkdir(parents=True)
     target = dest / git.relative_to(source) if git != source else dest
     target.mkdir(exist_ok=True)

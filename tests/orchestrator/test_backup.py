@@ -87,3 +87,17 @@ def test_restore_refuses_a_directory_in_use_or_not_empty_and_a_non_backup(tmp_pa
     monkeypatch.setenv("SHIPYARD_DATA_DIR", str(tmp_path / "data"))
     out = CliRunner().invoke(app, ["backup", str(tmp_path / "data" / "inside")]).output
     assert "inside the data directory" in " ".join(out.split())
+
+
+def test_a_bare_repository_inside_the_data_directory_is_backed_up_with_its_refs(tmp_path, monkeypatch, scrub_env):
+    ship = deployment(tmp_path / "data")
+    work = sample_repository(tmp_path / "work")
+    bare = tmp_path / "data" / "repos" / "lib.git"
+    run_git(["clone", "-q", "--bare", str(work), str(bare)])
+    run_git(["update-ref", "refs/shipyard/jobs/7", "main"], cwd=bare)
+    register_repository(ship.store, bare, name="lib", data_dir=tmp_path / "data")
+    shipyard(monkeypatch, tmp_path / "data", "backup", str(tmp_path / "b"))
+    assert "whole and restores" in shipyard(monkeypatch, tmp_path / "data", "backup", "--check", str(tmp_path / "b"))
+    shipyard(monkeypatch, tmp_path / "restored", "restore", str(tmp_path / "b"))
+    refs = run_git(["for-each-ref", "--format=%(refname)"], cwd=tmp_path / "restored" / "repos" / "lib.git")
+    assert "refs/shipyard/jobs/7" in refs and "refs/heads/main" in refs
