@@ -101,3 +101,22 @@ def test_a_bare_repository_inside_the_data_directory_is_backed_up_with_its_refs(
     shipyard(monkeypatch, tmp_path / "restored", "restore", str(tmp_path / "b"))
     refs = run_git(["for-each-ref", "--format=%(refname)"], cwd=tmp_path / "restored" / "repos" / "lib.git")
     assert "refs/shipyard/jobs/7" in refs and "refs/heads/main" in refs
+
+
+@pytest.mark.postgres
+def test_a_postgresql_deployment_is_backed_up_with_the_pg_dump_it_is_told_to_take_and_checked(
+    tmp_path, monkeypatch, scrub_env, postgres_url
+):
+    import subprocess
+
+    monkeypatch.setenv("SHIPYARD_DATABASE_URL", postgres_url)
+    Shipyard.load(Settings(data_dir=tmp_path / "data", database_url=postgres_url))
+    dest = tmp_path / "b"
+    monkeypatch.setenv("SHIPYARD_DATA_DIR", str(tmp_path / "data"))
+    told = " ".join(CliRunner().invoke(app, ["backup", str(dest)]).output.split())
+    assert "the database is PostgreSQL" in told and f"pg_dump --format=custom --file={dest}/shipyard.pgdump" in told
+    checked = CliRunner().invoke(app, ["backup", "--check", str(dest)])
+    assert checked.exit_code == 1 and "shipyard.pgdump: missing" in " ".join(checked.output.split())
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dest}/shipyard.pgdump", plain], check=True)
+    assert "whole and restores" in shipyard(monkeypatch, tmp_path / "data", "backup", "--check", str(dest))
