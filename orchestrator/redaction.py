@@ -28,7 +28,8 @@ _PATTERNS = [
     re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
     re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
-    re.compile(r"(?i)(authorization:\s*(?:bearer|token|basic)\s+)[^\s'\"]+"),
+    # Not a placeholder in help text: ``Bearer <token>``, ``Bearer $TOKEN``, ``Bearer ${TOKEN}``.
+    re.compile(r"(?i)(authorization:\s*(?:bearer|token|basic)\s+)(?!<[^>\s]*>|\$\{?\w+\}?(?![^\s'\"]))[^\s'\"]+"),
     re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:)[^\s@/'\"]+(?=@)"),  # user:password@ in URLs
 ]
 MASK = "[REDACTED]"

@@ -17,6 +17,7 @@ from orchestrator.cli.common import JSON_HELP, STATES, _fail, _ship, console, er
 from orchestrator.cli.terminal import jobs_table, print_job, workers_table
 from orchestrator.cli.users import users_app
 from orchestrator.deployment import Shipyard
+from orchestrator.domain import jobs
 from orchestrator.domain.backlog import BacklogError, add_ticket, list_tickets, wants_agent
 from orchestrator.domain.jobs import JobError
 from orchestrator.forges.local_git import ForgeError
@@ -98,9 +99,11 @@ def init(
     if forge == "github" and not location.startswith("github:"):
         location = f"github:{location}"
     try:
+        ship = _ship()
         onboard(
-            _ship().store,
+            ship.store,
             location,
+            data_dir=ship.settings.data_dir,
             name=name,
             base_branch=base_branch,
             yes=yes,
@@ -135,6 +138,28 @@ def doctor(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _live_models_answerable(ship: Shipyard) -> None:
+    """A ticket for a live model is refused while its first model (triage) cannot be built (no API key, a bad
+    catalogue): the job would block a moment after it was queued."""
+    import os
+
+    from agents.catalogue import CatalogueError
+    from agents.credentials import load_secrets
+    from agents.providers import ProviderError, make_chat_model
+    from agents.router import ModelRouter, RoutingError
+    from orchestrator.worker.model_setup import load_catalogue
+
+    settings = ship.settings
+    try:
+        secrets = load_secrets(os.environ, settings.secrets_file)
+        spec, _why = ModelRouter(load_catalogue(settings.models_file), secrets=secrets).choose("triage")
+        make_chat_model(spec, secrets)
+    except (ProviderError, RoutingError, CatalogueError, OSError) as exc:
+        raise BacklogError(
+            f"not added: a live model would work this ticket and {exc} (or pass --cassette to replay one)"
+        ) from None
+
+
 @ticket_app.command("add")
 def ticket_add(
     repo: str = typer.Option(..., help="Repository name (see `shipyard init`)"),
@@ -146,6 +171,8 @@ def ticket_add(
     """Add a ticket to the local backlog; labelled `shipyard`, it is queued at once."""
     ship = _ship()
     try:
+        if cassette is None and wants_agent(label):
+            _live_models_answerable(ship)
         ticket = add_ticket(ship.store, repo=repo, title=title, body=body, labels=label, cassette=cassette)
     except BacklogError as exc:
         _fail(str(exc))
@@ -181,6 +208,10 @@ def ticket_queue(ticket_id: int = typer.Argument(..., help="Ticket id (see `ship
     except JobError as exc:
         _fail(str(exc))
     _queued(ship, job_id, f"{'queued' if created else 'already active:'} job {job_id}")
+
+
+NUMBERS_MAY_BE_NEGATIVE = {"ignore_unknown_options": True}
+"""``jobs show -1`` reaches the job id's range check instead of "No such option: -1"."""
 
 
 @jobs_app.command("list")
@@ -219,9 +250,9 @@ def jobs_list(
     print_rows(rows, as_json=as_json, table=jobs_table, note=more)
 
 
-@jobs_app.command("show")
+@jobs_app.command("show", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def jobs_show(
-    job_id: int = typer.Argument(..., help="Job id (see `shipyard jobs list`)"),
+    job_id: int = typer.Argument(..., min=1, help="Job id (see `shipyard jobs list`)"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     diff: bool = typer.Option(False, help="Print the diff"),
 ) -> None:
@@ -236,8 +267,8 @@ def jobs_show(
     print_job(console, detail, diff)
 
 
-@jobs_app.command("cancel")
-def jobs_cancel(job_id: int = typer.Argument(..., help="Job id")) -> None:
+@jobs_app.command("cancel", context_settings=NUMBERS_MAY_BE_NEGATIVE)
+def jobs_cancel(job_id: int = typer.Argument(..., min=1, help="Job id")) -> None:
     """Cancel a job; a running one stops at its next step."""
     try:
         _ship().cancel(job_id)
@@ -246,8 +277,8 @@ def jobs_cancel(job_id: int = typer.Argument(..., help="Job id")) -> None:
     console.print(f"job {job_id} cancelled")
 
 
-@jobs_app.command("retry")
-def jobs_retry(job_id: int = typer.Argument(..., help="Job id of a finished job")) -> None:
+@jobs_app.command("retry", context_settings=NUMBERS_MAY_BE_NEGATIVE)
+def jobs_retry(job_id: int = typer.Argument(..., min=1, help="Job id of a finished job")) -> None:
     """Start a new job for the ticket of a finished job."""
     ship = _ship()
     try:
@@ -280,14 +311,17 @@ def _decide(job_id: int, decision: str, comment: str, extra_usd: float = 0.0, li
             gate = ship.decide(job_id, decision, comment=comment, extra_usd=extra_usd, line_comments=line_comments)
     except JobError as exc:
         _fail(str(exc))
+    if jobs.state_of(ship.store, job_id) == JobState.CLOSED:  # a pull request left open, closed now
+        console.print(f"job {job_id}: pull request closed; the job is closed")
+        return
     _queued(ship, job_id, f"job {job_id}: {gate} {decision.replace('_', ' ')} recorded; the job resumes on a worker")
 
 
-JOB_ID = typer.Argument(..., help="Job id (see `shipyard review list`)")
+JOB_ID = typer.Argument(..., min=1, help="Job id (see `shipyard review list`)")
 COMMENT = typer.Option("", help="Why (kept with the decision)")
 
 
-@review_app.command("approve")
+@review_app.command("approve", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def review_approve(
     job_id: int = JOB_ID,
     comment: str = COMMENT,
@@ -298,13 +332,13 @@ def review_approve(
     _decide(job_id, "approve", comment, extra_usd)
 
 
-@review_app.command("reject")
+@review_app.command("reject", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def review_reject(job_id: int = JOB_ID, comment: str = COMMENT) -> None:
     """Reject: the pull request is closed (or the plan / budget refused, the provider wait stopped) and the job ends."""
     _decide(job_id, "reject", comment)
 
 
-@review_app.command("request-changes")
+@review_app.command("request-changes", context_settings=NUMBERS_MAY_BE_NEGATIVE)
 def review_request_changes(
     job_id: int = JOB_ID,
     comment: str = typer.Option("", help="What the agent must change"),
@@ -314,6 +348,19 @@ def review_request_changes(
 ) -> None:
     """Send the comments back to the agent as a new attempt on the same branch."""
     _decide(job_id, "request_changes", comment, lines=line)
+
+
+_HELD: list = []
+
+
+def _hold_data_dir(ship: Shipyard) -> None:
+    """Mark the data directory used while this process runs: a new demo or a restore refuses to replace it."""
+    from orchestrator.store.in_use import DataDirInUse, hold_shared
+
+    try:
+        _HELD.append(hold_shared(ship.settings.data_dir))
+    except DataDirInUse as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -332,6 +379,7 @@ def worker(
     if poll not in (None, "github"):
         _fail(f"worker --poll: unknown forge {poll!r}; only 'github' can be polled")
     ship = _ship()
+    _hold_data_dir(ship)
     install_worker_hooks(ship.settings, ship.celery, concurrency)
     from orchestrator.worker.watchdog import EXIT_WEDGED, WEDGED
 
@@ -406,6 +454,7 @@ def web(
     from orchestrator.web.startup import WebStartError, prepare_auth
 
     ship = _ship()
+    _hold_data_dir(ship)
     host, port = host or ship.settings.web_host, port or ship.settings.web_port
     try:
         for note in prepare_auth(ship, host):
@@ -428,6 +477,60 @@ def workers(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
     idle = not any(w["status"] == "alive" for w in rows)
     note = "no live worker: queued jobs wait until one starts (`shipyard worker`)" if idle else ""
     print_rows(rows, as_json=as_json, table=workers_table, note=note)
+
+
+@app.command()
+def backup(
+    dest: Path = typer.Argument(..., help="A new directory for the backup"),
+    check: bool = typer.Option(False, "--check", help="Verify the backup at DEST instead of taking one"),
+) -> None:
+    """Back up the store, the checkpoints and the local repositories (with the job refs) while workers run."""
+    from orchestrator.store import backup as backups
+
+    if check:
+        try:
+            problems = backups.check(dest)
+        except backups.BackupError as exc:
+            _fail(str(exc))
+        if problems:
+            _fail(f"{dest}: " + "; ".join(problems))
+        console.print(f"{dest}: the backup is whole and restores")
+        return
+    ship = _ship()
+    try:
+        report = backups.backup(ship.settings, ship.store, dest)
+    except (backups.BackupError, OSError) as exc:
+        _fail(str(exc))
+    kept = report.files + [f"{r} (git, every ref)" for r in report.repositories]
+    console.print(f"backed up into {report.dest}: {', '.join(kept) or 'nothing'}", highlight=False)
+    for left in report.left_out:
+        err_console.print(f"[yellow]note:[/yellow] not copied (outside the data directory): {escape(left)}")
+    if report.postgres:
+        err_console.print(
+            "[yellow]the database is PostgreSQL:[/yellow] dump it into the backup now, then check it:\n  "
+            + escape(backups.PG_DUMP_COMMAND.format(dest=report.dest))
+            + f"\n  shipyard backup --check {report.dest}"
+        )
+
+
+@app.command()
+def restore(source: Path = typer.Argument(..., help="A directory made by `shipyard backup`")) -> None:
+    """Restore a backup as this deployment's data directory (SHIPYARD_DATA_DIR, which must be new or empty)."""
+    from orchestrator.settings import Settings
+    from orchestrator.store import backup as backups
+    from orchestrator.store.in_use import DataDirInUse, exclusive
+
+    settings = Settings()
+    try:
+        with exclusive(settings.data_dir, "restoring into it"):
+            manifest = backups.restore(settings, source)
+    except (backups.BackupError, DataDirInUse, OSError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"restored the backup of {manifest['created_at']} into {settings.data_dir}; start `shipyard worker`: "
+        "jobs that were running resume from their checkpoints",
+        highlight=False,
+    )
 
 
 @app.command()

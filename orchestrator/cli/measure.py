@@ -14,7 +14,7 @@ from orchestrator.cli.common import JSON_HELP, _ship, console
 
 def outcomes(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    days: int | None = typer.Option(None, min=1, help="Only the last N days (1 or more)"),
+    days: int | None = typer.Option(None, min=1, max=36_500, help="Only the last N days (1 to 36500)"),
 ) -> None:
     """Outcomes, not tokens: cost per merged PR, backlog automated, coverage of generated code."""
     from datetime import datetime, timedelta
@@ -86,7 +86,10 @@ def report(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise typer.BadParameter(f"{out}: cannot write: {exc.strerror or exc}", param_hint="--out") from None
         console.print(f"report written to {out}")
 
 

@@ -15,8 +15,14 @@ from orchestrator.onboarding.detect import RepoFiles, propose
 from orchestrator.onboarding.doctor import DoctorReport
 from orchestrator.onboarding.inspect import committed_tree
 from orchestrator.store import Store
+from orchestrator.store.paths import resolved_path
 from orchestrator.store.tables import Repository
 from workflows.repo_config import CONFIG_FILE
+
+
+def _where(repo: Repository, data_dir: Path | None) -> str:
+    """A local repository's path now (stored relative when inside the data directory), or its git URL."""
+    return repo.url if data_dir is None else resolved_path(data_dir, repo.url)
 
 
 def onboard(
@@ -29,6 +35,7 @@ def onboard(
     store_only: bool,
     console: Console,
     interactive: bool,
+    data_dir: Path | None = None,
 ) -> None:
     """Register ``location`` (a local path, a git URL, or ``github:OWNER/NAME``), propose a configuration
     from its base branch unless one is committed, and keep it when confirmed. A GitHub repository's
@@ -38,20 +45,27 @@ def onboard(
         repo = _register_github(store, location, name=name, base_branch=base_branch, console=console)
     else:
         repo = register_repository(
-            store, location if is_git_url(location) else Path(location), name=name, base_branch=base_branch
+            store,
+            location if is_git_url(location) else Path(location),
+            name=name,
+            base_branch=base_branch,
+            data_dir=data_dir,
         )
         console.print(
             f"registered [bold]{escape(repo.name)}[/bold] → {escape(repo.url)} (base branch {escape(repo.base_branch)})"
         )
     with tempfile.TemporaryDirectory(prefix="shipyard-init-") as scratch:
         files, committed = (
-            _github_tree(repo, Path(scratch)) if github else committed_tree(repo.url, repo.base_branch, Path(scratch))
+            _github_tree(repo, Path(scratch))
+            if github
+            else committed_tree(_where(repo, data_dir), repo.base_branch, Path(scratch))
         )
         if committed is not None:
             console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
             return
         proposal = propose(files)  # reads files while their scratch clone exists
-    _offer(store, repo, proposal, yes=yes, store_only=store_only or github, console=console, interactive=interactive)
+    _offer(store, repo, proposal, yes=yes, store_only=store_only or github, console=console,
+           interactive=interactive, data_dir=data_dir)  # fmt: skip
 
 
 def _register_github(
@@ -80,7 +94,17 @@ def _github_tree(repo: Repository, scratch: Path) -> tuple[RepoFiles, bytes | No
     return tree_at(GitRepo(git_dir), github_forge().fetch_branch(repo.url, repo.base_branch, git_dir))
 
 
-def _offer(store: Store, repo, proposal, *, yes: bool, store_only: bool, console: Console, interactive: bool) -> None:
+def _offer(
+    store: Store,
+    repo,
+    proposal,
+    *,
+    yes: bool,
+    store_only: bool,
+    console: Console,
+    interactive: bool,
+    data_dir: Path | None = None,
+) -> None:
     """Show the proposed configuration and keep it in the store when confirmed (and beside a local work tree)."""
     proposal.validated()
     text = proposal.to_yaml()
@@ -94,8 +118,8 @@ def _offer(store: Store, repo, proposal, *, yes: bool, store_only: bool, console
     console.print(
         f"Kept in Shipyard's store for {repo.name}; a committed {CONFIG_FILE} in the repository wins over it."
     )
-    target = Path(repo.url) / CONFIG_FILE
-    if not store_only and not is_git_url(repo.url) and (Path(repo.url) / ".git").exists() and not target.exists():
+    target = Path(_where(repo, data_dir)) / CONFIG_FILE
+    if not store_only and not is_git_url(repo.url) and target.parent.joinpath(".git").exists() and not target.exists():
         target.write_text(text, encoding="utf-8")
         console.print(f"Wrote {target}: commit it to share it with your team (git add {CONFIG_FILE} && git commit).")
     console.print(f"Next: shipyard doctor {repo.name}   # proves it in a real sandbox and warms the baseline")

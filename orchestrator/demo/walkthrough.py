@@ -23,6 +23,7 @@ from orchestrator.deployment import Shipyard
 from orchestrator.domain.backlog import add_ticket, register_repository
 from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
+from orchestrator.store.in_use import DataDirInUse, exclusive
 from orchestrator.store.tables import Event, JobState, Ticket
 from orchestrator.worker.process_group import start_worker, stop_worker
 from orchestrator.worker.sandboxing import describe_backend
@@ -52,7 +53,7 @@ def run_demo(console: Console, data_dir: Path, forge: str = "local") -> int:
     console.print(f"Data directory: {data_dir} (SQLite store, filesystem queue, checkpoints)")
     repo = _sample_repository(data_dir / "repos" / "textkit")
     if forge == "local":
-        register_repository(ship.store, repo, name="textkit")
+        register_repository(ship.store, repo, name="textkit", data_dir=data_dir)
         return _run(ship, console, data_dir, None)
     from orchestrator.demo.github_forge import FULL_NAME, demo_github
     from orchestrator.intake.github_repository import register_github_repository
@@ -85,7 +86,11 @@ def _fresh_data_dir(data_dir: Path) -> Path:
     if data_dir.exists():
         if not (data_dir / MARKER).exists():
             raise SystemExit(f"{data_dir} exists and is not a demo directory; choose another --data-dir")
-        shutil.rmtree(data_dir)
+        try:
+            with exclusive(data_dir, "running the demo again (it deletes the directory)"):
+                shutil.rmtree(data_dir)
+        except DataDirInUse as exc:
+            raise SystemExit(f"shipyard demo: {exc}") from None
     data_dir.mkdir(parents=True)
     (data_dir / MARKER).write_text("created by `shipyard demo`; deleted by the next run\n")
     return data_dir
@@ -191,7 +196,8 @@ def _outcome_column(detail: dict) -> str:
 
 
 def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
-    table = Table("ticket", "outcome", "tries", "gate per attempt", "diff cov", "model cost", "wall", title="Outcomes")
+    table = Table("job", "ticket", "outcome", "tries", "gate per attempt", "diff cov", "model cost", "wall",
+                  title="Outcomes (commands take the job number)")  # fmt: skip
     notes = []
     for job_id in job_ids:
         d = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
@@ -199,6 +205,7 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
         cost = f"${d['cost_usd']:.4f}" + ("*" if d["scripted"] else "")
         title = d["title"] if len(d["title"]) <= 30 else d["title"][:29] + "…"
         table.add_row(
+            str(d["id"]),
             f"#{d['ticket_id']} {title}",
             _outcome_column(d),
             str(d["attempts"]),
@@ -211,11 +218,11 @@ def _summary(ship: Shipyard, console: Console, job_ids: list[int]) -> None:
             if attempt["gate"] and not attempt["gate"].get("passed"):
                 failed = [c["name"] for c in attempt["gate"].get("checks", []) if not c.get("passed")]
                 notes.append(
-                    f"#{d['ticket_id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) "
+                    f"job {d['id']} attempt {attempt['number']}: gate failed ({', '.join(failed)}) "
                     "→ sent back to the agent"
                 )
         if d["reason"] and not d["pr"]:
-            notes.append(f"#{d['ticket_id']} {d['state']}: {d['reason']}")
+            notes.append(f"job {d['id']} {d['state']}: {d['reason']}")
     console.print(table)
     console.print(
         "* scripted replay: the cost shown is the cost recorded with the cassette (or $0), not money spent now."
@@ -234,8 +241,16 @@ def _next_steps(console: Console, data_dir: Path, ship: Shipyard, job_ids: list[
         console.print(f"  {env} .venv/bin/shipyard review list")
         console.print(f"  {env} .venv/bin/shipyard jobs show {waiting[0]} --diff")
         console.print(f"  {env} .venv/bin/shipyard review approve {waiting[0]}        # merges into main")
+        console.print(
+            f"  {env} .venv/bin/shipyard review reject {waiting[0]} --comment '…'   # closes the pull request"
+        )
         console.print(f"  {env} .venv/bin/shipyard review request-changes {waiting[0]} --comment '…'")
         console.print(f"  {env} .venv/bin/shipyard worker     # works the decisions you queued")
+        console.print(
+            "  The replayed model has no answer to new comments: after request-changes the worker reports that the "
+            "agent made no change and the job stops (blocked) with its pull request open; "
+            f"`shipyard review reject {waiting[0]}` then closes it."
+        )
     console.print(f"Web page: {env} .venv/bin/shipyard users add you --role admin   # once: the web app needs a login")
     console.print(
         f"          {env} .venv/bin/shipyard web  →  http://{ship.settings.web_host}:{ship.settings.web_port}/"

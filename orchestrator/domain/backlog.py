@@ -10,6 +10,7 @@ from sqlalchemy import select
 from orchestrator.forges.local_git import check_local_repository
 from orchestrator.store import Store
 from orchestrator.store.db import insert_or_skip
+from orchestrator.store.paths import stored_path
 from orchestrator.store.tables import Job, JobState, Repository, Ticket, WebhookDelivery, WebhookEvent
 from workflows.gitops import GitError, run_git
 
@@ -27,9 +28,16 @@ def is_git_url(location: str) -> bool:
 
 
 def register_repository(
-    store: Store, path: Path | str, *, name: str | None = None, base_branch: str | None = None
+    store: Store,
+    path: Path | str,
+    *,
+    name: str | None = None,
+    base_branch: str | None = None,
+    data_dir: Path | None = None,
 ) -> Repository:
-    """Register a local git repository, or a git URL, under ``name`` (default: its directory name)."""
+    """Register a local git repository, or a git URL, under ``name`` (default: its directory name).
+
+    A repository inside ``data_dir`` (the deployment's data directory) is stored relative to it."""
     if isinstance(path, str) and is_git_url(path):
         return _register(store, path, name or path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git"), base_branch)
     root = check_local_repository(Path(path))
@@ -44,7 +52,8 @@ def register_repository(
         raise BacklogError(
             f"{root}: branch {base_branch!r} does not exist (a repository needs at least one commit)"
         ) from None
-    repo = _register(store, str(root), name or root.name.removesuffix(".git"), base_branch)
+    url = str(root) if data_dir is None else stored_path(data_dir, root)
+    repo = _register(store, url, name or root.name.removesuffix(".git"), base_branch)
     _keep_committed_cap(store, repo.name, root, base_branch)
     return repo
 
@@ -127,9 +136,13 @@ def add_ticket(
         from agents.cassette import CassetteError, load_cassette
 
         try:
-            load_cassette(cassette)  # refused now, not after the job has been queued
+            recorded = load_cassette(cassette)  # refused now, not after the job has been queued
         except CassetteError as exc:
             raise BacklogError(f"--cassette: {exc}") from None
+        if recorded.triage is None and recorded.plan is None and not any(recorded.code):
+            raise BacklogError(
+                f"--cassette: {cassette.name}: records nothing to replay (no triage, plan or code turns)"
+            )
     labels = sorted(set(labels or []))
     with store.session() as s:
         repository = s.scalar(select(Repository).where(Repository.name == repo))

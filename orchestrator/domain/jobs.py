@@ -15,7 +15,12 @@ from orchestrator.store.tables import ACTIVE_STATES, Event, Job, JobState, Revie
 
 
 class JobError(ValueError):
-    """A request about a job that cannot be honoured; the message says why."""
+    """A request about a job that cannot be honoured in the job's state; the message says why."""
+
+
+class InvalidDecision(JobError):
+    """A decision whose own fields are wrong (an unknown verdict, a missing comment, a bad line comment),
+    whatever state the job is in; the message names the field."""
 
 
 GATE_OF_STATE = {
@@ -92,14 +97,14 @@ def checked_line_comments(raw: object) -> list[dict]:
     if raw in (None, ""):
         return []
     if not isinstance(raw, list):
-        raise JobError("line_comments: must be a list of {path, line, body}")
+        raise InvalidDecision("line_comments: must be a list of {path, line, body}")
     if len(raw) > MAX_LINE_COMMENTS:
-        raise JobError(f"line_comments: at most {MAX_LINE_COMMENTS}, got {len(raw)}")
+        raise InvalidDecision(f"line_comments: at most {MAX_LINE_COMMENTS}, got {len(raw)}")
     out = []
     for i, item in enumerate(raw):
         where = f"line_comments[{i}]"
         if not isinstance(item, dict):
-            raise JobError(f"{where}: must be an object with path, line and body")
+            raise InvalidDecision(f"{where}: must be an object with path, line and body")
         path, line, body = item.get("path"), item.get("line"), item.get("body")
         if (
             not isinstance(path, str)
@@ -108,15 +113,15 @@ def checked_line_comments(raw: object) -> list[dict]:
             or path.startswith("/")
             or ".." in path.split("/")
         ):
-            raise JobError(f"{where}.path: must be a relative path in the repository, got {path!r}")
+            raise InvalidDecision(f"{where}.path: must be a relative path in the repository, got {path!r}")
         try:
             line = int(line)
         except (TypeError, ValueError):
-            raise JobError(f"{where}.line: must be a line number, got {line!r}") from None
+            raise InvalidDecision(f"{where}.line: must be a line number, got {line!r}") from None
         if line < 1:
-            raise JobError(f"{where}.line: must be 1 or more, got {line}")
+            raise InvalidDecision(f"{where}.line: must be 1 or more, got {line}")
         if not isinstance(body, str) or not body.strip():
-            raise JobError(f"{where}.body: must say what to change")
+            raise InvalidDecision(f"{where}.body: must say what to change")
         out.append({"path": path.strip(), "line": line, "body": body.strip()[:5000]})
     return out
 
@@ -127,11 +132,11 @@ def record_decision(
     """Store a decision for the gate the job waits at; returns the gate's name. ``human=False``
     (a worker's provider probe) does not count as a human touch."""
     if decision not in DECISIONS:
-        raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+        raise InvalidDecision(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     comment, extra_usd = notes.get("comment", ""), notes.get("extra_usd", 0.0)
     line_comments = checked_line_comments(notes.get("line_comments"))
     if decision == "request_changes" and not comment.strip() and not line_comments:
-        raise JobError(
+        raise InvalidDecision(
             "request-changes needs a comment (or comments on lines of the diff) telling the agent what to change"
         )
     with store.session() as s:
@@ -140,15 +145,27 @@ def record_decision(
             raise JobError(f"job {job_id} does not exist")
         gate = GATE_OF_STATE.get(job.job_state)
         if gate is None:
+            left_open = _pull_request_left_open(job)
+            if left_open is not None:
+                raise JobError(
+                    f"job {job_id} is {job.state}, not waiting for a human decision; its pull request "
+                    f"#{left_open.number} is still open: reject closes it, retry starts the ticket again"
+                )
             raise JobError(f"job {job_id} is {job.state}, not waiting for a human decision")
         if s.scalar(select(Review).where(Review.job_id == job_id, Review.applied.is_(False))):
             raise JobError(f"job {job_id} already has a decision waiting to be applied")
         if gate == "budget" and decision == "approve" and extra_usd <= 0:
-            raise JobError("approving a budget extension needs --extra-usd greater than 0")
+            raise InvalidDecision("approving a budget extension needs --extra-usd greater than 0")
+        if extra_usd and not (gate == "budget" and decision == "approve"):
+            raise InvalidDecision(
+                f"extra_usd: only approving a budget extension takes an amount; job {job_id} waits at the {gate} gate"
+            )
         if gate == "provider" and decision == "request_changes":
-            raise JobError(f"job {job_id} waits for its model's provider: approve resumes it now, reject stops it")
+            raise InvalidDecision(
+                f"job {job_id} waits for its model's provider: approve resumes it now, reject stops it"
+            )
         if line_comments and (gate != "pr" or decision != "request_changes"):
-            raise JobError("comments on lines of the diff go with a pull request's request-changes decision")
+            raise InvalidDecision("comments on lines of the diff go with a pull request's request-changes decision")
         s.add(
             Review(
                 job_id=job_id,
@@ -162,6 +179,57 @@ def record_decision(
         )
         job.human_touches += 1 if human else 0
         return gate
+
+
+def _pull_request_left_open(job: Job):
+    """The open pull request of a job that ended without a human closing it (blocked or failed), else None."""
+    pr = job.pull_request
+    if job.job_state in (JobState.BLOCKED, JobState.FAILED) and pr is not None and pr.state == "open":
+        return pr
+    return None
+
+
+def pull_request_left_open(store: Store, job_id: int, **notes: Unpack[DecisionNotes]) -> tuple | None:
+    """For a rejection: the repository row and number of the still-open pull request of a blocked or failed
+    job (an attempt after "request changes" that changed nothing, or an error after the PR opened), for the
+    caller to close on the forge before ``close_left_open``; None when the job has no such pull request."""
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        pr = None if job is None else _pull_request_left_open(job)
+        if pr is None:
+            return None
+        if notes.get("line_comments") or notes.get("extra_usd"):
+            raise InvalidDecision(
+                f"job {job_id} is {job.state}: rejecting it closes its pull request and takes only a comment"
+            )
+        s.expunge(job.ticket.repository)
+        return job.ticket.repository, pr.number
+
+
+def close_left_open(store: Store, job_id: int, **notes: Unpack[DecisionNotes]) -> None:
+    """Once the forge closed it: the job ends ``closed`` and the rejection is on its decision record."""
+    comment, reviewer = notes.get("comment", ""), notes.get("reviewer", "cli")
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        ended = job is not None and job.job_state in (JobState.BLOCKED, JobState.FAILED)
+        pr = job.pull_request if ended else None  # the local forge has already marked it closed
+        if pr is None or pr.state == "merged":
+            return  # closed meanwhile by another rejection
+        s.add(Review(job_id=job_id, gate="pr", decision="reject", comment=comment, reviewer=reviewer, applied=True))
+        was = job.state
+        pr.state, pr.closed_at = "closed", utcnow()
+        job.state, job.finished_at = JobState.CLOSED.value, utcnow()
+        job.reason = f"pull request rejected by the reviewer after the job was {was}" + (
+            f": {comment}" if comment else ""
+        )
+        job.human_touches += 1
+        add_event(s, job_id, "review", f"pull request #{pr.number} closed by {reviewer} (the job was {was})")
+
+
+def state_of(store: Store, job_id: int) -> JobState | None:
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        return None if job is None else job.job_state
 
 
 def pending_decision(store: Store, job_id: int) -> dict | None:

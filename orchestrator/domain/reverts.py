@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from orchestrator.domain.jobs import add_event
+from orchestrator.store.paths import resolved_path
 from orchestrator.store.tables import Event, Job, JobState, Repository, Ticket
 from workflows.gitops import GitError, GitRepo, run_git
 
@@ -59,7 +60,8 @@ def reverts_in_history(git_dir: Path, branch: str) -> dict[str, str]:
 def _base_history(ship, repo: Repository) -> Path:
     """A git dir holding ``repo``'s base branch as the forge has it now."""
     if repo.forge != "github":
-        return Path(run_git(["rev-parse", "--absolute-git-dir"], cwd=Path(repo.url)).strip())
+        where = Path(resolved_path(ship.settings.data_dir, repo.url))
+        return Path(run_git(["rev-parse", "--absolute-git-dir"], cwd=where).strip())
     from orchestrator.forges.github import GitHubForge, GitHubSettings
 
     git_dir = ship.settings.cache_dir / "reverts" / f"{repo.id}.git"

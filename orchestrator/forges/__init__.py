@@ -32,8 +32,9 @@ def _backend_forge(settings: Settings, repo_row: Any, job_id: int, *, store: Sto
     if repo_row.forge == "github":
         return github_forge()
     from orchestrator.forges.local_git import LocalForge
+    from orchestrator.store.paths import resolved_path
 
-    return LocalForge(store, job_id, repo_row.base_branch)
+    return LocalForge(store, job_id, repo_row.base_branch, location=resolved_path(settings.data_dir, repo_row.url))
 
 
 def github_forge() -> GitHubForge:

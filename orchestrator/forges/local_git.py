@@ -48,15 +48,24 @@ class LocalForge:
     name = "local"
     drafts = False
 
-    def __init__(self, store: Store, job_id: int, base_branch: str):
+    def __init__(self, store: Store, job_id: int, base_branch: str, location: str | None = None):
         self.store = store
         self.job_id = job_id
         self.base_branch = base_branch
+        self.location = location
+        """The repository's path now (its row's location); it wins over a path a checkpoint carried from
+        before the data directory was moved or restored elsewhere, and resolves a relative one."""
+
+    def _at(self, repo: str) -> str:
+        path = Path(repo)
+        if self.location is not None and (not path.is_absolute() or not path.exists()):
+            return self.location
+        return repo
 
     def clone(self, repo: str, base_branch: str, dest_git_dir: Path, worktree: Path) -> str:
         git = open_bare_repository(dest_git_dir)
         try:
-            git.git("fetch", "-q", "--no-tags", str(repo), f"+refs/heads/{base_branch}:refs/heads/{base_branch}")
+            git.git("fetch", "-q", "--no-tags", self._at(repo), f"+refs/heads/{base_branch}:refs/heads/{base_branch}")
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot fetch branch {base_branch!r}: {exc}") from None
         sha = git.rev_parse(base_branch)
@@ -67,7 +76,7 @@ class LocalForge:
         git = GitRepo(git_dir)
         git.git("update-ref", f"refs/heads/{branch}", sha)
         try:
-            git.git("push", "-q", "--force", str(repo), f"refs/heads/{branch}:refs/heads/{branch}")
+            git.git("push", "-q", "--force", self._at(repo), f"refs/heads/{branch}:refs/heads/{branch}")
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot push {branch}: {exc}") from None
 
@@ -76,7 +85,7 @@ class LocalForge:
         git = GitRepo(git_dir)
         git.git("update-ref", ref, sha)
         try:
-            git.git("push", "-q", "--force", str(repo), f"{ref}:{ref}")
+            git.git("push", "-q", "--force", self._at(repo), f"{ref}:{ref}")
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot save the job's commits under {ref}: {exc}") from None
 
@@ -84,28 +93,30 @@ class LocalForge:
         ref = job_ref(job_id)
         git = GitRepo(git_dir)
         try:
-            if not git.git("ls-remote", str(repo), ref).strip():
+            if not git.git("ls-remote", self._at(repo), ref).strip():
                 return None
-            git.git("fetch", "-q", "--no-tags", str(repo), f"+{ref}:{ref}")
+            git.git("fetch", "-q", "--no-tags", self._at(repo), f"+{ref}:{ref}")
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot fetch the job's commits from {ref}: {exc}") from None
         return git.rev_parse(ref)
 
     def delete_job_ref(self, repo: str, job_id: int) -> None:
         try:
-            run_git(["update-ref", "-d", job_ref(job_id)], cwd=Path(repo))
+            run_git(["update-ref", "-d", job_ref(job_id)], cwd=Path(self._at(repo)))
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot remove {job_ref(job_id)}: {exc}") from None
 
     def delete_branch(self, repo: str, branch: str) -> None:
         try:
-            run_git(["update-ref", "-d", f"refs/heads/{branch}"], cwd=Path(repo))
+            run_git(["update-ref", "-d", f"refs/heads/{branch}"], cwd=Path(self._at(repo)))
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot remove branch {branch}: {exc}") from None
 
     def job_ref_ids(self, repo: str) -> list[int]:
         try:
-            return job_ids_of_refs(run_git(["for-each-ref", "--format=%(refname)", f"{JOB_REFS}/"], cwd=Path(repo)))
+            return job_ids_of_refs(
+                run_git(["for-each-ref", "--format=%(refname)", f"{JOB_REFS}/"], cwd=Path(self._at(repo)))
+            )
         except GitError as exc:
             raise ForgeError(f"{repo}: cannot list {JOB_REFS}: {exc}") from None
 
@@ -135,8 +146,10 @@ class LocalForge:
             pr = self._row(s, number)
             branch, state = pr.branch, pr.state
         if state == "merged":
-            return run_git(["rev-parse", self.base_branch], cwd=Path(repo)).strip()
-        sha = merge_branch(Path(repo), branch, self.base_branch, f"Merge pull request #{number} from {branch}")
+            return run_git(["rev-parse", self.base_branch], cwd=Path(self._at(repo))).strip()
+        sha = merge_branch(
+            Path(self._at(repo)), branch, self.base_branch, f"Merge pull request #{number} from {branch}"
+        )
         with self.store.session() as s:
             pr = self._row(s, number)
             pr.state, pr.closed_at = "merged", utcnow()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from orchestrator.onboarding.inspect import InspectError, fetch_branch, tracked_paths
 from orchestrator.settings import Settings
 from orchestrator.store import Store
+from orchestrator.store.paths import resolved_path
 from orchestrator.store.tables import Repository
 from orchestrator.worker.sandboxing import sandbox_provider
 from sandboxes.base import Sandbox, SandboxError, SandboxSpec
@@ -275,6 +276,7 @@ def run_doctor(
         if repo is None:
             raise DoctorError(f"repository {repo_name!r} is not registered (see `shipyard init`)")
         url, branch, stored = repo.url, repo.base_branch, repo.config_yaml
+        url = url if repo.forge == "github" else resolved_path(settings.data_dir, url)
         forge = repo.forge
     report = DoctorReport(repo=repo_name)
     with tempfile.TemporaryDirectory(prefix="shipyard-doctor-") as scratch:

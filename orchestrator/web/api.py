@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
-from orchestrator.domain.jobs import GATE_OF_STATE, JobError
+from orchestrator.domain.jobs import GATE_OF_STATE, InvalidDecision, JobError
 from orchestrator.reporting.job_views import job_detail, list_jobs, review_inbox
 from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
@@ -157,7 +157,8 @@ DECISION_BODY = {
 @router.post("/api/jobs/{job_id}/decision", openapi_extra={"requestBody": DECISION_BODY})
 async def api_decide(request: Request, job_id: int) -> Any:
     """Body ``{"decision": "approve"|"reject"|"request_changes", "comment": "", "extra_usd": 0}``;
-    409 with ``{"error": reason}`` when the job cannot take it."""
+    422 with ``{"error": reason}`` naming the field when the decision is malformed, 409 when the job cannot
+    take it in its state."""
     try:
         body = await _json_body(request)
     except JobError as exc:
@@ -172,7 +173,7 @@ async def api_decide(request: Request, job_id: int) -> Any:
         extra = read_models.checked_extra_usd(body.get("extra_usd"))
         comment = body.get("comment") or ""
         if not isinstance(comment, str):
-            raise JobError("comment: must be a string")
+            raise InvalidDecision("comment: must be a string")
         # The decision is signed by the caller's login, never by a name the body claims.
         gate = await run_in_threadpool(
             ship.decide,
@@ -183,14 +184,16 @@ async def api_decide(request: Request, job_id: int) -> Any:
             reviewer=who.signature,
             line_comments=body.get("line_comments"),
         )
-    except JobError as exc:
+    except InvalidDecision as exc:  # the request itself is wrong, whatever the job's state
+        return error(422, str(exc))
+    except JobError as exc:  # the job cannot take it now
         return error(409, str(exc))
     return {
         "job_id": job_id,
         "gate": gate,
         "decision": decision,
         "by": who.signature,
-        "status": "recorded; the job resumes shortly",
+        "status": "recorded; " + (await run_in_threadpool(read_models.resumes_when, ship)).rstrip("."),
     }
 
 

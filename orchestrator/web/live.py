@@ -1,8 +1,9 @@
 """A job as it happens: Server-Sent Events of its new timeline events and state changes.
 
-The job page subscribes while the job is queued or running; the browser's ``EventSource``
-reconnects by itself (sending ``Last-Event-ID``), so a stream may end at any time — it ends
-when the job leaves queued/running, after ``MAX_STREAM_S``, or when the client goes away.
+The job page subscribes until the job ends (a job waiting for a decision moves on when a worker
+applies it); the browser's ``EventSource`` reconnects by itself (sending ``Last-Event-ID``), so a
+stream may end at any time — it ends when the job ends, when a working job stops to wait for a
+human, after ``MAX_STREAM_S``, or when the client goes away.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ POLL_S = 0.5
 """How often the stream looks at the store for news."""
 MAX_STREAM_S = 300.0
 KEEPALIVE_S = 15.0
-LIVE_STATES = {JobState.QUEUED.value, JobState.RUNNING.value}
+WORKING_STATES = {JobState.QUEUED.value, JobState.RUNNING.value}
+FOLLOWED_STATES = {s.value for s in JobState if not s.is_final}
+"""A page follows its job until the job ends: one waiting for a decision moves on once a worker applies it."""
 OUTPUT_CHARS = 4000
 
 
@@ -73,6 +76,7 @@ async def _stream(request: Request, store: Store, job_id: int, after: int) -> As
     status = await run_in_threadpool(job_status, store, job_id)
     yield _sse("state", status)
     state, spend = status["state"], None
+    working = state in WORKING_STATES
     while time.monotonic() - started < MAX_STREAM_S and not await request.is_disconnected():
         for event in await run_in_threadpool(_events_after, store, job_id, after):
             after = event["id"]
@@ -86,8 +90,8 @@ async def _stream(request: Request, store: Store, job_id: int, after: int) -> As
         if status["state"] != state:
             state = status["state"]
             yield _sse("state", status)
-        if state not in LIVE_STATES:
-            return
+        if state not in FOLLOWED_STATES or (working and state not in WORKING_STATES):
+            return  # ended, or stopped working (to wait for a human): the page reloads into its new state
         if time.monotonic() - last_sent > KEEPALIVE_S:
             last_sent = time.monotonic()
             yield ": keep-alive\n\n"

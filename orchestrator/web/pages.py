@@ -16,7 +16,7 @@ from orchestrator.reporting.outcomes import outcome_metrics
 from orchestrator.store.tables import JobState
 from orchestrator.web.auth import gate_action, require
 from orchestrator.web.diff_view import checked_view, diff_files
-from orchestrator.web.paging import checked_page
+from orchestrator.web.paging import FILTERS, checked_page
 from orchestrator.web.queue_overview import queue_overview
 from orchestrator.web.read_models import (
     STATES,
@@ -25,6 +25,7 @@ from orchestrator.web.read_models import (
     checked_extra_usd,
     decision_log,
     job_status,
+    resumes_when,
     since_days,
 )
 from orchestrator.web.signing import FLASH_COOKIE
@@ -60,9 +61,9 @@ def redirect_with_flash(request: Request, url: str, kind: str, text: str) -> Red
     return response
 
 
-def _jobs_context(request: Request) -> dict:
+def _jobs_context(request: Request, query: dict | None = None) -> dict:
     """Rows of one page of jobs plus the links to the next one; raises BadParameter."""
-    page = checked_page(dict(request.query_params))
+    page = checked_page(dict(request.query_params) if query is None else query)
     store = request.app.state.ship.store
     rows = list_jobs(store, limit=page.limit + 1, cursor=page.cursor, where=page.where, oldest=page.oldest)
     more = len(rows) > page.limit
@@ -81,10 +82,16 @@ def _jobs_context(request: Request) -> dict:
 
 @router.get("/", response_class=HTMLResponse)
 def jobs_page(request: Request) -> Response:
+    status_code = 200
     try:
         context = _jobs_context(request)
     except BadParameter as exc:
-        return error_page(request, 400, str(exc))
+        # The form comes back as it was typed, with the reason beside it; no rows until it is fixed.
+        context = _jobs_context(request, query={})
+        typed = {k: v for k, v in request.query_params.items() if k in FILTERS and isinstance(v, str) and v}
+        context |= {"jobs": [], "filters": typed, "state": typed.get("state"), "repo": typed.get("repo"),
+                    "filter_error": str(exc), "next_url": None, "first_url": None}  # fmt: skip
+        status_code = 400
     overview = queue_overview(request.app.state.ship.store)
     chart = bar_chart(overview["hourly"], overview["hour_labels"], title="Jobs finished per hour, last 24 hours")
     workers = request.app.state.ship.workers()
@@ -99,6 +106,7 @@ def jobs_page(request: Request) -> Response:
             "live_workers": len(live),
             "dead_workers": sum(w["status"] == "dead" for w in workers),
         },
+        status_code,
     )
 
 
@@ -109,6 +117,7 @@ def jobs_rows(request: Request) -> Response:
         context = _jobs_context(request)
     except BadParameter as exc:
         return HTMLResponse(str(exc), status_code=400)
+    context["principal"] = getattr(request.state, "principal", None)  # the tick boxes are for operators
     return request.app.state.templates.TemplateResponse(request, "_job_rows.html", context)
 
 
@@ -134,11 +143,16 @@ def job_page(request: Request, job_id: int, view: str | None = None) -> Response
         "attempt_changes": _attempt_changes(ship.store, ship.settings.job_dirs, detail),
         "diff_files": diff_files(detail["diff"], _last_gate(detail)),
         "csrf": request.app.state.signer.csrf_token(job_id),
-        "polls": state in (JobState.QUEUED, JobState.RUNNING),
-        "can_comment": state == JobState.AWAITING_REVIEW and not detail.get("pending_decision"),
+        "polls": not state.is_final,  # waiting for a decision too: the page follows the job when it moves on
+        "can_comment": state == JobState.AWAITING_REVIEW
+        and not detail.get("pending_decision")
+        and request.state.principal.allows("decide"),
         "view": view,
         "diff_template": "_diff_split.html" if view == "split" else "_diff.html",
         "can_decide": request.state.principal.allows(gate_action(GATE_OF_STATE.get(state))),
+        "holder": request.app.state.ship.holder_of(job_id) if state == JobState.RUNNING else None,
+        "no_live_worker": state == JobState.RUNNING and request.app.state.ship.no_worker_hint() is not None,
+        "pr_left_open": state in (JobState.BLOCKED, JobState.FAILED) and (detail["pr"] or {}).get("state") == "open",
         "can_operate": request.state.principal.allows("operate"),
     }
     return render(request, "job.html", context)
@@ -222,7 +236,12 @@ async def decide(request: Request, job_id: int) -> Response:
         )
     except JobError as exc:
         return redirect_with_flash(request, back, "error", f"Decision not recorded: {exc}")
-    text = f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; the job resumes shortly."
+    if status["state"] in ("blocked", "failed"):  # its pull request, left open, is closed now
+        return redirect_with_flash(request, back, "ok", f"Rejected: the pull request is closed and job {job_id} ended.")
+    text = (
+        f"{DECISION_DONE[decision]}: decision on the {GATE_TITLE.get(gate, gate)} recorded; "
+        + await run_in_threadpool(resumes_when, ship)
+    )
     return redirect_with_flash(request, back, "ok", text)
 
 

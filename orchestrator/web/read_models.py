@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from orchestrator.domain.jobs import DECISIONS, JobError
+from orchestrator.domain.jobs import DECISIONS, InvalidDecision
 from orchestrator.store import Store
 from orchestrator.store.tables import Job, JobState, Review
 
@@ -26,6 +26,9 @@ def checked_state(state: str | None) -> str | None:
     return state
 
 
+MAX_DAYS = 36_500
+
+
 def since_days(days: str | None) -> datetime | None:
     """``?days=N`` as the instant N days ago; blank means all time."""
     if not days:
@@ -36,13 +39,15 @@ def since_days(days: str | None) -> datetime | None:
         raise BadParameter(f"days: must be a whole number of days, got {days!r}") from None
     if n < 1:
         raise BadParameter(f"days: must be at least 1, got {n}")
+    if n > MAX_DAYS:
+        raise BadParameter(f"days: must be at most {MAX_DAYS} (100 years), got {n}")
     return datetime.now(UTC) - timedelta(days=n)
 
 
 def checked_decision(decision: str | None) -> str:
     name = (decision or "").strip().replace("-", "_")
     if name not in DECISIONS:
-        raise JobError(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+        raise InvalidDecision(f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
     return name
 
 
@@ -52,9 +57,9 @@ def checked_extra_usd(value: str | float | int | None) -> float:
     try:
         amount = float(value)
     except (TypeError, ValueError):
-        raise JobError(f"extra USD: must be a number, got {value!r}") from None
+        raise InvalidDecision(f"extra USD: must be a number, got {value!r}") from None
     if amount != amount or amount < 0 or amount == float("inf"):
-        raise JobError(f"extra USD: must be a positive amount, got {value!r}")
+        raise InvalidDecision(f"extra USD: must be a positive amount, got {value!r}")
     return amount
 
 
@@ -81,4 +86,11 @@ def decision_log(store: Store, job_id: int) -> list[dict]:
         rows = s.scalars(select(Review).where(Review.job_id == job_id).order_by(Review.id)).all()
         return [{"at": (r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC)).isoformat(), "gate": r.gate,
                  "decision": r.decision, "by": r.reviewer, "comment": r.comment, "extra_usd": r.extra_usd,
-                 "applied": r.applied} for r in rows]  # fmt: skip
+                 "applied": r.applied, "line_comments": r.line_comments or []} for r in rows]  # fmt: skip
+
+
+def resumes_when(ship) -> str:
+    """When a recorded decision takes effect: shortly with a live worker; else once one runs."""
+    if ship.no_worker_hint() is None:
+        return "the job resumes shortly."
+    return "no live worker is seen, so the job resumes once one runs (`shipyard worker`)."

@@ -24,7 +24,7 @@ from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
 from orchestrator.store.tables import Job
 from orchestrator.worker.provider_waits import resume_answering
-from orchestrator.worker.stopping import SHUTTING_DOWN, install_sigterm_handler
+from orchestrator.worker.stopping import SHUTTING_DOWN
 
 POLL_INTERVAL_S = 0.03
 """How often the embedded (filesystem) transport looks for new messages. A worker slot freed waits
@@ -68,6 +68,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         task_default_queue="shipyard",
+        worker_pool="orchestrator.worker.stopping:StoppableTaskPool",
     )
 
     @app.task(name="shipyard.run_job")
@@ -77,7 +78,6 @@ def make_celery(settings: Settings) -> Celery:
         necessarily the job taken, so a late message never lets a job jump the queue."""
         from orchestrator.worker.job_runner import JobRunner
 
-        install_sigterm_handler()  # here, not at process init: billiard resets SIGTERM after its initializer
         if SHUTTING_DOWN.is_set():
             # A pool child forked after the worker began to shut down (it inherits the flag): the
             # worker may kill it any moment, so it claims nothing; the message goes back to the broker.

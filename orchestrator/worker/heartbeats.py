@@ -107,11 +107,42 @@ def worker_rows(store: Store, dead_after: float, limit: int = 50) -> list[dict]:
                 "last_seen_at": _aware(w.last_seen_at).isoformat(),
                 "last_seen_s": max(0.0, (now - _aware(w.last_seen_at)).total_seconds()),
                 "jobs_in_hand": [job_id for job_id, owner in running if status == "alive" and _owned_by(w, owner)],
+                # A dead worker's running jobs are stranded until a live worker's sweep hands them back.
+                "stranded_jobs": [job_id for job_id, owner in running if status != "alive" and _owned_by(w, owner)],
                 "recovered_jobs": sorted({job_id for job_id, data in recovered
                                           if _owned_by(w, (data or {}).get("lease_owner"))})[-RECOVERED_SHOWN:],
             })  # fmt: skip
     order = {"alive": 0, "wedged": 1, "dead": 2, "stopped": 3}
-    return sorted(rows, key=lambda r: order[r["status"]])
+    listed = [r for r in rows if not aged_out(r)]
+    return sorted(listed, key=lambda r: order[r["status"]])
+
+
+AGE_OUT_S = 24 * 3600.0
+"""A worker dead or stopped for longer than this leaves the list (unless a job is still stranded on it)."""
+
+
+def aged_out(row: dict) -> bool:
+    return row["status"] != "alive" and row["last_seen_s"] > AGE_OUT_S and not row["stranded_jobs"]
+
+
+def holder_of(store: Store, dead_after: float, job_id: int) -> dict | None:
+    """The worker whose pool holds the running job's lease: ``host``, ``pid``, ``status``
+    (alive, dead, wedged, stopped), ``last_seen_s``; None when the job is not running or no worker record
+    matches its lease."""
+    now = utcnow()
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None or job.state != JobState.RUNNING.value or not job.lease_owner:
+            return None
+        host = job.lease_owner.split(":")[0]
+        candidates = s.scalars(
+            select(WorkerRecord).where(WorkerRecord.host == host).order_by(WorkerRecord.last_seen_at.desc()).limit(50)
+        ).all()
+        for w in candidates:
+            if _owned_by(w, job.lease_owner):
+                return {"host": w.host, "pid": w.pid, "status": _status(w, now, dead_after),
+                        "last_seen_s": max(0.0, (now - _aware(w.last_seen_at)).total_seconds())}  # fmt: skip
+    return None
 
 
 NO_WORKER_HINT = "no live worker is seen: start one with `shipyard worker` (or see `shipyard workers`)"

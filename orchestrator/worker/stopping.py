@@ -8,10 +8,18 @@ turns a stop into an ordinary error the agent could carry on after.
 
 from __future__ import annotations
 
+import logging
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
+
+from billiard import pool as billiard_pool
+from celery.concurrency import asynpool, prefork
+
+log = logging.getLogger("shipyard.queue")
 
 SHUTTING_DOWN = threading.Event()
 """Set in a worker process when it was asked to stop (SIGTERM)."""
@@ -47,6 +55,85 @@ def install_sigterm_handler() -> None:
         SHUTTING_DOWN.set()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+
+
+class _StartsStoppable:
+    """A pool child that has the handler above from its start, not from its first job.
+
+    billiard sets SIGTERM to "exit now" after the pool's initializer (so no ``worker_process_init``
+    receiver can keep its own handler): a child that had not yet run a job (a fresh pool, or a child
+    respawned after another died) exited on SIGTERM holding the task-queue lock, and the worker's
+    main process then waited for that lock at exit for ever. SIGTERM is held back while billiard
+    sets up the child, then delivered to this handler."""
+
+    def after_fork(self) -> None:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            super().after_fork()
+            install_sigterm_handler()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _EventLoopWorkerProcess(_StartsStoppable, asynpool.Worker):
+    pass
+
+
+class _BlockingWorkerProcess(_StartsStoppable, billiard_pool.Worker):
+    pass
+
+
+class _EventLoopPool(asynpool.AsynPool):
+    Worker = _EventLoopWorkerProcess
+
+
+IDLE_CHILD_EXIT_S = 2.0
+"""How long, once the pool's jobs are done, an idle pool child may take to read its end-of-work message."""
+
+
+class _BlockingPool(billiard_pool.Pool):
+    """billiard's pool whose children share one task queue behind one lock, closed without waiting on it for ever.
+
+    A child killed (SIGKILL, the OOM killer) while it waited for a task dies holding that lock: no
+    sibling can read a task or its end-of-work message again, and billiard waits at exit for each
+    child to leave and then for the lock itself. At shutdown those idle children are ended (they hold
+    no job) and the lock is given up on."""
+
+    Worker = _BlockingWorkerProcess
+
+    def join(self) -> None:
+        billiard_pool.stop_if_not_current(self._worker_handler)
+        self._stop_task_handler(self._task_handler)
+        billiard_pool.stop_if_not_current(self._result_handler)  # returns once no job is left in the cache
+        deadline = time.monotonic() + IDLE_CHILD_EXIT_S
+        for process in self._pool:
+            if process._popen is None:
+                continue
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
+            while process.exitcode is None and process.pid in self._busy_pids():
+                process.join(timeout=0.5)
+            if process.exitcode is None:
+                log.warning("pool child %d did not leave when the pool closed (its task queue is locked): ended",
+                            process.pid)  # fmt: skip
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+
+    def _busy_pids(self) -> set[int]:
+        return {pid for job in list(self._cache.values()) if (pid := getattr(job, "_worker_pid", None))}
+
+    @staticmethod
+    def _help_stuff_finish(inqueue, task_handler, _pool) -> None:
+        if not inqueue._rlock.acquire(timeout=IDLE_CHILD_EXIT_S):
+            return  # held by a child that died waiting for a task
+        while task_handler.is_alive() and inqueue._reader.poll():
+            inqueue._reader.recv()
+
+
+class StoppableTaskPool(prefork.TaskPool):
+    """Celery's prefork pool (``worker_pool``) whose children all stop on SIGTERM as a job does."""
+
+    Pool = _EventLoopPool  # brokers with an event loop (Redis)
+    BlockingPool = _BlockingPool  # the others (the embedded filesystem transport)
 
 
 class StoppableSandboxes:

@@ -14,6 +14,8 @@ from tests.orchestrator.gitrepo import make_repo
 @pytest.fixture
 def shipyard(tmp_path, monkeypatch, scrub_env):
     monkeypatch.setenv("SHIPYARD_DATA_DIR", str(tmp_path / "data"))
+    # A ticket for a live model is accepted only when that model has a key; no worker runs here.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-never-sent")
     runner = CliRunner()
 
     def run(*args: str, ok: bool = True):

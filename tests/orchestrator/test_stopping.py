@@ -8,13 +8,16 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from orchestrator.deployment import Shipyard
 from orchestrator.reporting import job_views as views
+from orchestrator.settings import Settings
 from orchestrator.store.tables import Job, PullRequest
 from tests.orchestrator.conftest import wait_until
 from tests.pipeline.harness import Worker, queue_ticket, running_worker, wait_for_job
@@ -111,3 +114,54 @@ def test_a_cancelled_job_stops_between_sandbox_commands_and_its_sandbox_is_remov
     assert detail["state"] == "cancelled"
     sandboxes = [p for p in (ship.settings.data_dir).rglob("sandbox-*") if p.is_dir()]
     assert sandboxes == [], sandboxes
+
+
+def pool_children(pid: int) -> set[int]:
+    from orchestrator.worker.celery_app import child_pids
+
+    return set(child_pids(pid))
+
+
+def sigterm_try(ship, variant: str, signalled: str) -> str | None:
+    """Start a worker on ``ship``, bring its pool to ``variant`` and SIGTERM it; ``None`` if it exited
+    within 30 s, else what it was doing."""
+    from orchestrator.worker.celery_app import dispatch
+
+    worker = Worker(ship.settings)
+    try:
+        wait_until(lambda: "ready." in worker.log() and len(pool_children(worker.proc.pid)) == 2, 90, worker.log)
+        if variant == "respawned":
+            dispatch(ship.celery, 0)  # the pool runs a task (no job is queued: it takes nothing)
+            wait_until(lambda: "succeeded" in worker.log(), 60, worker.log)
+            first = pool_children(worker.proc.pid)
+            os.kill(min(first), signal.SIGKILL)  # idle, it may die holding the task-queue lock
+            wait_until(lambda: len(pool_children(worker.proc.pid) - first) == 1, 60, worker.log)
+            time.sleep(0.2)  # the new child waits for its first task
+        if signalled == "main process":
+            os.kill(worker.proc.pid, signal.SIGTERM)  # what `docker stop` sends
+        else:
+            os.killpg(worker.proc.pid, signal.SIGTERM)  # systemd's way
+        try:
+            worker.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            return f"{variant} pool, SIGTERM to the {signalled}: still running after 30 s\n{worker.log()[-1500:]}"
+        return None
+    finally:
+        worker.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.workers
+def test_fresh_and_respawned_pools_exit_within_30_s_of_sigterm_to_the_group_or_the_main_process(tmp_path):
+    # A pool child that had not run a job yet (a fresh pool, or a child respawned after another died)
+    # had billiard's exit-at-once SIGTERM handler and could die holding the pool's task-queue lock; an
+    # idle child SIGKILLed holds it for ever. Either way the main process waited at exit for ever.
+    tries = [(v, s) for v in ("fresh", "respawned") for s in ("process group", "main process")] * 5
+    ships = [  # each worker on its own deployment (and queue)
+        Shipyard.load(Settings(data_dir=tmp_path / str(i), sandbox_backend="local", lease_seconds=10))
+        for i in range(len(tries))
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # four at a time
+        outcomes = list(pool.map(lambda i: sigterm_try(ships[i], *tries[i]), range(len(tries))))
+    hung = [what for what in outcomes if what is not None]
+    assert not hung, f"{len(hung)} of {len(tries)} workers hung:\n" + "\n\n".join(hung)

@@ -102,8 +102,8 @@ def test_api_decision_bad_requests(client, add_job):
     form_post = client.post(f"/api/jobs/{job_id}/decision", data={"decision": "approve"})
     assert form_post.status_code == 400 and "application/json" in form_post.json()["error"]
     unknown = client.post(f"/api/jobs/{job_id}/decision", json={"decision": "merge"})
-    assert (
-        unknown.status_code == 409
+    assert (  # the request is malformed, whatever the job's state: 422, not a state conflict
+        unknown.status_code == 422
         and "decision must be one of approve, reject, request_changes" in unknown.json()["error"]
     )
 

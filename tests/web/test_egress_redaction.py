@@ -74,3 +74,18 @@ def test_every_log_record_is_redacted_traceback_included(ship):
         "text",
         3,
     )  # a record with nothing to mask keeps its arguments (uvicorn's access log reads them)
+
+
+def test_masking_keeps_help_text_placeholders_and_still_masks_a_real_bearer_token(ship):
+    from fastapi.testclient import TestClient
+
+    from orchestrator.web.app import create_app
+
+    with TestClient(create_app(ship), base_url="http://127.0.0.1") as anonymous:
+        answer = anonymous.get("/api/jobs")
+    assert answer.status_code == 401
+    assert "Authorization: Bearer <token>" in answer.text, answer.text
+    insert_job(ship, JobSpec(state="failed", reason="curl -H 'Authorization: Bearer a1b2c3d4e5f6g7' failed"))
+    with api_client(ship) as client:
+        shown = client.get("/api/jobs").text
+    assert "a1b2c3d4e5f6g7" not in shown and "Authorization: Bearer [REDACTED]" in shown

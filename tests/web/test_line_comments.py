@@ -63,7 +63,7 @@ def test_bad_line_comments_name_the_item_and_the_field(client, add_job):
         f"/api/jobs/{job_id}/decision",
         json={"decision": "request_changes", "line_comments": [{"path": "../x", "line": 1, "body": "y"}]},
     )
-    assert reply.status_code == 409 and "line_comments[0].path" in reply.json()["error"]
+    assert reply.status_code == 422 and "line_comments[0].path" in reply.json()["error"]
     ok = client.post(
         f"/api/jobs/{job_id}/decision",
         json={"decision": "request_changes", "line_comments": [{"path": "x.py", "line": 4, "body": "y"}]},
@@ -72,3 +72,29 @@ def test_bad_line_comments_name_the_item_and_the_field(client, add_job):
     assert client.get(f"/api/jobs/{job_id}").json()["pending_decision"]["line_comments"] == [
         {"path": "x.py", "line": 4, "body": "y"}
     ]
+
+
+def test_line_comments_are_on_the_decision_record_and_one_on_a_file_not_in_the_diff_is_refused(
+    client, ship, add_job, tmp_path
+):
+    job_id = job_with_diff(ship, add_job, tmp_path)
+    elsewhere = client.post(
+        f"/api/jobs/{job_id}/decision",
+        json={"decision": "request_changes", "line_comments": [{"path": "README.md", "line": 1, "body": "typo"}]},
+    )
+    assert elsewhere.status_code == 422
+    assert (
+        "line_comments[0].path: README.md is not a file the pull request changes (it changes app.py"
+        in (elsewhere.json()["error"])
+    )
+    done = client.post(
+        f"/api/jobs/{job_id}/decision",
+        json={"decision": "request_changes", "comment": "One thing.",
+              "line_comments": [{"path": "app.py", "line": 2, "body": "return the parsed value"}]},
+    )  # fmt: skip
+    assert done.status_code == 200, done.text
+    with ship.store.session() as s:  # the decision is applied: the record is all that is left of it
+        s.scalars(select(Review).where(Review.job_id == job_id)).one().applied = True
+    record = client.get(f"/jobs/{job_id}").text
+    decisions = record[record.index('id="decisions"') :]
+    assert "One thing." in decisions and "app.py:2</code> — return the parsed value" in decisions

@@ -4,6 +4,7 @@ Server-Sent Events, as text, and a change of state brings the page of the new st
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
@@ -63,6 +64,8 @@ def test_a_running_jobs_page_shows_new_steps_live_and_reloads_on_a_new_state(pag
     expect(row.locator("details.tool-output pre")).to_have_text("<img src=x onerror=alert(1)> line two")
     assert page.locator("#timeline img").count() == 0
     assert page.evaluate("window.__sameDocument") is True  # arrived without a reload
+    # The same 24-hour UTC clock as every time the server renders, whatever the browser's locale.
+    expect(page.locator("#live-status")).to_have_text(re.compile(r"^Live: last step \d\d:\d\d:\d\d UTC$"))
     set_state(ship, job_id, "blocked", "quality gate failed after 1 attempt(s)")
     expect(page.locator(".badge").first).to_have_text("blocked", timeout=10_000)
     assert page.evaluate("window.__sameDocument") is None  # the page of the new state was loaded

@@ -50,6 +50,12 @@ def test_the_workers_page_shows_alive_dead_and_stopped_workers_with_their_jobs(t
         page = client.get("/workers").text
         assert "No live worker" in page and 'data-status="dead"' in page
         assert "No live worker" in client.get("/").text  # the queue overview says it too
+        # Its job is still "running": flagged as stranded the moment its worker is seen dead.
+        assert rows[0]["stranded_jobs"] == [job_id]
+        assert f'stranded: <a href="/jobs/{job_id}">#{job_id}</a>' in page
+        job_page = " ".join(client.get(f"/jobs/{job_id}").text.split())
+        assert "Stranded:</strong> its worker" in job_page and "is dead" in job_page
+        assert "no live worker is seen: start one with <code>shipyard worker</code>" in job_page
     finally:
         first.stop()
 

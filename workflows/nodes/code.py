@@ -139,7 +139,7 @@ def _no_change_for_review(services: JobServices, state: TicketState, cfg: RepoCo
     if attempt >= cfg.agent.max_attempts:
         reason = (
             f"{NO_CHANGE} (attempt {attempt} of {cfg.agent.max_attempts}); "
-            "the pull request is unchanged — request changes again or reject it"
+            "the pull request is unchanged and still open — reject it to close it, or retry the ticket as a new job"
         )
         return update | {"outcome": "blocked", "reason": reason}
     comments = state.get("feedback", "")
