@@ -393,8 +393,10 @@ class DockerSandbox:
             finally:
                 sock.close()
             timed_out = ending == "timeout"
-            if ending != "eof":
-                # Leftovers holding the output open would stall the engine's next exec.
+            if ending != "eof" or self._procs_file is not False:
+                # Leftovers holding the output open would stall the engine's next exec; those that
+                # let go of it (the engine may close the stream when the command exits) end with
+                # their command too — where the engine is local that costs a look at /proc.
                 self._kill_exec(marker, output)
             exit_code = self._exit_code(exec_id)
         except DockerException as exc:

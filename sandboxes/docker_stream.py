@@ -20,9 +20,11 @@ _QUIET_CHECK_S = 0.2
 """How long the stream may be quiet before asking the engine whether the command exited."""
 _BUSY_CHECK_S = 1.0
 """How often to ask while output keeps flowing."""
-_DRAIN_MAX_S = 2.0
-"""After the command exited, how long output (its own tail, or a child's) is still read: EOF usually ends it
-at once; on a loaded engine the tail can follow the exit report by more than half a second."""
+_DRAIN_MAX_S = 0.5
+"""After the command exited, how long output (its own tail, or a child's) is still read."""
+_DRAIN_SILENT_MAX_S = 2.0
+"""The same while nothing at all has arrived: on a loaded engine a quick command's whole output can
+follow the exit report by more than half a second (EOF usually ends the wait at once)."""
 
 
 class FrameDecoder:
@@ -68,6 +70,7 @@ def pump_exec_output(
     sock.setblocking(False)
     quiet_since = last_check = time.monotonic()
     exited_at: float | None = None
+    heard = False
     while True:
         now = time.monotonic()
         if now >= deadline:
@@ -76,7 +79,7 @@ def pump_exec_output(
             # A background child may print forever after the command ended.
             last_check = now
             exited_at = now if exited() else None
-        if exited_at is not None and now - exited_at >= _DRAIN_MAX_S:
+        if exited_at is not None and now - exited_at >= (_DRAIN_MAX_S if heard else _DRAIN_SILENT_MAX_S):
             return "exited"
         ready, _, _ = select.select([sock], [], [], min(deadline - now, _QUIET_CHECK_S))
         if not ready:
@@ -93,5 +96,5 @@ def pump_exec_output(
             return "eof"
         if not data:
             return "eof"
-        quiet_since = time.monotonic()
+        quiet_since, heard = time.monotonic(), True
         decoder.feed(data)
