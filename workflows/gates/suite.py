@@ -23,6 +23,8 @@ from workflows.repo_config import RepoConfig
 
 TAIL_LINES = 40
 PYTEST_CONFIGS = (
+    ("pytest.toml", b""),
+    (".pytest.toml", b""),
     ("pytest.ini", b""),
     (".pytest.ini", b""),
     ("pyproject.toml", b"[tool.pytest"),
@@ -111,6 +113,11 @@ def _has_own_pytest_config(sandbox: Sandbox) -> bool:
 
 
 def _tampering(cases: dict[str, TestCase], record: Record, by_pytest: bool) -> str:
+    if record.tampering:
+        more = f" (and {len(record.tampering) - 1} more)" if len(record.tampering) > 1 else ""
+        return f"{record.tampering[0]}{more}"
+    if by_pytest and cases and record.cut_short():
+        return record.cut_short()
     failed, unrecorded = forged(cases, record, by_pytest=by_pytest)
 
     def listed(keys: list[str]) -> str:
