@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from sandboxes.base import Sandbox, SandboxError, SandboxProvider, SandboxSpec
+from sandboxes.base import ExecResult, Sandbox, SandboxError, SandboxProvider, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
@@ -202,3 +202,34 @@ def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bo
         )
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")
+
+
+@dataclass
+class ExtraRun:
+    """One extra gate's command and what it did (``result`` None with ``error`` when it could not run)."""
+
+    name: str
+    command: str
+    result: ExecResult | None = None
+    error: str = ""
+
+
+def run_extra_gates(inp: GateInputs) -> list[ExtraRun]:
+    """Every ``gates.extra`` command, in a fresh sandbox holding a clean checkout of the candidate
+    (after the repository's setup), so what they judge is the committed code and nothing else."""
+    runs = [ExtraRun(extra.name, extra.command) for extra in inp.config.gates.extra]
+    try:
+        box = inp.pool.acquire()
+        failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
+    except EXPECTED_ERRORS as exc:
+        failure = str(exc)
+    if failure:
+        for run in runs:
+            run.error = f"not run: the clean checkout of the candidate could not be prepared: {failure}"
+        return runs
+    for run in runs:
+        try:
+            run.result = box.exec(run.command, timeout_s=inp.config.test.timeout_s)
+        except EXPECTED_ERRORS as exc:
+            run.error = f"could not run: {exc}"
+    return runs
