@@ -83,10 +83,15 @@ def _identity(target: object) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _relative(filename: str, roots: tuple[str, ...]) -> str:
+    return next((filename[len(r) :] for r in roots if filename.startswith(r)), filename)
+
+
 def _install():  # one closure keeps the plugin's state out of reach of module attributes
     path = os.environ.pop("SHIPYARD_EVIDENCE_FILE", "")
     nonce = os.environ.pop("SHIPYARD_EVIDENCE_NONCE", "")
     workspace = os.path.realpath(os.getcwd())
+    roots = tuple({workspace + os.sep, os.getcwd() + os.sep})
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC) if path else -1
     write, dumps, getpid, pid = os.write, json.dumps, os.getpid, os.getpid()
     record_name = os.path.basename(path) if path else None
@@ -108,7 +113,15 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
             emit({"tamper": why[:500]})
 
     def in_workspace(filename: str) -> bool:
-        return filename.startswith(workspace + os.sep) and "site-packages" not in filename
+        """Whether a code or module file is the repository's (a virtualenv inside it is not)."""
+        if filename.startswith("<"):
+            return False  # compiled from a string or frozen: no file (``from_string`` judges it)
+        if not filename.startswith(os.sep):
+            filename = os.path.realpath(filename)
+        return filename.startswith(roots) and "site-packages" not in filename
+
+    def from_string(filename: str) -> bool:
+        return filename.startswith("<") and not filename.startswith("<frozen")
 
     def repository_caller() -> str | None:
         """The innermost repository code on the stack (``path:line``), or None. Code compiled from a
@@ -117,8 +130,8 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
         while frame is not None:
             filename = frame.f_code.co_filename
             if in_workspace(filename):
-                return f"{filename[len(workspace) + 1 :]}:{frame.f_lineno}"
-            if filename.startswith("<") and not filename.startswith("<frozen"):
+                return f"{_relative(filename, roots)}:{frame.f_lineno}"
+            if from_string(filename):
                 return f"code run from a string ({filename}):{frame.f_lineno}"
             frame = frame.f_back
         return None
@@ -162,6 +175,7 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
         return shot
 
     machinery = snapshot()
+    reported: set[str] = set()
     own_impls: list = []
 
     def from_repository(value: object) -> bool:
@@ -170,7 +184,7 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
         code = getattr(func, "__code__", None)
         if code is None:
             return str(getattr(func, "__module__", None) or "").split(".")[0] not in GUARDED
-        return in_workspace(os.path.realpath(code.co_filename))
+        return in_workspace(code.co_filename) or from_string(code.co_filename)
 
     critical = {key: machinery[key] for key in CRITICAL if key in machinery}
 
@@ -210,13 +224,14 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
             if top not in stdlib and top not in GUARDED:
                 continue
             filename = getattr(module, "__file__", None) or ""
-            if isinstance(filename, str) and in_workspace(os.path.realpath(filename)):
-                out.append(f"{name} ({filename[len(workspace) + 1 :]})")
+            if isinstance(filename, str) and in_workspace(filename):
+                out.append(f"{name} ({_relative(filename, roots)})")
         return out
 
     def verify(when: str, *, everything: bool = True) -> None:
-        changed = changed_machinery(machinery if everything else critical)
+        changed = [c for c in changed_machinery(machinery if everything else critical) if c not in reported]
         if changed:
+            reported.update(changed)
             tamper(f"the test machinery was patched ({when}): {', '.join(sorted(changed)[:5])}")
         if not everything:
             return
