@@ -356,7 +356,10 @@ ATTACKS = [
             "tests/test_power.py": COMPUTED_PLUGINS,
             "tests/helpers.py": HOOK_BY_ASSIGNMENT,
         },
-        {"protected_paths": "tests/test_power.py: names pytest plugin module(s) <computed>"},
+        {
+            "protected_paths": "tests/test_power.py: names pytest plugin module(s) <computed>",
+            "no_regressions": "a pytest hook was registered from a file the change adds or modifies: tests/helpers.py",
+        },
     ),
     Attack(
         "pytest-toml",
@@ -368,7 +371,10 @@ ATTACKS = [
             "tests/helpers.py": HOOK_BY_ASSIGNMENT,
             "pytest.toml": PYTEST_TOML,
         },
-        {"protected_paths": "pytest.toml: protected path (matches 'pytest.toml')"},
+        {
+            "protected_paths": "pytest.toml: protected path (matches 'pytest.toml')",
+            "no_regressions": "a pytest hook was registered from a file the change adds or modifies: tests/helpers.py",
+        },
     ),
     Attack(
         "extra-gate-rewritten",

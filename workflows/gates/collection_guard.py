@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from workflows.gates.change_set import ChangeSet
 from workflows.gitops import GitRepo
@@ -187,3 +188,16 @@ def collection_violations(repo: GitRepo, changes: ChangeSet) -> list[tuple[str, 
             if options:
                 out.append((f.path, f"passes test-run option(s) {'; '.join(options)[:200]}"))
     return out
+
+
+def base_hooks_of_changed_files(
+    repo: GitRepo, changes: ChangeSet, allowed: Callable[[str], bool] = lambda path: False
+) -> dict[str, set[str]]:
+    """Each Python file the change adds or modifies → the pytest hooks its base version defines (none
+    for a new file): at run time, a hook registered from such a file beyond these is tampering. Files
+    ``allowed`` (``gates.allow_paths``: a human reviews their hooks) are left out."""
+    return {
+        f.path: hook_functions(_text(repo, changes.base_sha, f.old_path or f.path)) if f.status != "A" else set()
+        for f in changes.files
+        if f.status != "D" and f.path.endswith(".py") and not allowed(f.path)
+    }

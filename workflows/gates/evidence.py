@@ -62,6 +62,8 @@ class GateInputs:
     """Changed Python source file → the executable statements the change touches (diff coverage)."""
     timeout: TestTimeout | None = None
     """Limit of each test run on the candidate (``timeouts.derived``); None: the ceiling."""
+    changed_hooks: dict[str, set[str]] = field(default_factory=dict)
+    """Python file the change adds or modifies → the pytest hooks its base version defines."""
 
     @property
     def coverage_on(self) -> bool:
@@ -87,7 +89,13 @@ def establish_baseline(inp: GateInputs) -> Baseline:
 
 
 def _whole_suite(
-    inp: GateInputs, box: Sandbox, *, label: str, tracked: set[str], timeout: TestTimeout | None = None
+    inp: GateInputs,
+    box: Sandbox,
+    *,
+    label: str,
+    tracked: set[str],
+    timeout: TestTimeout | None = None,
+    changed_hooks: dict[str, set[str]] | None = None,
 ) -> SuiteRun:
     """The repository's test command in ``box``, with coverage when the gate measures it."""
     return run_tests(
@@ -98,6 +106,7 @@ def _whole_suite(
         tracked=tracked,
         with_coverage=inp.coverage_on,
         timeout=timeout,
+        changed_hooks=changed_hooks,
     )
 
 
@@ -127,7 +136,14 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
         if failure:
             return None, SuiteRun(label=label, error=f"{label}: {failure}")
-        return box, _whole_suite(inp, box, label=label, tracked=inp.changes.tracked_candidate, timeout=inp.timeout)
+        return box, _whole_suite(
+            inp,
+            box,
+            label=label,
+            tracked=inp.changes.tracked_candidate,
+            timeout=inp.timeout,
+            changed_hooks=inp.changed_hooks,
+        )
     except EXPECTED_ERRORS as exc:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 
@@ -199,6 +215,7 @@ def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bo
             tracked=tracked,
             with_coverage=False,
             timeout=inp.timeout,
+            changed_hooks=inp.changed_hooks,
         )
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")

@@ -21,6 +21,8 @@ from workflows.gates.junit import TestCase
 PLUGIN_SOURCE = (Path(__file__).parent / "evidence_plugin.py").read_bytes()
 SITE_SOURCE = (Path(__file__).parent / "evidence_site.py").read_bytes()
 MODULE_PREFIX = "shipyard_evidence_"
+MAX_CHANGED_FILES = 2000
+"""Changed files named to the plugin (the environment has a size limit); the static rules see them all."""
 
 
 def pytest_plugin_env(
@@ -65,12 +67,22 @@ class EvidenceRun:
         record.chmod(0o622)
         return run
 
-    def env(self, sandbox: Sandbox, base: dict[str, str], plugins: list[str]) -> dict[str, str]:
+    def env(
+        self,
+        sandbox: Sandbox,
+        base: dict[str, str],
+        plugins: list[str],
+        changed_hooks: dict[str, set[str]] | None = None,
+    ) -> dict[str, str]:
         """``base`` plus: the evidence plugin loaded first, then the repository's named ``plugins``
-        (``gates.pytest_plugins``) with ``-p``; no other installed plugin autoloads."""
+        (``gates.pytest_plugins``) with ``-p``; no other installed plugin autoloads.
+        ``changed_hooks``: each Python file the change adds or modifies → the pytest hooks the base
+        defines in it; a hook implementation registered from such a file beyond those is tampering."""
         dirs = sandbox.side_dirs
         named = pytest_plugin_env(plugins, first=(self.module,), base=base)
+        changed = {path: sorted(hooks) for path, hooks in list((changed_hooks or {}).items())[:MAX_CHANGED_FILES]}
         return {
+            **({"SHIPYARD_EVIDENCE_CHANGED": json.dumps(changed)} if changed else {}),
             **base,
             **named,
             "SHIPYARD_EVIDENCE_FILE": f"{dirs.records}/{self.token}.jsonl",

@@ -17,9 +17,11 @@ rewrite outcomes from inside (``tamper`` lines, each a tampering verdict):
 - the test machinery is snapshotted before any repository code runs (the callables of
   pytest's, pluggy's, coverage.py's and pytest-cov's modules and classes, and this plugin's
   hook implementations) and compared after collection, after each test and at the end;
-- an audit hook refuses, when called from repository code, walks of the interpreter's objects
-  (``gc``), raw memory reads (``ctypes``), opening the record or ``/proc/*/fd`` entries, and
-  truncating files.
+- an audit hook refuses, when called from repository code (or code compiled from a string), walks
+  of the interpreter's objects (``gc``), raw memory reads (``ctypes``), listing or opening
+  ``/proc/*/fd`` or the record, and truncating the record;
+- every registered hook implementation is traced to its file: one from a file the change adds or
+  modifies (``SHIPYARD_EVIDENCE_CHANGED``), for a hook that file's base version does not define.
 
 The state lives in closures, not module attributes. This file is copied into the sandbox as a
 standalone module; it imports only pytest and the standard library.
@@ -90,6 +92,7 @@ def _relative(filename: str, roots: tuple[str, ...]) -> str:
 def _install():  # one closure keeps the plugin's state out of reach of module attributes
     path = os.environ.pop("SHIPYARD_EVIDENCE_FILE", "")
     nonce = os.environ.pop("SHIPYARD_EVIDENCE_NONCE", "")
+    changed_hooks = json.loads(os.environ.pop("SHIPYARD_EVIDENCE_CHANGED", "") or "{}")
     workspace = os.path.realpath(os.getcwd())
     roots = tuple({workspace + os.sep, os.getcwd() + os.sep})
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC) if path else -1
@@ -97,7 +100,7 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
     record_name = os.path.basename(path) if path else None
     record_id = _identity(fd)
     stdlib = set(sys.stdlib_module_names)
-    state = {"reports": 0, "tampered": set(), "busy": False}
+    state = {"reports": 0, "tampered": set(), "busy": False, "pm": None}
 
     def emit(entry: dict) -> None:
         if fd < 0 or getpid() != pid:
@@ -161,10 +164,13 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
     def guarded_modules() -> list:
         return [m for n, m in list(sys.modules.items()) if n.split(".")[0] in GUARDED and m is not None]
 
-    def snapshot() -> dict:
+    def snapshot(known: frozenset = frozenset()) -> dict:
+        """The callables of the guarded modules (and of their classes) not in ``known``."""
         shot = {}
         for module in guarded_modules():
             name = module.__name__
+            if name in known:
+                continue
             for attr, value in list(vars(module).items()):
                 if callable(value):
                     shot[(name, attr)] = value
@@ -228,6 +234,23 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
                 out.append(f"{name} ({_relative(filename, roots)})")
         return out
 
+    def new_hooks() -> list[str]:
+        """Hook implementations registered from a file the change adds or modifies, for hooks its base
+        version does not define: a plugin or hook the static rules did not see (however it was bound)."""
+        pm, out = state["pm"], []
+        if pm is None or not changed_hooks:
+            return out
+        for hook_name, caller in list(vars(pm.hook).items()):
+            get = getattr(caller, "get_hookimpls", None)
+            for impl in get() if callable(get) else []:
+                code = getattr(impl.function, "__code__", None)
+                if code is None or not in_workspace(code.co_filename):
+                    continue
+                rel = _relative(code.co_filename, roots)
+                if rel in changed_hooks and hook_name not in changed_hooks[rel]:
+                    out.append(f"{rel}:{code.co_firstlineno} ({hook_name})")
+        return out
+
     def verify(when: str, *, everything: bool = True) -> None:
         changed = [c for c in changed_machinery(machinery if everything else critical) if c not in reported]
         if changed:
@@ -235,6 +258,10 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
             tamper(f"the test machinery was patched ({when}): {', '.join(sorted(changed)[:5])}")
         if not everything:
             return
+        hooks = [h for h in new_hooks() if h not in reported]
+        if hooks:
+            reported.update(hooks)
+            tamper(f"a pytest hook was registered from a file the change adds or modifies: {', '.join(hooks[:3])}")
         shadowed = shadowed_modules()
         if shadowed:
             tamper(f"a module of the standard library or the test tooling came from the workspace: {shadowed[0]}")
@@ -244,7 +271,9 @@ def _install():  # one closure keeps the plugin's state out of reach of module a
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(config):
-        pm = config.pluginmanager
+        # The plugins loaded after this one (pytest-cov, and coverage.py with it) join the snapshot.
+        machinery.update(snapshot(frozenset(mod for mod, _ in machinery)))
+        pm = state["pm"] = config.pluginmanager
         for name in ("pytest_runtest_makereport", "pytest_sessionfinish", "pytest_collection_finish"):
             for impl in getattr(pm.hook, name).get_hookimpls():
                 if impl.plugin is sys.modules.get(__name__):

@@ -30,12 +30,13 @@ from workflows.gates.checks import (
     check_workspace,
     waived_check,
 )
+from workflows.gates.collection_guard import base_hooks_of_changed_files
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.executable_lines import changed_statements
 from workflows.gates.hygiene import tree_problems
 from workflows.gates.junit import cases_in_files
-from workflows.gates.protected import Violation, find_violations
+from workflows.gates.protected import Violation, allowed, find_violations
 from workflows.gates.report import GateCheck, GateReport
 from workflows.gates.reruns import rerun_failures
 from workflows.gates.source_rules import check_dynamic_code, check_test_identity, shadowing_findings
@@ -95,7 +96,13 @@ def run_gates(
         )
     pool = ev.SandboxPool(sandboxes, spec)
     inputs = ev.GateInputs(
-        repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir, statements=statements
+        repo=repo,
+        changes=changes,
+        config=config,
+        pool=pool,
+        cache_dir=cache_dir,
+        statements=statements,
+        changed_hooks=base_hooks_of_changed_files(repo, changes, lambda p: allowed(p, config.gates.allow_paths)),
     )
     try:
         report = _GateRun(inputs, waiver, emit).run()

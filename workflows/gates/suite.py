@@ -157,10 +157,12 @@ def run_tests(
     tracked: set[str],
     with_coverage: bool,
     timeout: TestTimeout | None = None,
+    changed_hooks: dict[str, set[str]] | None = None,
 ) -> SuiteRun:
     """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output.
 
-    ``timeout``: the run's limit (default: the ceiling, ``test.timeout_s``)."""
+    ``timeout``: the run's limit (default: the ceiling, ``test.timeout_s``). ``changed_hooks``: the
+    change's Python files and the hooks their base defines (``EvidenceRun.env``)."""
     test = config.test
     limit = timeout or ceiling(config)
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
@@ -169,7 +171,7 @@ def run_tests(
         result = sandbox.exec(
             _with_fresh_outputs(command, outputs),
             timeout_s=limit.seconds,
-            env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins),
+            env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins, changed_hooks),
         )
         record = evidence.read(sandbox)
     finally:
