@@ -107,3 +107,19 @@ def test_code_run_from_strings_is_named_with_its_line(calc, code, call):
     check = report.check("dynamic_code")
     assert not check.passed
     assert check.reason.startswith(f"calc/core.py:{line}: {call} runs code"), check.reason
+
+
+def test_a_duplicate_the_base_already_had_is_not_the_changes(tmp_path):
+    """Real suites carry old duplicates (the later definition has always been the one that runs);
+    a change that leaves them as they are is not blamed for them."""
+    from tests.gates.samples import commit_change, git_repo, init_repo
+    from workflows.gates.change_set import read_change_set
+    from workflows.gates.source_rules import identity_findings
+
+    duplicated = "def test_a():\n    assert 0\n\n\ndef test_a():\n    pass\n"
+    base = init_repo(tmp_path / "repo", {"tests/test_x.py": duplicated})
+    added = duplicated + "\n\ndef test_b():\n    pass\n"
+    candidate = commit_change(tmp_path / "repo", base, {"tests/test_x.py": added})
+    changes = read_change_set(git_repo(tmp_path / "repo"), base, candidate, ["tests/**"])
+
+    assert identity_findings(git_repo(tmp_path / "repo"), changes) == []

@@ -149,12 +149,13 @@ def identity_findings(repo: GitRepo, changes: ChangeSet) -> list[Finding]:
         after = _tree(_text(repo, changes.candidate_sha, f.path))
         if after is None:
             continue
-        defs = _definitions(after.body, "")
+        before = _tree(_text(repo, changes.base_sha, f.old_path or f.path)) if f.status in ("M", "R") else None
         lines: dict[str, list[int]] = {}
-        for name, line in defs:
+        for name, line in _definitions(after.body, ""):
             lines.setdefault(name, []).append(line)
+        known = Counter(name for name, _ in _definitions(before.body, "")) if before is not None else Counter()
         for name, at in lines.items():
-            if len(at) > 1:
+            if len(at) > 1 and len(at) > known[name]:  # a duplicate the base already had is not the change's
                 where = ", ".join(str(n) for n in at)
                 out.append(
                     Finding(
@@ -164,10 +165,9 @@ def identity_findings(repo: GitRepo, changes: ChangeSet) -> list[Finding]:
                         "only the last one runs, the others are silently replaced",
                     )
                 )
-        before = _tree(_text(repo, changes.base_sha, f.old_path or f.path)) if f.status in ("M", "R") else None
         if before is None:
             continue
-        gone = sorted({n for n, _ in _definitions(before.body, "")} - set(lines))
+        gone = sorted(set(known) - set(lines))
         for name in gone:
             out.append(Finding(f.path, 1, f"{f.old_path or f.path}::{name} is defined on the base and no longer is"))
     return out
