@@ -2,8 +2,11 @@
 
 A sample library with ~200 pytest tests gets a small feature with tests. Each repeat times,
 side by side, (1) a plain run: fresh sandbox, checkout, the suite's own test command with
-JUnit and coverage; (2) the full gate on the same candidate with the base baseline cached.
-Target: gate ≤ 1.5 × plain.
+JUnit and coverage, loading the plugins the gate loads (``gates.pytest_plugins``, no entry-point
+autoload: the agent's own runs see the same) and nothing of the gate's own; (2) the full gate on
+the same candidate with the base baseline cached. Both sides run the same pytest with the same
+plugins, so the ratio is the gate's own cost (evidence plugin, fail-to-pass, static checks).
+Target: gate ≤ 1.3 × plain.
 
     .venv/bin/python bench/gate_bench.py [--repeats 5] [--backend local|docker]
 """
@@ -22,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandboxes.base import SandboxProvider, SandboxSpec
 from tests.gates.samples import commit_change, git_repo, init_repo
 from workflows.gates import run_gates
+from workflows.gates.evidence_check import pytest_plugin_env
+from workflows.gates.suite import pinned_test_env
 from workflows.repo_config import RepoConfig
 
 MODULES = 10
@@ -87,7 +92,8 @@ def plain_run(provider: SandboxProvider, spec: SandboxSpec, repo_path: Path, sha
     box = provider.acquire(spec)
     try:
         git_repo(repo_path).checkout(sha, box.host_workspace)
-        result = box.exec(config.test.command, timeout_s=config.test.timeout_s)
+        env = pytest_plugin_env(config.gates.pytest_plugins, base=pinned_test_env(box))
+        result = box.exec(config.test.command, timeout_s=config.test.timeout_s, env=env)
         if not result.ok:
             raise SystemExit(f"plain run failed: {result.describe_failure()}\n{result.output[-2000:]}")
     finally:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 # Shapes of well-known credentials, redacted even when we were not told the value.
 _PATTERNS = [
     re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}\b"),
@@ -40,7 +42,11 @@ SECRET_ENV_SUFFIXES = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PRIVATE_K
 
 
 class Redactor:
-    """Replaces known secret values and credential-shaped strings with ``[REDACTED]``."""
+    """Replaces known secret values and credential-shaped strings with ``[REDACTED]``.
+
+    A configured value matches in any letter case and with its separators changed or dropped
+    (``Canary Key 7f`` is found in ``canary-key-7f``, ``CANARY_KEY_7F`` and ``canarykey7f``): a
+    branch name is the title lower-cased and slugged, and a hostile agent may spell a value any way."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         values: set[str] = set()
@@ -49,12 +55,13 @@ class Redactor:
                 if len(value) >= MIN_SECRET_LENGTH:
                     values.add(value)
         self._values = sorted(values, key=len, reverse=True)
-        self._encoded = [v.encode() for v in self._values]
+        loose = sorted({_loose(v) for v in self._values}, key=len, reverse=True)
+        self._match = re.compile("|".join(loose), re.IGNORECASE) if loose else None
+        self._match_bytes = re.compile("|".join(loose).encode(), re.IGNORECASE) if loose else None
 
     def text(self, value: str) -> str:
-        for secret in self._values:
-            if secret in value:
-                value = value.replace(secret, MASK)
+        if self._match is not None:
+            value = self._match.sub(MASK, value)
         for pattern in _PATTERNS:
             value = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, value)
         return value
@@ -64,11 +71,14 @@ class Redactor:
         try:
             decoded = value.decode("utf-8")
         except UnicodeDecodeError:
-            for secret in self._encoded:
-                value = value.replace(secret, MASK.encode())
-            return value
+            return self._match_bytes.sub(MASK.encode(), value) if self._match_bytes is not None else value
         redacted = self.text(decoded)
         return value if redacted == decoded else redacted.encode("utf-8")
+
+    def name(self, value: str) -> str:
+        """A file, directory or ref name with secrets masked, still usable as one (``REDACTED``)."""
+        redacted = self.text(value)
+        return value if redacted == value else redacted.replace(MASK, "REDACTED")
 
     def data(self, value: Any) -> Any:
         """Redact strings anywhere inside JSON-like data (dicts, lists, tuples, dataclasses)."""
@@ -118,6 +128,15 @@ def _variants(raw: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _loose(value: str) -> str:
+    """A pattern for ``value`` whose letters and digits must appear in order with any separators
+    (or none) between their runs; values with too few letters and digits match exactly."""
+    runs = [r for r in re.split(r"[\W_]+", value) if r]
+    if len(runs) < 2 or sum(len(r) for r in runs) < MIN_SECRET_LENGTH:
+        return re.escape(value)
+    return r"[\W_]*".join(re.escape(r) for r in runs)
+
+
 def secrets_file_values(path: Path) -> list[str]:
     """Every value of a ``NAME=value`` secrets file, whether or not it looks like a credential."""
     try:
@@ -133,18 +152,41 @@ def secrets_file_values(path: Path) -> list[str]:
 
 
 def secret_values(settings: Any, env: Mapping[str, str] | None = None) -> list[str]:
-    """Every secret this deployment knows: webhook secret, secrets file, provider keys and forge
-    tokens from the environment. Passwords in the database and broker URLs are masked by the
-    ``user:password@`` shape wherever a URL is written, not as bare words: a deployment whose
-    database password is ``shipyard`` (as in docker-compose.yml) must not mask its own name."""
+    """Every secret this deployment knows, wherever it was configured (environment, ``shipyard.toml``,
+    the secrets file): every ``SecretStr`` setting (webhook secret, admin password, OAuth client
+    secret, forge tokens …) and files named by ``*_password_file``/``*_secret_file`` settings, the
+    secrets file's values, and provider keys and forge tokens from the environment. Passwords in the
+    database and broker URLs are masked by the ``user:password@`` shape wherever a URL is written, not
+    as bare words: a deployment whose database password is ``shipyard`` (as in docker-compose.yml)
+    must not mask its own name."""
     env = os.environ if env is None else env
-    webhook_secret = getattr(settings, "webhook_secret", None)
-    values = [webhook_secret.get_secret_value()] if webhook_secret is not None else []
+    values = _setting_secrets(settings)
     values += [v for k, v in env.items() if k.upper().endswith(SECRET_ENV_SUFFIXES) and v]
     secrets_file = getattr(settings, "secrets_file", None)
     if secrets_file and Path(secrets_file).is_file():
         values += secrets_file_values(Path(secrets_file))
     return values
+
+
+def _setting_secrets(settings: Any, depth: int = 0) -> list[str]:
+    """``SecretStr`` values of a settings model (and of models inside it), and the contents of the
+    files its ``*_password_file``/``*_secret_file``/``*_token_file`` fields name."""
+    fields = getattr(type(settings), "model_fields", None)
+    if not fields or depth > 3:
+        return []
+    values: list[str] = []
+    for name in fields:
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+        elif isinstance(value, Path) and name.endswith(("_password_file", "_secret_file", "_token_file")):
+            try:
+                values.append(value.read_text(encoding="utf-8", errors="replace").strip())
+            except OSError:
+                pass
+        elif hasattr(type(value), "model_fields"):
+            values += _setting_secrets(value, depth + 1)
+    return [v for v in values if v]
 
 
 @functools.lru_cache(maxsize=8)

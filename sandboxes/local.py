@@ -1,11 +1,12 @@
 """Sandboxes made of host processes: bubblewrap when it works, plain subprocess otherwise.
 
 ``bwrap`` backend (isolated): a fresh mount namespace whose root is a tmpfs holding
-read-only binds of the system directories (``/usr``, ``/etc``, …) and of the host's base
-Python (never the orchestrator's virtualenv: the repository's environment is made from the
-base interpreter, see ``sandboxes.environments``), the workspace at ``/workspace``, the
-repository's environment at ``/shipyard/env``, the gate's tooling read-only at
-``/shipyard/gate``, a private home, a tmpfs ``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
+read-only binds of the system directories (``/usr``, ``/lib``, a few ``/etc`` files; never
+``/opt``, ``/srv``, ``/var`` or the rest of ``/etc``) and of the host's base Python (never the
+orchestrator's virtualenv: the repository's environment is made from the base interpreter, see
+``sandboxes.environments``), the workspace at ``/workspace``, the repository's environment at
+``/shipyard/env``, the gate's tooling read-only at ``/shipyard/gate``, a private home, a tmpfs
+``/tmp``; no ``/root``, ``/home``, ``/run`` (no Docker socket). New
 pid/ipc/uts/net namespaces; commands run as uid 10001 with no capabilities when the
 orchestrator is root. A per-sandbox cgroup adds pids and memory limits where allowed, and a
 disk quota bounds what it writes (``sandboxes.disk_quota``: workspace and home live on a
@@ -51,8 +52,43 @@ from sandboxes.workspace_files import hand_over_tree, read_workspace_file, write
 
 SANDBOX_UID = 10001
 """Unprivileged user the bwrap backend runs commands as (same uid as the Docker image's)."""
-SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "srv", "var")
-"""Top-level host directories visible (read-only) inside a bwrap sandbox; nothing else is."""
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+"""Top-level host directories visible (read-only) inside a bwrap sandbox; nothing else is: not
+``/opt``, ``/srv`` or ``/var``, where deployments keep their configuration and data."""
+ETC_ENTRIES = (
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "host.conf",
+    "resolv.conf",
+    "gai.conf",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "timezone",
+    "alternatives",
+    "ssl",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "profile",
+    "profile.d",
+    "bash.bashrc",
+    "inputrc",
+    "environment",
+    "login.defs",
+    "locale.alias",
+    "locale.gen",
+    "mime.types",
+    "os-release",
+    "debian_version",
+    "gitconfig",
+    "magic",
+    "magic.mime",
+)
+"""The few ``/etc`` entries tools need (users, name lookup, libraries, certificates, shell start-up);
+the rest of ``/etc`` (a deployment's ``shipyard.toml``, service credentials) stays out of sight."""
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_HOME = "/home/sandbox"
 SANDBOX_WORKDIR = "/workspace"
@@ -207,6 +243,13 @@ class LocalSandboxProvider:
                 argv += ["--symlink", os.readlink(host), str(host)]
             elif host.is_dir():
                 argv += ["--ro-bind", str(host), str(host)]
+        argv += ["--perms", "0755", "--dir", "/etc"]
+        for name in ETC_ENTRIES:
+            host = Path("/etc") / name
+            if host.is_symlink():
+                argv += ["--symlink", os.readlink(host), str(host)]
+            elif host.exists():
+                argv += ["--ro-bind", str(host), str(host)]
         # /tmp first: the orchestrator's Python may live under /tmp (a checkout there), and its
         # read-only bind below must sit on top of this tmpfs, not under it. World-writable and
         # sticky for the unprivileged user: tools mkdtemp there.
@@ -262,7 +305,7 @@ class LocalSandboxProvider:
 
     def _visible(self, path: Path) -> bool:
         """Whether a host path is inside what a bwrap sandbox sees (a file there must be covered)."""
-        shown = [Path("/") / name for name in SYSTEM_DIRS] + self.ro_paths
+        shown = [Path("/") / name for name in SYSTEM_DIRS] + [Path("/etc") / n for n in ETC_ENTRIES] + self.ro_paths
         return any(path.is_relative_to(top) for top in shown)
 
     def acquire(self, spec: SandboxSpec) -> LocalSandbox:

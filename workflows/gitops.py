@@ -139,7 +139,7 @@ class GitRepo:
         if scrub is not None:
             message = scrub.text(message)
             for path in self.changed_paths(worktree, index):
-                _scrub_file(worktree / path, scrub)
+                _scrub_path(worktree, path, scrub)
         self.git("add", "-A", ".", worktree=worktree, index=index)
         tree = self.git("write-tree", index=index).strip()
         return self.git("commit-tree", tree, "-p", parent, "-m", message).strip()
@@ -213,6 +213,28 @@ class Scrubber(Protocol):
     def text(self, value: str) -> str: ...
 
     def bytes(self, value: bytes) -> bytes: ...
+
+    def name(self, value: str) -> str: ...
+
+
+def _scrub_path(worktree: Path, path: str, scrub: Scrubber) -> None:
+    """Scrub one changed file: its name (renamed within the work tree), a symlink's target (the link
+    made again), or its content. Names and targets become git objects as surely as content does."""
+    full = worktree / path
+    clean = "/".join(scrub.name(part) for part in path.split("/"))
+    if clean != path and (full.is_symlink() or full.exists()):
+        target = worktree / clean
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(full, target)
+        full = target
+    if full.is_symlink():
+        link = os.readlink(full)
+        cleaned_link = scrub.text(link)
+        if cleaned_link != link:
+            full.unlink()
+            os.symlink(cleaned_link, full)
+        return
+    _scrub_file(full, scrub)
 
 
 def _scrub_file(path: Path, scrub: Scrubber) -> None:

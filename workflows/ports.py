@@ -199,6 +199,10 @@ class Redaction(Protocol):
 
     def bytes(self, value: bytes) -> bytes: ...
 
+    def name(self, value: str) -> str:
+        """A file or ref name with secrets masked, still usable as one."""
+        ...
+
 
 class ModelRouting(Protocol):
     """Picks and builds the chat model for a role (``agents.router.ModelRouter``)."""

@@ -1,7 +1,9 @@
 """The forge's egress seam: every text a forge publishes passes the deployment's redactor.
 
 Wraps any forge (local, GitHub): pull-request titles and bodies, comments, questions to the
-author and check-run text are redacted before the forge sees them; everything else passes through.
+author and check-run text are redacted before the forge sees them, and so are the branch names
+pushed, opened and deleted (a ref name is as public as a title); everything else passes through.
+File names and symlink targets are scrubbed where commits are made (``GitRepo.commit_worktree``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class RedactingForge:
     def __init__(self, forge: Forge, redactor: Redaction):
         self._forge = forge
         self._redact = redactor.text
+        self._ref = redactor.name
         self.name = forge.name
         self.drafts = forge.drafts
 
@@ -29,7 +32,7 @@ class RedactingForge:
         return self._forge.clone(repo, base_branch, dest_git_dir, worktree)
 
     def push_branch(self, repo: str, git_dir: Path, branch: str, sha: str) -> None:
-        self._forge.push_branch(repo, git_dir, branch, sha)
+        self._forge.push_branch(repo, git_dir, self._ref(branch), sha)
 
     def push_job_ref(self, repo: str, git_dir: Path, job_id: int, sha: str) -> None:
         self._forge.push_job_ref(repo, git_dir, job_id, sha)
@@ -41,7 +44,7 @@ class RedactingForge:
         self._forge.delete_job_ref(repo, job_id)
 
     def delete_branch(self, repo: str, branch: str) -> None:
-        self._forge.delete_branch(repo, branch)
+        self._forge.delete_branch(repo, self._ref(branch))
 
     def job_ref_ids(self, repo: str) -> list[int]:
         return self._forge.job_ref_ids(repo)
@@ -50,7 +53,12 @@ class RedactingForge:
         self, repo: str, *, branch: str, base: str, title: str, body: str, draft: bool = False
     ) -> PullRequestInfo:
         return self._forge.open_pull_request(
-            repo, branch=branch, base=base, title=self._redact(title), body=self._redact(body), draft=draft
+            repo,
+            branch=self._ref(branch),
+            base=base,
+            title=self._redact(title),
+            body=self._redact(body),
+            draft=draft,
         )
 
     def update_pull_request(self, repo: str, number: int, *, body: str) -> None:

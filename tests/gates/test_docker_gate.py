@@ -40,4 +40,4 @@ def test_in_docker_the_evidence_plugin_is_out_of_reach_and_a_record_cut_short_is
     config = calc.config(gates__allow_paths=["tests/__init__.py"])
     erased = calc.gate(record_cut_short(), config=config, provider=provider, spec=spec)
     reasons = "\n".join(erased.failed_reasons())
-    assert "the record was cut short" in reasons, reasons
+    assert "tampering with the test evidence: the test machinery was patched" in reasons, reasons

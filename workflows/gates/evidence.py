@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from sandboxes.base import Sandbox, SandboxError, SandboxProvider, SandboxSpec
+from sandboxes.base import ExecResult, Sandbox, SandboxError, SandboxProvider, SandboxSpec
 from workflows.gates import baseline as baseline_cache
 from workflows.gates.baseline import Baseline
 from workflows.gates.change_set import ChangeSet
@@ -62,6 +62,8 @@ class GateInputs:
     """Changed Python source file → the executable statements the change touches (diff coverage)."""
     timeout: TestTimeout | None = None
     """Limit of each test run on the candidate (``timeouts.derived``); None: the ceiling."""
+    changed_hooks: dict[str, set[str]] = field(default_factory=dict)
+    """Python file the change adds or modifies → the pytest hooks its base version defines."""
 
     @property
     def coverage_on(self) -> bool:
@@ -87,7 +89,13 @@ def establish_baseline(inp: GateInputs) -> Baseline:
 
 
 def _whole_suite(
-    inp: GateInputs, box: Sandbox, *, label: str, tracked: set[str], timeout: TestTimeout | None = None
+    inp: GateInputs,
+    box: Sandbox,
+    *,
+    label: str,
+    tracked: set[str],
+    timeout: TestTimeout | None = None,
+    changed_hooks: dict[str, set[str]] | None = None,
 ) -> SuiteRun:
     """The repository's test command in ``box``, with coverage when the gate measures it."""
     return run_tests(
@@ -98,6 +106,7 @@ def _whole_suite(
         tracked=tracked,
         with_coverage=inp.coverage_on,
         timeout=timeout,
+        changed_hooks=changed_hooks,
     )
 
 
@@ -127,7 +136,14 @@ def run_candidate(inp: GateInputs) -> tuple[Sandbox | None, SuiteRun]:
         failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
         if failure:
             return None, SuiteRun(label=label, error=f"{label}: {failure}")
-        return box, _whole_suite(inp, box, label=label, tracked=inp.changes.tracked_candidate, timeout=inp.timeout)
+        return box, _whole_suite(
+            inp,
+            box,
+            label=label,
+            tracked=inp.changes.tracked_candidate,
+            timeout=inp.timeout,
+            changed_hooks=inp.changed_hooks,
+        )
     except EXPECTED_ERRORS as exc:
         return None, SuiteRun(label=label, error=f"{label}: {exc}")
 
@@ -199,6 +215,38 @@ def run_selection(inp: GateInputs, box: Sandbox, args: list[str], *, on_base: bo
             tracked=tracked,
             with_coverage=False,
             timeout=inp.timeout,
+            changed_hooks=inp.changed_hooks,
         )
     except EXPECTED_ERRORS as exc:
         return SuiteRun(label=f"new tests on the {where}", error=f"new tests on the {where}: {exc}")
+
+
+@dataclass
+class ExtraRun:
+    """One extra gate's command and what it did (``result`` None with ``error`` when it could not run)."""
+
+    name: str
+    command: str
+    result: ExecResult | None = None
+    error: str = ""
+
+
+def run_extra_gates(inp: GateInputs) -> list[ExtraRun]:
+    """Every ``gates.extra`` command, in a fresh sandbox holding a clean checkout of the candidate
+    (after the repository's setup), so what they judge is the committed code and nothing else."""
+    runs = [ExtraRun(extra.name, extra.command) for extra in inp.config.gates.extra]
+    try:
+        box = inp.pool.acquire()
+        failure = prepare_workspace(box, inp.repo, inp.changes.candidate_sha, inp.config)
+    except EXPECTED_ERRORS as exc:
+        failure = str(exc)
+    if failure:
+        for run in runs:
+            run.error = f"not run: the clean checkout of the candidate could not be prepared: {failure}"
+        return runs
+    for run in runs:
+        try:
+            run.result = box.exec(run.command, timeout_s=inp.config.test.timeout_s)
+        except EXPECTED_ERRORS as exc:
+            run.error = f"could not run: {exc}"
+    return runs

@@ -24,6 +24,9 @@ BUILTIN_PROTECTED = [
     "setup.cfg",
     "tox.ini",
     "pytest.ini",
+    # pytest 9 reads these first of all its configuration files.
+    "pytest.toml",
+    ".pytest.toml",
     ".shipyard.yml",
     # pytest hooks in a conftest.py can rewrite test outcomes (failed → passed), so a change
     # to one needs a human, not the agent.

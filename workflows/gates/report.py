@@ -17,6 +17,8 @@ CHECK_TITLES = {
     "change": "Change is reviewable",
     "workspace": "Workspace is safe to test",
     "protected_paths": "Protected paths untouched",
+    "test_identity": "Tests keep their identity",
+    "dynamic_code": "No code hidden from coverage",
     "no_regressions": "No regressions",
     "tests_added": "Tests added or changed",
     "fail_to_pass": "New tests fail before, pass after",

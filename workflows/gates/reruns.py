@@ -49,6 +49,7 @@ def _passing(inp: GateInputs, box: Sandbox, command: str, targets: dict[str, Tes
             tracked=inp.changes.tracked_candidate,
             with_coverage=False,
             timeout=inp.timeout,
+            changed_hooks=inp.changed_hooks,
         )
     except EXPECTED_ERRORS:
         return None

@@ -30,14 +30,16 @@ from workflows.gates.checks import (
     check_workspace,
     waived_check,
 )
+from workflows.gates.collection_guard import base_hooks_of_changed_files
 from workflows.gates.coverage_checks import check_diff_coverage, check_total_coverage
 from workflows.gates.coverage_pragmas import check_coverage_pragmas
 from workflows.gates.executable_lines import changed_statements
 from workflows.gates.hygiene import tree_problems
 from workflows.gates.junit import cases_in_files
-from workflows.gates.protected import find_violations
+from workflows.gates.protected import Violation, allowed, find_violations
 from workflows.gates.report import GateCheck, GateReport
 from workflows.gates.reruns import rerun_failures
+from workflows.gates.source_rules import check_dynamic_code, check_test_identity, shadowing_findings
 from workflows.gates.suite import SuiteRun
 from workflows.gates.waivers import Waiver, tests_waiver
 from workflows.gitops import GitError, GitRepo
@@ -65,6 +67,8 @@ def run_gates(
     try:
         changes = read_change_set(repo, base_sha, candidate_sha, config.test.test_globs)
         violations = find_violations(repo, changes, config.gates.protected_paths, config.gates.allow_paths)
+        violations += [Violation(f.path, f.reason) for f in shadowing_findings(changes)]
+        identity, dynamic = check_test_identity(repo, changes), check_dynamic_code(repo, changes)
         pragmas = check_coverage_pragmas(repo, changes, allow=config.gates.allow_coverage_pragmas)
         statements = changed_statements(repo, changes)
         waiver = tests_waiver(repo, changes, config, ticket_kind)
@@ -78,7 +82,7 @@ def run_gates(
             base_sha=base_sha,
             candidate_sha=candidate_sha,
         )
-    static = [check_change(changes, config.gates), check_protected(violations), pragmas]
+    static = [check_change(changes, config.gates), check_protected(violations), pragmas, identity, dynamic]
     if problems:
         # Nothing runs in a tree that could hang or crawl the sandbox: refuse it before any test.
         check = check_workspace(problems)
@@ -92,7 +96,13 @@ def run_gates(
         )
     pool = ev.SandboxPool(sandboxes, spec)
     inputs = ev.GateInputs(
-        repo=repo, changes=changes, config=config, pool=pool, cache_dir=cache_dir, statements=statements
+        repo=repo,
+        changes=changes,
+        config=config,
+        pool=pool,
+        cache_dir=cache_dir,
+        statements=statements,
+        changed_hooks=base_hooks_of_changed_files(repo, changes, lambda p: allowed(p, config.gates.allow_paths)),
     )
     try:
         report = _GateRun(inputs, waiver, emit).run()
@@ -126,6 +136,9 @@ class _GateRun:
             self.inp.timeout = self.candidate_timeout = timeouts.derived(self.inp.config, known)
             early_files = ev.likely_test_modules(self.inp) if self.needs_f2p else []
             on_base = pool.submit(ev.new_tests_on_base, self.inp, early_files) if self.needs_f2p else None
+            # On a clean checkout of the candidate in a sandbox of their own: never on a workspace
+            # the suite (code under test) has already run in and could have rewritten.
+            extras_future = pool.submit(ev.run_extra_gates, self.inp) if self.inp.config.gates.extra else None
             if early_files:
                 self.emit("gate", f"fail-to-pass: running {len(early_files)} new/changed test file(s) on the base code")
             self.emit("gate", f"candidate: running the test suite (limit {self.candidate_timeout.describe()})")
@@ -139,7 +152,7 @@ class _GateRun:
             if baseline.ok:
                 self.inp.timeout = timeouts.derived(self.inp.config, baseline.duration_s)
             flaky = self._reruns(cand_box, baseline, candidate)
-            extras = self._extra_gates(cand_box, candidate)
+            extras = self._extra_gates(extras_future)
         return self._report(baseline, candidate, flaky, f2p, extras)
 
     def _start_baseline(self, pool: ThreadPoolExecutor) -> Future[Baseline] | Baseline:
@@ -200,19 +213,11 @@ class _GateRun:
         )
         return rerun_failures(self.inp, box, baseline, candidate)
 
-    def _extra_gates(self, box: Sandbox | None, candidate: SuiteRun) -> list[GateCheck]:
+    def _extra_gates(self, future: Future[list[ev.ExtraRun]] | None) -> list[GateCheck]:
         checks = []
-        for extra in self.inp.config.gates.extra:
-            if box is None:
-                checks.append(check_extra(extra.name, extra.command, None, f"not run: {candidate.error}"))
-                continue
-            self.emit("gate", f"extra gate {extra.name}: `{extra.command}`")
-            try:
-                result = box.exec(extra.command, timeout_s=self.inp.config.test.timeout_s)
-            except ev.EXPECTED_ERRORS as exc:
-                checks.append(check_extra(extra.name, extra.command, None, f"could not run: {exc}"))
-                continue
-            checks.append(check_extra(extra.name, extra.command, result))
+        for run in future.result() if future is not None else []:
+            self.emit("gate", f"extra gate {run.name}: `{run.command}` (on a clean checkout of the candidate)")
+            checks.append(check_extra(run.name, run.command, run.result, run.error))
         return checks
 
     def _report(

@@ -23,6 +23,8 @@ from workflows.repo_config import RepoConfig
 
 TAIL_LINES = 40
 PYTEST_CONFIGS = (
+    ("pytest.toml", b""),
+    (".pytest.toml", b""),
     ("pytest.ini", b""),
     (".pytest.ini", b""),
     ("pyproject.toml", b"[tool.pytest"),
@@ -111,6 +113,11 @@ def _has_own_pytest_config(sandbox: Sandbox) -> bool:
 
 
 def _tampering(cases: dict[str, TestCase], record: Record, by_pytest: bool) -> str:
+    if record.tampering:
+        more = f" (and {len(record.tampering) - 1} more)" if len(record.tampering) > 1 else ""
+        return f"{record.tampering[0]}{more}"
+    if by_pytest and cases and record.cut_short():
+        return record.cut_short()
     failed, unrecorded = forged(cases, record, by_pytest=by_pytest)
 
     def listed(keys: list[str]) -> str:
@@ -150,10 +157,12 @@ def run_tests(
     tracked: set[str],
     with_coverage: bool,
     timeout: TestTimeout | None = None,
+    changed_hooks: dict[str, set[str]] | None = None,
 ) -> SuiteRun:
     """Run ``command`` (the suite or a selection) and parse its JUnit (and coverage) output.
 
-    ``timeout``: the run's limit (default: the ceiling, ``test.timeout_s``)."""
+    ``timeout``: the run's limit (default: the ceiling, ``test.timeout_s``). ``changed_hooks``: the
+    change's Python files and the hooks their base defines (``EvidenceRun.env``)."""
     test = config.test
     limit = timeout or ceiling(config)
     outputs = [test.junit] + ([test.coverage.path] if with_coverage else [])
@@ -162,7 +171,7 @@ def run_tests(
         result = sandbox.exec(
             _with_fresh_outputs(command, outputs),
             timeout_s=limit.seconds,
-            env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins),
+            env=evidence.env(sandbox, pinned_test_env(sandbox), config.gates.pytest_plugins, changed_hooks),
         )
         record = evidence.read(sandbox)
     finally:

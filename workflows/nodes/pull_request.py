@@ -8,15 +8,23 @@ from langchain_core.runnables import RunnableConfig
 
 from workflows.nodes import services_of
 from workflows.nodes.prepare import git_dir
-from workflows.ports import CheckRun, ChecksRefused, Forge, JobServices
+from workflows.ports import CheckRun, ChecksRefused, Forge, JobServices, Redaction
 from workflows.state import TicketState
 
 SCRIPTED_NOTE = "> **Scripted model:** this change was replayed from a cassette, not written by a live model."
 
 
-def branch_name(ticket_id: int, title: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-") or "change"
-    return f"shipyard/{ticket_id}-{slug}"
+def branch_name(ticket_id: int, title: str, redactor: Redaction | None = None) -> str:
+    """``shipyard/<ticket>-<slug of the title>``; a secret in the title (in any case or spelling,
+    before or after slugging) becomes ``redacted``: ref names leave the orchestrator too."""
+
+    def slugged(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+
+    slug = slugged(redactor.name(title) if redactor is not None else title)
+    if redactor is not None and redactor.name(slug) != slug:
+        slug = slugged(redactor.name(slug))
+    return f"shipyard/{ticket_id}-{slug or 'change'}"
 
 
 def pr_body(state: TicketState, services: JobServices) -> str:
@@ -46,7 +54,7 @@ def open_pr(state: TicketState, config: RunnableConfig) -> TicketState:
     if not passed and (not drafts or (state.get("outcome") and not state.get("pr_number"))):
         return {}  # no draft on a forge without drafts, nor a first draft for a job that is ending
     ticket, repo = state["ticket"], state["repo"]
-    branch = state.get("branch") or branch_name(ticket["id"], ticket["title"])
+    branch = state.get("branch") or branch_name(ticket["id"], ticket["title"], services.redactor)
     services.recorder.set_job(branch=branch)  # before the push: a job that ends without its PR removes it
     services.forge.push_branch(repo["url"], git_dir(services.job_dir), branch, state["head_sha"])
     body = pr_body(state, services)
