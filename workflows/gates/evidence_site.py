@@ -8,6 +8,24 @@ plugins or a standard module. Child processes the tests start get the ordinary b
 import os
 import sys
 
+
+def _run_next_sitecustomize() -> None:
+    """The ``sitecustomize`` this one hides (the sandbox's tooling directory has one that puts the
+    tooling's own dependencies on the path): the next on ``sys.path``, run before the workspace is
+    on it, so that no workspace module can stand in for what the tooling imports."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for entry in list(sys.path):
+        folder = os.path.abspath(entry or os.curdir)
+        path = os.path.join(folder, "sitecustomize.py")
+        if entry and folder != here and os.path.isfile(path):
+            with open(path, "rb") as source:
+                code = compile(source.read(), path, "exec")
+            exec(code, {"__name__": "sitecustomize", "__file__": path})
+            return
+
+
+_run_next_sitecustomize()
+
 if sys.flags.safe_path and os.environ.pop("PYTHONSAFEPATH", None) is not None:
     _workspace = os.getcwd()
     if _workspace not in sys.path:
