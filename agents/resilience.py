@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.catalogue import spec_of
+from agents.request_slots import request_slot
 
 DEFAULT_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -126,10 +127,12 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
     """``call()``, retried on transient provider failures; raises ``ProviderUnavailable`` when
-    they persist. Anything else (bad request, auth) propagates unchanged."""
+    they persist. Anything else (bad request, auth) propagates unchanged. Each call first takes
+    one of the server's request slots (``ModelSpec.max_concurrent_requests``)."""
     for attempt in range(1, policy.tries + 1):
         try:
-            return call()
+            with request_slot(spec_of(model)):
+                return call()
         except Exception as exc:
             if not is_transient(exc):
                 raise
