@@ -113,6 +113,7 @@ def eval_(
         "--score-predictions",
         help="Score another agent's SWE-bench predictions (JSONL) with Shipyard's gate and the hidden tests",
     ),
+    label: str = typer.Option("", help="Name of this configuration in the report (default: the models file's name)"),
 ) -> None:
     """Measure resolved rate, gate precision/recall and cost per resolved task on a task set."""
     from orchestrator.eval.command import eval_reports, render
@@ -129,6 +130,7 @@ def eval_(
             run=run,
             predictions_out=predictions_out,
             score_predictions=score_predictions,
+            label=label,
         )
     except EvalError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line, however long

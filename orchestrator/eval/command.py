@@ -27,6 +27,7 @@ def eval_reports(
     run: bool = True,
     predictions_out: Path | None = None,
     score_predictions: Path | None = None,
+    label: str = "",
 ) -> list[dict]:
     """One report per model configuration (``models`` files; none → cassettes or the default
     catalogue), or with ``score_predictions`` one per agent in that predictions file, followed by
@@ -44,7 +45,8 @@ def eval_reports(
     predictions: list[Prediction] = []
     for n, models_file in enumerate((models or [None]) if run else []):  # type: ignore[list-item]
         run_dir = _fresh(data_dir / (f"config-{n + 1}" if models else "run"))
-        reports.append(run_eval(setup, data_dir=run_dir, models_file=models_file, predictions=predictions))
+        name = f"{label} ({n + 1})" if label and len(models) > 1 else label
+        reports.append(run_eval(setup, data_dir=run_dir, models_file=models_file, predictions=predictions, label=name))
     if predictions_out is not None and predictions:
         write_predictions(predictions_out, predictions)
     for path in compare_with:
