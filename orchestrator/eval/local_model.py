@@ -147,7 +147,9 @@ def serve(port: int = 8765, *, log: Path | None = None, ready_within_s: float = 
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [str(python), "-m", "llama_cpp.server", "--model", str(gguf), "--chat_format", "chatml-function-calling"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(CONTEXT_TOKENS)],
+            + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(CONTEXT_TOKENS)]
+            # Jobs take turns on the one slot: keep each one's evaluated prompt prefix (512 MB of RAM).
+            + ["--cache", "true", "--cache_size", str(512 << 20)],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -165,7 +167,7 @@ def serve(port: int = 8765, *, log: Path | None = None, ready_within_s: float = 
         proc.terminate()
         try:
             proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # a second Ctrl-C must not leave it running
             proc.kill()
             proc.wait()
 
