@@ -26,7 +26,7 @@ from agents.metered import Metering, metered_invoke
 from agents.observers import CallRecorder
 from agents.replies import inspect_reply, invalid_call_message, refusal_notice
 from agents.repomap import fit_repo_map
-from agents.resilience import ModelStopped, ProviderUnavailable, RetryPolicy
+from agents.resilience import ModelStopped, ProviderUnavailable, RetryPolicy, is_context_overflow
 from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
 from sandboxes.base import Sandbox, SandboxError
@@ -195,6 +195,29 @@ class _AgentRun:
         self.messages = self.compactor.compact(self.messages)
         self.compacted_at = estimate_prompt_tokens(self.messages)
 
+    def call_within_window(self, step: int) -> AIMessage:
+        """The model's reply; a prompt the provider refuses as longer than its window (the window
+        in the catalogue is larger than the server's, or the 4-characters-a-token estimate
+        undercounts) is compacted once and sent again."""
+        try:
+            return self.call_model(step)
+        except Exception as exc:
+            if not is_context_overflow(exc):
+                raise
+            before = estimate_prompt_tokens(self.messages)
+            compacted = self.compactor.compact(self.messages)
+            after = estimate_prompt_tokens(compacted)
+            if after >= before:
+                raise
+            self.messages, self.compacted_at = compacted, after
+            self.recorder.event(
+                "compaction",
+                f"the provider refused a prompt longer than its window (~{before} tokens); "
+                f"history compacted to ~{after} and sent again",
+                step=step,
+            )
+            return self.call_model(step)
+
     def before_turn(self, step: int) -> tuple[StopReason, str] | None:
         """Cancellation and the wall clock, checked before every model call."""
         cancelled = self.should_cancel()
@@ -268,7 +291,7 @@ class _AgentRun:
                 return self.result(False, stop[1], step - 1, stop[0], stop[1])
             self.compact_if_needed()
             try:
-                reply = self.call_model(step)
+                reply = self.call_within_window(step)
             except BudgetExhausted as exc:
                 return self.result(False, exc.reason, step - 1, "budget", exc.reason, budget=exc)
             except ModelStopped as exc:

@@ -90,6 +90,25 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_OVERFLOW_PHRASES = (
+    "maximum context length",
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "prompt is too long",
+    "too many tokens",
+    "exceeds the context",
+)
+
+
+def is_context_overflow(exc: BaseException) -> bool:
+    """The provider refused the request because the prompt is longer than the model's window
+    (OpenAI and compatible servers such as llama.cpp and vLLM, Anthropic, Ollama say it in words)."""
+    status = status_of(exc)
+    text = str(exc).lower()
+    return (status in (None, 400, 413)) and any(phrase in text for phrase in _OVERFLOW_PHRASES)
+
+
 def retry_after_s(exc: BaseException) -> float | None:
     """The provider's ``Retry-After`` (seconds or ``retry-after-ms``), when it sent one."""
     headers = getattr(getattr(exc, "response", None), "headers", None)

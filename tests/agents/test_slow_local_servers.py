@@ -124,3 +124,40 @@ def test_the_catalogue_entry_sets_the_client_timeout():
 
 
 pytestmark = pytest.mark.timeout(120)
+
+
+def test_a_prompt_the_server_refuses_as_too_long_is_compacted_and_sent_again(sample_sandbox, recorder):
+    """A local server's window is smaller than Shipyard's estimate of the prompt (llama.cpp counts
+    code at fewer characters a token): its 400 "maximum context length" ends no attempt."""
+    from agents.loop import AgentLimits, CodingTask, run_coding_agent
+    from tests.agents.test_providers import TEST_COMMAND
+
+    files = ["textkit/slug.py", "textkit/wrap.py", "textkit/stats.py", "tests/test_slug.py", "tests/test_wrap.py"]
+    refused = []
+
+    def server(body: dict) -> Reply:
+        messages = body["messages"]
+        seen = sum(m["role"] == "tool" for m in messages)
+        summarised = any("Summary of earlier work" in str(m.get("content")) for m in messages)
+        if seen == len(files) and not summarised:
+            refused.append(len(messages))
+            return Reply(
+                status=400,
+                text="This model's maximum context length is 8192 tokens. However, you requested 8509 tokens "
+                "(8509 in the messages, None in the completion). Please reduce the length of the messages.",
+            )
+        if seen < len(files) and not summarised:
+            return Reply(tool_calls=[("view", {"path": files[seen]})])
+        return Reply(tool_calls=[("finish", {"summary": "read the code"})])
+
+    with OpenAIEmulator(server) as server_emu:
+        model = make_chat_model(spec_for(server_emu), ProviderSecrets(keys={}), max_retries=0)
+        task = CodingTask(ticket_title="read", ticket_body="read the code", test_command=TEST_COMMAND)
+        result = run_coding_agent(
+            model, sample_sandbox, task, recorder=recorder, limits=AgentLimits(keep_recent_observations=2)
+        )
+    assert result.stop_reason == "finished", result.detail
+    assert len(refused) == 1
+    retried = server_emu.requests[-1].body["messages"]
+    assert len(retried) < refused[0]
+    assert any("refused a prompt longer than its window" in m for m in recorder.messages("compaction"))
