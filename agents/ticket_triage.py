@@ -119,7 +119,7 @@ def vet(result: TriageAnswer) -> tuple[TriageAnswer, list[str]]:
         if why:
             notes.append(f"question for the author not posted ({why}): {result.question_for_author.strip()[:200]!r}")
             update["question_for_author"] = ""
-    why = unusable_reason(result.reason)
+    why = "" if result.eligible else unusable_reason(result.reason)  # an eligible verdict is never posted
     if why:
         notes.append(f"the triage model's reason is unusable ({why}): {result.reason.strip()[:200]!r}")
         update["question_for_author"] = ""  # nothing is said to the author on a verdict without a reason

@@ -14,8 +14,9 @@ from agents.scripted import ScriptedChatModel
 from agents.ticket_triage import triage_ticket
 
 
-def triage_with(recorder, reason: str, question: str):
-    answer = {"eligible": False, "complexity": "low", "kind": "bug", "reason": reason, "question_for_author": question}
+def triage_with(recorder, reason: str, question: str, eligible: bool = False):
+    answer = {"eligible": eligible, "complexity": "low", "kind": "bug", "reason": reason}
+    answer["question_for_author"] = question
     cassette = parse_cassette(yaml.safe_dump({"name": "weak", "triage": answer}), "weak.yml")
     model = ScriptedChatModel(cassette=cassette, role="triage")
     return triage_ticket(model, "Slugify leaves dashes", "body", "", metering=Metering(recorder))
@@ -60,3 +61,9 @@ def test_a_well_formed_question_and_reason_pass_unchanged(recorder):
     result = triage_with(recorder, reason, question)
     assert (result.reason, result.question_for_author) == (reason, question)
     assert recorder.messages("triage") == [f"not eligible: low bug: {reason}"]
+
+
+def test_an_eligible_verdict_keeps_the_models_words_for_the_timeline(recorder):
+    result = triage_with(recorder, "unexpected", "", eligible=True)
+    assert result.eligible and result.reason == "unexpected"
+    assert recorder.messages("triage") == ["eligible: low bug: unexpected"]
