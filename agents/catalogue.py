@@ -48,6 +48,13 @@ class ModelSpec(BaseModel):
     """Output tokens requested per call (also the budget guard's projection)."""
     api_key_env: str | None = None
     """Environment variable (or secrets-file key) holding this model's API key."""
+    request_timeout_s: float | None = Field(default=None, gt=0)
+    """Longest wait for one reply, in seconds (default 180). A model on a local CPU server writes a
+    few dozen tokens a second: give it time for ``max_output_tokens`` plus reading the prompt."""
+    max_concurrent_requests: int | None = Field(default=None, ge=1)
+    """Requests in flight to this model's server at once from this host, across every worker
+    process (None: no limit). A llama.cpp server works one request at a time: set 1, so a request
+    waits for a free slot here, not in the server's queue where the timeout would run out."""
     fallback: str | None = None
     """Catalogue name of the model a step switches to when this one's provider does not answer
     (after retries); without one the job pauses as ``awaiting_provider``."""

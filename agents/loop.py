@@ -25,7 +25,8 @@ from agents.loopguard import LoopGuard
 from agents.metered import Metering, metered_invoke
 from agents.observers import CallRecorder
 from agents.replies import inspect_reply, invalid_call_message, refusal_notice
-from agents.resilience import ModelStopped, ProviderUnavailable, RetryPolicy
+from agents.repomap import fit_repo_map
+from agents.resilience import ModelStopped, ProviderUnavailable, RetryPolicy, is_context_overflow
 from agents.task import CodingTask, WorkspaceFacts
 from agents.tools import ToolSettings, make_tools
 from sandboxes.base import Sandbox, SandboxError
@@ -50,8 +51,10 @@ class AgentLimits:
     """Wall-clock limit of one ``bash``/``run_tests`` call."""
     compact_at_share: float | None = 0.65
     """Compact history when the prompt passes this share of the model's window; ``None`` = never."""
-    compact_at_tokens: int | None = None
-    """...or when it passes this many tokens, whichever comes first (``None``: the share alone)."""
+    compact_at_tokens: int | None = 10_000
+    """...or when it passes this many tokens, whichever comes first (``None``: the share alone). Every
+    prompt resends the whole history: past this size the tokens it holds cost more, even from the
+    provider's prompt cache, than a summary and a rewritten (uncached) prompt (bench/tokens_bench.py)."""
     compact_regrowth_share: float = 0.25
     """Hysteresis: after a compaction, the prompt must grow by this share of the threshold before
     the next one, so the history (and the provider's cached prefix) is not rewritten every turn."""
@@ -131,7 +134,7 @@ def _short_args(name: str, args: dict[str, Any]) -> str:
 
 def initial_messages(task: CodingTask, model: Any) -> list[BaseMessage]:
     """System prompt (stable, cacheable prefix) and the task message."""
-    system = prompts.code_system_prompt(task.instructions, task.repo_map)
+    system = prompts.code_system_prompt(task.instructions, fit_repo_map(task.repo_map, spec_of(model).context_window))
     if spec_of(model).provider == "anthropic":
         # Anthropic caches tools + system when the last system block is marked.
         content: Any = [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
@@ -191,6 +194,29 @@ class _AgentRun:
             return
         self.messages = self.compactor.compact(self.messages)
         self.compacted_at = estimate_prompt_tokens(self.messages)
+
+    def call_within_window(self, step: int) -> AIMessage:
+        """The model's reply; a prompt the provider refuses as longer than its window (the window
+        in the catalogue is larger than the server's, or the 4-characters-a-token estimate
+        undercounts) is compacted once and sent again."""
+        try:
+            return self.call_model(step)
+        except Exception as exc:
+            if not is_context_overflow(exc):
+                raise
+            before = estimate_prompt_tokens(self.messages)
+            compacted = self.compactor.compact(self.messages)
+            after = estimate_prompt_tokens(compacted)
+            if after >= before:
+                raise
+            self.messages, self.compacted_at = compacted, after
+            self.recorder.event(
+                "compaction",
+                f"the provider refused a prompt longer than its window (~{before} tokens); "
+                f"history compacted to ~{after} and sent again",
+                step=step,
+            )
+            return self.call_model(step)
 
     def before_turn(self, step: int) -> tuple[StopReason, str] | None:
         """Cancellation and the wall clock, checked before every model call."""
@@ -265,7 +291,7 @@ class _AgentRun:
                 return self.result(False, stop[1], step - 1, stop[0], stop[1])
             self.compact_if_needed()
             try:
-                reply = self.call_model(step)
+                reply = self.call_within_window(step)
             except BudgetExhausted as exc:
                 return self.result(False, exc.reason, step - 1, "budget", exc.reason, budget=exc)
             except ModelStopped as exc:
@@ -320,6 +346,7 @@ class _AgentRun:
             return self.result(False, detail, step, "stuck", detail)
         if not reply.tool_calls and not reply.invalid_tool_calls and not inspect_reply(reply).refusal:
             self.messages.append(HumanMessage(content=prompts.render("nudge_no_tool")))
+            self.recorder.event("agent", "nudged: the reply called no tool; asked for one", step=step)
         return None
 
     def run_calls(self, reply: AIMessage, step: int) -> AgentResult | None:

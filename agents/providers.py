@@ -27,10 +27,15 @@ def _key(spec: ModelSpec, secrets: ProviderSecrets, *, required: bool) -> Secret
     return key
 
 
+DEFAULT_TIMEOUT_S = 180.0
+
+
 def make_chat_model(
-    spec: ModelSpec, secrets: ProviderSecrets, *, timeout_s: float = 180.0, max_retries: int = 2
+    spec: ModelSpec, secrets: ProviderSecrets, *, timeout_s: float | None = None, max_retries: int = 2
 ) -> BaseChatModel:
-    """A LangChain chat model for ``spec``; raises ``ProviderError`` with the reason."""
+    """A LangChain chat model for ``spec``; raises ``ProviderError`` with the reason. The request
+    timeout is ``timeout_s``, else the entry's ``request_timeout_s``, else 180 s."""
+    timeout_s = timeout_s or spec.request_timeout_s or DEFAULT_TIMEOUT_S
     model: Any
     if spec.provider in ("openai", "openai_compatible"):
         from langchain_openai import ChatOpenAI
@@ -60,7 +65,12 @@ def make_chat_model(
     elif spec.provider == "ollama":
         from langchain_ollama import ChatOllama
 
-        model = ChatOllama(model=spec.model_id, base_url=spec.base_url, num_predict=spec.max_output_tokens)
+        model = ChatOllama(
+            model=spec.model_id,
+            base_url=spec.base_url,
+            num_predict=spec.max_output_tokens,
+            client_kwargs={"timeout": timeout_s},
+        )
     else:
         raise ProviderError(
             f"model {spec.name}: provider {spec.provider!r} has no client (scripted models come from a cassette)"

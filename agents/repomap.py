@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agents.accounting import CHARS_PER_TOKEN
+
 SKIP_DIRS = {
     ".git",
     "node_modules",
@@ -93,3 +95,24 @@ def load_instructions(source: Any, *, max_chars: int = 8_000) -> str:
                 text = text[:max_chars] + f"\n... ({name} cut at {max_chars} characters)"
             parts.append(f"## {name}\n\n{text}")
     return "\n\n".join(parts)
+
+
+MAP_WINDOW_SHARE = 0.05
+"""Largest share of the model's window the repository map may take: it is resent with every prompt."""
+MAP_MAX_CHARS = 6_000
+"""Largest map whatever the window (about 1,500 tokens): past that it costs more than it saves."""
+
+
+def repo_map_budget(context_window: int) -> int:
+    """Characters of repository map worth sending to a model with this window."""
+    return int(min(MAP_MAX_CHARS, max(1_000, context_window * CHARS_PER_TOKEN * MAP_WINDOW_SHARE)))
+
+
+def fit_repo_map(text: str, context_window: int) -> str:
+    """``text`` cut (at a line) to the budget for this window, saying how many lines were left out."""
+    budget = repo_map_budget(context_window)
+    if len(text) <= budget:
+        return text
+    cut = text[:budget].rsplit("\n", 1)[0]
+    omitted = text[len(cut) :].count("\n")
+    return f"{cut}\n... ({omitted} more lines not shown)"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.catalogue import spec_of
+from agents.request_slots import request_slot
 
 DEFAULT_URLS = {
     "openai": "https://api.openai.com/v1",
@@ -89,6 +90,25 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_OVERFLOW_PHRASES = (
+    "maximum context length",
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "prompt is too long",
+    "too many tokens",
+    "exceeds the context",
+)
+
+
+def is_context_overflow(exc: BaseException) -> bool:
+    """The provider refused the request because the prompt is longer than the model's window
+    (OpenAI and compatible servers such as llama.cpp and vLLM, Anthropic, Ollama say it in words)."""
+    status = status_of(exc)
+    text = str(exc).lower()
+    return (status in (None, 400, 413)) and any(phrase in text for phrase in _OVERFLOW_PHRASES)
+
+
 def retry_after_s(exc: BaseException) -> float | None:
     """The provider's ``Retry-After`` (seconds or ``retry-after-ms``), when it sent one."""
     headers = getattr(getattr(exc, "response", None), "headers", None)
@@ -126,10 +146,12 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
     """``call()``, retried on transient provider failures; raises ``ProviderUnavailable`` when
-    they persist. Anything else (bad request, auth) propagates unchanged."""
+    they persist. Anything else (bad request, auth) propagates unchanged. Each call first takes
+    one of the server's request slots (``ModelSpec.max_concurrent_requests``)."""
     for attempt in range(1, policy.tries + 1):
         try:
-            return call()
+            with request_slot(spec_of(model)):
+                return call()
         except Exception as exc:
             if not is_transient(exc):
                 raise

@@ -108,6 +108,15 @@ def eval_(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     timeout_s: float = typer.Option(1800.0, help="Longest wait for one configuration's jobs"),
     run: bool = typer.Option(True, "--run/--no-run", help="--no-run: only show the --compare-with reports"),
+    predictions_out: Path | None = typer.Option(
+        None, "--predictions-out", help="Also write each task's change as SWE-bench predictions JSONL"
+    ),
+    score_predictions: Path | None = typer.Option(
+        None,
+        "--score-predictions",
+        help="Score another agent's SWE-bench predictions (JSONL) with Shipyard's gate and the hidden tests",
+    ),
+    label: str = typer.Option("", help="Name of this configuration in the report (default: the models file's name)"),
 ) -> None:
     """Measure resolved rate, gate precision/recall and cost per resolved task on a task set."""
     from orchestrator.eval.command import eval_reports, render
@@ -116,9 +125,18 @@ def eval_(
 
     setup = EvalSetup(instances, cassettes=cassettes, sandbox_backend=sandbox, timeout_s=timeout_s)
     try:
-        reports = eval_reports(setup, data_dir=data_dir, models=models, compare_with=compare_with, run=run)
+        reports = eval_reports(
+            setup,
+            data_dir=data_dir,
+            models=models,
+            compare_with=compare_with,
+            run=run,
+            predictions_out=predictions_out,
+            score_predictions=score_predictions,
+            label=label,
+        )
     except EvalError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)  # one line, however long
         raise typer.Exit(2) from None
     typer.echo(render(reports, as_json=as_json, markdown_out=report))
 

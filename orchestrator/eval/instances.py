@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -13,25 +14,40 @@ class EvalError(ValueError):
 
 
 class EvalInstance(BaseModel):
-    """One task: SWE-bench's fields (unknown ones, such as ``patch``, are kept but unused)."""
+    """One task: SWE-bench's fields. The extra ones real datasets carry (``patch``, ``version``,
+    ``environment_setup_commit``, ``hints_text``, ``created_at``…) are accepted and kept; the
+    agent never sees ``patch`` or ``hints_text``."""
 
     model_config = ConfigDict(extra="allow")
 
     instance_id: str
     repo: str
-    """A local path (relative to the JSONL file) or a forge URL git can clone."""
+    """A local path (relative to the JSONL file), a URL git can clone, or SWE-bench's ``owner/name``
+    (a directory of that name beside the JSONL file, else the GitHub repository)."""
     base_commit: str
     problem_statement: str
     test_patch: str
     """Hidden tests: applied only after the agent is done, never shown to it."""
     FAIL_TO_PASS: list[str]
     PASS_TO_PASS: list[str] = []
+    patch: str = ""
+    """The reference solution (the gold patch); never shown to the agent."""
+    hints_text: str = ""
+    version: str | None = None
+    environment_setup_commit: str | None = None
+    created_at: str | None = None
 
     @field_validator("FAIL_TO_PASS", "PASS_TO_PASS", mode="before")
     @classmethod
     def _json_list(cls, value: object) -> object:
         # SWE-bench ships these as JSON-encoded strings.
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("version", "created_at", mode="before")
+    @classmethod
+    def _as_text(cls, value: object) -> object:
+        # Datasets written by hand or by pandas carry versions as numbers (0.12) and dates as numbers.
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
     @property
     def title(self) -> str:
@@ -63,6 +79,9 @@ def load_instances(path: Path) -> list[EvalInstance]:
                 err = exc.errors()[0]
                 where = f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
             raise EvalError(f"{path}:{number}: {where or exc}") from None
+        problem = _repo_problem(instance, path)
+        if problem:
+            raise EvalError(f"{path}:{number}: repo: {problem}")
         if not instance.FAIL_TO_PASS:
             raise EvalError(
                 f"{path}:{number}: FAIL_TO_PASS: empty — a task needs at least one test that must come to pass"
@@ -77,9 +96,32 @@ def load_instances(path: Path) -> list[EvalInstance]:
     return out
 
 
+OWNER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
+
+
+def _is_url(repo: str) -> bool:
+    return "://" in repo or repo.startswith("git@")
+
+
 def repo_source(instance: EvalInstance, jsonl: Path) -> str:
-    """Where to clone from: a URL as is, a path relative to the JSONL file."""
-    if "://" in instance.repo or instance.repo.startswith("git@"):
+    """Where to clone from: a URL as is, a path relative to the JSONL file, or for SWE-bench's
+    ``owner/name`` with no such directory, the GitHub repository."""
+    if _is_url(instance.repo):
         return instance.repo
     path = Path(instance.repo)
-    return str(path if path.is_absolute() else (jsonl.parent / path).resolve())
+    local = path if path.is_absolute() else (jsonl.parent / path).resolve()
+    if not local.exists() and OWNER_NAME.match(instance.repo):
+        return f"https://github.com/{instance.repo}.git"
+    return str(local)
+
+
+def _repo_problem(instance: EvalInstance, jsonl: Path) -> str:
+    """Why the instance's repository cannot be used, or empty (a URL is checked when cloned)."""
+    source = repo_source(instance, jsonl)
+    if _is_url(source):
+        return ""
+    if not Path(source).exists():
+        return f"{instance.repo}: no such directory (relative paths are taken from {jsonl.parent})"
+    if not Path(source).is_dir():
+        return f"{instance.repo}: not a directory"
+    return ""

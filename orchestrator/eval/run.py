@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from orchestrator.deployment import Shipyard
 from orchestrator.domain.backlog import add_ticket, register_repository
 from orchestrator.eval.instances import EvalError, EvalInstance, load_instances, repo_source
+from orchestrator.eval.judge import job_config, run_hidden_tests
+from orchestrator.eval.predictions import Prediction
 from orchestrator.reporting import job_views as views
 from orchestrator.settings import Settings
 from orchestrator.store.tables import JobState
 from orchestrator.worker.process_group import start_worker, stop_worker
-from orchestrator.worker.sandboxing import resolve_backend, sandbox_provider
-from sandboxes.base import SandboxSpec
-from workflows.gates.evidence_check import pytest_plugin_env
+from orchestrator.worker.sandboxing import resolve_backend
 from workflows.gitops import GitError, GitRepo, run_git
+from workflows.repo_config import ConfigError
 
 SETTLED = {s.value for s in JobState if s.is_final or s.is_waiting_for_human}
 PR_STATES = {JobState.AWAITING_REVIEW.value, JobState.MERGED.value}
-HIDDEN_TEST_COMMAND = "python -m pytest -rA -q -p no:cacheprovider"
 
 
 @dataclass
@@ -41,6 +41,8 @@ class InstanceResult:
     output_tokens: int
     wall_s: float
     stop_reasons: list[str] = field(default_factory=list)
+    log: str = ""
+    """The per-instance log: test-file resets, ``test_patch``, setup and test output."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,10 @@ def prepare_repo(instance: EvalInstance, jsonl: Path, dest: Path) -> Path:
         run_git(["add", "-A"], cwd=dest)
         run_git(["commit", "-q", "-m", f"{instance.instance_id}: snapshot of {instance.repo}"], cwd=dest)
     else:
-        run_git(["clone", "-q", source, str(dest)])
+        try:
+            run_git(["clone", "-q", source, str(dest)])
+        except GitError as exc:
+            raise EvalError(f"{instance.instance_id}: repo {instance.repo}: cannot clone: {exc}") from None
     try:
         run_git(["checkout", "-q", "-B", "main", instance.base_commit], cwd=dest)
     except GitError as exc:
@@ -112,40 +117,22 @@ def wait_until_settled(ship: Shipyard, job_ids: list[int], worker: subprocess.Po
     raise EvalError(f"jobs not settled after {timeout_s:.0f}s: {states}")
 
 
-def hidden_test_failures(settings: Settings, job_id: int, sha: str, instance: EvalInstance) -> list[str]:
-    """Apply ``test_patch`` to ``sha`` in a fresh sandbox and run FAIL_TO_PASS + PASS_TO_PASS;
-    returns the tests that did not pass (empty: resolved)."""
-    tests = [*instance.FAIL_TO_PASS, *instance.PASS_TO_PASS]
-    sandbox = sandbox_provider(settings).acquire(SandboxSpec(image=settings.sandbox_image, command_timeout_s=600))
-    try:
-        GitRepo(settings.job_dirs.git(job_id)).checkout(sha, sandbox.host_workspace)
-        applied = subprocess.run(
-            ["git", "apply", "--whitespace=nowarn", "-"],
-            input=instance.test_patch.encode(),
-            cwd=sandbox.host_workspace,
-            capture_output=True,
-        )
-        if applied.returncode != 0:
-            return [f"(test_patch does not apply: {applied.stderr.decode(errors='replace').strip()[:300]})"]
-        ids = " ".join(_quote(t) for t in tests)
-        # As in the gate's runs, no installed pytest plugin autoloads: none can change the verdict.
-        result = sandbox.exec(f"{HIDDEN_TEST_COMMAND} {ids}", timeout_s=600, env=pytest_plugin_env([]))
-    finally:
-        sandbox.close()
-    passed = set(re.findall(r"^PASSED (\S+)", result.output, re.MULTILINE))
-    return [t for t in tests if t not in passed]
-
-
-def _quote(test_id: str) -> str:
-    return "'" + test_id.replace("'", "'\\''") + "'"
-
-
-def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) -> InstanceResult:
+def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float, logs: Path) -> InstanceResult:
     detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
     head, base = detail.get("head_sha"), detail.get("base_sha")
-    failing = (
-        hidden_test_failures(ship.settings, job_id, head, instance) if head and head != base else ["(no change made)"]
-    )
+    log = logs / f"{instance.instance_id}.log"
+    if head and base and head != base:
+        repo = GitRepo(ship.settings.job_dirs.git(job_id))
+        try:
+            cfg = job_config(ship.store, repo, base, instance.instance_id)
+            hidden = run_hidden_tests(ship.settings, repo, cfg, head, base, instance)
+            failing, lines = hidden.failing, hidden.log
+        except ConfigError as exc:
+            failing, lines = [f"(invalid configuration: {exc})"], [f"instance {instance.instance_id}: {exc}"]
+    else:
+        failing, lines = ["(no change made)"], [f"instance {instance.instance_id}: job {job_id} made no change"]
+    lines.insert(1, f"job state: {detail.get('state', '?')}; reason: {detail.get('reason') or '-'}")
+    log.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
     usage = detail.get("cost_by_model") or []
     return InstanceResult(
         instance_id=instance.instance_id,
@@ -158,13 +145,39 @@ def judge(ship: Shipyard, instance: EvalInstance, job_id: int, wall_s: float) ->
         cost_usd=sum(u["cost_usd"] for u in usage),
         input_tokens=sum(u["input_tokens"] for u in usage),
         output_tokens=sum(u["output_tokens"] for u in usage),
-        wall_s=wall_s,
+        wall_s=_lifetime(detail) or wall_s,
         stop_reasons=[a["outcome"] or "" for a in detail.get("attempt_list", [])],
+        log=str(log),
     )
 
 
-def run_eval(setup: EvalSetup, *, data_dir: Path, models_file: Path | None = None, label: str = "") -> dict:
-    """Run every task once with one model configuration; returns the report (``report.summarize``)."""
+def _lifetime(detail: dict) -> float | None:
+    """Seconds from the job's creation to its settling (its last change while it waits for a human)."""
+    end = detail.get("finished_at") or detail.get("updated_at")
+    if not (end and detail.get("created_at")):
+        return None
+    return round((datetime.fromisoformat(end) - datetime.fromisoformat(detail["created_at"])).total_seconds(), 1)
+
+
+def model_patch(ship: Shipyard, job_id: int) -> str:
+    """The job's change as one diff against its base commit (empty when it made none)."""
+    detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id) or {}
+    head, base = detail.get("head_sha"), detail.get("base_sha")
+    if not (head and base) or head == base:
+        return ""
+    return GitRepo(ship.settings.job_dirs.git(job_id)).git("diff", "--binary", "--full-index", base, head)
+
+
+def run_eval(
+    setup: EvalSetup,
+    *,
+    data_dir: Path,
+    models_file: Path | None = None,
+    label: str = "",
+    predictions: list[Prediction] | None = None,
+) -> dict:
+    """Run every task once with one model configuration; returns the report (``report.summarize``).
+    ``predictions``: each task's change is appended there in SWE-bench's predictions format."""
     from orchestrator.eval.scorecard import summarize
 
     jsonl, cassettes = setup.instances, setup.cassettes
@@ -182,6 +195,11 @@ def run_eval(setup: EvalSetup, *, data_dir: Path, models_file: Path | None = Non
     finally:
         stop_worker(worker)
     wall = time.monotonic() - started
-    results = [judge(ship, i, jobs[i.instance_id], wall / len(instances)) for i in instances]
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    results = [judge(ship, i, jobs[i.instance_id], wall / len(instances), logs) for i in instances]
     name = label or (models_file.stem if models_file else ("cassettes" if cassettes else "default catalogue"))
-    return summarize(name, results)
+    if predictions is not None:
+        who = "shipyard/" + "-".join(name.split())
+        predictions += [Prediction(i.instance_id, who, model_patch(ship, jobs[i.instance_id])) for i in instances]
+    return summarize(name, results, run_wall_s=wall)

@@ -17,7 +17,7 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def summarize(name: str, results: list[Any]) -> dict:
+def summarize(name: str, results: list[Any], run_wall_s: float | None = None) -> dict:
     n = len(results)
     resolved = [r for r in results if r.resolved]
     prs = [r for r in results if r.pr_opened]
@@ -38,9 +38,16 @@ def summarize(name: str, results: list[Any]) -> dict:
         "input_tokens": sum(r.input_tokens for r in results),
         "output_tokens": sum(r.output_tokens for r in results),
         "wall_s": round(sum(r.wall_s for r in results), 1),
+        "run_wall_s": round(run_wall_s, 1) if run_wall_s is not None else None,
         "stop_reasons": dict(Counter(s for r in results for s in r.stop_reasons if s)),
         "results": [asdict(r) for r in results],
     }
+
+
+def cell(text: object) -> str:
+    """One Markdown table cell: pipes escaped, line breaks as ``<br>``, so no value can break its row."""
+    flat = "<br>".join(line.strip() for line in str(text).strip().splitlines() if line.strip())
+    return flat.replace("\\", "\\\\").replace("|", "\\|") or "–"
 
 
 def _fmt(value: Any) -> str:
@@ -49,8 +56,8 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in sorted(value.items())) or "–"
-    return str(value)
+        return cell(", ".join(f"{k} {v}" for k, v in sorted(value.items())))
+    return cell(value)
 
 
 ROWS = [
@@ -65,30 +72,34 @@ ROWS = [
     ("cost_per_resolved_usd", "cost per resolved (USD)"),
     ("input_tokens", "input tokens"),
     ("output_tokens", "output tokens"),
-    ("wall_s", "wall time (s)"),
+    ("wall_s", "job time, summed (s)"),
+    ("run_wall_s", "run wall time (s)"),
     ("stop_reasons", "attempt outcomes"),
 ]
 
 
 def to_markdown(reports: list[dict]) -> str:
     """One column per configuration, then each configuration's per-task table."""
-    head = "| figure | " + " | ".join(r["configuration"] for r in reports) + " |"
+    head = "| figure | " + " | ".join(cell(r["configuration"]) for r in reports) + " |"
     lines = ["# shipyard eval", "", head, "|---|" + "---|" * len(reports)]
     lines.append("| instances | " + " | ".join(str(r["instances"]) for r in reports) + " |")
     for key, label in ROWS:
-        lines.append(f"| {label} | " + " | ".join(_fmt(r[key]) for r in reports) + " |")
+        lines.append(f"| {label} | " + " | ".join(_fmt(r.get(key)) for r in reports) + " |")
     for r in reports:
         lines += [
             "",
-            f"## {r['configuration']}",
+            f"## {' '.join(str(r['configuration']).split())}",
             "",
-            "| instance | job | state | PR | resolved | failing hidden tests |",
-            "|---|---|---|---|---|---|",
+            "| instance | job | state | PR | resolved | tokens in / out | wall (s) | failing hidden tests | log |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for x in r["results"]:
-            failing = ", ".join(x["failing_tests"])[:200] or "–"
+            failing = ", ".join(x["failing_tests"])
+            failing = failing if len(failing) <= 300 else failing[:299] + "…"
             lines.append(
-                f"| {x['instance_id']} | {x['job_id']} | {x['state']} | {'yes' if x['pr_opened'] else 'no'} | "
-                f"{'yes' if x['resolved'] else 'no'} | {failing} |"
+                f"| {cell(x['instance_id'])} | {x['job_id']} | {cell(x['state'])} | "
+                f"{'yes' if x['pr_opened'] else 'no'} | "
+                f"{'yes' if x['resolved'] else 'no'} | {x.get('input_tokens', 0)} / {x.get('output_tokens', 0)} | "
+                f"{x.get('wall_s', 0):.1f} | {cell(failing)} | {cell(x.get('log') or '–')} |"
             )
     return "\n".join(lines) + "\n"

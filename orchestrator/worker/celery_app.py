@@ -23,6 +23,7 @@ from orchestrator.settings import Settings
 from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
 from orchestrator.store.tables import Job
+from orchestrator.worker.heartbeats import dead_after_s, free_worker_slots
 from orchestrator.worker.provider_waits import resume_answering
 from orchestrator.worker.stopping import SHUTTING_DOWN
 
@@ -131,6 +132,11 @@ def recover_stale_jobs(settings: Settings, store: Store, app: Celery) -> list[in
         forget_if_final(settings, store, job_id)  # failed after too many recoveries: its job ref goes
     bound = redelivery_after_s(settings)
     lost = within_caps(store, jobs.undelivered_jobs(store, bound), settings.repo_max_running_jobs)
+    free = free_worker_slots(store, dead_after_s(sweep_interval_s(settings)))
+    if free is not None:
+        # While every live worker's slots are busy (a slow model holds them), a waiting job's
+        # message is waiting for a slot, not lost: only as many are sent again as could be taken.
+        lost = lost[:free]
     requeued += [job_id for job_id in lost if jobs.redeliver(store, job_id, bound)]
     for job_id in resume_answering(settings, store):
         jobs.mark_dispatched(store, job_id)

@@ -146,3 +146,12 @@ def holder_of(store: Store, dead_after: float, job_id: int) -> dict | None:
 
 
 NO_WORKER_HINT = "no live worker is seen: start one with `shipyard worker` (or see `shipyard workers`)"
+
+
+def free_worker_slots(store: Store, dead_after: float) -> int | None:
+    """Jobs the live workers could take now (their pool slots less the jobs in their hands); None
+    when no live worker is known (nothing to count on)."""
+    live = [w for w in worker_rows(store, dead_after) if w["status"] == "alive"]
+    if not live:
+        return None
+    return max(0, sum(w["concurrency"] or 0 for w in live) - sum(len(w["jobs_in_hand"]) for w in live))

@@ -5,6 +5,7 @@ model, so the table is exact."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,22 @@ PER_INSTANCE = {  # (state, PR opened, resolved by the hidden tests)
 }
 
 
+def swebench_predictions(path: Path) -> list[dict]:
+    """Read a predictions file as SWE-bench's harness does (swebench 5.0.2:
+    ``harness.utils.get_predictions_from_file`` reads the JSONL and requires ``instance_id``;
+    ``harness.run_evaluation`` then reads ``model_name_or_path`` (a log directory name, ``/`` made
+    ``__``) and ``model_patch`` (a ``git apply``-able diff; "" or None for no change) of each).
+    The swebench package itself is not installed: importing that module needs ``datasets``,
+    ``modal`` and the rest of its harness."""
+    predictions = [json.loads(line) for line in path.read_text().splitlines()]
+    for pred in predictions:
+        assert isinstance(pred, dict) and "instance_id" in pred
+        assert set(pred) == {"instance_id", "model_name_or_path", "model_patch"}
+        assert isinstance(pred["model_name_or_path"], str) and pred["model_name_or_path"].replace("/", "__")
+        assert pred["model_patch"] is None or isinstance(pred["model_patch"], str)
+    return predictions
+
+
 def shipyard(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "orchestrator", *args], cwd=ROOT, capture_output=True, text=True, timeout=1200
@@ -56,6 +73,8 @@ def test_eval_on_the_shipped_set_reproduces_the_expected_table(tmp_path):
         "--json",
         "--report",
         str(tmp_path / "report.md"),
+        "--predictions-out",
+        str(tmp_path / "preds.jsonl"),
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     (report,) = json.loads(out.stdout)
@@ -67,6 +86,18 @@ def test_eval_on_the_shipped_set_reproduces_the_expected_table(tmp_path):
         "tests/test_hidden_ellipsis.py::test_hidden_default_placeholder_is_one_ellipsis_character"
     ]
     assert report["cost_per_resolved_usd"] == pytest.approx(report["cost_usd"] / 3, abs=1e-6)
+    predictions = swebench_predictions(tmp_path / "preds.jsonl")
+    assert [p["instance_id"] for p in predictions] == list(PER_INSTANCE)
+    assert {p["model_name_or_path"] for p in predictions} == {"shipyard/cassettes"}
+    dashes = predictions[0]["model_patch"]
+    assert "diff --git a/textkit/slug.py b/textkit/slug.py" in dashes and "tests/test_slug.py" in dashes
+    # What the official harness does with it: `git apply` on the base tree.
+    base = tmp_path / "base"
+    shutil.copytree(EVAL / ".." / "sample_repo", base)
+    check = subprocess.run(["git", "apply", "--check", "-"], input=dashes, text=True, cwd=base, capture_output=True)
+    assert check.returncode == 0, check.stderr
+    rotate = next(p for p in predictions if p["instance_id"] == "textkit-rotate-keys")
+    assert rotate["model_patch"] == ""  # refused at triage: no change, as SWE-bench writes an empty patch
     markdown = (tmp_path / "report.md").read_text()
     assert "| gate precision | 0.6667 |" in markdown and "| textkit-slugify-untested |" in markdown
     # A second configuration side by side: the saved JSON report compared with itself.
@@ -97,8 +128,9 @@ def test_a_missing_cassette_is_a_clear_error_before_any_job_runs(tmp_path):
 
 def test_bad_instances_are_named_by_line_and_field(tmp_path):
     bad = tmp_path / "bad.jsonl"
-    good = (EVAL / "instances.jsonl").read_text().splitlines()[0]
-    bad.write_text(good + "\n" + json.dumps({**json.loads(good), "instance_id": "x", "FAIL_TO_PASS": "[]"}) + "\n")
+    good = json.loads((EVAL / "instances.jsonl").read_text().splitlines()[0])
+    good["repo"] = str(EVAL / good["repo"])
+    bad.write_text(json.dumps(good) + "\n" + json.dumps({**good, "instance_id": "x", "FAIL_TO_PASS": "[]"}) + "\n")
     with pytest.raises(EvalError, match=r"bad.jsonl:2: FAIL_TO_PASS: empty"):
         load_instances(bad)
     bad.write_text('{"instance_id": "y"}\n')

@@ -33,7 +33,8 @@ def triage(state: TicketState, config: RunnableConfig) -> TicketState:
             "outcome": "blocked",
             "reason": f"not eligible for the agent: {result.reason.rstrip('.')}.{question}",
         }
-        _ask_author(state, services, f"Shipyard cannot work on this yet: {result.reason.rstrip('.')}.{question}")
+        if result.question_for_author:  # vetted: only a well-formed question reaches the author
+            _ask_author(state, services, f"Shipyard cannot work on this yet: {result.reason.rstrip('.')}.{question}")
     return update
 
 
