@@ -35,13 +35,14 @@ timed_pytest = start=$$(date +%s); $(BIN)/python -m pytest $(1); status=$$?; \
 	echo "$(2): $$(( $$(date +%s) - start )) s wall, $(TEST_WORKERS) workers, load average $$(cut -d' ' -f1-3 /proc/loadavg)"; \
 	exit $$status
 
-## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all.
+## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all
+## but the real_model tier (its server build and its model's pace would double the suite's time).
 test: $(STAMP) lint services
-	@nohup $(BIN)/python -m orchestrator.eval.local_model prepare > .shipyard-local-model.log 2>&1 &
-	@$(call timed_pytest,-q $(PYTEST_PARALLEL) --durations=20,make test)
+	@$(call timed_pytest,-q $(PYTEST_PARALLEL) -m "not real_model" --durations=20,make test)
 
-## The real_model tier alone: a real model served on this machine (its first run builds the server).
+## The real_model tier: a real model served on this machine (its first run builds the server, ~10 min).
 test-real-model: $(STAMP) services
+	$(BIN)/python -m orchestrator.eval.local_model prepare
 	@$(call timed_pytest,-q -m real_model,make test-real-model)
 
 ## The fast tier: no Docker, no browser, no worker processes (starts Redis and PostgreSQL if they are not running).
