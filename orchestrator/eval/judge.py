@@ -132,10 +132,15 @@ def _run_in(
     if applied.returncode != 0:
         why = applied.stderr.decode(errors="replace").strip().splitlines()
         return HiddenTestRun([f"(test_patch does not apply: {' '.join(why)[:300]})"], log)
-    for command, result in zip(cfg.setup, sandbox.run_setup(cfg.setup), strict=False):
-        log.append(f"$ {command}  # setup\n{result.output.strip()[-4000:]}")
-        if not result.ok:
-            return HiddenTestRun([f"(setup command `{command}` {result.describe_failure()})"], log)
+    results = sandbox.run_setup(cfg.setup)
+    env = sandbox.environment_report
+    if env is not None and env.cached:  # the environment the job's setup built: nothing ran again
+        log += [f"$ {command}  # setup, not run again" for command in cfg.setup] + [env.describe()]
+    else:
+        for command, result in zip(cfg.setup, results, strict=False):
+            log.append(f"$ {command}  # setup\n{result.output.strip()[-4000:]}")
+            if not result.ok:
+                return HiddenTestRun([f"(setup command `{command}` {result.describe_failure()})"], log)
     problems = workspace_problems(sandbox.host_workspace)
     if problems:
         return HiddenTestRun([f"(refused before running tests: {describe(problems)})"], log)

@@ -75,6 +75,7 @@ def test_every_verdict_on_the_upstream_set_matches_the_hand_check(tmp_path):
     humanize = Path(results["humanize-naturalsize-float-good"]["log"]).read_text()
     assert "reset tests/test_filesize.py to the base commit" in humanize
     assert "pip install" in humanize and "failing: none" in humanize
+    assert "reused from the cache" in humanize  # judged in the environment the job's setup built
     # The good change's prediction is the upstream change itself: source and tests.
     preds = {p["instance_id"]: p for p in map(json.loads, (tmp_path / "preds.jsonl").read_text().splitlines())}
     assert '+        return f"{int(bytes_)}B"' in preds["humanize-naturalsize-float-good"]["model_patch"]

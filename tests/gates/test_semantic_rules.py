@@ -109,6 +109,14 @@ def test_code_run_from_strings_is_named_with_its_line(calc, code, call):
     assert check.reason.startswith(f"calc/core.py:{line}: {call} runs code"), check.reason
 
 
+def test_an_import_named_by_one_literal_is_an_ordinary_import(calc):
+    tests = POWER_TESTS + '\n\ndef test_power_by_name():\n    assert __import__("calc.core").core.power(2, 2) == 4\n'
+    report = calc.gate({**GOOD, "tests/test_power.py": tests})
+
+    check = report.check("dynamic_code")
+    assert check.passed, check.reason
+
+
 def test_a_duplicate_the_base_already_had_is_not_the_changes(tmp_path):
     """Real suites carry old duplicates (the later definition has always been the one that runs);
     a change that leaves them as they are is not blamed for them."""

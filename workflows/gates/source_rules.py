@@ -6,7 +6,8 @@
 - **Test identity**: a test defined twice in one module or class (the later definition silently
   replaces the first), or a test the base defines that the candidate no longer does.
 - **Code hidden from coverage**: ``exec``/``eval``/``compile``/dynamic imports added by the
-  change run code that diff coverage cannot attribute to a changed line.
+  change run code that diff coverage cannot attribute to a changed line. An import whose module
+  name is one string literal (``__import__("pkg.mod")``) is an ordinary import and is not named.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ DYNAMIC_CALLS = {
 }
 """Calls that run code not written as statements of a file diff coverage measures."""
 LOADS_MODULES = {"marshal", "pickle", "dill", "cloudpickle"}
+LITERAL_IMPORTS = {"__import__", "import_module"}
+"""Imports that are plain imports when the module name is written out as one string literal."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,16 @@ def check_test_identity(repo: GitRepo, changes: ChangeSet) -> GateCheck:
 # --- code hidden from coverage ---------------------------------------------------------------
 
 
+def _names_a_module(call: ast.Call) -> bool:
+    """The call's only positional argument is a string literal that reads as a dotted module name."""
+    if len(call.args) != 1 or call.keywords:
+        return False
+    arg = call.args[0]
+    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+        return False
+    return all(part.isidentifier() for part in arg.value.split("."))
+
+
 def _dynamic_calls(tree: ast.Module | None) -> list[tuple[str, int]]:
     if tree is None:
         return []
@@ -206,6 +219,8 @@ def _dynamic_calls(tree: ast.Module | None) -> list[tuple[str, int]]:
                 continue
         if name == "compile" and isinstance(func, ast.Attribute):
             continue  # re.compile and friends
+        if name in LITERAL_IMPORTS and _names_a_module(node):
+            continue  # `__import__("pkg.mod")` imports a file coverage measures, like `import pkg.mod`
         out.append((DYNAMIC_CALLS[name], node.lineno))
     return out
 
