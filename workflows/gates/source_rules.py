@@ -176,17 +176,23 @@ def identity_findings(repo: GitRepo, changes: ChangeSet) -> list[Finding]:
     return out
 
 
-def check_test_identity(repo: GitRepo, changes: ChangeSet) -> GateCheck:
-    found = identity_findings(repo, changes)
+def _verdict(name: str, found: list[Finding], clean: str, first: str) -> GateCheck:
+    """One gate check from a rule's findings: passed with ``clean``, or failed naming the first."""
     if not found:
-        return GateCheck(name="test_identity", passed=True, reason="no test defined twice, none removed or renamed")
+        return GateCheck(name=name, passed=True, reason=clean)
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return GateCheck(
-        name="test_identity",
+        name=name,
         passed=False,
-        reason=f"{found[0].reason}{more}",
+        reason=f"{first}{more}",
         details={"violations": [{"path": f.path, "reason": f.describe()} for f in found]},
     )
+
+
+def check_test_identity(repo: GitRepo, changes: ChangeSet) -> GateCheck:
+    found = identity_findings(repo, changes)
+    clean = "no test defined twice, none removed or renamed"
+    return _verdict("test_identity", found, clean, found[0].reason if found else "")
 
 
 # --- code hidden from coverage ---------------------------------------------------------------
@@ -248,12 +254,5 @@ def dynamic_code_findings(repo: GitRepo, changes: ChangeSet) -> list[Finding]:
 
 def check_dynamic_code(repo: GitRepo, changes: ChangeSet) -> GateCheck:
     found = dynamic_code_findings(repo, changes)
-    if not found:
-        return GateCheck(name="dynamic_code", passed=True, reason="no exec/eval/compile or dynamic import added")
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    return GateCheck(
-        name="dynamic_code",
-        passed=False,
-        reason=f"{found[0].describe()}{more}",
-        details={"violations": [{"path": f.path, "reason": f.describe()} for f in found]},
-    )
+    clean = "no exec/eval/compile or dynamic import added"
+    return _verdict("dynamic_code", found, clean, found[0].describe() if found else "")
