@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from billiard import pool as billiard_pool
+from billiard.reduction import ForkingPickler
 from celery.concurrency import asynpool, prefork
 
 log = logging.getLogger("shipyard.queue")
@@ -91,15 +92,51 @@ IDLE_CHILD_EXIT_S = 2.0
 """How long, once the pool's jobs are done, an idle pool child may take to read its end-of-work message."""
 
 
-class _BlockingPool(billiard_pool.Pool):
-    """billiard's pool whose children share one task queue behind one lock, closed without waiting on it for ever.
+def _put_end_of_results(outqueue) -> None:
+    """Put the result handler's end-of-results message on the children's shared result queue.
 
-    A child killed (SIGKILL, the OOM killer) while it waited for a task dies holding that lock: no
-    sibling can read a task or its end-of-work message again, and billiard waits at exit for each
-    child to leave and then for the lock itself. At shutdown those idle children are ended (they hold
-    no job) and the lock is given up on."""
+    Children write results under the queue's write lock; a child killed (SIGKILL, the OOM killer)
+    while it sent one holds that lock for ever, and billiard's own put would wait on it for ever at
+    shutdown. After a bounded wait the message is written without the lock: the dead child's last
+    write is whole or absent (a pipe write of a small message is atomic), and no live child is writing
+    one at shutdown that this could interleave with for longer than the wait."""
+    payload = ForkingPickler.dumps(None)
+    if outqueue._wlock.acquire(timeout=IDLE_CHILD_EXIT_S):
+        try:
+            outqueue._writer.send_bytes(payload)
+        finally:
+            outqueue._wlock.release()
+        return
+    log.warning("the pool's result queue is locked by a pool child that died writing to it: ending without it")
+    outqueue._writer.send_bytes(payload)
+
+
+class _TaskHandler(billiard_pool.TaskHandler):
+    def tell_others(self) -> None:
+        try:
+            _put_end_of_results(self.outqueue)
+            for _ in self.pool:
+                self.put(None)  # one end-of-work message per child (the task queue takes no write lock)
+        except OSError:
+            log.debug("pool task handler: the queues were closed while it sent the end-of-work messages")
+
+
+class _BlockingPool(billiard_pool.Pool):
+    """billiard's pool whose children share one task queue and one result queue behind locks, closed
+    without waiting on either lock for ever.
+
+    A child killed (SIGKILL, the OOM killer) while it waited for a task dies holding the task queue's
+    read lock: no sibling can read a task or its end-of-work message again, and billiard waits at exit
+    for each child to leave and then for the lock itself. At shutdown those idle children are ended
+    (they hold no job) and the lock is given up on. A child killed while it sent a result holds the
+    result queue's write lock: the end-of-results message goes in without it (``_put_end_of_results``)."""
 
     Worker = _BlockingWorkerProcess
+    TaskHandler = _TaskHandler
+
+    @classmethod
+    def _set_result_sentinel(cls, outqueue, pool) -> None:
+        _put_end_of_results(outqueue)
 
     def join(self) -> None:
         billiard_pool.stop_if_not_current(self._worker_handler)

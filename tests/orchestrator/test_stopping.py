@@ -165,3 +165,33 @@ def test_fresh_and_respawned_pools_exit_within_30_s_of_sigterm_to_the_group_or_t
         outcomes = list(pool.map(lambda i: sigterm_try(ships[i], *tries[i]), range(len(tries))))
     hung = [what for what in outcomes if what is not None]
     assert not hung, f"{len(hung)} of {len(tries)} workers hung:\n" + "\n\n".join(hung)
+
+
+def test_a_pool_whose_child_died_holding_the_result_queue_lock_still_closes():
+    # A pool child SIGKILLed while it sent a result holds the shared result queue's write lock for
+    # ever; billiard's close then waited on that lock for ever to tell its result handler to finish.
+    from orchestrator.worker.stopping import StoppableTaskPool
+
+    pool = StoppableTaskPool.BlockingPool(processes=2)
+    assert pool.apply_async(os.getpid).get(timeout=30) in {p.pid for p in pool._pool}
+    pid = os.fork()
+    if pid == 0:  # stands in for a pool child killed in the middle of sending a result
+        pool._outqueue._wlock.acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+    def close() -> None:
+        pool.close()
+        pool.join()
+
+    closing = ThreadPoolExecutor(max_workers=1)
+    done = closing.submit(close)
+    try:
+        done.result(timeout=30)
+    except TimeoutError:
+        pool._outqueue._wlock.release()  # so that this test process can still exit
+        done.result(timeout=30)
+        pytest.fail("the pool waited on the dead child's lock for over 30 s when it closed")
+    finally:
+        closing.shutdown(wait=False)
+    assert all(p.exitcode is not None for p in pool._pool)
