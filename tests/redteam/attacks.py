@@ -8,7 +8,7 @@ reason must contain, so a report that blocks for an unrelated reason does not co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tests.gates.samples.calc_repo import POWER_PY, TEST_CORE_PY, _core, calc_files
 
@@ -281,7 +281,6 @@ class Attack:
     """Check name → a text its reason must contain."""
     extra_gates: bool = False
     """The repository's ``.shipyard.yml`` runs ``EXTRA_GATE_YML``."""
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
 
 TAMPERING = "tampering with the test evidence"
@@ -301,7 +300,6 @@ ATTACKS = [
             "protected_paths": "pytest/__init__.py: adds a top-level module `pytest`",
             "no_regressions": "new test(s) fail: tests/test_power.py::test_power",
         },
-        tags=("docker",),
     ),
     Attack(
         "shadow-stdlib",
@@ -324,7 +322,6 @@ ATTACKS = [
         "Add power (evidence plugin silenced)",
         {"calc/core.py": BROKEN_CORE, "tests/test_power.py": SILENCE_THE_PLUGIN, "tests/at_exit.txt": REWRITE_AT_EXIT},
         {"no_regressions": "passed that failed when run: tests.test_power::test_power"},
-        tags=("docker",),
     ),
     Attack(
         "patch-runtest",
@@ -332,7 +329,6 @@ ATTACKS = [
         "Add power (runtest patched)",
         {"calc/core.py": BROKEN_CORE, "tests/test_power.py": SWALLOW_IN_RUNTEST},
         {"no_regressions": "the test machinery was patched (during collection): _pytest.python.Function.runtest"},
-        tags=("docker",),
     ),
     Attack(
         "gc-truncate",
@@ -345,7 +341,6 @@ ATTACKS = [
             "tests/test_power.py": POWER_TESTS,
         },
         {"no_regressions": "walked the interpreter's objects (gc.get_objects)"},
-        tags=("docker",),
     ),
     Attack(
         "computed-plugins",

@@ -111,14 +111,21 @@ def hostile_cassette(path: Path) -> Path:
     return path
 
 
+# A Docker worker's reaper sweeps leaked containers host-wide: with the other tests whose workers do.
+DOCKER = pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.xdist_group("docker-sweep")])
+
+
 @pytest.mark.slow
 @pytest.mark.workers
-def test_secrets_spelled_into_names_never_leave(tmp_path, monkeypatch, scrub_env):
+@pytest.mark.parametrize("backend", ["local", DOCKER])
+def test_secrets_spelled_into_names_never_leave(tmp_path, monkeypatch, scrub_env, backend, request):
+    if backend == "docker":
+        request.getfixturevalue("docker_engine")  # fails loudly when Docker cannot run
     secrets_file = tmp_path / "secrets.env"
     secrets_file.write_text(f"DEPLOY_NOTE={MIXED}\n")
     monkeypatch.setenv("OPENAI_API_KEY", PROVIDER_KEY)
     ship = Shipyard.load(
-        Settings(data_dir=tmp_path / "data", lease_seconds=30, sandbox_backend="local", secrets_file=secrets_file)
+        Settings(data_dir=tmp_path / "data", lease_seconds=30, sandbox_backend=backend, secrets_file=secrets_file)
     )
     files = large_calc_files()
     files[".shipyard.yml"] += "agent:\n  max_attempts: 1\n"

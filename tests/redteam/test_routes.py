@@ -2,9 +2,9 @@
 agent through its own tools, worked by a real worker in real sandboxes, ends blocked with a reason
 that names the route; the honest change beside them still gets its pull request.
 
-One deployment and one worker per backend; all tickets queued at once. The bwrap backend takes
-every attack, Docker the ones that run inside the test process (routes 1 and 2), where the two
-backends differ (interpreter, paths, users).
+One deployment and one worker per backend; all tickets queued at once. Both backends take every
+attack: they differ in interpreter, paths and users, which the routes run inside the test process
+(1 and 2) depend on, and the others must hold on either.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ HONEST = Attack(
     "Add power",
     {"calc/core.py": _core() + FEATURE_PY, "tests/test_power.py": POWER_TESTS},
     {},
-    tags=("docker",),
 )
 TICKET_BODY = "Add `power(base, exp)`, `square(x)` and `cube(x)` to `calc/core.py`."
 BACKENDS = {"bwrap": "local", "docker": "docker"}
@@ -75,10 +74,6 @@ def repo_files(attack: Attack) -> dict[str, str]:
     return files
 
 
-def attacks_on(backend: str) -> list[Attack]:
-    return [a for a in ATTACKS if backend == "bwrap" or "docker" in a.tags]
-
-
 _BATCHES: dict[str, Batch] = {}
 
 
@@ -89,7 +84,7 @@ def run_batch(backend: str, root: Path) -> Batch:
             env.delenv(key)
         ship = Shipyard.load(Settings(data_dir=root / "data", lease_seconds=30, sandbox_backend=BACKENDS[backend]))
         repos, bases, job_ids = {}, {}, {}
-        for attack in [*attacks_on(backend), HONEST]:
+        for attack in [*ATTACKS, HONEST]:
             repos[attack.key] = root / f"calc-{attack.key}"
             bases[attack.key] = init_repo(repos[attack.key], repo_files(attack))
             register(ship, repos[attack.key], f"calc-{attack.key}")
@@ -121,9 +116,7 @@ def _params(with_attack: bool) -> list:
         if not with_attack:
             out.append(pytest.param(backend, marks=marks, id=backend))
             continue
-        out += [
-            pytest.param(backend, a, marks=marks, id=f"{backend}-route{a.route}-{a.key}") for a in attacks_on(backend)
-        ]
+        out += [pytest.param(backend, a, marks=marks, id=f"{backend}-route{a.route}-{a.key}") for a in ATTACKS]
     return out
 
 
