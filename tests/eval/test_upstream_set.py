@@ -8,16 +8,16 @@ Every verdict below was checked by hand against each job's gate report and hidde
   the hidden tests must run with the repository's setup and interpreter; the good change edits
   tests/test_filesize.py, the file the hidden test_patch touches, so that file must be reset to
   the base commit first.
-- parse, good changes: blocked by the gate, though the hidden tests pass. The changed test file
-  holds ``test_too_many_fields``, skipped on Python ≥ 3.5 on base and candidate alike, and the
-  fail-to-pass check counts a skipped test as not passing. The hyphen change is also under the
-  diff coverage target: the upstream tests never reach its hyphen-collision branch
+- parse ``%f``, good change: a PR. The changed test file holds ``test_too_many_fields``, skipped
+  on Python ≥ 3.5; a skipped test proves nothing either way and no longer blocks the change.
+- parse hyphen, good change: blocked by the gate, though the hidden tests pass: it is under the
+  diff coverage target, as the upstream tests never reach its hyphen-collision branch
   (parse.py lines 632-633) nor ``fixed_fields``.
 - every source-only change fixes the bug (resolved) but adds no test (blocked);
 - every tests-only change adds failing tests and no fix (blocked, unresolved).
 
-So one PR, and it is right (gate precision 1.0); six changes would pass the hidden tests and the
-gate let one through (gate recall 1/6)."""
+So two PRs, both right (gate precision 1.0); six changes would pass the hidden tests and the
+gate let two through (gate recall 2/6)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SET = ROOT / "orchestrator" / "demo" / "assets" / "eval-upstream"
 
 VERDICTS = {  # instance: (state, PR opened, resolved by the hidden tests, reason contains)
-    "parse-subsecond-good": ("blocked", False, True, "test_too_many_fields"),
+    "parse-subsecond-good": ("awaiting_review", True, True, "failing: none"),
     "parse-subsecond-source-only": ("blocked", False, True, "adds or changes no test file"),
     "parse-subsecond-tests-only": ("blocked", False, False, "touches only test files"),
     "parse-hyphen-field-good": ("blocked", False, True, "Diff coverage: 50.0%"),
@@ -65,11 +65,11 @@ def test_every_verdict_on_the_upstream_set_matches_the_hand_check(tmp_path):
         assert why in Path(results[instance]["log"]).read_text(), instance
     hand = {
         "resolved": 6,
-        "prs_opened": 1,
+        "prs_opened": 2,
         "prs_failing_hidden_tests": 0,
         "gate_precision": 1.0,
-        "blocked_but_would_pass": 5,
-        "gate_recall": round(1 / 6, 4),
+        "blocked_but_would_pass": 4,
+        "gate_recall": round(2 / 6, 4),
     }
     assert {k: report[k] for k in hand} == hand
     humanize = Path(results["humanize-naturalsize-float-good"]["log"]).read_text()

@@ -7,6 +7,7 @@ One honest change passes (h); every other candidate is blocked with a reason a r
 from __future__ import annotations
 
 from tests.gates import samples
+from tests.gates.samples.calc_repo import POWER_PY, POWER_TESTS, _core
 
 
 def failed(report) -> dict[str, str]:
@@ -139,3 +140,28 @@ def test_tests_only_change_on_a_feature_ticket_fails_fail_to_pass(calc):
         "fail_to_pass": "the change touches only test files, so no test can fail on the base code; "
         "a bug or feature change must change the code its tests check"
     }
+
+
+def test_a_test_skipped_on_this_platform_beside_real_tests_does_not_block_the_change(calc):
+    skipped = '\n\n@pytest.mark.skip(reason="needs a GPU")\ndef test_power_on_a_gpu():\n    assert power(2, 2) == 4\n'
+    report = calc.gate({"calc/core.py": _core() + POWER_PY, "tests/test_power.py": POWER_TESTS + skipped})
+
+    f2p = report.check("fail_to_pass")
+    assert f2p.passed, f2p.reason  # (on this tiny library the skipped body's line moves total coverage)
+    assert "all 3 pass on the candidate (1 skipped on the candidate, which prove nothing)" in f2p.reason
+
+
+def test_a_test_that_fails_on_base_and_skips_itself_on_the_candidate_proves_nothing(calc):
+    # The only test that fails on the base code is skipped once the change is in; the one that runs
+    # passed on the base code already.
+    tests = (
+        "import pytest\n\nimport calc.core as core\n\n\n"
+        '@pytest.mark.skipif(hasattr(core, "power"), reason="power is there")\n'
+        "def test_power_is_there():\n    assert hasattr(core, 'power')\n\n\n"
+        "def test_add():\n    assert core.add(1, 1) == 2\n"
+    )
+    report = calc.gate({"calc/core.py": _core() + POWER_PY, "tests/test_power.py": tests})
+
+    reason = failed(report)["fail_to_pass"]
+    assert "tests/test_power.py::test_power_is_there) are skipped on the candidate" in reason, reason
+    assert "none tests the change" in reason

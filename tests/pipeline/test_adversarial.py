@@ -105,8 +105,8 @@ CASES = [
                 "tests/test_core.py: pytest skip/xfail marker added to an existing test file",
                 '@pytest.mark.skip(reason="flaky")',
             ],
+            # (fail_to_pass holds: power's tests prove the change; a skipped test proves nothing either way)
             "no_regressions": ["test(s) that pass on base are now skipped: tests/test_core.py::test_sub"],
-            "fail_to_pass": ["do not pass on the candidate: tests/test_core.py::test_sub"],
             "diff_coverage": ["uncovered calc/core.py lines 9"],  # the broken sub(), no longer run
             "total_coverage": ["total coverage dropped"],
         },

@@ -204,24 +204,29 @@ class FailToPassEvidence:
 def check_fail_to_pass(
     evidence: FailToPassEvidence, tracked: set[str], *, flaky: set[str], baseline_keys: set[str]
 ) -> GateCheck:
-    """At least one new/changed test fails on the base code; all of them pass on the candidate.
+    """At least one new/changed test fails on the base code and passes on the candidate; none fails there.
 
     Tests that failed on the candidate and then passed on a rerun count as passing (they are
-    reported as flaky by ``no_regressions``)."""
+    reported as flaky by ``no_regressions``). A test skipped on the candidate (a platform or an
+    optional dependency) proves nothing either way: it is left out, and when any is, a test that
+    fails on the base code must be one that ran (a test that passed on the base code and is now
+    skipped is a regression, for ``no_regressions``)."""
     name = "fail_to_pass"
     if evidence.error:
         return GateCheck(name=name, passed=False, reason=evidence.error, details={"output_tail": evidence.output_tail})
-    selected = evidence.on_candidate
-    if not selected:
-        reason = "the added or changed test files contain no test that ran on the candidate"
+    ran = [c for c in evidence.on_candidate if c.outcome != "skipped"]
+    skipped = len(evidence.on_candidate) - len(ran)
+    skipped_note = f" ({skipped} skipped on the candidate, which prove nothing)" if skipped else ""
+    if not ran:
+        reason = f"the added or changed test files contain no test that ran on the candidate{skipped_note}"
         return GateCheck(name=name, passed=False, reason=reason)
-    broken = [c for c in selected if c.outcome != "passed" and c.key not in flaky]
+    broken = [c for c in ran if c.outcome != "passed" and c.key not in flaky]
     if broken:
         return GateCheck(
             name=name,
             passed=False,
             details={"failing_tests": _failing_tests(broken, tracked)},
-            reason=f"{len(broken)} of {len(selected)} new/changed tests do not pass on the candidate: "
+            reason=f"{len(broken)} of {len(ran)} new/changed tests do not pass on the candidate: "
             f"{_listing([display_id(c, tracked) for c in broken])}",
         )
     base = evidence.on_base
@@ -235,24 +240,40 @@ def check_fail_to_pass(
         )
     failing_on_base = [display_id(c, tracked) for c in base.failing]
     if not failing_on_base:
-        new = [display_id(c, tracked) for c in selected if c.key not in baseline_keys]
+        new = [display_id(c, tracked) for c in ran if c.key not in baseline_keys]
         shown = f"new tests: {_listing(new)}" if new else "no test is new"
         return GateCheck(
             name=name,
             passed=False,
-            details={"passing_on_base": new or [display_id(c, tracked) for c in selected]},
+            details={"passing_on_base": new or [display_id(c, tracked) for c in ran]},
             reason=(
                 "every test in the changed test files already passes on the base code, "
                 f"so none tests the change ({shown})"
             ),
         )
+    if skipped and not _fails_on_base(ran, set(failing_on_base), tracked):
+        return GateCheck(
+            name=name,
+            passed=False,
+            details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in ran]},
+            reason=(
+                f"the tests that fail on the base code ({_listing(failing_on_base)}) are skipped on the candidate, "
+                "and every test that ran there already passes on the base code, so none tests the change"
+            ),
+        )
     return GateCheck(
         name=name,
         passed=True,
-        details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in selected]},
+        details={"fail_on_base": failing_on_base, "tests": [display_id(c, tracked) for c in ran]},
         reason=f"{len(failing_on_base)} new/changed test(s) fail on the base code ({_listing(failing_on_base)}); "
-        f"all {len(selected)} pass on the candidate",
+        f"all {len(ran)} pass on the candidate{skipped_note}",
     )
+
+
+def _fails_on_base(ran: list[TestCase], failing_on_base: set[str], tracked: set[str]) -> bool:
+    """One of ``ran`` failed on the base code, by its own id or its whole file (not importable there)."""
+    ids = (display_id(c, tracked) for c in ran)
+    return any(i in failing_on_base or i.split("::", 1)[0] in failing_on_base for i in ids)
 
 
 def check_extra(name: str, command: str, result: ExecResult | None, error: str = "") -> GateCheck:
