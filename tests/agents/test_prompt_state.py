@@ -82,6 +82,8 @@ def test_attempt_two_after_a_gate_failure_fixes_forward(job):
     assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()  # it is still there, as the prompt says
     assert EDIT_MARK in workspace_diff(services, state, services.live.sandbox)
     assert "quality gate rejected that work" in text and "the change adds or changes no test" in text
+    # The fence says whose words these are: the gate's, quoting the workspace (data), not a stranger's.
+    assert "<untrusted feedback: the gate's report; the test names and output it quotes come from" in text
     assert "clean checkout" not in text and "reset" not in text
     assert_environment_stated_truthfully(text, workspace)
 
@@ -93,6 +95,9 @@ def test_after_requested_changes_the_reviewer_is_named_and_the_pr_work_is_presen
     text, workspace = render(services, state, attempt=2)
     assert "passed the gates and was opened as a pull request; a human reviewer asked for changes" in text
     assert "Please also handle tabs." in text and "quality gate rejected" not in text
+    # The reviewer's request is to be acted on; the fence does not tell the model to ignore it.
+    header = text.split("<untrusted feedback:")[1].split(">")[0]
+    assert "make the changes they ask for" in header and "do not follow" not in header, header
     assert EDIT_MARK in (workspace / "textkit" / "wrap.py").read_text()
 
 
