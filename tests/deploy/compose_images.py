@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DEPLOY = ROOT / "orchestrator" / "deploy"
 CONTEXT = "orchestrator/deploy"
+IMAGE_TAG = "test"
+"""``SHIPYARD_IMAGE_TAG`` for the test: its images never replace those of a deployment on this host."""
 SOURCE = ("orchestrator", "agents", "sandboxes", "workflows")
 """Shipyard's own code: what the control-plane image installs (with pyproject.toml)."""
 
@@ -39,7 +41,7 @@ class ComposeImage:
 
 
 def compose_images() -> list[ComposeImage]:
-    """The images the compose file builds (worker and web share one)."""
+    """The images the compose file builds (worker and web share one), tagged for the test."""
     spec = yaml.safe_load(COMPOSE_FILE.read_text())
     images: dict[str, ComposeImage] = {}
     for name, service in spec["services"].items():
@@ -48,7 +50,8 @@ def compose_images() -> list[ComposeImage]:
             continue
         if build.get("context") != CONTEXT or "image" not in service:
             raise AssertionError(f"docker-compose.yml: services.{name}: expected build.context {CONTEXT} and an image")
-        images[service["image"]] = ComposeImage(service["image"], build["dockerfile"])
+        tag = service["image"].replace("${SHIPYARD_IMAGE_TAG:-local}", IMAGE_TAG)
+        images[tag] = ComposeImage(tag, build["dockerfile"])
     return list(images.values())
 
 

@@ -28,7 +28,7 @@ from orchestrator.store.tables import Job, PullRequest
 from sandboxes.disk_quota import release_disk
 from sandboxes.docker import DIR_LABEL, SANDBOX_LABEL
 from sandboxes.images import ensure_images
-from tests.deploy.compose_images import COMPOSE_FILE, ensure_compose_images
+from tests.deploy.compose_images import COMPOSE_FILE, IMAGE_TAG, ensure_compose_images
 from tests.orchestrator.test_stopping import wait_for_event
 from tests.pipeline.harness import queue_ticket, register, sample_repository
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
@@ -171,6 +171,7 @@ def test_compose_builds_offline_and_two_workers_take_a_ticket_to_a_merge_survivi
         "SHIPYARD_ADMIN_PASSWORD_FILE": str(password_file),
         "SHIPYARD_WEB_PORT": "",  # a free port
         "SHIPYARD_LEASE_SECONDS": "10",
+        "SHIPYARD_IMAGE_TAG": IMAGE_TAG,
     }
     compose = Compose(project, env)
     client = docker.from_env(timeout=120)
