@@ -1,8 +1,10 @@
 """docker-compose.yml, built and run with no image registry: Redis, PostgreSQL, two workers and the web
 app from images built on the suite's debootstrap base (``tests/deploy/compose_images.py``). A ticket
-becomes a pull request on the local forge; the worker holding the job is killed in the middle of it and
-the other worker finishes it; an admin, logged in to the web app with the password from the Docker
-secret, approves it and it merges. Everything the project started is gone afterwards."""
+becomes a pull request on the local forge: its first attempt's sandbox outlives two leases while the
+other worker sweeps for leaked sandboxes (and is spared, its worker being alive); in the second attempt
+the worker holding the job is killed and the other worker finishes it; an admin, logged in to the web
+app with the password from the Docker secret, approves it and it merges. Everything the project
+started is gone afterwards."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,7 +31,6 @@ from sandboxes.disk_quota import release_disk
 from sandboxes.docker import DIR_LABEL, SANDBOX_LABEL
 from sandboxes.images import ensure_images
 from tests.deploy.compose_images import COMPOSE_FILE, IMAGE_TAG, ensure_compose_images
-from tests.orchestrator.test_stopping import wait_for_event
 from tests.pipeline.harness import queue_ticket, register, sample_repository
 from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from workflows.gitops import GitError, run_git
@@ -44,7 +45,7 @@ pytestmark = [
 ]
 
 HERE = Path(__file__).resolve().parent
-TWO_HOSTS = HERE.parent / "pipeline" / "cassettes" / "slugify-two-hosts.yml"
+CASSETTE = HERE / "slugify-long-sandbox.yml"
 SETTLED = {"awaiting_review", "blocked", "failed", "merged", "closed", "cancelled"}
 PROJECT_LABEL = "com.docker.compose.project"
 
@@ -111,18 +112,23 @@ def left_of(client: docker.DockerClient, project: str) -> dict[str, list[str]]:
 
 
 def holder(client: docker.DockerClient, ship: Shipyard, job_id: int, workers: list[str]) -> str | None:
-    """The worker container whose process holds the job's lease (``<host>:<pid>:<thread>``; the workers
-    share the host's process ids)."""
+    """The running worker container whose process holds the job's lease (``<host>:<pid>:<thread>``):
+    the container of that pid, as the workers share the host's name and process ids."""
     with ship.store.session() as s:
         owner = s.get(Job, job_id).lease_owner
     if not owner:
         return None
-    pid = owner.split(":")[1]
+    host, pid = owner.split(":")[:2]
     for container in workers:
         try:
-            top = client.api.top(container)
-        except docker.errors.APIError:  # not running
+            info = client.api.inspect_container(container)
+            top = client.api.top(container) if info["State"]["Running"] else None
+        except docker.errors.APIError:  # gone meanwhile
             continue
+        if top is None:
+            continue
+        if host == info["Config"]["Hostname"]:  # a worker under its container's own name
+            return container
         column = top["Titles"].index("PID")
         if any(row[column] == pid for row in top["Processes"]):
             return container
@@ -139,6 +145,19 @@ def ref_exists(repo: Path, ref: str) -> bool:
 
 def timeline(detail: dict) -> str:
     return "\n".join(f"{e['kind']}: {e['message'][:200]}" for e in detail["events"])
+
+
+def wait_for_attempt_2(ship: Shipyard, job_id: int, explain: Callable[[str], str], timeout: float = 180) -> None:
+    """Until the agent runs the cassette's ``sleep 8`` of attempt 2 (attempt 1 is committed by then);
+    fail at once when the job settles first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        detail = views.job_detail(ship.store, ship.settings.job_dirs, job_id)
+        if any("sleep 8" in e["message"] for e in detail["events"]):
+            return
+        assert detail["state"] not in SETTLED, explain(f"job {job_id} is {detail['state']}\n{timeline(detail)}")
+        assert time.monotonic() < deadline, explain(f"no `sleep 8` within {timeout:.0f} s\n{timeline(detail)}")
+        time.sleep(0.3)
 
 
 def test_compose_builds_offline_and_two_workers_take_a_ticket_to_a_merge_surviving_a_killed_worker(
@@ -160,9 +179,9 @@ def test_compose_builds_offline_and_two_workers_take_a_ticket_to_a_merge_survivi
     # The local forge and the cassette are read by path: inside the data directory, which the
     # workers see at the same path.
     repo = sample_repository(data / "repos" / "textkit")
-    cassette = data / "cassettes" / TWO_HOSTS.name
+    cassette = data / "cassettes" / CASSETTE.name
     cassette.parent.mkdir()
-    shutil.copy(TWO_HOSTS, cassette)
+    shutil.copy(CASSETTE, cassette)
 
     project = f"shipyard-test-{uuid.uuid4().hex[:10]}"
     env = {
@@ -203,7 +222,7 @@ def test_compose_builds_offline_and_two_workers_take_a_ticket_to_a_merge_survivi
             job_id = queue_ticket(ship, "textkit", SLUG_TITLE, SLUG_BODY, cassette)
 
             # Attempt 2 under way (attempt 1 committed): kill the worker that holds the job.
-            wait_for_event(ship, job_id, "sleep 8", timeout=180)
+            wait_for_attempt_2(ship, job_id, explain)
             killed = holder(client, ship, job_id, workers)
             assert killed is not None, explain("no worker container holds the running job's lease")
             survivor = next(w for w in workers if w != killed)
