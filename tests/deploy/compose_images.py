@@ -111,7 +111,26 @@ def ensure_compose_images(workdir: Path, report: Callable[[str], None] = print) 
         output = f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         raise AssertionError(f"orchestrator/deploy/prepare.sh failed (exit {proc.returncode}):\n{output}")
     for image, r in stale:
+        before = _image_id(client, image.tag)
         build_if_changed(
             client, context, image.tag, r, dockerfile=image.dockerfile, buildargs={"BASE": BASE_IMAGE}, report=report
         )
+        if before is not None and before != _image_id(client, image.tag):
+            _remove_superseded(client, before)
     return [image.tag for image, _ in stale]
+
+
+def _image_id(client: docker.DockerClient, tag: str) -> str | None:
+    try:
+        return client.api.inspect_image(tag)["Id"]
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _remove_superseded(client: docker.DockerClient, image_id: str) -> None:
+    """The image a rebuild replaced, now untagged: each code change would otherwise leave one behind.
+    Kept while a container uses it or another image builds on it."""
+    try:
+        client.api.remove_image(image_id)
+    except docker.errors.APIError:
+        pass
