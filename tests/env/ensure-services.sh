@@ -16,6 +16,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v bwrap >/dev/null || need+=(bubblewrap)
 if [ "$ONLY" != stores ]; then
   command -v debootstrap >/dev/null || need+=(debootstrap)
+  command -v docker-compose >/dev/null || need+=(docker-compose)
   [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 [ -x /usr/lib/postgresql/15/bin/postgres ] || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
