@@ -23,6 +23,7 @@ PY = sys.executable
         (["/usr/bin/chromium", "--headless"], "browser"),
         (["/venv/lib/playwright/driver/node", "/venv/lib/playwright/driver/package/cli.js", "run-driver"], "browser"),
         (["docker", "run", "--rm", "img"], "docker"),
+        (["/usr/bin/docker-compose", "-p", "x", "up", "-d"], "docker"),
         ([PY, "-m", "orchestrator", "workers"], None),
         ([PY, "-m", "orchestrator", "jobs", "list"], None),
         (["git", "worker"], None),

@@ -58,6 +58,8 @@ def needed_marker(argv: list[str]) -> tuple[str, str] | None:
         return "browser", "Chromium (Playwright)"
     if len(names) > 1 and names[0] == "docker" and names[1] in {"run", "create", "build", "compose"}:
         return "docker", f"`docker {names[1]}`"
+    if names and names[0] == "docker-compose":
+        return "docker", "`docker-compose`"
     return None
 
 
