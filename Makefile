@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FORGE ?= local
 MODEL ?=
 
-.PHONY: demo test test-fast test-real-model lint setup services sandbox-image bench clean
+.PHONY: demo test test-fast test-real-model test-deploy lint setup services sandbox-image bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,9 +36,14 @@ timed_pytest = start=$$(date +%s); $(BIN)/python -m pytest $(1); status=$$?; \
 	exit $$status
 
 ## Start what the suite needs (Redis, Docker engine, PostgreSQL, sandbox image), then run it all
-## but the real_model tier (its server build and its model's pace would double the suite's time).
+## but two tiers of their own: real_model (its server build and its model's pace would double the
+## suite's time) and deploy (the compose deployment's images and stack add 3-4 min on 2 cores).
 test: $(STAMP) lint services
-	@$(call timed_pytest,-q $(PYTEST_PARALLEL) -m "not real_model" --durations=20,make test)
+	@$(call timed_pytest,-q $(PYTEST_PARALLEL) -m "not (real_model or deploy)" --durations=20,make test)
+
+## The deploy tier: docker-compose.yml built with no registry and run (two workers, a kill, a merge).
+test-deploy: $(STAMP) services
+	@$(call timed_pytest,-q -m deploy,make test-deploy)
 
 ## The real_model tier: a real model served on this machine (its first run builds the server, ~10 min).
 test-real-model: $(STAMP) services

@@ -36,6 +36,7 @@ from tests.pipeline.test_walking_skeleton import SLUG_BODY, SLUG_TITLE
 from workflows.gitops import GitError, run_git
 
 pytestmark = [
+    pytest.mark.deploy,  # a tier of its own: `make test-deploy`
     pytest.mark.slow,
     pytest.mark.docker,
     pytest.mark.workers,
