@@ -161,6 +161,12 @@ def claim_next(store: Store, owner: str, lease_seconds: int, default_cap: int | 
     return None
 
 
+def another_job_claimable(store: Store, default_cap: int | None) -> bool:
+    """True when a job waits that a free slot could take now (dispatchable, unleased, under its cap)."""
+    with store.session() as s:
+        return bool(picks(s, default_cap, utcnow(), limit=1))
+
+
 def held_back_by_cap(store: Store, job_id: int, default_cap: int | None) -> bool:
     """True when the job's repository has a cap and a dispatchable job waiting: a slot the job
     frees must ring for it (its own message may have been taken while the cap was full)."""

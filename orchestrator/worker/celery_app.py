@@ -18,7 +18,7 @@ from celery import Celery, signals
 from celery.exceptions import Reject
 
 from orchestrator.domain import jobs
-from orchestrator.domain.scheduling import held_back_by_cap, within_caps
+from orchestrator.domain.scheduling import another_job_claimable, held_back_by_cap, within_caps
 from orchestrator.settings import Settings
 from orchestrator.store import Store
 from orchestrator.store.db import forget_inherited_connections
@@ -84,7 +84,15 @@ def make_celery(settings: Settings) -> Celery:
             # worker may kill it any moment, so it claims nothing; the message goes back to the broker.
             raise Reject("the worker is shutting down", requeue=True)
         store = worker_store(settings.db_url)
-        taken, state = JobRunner(settings, store).run_next()
+
+        def ring_for_the_rest(_taken: int) -> None:
+            # A message taken while no job could be (a cap full, a lease live) is spent: the job it
+            # was for may have no message left. Each claim that leaves work behind rings once, so a
+            # free slot elsewhere takes it instead of waiting behind this repository's backlog.
+            if another_job_claimable(store, settings.repo_max_running_jobs):
+                dispatch(app, _taken)
+
+        taken, state = JobRunner(settings, store).run_next(after_claim=ring_for_the_rest)
         if taken is not None and (state == "queued" or held_back_by_cap(store, taken, settings.repo_max_running_jobs)):
             # Handed back by a worker that is shutting down, or a capped repository's slot freed
             # (its waiting jobs' messages may have been taken while the cap was full): ring again.

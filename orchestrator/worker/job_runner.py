@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -113,12 +113,15 @@ class JobRunner:
             return None
         return self._work_claimed(job_id)
 
-    def run_next(self) -> tuple[int | None, str | None]:
+    def run_next(self, after_claim: Callable[[int], None] | None = None) -> tuple[int | None, str | None]:
         """Take the job the queue policy picks (priority, fairness, caps) and advance it; returns
-        (job id, its state), or (None, None) when no job may be taken now."""
+        (job id, its state), or (None, None) when no job may be taken now. ``after_claim(job id)``
+        runs once the job is taken, before it is worked."""
         job_id = claim_next(self.store, self.owner, self.settings.lease_seconds, self.settings.repo_max_running_jobs)
         if job_id is None:
             return None, None
+        if after_claim is not None:
+            after_claim(job_id)
         return job_id, self._work_claimed(job_id)
 
     def _work_claimed(self, job_id: int) -> str | None:
