@@ -25,9 +25,11 @@ from tests.pipeline.harness import queue_ticket, register, running_worker, wait_
 from tests.redteam.attacks import ATTACKS, EXTRA_GATE_YML, FEATURE_PY, POWER_TESTS, Attack, _core, large_calc_files
 from workflows.gitops import GitRepo, run_git
 
-# One batch per backend, shared by its tests: on one xdist worker. The Docker worker's reaper sweeps
-# leaked containers host-wide, so the batch keeps to the group of the other tests that do.
-pytestmark = [pytest.mark.workers, pytest.mark.slow, pytest.mark.xdist_group("docker-sweep")]
+# One batch per backend, shared by its tests: on one xdist worker (an xdist group per backend). The
+# Docker worker's reaper sweeps leaked containers host-wide, so the Docker batch keeps to the group of
+# the other tests that do; the bwrap batch runs beside them.
+pytestmark = [pytest.mark.workers, pytest.mark.slow]
+GROUPS = {"bwrap": "redteam-bwrap", "docker": "docker-sweep"}
 
 FINAL_STATES = {"awaiting_review", "blocked", "failed", "merged", "closed", "cancelled"}
 HONEST = Attack(
@@ -112,7 +114,7 @@ def batch(request, tmp_path_factory):
 def _params(with_attack: bool) -> list:
     out = []
     for backend in BACKENDS:
-        marks = [pytest.mark.docker] if backend == "docker" else []
+        marks = [pytest.mark.xdist_group(GROUPS[backend])] + ([pytest.mark.docker] if backend == "docker" else [])
         if not with_attack:
             out.append(pytest.param(backend, marks=marks, id=backend))
             continue
