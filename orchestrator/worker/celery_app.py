@@ -85,12 +85,12 @@ def make_celery(settings: Settings) -> Celery:
             raise Reject("the worker is shutting down", requeue=True)
         store = worker_store(settings.db_url)
 
-        def ring_for_the_rest(_taken: int) -> None:
+        def ring_for_the_rest(claimed: int) -> None:
             # A message taken while no job could be (a cap full, a lease live) is spent: the job it
             # was for may have no message left. Each claim that leaves work behind rings once, so a
             # free slot elsewhere takes it instead of waiting behind this repository's backlog.
             if another_job_claimable(store, settings.repo_max_running_jobs):
-                dispatch(app, _taken)
+                dispatch(app, claimed)
 
         taken, state = JobRunner(settings, store).run_next(after_claim=ring_for_the_rest)
         if taken is not None and (state == "queued" or held_back_by_cap(store, taken, settings.repo_max_running_jobs)):

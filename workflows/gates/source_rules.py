@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workflows.gates.change_set import ChangeSet
@@ -176,23 +177,22 @@ def identity_findings(repo: GitRepo, changes: ChangeSet) -> list[Finding]:
     return out
 
 
-def _verdict(name: str, found: list[Finding], clean: str, first: str) -> GateCheck:
-    """One gate check from a rule's findings: passed with ``clean``, or failed naming the first."""
+def _verdict(name: str, found: list[Finding], clean: str, lead: Callable[[Finding], str]) -> GateCheck:
+    """One gate check from a rule's findings: passed with ``clean``, or failed with ``lead`` of the first."""
     if not found:
         return GateCheck(name=name, passed=True, reason=clean)
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return GateCheck(
         name=name,
         passed=False,
-        reason=f"{first}{more}",
+        reason=f"{lead(found[0])}{more}",
         details={"violations": [{"path": f.path, "reason": f.describe()} for f in found]},
     )
 
 
 def check_test_identity(repo: GitRepo, changes: ChangeSet) -> GateCheck:
-    found = identity_findings(repo, changes)
     clean = "no test defined twice, none removed or renamed"
-    return _verdict("test_identity", found, clean, found[0].reason if found else "")
+    return _verdict("test_identity", identity_findings(repo, changes), clean, lambda f: f.reason)
 
 
 # --- code hidden from coverage ---------------------------------------------------------------
@@ -253,6 +253,5 @@ def dynamic_code_findings(repo: GitRepo, changes: ChangeSet) -> list[Finding]:
 
 
 def check_dynamic_code(repo: GitRepo, changes: ChangeSet) -> GateCheck:
-    found = dynamic_code_findings(repo, changes)
     clean = "no exec/eval/compile or dynamic import added"
-    return _verdict("dynamic_code", found, clean, found[0].describe() if found else "")
+    return _verdict("dynamic_code", dynamic_code_findings(repo, changes), clean, Finding.describe)
