@@ -257,6 +257,9 @@ def install_worker_hooks(settings: Settings, app: Celery, concurrency: int) -> N
     from orchestrator.worker import watchdog
 
     ensure_checkpoint_tables(settings)  # once, before forking: pool children inherit "done"
+    # What every job runs (the workflow, the agents, the gates: half a second of imports) is loaded
+    # once here, before forking, instead of by each pool child, first or respawned, at its first job.
+    import orchestrator.worker.job_runner  # noqa: F401
 
     @signals.worker_process_init.connect(weak=False)
     def _on_child_start(**_kwargs) -> None:

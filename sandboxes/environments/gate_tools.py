@@ -82,17 +82,20 @@ def describe() -> str:
 
 
 def _copy_dist(dist: metadata.Distribution, target: Path) -> None:
+    own_bytecode = f".{sys.implementation.cache_tag}.pyc"
     for file in dist.files or ():
         parts = Path(str(file)).parts
-        # Scripts live outside site-packages (``../../bin``); bytecode is compiled afresh.
-        if ".." in parts or "__pycache__" in parts:
+        # Scripts live outside site-packages (``../../bin``). Bytecode is kept only when this
+        # interpreter wrote it: compiling below then skips each module whose bytecode still
+        # matches its source (the times are copied too) and compiles any other afresh.
+        if ".." in parts or ("__pycache__" in parts and not parts[-1].endswith(own_bytecode)):
             continue
         source = Path(str(dist.locate_file(file)))
         if not source.is_file():
             continue
         dest = target.joinpath(*parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, dest)
+        shutil.copy2(source, dest)
 
 
 def ensure_gate_tools(root: Path) -> Path:
