@@ -41,8 +41,7 @@ def swebench_predictions(path: Path) -> list[dict]:
     ``harness.utils.get_predictions_from_file`` reads the JSONL and requires ``instance_id``;
     ``harness.run_evaluation`` then reads ``model_name_or_path`` (a log directory name, ``/`` made
     ``__``) and ``model_patch`` (a ``git apply``-able diff; "" or None for no change) of each).
-    The swebench package itself is not installed: importing that module needs ``datasets``,
-    ``modal`` and the rest of its harness."""
+    The swebench package itself reads such a file in ``test_swebench_schema.py``."""
     predictions = [json.loads(line) for line in path.read_text().splitlines()]
     for pred in predictions:
         assert isinstance(pred, dict) and "instance_id" in pred
