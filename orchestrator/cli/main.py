@@ -92,7 +92,7 @@ def init(
     ),
 ) -> None:
     """Register a repository and propose its .shipyard.yml from what it holds (kept on confirmation)."""
-    from orchestrator.cli.onboard import onboard
+    from orchestrator.cli.onboard import Consent, onboard
 
     if forge not in (None, "github", "local"):
         _fail(f"init --forge: expected github or local, got {forge!r}")
@@ -106,10 +106,8 @@ def init(
             data_dir=ship.settings.data_dir,
             name=name,
             base_branch=base_branch,
-            yes=yes,
-            store_only=store_only,
+            consent=Consent(yes=yes, interactive=console.is_terminal, store_only=store_only),
             console=console,
-            interactive=console.is_terminal,
         )
     except (ForgeError, BacklogError, ValueError) as exc:
         _fail(str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
@@ -25,16 +26,24 @@ def _where(repo: Repository, data_dir: Path | None) -> str:
     return repo.url if data_dir is None else resolved_path(data_dir, repo.url)
 
 
+@dataclass(frozen=True)
+class Consent:
+    """How a proposed configuration is kept: at once (``yes``), after a question on a terminal
+    (``interactive``), else not at all; with ``store_only`` never written beside a local work tree."""
+
+    yes: bool
+    interactive: bool
+    store_only: bool = False
+
+
 def onboard(
     store: Store,
     location: str,
     *,
     name: str | None,
     base_branch: str | None,
-    yes: bool,
-    store_only: bool,
+    consent: Consent,
     console: Console,
-    interactive: bool,
     data_dir: Path | None = None,
 ) -> None:
     """Register ``location`` (a local path, a git URL, or ``github:OWNER/NAME``), propose a configuration
@@ -64,8 +73,9 @@ def onboard(
             console.print(f"It has a committed {CONFIG_FILE}: jobs use it. Check it with: shipyard doctor {repo.name}")
             return
         proposal = propose(files)  # reads files while their scratch clone exists
-    _offer(store, repo, proposal, yes=yes, store_only=store_only or github, console=console,
-           interactive=interactive, data_dir=data_dir)  # fmt: skip
+    if github:
+        consent = replace(consent, store_only=True)
+    _offer(store, repo, proposal, consent, console=console, data_dir=data_dir)
 
 
 def _register_github(
@@ -94,24 +104,14 @@ def _github_tree(repo: Repository, scratch: Path) -> tuple[RepoFiles, bytes | No
     return tree_at(GitRepo(git_dir), github_forge().fetch_branch(repo.url, repo.base_branch, git_dir))
 
 
-def _offer(
-    store: Store,
-    repo,
-    proposal,
-    *,
-    yes: bool,
-    store_only: bool,
-    console: Console,
-    interactive: bool,
-    data_dir: Path | None = None,
-) -> None:
+def _offer(store: Store, repo, proposal, consent: Consent, *, console: Console, data_dir: Path | None) -> None:
     """Show the proposed configuration and keep it in the store when confirmed (and beside a local work tree)."""
     proposal.validated()
     text = proposal.to_yaml()
     console.print(f"Proposed {CONFIG_FILE} ({proposal.layout}):")
     console.print(Syntax(text, "yaml", word_wrap=True))
-    if not yes and not (interactive and typer.confirm("Keep this configuration?", default=True)):
-        hint = "" if interactive else " (not a terminal: pass --yes to keep it)"
+    if not consent.yes and not (consent.interactive and typer.confirm("Keep this configuration?", default=True)):
+        hint = "" if consent.interactive else " (not a terminal: pass --yes to keep it)"
         console.print(f"Not kept{hint}; jobs use the defaults until a {CONFIG_FILE} is committed or kept.")
         return
     store_repository_config(store, repo.name, text)
@@ -119,7 +119,8 @@ def _offer(
         f"Kept in Shipyard's store for {repo.name}; a committed {CONFIG_FILE} in the repository wins over it."
     )
     target = Path(_where(repo, data_dir)) / CONFIG_FILE
-    if not store_only and not is_git_url(repo.url) and target.parent.joinpath(".git").exists() and not target.exists():
+    beside_work_tree = not is_git_url(repo.url) and target.parent.joinpath(".git").exists()
+    if not consent.store_only and beside_work_tree and not target.exists():
         target.write_text(text, encoding="utf-8")
         console.print(f"Wrote {target}: commit it to share it with your team (git add {CONFIG_FILE} && git commit).")
     console.print(f"Next: shipyard doctor {repo.name}   # proves it in a real sandbox and warms the baseline")

@@ -26,6 +26,7 @@ from workflows.gates.hygiene import describe, workspace_problems
 from workflows.gates.junit import node_id
 from workflows.gates.suite import run_tests
 from workflows.gitops import GitRepo
+from workflows.nodes.code import configured_spec
 from workflows.nodes.prepare import config_source
 from workflows.repo_config import CONFIG_FILE, RepoConfig, parse_repo_config
 
@@ -63,15 +64,7 @@ def job_config(store: Store | None, repo: GitRepo, base_sha: str, repo_name: str
 def gate_spec(settings: Settings, cfg: RepoConfig) -> SandboxSpec:
     """The gate's sandbox for this configuration (a repository Dockerfile's image is not built here:
     the default image stands in, and the log says so)."""
-    return SandboxSpec(
-        image=cfg.sandbox.image or settings.sandbox_image,
-        network=cfg.sandbox.network,
-        memory_mb=cfg.sandbox.memory_mb,
-        cpus=cfg.sandbox.cpus,
-        pids=cfg.sandbox.pids,
-        disk_mb=cfg.sandbox.disk_mb,
-        command_timeout_s=cfg.test.timeout_s,
-    )
+    return configured_spec(cfg, cfg.sandbox.image or settings.sandbox_image)
 
 
 def _reset_to_base(sandbox: Sandbox, repo: GitRepo, base_sha: str, paths: list[str]) -> list[str]:

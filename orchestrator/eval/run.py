@@ -28,18 +28,23 @@ PR_STATES = {JobState.AWAITING_REVIEW.value, JobState.MERGED.value}
 
 @dataclass
 class InstanceResult:
+    """One task's verdict: a job's (``shipyard eval``) or a scored prediction's (``--score-predictions``)."""
+
     instance_id: str
     job_id: int
+    """0: no job (a scored prediction's patch goes straight to the gate)."""
     state: str
+    """The job's final state; for a scored prediction ``gate_passed`` (a PR would open), ``blocked``
+    (the gate refused it) or ``no_change`` (an empty patch)."""
     reason: str
     pr_opened: bool
     resolved: bool
     """Every FAIL_TO_PASS and PASS_TO_PASS test passes with the hidden test_patch applied."""
     failing_tests: list[str]
-    cost_usd: float
-    input_tokens: int
-    output_tokens: int
-    wall_s: float
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    wall_s: float = 0.0
     stop_reasons: list[str] = field(default_factory=list)
     log: str = ""
     """The per-instance log: test-file resets, ``test_patch``, setup and test output."""

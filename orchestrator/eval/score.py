@@ -8,37 +8,17 @@ from __future__ import annotations
 
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.eval.instances import EvalError, EvalInstance, load_instances
 from orchestrator.eval.judge import gate_spec, job_config, run_hidden_tests
 from orchestrator.eval.predictions import Prediction, load_predictions
-from orchestrator.eval.run import prepare_repo
+from orchestrator.eval.run import InstanceResult, prepare_repo
 from orchestrator.settings import Settings
 from orchestrator.worker.sandboxing import resolve_backend, sandbox_provider
 from workflows.gates import run_gates
 from workflows.gitops import GitRepo, run_git
 from workflows.repo_config import ConfigError
-
-
-@dataclass
-class ScoredPrediction:
-    instance_id: str
-    job_id: int
-    """0: no job (the patch went straight to the gate)."""
-    state: str
-    """``gate_passed``: a PR would open; ``blocked``: the gate refused it; ``no_change``: empty patch."""
-    reason: str
-    pr_opened: bool
-    resolved: bool
-    failing_tests: list[str]
-    cost_usd: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    wall_s: float = 0.0
-    stop_reasons: list[str] = field(default_factory=list)
-    log: str = ""
 
 
 def _commit_patch(clone: Path, patch: str, who: str) -> str | None:
@@ -52,16 +32,14 @@ def _commit_patch(clone: Path, patch: str, who: str) -> str | None:
     return run_git(["rev-parse", "HEAD"], cwd=clone).strip()
 
 
-def score_one(
-    settings: Settings, jsonl: Path, instance: EvalInstance, pred: Prediction, work: Path
-) -> ScoredPrediction:
+def score_one(settings: Settings, jsonl: Path, instance: EvalInstance, pred: Prediction, work: Path) -> InstanceResult:
     """The gate's verdict and the hidden tests' on one prediction, each in its own fresh sandboxes."""
     started = time.monotonic()
     clone = prepare_repo(instance, jsonl, work / "repo")
     base = run_git(["rev-parse", "HEAD"], cwd=clone).strip()
     repo = GitRepo(clone / ".git")
     log_path = work / "hidden-tests.log"
-    result = ScoredPrediction(instance.instance_id, 0, "no_change", "the prediction's patch is empty", False, False, [])
+    result = InstanceResult(instance.instance_id, 0, "no_change", "the prediction's patch is empty", False, False, [])
     lines = [f"prediction of {pred.model_name_or_path} for {instance.instance_id}"]
     head = _commit_patch(clone, pred.model_patch, pred.model_name_or_path) if pred.model_patch.strip() else None
     if pred.model_patch.strip() and head is None:

@@ -25,17 +25,23 @@ from workflows.repo_config import RepoConfig
 from workflows.state import TicketState, pause_reason
 
 
-def sandbox_spec(services: JobServices, state: TicketState, cfg: RepoConfig) -> SandboxSpec:
+def configured_spec(cfg: RepoConfig, image: str, labels: dict[str, str] | None = None) -> SandboxSpec:
+    """The sandbox a repository's configuration asks for: its limits, its network policy, and the
+    test command's timeout as each command's."""
     return SandboxSpec(
-        image=sandbox_image(services, state, cfg),
+        image=image,
         network=cfg.sandbox.network,
         memory_mb=cfg.sandbox.memory_mb,
         cpus=cfg.sandbox.cpus,
         pids=cfg.sandbox.pids,
         disk_mb=cfg.sandbox.disk_mb,
         command_timeout_s=cfg.test.timeout_s,
-        labels={"shipyard.job": str(state["job_id"])},
+        labels=labels or {},
     )
+
+
+def sandbox_spec(services: JobServices, state: TicketState, cfg: RepoConfig) -> SandboxSpec:
+    return configured_spec(cfg, sandbox_image(services, state, cfg), {"shipyard.job": str(state["job_id"])})
 
 
 def sandbox_image(services: JobServices, state: TicketState, cfg: RepoConfig) -> str:
