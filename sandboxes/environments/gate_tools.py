@@ -1,8 +1,9 @@
 """The gate's test tooling, as a read-only directory every sandbox gets at ``/shipyard/gate``.
 
-Made once per host from the distributions installed in Shipyard's own interpreter (so the
-versions are the ones Shipyard is tested with, and nothing is downloaded: it works offline),
-by copying their files:
+Made from the distributions installed in Shipyard's own interpreter (so the versions are the
+ones Shipyard is tested with, and nothing is downloaded: it works offline), by copying their
+files, with the bytecode that interpreter wrote, once per installation; each deployment's copy is
+hard links to that one where the filesystem allows:
 
 * ``site/``: pytest, pluggy, iniconfig, pytest-cov, coverage.py and pip, first on the sandbox's
   ``PYTHONPATH``: they win over anything the repository installs in its environment.
@@ -99,14 +100,33 @@ def _copy_dist(dist: metadata.Distribution, target: Path) -> None:
 
 
 def ensure_gate_tools(root: Path) -> Path:
-    """The tooling directory under ``root`` (made on first use, atomically); returns its path."""
+    """The tooling directory under ``root`` (made on first use, atomically); returns its path.
+
+    Each deployment has its own (the Docker engine must see it on the deployment's own disk). It is
+    made of hard links to the interpreter's copy (``<sys.prefix>/share/shipyard``, made once per
+    installation) where both are on one filesystem, else made afresh by copying."""
     missing = [name for name in ("pytest", "pytest-cov", "coverage", "pip") if not _installed((name,))]
     if missing:
         raise SandboxError(
             f"the gate's tooling is not installed in Shipyard's interpreter ({sys.executable}): {', '.join(missing)}; "
             "reinstall Shipyard with its dependencies"
         )
-    final = Path(root) / f"gate-{gate_tag()}"
+    name = f"gate-{gate_tag()}"
+    final = Path(root) / name
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        own = _made(Path(sys.prefix) / "share" / "shipyard" / name)
+    except OSError:
+        own = None  # an installation Shipyard cannot write to
+    if own is not None and _linked(own, final):
+        return final
+    return _made(final)
+
+
+def _made(final: Path) -> Path:
+    """``final`` as it is, or made: built beside it and renamed into place (a concurrent maker's wins)."""
     if final.is_dir():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -129,9 +149,32 @@ def ensure_gate_tools(root: Path) -> Path:
     for path in [building, *building.rglob("*")]:
         if not path.is_symlink():
             os.chmod(path, 0o755 if path.is_dir() or path.parent.name == "bin" else 0o644)
+    _into_place(building, final)
+    return final
+
+
+def _linked(source: Path, final: Path) -> bool:
+    """Make ``final`` a tree of hard links to ``source``'s files (no data copied); False where the
+    filesystem refuses (another filesystem, or no hard links)."""
+    building = Path(tempfile.mkdtemp(prefix=".gate-", dir=final.parent))
+    try:
+        for here, dirs, files in os.walk(source):
+            into = building / Path(here).relative_to(source)
+            for d in dirs:
+                (into / d).mkdir(mode=0o755)
+            for f in files:
+                os.link(Path(here) / f, into / f, follow_symlinks=False)
+        building.chmod(0o755)
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+        return False
+    _into_place(building, final)
+    return True
+
+
+def _into_place(building: Path, final: Path) -> None:
     try:
         building.rename(final)
     except OSError:
         # Another worker made it a moment ago.
         shutil.rmtree(building, ignore_errors=True)
-    return final

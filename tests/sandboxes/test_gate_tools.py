@@ -57,3 +57,30 @@ def test_every_module_of_the_tooling_is_compiled_for_this_interpreter_and_import
     assert any("/site/_pytest/__pycache__/" in line for line in loaded), run.stderr[-2000:]
     compiled_at_import = [line for line in loaded if line.endswith(".py'")]
     assert compiled_at_import == []
+
+
+def listing(tree: Path) -> dict[str, int]:
+    """Each file and its size (compiled modules: -1, they name the path they were compiled at)."""
+    return {
+        str(p.relative_to(tree)): -1 if p.suffix == ".pyc" else p.stat().st_size for p in tree.rglob("*") if p.is_file()
+    }
+
+
+def test_a_deployment_links_the_installations_copy_and_one_on_another_filesystem_gets_a_whole_copy(tmp_path):
+    linked = ensure_gate_tools(tmp_path / "one" / "envs")
+    own = Path(sys.prefix) / "share" / "shipyard" / linked.name
+    assert listing(linked) == listing(own) and len(listing(own)) > 1000
+    module = Path("site", "_pytest", "python.py")
+    assert (linked / module).stat().st_ino == (own / module).stat().st_ino  # the same file, not a copy
+    assert ensure_gate_tools(tmp_path / "two" / "envs").joinpath(module).stat().st_ino == (own / module).stat().st_ino
+
+    other = tmp_path / "other-filesystem"
+    other.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(other)], check=True)
+    try:
+        copied = ensure_gate_tools(other / "envs")
+        assert listing(copied) == listing(own)
+        assert (copied / module).stat().st_ino != (own / module).stat().st_ino
+        assert stale_bytecode(copied) == []
+    finally:
+        subprocess.run(["umount", "-l", str(other)], check=True)
