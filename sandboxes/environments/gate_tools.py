@@ -161,7 +161,8 @@ def _linked(source: Path, final: Path) -> bool:
         for here, dirs, files in os.walk(source):
             into = building / Path(here).relative_to(source)
             for d in dirs:
-                (into / d).mkdir(mode=0o755)
+                (into / d).mkdir()
+                os.chmod(into / d, 0o755)  # whatever the umask: the sandbox's user reads it
             for f in files:
                 os.link(Path(here) / f, into / f, follow_symlinks=False)
         building.chmod(0o755)

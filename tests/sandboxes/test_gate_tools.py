@@ -4,6 +4,8 @@ be compiled, and compiled for the interpreter that runs it."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import stat
 import struct
 import subprocess
 import sys
@@ -72,7 +74,14 @@ def test_a_deployment_links_the_installations_copy_and_one_on_another_filesystem
     assert listing(linked) == listing(own) and len(listing(own)) > 1000
     module = Path("site", "_pytest", "python.py")
     assert (linked / module).stat().st_ino == (own / module).stat().st_ino  # the same file, not a copy
-    assert ensure_gate_tools(tmp_path / "two" / "envs").joinpath(module).stat().st_ino == (own / module).stat().st_ino
+    previous = os.umask(0o077)  # a strict umask still leaves the tree readable by the sandbox's user
+    try:
+        second = ensure_gate_tools(tmp_path / "two" / "envs")
+    finally:
+        os.umask(previous)
+    assert second.joinpath(module).stat().st_ino == (own / module).stat().st_ino
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in [second, *second.rglob("*")] if p.is_dir()}
+    assert modes == {0o755}
 
     other = tmp_path / "other-filesystem"
     other.mkdir()
