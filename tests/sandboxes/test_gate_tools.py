@@ -21,9 +21,9 @@ def stale_bytecode(tooling: Path) -> list[str]:
     stale = []
     for source in sorted(tooling.rglob("*.py")):
         cached = Path(importlib.util.cache_from_source(str(source)))
-        stat = source.stat()
+        info = source.stat()
         expected = importlib.util.MAGIC_NUMBER + struct.pack(
-            "<LLL", 0, int(stat.st_mtime) & 0xFFFFFFFF, stat.st_size & 0xFFFFFFFF
+            "<LLL", 0, int(info.st_mtime) & 0xFFFFFFFF, info.st_size & 0xFFFFFFFF
         )
         if not cached.is_file() or cached.read_bytes()[:16] != expected:
             stale.append(str(source.relative_to(tooling)))
