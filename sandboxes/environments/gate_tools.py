@@ -116,6 +116,8 @@ def ensure_gate_tools(root: Path) -> Path:
     if final.is_dir():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
+    if os.stat(sys.prefix).st_dev != os.stat(final.parent).st_dev:
+        return _made(final)  # no hard link reaches another filesystem: the installation's copy would go unused
     try:
         own = _made(Path(sys.prefix) / "share" / "shipyard" / name)
     except OSError:
